@@ -1,0 +1,59 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checkpoints/run_state.hpp"
+#include "lib/util/expected.hpp"
+
+namespace pipeline::checkpoints {
+
+// Held while a process works on a run; released by the destructor.
+class RunLock {
+ public:
+  virtual ~RunLock() = default;
+};
+
+// Where runs live: their checkpoints and artifacts. The file store is the
+// only backend for now; others (a Redis store for workers) come behind this
+// same interface.
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+
+  // Makes an empty run; bad_input when the id exists already.
+  virtual util::Expected<void> create(const std::string& run_id) = 0;
+  virtual bool exists(const std::string& run_id) const = 0;
+  // Every run id, sorted.
+  virtual std::vector<std::string> list() const = 0;
+
+  // Loads the checkpoint and verifies every artifact of a done stage against
+  // its recorded SHA-256. Not found, unparsable, an unknown schema version and
+  // a hash mismatch are bad_input; nothing is changed on disk.
+  virtual util::Expected<RunState> load(const std::string& run_id) const = 0;
+  // Saves the checkpoint crash-safely (the old or the new one survives a kill).
+  virtual util::Expected<void> save(const RunState& state) = 0;
+
+  // Writes a file of the run crash-safely and returns its reference.
+  virtual util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
+                                                     std::string_view content) = 0;
+  virtual util::Expected<std::string> read_artifact(const std::string& run_id, const std::string& path) const = 0;
+
+  // Appends one line to the run's append-only event log.
+  virtual util::Expected<void> append_event(const std::string& run_id, std::string_view line) = 0;
+
+  // Takes the run's exclusive lock without waiting; busy, naming the holder
+  // (pid and host), when another process has it.
+  virtual util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) = 0;
+
+  // A folder path for humans (e.g. the run directory), for messages.
+  virtual std::string location(const std::string& run_id) const = 0;
+};
+
+// Runs as folders under a root: <root>/<run_id>/checkpoint.json and artifacts.
+std::unique_ptr<RunStore> make_file_run_store(const std::filesystem::path& root);
+
+}  // namespace pipeline::checkpoints

@@ -1,0 +1,77 @@
+#include "cli/app.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include "lib/util/data_dirs.hpp"
+#include "lib/util/log.hpp"
+
+namespace pipeline::cli {
+
+void register_global_options(CLI::App& app, GlobalOptions& o) {
+  app.option_defaults()->always_capture_default();
+  app.add_option("--runs-dir", o.runs_dir, "Folder that holds the runs")->envname("PIPELINE_RUNS_DIR");
+  app.add_option("--brands-dir", o.brands_dir, "Folder searched first for brand profiles")
+      ->envname("PIPELINE_BRANDS_DIR");
+  app.add_flag("--json", o.json, "Machine-readable output on stdout; human text goes to stderr");
+  app.add_flag("-v,--verbose", o.verbose, "More detail on stderr");
+  app.add_option("--base-url", o.base_url, "OpenAI-compatible API base URL")->envname("PIPELINE_BASE_URL");
+  app.add_option("--model", o.model, "Model name")->envname("PIPELINE_MODEL");
+  app.add_option("--connect-timeout", o.connect_timeout_s, "Seconds to wait for a connection")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--request-timeout", o.request_timeout_s, "Seconds one model request may take in all")
+      ->envname("PIPELINE_REQUEST_TIMEOUT")->check(CLI::PositiveNumber);
+  app.add_option("--idle-timeout", o.idle_timeout_s, "Seconds a streamed answer may go without content")
+      ->envname("PIPELINE_IDLE_TIMEOUT")->check(CLI::PositiveNumber);
+  app.add_option("--max-retries", o.max_retries, "Retries of a failed model request")
+      ->envname("PIPELINE_MAX_RETRIES")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-concurrency", o.max_concurrency, "Model requests in flight at once")
+      ->envname("PIPELINE_MAX_CONCURRENCY")->check(CLI::PositiveNumber);
+  app.add_flag("--no-stream", o.no_stream, "Ask for whole answers instead of streamed ones");
+  app.add_option("--structured-output", o.structured_output,
+                 "json_schema (response_format) or prompt (schema in the prompt, for providers without it)")
+      ->envname("PIPELINE_STRUCTURED_OUTPUT")->check(CLI::IsMember({"json_schema", "prompt"}));
+  app.add_option("--record", o.record_dir, "Save every model request and answer in this folder");
+  app.add_option("--replay", o.replay_dir, "Answer model requests only from recordings in this folder");
+  app.add_option("--max-download-mb", o.max_download_mb, "Largest PDF downloaded from a URL, in MB")
+      ->check(CLI::PositiveNumber);
+  app.parse_complete_callback([&o] { util::set_verbose(o.verbose); });
+}
+
+std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& options) {
+  std::vector<std::filesystem::path> dirs;
+  if (!options.brands_dir.empty()) dirs.emplace_back(options.brands_dir);
+  for (const auto& data : util::shipped_data_dirs()) dirs.push_back(data / "brands");
+  return dirs;
+}
+
+llm::ClientConfig client_config(const GlobalOptions& o) {
+  llm::ClientConfig config;
+  config.base_url = o.base_url;
+  config.model = o.model;
+  config.api_key = llm::api_key_from_environment();
+  config.connect_timeout_s = o.connect_timeout_s;
+  config.request_timeout_s = o.request_timeout_s;
+  config.idle_timeout_s = o.idle_timeout_s;
+  config.max_retries = o.max_retries;
+  config.max_concurrency = o.max_concurrency;
+  config.stream = !o.no_stream;
+  config.structured_mode =
+      o.structured_output == "prompt" ? llm::StructuredMode::prompt : llm::StructuredMode::json_schema;
+  config.record_dir = o.record_dir;
+  config.replay_dir = o.replay_dir;
+  return config;
+}
+
+void print_json(const nlohmann::json& value) {
+  std::cout << value.dump(2) << std::endl;
+}
+
+void print_human(const GlobalOptions& options, const std::string& text) {
+  std::FILE* stream = options.json ? stderr : stdout;
+  std::fputs(text.c_str(), stream);
+  if (!text.empty() && text.back() != '\n') std::fputc('\n', stream);
+  std::fflush(stream);
+}
+
+}  // namespace pipeline::cli

@@ -1,0 +1,61 @@
+#pragma once
+
+// The command-line layer: the only code that parses arguments (CLI11) or
+// prints for humans. Each command group lives in its own cli/<name>_command.cpp
+// and registers itself on the app through one register_* function.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "lib/llm/client_config.hpp"
+
+namespace pipeline::cli {
+
+// Options shared by every command. Precedence: flag, then environment, then default.
+struct GlobalOptions {
+  std::string runs_dir = "./runs";  // PIPELINE_RUNS_DIR
+  std::string brands_dir;           // PIPELINE_BRANDS_DIR
+  bool json = false;
+  bool verbose = false;
+  // Model provider.
+  std::string base_url = llm::k_default_base_url;  // PIPELINE_BASE_URL
+  std::string model = llm::k_default_model;        // PIPELINE_MODEL
+  double connect_timeout_s = 15;
+  double request_timeout_s = 300;
+  double idle_timeout_s = 60;
+  int max_retries = 4;
+  int max_concurrency = 4;
+  bool no_stream = false;
+  std::string structured_output = "json_schema";  // or "prompt"
+  std::string record_dir;
+  std::string replay_dir;
+  // PDF input.
+  double max_download_mb = 100;
+};
+
+// Adds the global options to the app and sets up the environment fallbacks.
+void register_global_options(CLI::App& app, GlobalOptions& options);
+
+// The brand search path: --brands-dir first, then the brands shipped with the tool.
+std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& options);
+
+// The model client settings from the options and the environment's API key.
+llm::ClientConfig client_config(const GlobalOptions& options);
+
+// Machine-readable output goes to stdout, one JSON document per call.
+void print_json(const nlohmann::json& value);
+
+// Human text goes to stdout without --json and to stderr with it.
+void print_human(const GlobalOptions& options, const std::string& text);
+
+// Command groups; each lives in its own cli/<name>_command.cpp.
+void register_extract_command(CLI::App& app, GlobalOptions& options);
+void register_brands_command(CLI::App& app, GlobalOptions& options);
+void register_doctor_command(CLI::App& app, GlobalOptions& options);
+void register_run_commands(CLI::App& app, GlobalOptions& options);
+
+}  // namespace pipeline::cli

@@ -1,0 +1,12 @@
+# Run with -P: writes OUTPUT, a C++ source holding every file of INPUT_DIR.
+file(GLOB files RELATIVE ${INPUT_DIR} ${INPUT_DIR}/*)
+list(SORT files)
+set(body "// Generated from ${INPUT_DIR}; do not edit.\n#include \"lib/prompts/embedded.hpp\"\n\nnamespace pipeline::prompts {\n\nconst std::vector<EmbeddedFile>& embedded_prompt_files() {\n  static const std::vector<EmbeddedFile> files = {\n")
+foreach(name IN LISTS files)
+  file(READ ${INPUT_DIR}/${name} content)
+  string(APPEND body "    {\"${name}\", R\"pipeline_prompt(${content})pipeline_prompt\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n\n}  // namespace pipeline::prompts\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUTPUT}.tmp)

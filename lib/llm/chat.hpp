@@ -1,0 +1,85 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/util/cancel.hpp"
+#include "lib/util/expected.hpp"
+
+namespace pipeline::llm {
+
+struct Message {
+  std::string role;  // "system", "user" or "assistant"
+  std::string content;
+};
+
+// One chat completion as the stages ask for it.
+struct ChatRequest {
+  std::string model;
+  std::vector<Message> messages;
+  double temperature = 0.7;
+  int max_tokens = 4000;
+  // When set, the answer must be JSON valid against this schema; the client
+  // validates it and re-asks with the validation error a bounded number of times.
+  std::optional<nlohmann::json> schema;
+  std::string schema_name = "output";
+};
+
+// Token counts and money for one call or a sum of calls. cost_usd stays
+// empty when neither the provider nor configured prices tell it.
+struct Usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t cached_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
+  std::optional<double> cost_usd;
+
+  Usage& operator+=(const Usage& other);
+  nlohmann::json to_json() const;
+  static Usage from_json(const nlohmann::json& json);
+};
+
+// One HTTP attempt, reported to the caller as it ends.
+struct Attempt {
+  int number = 0;           // 1-based across the whole call
+  int http_status = 0;      // 0 when no response arrived
+  std::string error_class;  // empty on success, else e.g. "http_429", "timeout", "cut", "stream_error", "invalid_json"
+  std::string message;
+  double wait_before_s = 0;  // backoff slept before this attempt
+  double duration_s = 0;
+  Usage usage;
+  nlohmann::json to_json() const;
+};
+
+struct ChatResult {
+  std::string content;  // the assistant's text
+  nlohmann::json json;  // the parsed answer when the request had a schema
+  std::string finish_reason;
+  std::string model;  // as reported by the provider
+  Usage usage;        // summed over every attempt
+  std::vector<Attempt> attempts;
+};
+
+// Optional callbacks while a call runs; called from the calling thread.
+struct CallObserver {
+  std::function<void(const Attempt&)> on_attempt;
+  std::function<void(std::int64_t completion_tokens_so_far)> on_progress;
+};
+
+// Talks to a model. Errors: provider (a person must act: bad key, no credit,
+// unknown model, refused request), transient (retries exhausted), deadline or
+// interrupted (the token stopped the call), failed (truncated answer, or
+// invalid output after every re-ask). Implementations are thread-safe.
+class ChatClient {
+ public:
+  virtual ~ChatClient() = default;
+  virtual util::Expected<ChatResult> complete(const ChatRequest& request, const util::CancelToken& cancel,
+                                              const CallObserver& observer = {}) = 0;
+};
+
+}  // namespace pipeline::llm

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lib/llm/chat.hpp"
+
+namespace pipeline::llm {
+
+inline constexpr const char* k_default_base_url = "https://openrouter.ai/api/v1";
+inline constexpr const char* k_default_model = "openai/gpt-4o-mini";
+
+// How structured output is asked for.
+enum class StructuredMode {
+  json_schema,  // response_format {type: json_schema, strict: true}
+  prompt,       // the schema goes in the prompt; JSON is extracted from the answer
+};
+
+// Price per million tokens, for providers that do not return usage.cost.
+struct Price {
+  double prompt_per_million = 0;
+  double completion_per_million = 0;
+};
+
+struct ApiKey {
+  std::string value;   // never written anywhere
+  std::string source;  // the environment variable it came from, or empty
+  // The key shortened for display, e.g. "sk-or-...7f2c".
+  std::string masked() const;
+};
+
+// The key from PIPELINE_API_KEY, else OPENROUTER_API_KEY, else OPENAI_API_KEY.
+ApiKey api_key_from_environment();
+
+struct ClientConfig {
+  std::string base_url = k_default_base_url;
+  std::string model = k_default_model;
+  ApiKey api_key;
+  double connect_timeout_s = 15;
+  double request_timeout_s = 300;  // total per attempt
+  double idle_timeout_s = 60;      // with no content event
+  int max_retries = 4;
+  int max_invalid_reasks = 2;
+  int max_concurrency = 4;
+  bool stream = true;
+  StructuredMode structured_mode = StructuredMode::json_schema;
+  double max_retry_after_s = 120;
+  std::map<std::string, Price> prices;  // by model
+  std::string record_dir;  // save every request and its final response here
+  std::string replay_dir;  // answer only from recordings; no network
+};
+
+// The client for `config`: HTTP over libcurl, wrapped for record or replay
+// when those directories are set.
+std::unique_ptr<ChatClient> make_chat_client(const ClientConfig& config);
+
+}  // namespace pipeline::llm

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "lib/util/expected.hpp"
+
+namespace pipeline::pdf {
+
+struct DownloadOptions {
+  std::uint64_t max_bytes = 100ull * 1024 * 1024;
+  int max_redirects = 5;
+  long connect_timeout_s = 15;
+  long total_timeout_s = 300;
+};
+
+// True for http:// and https:// inputs, which are downloaded, not opened.
+bool is_url(std::string_view input);
+
+// Downloads an http(s) URL into `destination` with libcurl. Other schemes are
+// refused; redirects and size are capped; failures are bad_input.
+util::Expected<void> download(std::string_view url, const std::filesystem::path& destination,
+                              const DownloadOptions& options = {});
+
+}  // namespace pipeline::pdf

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "lib/util/expected.hpp"
+
+namespace pipeline::prompts {
+
+// A stage's prompt: a system part and a user part with {{placeholders}}.
+struct PromptTemplate {
+  std::string system;
+  std::string user;
+  std::string source;  // "built-in" or the override file's path
+};
+
+// The prompt of a stage by its name: `<override_dir>/<name>.prompt` when that
+// file exists, else the one compiled into the binary. A malformed file is bad_input.
+util::Expected<PromptTemplate> load_prompt(std::string_view stage_name, const std::string& override_dir = {});
+
+// Replaces every {{name}} with its value; an unknown placeholder is an error.
+util::Expected<std::string> fill(std::string_view text, const std::map<std::string, std::string>& variables);
+
+}  // namespace pipeline::prompts

@@ -1,0 +1,88 @@
+#include "lib/util/file_io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace pipeline::util {
+namespace {
+
+Error io_error(std::string_view what, const std::filesystem::path& path) {
+  return fail(ErrorKind::failed, std::string(what) + " " + path.string() + ": " + std::strerror(errno));
+}
+
+bool write_all(int fd, std::string_view content) {
+  while (!content.empty()) {
+    ssize_t written = ::write(fd, content.data(), content.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    content.remove_prefix(static_cast<size_t>(written));
+  }
+  return true;
+}
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::ostringstream out;
+  out << std::hex << generator();
+  return out.str();
+}
+
+}  // namespace
+
+Expected<std::string> read_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return fail(ErrorKind::bad_input, path.string() + " is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorKind::bad_input, "cannot read " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return fail(ErrorKind::bad_input, "error while reading " + path.string());
+  return buffer.str();
+}
+
+Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const auto temporary = directory / ("." + path.filename().string() + ".tmp-" + random_suffix());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot create", temporary);
+  if (!write_all(fd, content) || ::fsync(fd) != 0) {
+    auto error = io_error("cannot write", temporary);
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return error;
+  }
+  ::close(fd);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    auto error = io_error("cannot replace", path);
+    ::unlink(temporary.c_str());
+    return error;
+  }
+  int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return {};
+}
+
+Expected<void> append_line_durable(const std::filesystem::path& path, std::string_view line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("cannot open", path);
+  std::string record(line);
+  record.push_back('\n');
+  bool ok = write_all(fd, record) && ::fdatasync(fd) == 0;
+  auto error = ok ? Error{} : io_error("cannot append to", path);
+  ::close(fd);
+  if (!ok) return error;
+  return {};
+}
+
+}  // namespace pipeline::util
