@@ -10,6 +10,8 @@ namespace pipeline::cli {
 
 void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.option_defaults()->always_capture_default();
+  // Global options may also follow the subcommand: `pipeline run x.pdf --json`.
+  app.fallthrough();
   app.add_option("--runs-dir", o.runs_dir, "Folder that holds the runs")->envname("PIPELINE_RUNS_DIR");
   app.add_option("--brands-dir", o.brands_dir, "Folder searched first for brand profiles")
       ->envname("PIPELINE_BRANDS_DIR");
