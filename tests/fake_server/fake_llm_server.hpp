@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pipeline::testing {
+
+// What the fake server does with one request, instead of its default answer.
+enum class FaultKind {
+  none,               // answer normally (use `content` if set, else the default answer)
+  http_status,        // reply with `status` and an OpenAI-style error body (429 may carry Retry-After)
+  cut_mid_stream,     // send part of a streamed answer, then close the connection
+  stall_keepalive,    // send headers, then only ": OPENROUTER PROCESSING" comments for `stall` time
+  error_chunk_openai, // HTTP 200 stream whose event is {"error": {...}}
+  error_chunk_openrouter, // HTTP 200 stream with a chunk carrying "error" and finish_reason "error"
+  truncated,          // a normal answer whose finish_reason is "length"
+  invalid_json,       // content that is not JSON (when a schema was asked for)
+};
+
+struct ScriptedReply {
+  FaultKind fault = FaultKind::none;
+  int status = 200;
+  std::optional<std::string> retry_after;  // header value for http_status faults
+  std::optional<std::string> content;      // assistant text to send instead of the default
+  std::chrono::milliseconds stall{0};
+  // Only requests whose body contains this text take this reply (empty: any request).
+  std::string match;
+};
+
+// Speed of the default answers: delay before the first token and tokens per second (0 = instant).
+struct Pace {
+  std::chrono::milliseconds first_token{0};
+  double tokens_per_second = 0;
+};
+
+// A real OpenAI-compatible HTTP server on 127.0.0.1 and a free port, for tests
+// and benchmarks. POST /v1/chat/completions, streaming (SSE, with a usage chunk
+// when stream_options.include_usage) or not; GET /v1/models.
+// Default answer: when the request carries a JSON schema (response_format
+// json_schema, or a schema in the prompt) a JSON document valid against it,
+// generated deterministically from a hash of the request; otherwise a short
+// deterministic text. Usage is reported with prompt/completion tokens and a
+// cost computed from a fixed price, so sums can be checked.
+class FakeLlmServer {
+ public:
+  FakeLlmServer();
+  ~FakeLlmServer();
+
+  // e.g. "http://127.0.0.1:40123/v1"
+  std::string base_url() const;
+  int port() const;
+
+  // Replies used by the next matching requests, in order; once used they are gone.
+  void enqueue(ScriptedReply reply);
+  void set_pace(Pace pace);
+  // Models listed by GET /v1/models (default: {"test-model"}); a request for
+  // another model gets 404 model_not_found.
+  void set_models(std::vector<std::string> models);
+  // The key requests must carry as "Authorization: Bearer <key>" (empty: none needed).
+  void require_key(std::string key);
+
+  // Every chat request body received, in order of arrival.
+  std::vector<nlohmann::json> requests() const;
+  // The headers of the last request (lowercase names).
+  std::vector<std::pair<std::string, std::string>> last_headers() const;
+  int request_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// The deterministic JSON document the server answers for `schema`, with
+// variation taken from `seed`; exposed so tests can predict answers.
+nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed);
+
+}  // namespace pipeline::testing
