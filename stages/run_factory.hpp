@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+#include <vector>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/run_store.hpp"
+#include "lib/util/expected.hpp"
+
+namespace pipeline::stages {
+
+// Everything `pipeline new` needs to make a run.
+struct NewRunRequest {
+  std::string input;  // a PDF path or an http(s) URL
+  std::string brand;  // a brand id or a path to a brand file
+  std::vector<std::filesystem::path> brand_search_dirs;
+  std::string run_id;  // empty: generated
+  std::string prompts_dir;  // overrides of the built-in prompts, may be empty
+  // base_url, model, structured_output and "stages": {name: StageParams}.
+  nlohmann::json settings;
+  std::uint64_t max_download_bytes = 100ull * 1024 * 1024;
+};
+
+// Makes a self-contained run: ingests the PDF (downloading a URL), snapshots
+// the brand and the prompts into the run, and saves its first checkpoint with
+// status "created". No model call. Nothing is left behind on failure.
+util::Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const NewRunRequest& request);
+
+// The run settings: per-stage defaults, then the config file's, then the
+// overrides ("<stage>.<key>=<value>", key one of temperature, max_tokens, model).
+util::Expected<nlohmann::json> build_settings(const std::string& base_url, const std::string& model,
+                                              const std::string& structured_output,
+                                              const nlohmann::json& config_file,
+                                              const std::vector<std::string>& overrides);
+
+}  // namespace pipeline::stages
