@@ -1,5 +1,358 @@
-// Skeleton placeholder, replaced by the run command's real implementation.
+#include <algorithm>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "checkpoints/run_store.hpp"
 #include "cli/app.hpp"
+#include "cli/progress.hpp"
+#include "lib/util/error.hpp"
+#include "lib/util/file_io.hpp"
+#include "lib/util/time.hpp"
+#include "stages/chain.hpp"
+#include "stages/run_factory.hpp"
+#include "stages/run_files.hpp"
+#include "stages/stage.hpp"
+
 namespace pipeline::cli {
-void register_run_commands(CLI::App&, GlobalOptions&) {}
+namespace {
+
+using checkpoints::RunState;
+using util::ErrorKind;
+using util::FatalError;
+
+// Options of the commands that create a run.
+struct NewRunOptions {
+  std::string input;
+  std::string brand;
+  std::string run_id;
+  std::string prompts_dir;
+  std::string config_file;
+  std::vector<std::string> overrides;
+};
+
+// Options of the commands that run stages.
+struct StageRunOptions {
+  std::string run_id;
+  std::string deadline;
+  std::string from;
+  std::string stage;
+};
+
+std::unique_ptr<checkpoints::RunStore> open_store(const GlobalOptions& options) {
+  return checkpoints::make_file_run_store(options.runs_dir);
+}
+
+bool given(const CLI::App& app, const std::string& name) {
+  const CLI::App* root = &app;
+  while (root->get_parent()) root = root->get_parent();
+  return root->get_option(name)->count() > 0;
+}
+
+std::optional<util::Clock::time_point> parse_deadline(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto duration = util::parse_duration(text);
+  if (!duration) {
+    throw FatalError(ErrorKind::usage,
+                     fmt::format("--deadline \"{}\" is not a duration: use e.g. 55s, 4.5m or 1h", text));
+  }
+  return util::Clock::now() + *duration;
+}
+
+const stages::Stage& parse_stage(const std::string& text) {
+  const stages::Stage* stage = stages::find_stage(text);
+  if (!stage) {
+    throw FatalError(ErrorKind::usage, fmt::format("there is no stage \"{}\": use 1-5 or mechanisms, signals, "
+                                                   "lessons, contextualize, opportunities",
+                                                   text));
+  }
+  return *stage;
+}
+
+nlohmann::json read_config_file(const std::string& path) {
+  if (path.empty()) return nlohmann::json::object();
+  auto text = util::read_file(path);
+  if (!text) throw FatalError(text.error());
+  auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    throw FatalError(ErrorKind::bad_input, fmt::format("config file {} is not a JSON object", path));
+  }
+  return json;
+}
+
+RunState create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store) {
+  stages::NewRunRequest request;
+  request.input = run.input;
+  request.brand = run.brand;
+  request.brand_search_dirs = brand_search_dirs(options);
+  request.run_id = run.run_id;
+  request.prompts_dir = run.prompts_dir;
+  request.max_download_bytes = static_cast<std::uint64_t>(options.max_download_mb * 1024 * 1024);
+  request.settings = stages::build_settings(options.base_url, options.model, options.structured_output,
+                                            read_config_file(run.config_file), run.overrides)
+                         .value_or_throw();
+  return stages::create_run(store, request).value_or_throw();
+}
+
+// The client for a run: the run's own provider settings, except those given
+// explicitly now (by flag or environment), which win and are recorded.
+std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOptions& options, RunState& state) {
+  const std::pair<const char*, std::string> explicit_settings[] = {
+      {"base_url", options.base_url}, {"model", options.model}, {"structured_output", options.structured_output}};
+  for (const auto& [key, value] : explicit_settings) {
+    std::string flag = std::string("--") + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (given(app, flag) || !state.settings.contains(key)) state.settings[key] = value;
+  }
+  auto config = client_config(options);
+  config.base_url = state.settings.at("base_url").get<std::string>();
+  config.model = state.settings.at("model").get<std::string>();
+  config.structured_mode = state.settings.at("structured_output") == "prompt" ? llm::StructuredMode::prompt
+                                                                              : llm::StructuredMode::json_schema;
+  return llm::make_chat_client(config);
+}
+
+std::string resume_hint(const std::string& run_id) { return fmt::format("resume with `pipeline resume {}`", run_id); }
+
+// Runs `which` stages of the run under its lock and reports the outcome.
+void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
+             const std::string& run_id, const std::string& deadline_text,
+             const std::function<std::vector<int>(const RunState&)>& which) {
+  const auto deadline = parse_deadline(deadline_text);
+  auto lock = store.lock(run_id).value_or_throw();
+  RunState state = store.load(run_id).value_or_throw();
+  const std::vector<int> stage_numbers = which(state);
+  if (stage_numbers.empty()) {
+    print_human(options, fmt::format("run {} is complete; nothing to do", run_id));
+    if (options.json) print_json({{"event", "run_finished"}, {"run_id", run_id}, {"status", "completed"},
+                                  {"usage", stages::run_usage(state)}, {"artifacts", stages::run_artifacts(state)}});
+    return;
+  }
+  auto client = client_for(app, options, state);
+  if (auto saved = store.save(state); !saved) throw FatalError(saved.error());
+  ProgressPrinter printer(options);
+  stages::Chain chain(store, *client, std::ref(printer));
+  auto result = chain.run(run_id, stage_numbers, util::CancelToken(deadline));
+  if (!result) {
+    const auto& error = result.error();
+    switch (error.kind) {
+      case ErrorKind::deadline:
+      case ErrorKind::transient:
+        throw FatalError(error.kind, fmt::format("run {} is incomplete: {}; {}", run_id, error.message, resume_hint(run_id)));
+      case ErrorKind::interrupted:
+        throw FatalError(error.kind, fmt::format("run {} was interrupted and saved: {}", run_id, resume_hint(run_id)));
+      case ErrorKind::budget_too_small:
+        throw FatalError(error.kind, fmt::format("run {}: {}", run_id, error.message));
+      default:
+        throw FatalError(error.kind, fmt::format("run {}: {}", run_id, error.message));
+    }
+  }
+  if (!options.json) {
+    const auto& done = *result;
+    std::string summary = fmt::format("run {} {}: {}/{}", run_id, checkpoints::to_string(done.status),
+                                      options.runs_dir, run_id);
+    if (done.status == checkpoints::RunStatus::completed) summary += "/report.md";
+    print_human(options, summary);
+  }
+}
+
+std::vector<int> numbers_from(int first) {
+  std::vector<int> numbers;
+  for (int n = first; n <= 5; ++n) numbers.push_back(n);
+  return numbers;
+}
+
+void add_deadline_option(CLI::App* command, StageRunOptions& run) {
+  command->add_option("--deadline", run.deadline,
+                      "Wall-clock budget for this invocation (e.g. 55s, 4m): stages that will not fit are left for "
+                      "the next resume; exits 75 when time runs out");
+}
+
+std::string stage_status_text(const checkpoints::StageRecord& record) {
+  std::string text(checkpoints::to_string(record.status));
+  if (record.duration_s && record.status == checkpoints::StageStatus::done) text += fmt::format(" {:.1f}s", *record.duration_s);
+  return text;
+}
+
+// "running" in a checkpoint whose lock is free means the process died.
+std::string live_status(checkpoints::RunStore& store, const RunState& state) {
+  if (state.status != checkpoints::RunStatus::running) return std::string(checkpoints::to_string(state.status));
+  auto lock = store.lock(state.run_id);
+  return lock ? "interrupted" : "running";
+}
+
+nlohmann::json status_json(checkpoints::RunStore& store, const RunState& state) {
+  auto json = checkpoints::to_json(state);
+  json["live_status"] = live_status(store, state);
+  json["usage"] = stages::run_usage(state);
+  json["location"] = store.location(state.run_id);
+  return json;
+}
+
+void print_status(const GlobalOptions& options, checkpoints::RunStore& store, const RunState& state) {
+  if (options.json) {
+    print_json(status_json(store, state));
+    return;
+  }
+  std::string text = fmt::format("run {}  {}\n  input  {} ({} pages)\n  brand  {} ({})\n  model  {}\n", state.run_id,
+                                 live_status(store, state), state.input.source, state.input.pages, state.brand.id,
+                                 state.brand.company_name, state.settings.value("model", ""));
+  for (const auto& record : state.stages) {
+    text += fmt::format("  {}. {:<14} {:<16} {}\n", record.number, record.name, stage_status_text(record),
+                        record.usage.empty() ? std::string() : describe_usage(record.usage));
+    if (record.error && record.status != checkpoints::StageStatus::done) {
+      text += fmt::format("     {}: {}\n", record.error->kind, record.error->message);
+    }
+  }
+  text += fmt::format("  total  {}\n", describe_usage(stages::run_usage(state)));
+  if (state.status != checkpoints::RunStatus::completed) text += "  " + resume_hint(state.run_id) + "\n";
+  print_human(options, text);
+}
+
+void register_new_options(CLI::App* command, NewRunOptions& run) {
+  command->add_option("input", run.input, "The PDF: a local path or an http(s) URL")->required();
+  command->add_option("--brand", run.brand, "Brand id (looked up in the brand folders) or path to a brand file")
+      ->required();
+  command->add_option("--run-id", run.run_id, "Id for the run (default: generated from document, brand and time)");
+  command->add_option("--prompts", run.prompts_dir, "Folder of <stage>.prompt files that replace built-in prompts")
+      ->envname("PIPELINE_PROMPTS_DIR");
+  command->add_option("--config", run.config_file,
+                      "JSON file of per-stage settings: {\"stages\": {\"<stage>\": {\"temperature\": .., "
+                      "\"max_tokens\": .., \"model\": ..}}}")
+      ->envname("PIPELINE_CONFIG");
+  command->add_option("--set", run.overrides, "A per-stage setting, e.g. --set opportunities.max_tokens=8000 (repeatable)");
+}
+
+void register_stage_command(CLI::App& app, GlobalOptions& options, const std::string& name,
+                            const std::string& description, std::shared_ptr<StageRunOptions> run,
+                            std::function<int()> stage_number) {
+  auto* command = app.add_subcommand(name, description);
+  if (name == "stage") command->add_option("stage", run->stage, "Stage number (1-5) or name")->required();
+  command->add_option("run_id", run->run_id, "The run")->required();
+  add_deadline_option(command, *run);
+  command->callback([&app, &options, run, stage_number] {
+    auto store = open_store(options);
+    const int number = stage_number();
+    execute(app, options, *store, run->run_id, run->deadline, [number](const RunState&) { return std::vector<int>{number}; });
+  });
+}
+
+}  // namespace
+
+void register_run_commands(CLI::App& app, GlobalOptions& options) {
+  auto new_run = std::make_shared<NewRunOptions>();
+  auto* new_command = app.add_subcommand("new", "Create a run: ingest the PDF and snapshot the brand; no model calls");
+  register_new_options(new_command, *new_run);
+  new_command->callback([&options, new_run] {
+    auto store = open_store(options);
+    RunState state = create(options, *new_run, *store);
+    if (options.json) print_json({{"run_id", state.run_id}, {"location", store->location(state.run_id)}});
+    else print_human(options, state.run_id);
+  });
+
+  auto run_run = std::make_shared<NewRunOptions>();
+  auto run_stages = std::make_shared<StageRunOptions>();
+  auto* run_command = app.add_subcommand("run", "Create a run and do all five stages");
+  register_new_options(run_command, *run_run);
+  add_deadline_option(run_command, *run_stages);
+  run_command->callback([&app, &options, run_run, run_stages] {
+    auto store = open_store(options);
+    RunState state = create(options, *run_run, *store);
+    print_human(options, fmt::format("run {} created", state.run_id));
+    execute(app, options, *store, state.run_id, run_stages->deadline, stages::Chain::remaining_stages);
+  });
+
+  auto resume = std::make_shared<StageRunOptions>();
+  auto* resume_command = app.add_subcommand("resume", "Carry on a run from its first stage not done");
+  resume_command->add_option("run_id", resume->run_id, "The run")->required();
+  resume_command->add_option("--from", resume->from, "Redo this stage (1-5 or name) and every stage after it");
+  add_deadline_option(resume_command, *resume);
+  resume_command->callback([&app, &options, resume] {
+    auto store = open_store(options);
+    std::optional<int> from;
+    if (!resume->from.empty()) from = parse_stage(resume->from).number();
+    execute(app, options, *store, resume->run_id, resume->deadline, [from](const RunState& state) {
+      return from ? numbers_from(*from) : stages::Chain::remaining_stages(state);
+    });
+  });
+
+  auto stage_options = std::make_shared<StageRunOptions>();
+  register_stage_command(app, options, "stage", "Run one stage (1-5 or name) of a run; later stages become stale",
+                         stage_options, [stage_options] { return parse_stage(stage_options->stage).number(); });
+  for (const auto& stage : stages::all_stages()) {
+    const int number = stage->number();
+    register_stage_command(app, options, std::string(stage->name()),
+                           fmt::format("Run stage {} ({}) of a run", number, stage->title()),
+                           std::make_shared<StageRunOptions>(), [number] { return number; });
+  }
+
+  auto status_id = std::make_shared<std::string>();
+  auto* status_command = app.add_subcommand("status", "What a run is doing: each stage's state, time, tokens and cost");
+  status_command->add_option("run_id", *status_id, "The run")->required();
+  status_command->callback([&options, status_id] {
+    auto store = open_store(options);
+    print_status(options, *store, store->load(*status_id).value_or_throw());
+  });
+
+  auto* list_command = app.add_subcommand("list", "Every run in the runs folder with its state");
+  list_command->callback([&options] {
+    auto store = open_store(options);
+    nlohmann::json runs = nlohmann::json::array();
+    std::string text;
+    for (const auto& id : store->list()) {
+      auto state = store->load(id);
+      if (!state) {
+        runs.push_back({{"run_id", id}, {"status", "unreadable"}, {"error", state.error().message}});
+        text += fmt::format("{:<48} unreadable: {}\n", id, state.error().message);
+        continue;
+      }
+      const auto status = live_status(*store, *state);
+      const auto usage = stages::run_usage(*state);
+      int done = 0;
+      for (const auto& record : state->stages) done += record.status == checkpoints::StageStatus::done;
+      runs.push_back({{"run_id", id}, {"status", status}, {"brand", state->brand.id}, {"input", state->input.source},
+                      {"stages_done", done}, {"created_at", state->created_at}, {"usage", usage}});
+      text += fmt::format("{:<48} {:<11} {}/5  {:<16} {}\n", id, status, done, state->brand.id, describe_usage(usage));
+    }
+    if (options.json) print_json(runs);
+    else print_human(options, text.empty() ? "no runs in " + options.runs_dir : text);
+  });
+
+  auto show = std::make_shared<StageRunOptions>();
+  auto* show_command = app.add_subcommand("show", "A run's report, or one stage's output with --stage");
+  show_command->add_option("run_id", show->run_id, "The run")->required();
+  show_command->add_option("--stage", show->stage, "Stage number (1-5) or name");
+  show_command->callback([&options, show] {
+    auto store = open_store(options);
+    RunState state = store->load(show->run_id).value_or_throw();
+    if (show->stage.empty()) {
+      if (state.status != checkpoints::RunStatus::completed) {
+        throw FatalError(ErrorKind::bad_input, fmt::format("run {} is not complete yet (see `pipeline status {}`); "
+                                                           "show one stage with --stage",
+                                                           state.run_id, state.run_id));
+      }
+      if (options.json) {
+        print_json(nlohmann::json::parse(store->read_artifact(state.run_id, "opportunities.json").value_or_throw()));
+      } else {
+        print_human(options, store->read_artifact(state.run_id, stages::k_report_path).value_or_throw());
+      }
+      return;
+    }
+    const auto& stage = parse_stage(show->stage);
+    if (state.stage(stage.number()).status != checkpoints::StageStatus::done) {
+      throw FatalError(ErrorKind::bad_input, fmt::format("stage {} ({}) of run {} is {}, not done", stage.number(),
+                                                         stage.name(), state.run_id,
+                                                         checkpoints::to_string(state.stage(stage.number()).status)));
+    }
+    const auto json_text = store->read_artifact(state.run_id, stages::output_path(stage)).value_or_throw();
+    if (options.json) {
+      print_json(nlohmann::json::parse(json_text));
+      return;
+    }
+    auto markdown_path = stages::output_path(stage);
+    markdown_path.replace(markdown_path.size() - 5, 5, ".md");
+    print_human(options, store->read_artifact(state.run_id, markdown_path).value_or_throw());
+  });
+}
+
 }  // namespace pipeline::cli

@@ -1,0 +1,68 @@
+#include "cli/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+
+namespace pipeline::cli {
+
+std::string describe_usage(const nlohmann::json& usage) {
+  const auto tokens = usage.value("prompt_tokens", 0LL) + usage.value("completion_tokens", 0LL);
+  std::string text = fmt::format("{} tokens", tokens);
+  if (usage.contains("cost_usd") && usage.at("cost_usd").is_number()) {
+    text += fmt::format(", ${:.4f}", usage.at("cost_usd").get<double>());
+  }
+  return text;
+}
+
+ProgressPrinter::ProgressPrinter(const GlobalOptions& options)
+    : m_json(options.json), m_live(!options.json && ::isatty(STDERR_FILENO)) {}
+
+void ProgressPrinter::print_line(const std::string& text) {
+  if (m_line_open) std::fputs("\r\033[K", stderr);
+  std::fputs(text.c_str(), stderr);
+  std::fputc('\n', stderr);
+  m_line_open = false;
+}
+
+void ProgressPrinter::operator()(const nlohmann::json& event) {
+  std::lock_guard lock(m_mutex);
+  const std::string type = event.value("event", "");
+  if (m_json) {
+    if (type == "stage_progress") return;
+    std::cout << event.dump() << std::endl;
+    return;
+  }
+  const std::string stage = event.contains("stage") ? fmt::format("[{}/5] {}", event.value("stage", 0), event.value("name", "")) : "";
+  if (type == "stage_progress") {
+    if (!m_live) return;
+    std::fprintf(stderr, "\r\033[K%s  %.1f s  %lld tokens", stage.c_str(), event.value("elapsed_s", 0.0),
+                 static_cast<long long>(event.value("tokens", 0LL)));
+    m_line_open = true;
+  } else if (type == "stage_started") {
+    if (m_live) {
+      std::fprintf(stderr, "\r\033[K%s  starting", stage.c_str());
+      m_line_open = true;
+    } else {
+      print_line(stage + " started");
+    }
+  } else if (type == "stage_retry") {
+    const auto& attempt = event.at("attempt");
+    print_line(fmt::format("{} attempt {} failed ({}): {}; retrying", stage, attempt.value("number", 0),
+                           attempt.value("error_class", ""), attempt.value("message", "")));
+  } else if (type == "stage_done") {
+    print_line(fmt::format("{} done in {:.1f} s ({})", stage, event.value("duration_s", 0.0),
+                           describe_usage(event.value("usage", nlohmann::json::object()))));
+  } else if (type == "stage_failed") {
+    print_line(fmt::format("{} stopped after {:.1f} s: {}", stage, event.value("duration_s", 0.0), event.value("error", "")));
+  } else if (type == "run_finished") {
+    print_line(fmt::format("run {} {} ({})", event.value("run_id", ""), event.value("status", ""),
+                           describe_usage(event.value("usage", nlohmann::json::object()))));
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace pipeline::cli

@@ -1,0 +1,169 @@
+#include "stages/run_factory.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "lib/brand/brand.hpp"
+#include "lib/pdf/download.hpp"
+#include "lib/pdf/extract.hpp"
+#include "lib/prompts/prompt_template.hpp"
+#include "lib/util/sha256.hpp"
+#include "lib/util/time.hpp"
+#include "stages/run_files.hpp"
+#include "stages/stage.hpp"
+
+namespace pipeline::stages {
+namespace {
+
+using util::ErrorKind;
+using util::Expected;
+
+// A temporary folder for a download, removed when it goes out of scope.
+class DownloadDir {
+ public:
+  DownloadDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-download-XXXXXX").string();
+    if (::mkdtemp(pattern.data())) m_path = pattern;
+  }
+  ~DownloadDir() {
+    std::error_code ec;
+    if (!m_path.empty()) std::filesystem::remove_all(m_path, ec);
+  }
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+Expected<pdf::ExtractedDocument> ingest(const NewRunRequest& request) {
+  if (!pdf::is_url(request.input)) return pdf::extract_text(request.input);
+  DownloadDir dir;
+  if (dir.path().empty()) return util::fail(ErrorKind::failed, "cannot create a temporary folder for the download");
+  const auto file = dir.path() / "document.pdf";
+  pdf::DownloadOptions options;
+  options.max_bytes = request.max_download_bytes;
+  if (auto downloaded = pdf::download(request.input, file, options); !downloaded) return downloaded.error();
+  auto document = pdf::extract_text(file);
+  if (document) document->path = request.input;
+  return document;
+}
+
+// The document's name for a generated id: the URL's or file's last part.
+std::string document_name(const std::string& input) {
+  auto name = input.substr(input.find_last_of('/') + 1);
+  name = name.substr(0, name.find_first_of("?#"));
+  return name.empty() ? "document" : name;
+}
+
+Expected<void> apply_override(nlohmann::json& stages, const std::string& text) {
+  const auto eq = text.find('=');
+  const auto dot = text.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
+    return util::fail(ErrorKind::usage, fmt::format("--set {}: expected <stage>.<key>=<value>", text));
+  }
+  const std::string stage_name = text.substr(0, dot);
+  const std::string key = text.substr(dot + 1, eq - dot - 1);
+  const std::string value = text.substr(eq + 1);
+  const Stage* stage = find_stage(stage_name);
+  if (!stage) return util::fail(ErrorKind::usage, fmt::format("--set {}: there is no stage \"{}\"", text, stage_name));
+  auto& params = stages[std::string(stage->name())];
+  if (key == "model") {
+    params["model"] = value;
+    return {};
+  }
+  double number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc() || end != value.data() + value.size() || number < 0) {
+    return util::fail(ErrorKind::usage, fmt::format("--set {}: \"{}\" is not a number", text, value));
+  }
+  if (key == "temperature" && number <= 2) params["temperature"] = number;
+  else if (key == "max_tokens" && number >= 1) params["max_tokens"] = static_cast<int>(number);
+  else return util::fail(ErrorKind::usage, fmt::format("--set {}: key must be temperature (0-2), max_tokens (>= 1) or model", text));
+  return {};
+}
+
+}  // namespace
+
+Expected<nlohmann::json> build_settings(const std::string& base_url, const std::string& model,
+                                        const std::string& structured_output, const nlohmann::json& config_file,
+                                        const std::vector<std::string>& overrides) {
+  nlohmann::json stages = nlohmann::json::object();
+  for (const auto& stage : all_stages()) stages[std::string(stage->name())] = stage->default_params().to_json();
+  if (config_file.contains("stages")) {
+    for (const auto& [name, params] : config_file.at("stages").items()) {
+      const Stage* stage = find_stage(name);
+      if (!stage || !params.is_object()) {
+        return util::fail(ErrorKind::bad_input, fmt::format("config: \"stages.{}\" is not a stage's settings", name));
+      }
+      for (const auto& [key, value] : params.items()) {
+        const std::string text = fmt::format("{}.{}={}", name, key, value.is_string() ? value.get<std::string>() : value.dump());
+        if (auto applied = apply_override(stages, text); !applied) {
+          return util::fail(ErrorKind::bad_input, "config: " + applied.error().message);
+        }
+      }
+    }
+  }
+  for (const auto& text : overrides) {
+    if (auto applied = apply_override(stages, text); !applied) return applied.error();
+  }
+  return nlohmann::json{{"base_url", base_url}, {"model", model}, {"structured_output", structured_output},
+                        {"stages", stages}};
+}
+
+Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const NewRunRequest& request) {
+  if (!request.run_id.empty() && !checkpoints::is_valid_run_id(request.run_id)) {
+    return util::fail(ErrorKind::usage, fmt::format("run id \"{}\" is not valid: use lowercase letters, digits, '.', '_' "
+                                                    "and '-', starting with a letter or digit",
+                                                    request.run_id));
+  }
+  if (!request.run_id.empty() && store.exists(request.run_id)) {
+    return util::fail(ErrorKind::bad_input, fmt::format("run {} exists already; choose another --run-id or resume it "
+                                                        "with `pipeline resume {}`",
+                                                        request.run_id, request.run_id));
+  }
+  auto profile = brand::resolve_brand(request.brand, request.brand_search_dirs);
+  if (!profile) return profile.error();
+  std::vector<std::pair<std::string, std::string>> prompt_files;
+  for (const auto& stage : all_stages()) {
+    auto text = prompts::prompt_file_text(stage->name(), request.prompts_dir);
+    if (!text) return text.error();
+    if (auto parsed = prompts::parse_prompt(*text, std::string(stage->name())); !parsed) return parsed.error();
+    prompt_files.emplace_back(prompt_path(*stage), std::move(*text));
+  }
+  auto document = ingest(request);
+  if (!document) return document.error();
+
+  checkpoints::RunState state;
+  state.tool_version = PIPELINE_VERSION;
+  state.run_id = request.run_id.empty() ? checkpoints::generate_run_id(document_name(request.input), profile->id)
+                                        : request.run_id;
+  state.created_at = util::now_iso8601();
+  state.updated_at = state.created_at;
+  state.status = checkpoints::RunStatus::created;
+  state.input = {request.input, document->sha256, document->bytes, document->pages, document->chars(),
+                 document->title};
+  const std::string brand_snapshot = profile->json.dump(2);
+  state.brand = {profile->id, util::sha256_hex(brand_snapshot), profile->company_name};
+  state.settings = request.settings;
+  for (const auto& stage : all_stages()) {
+    checkpoints::StageRecord record;
+    record.number = stage->number();
+    record.name = std::string(stage->name());
+    state.stages.push_back(std::move(record));
+  }
+
+  if (auto created = store.create(state.run_id); !created) return created.error();
+  std::vector<std::pair<std::string, std::string>> files = {{k_document_path, document->text},
+                                                            {k_brand_path, brand_snapshot}};
+  files.insert(files.end(), prompt_files.begin(), prompt_files.end());
+  for (const auto& [path, content] : files) {
+    if (auto written = store.write_artifact(state.run_id, path, content); !written) return written.error();
+  }
+  if (auto saved = store.save(state); !saved) return saved.error();
+  return state;
+}
+
+}  // namespace pipeline::stages

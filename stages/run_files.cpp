@@ -1,0 +1,42 @@
+#include "stages/run_files.hpp"
+
+#include <fmt/format.h>
+
+#include "lib/llm/chat.hpp"
+
+namespace pipeline::stages {
+
+std::string prompt_path(const Stage& stage) { return fmt::format("input/prompts/{}.prompt", stage.name()); }
+
+std::string output_path(const Stage& stage) { return fmt::format("stages/{:02}-{}.json", stage.number(), stage.name()); }
+
+nlohmann::json run_usage(const checkpoints::RunState& state) {
+  llm::Usage total;
+  bool cost_known = true;
+  for (const auto& record : state.stages) {
+    if (record.usage.empty()) continue;
+    const auto usage = llm::Usage::from_json(record.usage);
+    cost_known = cost_known && usage.cost_usd.has_value();
+    total += usage;
+  }
+  auto json = total.to_json();
+  if (!cost_known) json["cost_usd"] = nullptr;
+  return json;
+}
+
+nlohmann::json stage_artifacts(const checkpoints::StageRecord& record) {
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& artifact : record.artifacts) paths.push_back(artifact.path);
+  return paths;
+}
+
+nlohmann::json run_artifacts(const checkpoints::RunState& state) {
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& record : state.stages) {
+    for (const auto& artifact : record.artifacts) paths.push_back(artifact.path);
+  }
+  if (state.status == checkpoints::RunStatus::completed) paths.push_back(k_report_path);
+  return paths;
+}
+
+}  // namespace pipeline::stages

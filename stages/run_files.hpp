@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/run_state.hpp"
+#include "stages/stage.hpp"
+
+namespace pipeline::stages {
+
+// Where a run keeps its files, relative to the run directory.
+inline constexpr const char* k_document_path = "input/document.txt";
+inline constexpr const char* k_brand_path = "input/brand.json";
+inline constexpr const char* k_report_path = "report.md";
+
+// input/prompts/<name>.prompt: the prompt the run was created with.
+std::string prompt_path(const Stage& stage);
+
+// stages/NN-<name>.json: the stage's validated output, read by later stages.
+std::string output_path(const Stage& stage);
+
+// Tokens and cost summed over the run's stages.
+nlohmann::json run_usage(const checkpoints::RunState& state);
+
+// The paths of a stage's artifacts, and of all the run's.
+nlohmann::json stage_artifacts(const checkpoints::StageRecord& record);
+nlohmann::json run_artifacts(const checkpoints::RunState& state);
+
+}  // namespace pipeline::stages

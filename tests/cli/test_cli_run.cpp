@@ -1,0 +1,297 @@
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "tests/support/cli_env.hpp"
+#include "tests/support/run_fixture.hpp"
+
+using namespace pipeline::testing;
+using nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> k_stage_names = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
+
+std::vector<std::string> new_args(const CliEnv& env, const std::string& run_id) {
+  return {"new", example_pdf_path(), "--brand", env.brand_path, "--run-id", run_id};
+}
+
+int stages_done(const json& checkpoint) {
+  int done = 0;
+  for (const auto& stage : checkpoint.at("stages")) done += stage.at("status") == "done";
+  return done;
+}
+
+// Waits until the run's checkpoint says `stage` is running.
+bool wait_for_stage_running(const CliEnv& env, const std::string& run_id, int stage) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (env.checkpoint(run_id).at("stages").at(stage - 1).at("status") == "running") return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Waits until the server has seen `count` chat requests.
+bool wait_for_requests(const FakeLlmServer& server, int count) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server.request_count() < count) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+void check_one_error_line(const ProcessResult& result) {
+  const auto lines = split_lines(result.err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("pipeline: error: ", 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("run does the whole chain; status, list, show and resume agree") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "full"});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  const auto opportunities = json::parse(env.read("full", "opportunities.json"));
+  REQUIRE(opportunities.at("opportunities").size() == 5);
+  for (int card = 1; card <= 5; ++card) {
+    bool found = false;
+    for (const auto& entry : std::filesystem::directory_iterator(env.runs_dir + "/full/cards")) {
+      found = found || entry.path().filename().string().rfind(std::to_string(card) + "-", 0) == 0;
+    }
+    CHECK_MESSAGE(found, "card " << card);
+  }
+  CHECK(server.request_count() == 5);
+
+  auto status = env.run({"status", "full", "--json"});
+  REQUIRE(status.exit_code == 0);
+  const auto state = json::parse(status.out);
+  CHECK(state.at("status") == "completed");
+  CHECK(stages_done(state) == 5);
+  CHECK(state.at("usage").at("completion_tokens").get<long>() > 0);
+
+  auto list = env.run({"list", "--json"});
+  REQUIRE(list.exit_code == 0);
+  CHECK(json::parse(list.out).at(0).at("run_id") == "full");
+
+  auto show = env.run({"show", "full", "--stage", "mechanisms"});
+  CHECK(show.exit_code == 0);
+  CHECK_FALSE(show.out.empty());
+
+  auto resume = env.run({"resume", "full"});
+  CHECK(resume.exit_code == 0);
+  CHECK(server.request_count() == 5);
+}
+
+TEST_CASE("stage commands one by one reach the same result as run, and refuse a stage whose inputs are not done") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "whole"}).exit_code == 0);
+  REQUIRE(env.run(new_args(env, "steps")).exit_code == 0);
+
+  auto early = env.run({"lessons", "steps"});
+  CHECK(early.exit_code == 3);
+  check_one_error_line(early);
+  CHECK(early.err.find("pipeline mechanisms steps") != std::string::npos);
+
+  for (const auto& name : k_stage_names) {
+    auto step = env.run({name, "steps"});
+    INFO(name << ": " << step.err);
+    REQUIRE(step.exit_code == 0);
+  }
+  CHECK(env.read("steps", "opportunities.json") == env.read("whole", "opportunities.json"));
+  CHECK(env.checkpoint("steps").at("status") == "completed");
+
+  // `stage 2` redoes signals and leaves the later stages stale.
+  REQUIRE(env.run({"stage", "2", "steps"}).exit_code == 0);
+  const auto after = env.checkpoint("steps");
+  CHECK(after.at("stages").at(2).at("status") == "stale");
+  REQUIRE(env.run({"resume", "steps"}).exit_code == 0);
+  CHECK(env.checkpoint("steps").at("status") == "completed");
+}
+
+TEST_CASE("kill test: SIGKILL at 20 random moments, resuming each time, gives the uninterrupted result") {
+  FakeLlmServer server;
+  server.set_pace({std::chrono::milliseconds(30), 4000});
+  CliEnv env(server);
+
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "calm"}).exit_code == 0);
+  const auto whole_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  const auto expected = env.read("calm", "opportunities.json");
+  REQUIRE(env.run(new_args(env, "killed")).exit_code == 0);
+
+  const int base = server.request_count();
+  std::mt19937 random(20261129);
+  std::uniform_int_distribution<long> moment(0, whole_ms.count());
+  std::map<std::string, int> requests_when_done;  // stage -> requests for it when first seen done
+  int kills = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto process = env.start({"resume", "killed"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(moment(random)));
+    process.send_signal(SIGKILL);
+    auto ended = process.wait();
+    kills += ended.term_signal == SIGKILL;
+
+    auto status = env.run({"status", "killed", "--json"});
+    INFO("after kill " << i << ": " << status.err);
+    REQUIRE(status.exit_code == 0);
+    const auto checkpoint = json::parse(status.out);
+    auto counts = requests_per_stage(server);
+    for (const auto& stage : checkpoint.at("stages")) {
+      const auto name = stage.at("name").get<std::string>();
+      if (stage.at("status") == "done" && !requests_when_done.count(name)) requests_when_done[name] = counts[name];
+    }
+  }
+  CHECK(kills > 0);
+  auto finish = env.run({"resume", "killed"});
+  INFO(finish.err);
+  REQUIRE(finish.exit_code == 0);
+  CHECK(env.read("killed", "opportunities.json") == expected);
+  const auto counts = requests_per_stage(server);
+  for (const auto& [name, count] : requests_when_done) {
+    CHECK_MESSAGE(counts.at(name) == count, "stage " << name << " was requested again after it was done");
+  }
+  CHECK(server.request_count() > base);
+}
+
+TEST_CASE("repeated resume --deadline calls finish a run whose stages fit; a stage that never fits stops the loop") {
+  FakeLlmServer server;
+  server.set_pace({std::chrono::milliseconds(350), 0});
+  CliEnv env(server);
+  REQUIRE(env.run(new_args(env, "budget")).exit_code == 0);
+  int invocations = 0;
+  int last = -1;
+  while (invocations < 12) {
+    auto result = env.run({"resume", "budget", "--deadline", "1s"});
+    ++invocations;
+    last = result.exit_code;
+    if (last != 75) break;
+    check_one_error_line(result);
+    CHECK(result.err.find("pipeline resume budget") != std::string::npos);
+  }
+  CHECK(last == 0);
+  CHECK(invocations >= 2);
+  CHECK(env.checkpoint("budget").at("status") == "completed");
+
+  server.set_pace({std::chrono::milliseconds(3000), 0});
+  REQUIRE(env.run(new_args(env, "tight")).exit_code == 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto first = env.run({"resume", "tight", "--deadline", "500ms"});
+  CHECK(first.exit_code == 75);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000));
+  auto second = env.run({"resume", "tight", "--deadline", "500ms"});
+  CHECK(second.exit_code == 6);
+  check_one_error_line(second);
+  CHECK(second.err.find("deadline") != std::string::npos);
+}
+
+TEST_CASE("SIGTERM and SIGINT abandon the call in flight, save, and exit 143 or 130; resume redoes only that stage") {
+  FakeLlmServer server;
+  server.set_pace({std::chrono::milliseconds(10000), 0});
+  CliEnv env(server);
+  REQUIRE(env.run(new_args(env, "signal")).exit_code == 0);
+
+  int sent_requests = 0;
+  for (const auto& [signal, code] : std::vector<std::pair<int, int>>{{SIGTERM, 143}, {SIGINT, 130}}) {
+    auto process = env.start({"resume", "signal"});
+    REQUIRE(wait_for_stage_running(env, "signal", 1));
+    ++sent_requests;
+    REQUIRE(wait_for_requests(server, sent_requests));
+    const auto sent = std::chrono::steady_clock::now();
+    process.send_signal(signal);
+    auto result = process.wait(std::chrono::seconds(10));
+    CHECK(std::chrono::steady_clock::now() - sent < std::chrono::milliseconds(1500));
+    CHECK(result.exit_code == code);
+    check_one_error_line(result);
+    const auto checkpoint = env.checkpoint("signal");
+    CHECK(checkpoint.at("status") == "incomplete");
+    CHECK(checkpoint.at("stages").at(0).at("status") == "pending");
+  }
+  server.set_pace({});
+  REQUIRE(env.run({"resume", "signal"}).exit_code == 0);
+  CHECK(requests_per_stage(server).at("mechanisms") == 3);
+  CHECK(requests_per_stage(server).at("signals") == 1);
+}
+
+TEST_CASE("a second process on a locked run gets exit 5 naming the holder") {
+  FakeLlmServer server;
+  server.set_pace({std::chrono::milliseconds(10000), 0});
+  CliEnv env(server);
+  REQUIRE(env.run(new_args(env, "locked")).exit_code == 0);
+  auto holder = env.start({"resume", "locked"});
+  REQUIRE(wait_for_stage_running(env, "locked", 1));
+  REQUIRE(wait_for_requests(server, 1));
+  auto second = env.run({"resume", "locked"});
+  CHECK(second.exit_code == 5);
+  check_one_error_line(second);
+  CHECK(second.err.find(std::to_string(holder.pid())) != std::string::npos);
+  holder.send_signal(SIGTERM);
+  CHECK(holder.wait().exit_code == 143);
+}
+
+TEST_CASE("a corrupted checkpoint or edited artifact is reported with exit 3 and left untouched") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "good"}).exit_code == 0);
+  const std::string path = env.runs_dir + "/good/checkpoint.json";
+  const std::string original = env.read("good", "checkpoint.json");
+  for (size_t cut : {size_t{0}, size_t{1}, original.size() / 3, original.size() / 2, original.size() - 2}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << original.substr(0, cut);
+    for (const auto& command : {std::vector<std::string>{"status", "good"}, std::vector<std::string>{"resume", "good"}}) {
+      auto result = env.run(command);
+      INFO("cut at " << cut << ": " << result.err);
+      CHECK(result.exit_code == 3);
+      check_one_error_line(result);
+      CHECK(env.read("good", "checkpoint.json") == original.substr(0, cut));
+    }
+  }
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << original;
+  std::ofstream(env.runs_dir + "/good/stages/02-signals.json", std::ios::app) << " ";
+  auto edited = env.run({"resume", "good"});
+  CHECK(edited.exit_code == 3);
+  CHECK(edited.err.find("02-signals.json") != std::string::npos);
+}
+
+TEST_CASE("retry storms of 429s, cuts and stalls still complete the run") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  server.enqueue({.fault = FaultKind::http_status, .status = 429, .retry_after = "0"});
+  server.enqueue({.fault = FaultKind::http_status, .status = 503});
+  server.enqueue({.fault = FaultKind::cut_mid_stream});
+  server.enqueue({.fault = FaultKind::stall_keepalive, .stall = std::chrono::milliseconds(3000)});
+  server.enqueue({.fault = FaultKind::error_chunk_openrouter});
+  auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "storm", "--idle-timeout",
+                         "1", "--json"});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(server.request_count() == 10);
+  int retries = 0;
+  for (const auto& line : split_lines(result.out)) retries += json::parse(line).at("event") == "stage_retry";
+  CHECK(retries == 5);
+}
+
+TEST_CASE("a refused key is a provider error, exit 4, and the key appears nowhere") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  auto ok = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "secret", "--json"});
+  REQUIRE(ok.exit_code == 0);
+  server.require_key("another-key");
+  REQUIRE(env.run(new_args(env, "refused")).exit_code == 0);
+  auto refused = env.run({"resume", "refused", "--verbose"});
+  CHECK(refused.exit_code == 4);
+  for (const auto& text : {ok.out, ok.err, refused.out, refused.err, env.all_run_files()}) {
+    CHECK(text.find(k_secret_key) == std::string::npos);
+  }
+}

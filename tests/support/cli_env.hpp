@@ -1,0 +1,37 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/fake_server/fake_llm_server.hpp"
+#include "tests/support/process.hpp"
+
+namespace pipeline::testing {
+
+// A distinctive API key that must never show up in any output or file.
+inline constexpr const char* k_secret_key = "sk-test-SECRET-7f2c9d1e4b";
+
+// The environment of the `pipeline` binary in CLI tests: the fake server as
+// provider, runs and brands in a temporary folder, the secret key set.
+struct CliEnv {
+  explicit CliEnv(FakeLlmServer& server);
+  TempDir dir;
+  std::string runs_dir;
+  std::string brand_path;
+  ProcessOptions options;
+
+  ProcessResult run(const std::vector<std::string>& args) const;
+  Process start(const std::vector<std::string>& args) const;
+  nlohmann::json checkpoint(const std::string& run_id) const;
+  std::string read(const std::string& run_id, const std::string& path) const;
+  // Every byte of every file under the runs folder, concatenated.
+  std::string all_run_files() const;
+};
+
+// How many chat requests the server saw for each stage (by schema name).
+std::map<std::string, int> requests_per_stage(const FakeLlmServer& server);
+
+}  // namespace pipeline::testing

@@ -1,0 +1,179 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "lib/util/file_io.hpp"
+#include "stages/chain.hpp"
+#include "stages/deadline_plan.hpp"
+#include "tests/support/memory_chat_client.hpp"
+#include "tests/support/run_fixture.hpp"
+
+using namespace pipeline;
+using checkpoints::RunStatus;
+using checkpoints::StageStatus;
+using testing::MemoryChatClient;
+using testing::RunFixture;
+
+namespace {
+
+util::Expected<llm::ChatResult> wait_for_stop(const llm::ChatRequest&, const util::CancelToken& cancel) {
+  while (!cancel.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  return util::fail(util::ErrorKind::deadline, "the deadline passed during the call");
+}
+
+}  // namespace
+
+TEST_CASE("the chain runs all five stages and writes every artifact") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  std::vector<nlohmann::json> events;
+  stages::Chain chain(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); });
+  auto state = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken());
+  REQUIRE(state);
+  CHECK(state->status == RunStatus::completed);
+  CHECK(client.requests().size() == 5);
+  for (const auto& record : state->stages) {
+    CHECK(record.status == StageStatus::done);
+    CHECK(record.fingerprint.size() == 64);
+    CHECK_FALSE(record.artifacts.empty());
+  }
+  const auto opportunities = fixture.store->read_artifact(fixture.run_id, "opportunities.json");
+  REQUIRE(opportunities);
+  CHECK(nlohmann::json::parse(*opportunities).at("opportunities").size() == 5);
+  CHECK(fixture.store->read_artifact(fixture.run_id, "report.md"));
+  CHECK(events.front().at("event") == "run_started");
+  CHECK(events.back().at("event") == "run_finished");
+  CHECK(events.back().at("status") == "completed");
+  CHECK(stages::Chain::remaining_stages(*state).empty());
+
+  // The reloaded checkpoint agrees, and its artifacts verify.
+  auto reloaded = fixture.store->load(fixture.run_id);
+  REQUIRE(reloaded);
+  CHECK(reloaded->status == RunStatus::completed);
+}
+
+TEST_CASE("only stages 4 and 5 see the brand; each stage sees the stages it reads") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  stages::Chain chain(*fixture.store, client, nullptr);
+  REQUIRE(chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken()));
+  const auto requests = client.requests();
+  REQUIRE(requests.size() == 5);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::string all_text;
+    for (const auto& message : requests[i].messages) all_text += message.content;
+    const bool has_brand = all_text.find("Testmark Dairy Cooperative") != std::string::npos;
+    CHECK_MESSAGE(has_brand == (i >= 3), "stage " << i + 1);
+    CHECK(requests[i].schema.has_value());
+  }
+}
+
+TEST_CASE("redoing a stage marks the done stages after it stale, and a stage whose input is stale is refused") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  stages::Chain chain(*fixture.store, client, nullptr);
+  REQUIRE(chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken()));
+  auto redone = chain.run(fixture.run_id, {2}, util::CancelToken());
+  REQUIRE(redone);
+  CHECK(redone->stage(2).status == StageStatus::done);
+  for (int n = 3; n <= 5; ++n) CHECK(redone->stage(n).status == StageStatus::stale);
+  CHECK(redone->status == RunStatus::incomplete);
+  CHECK(stages::Chain::remaining_stages(*redone) == std::vector<int>{3, 4, 5});
+
+  const auto before = util::read_file(fixture.dir / "runs/fixture-run/checkpoint.json");
+  auto refused = chain.run(fixture.run_id, {4}, util::CancelToken());
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == util::ErrorKind::bad_input);
+  CHECK(refused.error().message.find("pipeline lessons fixture-run") != std::string::npos);
+  CHECK(*util::read_file(fixture.dir / "runs/fixture-run/checkpoint.json") == *before);
+}
+
+TEST_CASE("a stage cut off by the deadline is saved as not done, and twice with a whole budget is too small") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  client.set_handler(wait_for_stop);
+  stages::Chain chain(*fixture.store, client, nullptr);
+  const auto budget = std::chrono::milliseconds(100);
+
+  auto first = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + budget));
+  REQUIRE_FALSE(first);
+  CHECK(first.error().kind == util::ErrorKind::deadline);
+  auto state = fixture.store->load(fixture.run_id);
+  REQUIRE(state);
+  CHECK(state->status == RunStatus::incomplete);
+  CHECK(state->stage(1).status == StageStatus::pending);
+  CHECK(state->stage(1).deadline_abandons == 1);
+  CHECK(state->stage(1).duration_s.value_or(0) >= 0.09);
+
+  auto second = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + budget));
+  REQUIRE_FALSE(second);
+  CHECK(second.error().kind == util::ErrorKind::budget_too_small);
+
+  // With a budget that fits, the stage finishes and the count starts again.
+  client.set_handler(nullptr);
+  auto third = chain.run(fixture.run_id, {1}, util::CancelToken(util::Clock::now() + std::chrono::seconds(30)));
+  REQUIRE(third);
+  CHECK(third->stage(1).deadline_abandons == 0);
+}
+
+TEST_CASE("a later stage is not started when this run's measurements say it will not fit") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  client.set_handler([](const llm::ChatRequest& request, const util::CancelToken&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return util::Expected<llm::ChatResult>(MemoryChatClient::default_answer(request));
+  });
+  stages::Chain chain(*fixture.store, client, nullptr);
+  auto result = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + std::chrono::milliseconds(450)));
+  REQUIRE_FALSE(result);
+  CHECK(result.error().kind == util::ErrorKind::deadline);
+  CHECK(client.requests().size() == 1);
+  auto state = fixture.store->load(fixture.run_id);
+  REQUIRE(state);
+  CHECK(state->stage(1).status == StageStatus::done);
+  CHECK(state->stage(2).status == StageStatus::pending);
+  CHECK(state->stage(2).attempts == 0);
+}
+
+TEST_CASE("a provider error fails the stage and the run; resume after the fix completes it") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  client.set_handler([](const llm::ChatRequest&, const util::CancelToken&) -> util::Expected<llm::ChatResult> {
+    return util::fail(util::ErrorKind::provider, "the API key was refused (HTTP 401)");
+  });
+  stages::Chain chain(*fixture.store, client, nullptr);
+  auto failed = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken());
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().kind == util::ErrorKind::provider);
+  auto state = fixture.store->load(fixture.run_id);
+  REQUIRE(state);
+  CHECK(state->status == RunStatus::failed);
+  CHECK(state->stage(1).status == StageStatus::failed);
+  REQUIRE(state->stage(1).error);
+  CHECK(state->stage(1).error->kind == "provider");
+
+  client.set_handler(nullptr);
+  CHECK(stages::Chain::remaining_stages(*state) == std::vector<int>{1, 2, 3, 4, 5});
+  auto resumed = chain.run(fixture.run_id, stages::Chain::remaining_stages(*state), util::CancelToken());
+  REQUIRE(resumed);
+  CHECK(resumed->status == RunStatus::completed);
+}
+
+TEST_CASE("a stage left running by a killed process is redone") {
+  RunFixture fixture;
+  auto state = fixture.store->load(fixture.run_id);
+  REQUIRE(state);
+  state->stage(1).status = StageStatus::running;
+  state->status = RunStatus::running;
+  REQUIRE(fixture.store->save(*state));
+  MemoryChatClient client;
+  stages::Chain chain(*fixture.store, client, nullptr);
+  auto loaded = fixture.store->load(fixture.run_id);
+  REQUIRE(loaded);
+  CHECK(stages::Chain::remaining_stages(*loaded).front() == 1);
+  auto done = chain.run(fixture.run_id, stages::Chain::remaining_stages(*loaded), util::CancelToken());
+  REQUIRE(done);
+  CHECK(done->status == RunStatus::completed);
+  CHECK(client.requests().size() == 5);
+}
