@@ -1,5 +1,120 @@
-// Skeleton placeholder, replaced by the brands command's real implementation.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "cli/app.hpp"
+#include "lib/brand/brand.hpp"
+#include "lib/util/error.hpp"
+
 namespace pipeline::cli {
-void register_brands_command(CLI::App&, GlobalOptions&) {}
+namespace {
+
+// Left-aligned columns, padded to the widest cell of each.
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+void warn(const std::string& text) {
+  std::fprintf(stderr, "pipeline: warning: %s\n", text.c_str());
+}
+
+void list_command(const GlobalOptions& options) {
+  const auto dirs = brand_search_dirs(options);
+  const auto scan = brand::scan_brands(dirs);
+  for (const auto& problem : scan.problems) warn("skipped " + problem.message);
+  if (options.json) {
+    auto items = nlohmann::json::array();
+    for (const auto& b : scan.brands) {
+      items.push_back({{"id", b.id}, {"company_name", b.company_name}, {"industry", b.industry},
+                       {"source", b.source.string()}});
+    }
+    print_json(items);
+    return;
+  }
+  if (scan.brands.empty()) {
+    std::string searched;
+    for (const auto& dir : dirs) searched += (searched.empty() ? "" : ", ") + dir.string();
+    print_human(options, "No brands found (searched " + searched + ").");
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{{"ID", "COMPANY", "INDUSTRY", "SOURCE"}};
+  for (const auto& b : scan.brands) rows.push_back({b.id, b.company_name, b.industry, b.source.string()});
+  print_human(options, table(rows));
+}
+
+void show_command(const GlobalOptions& options, const std::string& reference) {
+  auto profile = brand::resolve_brand(reference, brand_search_dirs(options)).value_or_throw();
+  if (options.json) {
+    print_json(profile.json);
+    return;
+  }
+  print_human(options, "Source: " + profile.source.string() + "\n\n" + brand::to_prompt_text(profile));
+}
+
+void validate_command(const GlobalOptions& options, const std::vector<std::string>& files) {
+  auto results = nlohmann::json::array();
+  std::size_t invalid = 0;
+  for (const auto& file : files) {
+    const std::filesystem::path path(file);
+    auto profile = brand::load_brand_file(path);
+    if (profile) {
+      std::string line = file + ": ok (brand \"" + profile->id + "\")";
+      if (path.stem().string() != profile->id) {
+        line += "; note: the file is not named " + profile->id + ".json, so it can be used by path but not by id";
+      }
+      print_human(options, line);
+      results.push_back({{"file", file}, {"valid", true}, {"error", nullptr}, {"id", profile->id}});
+    } else {
+      ++invalid;
+      print_human(options, profile.error().message);
+      results.push_back({{"file", file}, {"valid", false}, {"error", profile.error().message}});
+    }
+  }
+  if (options.json) print_json(results);
+  if (invalid > 0) {
+    throw util::FatalError(util::ErrorKind::bad_input,
+                           std::to_string(invalid) + " of " + std::to_string(files.size()) +
+                               (files.size() == 1 ? " brand file is invalid" : " brand files are invalid"));
+  }
+}
+
+}  // namespace
+
+void register_brands_command(CLI::App& app, GlobalOptions& options) {
+  auto* brands = app.add_subcommand("brands", "List, show and validate brand profiles");
+  brands->require_subcommand(1);
+  brands->footer(
+      "Brands are looked up by id as <dir>/<id>.json in --brands-dir (or PIPELINE_BRANDS_DIR), then in the "
+      "brands shipped with the tool. A reference containing '/' or ending in .json is a file path.");
+
+  auto* list = brands->add_subcommand("list", "List the brands found in the brand folders");
+  list->callback([&options] { list_command(options); });
+
+  auto reference = std::make_shared<std::string>();
+  auto* show = brands->add_subcommand("show", "Show one brand profile, research notes included");
+  show->add_option("brand", *reference, "Brand id or path to a brand .json file")->required();
+  show->callback([&options, reference] { show_command(options, *reference); });
+
+  auto files = std::make_shared<std::vector<std::string>>();
+  auto* validate = brands->add_subcommand("validate", "Check brand files; exit 3 if any is invalid");
+  validate->add_option("files", *files, "Brand .json files to check")->required();
+  validate->callback([&options, files] { validate_command(options, *files); });
+}
+
 }  // namespace pipeline::cli

@@ -49,6 +49,15 @@ util::Expected<BrandProfile> resolve_brand(std::string_view reference,
 // same id), sorted by id; invalid files are skipped (reported via log_verbose).
 std::vector<BrandProfile> list_brands(const std::vector<std::filesystem::path>& search_dirs);
 
+// Every brand file found in `search_dirs` and what was wrong with the rest.
+// The first folder holding <id>.json owns the id, valid or not, as in
+// resolve_brand(); a file whose id differs from its name is a problem.
+struct BrandScan {
+  std::vector<BrandProfile> brands;  // sorted by id
+  std::vector<util::Error> problems;
+};
+BrandScan scan_brands(const std::vector<std::filesystem::path>& search_dirs);
+
 // Renders the profile as compact Markdown for a prompt.
 std::string to_prompt_text(const BrandProfile& brand);
 

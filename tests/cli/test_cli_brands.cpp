@@ -1,0 +1,219 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/process.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using pipeline::testing::ProcessOptions;
+using pipeline::testing::ProcessResult;
+using pipeline::testing::run_pipeline;
+using pipeline::testing::split_lines;
+using pipeline::testing::TempDir;
+
+namespace {
+
+const fs::path k_examples = fs::path(PIPELINE_SOURCE_DIR) / "examples" / "brands";
+
+// Runs with no PIPELINE_BRANDS_DIR from the caller's environment unless given.
+ProcessResult run(const std::vector<std::string>& args, std::map<std::string, std::string> env = {}) {
+  env.emplace("PIPELINE_BRANDS_DIR", "");
+  ProcessOptions options;
+  options.env = std::move(env);
+  return run_pipeline(args, options);
+}
+
+json brand_json(const std::string& id, const std::string& company) {
+  return json{
+      {"id", id},
+      {"company_name", company},
+      {"country", "Norway"},
+      {"industry", "Canned fish"},
+      {"positioning", "Fjord fish for the pantry"},
+      {"portfolio", {"Sardines", "Mackerel"}},
+      {"target_customers", {"Campers"}},
+      {"recent_innovations", {"Ring-pull lids"}},
+      {"strategic_priorities", {"Export"}},
+      {"brand_values", {"Patience"}},
+  };
+}
+
+std::string write_brand(const fs::path& dir, const json& profile, const std::string& name = "") {
+  fs::create_directories(dir);
+  const auto path = dir / ((name.empty() ? profile.at("id").get<std::string>() : name) + ".json");
+  std::ofstream(path) << profile.dump(2);
+  return path.string();
+}
+
+// The one error line a failing command must print, and nothing else on stderr.
+void check_one_error_line(const ProcessResult& result, const std::string& part) {
+  const auto lines = split_lines(result.err);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].rfind("pipeline: error: ", 0) == 0);
+  CHECK(lines[0].find(part) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("brands list shows the example brands, as a table and as JSON") {
+  auto human = run({"brands", "list"});
+  CHECK(human.exit_code == 0);
+  CHECK(human.out.rfind("ID", 0) == 0);
+  for (const char* id : {"hollowmere-dairy", "larchline-outdoor", "marigold-mill"}) {
+    CHECK(human.out.find(id) != std::string::npos);
+  }
+
+  for (const auto& args : {std::vector<std::string>{"brands", "list", "--json"},
+                           std::vector<std::string>{"--json", "brands", "list"}}) {
+    auto machine = run(args);
+    REQUIRE(machine.exit_code == 0);
+    const auto items = json::parse(machine.out);
+    REQUIRE(items.is_array());
+    REQUIRE(items.size() == 3);
+    CHECK(items[0].at("id") == "hollowmere-dairy");
+    CHECK(items[1].at("id") == "larchline-outdoor");
+    CHECK(items[2].at("id") == "marigold-mill");
+    for (const auto& item : items) {
+      CHECK(item.at("company_name").is_string());
+      CHECK(item.at("industry").is_string());
+      // The shipped brands may come from an installed copy rather than the source tree.
+      const fs::path source = item.at("source").get<std::string>();
+      CHECK(source.filename() == item.at("id").get<std::string>() + ".json");
+      CHECK(fs::is_regular_file(source));
+    }
+  }
+}
+
+TEST_CASE("brands list warns about files it skips but still succeeds") {
+  TempDir dir;
+  auto broken = brand_json("broken", "Broken Ltd");
+  broken.erase("portfolio");
+  write_brand(dir.path(), broken);
+  auto result = run({"brands", "list", "--json", "--brands-dir", dir.path()});
+  CHECK(result.exit_code == 0);
+  CHECK(json::parse(result.out).size() == 3);
+  CHECK(result.err.find("pipeline: warning: skipped") != std::string::npos);
+  CHECK(result.err.find("field \"portfolio\" is missing") != std::string::npos);
+}
+
+TEST_CASE("brands show prints the profile with its research notes") {
+  auto human = run({"brands", "show", "larchline-outdoor"});
+  REQUIRE(human.exit_code == 0);
+  CHECK(human.out.find("# Brand: Larchline Outdoor Ltd. (larchline-outdoor)") != std::string::npos);
+  CHECK(human.out.find("## Research notes") != std::string::npos);
+  CHECK(human.out.find("## Portfolio") != std::string::npos);
+
+  auto machine = run({"brands", "show", "larchline-outdoor", "--json"});
+  REQUIRE(machine.exit_code == 0);
+  const auto profile = json::parse(machine.out);
+  CHECK(profile.at("id") == "larchline-outdoor");
+  CHECK_FALSE(profile.contains("research_file"));
+  std::ifstream notes(k_examples / "larchline-outdoor.research.md");
+  const std::string research((std::istreambuf_iterator<char>(notes)), std::istreambuf_iterator<char>());
+  CHECK(profile.at("research") == research);
+
+  auto by_path = run({"brands", "show", (k_examples / "marigold-mill.json").string(), "--json"});
+  REQUIRE(by_path.exit_code == 0);
+  CHECK(json::parse(by_path.out).at("company_name") == "Marigold Mill Spice Co.");
+}
+
+TEST_CASE("brands show fails with exit 3 and one line for unknown or invalid ids") {
+  auto unknown = run({"brands", "show", "acme-foods"});
+  CHECK(unknown.exit_code == 3);
+  CHECK(unknown.out.empty());
+  check_one_error_line(unknown, "unknown brand \"acme-foods\"; available: hollowmere-dairy, larchline-outdoor, "
+                                "marigold-mill");
+
+  auto bad_id = run({"brands", "show", "Acme"});
+  CHECK(bad_id.exit_code == 3);
+  check_one_error_line(bad_id, "invalid brand id \"Acme\"");
+
+  auto traversal = run({"brands", "show", "../etc/passwd"});
+  CHECK(traversal.exit_code == 3);
+  check_one_error_line(traversal, "../etc/passwd");
+}
+
+TEST_CASE("brands validate reports each file and exits 3 when any is invalid") {
+  TempDir dir;
+  const auto good = write_brand(dir.path(), brand_json("fjord-fish", "Fjord Fish AS"));
+  auto wrong = brand_json("wrong", "Wrong AS");
+  wrong["brand_values"] = json::array();
+  const auto bad = write_brand(dir.path(), wrong);
+  const auto broken = (fs::path(dir.path()) / "broken.json").string();
+  std::ofstream(broken) << "{\n  \"id\": \"broken\",,\n}\n";
+
+  auto examples = run({"brands", "validate", (k_examples / "hollowmere-dairy.json").string(),
+                       (k_examples / "larchline-outdoor.json").string(), (k_examples / "marigold-mill.json").string()});
+  CHECK(examples.exit_code == 0);
+  CHECK(split_lines(examples.out).size() == 3);
+  CHECK(examples.err.empty());
+
+  auto mixed = run({"brands", "validate", good, bad, broken});
+  CHECK(mixed.exit_code == 3);
+  const auto lines = split_lines(mixed.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == good + ": ok (brand \"fjord-fish\")");
+  CHECK(lines[1] == bad + ": field \"brand_values\" must be a non-empty array of strings");
+  CHECK(lines[2].rfind(broken + ": invalid JSON at line 2, column 18", 0) == 0);
+  check_one_error_line(mixed, "2 of 3 brand files are invalid");
+
+  auto machine = run({"brands", "validate", "--json", good, bad});
+  CHECK(machine.exit_code == 3);
+  const auto results = json::parse(machine.out);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].at("file") == good);
+  CHECK(results[0].at("valid") == true);
+  CHECK(results[0].at("error").is_null());
+  CHECK(results[1].at("file") == bad);
+  CHECK(results[1].at("valid") == false);
+  CHECK(results[1].at("error").get<std::string>().find("\"brand_values\"") != std::string::npos);
+  // Human lines go to stderr with --json, before the one error line.
+  const auto err_lines = split_lines(machine.err);
+  REQUIRE(err_lines.size() == 3);
+  CHECK(err_lines[2] == "pipeline: error: 1 of 2 brand files are invalid");
+
+  auto missing = run({"brands", "validate", (fs::path(dir.path()) / "absent.json").string()});
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.out.find("does not exist") != std::string::npos);
+  check_one_error_line(missing, "1 of 1 brand file is invalid");
+}
+
+TEST_CASE("brands needs a subcommand and validate needs a file") {
+  CHECK(run({"brands"}).exit_code == 2);
+  CHECK(run({"brands", "validate"}).exit_code == 2);
+  CHECK(run({"brands", "show"}).exit_code == 2);
+}
+
+TEST_CASE("--brands-dir beats PIPELINE_BRANDS_DIR, and both come before the shipped examples") {
+  TempDir dir;
+  const fs::path flag_dir = fs::path(dir.path()) / "flag";
+  const fs::path env_dir = fs::path(dir.path()) / "env";
+  write_brand(flag_dir, brand_json("acme", "Acme from the flag"));
+  write_brand(env_dir, brand_json("acme", "Acme from the environment"));
+  write_brand(env_dir, brand_json("hollowmere-dairy", "A local Hollowmere"));
+
+  auto company = [](const ProcessResult& result) {
+    REQUIRE(result.exit_code == 0);
+    return json::parse(result.out).at("company_name").get<std::string>();
+  };
+  CHECK(company(run({"brands", "show", "acme", "--json", "--brands-dir", flag_dir.string()},
+                    {{"PIPELINE_BRANDS_DIR", env_dir.string()}})) == "Acme from the flag");
+  CHECK(company(run({"brands", "show", "acme", "--json"}, {{"PIPELINE_BRANDS_DIR", env_dir.string()}})) ==
+        "Acme from the environment");
+  CHECK(company(run({"brands", "show", "hollowmere-dairy", "--json"}, {{"PIPELINE_BRANDS_DIR", env_dir.string()}})) ==
+        "A local Hollowmere");
+  CHECK(company(run({"brands", "show", "hollowmere-dairy", "--json", "--brands-dir", flag_dir.string()},
+                    {{"PIPELINE_BRANDS_DIR", env_dir.string()}})) == "Hollowmere Dairy Co-operative");
+
+  auto listed = run({"brands", "list", "--json"}, {{"PIPELINE_BRANDS_DIR", env_dir.string()}});
+  REQUIRE(listed.exit_code == 0);
+  const auto items = json::parse(listed.out);
+  REQUIRE(items.size() == 4);
+  CHECK(items[0].at("id") == "acme");
+  CHECK(items[1].at("company_name") == "A local Hollowmere");
+}
