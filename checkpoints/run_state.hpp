@@ -19,6 +19,9 @@ enum class StageStatus { pending, running, done, failed, stale };
 
 std::string_view to_string(RunStatus status);
 std::string_view to_string(StageStatus status);
+// The status named by its lowercase string; nullopt for an unknown name.
+std::optional<RunStatus> parse_run_status(std::string_view text);
+std::optional<StageStatus> parse_stage_status(std::string_view text);
 
 // A file of the run and the SHA-256 of its content; path is relative to the run directory.
 struct ArtifactRef {
@@ -86,6 +89,11 @@ util::Expected<RunState> from_json(const nlohmann::json& json);
 
 // True for ids of the form [a-z0-9][a-z0-9._-]* without "..".
 bool is_valid_run_id(std::string_view id);
+
+// True for a relative path inside the run directory: no leading '/', no
+// empty, "." or ".." component, and not one of the store's own files
+// (checkpoint.json, events.ndjson, .lock).
+bool is_safe_artifact_path(std::string_view path);
 
 // A readable unique id: <document>-<brand>-<yyyymmdd-hhmmss>-<4 hex>.
 std::string generate_run_id(std::string_view document_name, std::string_view brand_id);

@@ -28,10 +28,12 @@ bool write_all(int fd, std::string_view content) {
   return true;
 }
 
+// Unique among live processes (the pid) and among a process's writes; a
+// forked child shares its parent's generator state, hence the pid.
 std::string random_suffix() {
   static thread_local std::mt19937_64 generator{std::random_device{}()};
   std::ostringstream out;
-  out << std::hex << generator();
+  out << ::getpid() << '-' << std::hex << generator();
   return out.str();
 }
 
@@ -50,8 +52,13 @@ Expected<std::string> read_file(const std::filesystem::path& path) {
 
 Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_view content) {
   const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  const auto temporary = directory / ("." + path.filename().string() + ".tmp-" + random_suffix());
+  auto temporary = directory / ("." + path.filename().string() + ".tmp-" + random_suffix());
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // A killed writer may have left a temporary of the same name behind.
+  for (int attempt = 0; fd < 0 && errno == EEXIST && attempt < 8; ++attempt) {
+    temporary = directory / ("." + path.filename().string() + ".tmp-" + random_suffix());
+    fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0) return io_error("cannot create", temporary);
   if (!write_all(fd, content) || ::fsync(fd) != 0) {
     auto error = io_error("cannot write", temporary);

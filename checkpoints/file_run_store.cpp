@@ -1,0 +1,320 @@
+#include "checkpoints/file_run_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "lib/util/file_io.hpp"
+#include "lib/util/sha256.hpp"
+#include "lib/util/time.hpp"
+
+namespace pipeline::checkpoints {
+namespace {
+
+namespace fs = std::filesystem;
+using util::ErrorKind;
+using util::fail;
+
+util::Error invalid_run_id(const std::string& run_id) {
+  return fail(ErrorKind::bad_input,
+              fmt::format("invalid run id \"{}\": an id is [a-z0-9][a-z0-9._-]*, without \"..\", at most 128 characters",
+                          run_id));
+}
+
+std::string host_name() {
+  char buffer[256] = {};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
+  return buffer;
+}
+
+// The text of an open file from its start; empty on any error.
+std::string read_fd(int fd) {
+  std::string text;
+  char buffer[512];
+  off_t offset = 0;
+  while (true) {
+    const ssize_t got = ::pread(fd, buffer, sizeof buffer, offset);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    text.append(buffer, static_cast<size_t>(got));
+    offset += got;
+    if (text.size() > 4096) break;
+  }
+  return text;
+}
+
+// "pid N on host H" from a lock file's record, or nullopt while it is not written yet.
+std::optional<std::string> describe_holder(const std::string& record) {
+  const auto parsed = nlohmann::json::parse(record, nullptr, false);
+  if (!parsed.is_object()) return std::nullopt;
+  const auto pid = parsed.find("pid");
+  const auto host = parsed.find("host");
+  if (pid == parsed.end() || !pid->is_number_integer() || host == parsed.end() || !host->is_string()) {
+    return std::nullopt;
+  }
+  return fmt::format("pid {} on host {}", pid->get<long long>(), host->get<std::string>());
+}
+
+// Holds the flock on a run's .lock file; closing the descriptor releases it,
+// and so does the kernel when the process dies.
+class FileRunLock : public RunLock {
+ public:
+  explicit FileRunLock(int fd) : m_fd(fd) {}
+  ~FileRunLock() override {
+    // The record names a live holder only; an empty file means "free".
+    if (::ftruncate(m_fd, 0) != 0) {
+      // Nothing to do: the lock is released by close() all the same.
+    }
+    ::close(m_fd);
+  }
+  FileRunLock(const FileRunLock&) = delete;
+  FileRunLock& operator=(const FileRunLock&) = delete;
+
+ private:
+  int m_fd;
+};
+
+bool is_leftover_temporary(const fs::path& path) {
+  const std::string name = path.filename().string();
+  return name.size() > 1 && name.front() == '.' && name.find(".tmp-") != std::string::npos;
+}
+
+// Removes the temporary files of writes that a kill interrupted; only safe
+// while holding the run's lock, when no other writer can be mid-write.
+void remove_leftover_temporaries(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> leftovers;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) && is_leftover_temporary(it->path())) leftovers.push_back(it->path());
+  }
+  for (const auto& path : leftovers) fs::remove(path, ec);
+}
+
+std::string parse_error_text(const nlohmann::json::parse_error& error) {
+  std::string text = error.what();
+  // nlohmann prefixes "[json.exception.parse_error.101] "; a person does not need it.
+  const auto bracket = text.find("] ");
+  if (text.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) text.erase(0, bracket + 2);
+  return text;
+}
+
+}  // namespace
+
+FileRunStore::FileRunStore(fs::path root) : m_root(std::move(root)) {}
+
+util::Expected<fs::path> FileRunStore::existing_run_dir(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id(run_id);
+  fs::path dir = run_dir(run_id);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return fail(ErrorKind::bad_input, fmt::format("run {} not found in {}", run_id, m_root.string()));
+  }
+  return dir;
+}
+
+util::Expected<void> FileRunStore::create(const std::string& run_id) {
+  if (!is_valid_run_id(run_id)) return invalid_run_id(run_id);
+  std::error_code ec;
+  fs::create_directories(m_root, ec);
+  if (ec) return fail(ErrorKind::failed, fmt::format("cannot create the runs folder {}: {}", m_root.string(), ec.message()));
+  const fs::path dir = run_dir(run_id);
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return fail(ErrorKind::bad_input, fmt::format("run {} already exists in {}", run_id, m_root.string()));
+    return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
+  }
+  return {};
+}
+
+bool FileRunStore::exists(const std::string& run_id) const {
+  std::error_code ec;
+  return is_valid_run_id(run_id) && fs::is_directory(run_dir(run_id), ec);
+}
+
+std::vector<std::string> FileRunStore::list() const {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (fs::directory_iterator it(m_root, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code file_ec;
+    if (is_valid_run_id(name) && it->is_directory(file_ec) && fs::is_regular_file(it->path() / k_checkpoint_file, file_ec)) {
+      ids.push_back(name);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+util::Expected<RunState> FileRunStore::load(const std::string& run_id) const {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  const fs::path path = *dir / k_checkpoint_file;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("run {} not found in {} (its folder has no {})", run_id, m_root.string(), k_checkpoint_file));
+  }
+  auto text = util::read_file(path);
+  if (!text) return text.error();
+
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& error) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("checkpoint {} of run {} is corrupt: {} (byte {} of {}); the file was left untouched",
+                            path.string(), run_id, parse_error_text(error), error.byte, text->size()));
+  } catch (const std::exception& error) {
+    return fail(ErrorKind::bad_input, fmt::format("checkpoint {} of run {} is corrupt: {}; the file was left untouched",
+                                                  path.string(), run_id, error.what()));
+  }
+
+  auto state = from_json(json);
+  if (!state) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("{} (in {}; the file was left untouched)", state.error().message, path.string()));
+  }
+  if (state->run_id != run_id) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("checkpoint {} names run \"{}\", not \"{}\"; was the folder renamed? (the file was left "
+                            "untouched)",
+                            path.string(), state->run_id, run_id));
+  }
+  auto verified = verify_artifacts(*state, *dir);
+  if (!verified) return verified.error();
+  return state;
+}
+
+util::Expected<void> FileRunStore::verify_artifacts(const RunState& state, const fs::path& dir) const {
+  for (const auto& stage : state.stages) {
+    if (stage.status != StageStatus::done) continue;
+    for (const auto& artifact : stage.artifacts) {
+      const std::string redo =
+          fmt::format("redo the stage with `pipeline resume {} --from {}`", state.run_id, stage.name);
+      const fs::path file = dir / artifact.path;
+      std::error_code ec;
+      if (!fs::is_regular_file(file, ec)) {
+        return fail(ErrorKind::bad_input, fmt::format("artifact {} of stage {} was removed (no file {}); {}",
+                                                      artifact.path, stage.number, file.string(), redo));
+      }
+      auto digest = util::sha256_file(file);
+      if (!digest) {
+        return fail(ErrorKind::bad_input, fmt::format("artifact {} of stage {} cannot be read ({}); {}", artifact.path,
+                                                      stage.number, digest.error().message, redo));
+      }
+      if (*digest != artifact.sha256) {
+        return fail(ErrorKind::bad_input,
+                    fmt::format("artifact {} of stage {} was changed or removed (sha256 mismatch); {}", artifact.path,
+                                stage.number, redo));
+      }
+    }
+  }
+  return {};
+}
+
+util::Expected<void> FileRunStore::save(const RunState& state) {
+  if (!is_valid_run_id(state.run_id)) return invalid_run_id(state.run_id);
+  std::error_code ec;
+  const fs::path dir = run_dir(state.run_id);
+  if (!fs::is_directory(dir, ec)) {
+    return fail(ErrorKind::failed,
+                fmt::format("cannot save run {}: it does not exist in {}", state.run_id, m_root.string()));
+  }
+  const nlohmann::json json = to_json(state);
+  // Never write a checkpoint that load would refuse.
+  if (auto check = from_json(json); !check) {
+    return fail(ErrorKind::failed, fmt::format("refusing to save run {}: {}", state.run_id, check.error().message));
+  }
+  std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.push_back('\n');
+  return util::write_file_atomic(dir / k_checkpoint_file, text);
+}
+
+util::Expected<ArtifactRef> FileRunStore::write_artifact(const std::string& run_id, const std::string& path,
+                                                         std::string_view content) {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  if (!is_safe_artifact_path(path)) {
+    return fail(ErrorKind::bad_input, fmt::format("artifact path \"{}\" is not a relative path inside the run", path));
+  }
+  const fs::path file = *dir / path;
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message()));
+  auto written = util::write_file_atomic(file, content);
+  if (!written) return written.error();
+  return ArtifactRef{path, util::sha256_hex(content)};
+}
+
+util::Expected<std::string> FileRunStore::read_artifact(const std::string& run_id, const std::string& path) const {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  if (!is_safe_artifact_path(path)) {
+    return fail(ErrorKind::bad_input, fmt::format("artifact path \"{}\" is not a relative path inside the run", path));
+  }
+  return util::read_file(*dir / path);
+}
+
+util::Expected<void> FileRunStore::append_event(const std::string& run_id, std::string_view line) {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  if (line.find('\n') != std::string_view::npos) {
+    return fail(ErrorKind::failed, "an event must be a single line");
+  }
+  return util::append_line_durable(*dir / k_events_file, line);
+}
+
+util::Expected<std::unique_ptr<RunLock>> FileRunStore::lock(const std::string& run_id) {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  const fs::path path = *dir / k_lock_file;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return fail(ErrorKind::failed, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+
+  int result = 0;
+  do {
+    result = ::flock(fd, LOCK_EX | LOCK_NB);
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) {
+    const int error = errno;
+    if (error != EWOULDBLOCK) {
+      ::close(fd);
+      return fail(ErrorKind::failed, fmt::format("cannot lock {}: {}", path.string(), std::strerror(error)));
+    }
+    // The holder writes its record just after taking the lock; give it a moment.
+    std::optional<std::string> holder;
+    for (int attempt = 0; attempt < 20 && !holder; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      holder = describe_holder(read_fd(fd));
+    }
+    ::close(fd);
+    return fail(ErrorKind::busy, fmt::format("run {} is busy: locked by {}", run_id,
+                                             holder.value_or("another process that has not recorded itself yet")),
+                "locked");
+  }
+
+  auto lock = std::make_unique<FileRunLock>(fd);
+  const nlohmann::json record{{"pid", static_cast<long long>(::getpid())}, {"host", host_name()},
+                              {"since", util::now_iso8601()}};
+  const std::string text = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    return fail(ErrorKind::failed, fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+  }
+  remove_leftover_temporaries(*dir);
+  return std::unique_ptr<RunLock>(std::move(lock));
+}
+
+std::string FileRunStore::location(const std::string& run_id) const { return run_dir(run_id).string(); }
+
+std::unique_ptr<RunStore> make_file_run_store(const fs::path& root) { return std::make_unique<FileRunStore>(root); }
+
+}  // namespace pipeline::checkpoints

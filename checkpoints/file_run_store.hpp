@@ -1,0 +1,48 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "checkpoints/run_store.hpp"
+
+namespace pipeline::checkpoints {
+
+// The file names a run folder holds besides its artifacts.
+inline constexpr const char* k_checkpoint_file = "checkpoint.json";
+inline constexpr const char* k_events_file = "events.ndjson";
+inline constexpr const char* k_lock_file = ".lock";
+
+// make_file_run_store (declared in run_store.hpp) builds this store. Layout:
+// <root>/<run_id>/checkpoint.json, events.ndjson, .lock and the artifacts at
+// their relative paths. Checkpoints and artifacts are replaced atomically;
+// the lock is an flock(2) on .lock, released by the kernel when its holder
+// dies. Taking the lock also removes temporary files that a killed writer
+// left behind.
+class FileRunStore : public RunStore {
+ public:
+  explicit FileRunStore(std::filesystem::path root);
+
+  util::Expected<void> create(const std::string& run_id) override;
+  bool exists(const std::string& run_id) const override;
+  std::vector<std::string> list() const override;
+  util::Expected<RunState> load(const std::string& run_id) const override;
+  util::Expected<void> save(const RunState& state) override;
+  util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
+                                             std::string_view content) override;
+  util::Expected<std::string> read_artifact(const std::string& run_id, const std::string& path) const override;
+  util::Expected<void> append_event(const std::string& run_id, std::string_view line) override;
+  util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) override;
+  std::string location(const std::string& run_id) const override;
+
+  const std::filesystem::path& root() const { return m_root; }
+
+ private:
+  std::filesystem::path run_dir(const std::string& run_id) const { return m_root / run_id; }
+  // The run's folder, or bad_input when the id is invalid or the run does not exist.
+  util::Expected<std::filesystem::path> existing_run_dir(const std::string& run_id) const;
+  util::Expected<void> verify_artifacts(const RunState& state, const std::filesystem::path& dir) const;
+
+  std::filesystem::path m_root;
+};
+
+}  // namespace pipeline::checkpoints

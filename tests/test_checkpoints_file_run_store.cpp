@@ -1,0 +1,466 @@
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "checkpoints/file_run_store.hpp"
+#include "lib/util/file_io.hpp"
+#include "lib/util/sha256.hpp"
+#include "tests/support/process.hpp"
+
+using nlohmann::json;
+using namespace pipeline::checkpoints;
+using pipeline::testing::TempDir;
+using pipeline::util::ErrorKind;
+namespace fs = std::filesystem;
+namespace util = pipeline::util;
+
+namespace pipeline::testing {
+namespace {
+
+const char* const k_stage_names[] = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
+
+std::string slurp(const fs::path& path) {
+  auto text = util::read_file(path);
+  REQUIRE_MESSAGE(text.has_value(), text.error().message);
+  return *text;
+}
+
+void overwrite(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  REQUIRE(out.good());
+}
+
+// Rewrites a file's bytes without truncating it first (same size), which is
+// much faster than a truncating rewrite on ext4.
+void overwrite_in_place(const fs::path& path, const std::string& content) {
+  std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+  out << content;
+  REQUIRE(out.good());
+}
+
+RunState fresh_state(const std::string& run_id) {
+  RunState state;
+  state.tool_version = "0.1.0";
+  state.run_id = run_id;
+  state.created_at = "2026-01-01T12:00:00.000Z";
+  state.updated_at = state.created_at;
+  state.input = {"report.pdf", util::sha256_hex("pdf"), 10, 1, 100, "Report"};
+  state.brand = {"acme", util::sha256_hex("brand"), "Acme"};
+  state.settings = {{"model", "m1"}};
+  for (int number = 1; number <= 5; ++number) {
+    StageRecord stage;
+    stage.number = number;
+    stage.name = k_stage_names[number - 1];
+    state.stages.push_back(stage);
+  }
+  return state;
+}
+
+// A run with stages 1 and 2 done, their artifacts written through the store.
+RunState run_with_two_done_stages(RunStore& store, const std::string& run_id) {
+  REQUIRE(store.create(run_id));
+  RunState state = fresh_state(run_id);
+  state.status = RunStatus::incomplete;
+  for (int number = 1; number <= 2; ++number) {
+    auto& stage = state.stage(number);
+    const std::string base = "stages/0" + std::to_string(number) + "-" + stage.name;
+    for (const std::string ext : {".json", ".md"}) {
+      auto artifact = store.write_artifact(run_id, base + ext, "output of " + stage.name + ext);
+      REQUIRE_MESSAGE(artifact.has_value(), artifact.error().message);
+      stage.artifacts.push_back(*artifact);
+    }
+    stage.status = StageStatus::done;
+    stage.attempts = 1;
+    stage.duration_s = 1.5;
+    stage.fingerprint = util::sha256_hex(base);
+    stage.usage = {{"prompt_tokens", 10}};
+  }
+  REQUIRE(store.save(state));
+  return state;
+}
+
+std::string load_failure(const RunStore& store, const std::string& run_id) {
+  util::Expected<RunState> result = RunState{};
+  REQUIRE_NOTHROW(result = store.load(run_id));
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::bad_input);
+  return result.error().message;
+}
+
+std::string this_host() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+// A forked child that takes the run's lock, reports it on a pipe and then
+// waits until it is killed.
+class LockHolder {
+ public:
+  LockHolder(const fs::path& root, const std::string& run_id) {
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    int hold[2];
+    REQUIRE(::pipe(hold) == 0);
+    m_pid = ::fork();
+    REQUIRE(m_pid >= 0);
+    if (m_pid == 0) {
+      ::close(ready[0]);
+      ::close(hold[1]);
+      auto store = make_file_run_store(root);
+      auto lock = store->lock(run_id);
+      const char status = lock ? 'L' : 'E';
+      if (::write(ready[1], &status, 1) != 1) ::_exit(2);
+      char ignored;
+      while (::read(hold[0], &ignored, 1) != 0) {
+      }
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(hold[0]);
+    m_hold = hold[1];
+    char status = 0;
+    REQUIRE(::read(ready[0], &status, 1) == 1);
+    ::close(ready[0]);
+    REQUIRE(status == 'L');
+  }
+  ~LockHolder() {
+    kill();
+    ::close(m_hold);
+  }
+  pid_t pid() const { return m_pid; }
+  void kill() {
+    if (m_pid <= 0) return;
+    ::kill(m_pid, SIGKILL);
+    int status = 0;
+    ::waitpid(m_pid, &status, 0);
+    m_pid = -1;
+  }
+
+ private:
+  pid_t m_pid = -1;
+  int m_hold = -1;
+};
+
+}  // namespace
+}  // namespace pipeline::testing
+
+using namespace pipeline::testing;
+
+TEST_CASE("create makes a run folder once and list shows runs with a checkpoint, sorted") {
+  TempDir temp;
+  const fs::path root = fs::path(temp.path()) / "runs";
+  auto store = make_file_run_store(root);
+  CHECK(store->list().empty());
+  CHECK_FALSE(store->exists("b-run"));
+  REQUIRE(store->create("b-run"));
+  CHECK(fs::is_directory(root / "b-run"));
+  CHECK(store->exists("b-run"));
+  CHECK(store->location("b-run") == (root / "b-run").string());
+
+  auto again = store->create("b-run");
+  REQUIRE_FALSE(again);
+  CHECK(again.error().kind == ErrorKind::bad_input);
+  CHECK(again.error().message == "run b-run already exists in " + root.string());
+
+  auto bad = store->create("../escape");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().kind == ErrorKind::bad_input);
+  CHECK(bad.error().message.find("invalid run id \"../escape\"") == 0);
+  CHECK_FALSE(fs::exists(fs::path(temp.path()) / "escape"));
+
+  CHECK(store->list().empty());  // no checkpoint yet
+  REQUIRE(store->save(fresh_state("b-run")));
+  REQUIRE(store->create("a-run"));
+  REQUIRE(store->save(fresh_state("a-run")));
+  REQUIRE(store->create("c-run"));
+  fs::create_directories(root / "Not-A-Run");
+  overwrite(root / "Not-A-Run" / "checkpoint.json", "{}");
+  overwrite(root / "stray-file", "x");
+  CHECK(store->list() == std::vector<std::string>{"a-run", "b-run"});
+}
+
+TEST_CASE("a saved run loads back with its artifacts") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  const RunState saved = run_with_two_done_stages(*store, "r1");
+  auto loaded = store->load("r1");
+  REQUIRE_MESSAGE(loaded.has_value(), loaded.error().message);
+  CHECK(to_json(*loaded) == to_json(saved));
+
+  const std::string text = slurp(fs::path(temp.path()) / "r1" / "checkpoint.json");
+  CHECK(text.back() == '\n');
+  CHECK(json::parse(text) == to_json(saved));
+
+  auto artifact = store->read_artifact("r1", "stages/02-signals.md");
+  REQUIRE(artifact.has_value());
+  CHECK(*artifact == "output of signals.md");
+  CHECK(saved.stage(2).artifacts[1].sha256 == util::sha256_hex("output of signals.md"));
+
+  // Only the final files are left: no temporaries.
+  for (const auto& entry : fs::recursive_directory_iterator(temp.path())) {
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+  }
+}
+
+TEST_CASE("save refuses a state that load would refuse, and a run that was never created") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  REQUIRE(store->create("r1"));
+  RunState state = fresh_state("r1");
+  state.stages.pop_back();
+  auto refused = store->save(state);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("field stages must hold exactly 5 stages, not 4") != std::string::npos);
+  CHECK_FALSE(fs::exists(fs::path(temp.path()) / "r1" / "checkpoint.json"));
+
+  auto missing = store->save(fresh_state("never-created"));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("artifact paths stay inside the run") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  REQUIRE(store->create("r1"));
+  for (const char* path : {"../outside.md", "/tmp/abs.md", "stages/../../x", "checkpoint.json", ".lock", ""}) {
+    CAPTURE(path);
+    auto written = store->write_artifact("r1", path, "x");
+    REQUIRE_FALSE(written);
+    CHECK(written.error().kind == ErrorKind::bad_input);
+    auto read = store->read_artifact("r1", path);
+    CHECK_FALSE(read);
+  }
+  CHECK_FALSE(fs::exists(fs::path(temp.path()) / "outside.md"));
+  auto nested = store->write_artifact("r1", "input/prompts/mechanisms.prompt", "prompt");
+  REQUIRE(nested);
+  CHECK(slurp(fs::path(temp.path()) / "r1/input/prompts/mechanisms.prompt") == "prompt");
+  CHECK_FALSE(store->write_artifact("nope", "a.md", "x"));
+}
+
+TEST_CASE("loading a run that is not there says so") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  CHECK(load_failure(*store, "nope") == "run nope not found in " + temp.path());
+  REQUIRE(store->create("empty"));
+  CHECK(load_failure(*store, "empty").find("run empty not found in " + temp.path()) == 0);
+  CHECK(load_failure(*store, "../etc").find("invalid run id") == 0);
+}
+
+TEST_CASE("a checkpoint truncated anywhere is reported as corrupt and left byte-identical") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  const fs::path path = fs::path(temp.path()) / "r1" / "checkpoint.json";
+  const std::string whole = slurp(path);
+  REQUIRE(whole.size() > 1000);
+  // Cut the file shorter and shorter, as a torn write would leave it: without
+  // its trailing newline it still loads; every shorter prefix is cut JSON.
+  REQUIRE(::truncate(path.c_str(), static_cast<off_t>(whole.size() - 1)) == 0);
+  CHECK(store->load("r1").has_value());
+  for (std::size_t size = whole.size() - 2;; --size) {
+    REQUIRE(::truncate(path.c_str(), static_cast<off_t>(size)) == 0);
+    const std::string message = load_failure(*store, "r1");
+    if (message.find("is corrupt") == std::string::npos || message.find(path.string()) == std::string::npos ||
+        message.find("left untouched") == std::string::npos) {
+      FAIL_CHECK("unclear message at size " << size << ": " << message);
+    }
+    if (slurp(path) != whole.substr(0, size)) FAIL_CHECK("checkpoint changed by load at size " << size);
+    if (size == 0) break;
+  }
+  overwrite(path, whole.substr(0, whole.size() / 2));
+  CHECK(load_failure(*store, "r1").find("parse error at line") != std::string::npos);
+}
+
+TEST_CASE("a checkpoint with random bytes changed never crashes load and is never rewritten") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  const fs::path path = fs::path(temp.path()) / "r1" / "checkpoint.json";
+  const std::string whole = slurp(path);
+  std::mt19937 random(777);
+  for (int round = 0; round < 400; ++round) {
+    std::string damaged = whole;
+    for (int i = 0; i < 1 + round % 4; ++i) damaged[random() % damaged.size()] = static_cast<char>(random() % 256);
+    overwrite_in_place(path, damaged);
+    util::Expected<RunState> result = RunState{};
+    REQUIRE_NOTHROW(result = store->load("r1"));
+    if (!result) CHECK(result.error().kind == ErrorKind::bad_input);
+    if (slurp(path) != damaged) FAIL_CHECK("checkpoint changed by load in round " << round);
+  }
+}
+
+TEST_CASE("schema problems are reported with the file's path") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  const RunState state = run_with_two_done_stages(*store, "r1");
+  const fs::path path = fs::path(temp.path()) / "r1" / "checkpoint.json";
+
+  json document = to_json(state);
+  document["schema_version"] = 2;
+  const std::string future = document.dump(2);
+  overwrite(path, future);
+  const std::string message = load_failure(*store, "r1");
+  CHECK(message.find("checkpoint schema version 2 is not supported by this pipeline (expects 1)") == 0);
+  CHECK(message.find(path.string()) != std::string::npos);
+  CHECK(slurp(path) == future);
+
+  document = to_json(state);
+  document["run_id"] = "other-run";
+  overwrite(path, document.dump());
+  CHECK(load_failure(*store, "r1").find("names run \"other-run\", not \"r1\"") != std::string::npos);
+}
+
+TEST_CASE("an edited or removed artifact of a done stage is reported with the way out") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  RunState state = run_with_two_done_stages(*store, "r1");
+  const fs::path dir = fs::path(temp.path()) / "r1";
+  const std::string checkpoint = slurp(dir / "checkpoint.json");
+
+  overwrite(dir / "stages/02-signals.json", "edited by hand");
+  CHECK(load_failure(*store, "r1") ==
+        "artifact stages/02-signals.json of stage 2 was changed or removed (sha256 mismatch); redo the stage with "
+        "`pipeline resume r1 --from signals`");
+  CHECK(slurp(dir / "checkpoint.json") == checkpoint);
+
+  overwrite(dir / "stages/02-signals.json", "output of signals.json");
+  CHECK(store->load("r1").has_value());
+
+  fs::remove(dir / "stages/01-mechanisms.md");
+  const std::string removed = load_failure(*store, "r1");
+  CHECK(removed.find("artifact stages/01-mechanisms.md of stage 1 was removed") == 0);
+  CHECK(removed.find("`pipeline resume r1 --from mechanisms`") != std::string::npos);
+
+  // Artifacts of stages that are not done are not checked.
+  state.stage(1).status = StageStatus::stale;
+  REQUIRE(store->save(state));
+  CHECK(store->load("r1").has_value());
+}
+
+TEST_CASE("events are appended one line each") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  REQUIRE(store->create("r1"));
+  REQUIRE(store->append_event("r1", R"({"event":"run_started"})"));
+  REQUIRE(store->append_event("r1", R"({"event":"stage_started","stage":1})"));
+  CHECK(slurp(fs::path(temp.path()) / "r1/events.ndjson") ==
+        "{\"event\":\"run_started\"}\n{\"event\":\"stage_started\",\"stage\":1}\n");
+  CHECK_FALSE(store->append_event("r1", "two\nlines"));
+  CHECK_FALSE(store->append_event("missing", "{}"));
+}
+
+TEST_CASE("a lock held by another process makes the run busy until that process dies") {
+  TempDir temp;
+  const fs::path root = temp.path();
+  auto store = make_file_run_store(root);
+  REQUIRE(store->create("r1"));
+  {
+    LockHolder holder(root, "r1");
+    auto second = store->lock("r1");
+    REQUIRE_FALSE(second);
+    CHECK(second.error().kind == ErrorKind::busy);
+    CHECK(util::exit_code(second.error().kind) == 5);
+    CHECK(second.error().message ==
+          "run r1 is busy: locked by pid " + std::to_string(holder.pid()) + " on host " + this_host());
+
+    holder.kill();
+    // The killed holder's record is still in the file, but the kernel released its flock.
+    CHECK(slurp(root / "r1/.lock").find("\"pid\":") != std::string::npos);
+    auto after = store->lock("r1");
+    REQUIRE_MESSAGE(after.has_value(), after.error().message);
+    CHECK(json::parse(slurp(root / "r1/.lock"))["pid"] == ::getpid());
+  }
+  CHECK(slurp(root / "r1/.lock").empty());
+}
+
+TEST_CASE("one process cannot take the same lock twice, and a released lock can be taken again") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  REQUIRE(store->create("r1"));
+  auto first = store->lock("r1");
+  REQUIRE(first);
+  auto second = store->lock("r1");
+  REQUIRE_FALSE(second);
+  CHECK(second.error().message.find("locked by pid " + std::to_string(::getpid())) != std::string::npos);
+  first->reset();
+  CHECK(store->lock("r1").has_value());
+
+  overwrite(fs::path(temp.path()) / "r1/.lock", "garbage left by an old version");
+  CHECK(store->lock("r1").has_value());
+
+  auto missing = store->lock("nope");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().kind == ErrorKind::bad_input);
+}
+
+TEST_CASE("taking the lock removes temporaries of interrupted writes and nothing else") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  const fs::path dir = fs::path(temp.path()) / "r1";
+  overwrite(dir / ".checkpoint.json.tmp-1234abcd", "{\"half");
+  overwrite(dir / "stages/.02-signals.json.tmp-99", "half");
+  overwrite(dir / ".hidden-note", "kept");
+  auto lock = store->lock("r1");
+  REQUIRE(lock);
+  CHECK_FALSE(fs::exists(dir / ".checkpoint.json.tmp-1234abcd"));
+  CHECK_FALSE(fs::exists(dir / "stages/.02-signals.json.tmp-99"));
+  CHECK(fs::exists(dir / ".hidden-note"));
+  CHECK(store->load("r1").has_value());
+}
+
+TEST_CASE("a writer killed at random moments always leaves the old or the new checkpoint") {
+  TempDir temp;
+  const fs::path root = temp.path();
+  auto store = make_file_run_store(root);
+  REQUIRE(store->create("r1"));
+  RunState small = fresh_state("r1");
+  RunState large = fresh_state("r1");
+  large.status = RunStatus::running;
+  large.settings["notes"] = std::string(64 * 1024, 'n');  // spans many pages
+  const json small_json = to_json(small);
+  const json large_json = to_json(large);
+  REQUIRE(store->save(small));
+
+  std::mt19937 random(4242);
+  int seen_small = 0;
+  int seen_large = 0;
+  for (int round = 0; round < 40; ++round) {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      while (true) {
+        if (!store->save(large) || !store->save(small)) ::_exit(1);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200 + random() % 20000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE_MESSAGE(WIFSIGNALED(status), "the saving child stopped on its own");
+
+    const std::string text = slurp(root / "r1/checkpoint.json");
+    const json document = json::parse(text, nullptr, false);
+    REQUIRE_MESSAGE(!document.is_discarded(), "torn checkpoint after kill in round " << round);
+    if (document == small_json) ++seen_small;
+    else if (document == large_json) ++seen_large;
+    else FAIL("checkpoint is neither state in round " << round);
+    REQUIRE(store->load("r1").has_value());
+  }
+  CHECK(seen_small > 0);
+  CHECK(seen_large > 0);
+  CHECK(store->lock("r1").has_value());  // also sweeps the kills' temporaries
+  for (const auto& entry : fs::directory_iterator(root / "r1")) {
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+  }
+}
