@@ -1,5 +1,96 @@
-// Skeleton placeholder, replaced by the extract command's real implementation.
+#include <stdlib.h>
+
+#include <cmath>
+#include <iostream>
+#include <system_error>
+
 #include "cli/app.hpp"
+#include "lib/pdf/download.hpp"
+#include "lib/pdf/extract.hpp"
+#include "lib/util/error.hpp"
+#include "lib/util/log.hpp"
+
 namespace pipeline::cli {
-void register_extract_command(CLI::App&, GlobalOptions&) {}
+namespace {
+
+namespace fs = std::filesystem;
+
+// A private temporary folder for a downloaded PDF, removed at scope exit.
+class DownloadFolder {
+ public:
+  DownloadFolder() {
+    std::string pattern = (fs::temp_directory_path() / "pipeline-download-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      throw util::FatalError(util::ErrorKind::failed, "cannot create a temporary folder for the download");
+    }
+    m_path = pattern;
+  }
+  ~DownloadFolder() {
+    std::error_code ec;
+    fs::remove_all(m_path, ec);
+  }
+  DownloadFolder(const DownloadFolder&) = delete;
+  DownloadFolder& operator=(const DownloadFolder&) = delete;
+  const fs::path& path() const { return m_path; }
+
+ private:
+  fs::path m_path;
+};
+
+pdf::ExtractedDocument extract_input(const std::string& input, const GlobalOptions& options) {
+  if (!pdf::has_url_scheme(input)) return pdf::extract_text(input).value_or_throw();
+  pdf::DownloadOptions download;
+  download.max_bytes = static_cast<std::uint64_t>(std::llround(options.max_download_mb * 1024 * 1024));
+  download.connect_timeout_s = static_cast<long>(std::ceil(options.connect_timeout_s));
+  DownloadFolder folder;
+  const fs::path file = folder.path() / "input.pdf";
+  util::log_verbose("downloading " + input);
+  pdf::download(input, file, download).value_or_throw();
+  auto document = pdf::extract_text(file);
+  if (!document) {
+    // Name the URL the user gave, not the temporary file.
+    auto error = document.error();
+    for (auto at = error.message.find(file.string()); at != std::string::npos;
+         at = error.message.find(file.string(), at + input.size())) {
+      error.message.replace(at, file.string().size(), input);
+    }
+    throw util::FatalError(error);
+  }
+  document->path = input;
+  return std::move(document).value();
+}
+
+void run_extract(const std::string& input, const GlobalOptions& options) {
+  const auto document = extract_input(input, options);
+  if (options.json) {
+    print_json({{"path", document.path},
+                {"sha256", document.sha256},
+                {"bytes", document.bytes},
+                {"pages", document.pages},
+                {"chars", document.chars()},
+                {"title", document.title},
+                {"text", document.text}});
+    return;
+  }
+  std::cout << document.text;
+  if (!document.text.empty() && document.text.back() != '\n') std::cout << '\n';
+  std::cout.flush();
+}
+
+}  // namespace
+
+void register_extract_command(CLI::App& app, GlobalOptions& options) {
+  auto* command = app.add_subcommand("extract", "Print the text of a PDF (a file or an http(s) URL)");
+  command->footer(
+      "The text of every page, in reading order, with line-end hyphens joined; pages are\n"
+      "separated by a form feed (\\f). A URL is downloaded first (http:// and https:// only,\n"
+      "at most 5 redirects, at most --max-download-mb). With --json, prints one object:\n"
+      "{path, sha256, bytes, pages, chars, title, text}.\n"
+      "Exit 3 when the input is missing, a directory, empty, not a PDF, truncated or damaged,\n"
+      "password-protected, without a text layer (OCR is not supported) or cannot be downloaded.");
+  auto input = std::make_shared<std::string>();
+  command->add_option("input", *input, "Path of a PDF file, or an http:// or https:// URL")->required();
+  command->callback([input, &options] { run_extract(*input, options); });
+}
+
 }  // namespace pipeline::cli

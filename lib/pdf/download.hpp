@@ -19,6 +19,10 @@ struct DownloadOptions {
 // True for http:// and https:// inputs, which are downloaded, not opened.
 bool is_url(std::string_view input);
 
+// True for any "scheme://..." input (file://, ftp://, http://, ...), so that a
+// caller can hand every URL to download() and have the others refused there.
+bool has_url_scheme(std::string_view input);
+
 // Downloads an http(s) URL into `destination` with libcurl. Other schemes are
 // refused; redirects and size are capped; failures are bad_input.
 util::Expected<void> download(std::string_view url, const std::filesystem::path& destination,

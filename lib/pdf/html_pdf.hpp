@@ -1,0 +1,26 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "lib/util/expected.hpp"
+
+namespace pipeline::pdf {
+
+struct HtmlPdfOptions {
+  std::string title;         // the document information's Title, if not empty
+  std::string css;           // extra style sheet for the HTML
+  float page_width = 595;    // points; A4 by default
+  float page_height = 842;
+  float margin = 60;
+  float font_size = 10.5;    // points, the size of 1em
+};
+
+// Lays out `html` with MuPDF's HTML story engine over as many pages as it
+// needs and writes them to `path` as a PDF with a real text layer. Returns
+// the number of pages.
+util::Expected<int> write_html_pdf(const std::filesystem::path& path, std::string_view html,
+                                   const HtmlPdfOptions& options = {});
+
+}  // namespace pipeline::pdf

@@ -1,0 +1,198 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "lib/pdf/extract.hpp"
+#include "lib/util/sha256.hpp"
+#include "tests/support/pdf_builder.hpp"
+#include "tests/support/process.hpp"
+
+using pipeline::pdf::ExtractedDocument;
+using pipeline::pdf::extract_text;
+using pipeline::util::ErrorKind;
+namespace testing = pipeline::testing;
+
+namespace {
+
+// The error of an extraction that must fail.
+pipeline::util::Error extraction_error(const std::string& path) {
+  auto result = extract_text(path);
+  REQUIRE_FALSE(result.has_value());
+  return result.error();
+}
+
+testing::PdfBuildOptions with_title(const std::string& title) {
+  testing::PdfBuildOptions options;
+  options.title = title;
+  return options;
+}
+
+testing::PdfBuildOptions with_passwords(const std::string& user, const std::string& owner) {
+  testing::PdfBuildOptions options;
+  options.user_password = user;
+  options.owner_password = owner;
+  return options;
+}
+
+std::vector<std::string> split_pages(const std::string& text) {
+  std::vector<std::string> pages(1);
+  for (char c : text) {
+    if (c == '\f') pages.emplace_back();
+    else pages.back() += c;
+  }
+  return pages;
+}
+
+}  // namespace
+
+TEST_CASE("extract_text returns every page in order, separated by form feeds") {
+  testing::TempDir dir;
+  const auto path = dir / "three.pdf";
+  testing::write_text_pdf(path,
+                          {"Refill stations cut packaging.\nSecond line of page one.", "Page two talks about pricing.",
+                           "Page three closes (with brackets)."},
+                          with_title("Refill Case Study"));
+  auto document = extract_text(path);
+  REQUIRE(document.has_value());
+  CHECK(document->pages == 3);
+  CHECK(document->path == path);
+  CHECK(document->title == "Refill Case Study");
+  const auto pages = split_pages(document->text);
+  REQUIRE(pages.size() == 3);
+  CHECK(pages[0] == "Refill stations cut packaging.\nSecond line of page one.");
+  CHECK(pages[1] == "Page two talks about pricing.");
+  CHECK(pages[2] == "Page three closes (with brackets).");
+}
+
+TEST_CASE("extract_text records the file's size and SHA-256") {
+  testing::TempDir dir;
+  const auto path = dir / "hash.pdf";
+  testing::write_text_pdf(path, {"Some text to hash."});
+  const auto bytes = testing::read_bytes(path);
+  auto document = extract_text(path);
+  REQUIRE(document.has_value());
+  CHECK(document->bytes == bytes.size());
+  CHECK(document->sha256 == pipeline::util::sha256_hex(bytes));
+  CHECK(document->sha256.size() == 64);
+  CHECK(document->title.empty());
+  CHECK(document->chars() == document->text.size());
+}
+
+TEST_CASE("extract_text joins words hyphenated at the end of a line") {
+  testing::TempDir dir;
+  const auto path = dir / "hyphen.pdf";
+  testing::write_text_pdf(path, {"The subscription removed the fric-\ntion of reordering every month."});
+  auto document = extract_text(path);
+  REQUIRE(document.has_value());
+  CHECK(document->text.find("friction") != std::string::npos);
+  CHECK(document->text.find("fric-") == std::string::npos);
+}
+
+TEST_CASE("chars counts Unicode code points, not bytes") {
+  ExtractedDocument document;
+  document.text = "caf\xc3\xa9 \xe2\x82\xac" "5\f\xf0\x9f\x98\x80";  // "café €5\f😀"
+  CHECK(document.chars() == 9);
+}
+
+TEST_CASE("extract_text refuses a missing file, a directory and an empty file") {
+  testing::TempDir dir;
+  SUBCASE("missing") {
+    const auto error = extraction_error(dir / "nope.pdf");
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find(dir / "nope.pdf") != std::string::npos);
+    CHECK(error.message.find("does not exist") != std::string::npos);
+  }
+  SUBCASE("directory") {
+    const auto error = extraction_error(dir.path());
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find("is a directory") != std::string::npos);
+  }
+  SUBCASE("empty") {
+    testing::write_bytes(dir / "empty.pdf", "");
+    const auto error = extraction_error(dir / "empty.pdf");
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find("is empty") != std::string::npos);
+  }
+}
+
+TEST_CASE("extract_text refuses files that MuPDF could open but are not PDFs") {
+  testing::TempDir dir;
+  // The first bytes of a PNG and of an EPUB (a zip) file.
+  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+  const std::string epub("PK\x03\x04\x14\0\0\0\0\0mimetypeapplication/epub+zip", 44);
+  for (const auto& [name, bytes] : {std::pair{"image.pdf", png}, std::pair{"book.epub", epub},
+                                    std::pair{"notes.txt", std::string("just some notes\n")}}) {
+    CAPTURE(name);
+    testing::write_bytes(dir / name, bytes);
+    const auto error = extraction_error(dir / name);
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find("is not a PDF") != std::string::npos);
+    CHECK(error.message.find(dir / name) != std::string::npos);
+  }
+}
+
+TEST_CASE("extract_text refuses a truncated PDF") {
+  testing::TempDir dir;
+  std::vector<std::string> pages;
+  for (int i = 1; i <= 6; ++i) pages.push_back("Page " + std::to_string(i) + " of a report that gets cut short.");
+  testing::write_text_pdf(dir / "whole.pdf", pages);
+  for (double fraction : {0.2, 0.5, 0.8, 0.98}) {
+    CAPTURE(fraction);
+    testing::write_truncated_copy(dir / "whole.pdf", dir / "cut.pdf", fraction);
+    const auto error = extraction_error(dir / "cut.pdf");
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find(dir / "cut.pdf") != std::string::npos);
+    const bool says_why = error.message.find("truncated") != std::string::npos ||
+                          error.message.find("damaged") != std::string::npos;
+    CHECK(says_why);
+  }
+}
+
+TEST_CASE("extract_text refuses a PDF that needs a user password") {
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "locked.pdf", {"Confidential numbers."},
+                          with_passwords("open-sesame", "owner"));
+  const auto error = extraction_error(dir / "locked.pdf");
+  CHECK(error.kind == ErrorKind::bad_input);
+  CHECK(error.message.find("password") != std::string::npos);
+}
+
+TEST_CASE("extract_text reads a PDF encrypted with only an owner password") {
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "owner.pdf", {"Readable by anyone."}, with_passwords("", "owner"));
+  auto document = extract_text(dir / "owner.pdf");
+  REQUIRE(document.has_value());
+  CHECK(document->text == "Readable by anyone.");
+}
+
+TEST_CASE("extract_text refuses a PDF without a text layer") {
+  testing::TempDir dir;
+  SUBCASE("scanned pages") { testing::write_image_only_pdf(dir / "scan.pdf", 2); }
+  SUBCASE("vector drawing") {
+    // Shares the file name so that both subcases check the same way.
+    testing::write_drawing_only_pdf(dir / "scan.pdf");
+  }
+  const auto error = extraction_error(dir / "scan.pdf");
+  CHECK(error.kind == ErrorKind::bad_input);
+  CHECK(error.message.find("no text layer") != std::string::npos);
+  CHECK(error.message.find("OCR is not supported") != std::string::npos);
+}
+
+TEST_CASE("extract_text runs on several threads at once") {
+  testing::TempDir dir;
+  std::vector<std::string> pages;
+  for (int i = 0; i < 20; ++i) pages.push_back("Thread safe page " + std::to_string(i));
+  testing::write_text_pdf(dir / "many.pdf", pages);
+  auto first = std::async(std::launch::async, [&] { return extract_text(dir / "many.pdf"); });
+  auto second = std::async(std::launch::async, [&] { return extract_text(dir / "many.pdf"); });
+  auto a = first.get();
+  auto b = second.get();
+  REQUIRE(a.has_value());
+  REQUIRE(b.has_value());
+  CHECK(a->pages == 20);
+  CHECK(a->text == b->text);
+  CHECK(split_pages(a->text).at(19) == "Thread safe page 19");
+}
