@@ -29,6 +29,9 @@ struct ApiKey {
   std::string source;  // the environment variable it came from, or empty
   // The key shortened for display, e.g. "sk-or-...7f2c".
   std::string masked() const;
+  // `text` with every occurrence of the key replaced by its masked form; for
+  // any text that quotes what a provider or library said.
+  std::string redact(std::string text) const;
 };
 
 // The key from PIPELINE_API_KEY, else OPENROUTER_API_KEY, else OPENAI_API_KEY.
@@ -47,9 +50,14 @@ struct ClientConfig {
   bool stream = true;
   StructuredMode structured_mode = StructuredMode::json_schema;
   double max_retry_after_s = 120;
+  double backoff_base_s = 1;  // first retry waits up to this, doubling after
+  double backoff_max_s = 30;  // ceiling of one backoff wait
   std::map<std::string, Price> prices;  // by model
   std::string record_dir;  // save every request and its final response here
   std::string replay_dir;  // answer only from recordings; no network
+  // OpenRouter's app attribution (HTTP-Referer and X-Title headers).
+  std::string app_url = "https://github.com/pipeline-cli/pipeline";
+  std::string app_title = "pipeline";
 };
 
 // The client for `config`: HTTP over libcurl, wrapped for record or replay

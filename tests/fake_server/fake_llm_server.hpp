@@ -46,13 +46,19 @@ struct Pace {
 // and benchmarks. POST /v1/chat/completions, streaming (SSE, with a usage chunk
 // when stream_options.include_usage) or not; GET /v1/models.
 // Default answer: when the request carries a JSON schema (response_format
-// json_schema, or a schema in the prompt) a JSON document valid against it,
+// json_schema, or a schema in a message between the client's markers
+// "<json-schema>" and "</json-schema>", see lib/llm/structured_output.hpp)
+// a JSON document valid against it,
 // generated deterministically from a hash of the request; otherwise a short
-// deterministic text. Usage is reported with prompt/completion tokens and a
-// cost computed from a fixed price, so sums can be checked.
+// deterministic text. Usage is reported with prompt tokens (characters of the
+// messages / 4), completion tokens (characters of the answer / 4), both at
+// least 1, and usage.cost at $1 per million prompt and $2 per million
+// completion tokens (see fake_usage()), so sums can be checked.
 class FakeLlmServer {
  public:
-  FakeLlmServer();
+  // Listens on `port`, or on a free port when it is 0; throws std::runtime_error
+  // when the port cannot be bound.
+  explicit FakeLlmServer(int port = 0);
   ~FakeLlmServer();
 
   // e.g. "http://127.0.0.1:40123/v1"
@@ -73,11 +79,16 @@ class FakeLlmServer {
   // The headers of the last request (lowercase names).
   std::vector<std::pair<std::string, std::string>> last_headers() const;
   int request_count() const;
+  // The most chat requests the server was answering at the same moment.
+  int max_in_flight() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
+
+// The usage object the server reports for a request's messages and an answer.
+nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& answer);
 
 // The deterministic JSON document the server answers for `schema`, with
 // variation taken from `seed`; exposed so tests can predict answers.

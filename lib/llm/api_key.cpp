@@ -1,0 +1,48 @@
+#include <cstdlib>
+#include <string>
+
+#include "lib/llm/client_config.hpp"
+
+namespace pipeline::llm {
+
+// Keys shorter than this are shown fully masked: their ends would give away too much.
+constexpr std::size_t k_shortest_partly_shown_key = 16;
+
+std::string ApiKey::masked() const {
+  if (value.empty()) return "";
+  if (value.size() < k_shortest_partly_shown_key) return std::string(8, '*');
+  // Show the vendor prefix up to its second dash (e.g. "sk-or-") and the last four characters.
+  std::size_t prefix = 0;
+  int dashes = 0;
+  for (std::size_t i = 0; i < value.size() && i < 6; ++i) {
+    if (value[i] == '-') {
+      prefix = i + 1;
+      if (++dashes == 2) break;
+    }
+  }
+  return value.substr(0, prefix) + "..." + value.substr(value.size() - 4);
+}
+
+std::string ApiKey::redact(std::string text) const {
+  if (value.empty()) return text;
+  const std::string mask = masked();
+  for (auto at = text.find(value); at != std::string::npos; at = text.find(value, at + mask.size()))
+    text.replace(at, value.size(), mask);
+  return text;
+}
+
+ApiKey api_key_from_environment() {
+  for (const char* name : {"PIPELINE_API_KEY", "OPENROUTER_API_KEY", "OPENAI_API_KEY"}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr) continue;
+    // Surrounding whitespace (a newline from `$(cat keyfile)`) is never part of a key.
+    std::string key = value;
+    const auto first = key.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) continue;
+    key = key.substr(first, key.find_last_not_of(" \t\r\n") - first + 1);
+    return ApiKey{key, name};
+  }
+  return {};
+}
+
+}  // namespace pipeline::llm

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/util/cancel.hpp"
+
+namespace pipeline::llm {
+
+struct HttpRequest {
+  std::string method = "POST";  // or "GET"
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  double connect_timeout_s = 15;
+  double total_timeout_s = 300;
+  double idle_timeout_s = 0;  // seconds without a content event; 0 for none
+};
+
+// Takes the response body as it arrives, with the HTTP status; returns how
+// many content events the bytes completed (keep-alive bytes count none), which
+// is what resets the idle timer.
+using BodySink = std::function<int(std::string_view bytes, int status)>;
+
+// How a transfer ended.
+struct HttpOutcome {
+  enum class Stop { none, cancelled, idle };
+  int status = 0;  // 0 when no response arrived
+  std::optional<std::string> retry_after;
+  int curl_code = 0;       // CURLcode; 0 when the transfer completed
+  std::string curl_error;  // libcurl's description when it did not
+  Stop stop = Stop::none;  // the transfer was abandoned on purpose
+  double duration_s = 0;
+};
+
+// libcurl transfers from pooled handles, so connections are reused across
+// calls and threads. Each transfer runs in the calling thread and checks the
+// cancel token and the idle timer at least every 100 ms, so a stop or a
+// stalled stream ends it promptly. Thread-safe.
+class CurlTransport {
+ public:
+  CurlTransport();
+  ~CurlTransport();
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  HttpOutcome perform(const HttpRequest& request, const BodySink& sink, const util::CancelToken& cancel);
+
+  // Whether a failed transfer's CURLcode means that retrying cannot help
+  // (a malformed URL, an unsupported protocol, a certificate problem).
+  static bool is_permanent_failure(int curl_code);
+  static bool is_timeout(int curl_code);
+
+ private:
+  struct Pool;
+  std::unique_ptr<Pool> m_pool;
+};
+
+}  // namespace pipeline::llm

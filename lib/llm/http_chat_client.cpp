@@ -1,0 +1,268 @@
+#include "lib/llm/http_chat_client.hpp"
+
+#include <ctime>
+
+#include "lib/llm/completion_decoder.hpp"
+#include "lib/llm/provider_usage.hpp"
+#include "lib/llm/structured_output.hpp"
+#include "lib/util/log.hpp"
+
+namespace pipeline::llm {
+namespace {
+
+using util::ErrorKind;
+
+constexpr std::size_t k_max_error_body = 64 * 1024;
+
+util::Error stop_error(util::StopReason reason) {
+  switch (reason) {
+    case util::StopReason::deadline:
+      return util::fail(ErrorKind::deadline, "the time budget ran out during a model request", "deadline");
+    case util::StopReason::cancelled:
+      return util::fail(ErrorKind::interrupted, "the model request was cancelled", "cancelled");
+    default:
+      return util::fail(ErrorKind::interrupted, "the model request was interrupted by a stop signal", "interrupted");
+  }
+}
+
+std::string chat_url(const std::string& base_url) {
+  std::string url = base_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/chat/completions";
+}
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g s", seconds);
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string> request_headers(const ClientConfig& config) {
+  std::vector<std::string> headers = {
+      "Content-Type: application/json",
+      std::string("User-Agent: pipeline/") + PIPELINE_VERSION,
+      "HTTP-Referer: " + config.app_url,
+      "X-Title: " + config.app_title,
+  };
+  if (!config.api_key.value.empty()) headers.push_back("Authorization: Bearer " + config.api_key.value);
+  return headers;
+}
+
+nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
+                                 const ClientConfig& config) {
+  nlohmann::json body;
+  body["model"] = request.model.empty() ? config.model : request.model;
+  body["messages"] = nlohmann::json::array();
+  for (const auto& message : messages) body["messages"].push_back({{"role", message.role}, {"content", message.content}});
+  body["temperature"] = request.temperature;
+  body["max_tokens"] = request.max_tokens;
+  if (config.stream) {
+    body["stream"] = true;
+    body["stream_options"] = {{"include_usage", true}};
+  }
+  if (request.schema && config.structured_mode == StructuredMode::json_schema) {
+    body["response_format"] = {
+        {"type", "json_schema"},
+        {"json_schema", {{"name", request.schema_name}, {"strict", true}, {"schema", *request.schema}}}};
+  }
+  // OpenRouter reports the cost in usage only when asked; other providers may reject unknown fields.
+  if (config.base_url.find("openrouter.ai") != std::string::npos) body["usage"] = {{"include", true}};
+  return body;
+}
+
+// The outcome of one HTTP attempt: the attempt as reported, what the answer
+// said, and whether another attempt may help.
+struct HttpChatClient::Answer {
+  Attempt attempt;
+  DecodedAnswer decoded;
+  bool retryable = false;
+  std::optional<double> retry_after_s;
+  util::StopReason stop = util::StopReason::none;
+};
+
+struct HttpChatClient::CallState {
+  const util::CancelToken& cancel;
+  const CallObserver& observer;
+  std::string model;
+  ChatResult result;
+  int attempts = 0;
+  double wait_before_next = 0;
+};
+
+HttpChatClient::HttpChatClient(ClientConfig config)
+    : m_config(std::move(config)),
+      m_retry{m_config.backoff_base_s, m_config.backoff_max_s, m_config.max_retry_after_s},
+      m_limit(m_config.max_concurrency) {}
+
+util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
+                                                    const CallObserver& observer) {
+  CallState call{cancel, observer, request.model.empty() ? m_config.model : request.model, {}, 0, 0};
+  std::vector<Message> messages = messages_to_send(request, m_config.structured_mode);
+  for (int ask = 0;; ++ask) {
+    auto answer = ask_with_retries(chat_request_body(request, messages, m_config), call);
+    if (!answer) return answer.error();
+    Attempt attempt = answer->attempt;
+    const DecodedAnswer& decoded = answer->decoded;
+    if (decoded.finish_reason == "length") {
+      attempt.error_class = "truncated";
+      attempt.message = "the answer was cut off at max_tokens";
+      report(attempt, call);
+      return util::fail(ErrorKind::failed,
+                        "the model's answer was cut off at max_tokens (" + std::to_string(request.max_tokens) +
+                            "): allow more tokens or ask for a shorter answer",
+                        "truncated");
+    }
+    StructuredCheck check;
+    if (request.schema) {
+      check = check_structured_answer(decoded.content, *request.schema);
+      attempt.error_class = check.error_class;
+      attempt.message = check.problem;
+    }
+    report(attempt, call);
+    if (check.error_class.empty()) {
+      call.result.content = decoded.content;
+      call.result.json = std::move(check.json);
+      call.result.finish_reason = decoded.finish_reason;
+      call.result.model = decoded.model.empty() ? call.model : decoded.model;
+      return std::move(call.result);
+    }
+    if (ask >= m_config.max_invalid_reasks) {
+      return util::fail(ErrorKind::failed,
+                        "the model's answer was still invalid after " + std::to_string(ask) + " re-asks: " +
+                            check.problem,
+                        "invalid_output");
+    }
+    util::log_verbose("re-asking the model: " + check.problem);
+    messages.push_back(Message{"assistant", decoded.content});
+    messages.push_back(Message{"user", reask_text(check)});
+  }
+}
+
+util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const nlohmann::json& body,
+                                                                       CallState& call) {
+  for (int retry = 0;; ++retry) {
+    if (auto reason = call.cancel.stop_reason(); reason != util::StopReason::none) return stop_error(reason);
+    if (!m_limit.acquire(call.cancel)) return stop_error(call.cancel.stop_reason());
+    Answer answer = [&] {
+      ConcurrencySlot slot(m_limit);
+      return attempt_once(body, call);
+    }();
+    if (answer.attempt.error_class.empty()) return answer;
+    report(answer.attempt, call);
+    if (answer.stop != util::StopReason::none) return stop_error(answer.stop);
+    if (!answer.retryable) return util::fail(ErrorKind::provider, answer.attempt.message, answer.attempt.error_class);
+    if (retry >= m_config.max_retries) {
+      return util::fail(ErrorKind::transient,
+                        "the model request failed " + std::to_string(retry + 1) +
+                            " times; last: " + answer.attempt.message,
+                        answer.attempt.error_class);
+    }
+    const double wait = m_retry.wait_before_retry(retry + 1, answer.retry_after_s);
+    if (auto left = call.cancel.seconds_left(); left && *left < wait) return stop_error(util::StopReason::deadline);
+    util::log_verbose("model request failed (" + answer.attempt.message + "); retrying in " + seconds_text(wait));
+    if (auto reason = sleep_unless_stopped(wait, call.cancel); reason != util::StopReason::none)
+      return stop_error(reason);
+    call.wait_before_next = wait;
+  }
+}
+
+HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, CallState& call) {
+  Answer answer;
+  answer.attempt.number = ++call.attempts;
+  answer.attempt.wait_before_s = call.wait_before_next;
+  call.wait_before_next = 0;
+
+  HttpRequest request;
+  request.url = chat_url(m_config.base_url);
+  request.headers = request_headers(m_config);
+  request.body = body.dump();
+  request.connect_timeout_s = m_config.connect_timeout_s;
+  request.total_timeout_s = m_config.request_timeout_s;
+  request.idle_timeout_s = m_config.stream ? m_config.idle_timeout_s : 0;
+
+  StreamDecoder decoder;
+  std::string whole_body;
+  const auto& on_progress = call.observer.on_progress;
+  BodySink sink = [&](std::string_view bytes, int status) -> int {
+    if (m_config.stream && status >= 200 && status < 300) {
+      const int events = decoder.feed(bytes);
+      if (events > 0 && on_progress) on_progress(decoder.streamed_chars() / 4);
+      return events;
+    }
+    if (whole_body.size() < k_max_error_body || (status >= 200 && status < 300)) whole_body.append(bytes);
+    return 0;
+  };
+  const HttpOutcome outcome = m_transport.perform(request, sink, call.cancel);
+
+  Attempt& attempt = answer.attempt;
+  attempt.http_status = outcome.status;
+  attempt.duration_s = outcome.duration_s;
+  const bool success_status = outcome.status >= 200 && outcome.status < 300;
+  if (success_status) {
+    if (m_config.stream) {
+      decoder.finish();
+      answer.decoded = decoder.answer();
+    } else if (outcome.curl_code == 0 && outcome.stop == HttpOutcome::Stop::none) {
+      answer.decoded = decode_completion_body(whole_body);
+    }
+    attempt.usage = usage_from_provider(answer.decoded.usage, call.model, m_config.prices);
+  }
+  answer.retryable = true;
+
+  if (outcome.stop == HttpOutcome::Stop::cancelled) {
+    answer.stop = call.cancel.stop_reason();
+    if (answer.stop == util::StopReason::none) answer.stop = util::StopReason::cancelled;
+    attempt.error_class = answer.stop == util::StopReason::deadline ? "deadline" : "interrupted";
+    attempt.message = "the request was abandoned: " + stop_error(answer.stop).message;
+  } else if (outcome.stop == HttpOutcome::Stop::idle) {
+    attempt.error_class = "idle_timeout";
+    attempt.message = "no content arrived for " + seconds_text(m_config.idle_timeout_s) + " (--idle-timeout)";
+  } else if (outcome.curl_code != 0) {
+    if (CurlTransport::is_timeout(outcome.curl_code)) {
+      attempt.error_class = "timeout";
+      attempt.message = outcome.status == 0 && outcome.duration_s < m_config.request_timeout_s
+                            ? "could not connect to " + m_config.base_url + ": " + outcome.curl_error
+                            : "the request took longer than " + seconds_text(m_config.request_timeout_s) +
+                                  " (--request-timeout)";
+    } else if (CurlTransport::is_permanent_failure(outcome.curl_code)) {
+      answer.retryable = false;
+      attempt.error_class = "connection";
+      attempt.message = "cannot use the base URL " + m_config.base_url + " (check --base-url): " + outcome.curl_error;
+    } else {
+      attempt.error_class = outcome.status == 0 ? "connection" : "cut";
+      attempt.message = outcome.status == 0 ? "could not reach " + m_config.base_url + ": " + outcome.curl_error
+                                            : "the connection broke during the answer: " + outcome.curl_error;
+    }
+  } else if (!success_status) {
+    auto error_json = nlohmann::json::parse(whole_body, nullptr, false);
+    const std::string said = error_json.is_discarded() ? "" : provider_error_message(error_json);
+    attempt.error_class = "http_" + std::to_string(outcome.status);
+    if (outcome.retry_after) answer.retry_after_s = parse_retry_after(*outcome.retry_after, std::time(nullptr));
+    answer.retryable = is_retryable_status(outcome.status, answer.retry_after_s.has_value());
+    attempt.message = answer.retryable
+                          ? "HTTP " + std::to_string(outcome.status) + (said.empty() ? "" : ": " + said)
+                          : provider_error_advice(outcome.status, said, m_config.api_key.source, call.model,
+                                                  m_config.base_url);
+  } else if (answer.decoded.error) {
+    attempt.error_class = "stream_error";
+    attempt.message = "the provider reported an error during the answer: " + *answer.decoded.error;
+  } else if (answer.decoded.malformed) {
+    attempt.error_class = "bad_response";
+    attempt.message = "the provider's answer was not the expected JSON";
+  } else if (!answer.decoded.done && answer.decoded.finish_reason.empty()) {
+    attempt.error_class = "cut";
+    attempt.message = "the answer stream ended before it was complete";
+  }
+  attempt.message = m_config.api_key.redact(attempt.message);
+  return answer;
+}
+
+void HttpChatClient::report(const Attempt& attempt, CallState& call) {
+  call.result.attempts.push_back(attempt);
+  call.result.usage += attempt.usage;
+  if (call.observer.on_attempt) call.observer.on_attempt(attempt);
+}
+
+}  // namespace pipeline::llm

@@ -1,0 +1,150 @@
+#include "lib/llm/json_schema.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+
+namespace pipeline::llm {
+namespace {
+
+bool has_type(const nlohmann::json& value, const std::string& type) {
+  if (type == "null") return value.is_null();
+  if (type == "boolean") return value.is_boolean();
+  if (type == "object") return value.is_object();
+  if (type == "array") return value.is_array();
+  if (type == "string") return value.is_string();
+  if (type == "number") return value.is_number();
+  if (type == "integer") {
+    if (value.is_number_integer()) return true;
+    if (!value.is_number_float()) return false;
+    const double number = value.get<double>();
+    return std::isfinite(number) && std::floor(number) == number;
+  }
+  return true;  // an unknown type name constrains nothing
+}
+
+std::size_t code_points(const std::string& text) {
+  std::size_t count = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80) ++count;
+  return count;
+}
+
+std::string short_dump(const nlohmann::json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+class Validator {
+ public:
+  std::vector<std::string> errors;
+
+  void check(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
+    if (!schema.is_object()) return;
+    if (auto it = schema.find("type"); it != schema.end() && !check_type(*it, value, path)) return;
+    if (auto it = schema.find("const"); it != schema.end() && *it != value)
+      report(path, "must be " + short_dump(*it));
+    if (auto it = schema.find("enum"); it != schema.end() && it->is_array()) {
+      if (std::find(it->begin(), it->end(), value) == it->end())
+        report(path, short_dump(value) + " is not one of " + short_dump(*it));
+    }
+    if (auto it = schema.find("anyOf"); it != schema.end() && it->is_array()) check_any_of(*it, value, path);
+    if (value.is_object()) check_object(schema, value, path);
+    if (value.is_array()) check_array(schema, value, path);
+    if (value.is_string()) check_string(schema, value.get<std::string>(), path);
+    if (value.is_number()) check_number(schema, value, path);
+  }
+
+ private:
+  void report(const std::string& path, const std::string& message) { errors.push_back(path + ": " + message); }
+
+  bool check_type(const nlohmann::json& type, const nlohmann::json& value, const std::string& path) {
+    if (type.is_string()) {
+      if (has_type(value, type.get<std::string>())) return true;
+      report(path, "expected " + type.get<std::string>() + ", got " + short_dump(value));
+      return false;
+    }
+    if (!type.is_array()) return true;
+    for (const auto& name : type)
+      if (name.is_string() && has_type(value, name.get<std::string>())) return true;
+    report(path, "expected one of " + type.dump() + ", got " + short_dump(value));
+    return false;
+  }
+
+  void check_any_of(const nlohmann::json& options, const nlohmann::json& value, const std::string& path) {
+    for (const auto& option : options) {
+      Validator inner;
+      inner.check(option, value, path);
+      if (inner.errors.empty()) return;
+    }
+    report(path, "matches none of the anyOf alternatives");
+  }
+
+  void check_object(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
+    const auto properties = schema.find("properties");
+    const bool has_properties = properties != schema.end() && properties->is_object();
+    if (auto required = schema.find("required"); required != schema.end() && required->is_array()) {
+      for (const auto& name : *required)
+        if (name.is_string() && !value.contains(name.get<std::string>()))
+          report(path, "missing required property \"" + name.get<std::string>() + "\"");
+    }
+    const auto additional = schema.find("additionalProperties");
+    const bool closed = additional != schema.end() && additional->is_boolean() && !additional->get<bool>();
+    for (const auto& [name, member] : value.items()) {
+      const std::string member_path = path + "." + name;
+      if (has_properties && properties->contains(name)) {
+        check((*properties)[name], member, member_path);
+      } else if (closed) {
+        report(path, "property \"" + name + "\" is not allowed");
+      } else if (additional != schema.end() && additional->is_object()) {
+        check(*additional, member, member_path);
+      }
+    }
+  }
+
+  void check_array(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
+    const auto size = value.size();
+    if (auto it = schema.find("minItems"); it != schema.end() && it->is_number() && size < it->get<std::size_t>())
+      report(path, "has " + std::to_string(size) + " items, fewer than minItems " + it->dump());
+    if (auto it = schema.find("maxItems"); it != schema.end() && it->is_number() && size > it->get<std::size_t>())
+      report(path, "has " + std::to_string(size) + " items, more than maxItems " + it->dump());
+    if (auto items = schema.find("items"); items != schema.end() && items->is_object()) {
+      for (std::size_t i = 0; i < size; ++i) check(*items, value[i], path + "[" + std::to_string(i) + "]");
+    }
+  }
+
+  void check_string(const nlohmann::json& schema, const std::string& text, const std::string& path) {
+    const auto length = code_points(text);
+    if (auto it = schema.find("minLength"); it != schema.end() && it->is_number() && length < it->get<std::size_t>())
+      report(path, "is " + std::to_string(length) + " characters long, shorter than minLength " + it->dump());
+    if (auto it = schema.find("maxLength"); it != schema.end() && it->is_number() && length > it->get<std::size_t>())
+      report(path, "is " + std::to_string(length) + " characters long, longer than maxLength " + it->dump());
+    if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
+      try {
+        if (!std::regex_search(text, std::regex(it->get<std::string>(), std::regex::ECMAScript)))
+          report(path, short_dump(text) + " does not match the pattern " + it->dump());
+      } catch (const std::regex_error&) {
+        report(path, "the schema's pattern " + it->dump() + " is not a valid regular expression");
+      }
+    }
+  }
+
+  void check_number(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
+    const double number = value.get<double>();
+    if (auto it = schema.find("minimum"); it != schema.end() && it->is_number() && number < it->get<double>())
+      report(path, short_dump(value) + " is less than the minimum " + it->dump());
+    if (auto it = schema.find("maximum"); it != schema.end() && it->is_number() && number > it->get<double>())
+      report(path, short_dump(value) + " is more than the maximum " + it->dump());
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> validate_json(const nlohmann::json& schema, const nlohmann::json& document) {
+  Validator validator;
+  validator.check(schema, document, "$");
+  return std::move(validator.errors);
+}
+
+}  // namespace pipeline::llm

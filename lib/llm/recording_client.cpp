@@ -1,0 +1,99 @@
+#include "lib/llm/recording_client.hpp"
+
+#include <system_error>
+
+#include "lib/util/file_io.hpp"
+#include "lib/util/sha256.hpp"
+
+namespace pipeline::llm {
+namespace {
+
+using util::ErrorKind;
+
+nlohmann::json result_to_json(const ChatResult& result) {
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const auto& attempt : result.attempts) attempts.push_back(attempt.to_json());
+  return {{"content", result.content},   {"json", result.json},           {"finish_reason", result.finish_reason},
+          {"model", result.model},       {"usage", result.usage.to_json()}, {"attempts", attempts}};
+}
+
+std::filesystem::path recording_path(const std::filesystem::path& dir, const std::string& hash) {
+  return dir / (hash + ".json");
+}
+
+}  // namespace
+
+nlohmann::json canonical_request(const ChatRequest& request, const std::string& default_model) {
+  nlohmann::json messages = nlohmann::json::array();
+  for (const auto& message : request.messages) messages.push_back({{"role", message.role}, {"content", message.content}});
+  nlohmann::json canonical = {{"model", request.model.empty() ? default_model : request.model},
+                              {"messages", messages},
+                              {"temperature", request.temperature},
+                              {"max_tokens", request.max_tokens}};
+  canonical["schema"] = request.schema ? *request.schema : nlohmann::json(nullptr);
+  if (request.schema) canonical["schema_name"] = request.schema_name;
+  return canonical;
+}
+
+std::string request_hash(const ChatRequest& request, const std::string& default_model) {
+  return util::sha256_hex(canonical_request(request, default_model).dump());
+}
+
+RecordingChatClient::RecordingChatClient(std::unique_ptr<ChatClient> inner, std::filesystem::path dir,
+                                         std::string default_model)
+    : m_inner(std::move(inner)), m_dir(std::move(dir)), m_default_model(std::move(default_model)) {}
+
+util::Expected<ChatResult> RecordingChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
+                                                         const CallObserver& observer) {
+  auto result = m_inner->complete(request, cancel, observer);
+  if (!result) return result;
+  std::error_code error;
+  std::filesystem::create_directories(m_dir, error);
+  const std::string hash = request_hash(request, m_default_model);
+  const nlohmann::json recording = {{"request", canonical_request(request, m_default_model)},
+                                    {"result", result_to_json(*result)}};
+  if (auto written = util::write_file_atomic(recording_path(m_dir, hash), recording.dump(2) + "\n"); !written) {
+    return util::fail(ErrorKind::failed, "could not save the recording in " + m_dir.string() + ": " +
+                                             written.error().message);
+  }
+  return result;
+}
+
+ReplayChatClient::ReplayChatClient(std::filesystem::path dir, std::string default_model)
+    : m_dir(std::move(dir)), m_default_model(std::move(default_model)) {}
+
+util::Expected<ChatResult> ReplayChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
+                                                      const CallObserver& observer) {
+  if (cancel.stop_requested()) return util::fail(ErrorKind::interrupted, "the model request was interrupted", "interrupted");
+  const std::string hash = request_hash(request, m_default_model);
+  const auto path = recording_path(m_dir, hash);
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {
+    return util::fail(ErrorKind::bad_input,
+                      "no recording for this request (" + hash + ") in " + m_dir.string(), "no_recording");
+  }
+  auto text = util::read_file(path);
+  if (!text) return text.error();
+  auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json.contains("result") || !json["result"].is_object()) {
+    return util::fail(ErrorKind::bad_input, "the recording " + path.string() + " is not valid JSON", "bad_recording");
+  }
+  const auto& recorded = json["result"];
+  ChatResult result;
+  result.content = recorded.value("content", "");
+  result.json = recorded.value("json", nlohmann::json());
+  result.finish_reason = recorded.value("finish_reason", "");
+  result.model = recorded.value("model", "");
+  result.usage = Usage::from_json(recorded.value("usage", nlohmann::json::object()));
+  result.usage.cost_usd = 0.0;
+  Attempt attempt;
+  attempt.number = 1;
+  attempt.http_status = 200;
+  attempt.message = "replayed from " + path.string();
+  attempt.usage = result.usage;
+  result.attempts.push_back(attempt);
+  if (observer.on_attempt) observer.on_attempt(attempt);
+  return result;
+}
+
+}  // namespace pipeline::llm

@@ -1,0 +1,382 @@
+#include "tests/fake_server/fake_llm_server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+#include <httplib.h>
+
+#include "lib/llm/structured_output.hpp"
+
+namespace pipeline::testing {
+namespace {
+
+constexpr double k_prompt_price_per_token = 1.0 / 1e6;
+constexpr double k_completion_price_per_token = 2.0 / 1e6;
+constexpr std::size_t k_piece_chars = 4;  // one streamed "token"
+constexpr auto k_keepalive_interval = std::chrono::milliseconds(200);
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ULL;
+  return hash;
+}
+
+std::string error_body(const std::string& message, const std::string& type, const nlohmann::json& code) {
+  return nlohmann::json{{"error", {{"message", message}, {"type", type}, {"code", code}}}}.dump();
+}
+
+// Splits an answer into short pieces on UTF-8 boundaries, as a model streams tokens.
+std::vector<std::string> pieces_of(const std::string& text) {
+  std::vector<std::string> pieces;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = std::min(text.size(), start + k_piece_chars);
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    pieces.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return pieces;
+}
+
+std::string default_text(std::uint64_t seed) {
+  static const char* const k_openings[] = {"The refill club", "A weekly pantry box", "The morning oat ritual",
+                                           "A shared garden market"};
+  return std::string(k_openings[seed % 4]) +
+         " works because it removes a small daily friction: people get what they need without planning ahead.";
+}
+
+std::optional<nlohmann::json> schema_of(const nlohmann::json& body) {
+  const auto format = body.find("response_format");
+  if (format != body.end() && format->is_object() && format->value("type", "") == "json_schema") {
+    const auto& wrapper = (*format)["json_schema"];
+    if (wrapper.is_object() && wrapper.contains("schema")) return wrapper["schema"];
+  }
+  if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
+    for (const auto& message : *messages) {
+      if (auto schema = llm::schema_from_prompt(message.value("content", ""))) return schema;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string chunk(const std::string& model, const nlohmann::json& delta, const nlohmann::json& finish_reason) {
+  nlohmann::json json = {{"id", "chatcmpl-fake"},
+                         {"object", "chat.completion.chunk"},
+                         {"created", 0},
+                         {"model", model},
+                         {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish_reason}}}}};
+  return "data: " + json.dump() + "\n\n";
+}
+
+}  // namespace
+
+nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& answer) {
+  std::size_t prompt_chars = 0;
+  if (messages.is_array())
+    for (const auto& message : messages) prompt_chars += message.value("content", "").size();
+  const auto prompt_tokens = static_cast<std::int64_t>(std::max<std::size_t>(1, prompt_chars / 4));
+  const auto completion_tokens = static_cast<std::int64_t>(std::max<std::size_t>(1, answer.size() / 4));
+  return {{"prompt_tokens", prompt_tokens},
+          {"completion_tokens", completion_tokens},
+          {"total_tokens", prompt_tokens + completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", 0}}},
+          {"completion_tokens_details", {{"reasoning_tokens", 0}}},
+          {"cost", static_cast<double>(prompt_tokens) * k_prompt_price_per_token +
+                       static_cast<double>(completion_tokens) * k_completion_price_per_token}};
+}
+
+struct FakeLlmServer::Impl {
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  std::atomic<int> max_in_flight{0};
+
+  mutable std::mutex mutex;
+  std::deque<ScriptedReply> queue;
+  Pace pace;
+  std::vector<std::string> models{"test-model"};
+  std::string key;
+  std::vector<nlohmann::json> requests;
+  std::vector<std::pair<std::string, std::string>> last_headers;
+
+  // Counts a request as in flight for as long as the guard lives.
+  struct InFlight {
+    Impl& impl;
+    explicit InFlight(Impl& owner) : impl(owner) {
+      const int now = ++impl.in_flight;
+      int seen = impl.max_in_flight.load();
+      while (now > seen && !impl.max_in_flight.compare_exchange_weak(seen, now)) {
+      }
+    }
+    ~InFlight() { --impl.in_flight; }
+  };
+
+  // Sleeps unless the server is stopping; false when it is.
+  bool pause(std::chrono::milliseconds duration) {
+    const auto until = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < until) {
+      if (stopping) return false;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(10), until - std::chrono::steady_clock::now()));
+    }
+    return !stopping;
+  }
+
+  static std::chrono::milliseconds token_gap(const Pace& pace) {
+    if (pace.tokens_per_second <= 0) return std::chrono::milliseconds(0);
+    return std::chrono::milliseconds(static_cast<long>(1000.0 / pace.tokens_per_second));
+  }
+
+  Pace current_pace() const {
+    std::lock_guard lock(mutex);
+    return pace;
+  }
+
+  bool authorised(const httplib::Request& request, httplib::Response& response) {
+    std::lock_guard lock(mutex);
+    if (key.empty() || request.get_header_value("Authorization") == "Bearer " + key) return true;
+    response.status = 401;
+    response.set_content(error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
+                         "application/json");
+    return false;
+  }
+
+  std::optional<ScriptedReply> take_reply(const std::string& body) {
+    std::lock_guard lock(mutex);
+    for (auto it = queue.begin(); it != queue.end(); ++it) {
+      if (it->match.empty() || body.find(it->match) != std::string::npos) {
+        ScriptedReply reply = *it;
+        queue.erase(it);
+        return reply;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void handle_models(const httplib::Request& request, httplib::Response& response) {
+    if (!authorised(request, response)) return;
+    nlohmann::json data = nlohmann::json::array();
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& model : models) data.push_back({{"id", model}, {"object", "model"}, {"owned_by", "fake"}});
+    }
+    response.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
+  }
+
+  void handle_chat(const httplib::Request& request, httplib::Response& response) {
+    auto guard = std::make_shared<InFlight>(*this);
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    {
+      std::lock_guard lock(mutex);
+      last_headers.clear();
+      for (const auto& [name, value] : request.headers) {
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        last_headers.emplace_back(lower, value);
+      }
+      if (!body.is_discarded()) requests.push_back(body);
+    }
+    if (body.is_discarded() || !body.is_object() || !body.contains("messages")) {
+      response.status = 400;
+      response.set_content(error_body("The request body is not valid JSON.", "invalid_request_error", nullptr),
+                           "application/json");
+      return;
+    }
+    if (!authorised(request, response)) return;
+    const std::string model = body.value("model", "");
+    {
+      std::lock_guard lock(mutex);
+      if (std::find(models.begin(), models.end(), model) == models.end()) {
+        response.status = 404;
+        response.set_content(error_body("The model `" + model + "` does not exist.", "invalid_request_error",
+                                        "model_not_found"),
+                             "application/json");
+        return;
+      }
+    }
+    const ScriptedReply reply = take_reply(request.body).value_or(ScriptedReply{});
+    if (reply.fault == FaultKind::http_status) {
+      response.status = reply.status;
+      if (reply.retry_after) response.set_header("Retry-After", *reply.retry_after);
+      response.set_content(error_body("Fake error with status " + std::to_string(reply.status) + ".",
+                                      reply.status >= 500 ? "server_error" : "invalid_request_error", reply.status),
+                           "application/json");
+      return;
+    }
+
+    const std::uint64_t seed = fnv1a(body["messages"].dump());
+    std::string content;
+    if (reply.content) {
+      content = *reply.content;
+    } else if (reply.fault == FaultKind::invalid_json) {
+      content = "Here is the answer you asked for: {\"title\": \"Fresh refill club\", \"pattern\": ";
+    } else if (auto schema = schema_of(body)) {
+      content = generate_from_schema(*schema, seed).dump();
+    } else {
+      content = default_text(seed);
+    }
+    std::string finish_reason = "stop";
+    if (reply.fault == FaultKind::truncated) {
+      content = content.substr(0, content.size() / 2);
+      finish_reason = "length";
+    }
+    const nlohmann::json usage = fake_usage(body["messages"], content);
+    if (body.value("stream", false)) {
+      const bool include_usage = body.contains("stream_options") && body["stream_options"].value("include_usage", false);
+      stream_answer(response, model, content, finish_reason, include_usage ? usage : nlohmann::json(), reply, guard);
+    } else {
+      whole_answer(response, model, content, finish_reason, usage, reply);
+    }
+  }
+
+  void whole_answer(httplib::Response& response, const std::string& model, const std::string& content,
+                    const std::string& finish_reason, const nlohmann::json& usage, const ScriptedReply& reply) {
+    const auto pieces = pieces_of(content);
+    const Pace pace_now = current_pace();
+    if (!pause(pace_now.first_token + token_gap(pace_now) * static_cast<long>(pieces.size()) + reply.stall)) return;
+    nlohmann::json answer = {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"created", 0},
+                             {"model", model},        {"usage", usage}};
+    answer["choices"] = {{{"index", 0},
+                          {"message", {{"role", "assistant"}, {"content", content}}},
+                          {"finish_reason", finish_reason}}};
+    if (reply.fault == FaultKind::error_chunk_openai) {
+      answer = nlohmann::json::parse(error_body("The upstream model failed.", "server_error", nullptr));
+    } else if (reply.fault == FaultKind::error_chunk_openrouter) {
+      answer["error"] = {{"code", 502}, {"message", "Provider returned error"}};
+      answer["choices"][0]["finish_reason"] = "error";
+    }
+    const std::string text = answer.dump();
+    if (reply.fault == FaultKind::cut_mid_stream) {
+      response.set_content_provider(text.size(), "application/json",
+                                    [text](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                      sink.write(text.data(), text.size() / 2);
+                                      return false;
+                                    });
+      return;
+    }
+    response.set_content(text, "application/json");
+  }
+
+  void stream_answer(httplib::Response& response, const std::string& model, const std::string& content,
+                     const std::string& finish_reason, const nlohmann::json& usage, const ScriptedReply& reply,
+                     std::shared_ptr<InFlight> guard) {
+    response.set_header("Cache-Control", "no-cache");
+    auto pieces = pieces_of(content);
+    const Pace pace_now = current_pace();
+    response.set_chunked_content_provider(
+        "text/event-stream",
+        [this, model, pieces, finish_reason, usage, reply, guard, pace_now](std::size_t, httplib::DataSink& sink) {
+          auto send = [&sink](const std::string& text) { return sink.write(text.data(), text.size()); };
+          if (reply.stall.count() > 0) {
+            const auto until = std::chrono::steady_clock::now() + reply.stall;
+            while (std::chrono::steady_clock::now() < until) {
+              if (!send(": OPENROUTER PROCESSING\n\n") || !pause(k_keepalive_interval)) return false;
+            }
+          }
+          if (!pause(pace_now.first_token)) return false;
+          const std::size_t half = pieces.size() / 2;
+          for (std::size_t i = 0; i < pieces.size(); ++i) {
+            if (i == half && reply.fault == FaultKind::cut_mid_stream) return false;
+            if (i == half && reply.fault == FaultKind::error_chunk_openai) {
+              send("data: " + error_body("The upstream model failed.", "server_error", nullptr) + "\n\n");
+              sink.done();
+              return true;
+            }
+            if (i == half && reply.fault == FaultKind::error_chunk_openrouter) {
+              nlohmann::json error_chunk = nlohmann::json::parse(chunk(model, {{"content", ""}}, "error").substr(6));
+              error_chunk["error"] = {{"code", 502}, {"message", "Provider returned error"}};
+              send("data: " + error_chunk.dump() + "\n\n");
+              send("data: [DONE]\n\n");
+              sink.done();
+              return true;
+            }
+            nlohmann::json delta = {{"content", pieces[i]}};
+            if (i == 0) delta["role"] = "assistant";
+            if (!send(chunk(model, delta, nullptr))) return false;
+            if (i + 1 < pieces.size() && !pause(token_gap(pace_now))) return false;
+          }
+          send(chunk(model, nlohmann::json::object(), finish_reason));
+          if (!usage.is_null()) {
+            nlohmann::json usage_chunk = {{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"},
+                                          {"created", 0}, {"model", model},
+                                          {"choices", nlohmann::json::array()}, {"usage", usage}};
+            send("data: " + usage_chunk.dump() + "\n\n");
+          }
+          send("data: [DONE]\n\n");
+          sink.done();
+          return true;
+        });
+  }
+};
+
+FakeLlmServer::FakeLlmServer(int port) : m_impl(std::make_unique<Impl>()) {
+  Impl& impl = *m_impl;
+  impl.server.new_task_queue = [] { return new httplib::ThreadPool(24); };
+  impl.server.set_keep_alive_timeout(1);
+  impl.server.Post("/v1/chat/completions", [&impl](const httplib::Request& request, httplib::Response& response) {
+    impl.handle_chat(request, response);
+  });
+  impl.server.Get("/v1/models", [&impl](const httplib::Request& request, httplib::Response& response) {
+    impl.handle_models(request, response);
+  });
+  if (port == 0) {
+    impl.port = impl.server.bind_to_any_port("127.0.0.1");
+  } else {
+    impl.port = impl.server.bind_to_port("127.0.0.1", port) ? port : -1;
+  }
+  if (impl.port <= 0) throw std::runtime_error("the fake LLM server could not bind a port on 127.0.0.1");
+  impl.thread = std::thread([&impl] { impl.server.listen_after_bind(); });
+}
+
+FakeLlmServer::~FakeLlmServer() {
+  m_impl->stopping = true;
+  m_impl->server.stop();
+  if (m_impl->thread.joinable()) m_impl->thread.join();
+}
+
+std::string FakeLlmServer::base_url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port) + "/v1"; }
+
+int FakeLlmServer::port() const { return m_impl->port; }
+
+void FakeLlmServer::enqueue(ScriptedReply reply) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->queue.push_back(std::move(reply));
+}
+
+void FakeLlmServer::set_pace(Pace pace) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->pace = pace;
+}
+
+void FakeLlmServer::set_models(std::vector<std::string> models) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->models = std::move(models);
+}
+
+void FakeLlmServer::require_key(std::string key) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->key = std::move(key);
+}
+
+std::vector<nlohmann::json> FakeLlmServer::requests() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->requests;
+}
+
+std::vector<std::pair<std::string, std::string>> FakeLlmServer::last_headers() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->last_headers;
+}
+
+int FakeLlmServer::request_count() const {
+  std::lock_guard lock(m_impl->mutex);
+  return static_cast<int>(m_impl->requests.size());
+}
+
+int FakeLlmServer::max_in_flight() const { return m_impl->max_in_flight.load(); }
+
+}  // namespace pipeline::testing

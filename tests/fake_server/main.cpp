@@ -1,0 +1,82 @@
+// fake-llm-server: the test fake of an OpenAI-compatible API, on its own, for
+// benchmarks and shell use. Prints "listening on http://127.0.0.1:PORT/v1" and
+// serves until SIGTERM or SIGINT.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "tests/fake_server/fake_llm_server.hpp"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+extern "C" void on_stop(int) { g_stop = 1; }
+
+int usage(const char* message) {
+  std::fprintf(stderr,
+               "fake-llm-server: %s\n"
+               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]...\n"
+               "Serves POST /v1/chat/completions and GET /v1/models on 127.0.0.1 (a free port unless --port).\n",
+               message);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  pipeline::testing::Pace pace;
+  std::vector<std::string> models;
+  int port = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string option = argv[i];
+    if (option == "--help" || option == "-h") {
+      usage("a fake OpenAI-compatible model server");
+      return 0;
+    }
+    if (i + 1 >= argc) return usage(("missing value for " + option).c_str());
+    const char* value = argv[++i];
+    char* end = nullptr;
+    if (option == "--port") {
+      const long number = std::strtol(value, &end, 10);
+      if (*end != '\0' || number < 0 || number > 65535) return usage("--port takes a port number");
+      port = static_cast<int>(number);
+    } else if (option == "--first-token-ms") {
+      const long ms = std::strtol(value, &end, 10);
+      if (*end != '\0' || ms < 0) return usage("--first-token-ms takes a whole number of milliseconds");
+      pace.first_token = std::chrono::milliseconds(ms);
+    } else if (option == "--tokens-per-second") {
+      const double rate = std::strtod(value, &end);
+      if (*end != '\0' || rate < 0) return usage("--tokens-per-second takes a number");
+      pace.tokens_per_second = rate;
+    } else if (option == "--model") {
+      models.emplace_back(value);
+    } else {
+      return usage(("unknown option " + option).c_str());
+    }
+  }
+  struct sigaction action {};
+  action.sa_handler = on_stop;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  try {
+    pipeline::testing::FakeLlmServer server(port);
+    server.set_pace(pace);
+    if (!models.empty()) server.set_models(models);
+    std::printf("listening on %s\n", server.base_url().c_str());
+    std::fflush(stdout);
+    while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fake-llm-server: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

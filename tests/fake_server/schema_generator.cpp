@@ -1,0 +1,155 @@
+// Deterministic JSON documents that satisfy a JSON schema, for the fake server.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <regex>
+#include <string>
+
+#include "tests/fake_server/fake_llm_server.hpp"
+
+namespace pipeline::testing {
+namespace {
+
+constexpr std::array k_words = {
+    "fresh",  "refill", "club",    "oat",     "snack",  "ritual", "morning", "pantry",  "local",  "harvest",
+    "bright", "simple", "shared",  "weekly",  "box",    "kitchen", "garden", "crunchy", "bold",   "gentle",
+    "market", "season", "family",  "smart",   "pocket", "plant",  "protein", "zero",    "waste",  "daily",
+    "bundle", "circle", "direct",  "craft",   "trial",  "pack",   "flavour", "origin",  "light",  "shelf"};
+
+// Strings tried, in order, when a schema asks for a pattern.
+constexpr std::array k_pattern_candidates = {
+    "Fresh refill club", "fresh-refill-club", "Fresh", "fresh", "FRC", "A", "a", "1", "42", "2026",
+    "2026-01-01", "12:00", "abc123", "SKU-1234", "AB-12", "EUR", "USD", "high", "medium", "low", "yes", "no",
+    "v1", "hello@example.com", "https://example.com", "+1 555 0100", "Fresh refill club.", "x"};
+
+std::uint64_t mix(std::uint64_t value) {
+  value += 0x9E3779B97F4A7C15ULL;
+  value = (value ^ (value >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  value = (value ^ (value >> 27)) * 0x94D049BB133111EBULL;
+  return value ^ (value >> 31);
+}
+
+std::uint64_t mix(std::uint64_t seed, const std::string& salt) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (unsigned char c : salt) hash = (hash ^ c) * 1099511628211ULL;
+  return mix(seed ^ hash);
+}
+
+std::optional<std::int64_t> integer_at(const nlohmann::json& schema, const char* key) {
+  auto it = schema.find(key);
+  if (it == schema.end() || !it->is_number()) return std::nullopt;
+  return static_cast<std::int64_t>(std::llround(it->get<double>()));
+}
+
+std::string chosen_type(const nlohmann::json& schema) {
+  auto type = schema.find("type");
+  if (type != schema.end() && type->is_string()) return type->get<std::string>();
+  if (type != schema.end() && type->is_array()) {
+    for (const auto& name : *type)
+      if (name.is_string() && name != "null") return name.get<std::string>();
+    return "null";
+  }
+  if (schema.contains("properties")) return "object";
+  if (schema.contains("items")) return "array";
+  return "string";
+}
+
+std::string words(std::uint64_t seed, int count) {
+  std::string text;
+  for (int i = 0; i < count; ++i) {
+    seed = mix(seed);
+    if (i > 0) text += ' ';
+    text += k_words[seed % k_words.size()];
+  }
+  if (!text.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+  return text;
+}
+
+bool length_fits(const std::string& text, std::int64_t min_length, std::int64_t max_length) {
+  const auto length = static_cast<std::int64_t>(text.size());
+  return length >= min_length && length <= max_length;
+}
+
+std::string make_string(const nlohmann::json& schema, std::uint64_t seed) {
+  const std::int64_t min_length = integer_at(schema, "minLength").value_or(0);
+  const std::int64_t max_length = integer_at(schema, "maxLength").value_or(1 << 20);
+  std::string text = words(seed, 3 + static_cast<int>(seed % 5));
+  while (static_cast<std::int64_t>(text.size()) < min_length) text += " " + words(mix(seed + text.size()), 4);
+  if (static_cast<std::int64_t>(text.size()) > max_length) {
+    const bool cuts_a_word = text[static_cast<std::size_t>(max_length)] != ' ';
+    text.resize(static_cast<std::size_t>(max_length));
+    // End on a whole word when that still leaves enough characters.
+    if (const auto space = text.rfind(' '); cuts_a_word && space != std::string::npos &&
+                                            static_cast<std::int64_t>(space) >= std::max<std::int64_t>(min_length, 1))
+      text.resize(space);
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    while (static_cast<std::int64_t>(text.size()) < min_length) text += 'a';
+  }
+  auto pattern = schema.find("pattern");
+  if (pattern == schema.end() || !pattern->is_string()) return text;
+  try {
+    const std::regex regex(pattern->get<std::string>(), std::regex::ECMAScript);
+    if (std::regex_search(text, regex)) return text;
+    for (const char* candidate : k_pattern_candidates) {
+      if (length_fits(candidate, min_length, max_length) && std::regex_search(candidate, regex)) return candidate;
+    }
+  } catch (const std::regex_error&) {
+  }
+  return text;
+}
+
+nlohmann::json make_number(const nlohmann::json& schema, std::uint64_t seed, bool integer) {
+  const auto minimum = schema.find("minimum");
+  const auto maximum = schema.find("maximum");
+  const bool has_min = minimum != schema.end() && minimum->is_number();
+  const bool has_max = maximum != schema.end() && maximum->is_number();
+  const double low = has_min ? minimum->get<double>() : (has_max ? maximum->get<double>() - 100 : 1);
+  const double high = has_max ? maximum->get<double>() : low + 99;
+  if (integer) {
+    const auto first = static_cast<std::int64_t>(std::ceil(low));
+    const auto last = static_cast<std::int64_t>(std::floor(high));
+    if (last < first) return first;
+    return first + static_cast<std::int64_t>(seed % static_cast<std::uint64_t>(last - first + 1));
+  }
+  const double value = low + (high - low) * static_cast<double>(seed % 1000) / 1000.0;
+  return std::clamp(std::round(value * 100) / 100, low, high);
+}
+
+nlohmann::json make(const nlohmann::json& schema, std::uint64_t seed) {
+  if (!schema.is_object()) return nullptr;
+  if (auto it = schema.find("const"); it != schema.end()) return *it;
+  if (auto it = schema.find("enum"); it != schema.end() && it->is_array() && !it->empty())
+    return (*it)[seed % it->size()];
+  if (auto it = schema.find("anyOf"); it != schema.end() && it->is_array() && !it->empty())
+    return make(it->front(), seed);
+  const std::string type = chosen_type(schema);
+  if (type == "object") {
+    nlohmann::json object = nlohmann::json::object();
+    if (auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
+      for (const auto& [name, member] : properties->items()) object[name] = make(member, mix(seed, name));
+    }
+    return object;
+  }
+  if (type == "array") {
+    const std::int64_t min_items = integer_at(schema, "minItems").value_or(1);
+    const std::int64_t max_items = integer_at(schema, "maxItems").value_or(std::max<std::int64_t>(min_items, 3));
+    const std::int64_t count =
+        max_items <= min_items ? min_items : min_items + static_cast<std::int64_t>(seed % (max_items - min_items + 1));
+    nlohmann::json array = nlohmann::json::array();
+    const nlohmann::json items = schema.value("items", nlohmann::json::object());
+    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i))));
+    return array;
+  }
+  if (type == "integer") return make_number(schema, seed, true);
+  if (type == "number") return make_number(schema, seed, false);
+  if (type == "boolean") return seed % 2 == 0;
+  if (type == "null") return nullptr;
+  return make_string(schema, seed);
+}
+
+}  // namespace
+
+nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed) { return make(schema, mix(seed)); }
+
+}  // namespace pipeline::testing
