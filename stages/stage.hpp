@@ -68,4 +68,10 @@ util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts
 // report.md: every stage's Markdown and the cards, in order.
 std::string render_report(const std::string& run_id, const std::map<int, nlohmann::json>& outputs);
 
+// Stage parameters from a config file or flags, over `defaults`: only
+// temperature (0 to 2), max_tokens (1 to 1000000) and model are allowed.
+// bad_input names `where` (e.g. "config.json: stages.signals") and the key.
+util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const StageParams& defaults,
+                                               const std::string& where);
+
 }  // namespace pipeline::stages

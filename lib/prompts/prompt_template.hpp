@@ -29,4 +29,16 @@ util::Expected<std::string> prompt_file_text(std::string_view stage_name, const 
 // Replaces every {{name}} with its value; an unknown placeholder is an error.
 util::Expected<std::string> fill(std::string_view text, const std::map<std::string, std::string>& variables);
 
+// Parses the text of a prompt file (format in lib/prompts/README.md); `source`
+// names the file in error messages. A malformed text is bad_input.
+util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::string& source);
+
+// The text of a prompt file holding `prompt`, such that parse_prompt gives
+// back the same system and user parts; for saving the prompts a run used.
+std::string format_prompt(const PromptTemplate& prompt);
+
+// Checks a --prompts directory: it exists, and each of its *.prompt files is
+// named after a built-in prompt and parses. bad_input naming the first problem.
+util::Expected<void> check_prompt_dir(const std::string& dir);
+
 }  // namespace pipeline::prompts

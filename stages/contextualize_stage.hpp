@@ -1,0 +1,24 @@
+#pragma once
+
+#include "stages/stage.hpp"
+
+namespace pipeline::stages {
+
+// Stage 4, brand contextualisation: the lessons read against one brand:
+// portfolio fit and gaps, competitors, the consumer-goods pattern of each
+// mechanism, a retail scorecard, the brand's permission, its three strongest
+// directions and the main risks.
+class ContextualizeStage final : public Stage {
+ public:
+  int number() const override { return 4; }
+  std::string_view name() const override { return "contextualize"; }
+  std::string_view title() const override { return "Brand contextualisation"; }
+  std::vector<int> reads() const override { return {1, 2, 3}; }
+  bool uses_brand() const override { return true; }
+  StageParams default_params() const override;
+  const nlohmann::json& schema() const override;
+  std::map<std::string, std::string> prompt_variables(const StageContext& context) const override;
+  std::vector<RenderedFile> render(const nlohmann::json& output) const override;
+};
+
+}  // namespace pipeline::stages

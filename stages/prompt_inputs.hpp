@@ -1,0 +1,26 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "stages/stage.hpp"
+
+namespace pipeline::stages {
+
+// `content` between <tag attributes> and </tag> lines. Any "</tag" inside the
+// content (in any case) becomes "<\/tag", so the data cannot close its own
+// block early and pass itself off as instructions; in JSON, "<\/" reads as "</".
+std::string data_block(std::string_view tag, std::string_view attributes, std::string_view content);
+
+// The placeholder values every stage offers its prompt:
+//   {{document}}        the document text in a <document title="..."> block;
+//   {{document_title}}  the title alone (quotes and brackets removed);
+//   {{brand}}           the brand profile in a <brand_profile> block (brand stages only);
+//   {{<stage name>}}    each earlier output the stage reads, as pretty JSON in a
+//                       <stage_output stage="N" name="..."> block.
+// An earlier output missing from the context is an empty JSON object here;
+// build_request refuses such a context before the prompt is filled.
+std::map<std::string, std::string> standard_variables(const Stage& stage, const StageContext& context);
+
+}  // namespace pipeline::stages

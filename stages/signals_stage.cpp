@@ -1,0 +1,114 @@
+#include "stages/signals_stage.hpp"
+
+#include "stages/markdown.hpp"
+#include "stages/prompt_inputs.hpp"
+#include "stages/schema_builder.hpp"
+#include "stages/stage_files.hpp"
+#include "stages/vocabulary.hpp"
+
+namespace pipeline::stages {
+namespace {
+
+namespace md = markdown;
+
+const std::vector<std::string>& momentum_levels() {
+  static const std::vector<std::string> values = {"emerging", "growing", "mainstream"};
+  return values;
+}
+
+nlohmann::json make_schema() {
+  using namespace schema;
+  const auto ten_type = enumeration(vocabulary::ten_types(), "One of Doblin's Ten Types of Innovation");
+  const auto anatomy = object({
+      {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism this classifies")},
+      {"primary_type", ten_type},
+      {"secondary_types", array(ten_type, 0, 4, "Other types the mechanism also relies on; never the primary type again")},
+      {"classification_rationale", string("Why these types, pointing at what the example actually changed")},
+      {"reinforcement", string("How the types reinforce each other; for a single type, what it leaves exposed")},
+      {"defensibility", enumeration(vocabulary::defensibility_levels(),
+                                    "low: one type; medium: two or three adjacent types; high: four or more types "
+                                    "spanning categories")},
+      {"defensibility_rationale", string("What a competitor would have to copy, and how hard that is")},
+  });
+  const auto signal = object({
+      {"name", string("A short name for the trend or signal", 100)},
+      {"description", string("What is shifting, for whom, and in which direction")},
+      {"evidence", string("What in the document, or which widely known development, shows it")},
+      {"mechanism_ids", array(enumeration(vocabulary::mechanism_ids(), "A mechanism that rides on this signal"), 1, 3)},
+      {"momentum", enumeration(momentum_levels(), "How far along the signal is")},
+  });
+  return object({
+      {"anatomies", array(anatomy, 2, 3, "One classification per stage 1 mechanism, in the same order")},
+      {"combination", object({
+                          {"types", array(ten_type, 1, 10, "Every type used across all mechanisms, each once")},
+                          {"defensibility", enumeration(vocabulary::defensibility_levels(),
+                                                        "Defensibility of the whole innovation by the same rule")},
+                          {"rationale", string("How the mechanisms together protect the innovation, or fail to")},
+                      }, "The innovation as a whole")},
+      {"signals", array(signal, 2, 6, "The wider trends and signals the innovation rides on")},
+  });
+}
+
+std::string type_with_category(const std::string& type) {
+  return md::label(type) + " (" + std::string(vocabulary::ten_type_category(type)) + ")";
+}
+
+std::string join(const std::vector<std::string>& values, std::string (*format)(const std::string&)) {
+  std::string out;
+  for (const auto& value : values) out += (out.empty() ? "" : ", ") + format(value);
+  return out;
+}
+
+std::string render_markdown(const SignalsStage& stage, const nlohmann::json& output) {
+  std::string out = md::heading(1, stage_heading(stage));
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& anatomy : md::child(output, "anatomies")) {
+    std::string secondary = join(md::texts(anatomy, "secondary_types"), type_with_category);
+    rows.push_back({md::text(anatomy, "mechanism_id"), type_with_category(md::text(anatomy, "primary_type")),
+                    secondary.empty() ? "none" : secondary, md::label(md::text(anatomy, "defensibility"))});
+  }
+  out += md::heading(2, "Innovation anatomy");
+  out += md::table({"Mechanism", "Primary type", "Secondary types", "Defensibility"}, rows);
+  for (const auto& anatomy : md::child(output, "anatomies")) {
+    out += md::heading(3, "Mechanism " + md::text(anatomy, "mechanism_id"));
+    out += md::field("Why these types", md::text(anatomy, "classification_rationale"));
+    out += md::field("How they reinforce each other", md::text(anatomy, "reinforcement"));
+    out += md::field("Defensibility", md::label(md::text(anatomy, "defensibility")) + ": " +
+                                          md::text(anatomy, "defensibility_rationale"));
+  }
+  const auto& combination = md::child(output, "combination");
+  out += md::heading(2, "The combination");
+  out += md::field("Types", join(md::texts(combination, "types"), type_with_category));
+  out += md::field("Defensibility", md::label(md::text(combination, "defensibility")));
+  out += md::paragraph(md::text(combination, "rationale"));
+  out += md::heading(2, "Signals it rides on");
+  for (const auto& signal : md::child(output, "signals")) {
+    std::string ids;
+    for (const auto& id : md::texts(signal, "mechanism_ids")) ids += (ids.empty() ? "" : ", ") + id;
+    out += md::heading(3, md::text(signal, "name"));
+    out += md::paragraph(md::text(signal, "description"));
+    out += md::field("Evidence", md::text(signal, "evidence"));
+    out += md::field("Momentum", md::label(md::text(signal, "momentum")));
+    out += md::field("Mechanisms", ids);
+  }
+  return out;
+}
+
+}  // namespace
+
+StageParams SignalsStage::default_params() const { return {0.3, 5000, {}}; }
+
+const nlohmann::json& SignalsStage::schema() const {
+  static const nlohmann::json schema = make_schema();
+  return schema;
+}
+
+std::map<std::string, std::string> SignalsStage::prompt_variables(const StageContext& context) const {
+  return standard_variables(*this, context);
+}
+
+std::vector<RenderedFile> SignalsStage::render(const nlohmann::json& output) const {
+  return stage_files(*this, output, render_markdown(*this, output));
+}
+
+}  // namespace pipeline::stages

@@ -1,0 +1,36 @@
+#include "stages/stage.hpp"
+
+namespace pipeline::stages {
+
+util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts::PromptTemplate& prompt,
+                                               const StageContext& context, const StageParams& params,
+                                               const std::string& run_model) {
+  using util::ErrorKind;
+  using util::fail;
+  for (int number : stage.reads()) {
+    if (context.outputs.count(number) == 0) {
+      const Stage* earlier = find_stage(std::to_string(number));
+      return fail(ErrorKind::bad_input, "stage " + std::string(stage.name()) + " needs the output of stage " +
+                                            std::to_string(number) + (earlier ? " (" + std::string(earlier->name()) + ")" : ""));
+    }
+  }
+  if (stage.uses_brand() && context.brand_text.empty()) {
+    return fail(ErrorKind::bad_input, "stage " + std::string(stage.name()) + " needs the brand profile, and the run has none");
+  }
+  const auto variables = stage.prompt_variables(context);
+  auto system = prompts::fill(prompt.system, variables);
+  if (!system) return fail(system.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + system.error().message);
+  auto user = prompts::fill(prompt.user, variables);
+  if (!user) return fail(user.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + user.error().message);
+
+  llm::ChatRequest request;
+  request.model = params.model.empty() ? run_model : params.model;
+  request.messages = {{"system", std::move(*system)}, {"user", std::move(*user)}};
+  request.temperature = params.temperature;
+  request.max_tokens = params.max_tokens;
+  request.schema = stage.schema();
+  request.schema_name = std::string(stage.name());
+  return request;
+}
+
+}  // namespace pipeline::stages
