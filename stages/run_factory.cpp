@@ -128,10 +128,9 @@ Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const N
   if (!profile) return profile.error();
   std::vector<std::pair<std::string, std::string>> prompt_files;
   for (const auto& stage : all_stages()) {
-    auto text = prompts::prompt_file_text(stage->name(), request.prompts_dir);
-    if (!text) return text.error();
-    if (auto parsed = prompts::parse_prompt(*text, std::string(stage->name())); !parsed) return parsed.error();
-    prompt_files.emplace_back(prompt_path(*stage), std::move(*text));
+    auto prompt = prompts::load_prompt(stage->name(), request.prompts_dir);
+    if (!prompt) return prompt.error();
+    prompt_files.emplace_back(prompt_path(*stage), prompts::format_prompt(*prompt));
   }
   auto document = ingest(request);
   if (!document) return document.error();

@@ -19,13 +19,6 @@ struct PromptTemplate {
 // file exists, else the one compiled into the binary. A malformed file is bad_input.
 util::Expected<PromptTemplate> load_prompt(std::string_view stage_name, const std::string& override_dir = {});
 
-// Parses the text of a prompt file; `source` names it in error messages.
-util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::string& source);
-
-// The text of a stage's prompt file, as load_prompt would read it; a run
-// keeps this text so that it resumes with the prompts it started with.
-util::Expected<std::string> prompt_file_text(std::string_view stage_name, const std::string& override_dir = {});
-
 // Replaces every {{name}} with its value; an unknown placeholder is an error.
 util::Expected<std::string> fill(std::string_view text, const std::map<std::string, std::string>& variables);
 

@@ -49,10 +49,14 @@ bool wait_for_requests(const FakeLlmServer& server, int count) {
   return true;
 }
 
+// Progress lines may come first; the error is one line, the last.
 void check_one_error_line(const ProcessResult& result) {
   const auto lines = split_lines(result.err);
-  REQUIRE(lines.size() == 1);
-  CHECK(lines[0].rfind("pipeline: error: ", 0) == 0);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back().rfind("pipeline: error: ", 0) == 0);
+  int errors = 0;
+  for (const auto& line : lines) errors += line.find("pipeline: error:") != std::string::npos;
+  CHECK(errors == 1);
 }
 
 }  // namespace
@@ -267,13 +271,23 @@ TEST_CASE("a corrupted checkpoint or edited artifact is reported with exit 3 and
 TEST_CASE("retry storms of 429s, cuts and stalls still complete the run") {
   FakeLlmServer server;
   CliEnv env(server);
-  server.enqueue({.fault = FaultKind::http_status, .status = 429, .retry_after = "0"});
-  server.enqueue({.fault = FaultKind::http_status, .status = 503});
-  server.enqueue({.fault = FaultKind::cut_mid_stream});
-  server.enqueue({.fault = FaultKind::stall_keepalive, .stall = std::chrono::milliseconds(3000)});
-  server.enqueue({.fault = FaultKind::error_chunk_openrouter});
+  ScriptedReply rate_limited;
+  rate_limited.fault = FaultKind::http_status;
+  rate_limited.status = 429;
+  rate_limited.retry_after = "0";
+  ScriptedReply unavailable;
+  unavailable.fault = FaultKind::http_status;
+  unavailable.status = 503;
+  ScriptedReply cut;
+  cut.fault = FaultKind::cut_mid_stream;
+  ScriptedReply stall;
+  stall.fault = FaultKind::stall_keepalive;
+  stall.stall = std::chrono::milliseconds(3000);
+  ScriptedReply error_chunk;
+  error_chunk.fault = FaultKind::error_chunk_openrouter;
+  for (const auto& reply : {rate_limited, unavailable, cut, stall, error_chunk}) server.enqueue(reply);
   auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "storm", "--idle-timeout",
-                         "1", "--json"});
+                         "1", "--max-retries", "6", "--json"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(server.request_count() == 10);
