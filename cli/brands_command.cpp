@@ -113,7 +113,7 @@ void register_brands_command(CLI::App& app, GlobalOptions& options) {
 
   auto files = std::make_shared<std::vector<std::string>>();
   auto* validate = brands->add_subcommand("validate", "Check brand files; exit 3 if any is invalid");
-  validate->add_option("files", *files, "Brand .json files to check")->required();
+  validate->add_option("files", *files, "Brand .json files to check")->required()->default_str("");
   validate->callback([&options, files] { validate_command(options, *files); });
 }
 
