@@ -11,6 +11,8 @@
 #include <random>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "checkpoints/file_run_store.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/sha256.hpp"
@@ -279,7 +281,9 @@ TEST_CASE("a checkpoint truncated anywhere is reported as corrupt and left byte-
     if (size == 0) break;
   }
   overwrite(path, whole.substr(0, whole.size() / 2));
-  CHECK(load_failure(*store, "r1").find("parse error at line") != std::string::npos);
+  const std::string half = load_failure(*store, "r1");
+  CHECK(half.find("parse error at line") != std::string::npos);
+  CHECK(half.find(fmt::format("(at byte {} of {})", whole.size() / 2, whole.size() / 2)) != std::string::npos);
 }
 
 TEST_CASE("a checkpoint with random bytes changed never crashes load and is never rewritten") {
