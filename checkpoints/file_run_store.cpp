@@ -171,8 +171,9 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id) const {
     json = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::parse_error& error) {
     return fail(ErrorKind::bad_input,
-                fmt::format("checkpoint {} of run {} is corrupt: {} (byte {} of {}); the file was left untouched",
-                            path.string(), run_id, parse_error_text(error), error.byte, text->size()));
+                fmt::format("checkpoint {} of run {} is corrupt: {} (at byte {} of {}); the file was left untouched",
+                            path.string(), run_id, parse_error_text(error), std::min(error.byte, text->size()),
+                            text->size()));
   } catch (const std::exception& error) {
     return fail(ErrorKind::bad_input, fmt::format("checkpoint {} of run {} is corrupt: {}; the file was left untouched",
                                                   path.string(), run_id, error.what()));

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include <fstream>
 #include <random>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "checkpoints/file_run_store.hpp"
 #include "lib/util/file_io.hpp"
@@ -278,7 +281,9 @@ TEST_CASE("a checkpoint truncated anywhere is reported as corrupt and left byte-
     if (size == 0) break;
   }
   overwrite(path, whole.substr(0, whole.size() / 2));
-  CHECK(load_failure(*store, "r1").find("parse error at line") != std::string::npos);
+  const std::string half = load_failure(*store, "r1");
+  CHECK(half.find("parse error at line") != std::string::npos);
+  CHECK(half.find(fmt::format("(at byte {} of {})", whole.size() / 2, whole.size() / 2)) != std::string::npos);
 }
 
 TEST_CASE("a checkpoint with random bytes changed never crashes load and is never rewritten") {
@@ -436,17 +441,35 @@ TEST_CASE("a writer killed at random moments always leaves the old or the new ch
   int seen_small = 0;
   int seen_large = 0;
   for (int round = 0; round < 40; ++round) {
+    // The child reports each finished save on a pipe, so that the kill comes
+    // after a random number of saves however slow the disk is, and then at a
+    // random moment of the next one.
+    int progress[2];
+    REQUIRE(::pipe(progress) == 0);
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-      while (true) {
-        if (!store->save(large) || !store->save(small)) ::_exit(1);
+      ::close(progress[0]);
+      ::fcntl(progress[1], F_SETFL, O_NONBLOCK);
+      for (bool write_large = true;; write_large = !write_large) {
+        if (!store->save(write_large ? large : small)) ::_exit(1);
+        const char done = write_large ? 'L' : 'S';
+        if (::write(progress[1], &done, 1) < 0) {
+          // A full pipe only means the parent is not counting any more.
+        }
       }
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200 + random() % 20000));
+    ::close(progress[1]);
+    const int saves_before_kill = 1 + static_cast<int>(random() % 4);
+    for (int i = 0; i < saves_before_kill; ++i) {
+      char done = 0;
+      REQUIRE(::read(progress[0], &done, 1) == 1);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 4000));
     ::kill(child, SIGKILL);
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
+    ::close(progress[0]);
     REQUIRE_MESSAGE(WIFSIGNALED(status), "the saving child stopped on its own");
 
     const std::string text = slurp(root / "r1/checkpoint.json");
