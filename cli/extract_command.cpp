@@ -82,12 +82,24 @@ void run_extract(const std::string& input, const GlobalOptions& options) {
 void register_extract_command(CLI::App& app, GlobalOptions& options) {
   auto* command = app.add_subcommand("extract", "Print the text of a PDF (a file or an http(s) URL)");
   command->footer(
-      "The text of every page, in reading order, with line-end hyphens joined; pages are\n"
-      "separated by a form feed (\\f). A URL is downloaded first (http:// and https:// only,\n"
-      "at most 5 redirects, at most --max-download-mb). With --json, prints one object:\n"
-      "{path, sha256, bytes, pages, chars, title, text}.\n"
-      "Exit 3 when the input is missing, a directory, empty, not a PDF, truncated or damaged,\n"
-      "password-protected, without a text layer (OCR is not supported) or cannot be downloaded.");
+      "Prints the text of every page in reading order, with words hyphenated at a line end\n"
+      "joined again; pages are separated by a form feed (\\f).\n"
+      "\n"
+      "An http:// or https:// URL is downloaded first (at most 5 redirects and\n"
+      "--max-download-mb, default 100); other schemes such as file:// are refused.\n"
+      "\n"
+      "Options that apply (before or after `extract`):\n"
+      "  --json                 print {path, sha256, bytes, pages, chars, title, text} instead\n"
+      "  --max-download-mb N    largest PDF downloaded from a URL\n"
+      "  -v, --verbose          also show MuPDF's own warnings and errors\n"
+      "\n"
+      "Exit codes: 0 ok; 3 the input is missing, a directory, empty, not a PDF, truncated\n"
+      "or damaged, password-protected, has no text layer (OCR is not supported), or\n"
+      "cannot be downloaded; 2 usage error.\n"
+      "\n"
+      "Examples:\n"
+      "  pipeline extract report.pdf > report.txt\n"
+      "  pipeline extract https://example.com/case-study.pdf --json");
   auto input = std::make_shared<std::string>();
   command->add_option("input", *input, "Path of a PDF file, or an http:// or https:// URL")->required();
   command->callback([input, &options] { run_extract(*input, options); });

@@ -196,3 +196,19 @@ TEST_CASE("extract_text runs on several threads at once") {
   CHECK(a->text == b->text);
   CHECK(split_pages(a->text).at(19) == "Thread safe page 19");
 }
+
+TEST_CASE("extract_text reads a complete PDF whose cross-reference offset is wrong") {
+  // MuPDF repairs such files; only a repaired file that also lacks its end
+  // marker counts as truncated.
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "good.pdf", {"Still readable after repair."});
+  auto bytes = testing::read_bytes(dir / "good.pdf");
+  const auto at = bytes.rfind("startxref\n");
+  REQUIRE(at != std::string::npos);
+  const auto number = at + std::string("startxref\n").size();
+  bytes.replace(number, bytes.find('\n', number) - number, "7");
+  testing::write_bytes(dir / "shifted.pdf", bytes);
+  auto document = extract_text(dir / "shifted.pdf");
+  REQUIRE(document.has_value());
+  CHECK(document->text == "Still readable after repair.");
+}

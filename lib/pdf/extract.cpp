@@ -1,11 +1,14 @@
 #include "lib/pdf/extract.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
 #include <string_view>
 #include <system_error>
 
 #include "lib/pdf/mupdf_context.hpp"
-#include "lib/util/file_io.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
 
@@ -28,6 +31,17 @@ constexpr std::size_t k_trailer_window = 1024;
 constexpr int k_title_capacity = 4096;
 
 util::Error bad_input(std::string message) { return util::fail(util::ErrorKind::bad_input, std::move(message)); }
+
+// The whole file in one read of its known size; nullopt when it cannot be read.
+std::optional<std::string> read_whole_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return std::nullopt;
+  const auto size = static_cast<std::size_t>(in.tellg());
+  std::string bytes(size, '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return std::nullopt;
+  return bytes;
+}
 
 bool has_pdf_header(std::string_view bytes) {
   return bytes.substr(0, k_header_window).find("%PDF-") != std::string_view::npos;
@@ -158,8 +172,8 @@ util::Expected<ExtractedDocument> extract_text(const fs::path& path) {
   const auto status = fs::status(path, ec);
   if (!fs::exists(status)) return bad_input("cannot read " + name + ": the file does not exist");
   if (fs::is_directory(status)) return bad_input(name + " is a directory, not a PDF file");
-  auto bytes = util::read_file(path);
-  if (!bytes) return bad_input("cannot read " + name + ": permission denied or I/O error");
+  const auto bytes = read_whole_file(path);
+  if (!bytes) return bad_input("cannot read " + name + ": " + std::strerror(errno));
   const std::string& data = *bytes;
   if (data.empty()) return bad_input(name + " is empty (0 bytes), not a PDF");
   if (!has_pdf_header(data)) return bad_input(name + " is not a PDF: it does not start with a %PDF- header");
