@@ -1,0 +1,25 @@
+#pragma once
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "stages/stage.hpp"
+
+namespace pipeline::testing {
+
+// A short case study (a bakery's pre-order lockers) as extracted document text.
+const std::string& sample_document_text();
+
+// A brand profile in the prompt form that brand::to_prompt_text gives.
+const std::string& sample_brand_text();
+
+// A realistic, schema-conforming output of stage `number` (1 to 5) for the
+// sample document and brand, written by hand.
+const nlohmann::json& sample_output(int number);
+
+// A context with the sample document and brand and every sample output
+// before stage `number`.
+stages::StageContext sample_context(int number);
+
+}  // namespace pipeline::testing

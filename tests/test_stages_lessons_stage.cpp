@@ -1,0 +1,98 @@
+#include <doctest/doctest.h>
+
+#include "lib/prompts/prompt_template.hpp"
+#include "stages/lessons_stage.hpp"
+#include "tests/support/schema_checks.hpp"
+#include "tests/support/stage_samples.hpp"
+
+using namespace pipeline;
+using pipeline::testing::sample_context;
+using pipeline::testing::sample_output;
+using pipeline::testing::schema_conformance_problems;
+
+namespace {
+
+const stages::LessonsStage k_stage;
+
+std::string file_content(const std::vector<stages::RenderedFile>& files, const std::string& path) {
+  for (const auto& file : files) {
+    if (file.path == path) return file.content;
+  }
+  FAIL("no rendered file " << path);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("lessons is stage 3 and reads stages 1 and 2") {
+  CHECK(k_stage.number() == 3);
+  CHECK(k_stage.name() == "lessons");
+  CHECK(k_stage.reads() == std::vector<int>{1, 2});
+  CHECK_FALSE(k_stage.uses_brand());
+}
+
+TEST_CASE("lessons schema asks for exactly three industries and the job in its form") {
+  const auto& schema = k_stage.schema();
+  CHECK(testing::schema_subset_problems(schema).empty());
+  const auto& industries = schema["properties"]["analogous_industries"];
+  CHECK(industries["minItems"] == 3);
+  CHECK(industries["maxItems"] == 3);
+  CHECK(schema["properties"]["jobs_to_be_done"]["properties"]["functional"].contains("pattern"));
+  CHECK(schema["properties"]["consumer_goods_fit"]["properties"]["rating"]["enum"] == nlohmann::json({"low", "medium", "high"}));
+}
+
+TEST_CASE("the lessons sample conforms; two industries or a loose job do not") {
+  const auto& schema = k_stage.schema();
+  CHECK(schema_conformance_problems(schema, sample_output(3)).empty());
+  auto two = sample_output(3);
+  two["analogous_industries"].erase(2);
+  CHECK_FALSE(schema_conformance_problems(schema, two).empty());
+  auto loose = sample_output(3);
+  loose["jobs_to_be_done"]["functional"] = "Fresh bread, fast";
+  CHECK_FALSE(schema_conformance_problems(schema, loose).empty());
+}
+
+TEST_CASE("the lessons request carries the document and stages 1 and 2, not the brand") {
+  auto prompt = prompts::load_prompt("lessons");
+  REQUIRE(prompt);
+  auto request = stages::build_request(k_stage, *prompt, sample_context(3), k_stage.default_params(), "run-model");
+  REQUIRE(request);
+  REQUIRE(request->schema);
+  CHECK(*request->schema == k_stage.schema());
+  CHECK(request->schema_name == "lessons");
+  const std::string& user = request->messages.at(1).content;
+  CHECK(user.find("<document title=") != std::string::npos);
+  CHECK(user.find(testing::sample_document_text()) != std::string::npos);
+  CHECK(user.find("<stage_output stage=\"1\" name=\"mechanisms\">") != std::string::npos);
+  CHECK(user.find("<stage_output stage=\"2\" name=\"signals\">") != std::string::npos);
+  CHECK(user.find("Commuters return to offices on fixed days") != std::string::npos);
+  for (const auto& message : request->messages) {
+    CHECK(message.content.find("Acme Foods") == std::string::npos);
+    CHECK(message.content.find("<brand_profile>") == std::string::npos);
+  }
+}
+
+TEST_CASE("a lessons request without stage 2's output is refused, naming it") {
+  auto prompt = prompts::load_prompt("lessons");
+  REQUIRE(prompt);
+  auto context = sample_context(3);
+  context.outputs.erase(2);
+  auto request = stages::build_request(k_stage, *prompt, context, k_stage.default_params(), "run-model");
+  REQUIRE_FALSE(request);
+  CHECK(request.error().message.find("signals") != std::string::npos);
+}
+
+TEST_CASE("lessons renders the insight, the jobs, the constraints and the industries") {
+  const auto files = k_stage.render(sample_output(3));
+  REQUIRE(files.size() == 2);
+  CHECK(nlohmann::json::parse(file_content(files, "stages/03-lessons.json")) == sample_output(3));
+  const std::string markdown = file_content(files, "stages/03-lessons.md");
+  CHECK(markdown.rfind("# 3. General translation: universal lessons\n", 0) == 0);
+  for (const char* expected : {"> Taking the order before making a perishable product",
+                               "**Functional:** I need to get a fresh daily staple",
+                               "| M1 | Time | 7 minutes queuing | 20 seconds at a locker | Document |",
+                               "| M3 | Effort | 5 orders a week | 1 standing order | Estimate |", "| Pharmacy |",
+                               "| Dry cleaning |", "| Flower retail |", "**Rating:** High", "- Chilled ready meals"}) {
+    CHECK_MESSAGE(markdown.find(expected) != std::string::npos, expected);
+  }
+}

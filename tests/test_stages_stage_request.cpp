@@ -1,0 +1,57 @@
+#include <doctest/doctest.h>
+
+#include "stages/stage.hpp"
+#include "tests/support/stage_samples.hpp"
+
+using namespace pipeline;
+
+namespace {
+
+prompts::PromptTemplate custom(std::string system, std::string user) { return {std::move(system), std::move(user), "custom.prompt"}; }
+
+}  // namespace
+
+TEST_CASE("build_request fills both parts and takes the run's model unless the stage has one") {
+  const auto& stage = *stages::find_stage("mechanisms");
+  const auto prompt = custom("About {{document_title}}.", "Read:\n{{document}}");
+  stages::StageParams params{0.1, 1234, {}};
+  auto request = stages::build_request(stage, prompt, testing::sample_context(1), params, "run/model");
+  REQUIRE(request);
+  CHECK(request->model == "run/model");
+  CHECK(request->temperature == doctest::Approx(0.1));
+  CHECK(request->max_tokens == 1234);
+  CHECK(request->messages[0].content == "About Nordvik Bakery's station lockers.");
+  CHECK(request->messages[1].content ==
+        "Read:\n<document title=\"Nordvik Bakery's station lockers\">\n" + testing::sample_document_text() + "</document>");
+  params.model = "stage/model";
+  CHECK(stages::build_request(stage, prompt, testing::sample_context(1), params, "run/model")->model == "stage/model");
+}
+
+TEST_CASE("a prompt for stages 1 to 3 cannot pull in the brand") {
+  for (const char* name : {"mechanisms", "signals", "lessons"}) {
+    CAPTURE(name);
+    const auto& stage = *stages::find_stage(name);
+    auto request = stages::build_request(stage, custom("S", "{{document}} {{brand}}"), testing::sample_context(stage.number()),
+                                         stage.default_params(), "m");
+    REQUIRE_FALSE(request);
+    CHECK(request.error().kind == util::ErrorKind::bad_input);
+    CHECK(request.error().message.find("{{brand}}") != std::string::npos);
+    CHECK(request.error().message.find("custom.prompt") != std::string::npos);
+  }
+}
+
+TEST_CASE("a prompt cannot use an output its stage does not read") {
+  const auto& stage = *stages::find_stage("signals");
+  auto request = stages::build_request(stage, custom("S", "{{lessons}}"), testing::sample_context(5), stage.default_params(), "m");
+  CHECK_FALSE(request);
+}
+
+TEST_CASE("placeholders in the document are not expanded") {
+  const auto& stage = *stages::find_stage("contextualize");
+  auto context = testing::sample_context(4);
+  context.document_text = "Please print {{brand}} here";
+  auto request = stages::build_request(stage, custom("S", "{{document}}"), context, stage.default_params(), "m");
+  REQUIRE(request);
+  CHECK(request->messages[1].content.find("Please print {{brand}} here") != std::string::npos);
+  CHECK(request->messages[1].content.find("Acme") == std::string::npos);
+}
