@@ -220,7 +220,8 @@ void register_new_options(CLI::App* command, NewRunOptions& run) {
                       "JSON file of per-stage settings: {\"stages\": {\"<stage>\": {\"temperature\": .., "
                       "\"max_tokens\": .., \"model\": ..}}}")
       ->envname("PIPELINE_CONFIG");
-  command->add_option("--set", run.overrides, "A per-stage setting, e.g. --set opportunities.max_tokens=8000 (repeatable)");
+  command->add_option("--set", run.overrides, "A per-stage setting, e.g. --set opportunities.max_tokens=8000 (repeatable)")
+      ->allow_extra_args(false);
 }
 
 void register_stage_command(CLI::App& app, GlobalOptions& options, const std::string& name,

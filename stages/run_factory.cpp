@@ -1,6 +1,5 @@
 #include "stages/run_factory.hpp"
 
-#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 
@@ -58,30 +57,31 @@ std::string document_name(const std::string& input) {
   return name.empty() ? "document" : name;
 }
 
-Expected<void> apply_override(nlohmann::json& stages, const std::string& text) {
+// One "--set <stage>.<key>=<value>" as {stage name, {key: value}}; the value
+// is read as JSON when it parses (numbers), else as a string (model names).
+Expected<std::pair<std::string, nlohmann::json>> parse_override(const std::string& text) {
   const auto eq = text.find('=');
   const auto dot = text.find('.');
   if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
     return util::fail(ErrorKind::usage, fmt::format("--set {}: expected <stage>.<key>=<value>", text));
   }
-  const std::string stage_name = text.substr(0, dot);
-  const std::string key = text.substr(dot + 1, eq - dot - 1);
+  const Stage* stage = find_stage(text.substr(0, dot));
+  if (!stage) return util::fail(ErrorKind::usage, fmt::format("--set {}: there is no stage \"{}\"", text, text.substr(0, dot)));
   const std::string value = text.substr(eq + 1);
-  const Stage* stage = find_stage(stage_name);
-  if (!stage) return util::fail(ErrorKind::usage, fmt::format("--set {}: there is no stage \"{}\"", text, stage_name));
-  auto& params = stages[std::string(stage->name())];
-  if (key == "model") {
-    params["model"] = value;
-    return {};
-  }
-  double number = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-  if (ec != std::errc() || end != value.data() + value.size() || number < 0) {
-    return util::fail(ErrorKind::usage, fmt::format("--set {}: \"{}\" is not a number", text, value));
-  }
-  if (key == "temperature" && number <= 2) params["temperature"] = number;
-  else if (key == "max_tokens" && number >= 1) params["max_tokens"] = static_cast<int>(number);
-  else return util::fail(ErrorKind::usage, fmt::format("--set {}: key must be temperature (0-2), max_tokens (>= 1) or model", text));
+  auto parsed = nlohmann::json::parse(value, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_primitive()) parsed = value;
+  return std::pair{std::string(stage->name()), nlohmann::json{{text.substr(dot + 1, eq - dot - 1), parsed}}};
+}
+
+// Applies `params` over the settings of the stage called `name`.
+Expected<void> apply_params(nlohmann::json& stages, const std::string& name, const nlohmann::json& params,
+                            const std::string& where) {
+  const Stage* stage = find_stage(name);
+  if (!stage) return util::fail(ErrorKind::bad_input, fmt::format("{}: there is no stage \"{}\"", where, name));
+  auto& current = stages[std::string(stage->name())];
+  auto merged = parse_stage_params(params, StageParams::from_json(current), where);
+  if (!merged) return merged.error();
+  current = merged->to_json();
   return {};
 }
 
@@ -93,21 +93,17 @@ Expected<nlohmann::json> build_settings(const std::string& base_url, const std::
   nlohmann::json stages = nlohmann::json::object();
   for (const auto& stage : all_stages()) stages[std::string(stage->name())] = stage->default_params().to_json();
   if (config_file.contains("stages")) {
+    if (!config_file.at("stages").is_object()) return util::fail(ErrorKind::bad_input, "config: \"stages\" must be an object");
     for (const auto& [name, params] : config_file.at("stages").items()) {
-      const Stage* stage = find_stage(name);
-      if (!stage || !params.is_object()) {
-        return util::fail(ErrorKind::bad_input, fmt::format("config: \"stages.{}\" is not a stage's settings", name));
-      }
-      for (const auto& [key, value] : params.items()) {
-        const std::string text = fmt::format("{}.{}={}", name, key, value.is_string() ? value.get<std::string>() : value.dump());
-        if (auto applied = apply_override(stages, text); !applied) {
-          return util::fail(ErrorKind::bad_input, "config: " + applied.error().message);
-        }
-      }
+      if (auto applied = apply_params(stages, name, params, "config: stages." + name); !applied) return applied.error();
     }
   }
   for (const auto& text : overrides) {
-    if (auto applied = apply_override(stages, text); !applied) return applied.error();
+    auto override = parse_override(text);
+    if (!override) return override.error();
+    if (auto applied = apply_params(stages, override->first, override->second, "--set " + text); !applied) {
+      return util::Error{ErrorKind::usage, applied.error().message, {}};
+    }
   }
   return nlohmann::json{{"base_url", base_url}, {"model", model}, {"structured_output", structured_output},
                         {"stages", stages}};
