@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/fake_server/fake_llm_server.hpp"
+#include "tests/fake_server/pattern_example.hpp"
 
 namespace pipeline::testing {
 namespace {
@@ -91,6 +92,10 @@ std::string make_string(const nlohmann::json& schema, std::uint64_t seed) {
   try {
     const std::regex regex(pattern->get<std::string>(), std::regex::ECMAScript);
     if (std::regex_search(text, regex)) return text;
+    if (auto example = example_for_pattern(pattern->get<std::string>(), seed);
+        example && length_fits(*example, min_length, max_length)) {
+      return *example;
+    }
     for (const char* candidate : k_pattern_candidates) {
       if (length_fits(candidate, min_length, max_length) && std::regex_search(candidate, regex)) return candidate;
     }
