@@ -21,6 +21,13 @@ int main(int argc, char** argv) {
   CLI::App app{"pipeline: turns a PDF about an innovation into five brand-specific opportunity cards", "pipeline"};
   app.set_version_flag("--version", std::string("pipeline ") + PIPELINE_VERSION);
   app.require_subcommand(1);
+  app.footer(
+      "Global options may stand before or after the command; each has an environment fallback\n"
+      "where shown (precedence: flag, environment, default). The API key is read only from\n"
+      "PIPELINE_API_KEY, else OPENROUTER_API_KEY, else OPENAI_API_KEY.\n\n"
+      "Exit codes: 0 ok; 1 failed; 2 usage error; 3 bad input (PDF, brand, run not found, corrupt\n"
+      "checkpoint); 4 provider error that needs a person; 5 run busy; 6 time budget too small for a\n"
+      "stage; 75 incomplete but resumable; 130/143 interrupted by SIGINT/SIGTERM after saving.");
   cli::GlobalOptions options;
   cli::register_global_options(app, options);
   cli::register_extract_command(app, options);

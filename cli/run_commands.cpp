@@ -256,6 +256,11 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   auto* run_command = app.add_subcommand("run", "Create a run and do all five stages");
   register_new_options(run_command, *run_run);
   add_deadline_option(run_command, *run_stages);
+  run_command->footer(
+      "Prints progress on stderr (NDJSON events on stdout with --json). Exit 0 when all five stages\n"
+      "are done; 75 when the deadline or temporary errors stopped it (resume with `pipeline resume\n"
+      "<run_id>`); 130/143 on SIGINT/SIGTERM after saving.\n\n"
+      "Example: pipeline run report.pdf --brand hollowmere-dairy --deadline 55s --json");
   run_command->callback([&app, &options, run_run, run_stages] {
     auto store = open_store(options);
     RunState state = create(options, *run_run, *store);
@@ -268,6 +273,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   resume_command->add_option("run_id", resume->run_id, "The run")->required();
   resume_command->add_option("--from", resume->from, "Redo this stage (1-5 or name) and every stage after it");
   add_deadline_option(resume_command, *resume);
+  resume_command->footer(
+      "Runs every stage not done (pending, failed, stale, or cut off by a kill), in order. A completed\n"
+      "run has nothing to do and exits 0. Serverless use: call `pipeline resume <id> --deadline 55s`\n"
+      "until it exits 0; it exits 75 while work remains, 6 when a stage cannot fit the budget.");
   resume_command->callback([&app, &options, resume] {
     auto store = open_store(options);
     std::optional<int> from;

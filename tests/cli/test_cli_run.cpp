@@ -309,3 +309,56 @@ TEST_CASE("a refused key is a provider error, exit 4, and the key appears nowher
     CHECK(text.find(k_secret_key) == std::string::npos);
   }
 }
+
+TEST_CASE("--json prints the run's events as NDJSON, ending with run_finished and its totals") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "events", "--json"});
+  REQUIRE(result.exit_code == 0);
+  std::vector<std::string> kinds;
+  json last;
+  for (const auto& line : split_lines(result.out)) {
+    last = json::parse(line);
+    kinds.push_back(last.at("event"));
+    CHECK(last.at("run_id") == "events");
+  }
+  REQUIRE(kinds.size() == 12);
+  CHECK(kinds.front() == "run_started");
+  CHECK(std::count(kinds.begin(), kinds.end(), "stage_started") == 5);
+  CHECK(std::count(kinds.begin(), kinds.end(), "stage_done") == 5);
+  CHECK(last.at("status") == "completed");
+  CHECK(last.at("usage").at("completion_tokens").get<long>() > 0);
+  CHECK(last.at("usage").at("cost_usd").get<double>() > 0);
+  CHECK(std::find(last.at("artifacts").begin(), last.at("artifacts").end(), "opportunities.json") !=
+        last.at("artifacts").end());
+  // The event log on disk has the same events.
+  CHECK(split_lines(env.read("events", "events.ndjson")).size() == kinds.size());
+}
+
+TEST_CASE("a run recorded with --record replays with --replay and no network; an unseen request fails") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  const std::string recordings = env.dir / "recordings";
+  REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "recorded", "--record",
+                   recordings})
+              .exit_code == 0);
+  CHECK(std::distance(std::filesystem::directory_iterator(recordings), std::filesystem::directory_iterator()) == 5);
+
+  CliEnv offline(server);
+  offline.options.env["PIPELINE_BASE_URL"] = "http://127.0.0.1:9/v1";  // nothing listens there
+  offline.options.env["PIPELINE_RUNS_DIR"] = env.runs_dir;
+  offline.options.env["PIPELINE_API_KEY"] = "";
+  const int before = server.request_count();
+  auto replayed = offline.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "replayed",
+                               "--replay", recordings});
+  INFO(replayed.err);
+  REQUIRE(replayed.exit_code == 0);
+  CHECK(server.request_count() == before);
+  CHECK(env.read("replayed", "opportunities.json") == env.read("recorded", "opportunities.json"));
+
+  auto unseen = offline.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "unseen", "--replay",
+                             recordings, "--set", "mechanisms.temperature=0.9"});
+  CHECK(unseen.exit_code == 3);
+  CHECK(unseen.err.find("no recording") != std::string::npos);
+  CHECK(env.all_run_files().find(k_secret_key) == std::string::npos);
+}
