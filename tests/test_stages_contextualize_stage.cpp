@@ -16,14 +16,6 @@ const stages::ContextualizeStage k_stage;
 
 const nlohmann::json k_patterns = {"better_for_you", "premiumisation", "convenience", "format_migration", "occasion_expansion"};
 
-std::string file_content(const std::vector<stages::RenderedFile>& files, const std::string& path) {
-  for (const auto& file : files) {
-    if (file.path == path) return file.content;
-  }
-  FAIL("no rendered file " << path);
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("contextualize is stage 4 and reads the brand and stages 1 to 3") {
@@ -94,8 +86,8 @@ TEST_CASE("a contextualize request without a brand is refused") {
 TEST_CASE("contextualize renders fit, competitors, patterns, scorecard, permission, directions and risks") {
   const auto files = k_stage.render(sample_output(4));
   REQUIRE(files.size() == 2);
-  CHECK(nlohmann::json::parse(file_content(files, "stages/04-contextualize.json")) == sample_output(4));
-  const std::string markdown = file_content(files, "stages/04-contextualize.md");
+  CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/04-contextualize.json")) == sample_output(4));
+  const std::string markdown = testing::rendered_file(files, "stages/04-contextualize.md");
   CHECK(markdown.rfind("# 4. Brand contextualisation\n", 0) == 0);
   for (const char* expected : {"**Brand:** Acme Foods GmbH", "**Acme Morning Rolls**", "No direct-to-consumer channel",
                                "| Lieken | Packaged bread in every German supermarket | High |",

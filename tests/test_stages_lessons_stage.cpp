@@ -14,14 +14,6 @@ namespace {
 
 const stages::LessonsStage k_stage;
 
-std::string file_content(const std::vector<stages::RenderedFile>& files, const std::string& path) {
-  for (const auto& file : files) {
-    if (file.path == path) return file.content;
-  }
-  FAIL("no rendered file " << path);
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("lessons is stage 3 and reads stages 1 and 2") {
@@ -85,8 +77,8 @@ TEST_CASE("a lessons request without stage 2's output is refused, naming it") {
 TEST_CASE("lessons renders the insight, the jobs, the constraints and the industries") {
   const auto files = k_stage.render(sample_output(3));
   REQUIRE(files.size() == 2);
-  CHECK(nlohmann::json::parse(file_content(files, "stages/03-lessons.json")) == sample_output(3));
-  const std::string markdown = file_content(files, "stages/03-lessons.md");
+  CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/03-lessons.json")) == sample_output(3));
+  const std::string markdown = testing::rendered_file(files, "stages/03-lessons.md");
   CHECK(markdown.rfind("# 3. General translation: universal lessons\n", 0) == 0);
   for (const char* expected : {"> Taking the order before making a perishable product",
                                "**Functional:** I need to get a fresh daily staple",

@@ -14,14 +14,6 @@ namespace {
 
 const stages::MechanismsStage k_stage;
 
-std::string file_content(const std::vector<stages::RenderedFile>& files, const std::string& path) {
-  for (const auto& file : files) {
-    if (file.path == path) return file.content;
-  }
-  FAIL("no rendered file " << path);
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("mechanisms is stage 1 and reads only the document") {
@@ -109,8 +101,8 @@ TEST_CASE("the mechanisms prompt bans empty words and asks for the structural se
 TEST_CASE("mechanisms renders its JSON and a Markdown page with the findings") {
   const auto files = k_stage.render(sample_output(1));
   REQUIRE(files.size() == 2);
-  CHECK(nlohmann::json::parse(file_content(files, "stages/01-mechanisms.json")) == sample_output(1));
-  const std::string markdown = file_content(files, "stages/01-mechanisms.md");
+  CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/01-mechanisms.json")) == sample_output(1));
+  const std::string markdown = testing::rendered_file(files, "stages/01-mechanisms.md");
   CHECK(markdown.rfind("# 1. Input processing: mechanisms\n", 0) == 0);
   for (const char* expected : {"Pre-ordered bread from station lockers", "Collect without queuing", "Bake to known demand",
                                "Remove friction", "Shift in time", "from 7 minutes to 20 seconds",

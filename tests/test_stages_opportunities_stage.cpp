@@ -19,14 +19,6 @@ const stages::OpportunitiesStage k_stage;
 const std::vector<std::string> k_patterns = {"better_for_you", "premiumisation", "convenience", "format_migration",
                                              "occasion_expansion"};
 
-std::string file_content(const std::vector<stages::RenderedFile>& files, const std::string& path) {
-  for (const auto& file : files) {
-    if (file.path == path) return file.content;
-  }
-  FAIL("no rendered file " << path);
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("opportunities is stage 5 and reads the brand and stages 1 to 4") {
@@ -109,16 +101,16 @@ TEST_CASE("the opportunities request carries the brand, the document and stages 
 TEST_CASE("opportunities renders five card files, opportunities.json and the stage files") {
   const auto files = k_stage.render(sample_output(5));
   CHECK(files.size() == 8);
-  CHECK(nlohmann::json::parse(file_content(files, "stages/05-opportunities.json")) == sample_output(5));
+  CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/05-opportunities.json")) == sample_output(5));
 
-  const auto opportunities = nlohmann::json::parse(file_content(files, "opportunities.json"));
+  const auto opportunities = nlohmann::json::parse(testing::rendered_file(files, "opportunities.json"));
   REQUIRE(opportunities["opportunities"].size() == 5);
   for (size_t i = 0; i < k_patterns.size(); ++i) {
     CHECK(opportunities["opportunities"][i]["pattern"] == k_patterns[i]);
     CHECK(opportunities["opportunities"][i]["title"] == sample_output(5)[k_patterns[i]]["title"]);
   }
 
-  const std::string convenience = file_content(files, "cards/3-convenience.md");
+  const std::string convenience = testing::rendered_file(files, "cards/3-convenience.md");
   for (const char* expected : {"# Morning Rolls from the station locker\n", "*Convenience* · builds on mechanism M1",
                                "**Price point:** EUR 3.49 for 4 x 60 g", "1. Agree a 10-locker pilot with Deutsche Bahn",
                                "3. Measure pick-up times", "A red locker wall by the platform stairs",
@@ -126,12 +118,12 @@ TEST_CASE("opportunities renders five card files, opportunities.json and the sta
                                "| 3.49 EUR | 120 | 32 % | 6 |"}) {
     CHECK_MESSAGE(convenience.find(expected) != std::string::npos, expected);
   }
-  CHECK(file_content(files, "cards/1-better-for-you.md").find("# Acme Clean Rolls baked to order") != std::string::npos);
-  CHECK(file_content(files, "cards/2-premiumisation.md").find("| 11.90 EUR | 8 | 46 % | 12 |") != std::string::npos);
-  CHECK(file_content(files, "cards/4-format-migration.md").find("*Format migration*") != std::string::npos);
-  CHECK(file_content(files, "cards/5-occasion-expansion.md").find("Acme office breakfast, every Monday") != std::string::npos);
+  CHECK(testing::rendered_file(files, "cards/1-better-for-you.md").find("# Acme Clean Rolls baked to order") != std::string::npos);
+  CHECK(testing::rendered_file(files, "cards/2-premiumisation.md").find("| 11.90 EUR | 8 | 46 % | 12 |") != std::string::npos);
+  CHECK(testing::rendered_file(files, "cards/4-format-migration.md").find("*Format migration*") != std::string::npos);
+  CHECK(testing::rendered_file(files, "cards/5-occasion-expansion.md").find("Acme office breakfast, every Monday") != std::string::npos);
 
-  const std::string markdown = file_content(files, "stages/05-opportunities.md");
+  const std::string markdown = testing::rendered_file(files, "stages/05-opportunities.md");
   CHECK(markdown.rfind("# 5. Opportunity generation\n", 0) == 0);
   CHECK(markdown.find("## Card 3: Morning Rolls from the station locker") != std::string::npos);
   CHECK(markdown.find("| 1 | Better-for-you | Acme Clean Rolls baked to order | 3.99 EUR | 35 | 38 % | 9 |") != std::string::npos);

@@ -17,14 +17,6 @@ const stages::SignalsStage k_stage;
 const nlohmann::json k_ten_types = {"profit_model", "network", "structure", "process", "product_performance",
                                     "product_system", "service", "channel", "brand", "customer_engagement"};
 
-std::string file_content(const std::vector<stages::RenderedFile>& files, const std::string& path) {
-  for (const auto& file : files) {
-    if (file.path == path) return file.content;
-  }
-  FAIL("no rendered file " << path);
-  return {};
-}
-
 }  // namespace
 
 TEST_CASE("signals is stage 2 and reads the mechanisms") {
@@ -88,8 +80,8 @@ TEST_CASE("the signals request carries the document and stage 1, not the brand")
 TEST_CASE("signals renders the anatomy table, the combination and the signals") {
   const auto files = k_stage.render(sample_output(2));
   REQUIRE(files.size() == 2);
-  CHECK(nlohmann::json::parse(file_content(files, "stages/02-signals.json")) == sample_output(2));
-  const std::string markdown = file_content(files, "stages/02-signals.md");
+  CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/02-signals.json")) == sample_output(2));
+  const std::string markdown = testing::rendered_file(files, "stages/02-signals.md");
   CHECK(markdown.rfind("# 2. Signal amplification: innovation anatomy\n", 0) == 0);
   for (const char* expected : {"| M1 | Channel (experience) | Service (experience), Network (configuration) | Medium |",
                                "| M2 | Process (configuration) | none | Low |", "Profit model (configuration)",

@@ -1,5 +1,7 @@
 #include "tests/support/stage_samples.hpp"
 
+#include <doctest/doctest.h>
+
 #include <stdexcept>
 
 namespace pipeline::testing {
@@ -349,6 +351,14 @@ stages::StageContext sample_context(int number) {
   context.brand_text = sample_brand_text();
   for (int earlier = 1; earlier < number; ++earlier) context.outputs[earlier] = sample_output(earlier);
   return context;
+}
+
+std::string rendered_file(const std::vector<stages::RenderedFile>& files, const std::string& path) {
+  for (const auto& file : files) {
+    if (file.path == path) return file.content;
+  }
+  FAIL("no rendered file " << path);
+  return {};
 }
 
 }  // namespace pipeline::testing

@@ -22,4 +22,7 @@ const nlohmann::json& sample_output(int number);
 // before stage `number`.
 stages::StageContext sample_context(int number);
 
+// The content of the rendered file at `path`; fails the test when there is none.
+std::string rendered_file(const std::vector<stages::RenderedFile>& files, const std::string& path);
+
 }  // namespace pipeline::testing
