@@ -362,3 +362,30 @@ TEST_CASE("a run recorded with --record replays with --replay and no network; an
   CHECK(unseen.err.find("no recording") != std::string::npos);
   CHECK(env.all_run_files().find(k_secret_key) == std::string::npos);
 }
+
+TEST_CASE("resume --from redoes that stage and every one after it; a copied run folder resumes elsewhere") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "again"}).exit_code == 0);
+  auto redo = env.run({"resume", "again", "--from", "lessons"});
+  INFO(redo.err);
+  REQUIRE(redo.exit_code == 0);
+  auto counts = requests_per_stage(server);
+  CHECK(counts["mechanisms"] == 1);
+  CHECK(counts["signals"] == 1);
+  CHECK(counts["lessons"] == 2);
+  CHECK(counts["opportunities"] == 2);
+  CHECK(env.run({"resume", "again", "--from", "seven"}).exit_code == 2);
+
+  // A run created here, carried to another runs folder (another machine), finishes there.
+  REQUIRE(env.run(new_args(env, "travels")).exit_code == 0);
+  REQUIRE(env.run({"mechanisms", "travels"}).exit_code == 0);
+  TempDir elsewhere;
+  std::filesystem::copy(env.runs_dir + "/travels", elsewhere / "travels", std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(env.runs_dir + "/travels");
+  auto moved = env.run({"resume", "travels", "--runs-dir", elsewhere.path()});
+  INFO(moved.err);
+  REQUIRE(moved.exit_code == 0);
+  const auto status = env.run({"status", "travels", "--json", "--runs-dir", elsewhere.path()});
+  CHECK(json::parse(status.out).at("status") == "completed");
+}
