@@ -187,6 +187,8 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
   const auto& on_progress = call.observer.on_progress;
   BodySink sink = [&](std::string_view bytes, int status) -> int {
     if (m_config.stream && status >= 200 && status < 300) {
+      // Kept in case the server ignored "stream" and sent a whole JSON answer.
+      if (whole_body.size() < k_max_error_body) whole_body.append(bytes);
       const int events = decoder.feed(bytes);
       if (events > 0 && on_progress) on_progress(decoder.streamed_chars() / 4);
       return events;
@@ -204,6 +206,12 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
     if (m_config.stream) {
       decoder.finish();
       answer.decoded = decoder.answer();
+      const bool nothing_streamed = !answer.decoded.done && answer.decoded.finish_reason.empty() &&
+                                    answer.decoded.content.empty() && !answer.decoded.error;
+      if (nothing_streamed && outcome.curl_code == 0 && outcome.stop == HttpOutcome::Stop::none &&
+          whole_body.find("data:") == std::string::npos) {
+        if (auto whole = decode_completion_body(whole_body); !whole.malformed) answer.decoded = whole;
+      }
     } else if (outcome.curl_code == 0 && outcome.stop == HttpOutcome::Stop::none) {
       answer.decoded = decode_completion_body(whole_body);
     }

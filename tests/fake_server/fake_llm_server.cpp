@@ -330,6 +330,9 @@ FakeLlmServer::FakeLlmServer(int port) : m_impl(std::make_unique<Impl>()) {
   }
   if (impl.port <= 0) throw std::runtime_error("the fake LLM server could not bind a port on 127.0.0.1");
   impl.thread = std::thread([&impl] { impl.server.listen_after_bind(); });
+  // stop() does nothing before the accept loop runs, so a server destroyed at
+  // once would never end: wait for the loop.
+  while (!impl.server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 FakeLlmServer::~FakeLlmServer() {

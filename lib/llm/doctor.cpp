@@ -1,0 +1,201 @@
+#include "lib/llm/doctor.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "lib/llm/completion_decoder.hpp"
+#include "lib/llm/http_chat_client.hpp"
+#include "lib/llm/retry_policy.hpp"
+
+namespace pipeline::llm {
+namespace {
+
+using util::ErrorKind;
+
+constexpr double k_models_timeout_s = 30;
+constexpr double k_ping_timeout_s = 60;
+
+std::string host_of(const std::string& url) {
+  auto start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  std::string host = url.substr(start, url.find('/', start) - start);
+  if (const auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+  if (!host.empty() && host.front() == '[') return host.substr(1, host.find(']') - 1);
+  return host.substr(0, host.find(':'));
+}
+
+std::string fixed(double value, const char* format) {
+  char text[48];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+DoctorCheck check_base_url(const ClientConfig& config) {
+  DoctorCheck check{"base_url", true, config.base_url};
+  const bool http = config.base_url.rfind("http://", 0) == 0 || config.base_url.rfind("https://", 0) == 0;
+  if (!http || host_of(config.base_url).empty()) {
+    check.ok = false;
+    check.detail = "the base URL \"" + config.base_url +
+                   "\" is not an http:// or https:// URL: set --base-url or PIPELINE_BASE_URL";
+  }
+  return check;
+}
+
+DoctorCheck check_key(const ClientConfig& config) {
+  DoctorCheck check{"api_key", true, ""};
+  if (!config.api_key.value.empty()) {
+    check.detail = "from " + config.api_key.source + ": " + config.api_key.masked();
+    check.data = {{"source", config.api_key.source}, {"masked", config.api_key.masked()}};
+  } else if (is_local_url(config.base_url)) {
+    check.detail = "none (fine for a local server)";
+  } else {
+    check.ok = false;
+    check.detail = "no API key found: set PIPELINE_API_KEY (or OPENROUTER_API_KEY, OPENAI_API_KEY)";
+  }
+  return check;
+}
+
+DoctorCheck check_ping(const ClientConfig& config, const util::CancelToken& cancel) {
+  ClientConfig ping_config = config;
+  ping_config.stream = true;
+  ping_config.max_retries = std::min(config.max_retries, 1);
+  ping_config.request_timeout_s = std::min(config.request_timeout_s, k_ping_timeout_s);
+  ping_config.record_dir.clear();
+  ping_config.replay_dir.clear();
+  HttpChatClient client(ping_config);
+  ChatRequest request;
+  request.model = config.model;
+  request.messages = {Message{"user", "Reply with the single word: pong"}};
+  request.temperature = 0;
+  request.max_tokens = 16;
+  const auto start = util::Clock::now();
+  std::optional<double> first_token_s;
+  CallObserver observer;
+  observer.on_progress = [&](std::int64_t) {
+    if (!first_token_s) first_token_s = util::seconds_since(start);
+  };
+  auto result = client.complete(request, cancel, observer);
+  const double latency = util::seconds_since(start);
+  DoctorCheck check{"ping", true, ""};
+  if (!result) {
+    check.ok = false;
+    check.detail = "a one-line completion failed: " + result.error().message;
+    return check;
+  }
+  std::string said = result->content.substr(0, 40);
+  std::replace(said.begin(), said.end(), '\n', ' ');
+  const Usage& usage = result->usage;
+  check.detail = "answered \"" + said + "\" in " + fixed(latency, "%.2f s");
+  if (first_token_s) check.detail += " (first token after " + fixed(*first_token_s, "%.2f s") + ")";
+  check.detail += ", " + std::to_string(usage.prompt_tokens) + " prompt + " +
+                  std::to_string(usage.completion_tokens) + " completion tokens";
+  if (usage.cost_usd) check.detail += ", " + fixed(*usage.cost_usd, "$%.6f");
+  check.data = {{"latency_s", latency},
+                {"first_token_s", first_token_s ? nlohmann::json(*first_token_s) : nlohmann::json(nullptr)},
+                {"answer", result->content},
+                {"usage", usage.to_json()}};
+  return check;
+}
+
+}  // namespace
+
+nlohmann::json DoctorCheck::to_json() const { return {{"name", name}, {"ok", ok}, {"detail", detail}, {"data", data}}; }
+
+bool DoctorReport::ok() const { return first_failure() == nullptr; }
+
+const DoctorCheck* DoctorReport::first_failure() const {
+  for (const auto& check : checks)
+    if (!check.ok) return &check;
+  return nullptr;
+}
+
+nlohmann::json DoctorReport::to_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& check : checks) list.push_back(check.to_json());
+  return {{"ok", ok()}, {"checks", list}};
+}
+
+bool is_local_url(const std::string& url) {
+  const std::string host = host_of(url);
+  return host == "localhost" || host == "::1" || host == "0.0.0.0" || host.rfind("127.", 0) == 0 ||
+         host.ends_with(".localhost");
+}
+
+util::Expected<std::vector<std::string>> list_models(const ClientConfig& config, CurlTransport& transport,
+                                                     const util::CancelToken& cancel) {
+  std::string base = config.base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  HttpRequest request;
+  request.method = "GET";
+  request.url = base + "/models";
+  request.headers = request_headers(config);
+  request.connect_timeout_s = config.connect_timeout_s;
+  request.total_timeout_s = std::min(config.request_timeout_s, k_models_timeout_s);
+  std::string body;
+  const auto outcome = transport.perform(
+      request,
+      [&body](std::string_view bytes, int) {
+        body.append(bytes);
+        return 0;
+      },
+      cancel);
+  if (outcome.stop != HttpOutcome::Stop::none) {
+    return cancel.stop_reason() == util::StopReason::deadline
+               ? util::fail(ErrorKind::deadline, "the time budget ran out while listing the models")
+               : util::fail(ErrorKind::interrupted, "interrupted while listing the models");
+  }
+  if (outcome.curl_code != 0)
+    return util::fail(ErrorKind::provider, config.api_key.redact("could not reach " + request.url + ": " +
+                                                                 outcome.curl_error + " (check --base-url)"));
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (outcome.status != 200) {
+    const std::string said = json.is_discarded() ? "" : provider_error_message(json);
+    std::string message = outcome.status == 404
+                              ? "GET " + request.url + " answered HTTP 404: check --base-url (it usually ends in /v1)"
+                              : provider_error_advice(outcome.status, said, config.api_key.source, config.model,
+                                                      config.base_url);
+    return util::fail(ErrorKind::provider, config.api_key.redact(message));
+  }
+  if (json.is_discarded() || !json.contains("data") || !json["data"].is_array())
+    return util::fail(ErrorKind::provider, "GET " + request.url + " did not answer an OpenAI-style model list");
+  std::vector<std::string> ids;
+  for (const auto& model : json["data"])
+    if (model.is_object() && model.contains("id") && model["id"].is_string()) ids.push_back(model["id"]);
+  return ids;
+}
+
+DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::CancelToken& cancel) {
+  DoctorReport report;
+  report.checks.push_back(check_base_url(config));
+  const bool url_usable = report.checks.back().ok;
+  DoctorCheck model{"model", !config.model.empty(), config.model};
+  if (!model.ok) model.detail = "no model set: use --model or PIPELINE_MODEL";
+  report.checks.push_back(model);
+  report.checks.push_back(check_key(config));
+  if (!url_usable) return report;
+
+  CurlTransport transport;
+  const auto start = util::Clock::now();
+  auto models = list_models(config, transport, cancel);
+  DoctorCheck listing{"models", models.has_value(), ""};
+  if (!models) {
+    listing.detail = models.error().message;
+    report.checks.push_back(listing);
+    return report;
+  }
+  listing.detail = "GET /models answered in " + fixed(util::seconds_since(start), "%.2f s") + " with " +
+                   std::to_string(models->size()) + " models";
+  listing.data = {{"count", models->size()}};
+  report.checks.push_back(listing);
+
+  const bool listed = std::find(models->begin(), models->end(), config.model) != models->end();
+  DoctorCheck model_listed{"model_listed", listed,
+                           listed ? config.model + " is available"
+                                  : "the server does not list the model " + config.model +
+                                        ": check --model or PIPELINE_MODEL"};
+  report.checks.push_back(model_listed);
+  if (ping) report.checks.push_back(check_ping(config, cancel));
+  return report;
+}
+
+}  // namespace pipeline::llm

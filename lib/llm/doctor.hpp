@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/llm/client_config.hpp"
+#include "lib/llm/curl_transport.hpp"
+#include "lib/util/cancel.hpp"
+#include "lib/util/expected.hpp"
+
+namespace pipeline::llm {
+
+// One finding of `pipeline doctor`.
+struct DoctorCheck {
+  std::string name;    // "base_url", "model", "api_key", "models", "model_listed", "ping"
+  bool ok = true;
+  std::string detail;  // what was found, or what to fix
+  nlohmann::json data = nlohmann::json::object();  // machine-readable extras (latency, tokens)
+  nlohmann::json to_json() const;
+};
+
+struct DoctorReport {
+  std::vector<DoctorCheck> checks;
+  bool ok() const;
+  // The first check that failed, or nullptr.
+  const DoctorCheck* first_failure() const;
+  nlohmann::json to_json() const;
+};
+
+// Whether `url` points at this machine (localhost, 127.x, ::1), where a
+// server usually needs no key.
+bool is_local_url(const std::string& url);
+
+// The model ids that GET {base}/models lists. Errors: provider (refused,
+// unreachable, not an OpenAI-style list), interrupted or deadline.
+util::Expected<std::vector<std::string>> list_models(const ClientConfig& config, CurlTransport& transport,
+                                                     const util::CancelToken& cancel);
+
+// Checks the configuration: the base URL, the model, where the key came from
+// (shown masked), that GET {base}/models answers and lists the model, and
+// with `ping` that a short streamed completion works (latency and tokens).
+// A failed check never stops the report, except that the checks needing the
+// server are skipped when the base URL is unusable.
+DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::CancelToken& cancel);
+
+}  // namespace pipeline::llm

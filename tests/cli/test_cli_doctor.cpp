@@ -1,0 +1,101 @@
+#include <doctest/doctest.h>
+
+#include "tests/fake_server/fake_llm_server.hpp"
+#include "tests/support/process.hpp"
+
+using pipeline::testing::FakeLlmServer;
+using pipeline::testing::ProcessOptions;
+using pipeline::testing::run_pipeline;
+
+namespace {
+
+// The environment for a doctor run against `server`, with no key from the
+// developer's own environment leaking in (an empty value unsets).
+ProcessOptions environment(const FakeLlmServer& server, const std::string& model = "test-model") {
+  ProcessOptions options;
+  options.env = {{"PIPELINE_BASE_URL", server.base_url()},
+                 {"PIPELINE_MODEL", model},
+                 {"PIPELINE_API_KEY", ""},
+                 {"OPENROUTER_API_KEY", ""},
+                 {"OPENAI_API_KEY", ""}};
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("doctor passes against a local server without a key") {
+  FakeLlmServer server;
+  const auto result = run_pipeline({"doctor"}, environment(server));
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("all checks passed") != std::string::npos);
+  CHECK(result.out.find(server.base_url()) != std::string::npos);
+  CHECK(result.out.find("none (fine for a local server)") != std::string::npos);
+  CHECK(server.request_count() == 0);
+}
+
+TEST_CASE("doctor --ping --json prints a machine-readable report") {
+  FakeLlmServer server;
+  const auto result = run_pipeline({"doctor", "--ping", "--json"}, environment(server));
+  CHECK(result.exit_code == 0);
+  const auto json = nlohmann::json::parse(result.out);
+  CHECK(json["ok"] == true);
+  bool pinged = false;
+  for (const auto& check : json["checks"]) {
+    if (check["name"] == "ping") {
+      pinged = true;
+      CHECK(check["data"]["usage"]["completion_tokens"].get<int>() > 0);
+      CHECK(check["data"]["latency_s"].is_number());
+    }
+  }
+  CHECK(pinged);
+  CHECK(server.request_count() == 1);
+  // Human text goes to stderr with --json.
+  CHECK(result.err.find("all checks passed") != std::string::npos);
+}
+
+TEST_CASE("doctor exits 4 when the model is not served") {
+  FakeLlmServer server;
+  const auto result = run_pipeline({"doctor"}, environment(server, "acme/missing"));
+  CHECK(result.exit_code == 4);
+  CHECK(result.err.find("pipeline: error: doctor: model_listed") != std::string::npos);
+  CHECK(result.err.find("acme/missing") != std::string::npos);
+}
+
+TEST_CASE("doctor names the key's variable, masks it, and exits 4 when it is refused") {
+  const std::string key = "sk-or-v1-CLICANARY-aabbccddeeff00112233";
+  FakeLlmServer server;
+  server.require_key("the-right-key");
+  auto options = environment(server);
+  options.env["OPENROUTER_API_KEY"] = key;
+  const auto result = run_pipeline({"doctor", "--ping"}, options);
+  CHECK(result.exit_code == 4);
+  CHECK(result.out.find("from OPENROUTER_API_KEY: sk-or-...2233") != std::string::npos);
+  CHECK(result.err.find("the API key was refused (HTTP 401): check OPENROUTER_API_KEY") != std::string::npos);
+  CHECK((result.out + result.err).find("CLICANARY") == std::string::npos);
+}
+
+TEST_CASE("PIPELINE_API_KEY wins over the other key variables") {
+  FakeLlmServer server;
+  server.require_key("sk-pipeline-key-000000000001");
+  auto options = environment(server);
+  options.env["PIPELINE_API_KEY"] = "sk-pipeline-key-000000000001";
+  options.env["OPENROUTER_API_KEY"] = "sk-or-v1-other-key-0000000002";
+  options.env["OPENAI_API_KEY"] = "sk-openai-other-key-000000003";
+  const auto result = run_pipeline({"doctor"}, options);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("from PIPELINE_API_KEY") != std::string::npos);
+}
+
+TEST_CASE("doctor exits 4 with the reason when the server cannot be reached") {
+  int closed_port = 0;
+  {
+    FakeLlmServer gone;
+    closed_port = gone.port();
+  }
+  ProcessOptions options;
+  options.env = {{"PIPELINE_BASE_URL", "http://127.0.0.1:" + std::to_string(closed_port) + "/v1"},
+                 {"PIPELINE_API_KEY", ""}, {"OPENROUTER_API_KEY", ""}, {"OPENAI_API_KEY", ""}};
+  const auto result = run_pipeline({"doctor"}, options);
+  CHECK(result.exit_code == 4);
+  CHECK(result.err.find("could not reach") != std::string::npos);
+}

@@ -1,0 +1,74 @@
+#include <doctest/doctest.h>
+
+#include <cctype>
+#include <set>
+
+#include "lib/llm/json_schema.hpp"
+#include "tests/fake_server/fake_llm_server.hpp"
+
+using pipeline::llm::validate_json;
+using pipeline::testing::generate_from_schema;
+
+namespace {
+
+const nlohmann::json k_schema = nlohmann::json::parse(R"({
+  "type": "object", "additionalProperties": false,
+  "required": ["cards", "summary"],
+  "properties": {
+    "summary": {"type": "string", "minLength": 40, "maxLength": 60},
+    "code": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{2}$"},
+    "motto": {"type": "string", "pattern": "refill"},
+    "when": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
+    "kind": {"const": "opportunities"},
+    "note": {"type": ["null", "string"], "maxLength": 12},
+    "score": {"type": "number", "minimum": 0, "maximum": 1},
+    "cards": {
+      "type": "array", "minItems": 5, "maxItems": 5,
+      "items": {
+        "type": "object", "additionalProperties": false,
+        "required": ["title", "pattern", "steps", "units", "launch"],
+        "properties": {
+          "title": {"type": "string", "maxLength": 30},
+          "pattern": {"enum": ["better-for-you", "premiumisation", "convenience", "format migration", "occasion expansion"]},
+          "steps": {"type": "array", "minItems": 3, "maxItems": 3, "items": {"type": "string", "minLength": 10}},
+          "units": {"type": "integer", "minimum": 5, "maximum": 9},
+          "launch": {"type": "boolean"}
+        }
+      }
+    }
+  }
+})");
+
+}  // namespace
+
+TEST_CASE("generated documents satisfy every keyword of the schema, whatever the seed") {
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    CAPTURE(seed);
+    const auto document = generate_from_schema(k_schema, seed);
+    const auto errors = validate_json(k_schema, document);
+    CHECK_MESSAGE(errors.empty(), (errors.empty() ? "" : errors.front()));
+  }
+}
+
+TEST_CASE("the same seed gives the same document, other seeds vary it") {
+  CHECK(generate_from_schema(k_schema, 7) == generate_from_schema(k_schema, 7));
+  std::set<std::string> patterns;
+  std::set<std::string> titles;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const auto document = generate_from_schema(k_schema, seed);
+    for (const auto& card : document["cards"]) {
+      patterns.insert(card["pattern"]);
+      titles.insert(card["title"]);
+    }
+  }
+  CHECK(patterns.size() == 5);
+  CHECK(titles.size() > 20);
+}
+
+TEST_CASE("strings read as words, not random bytes") {
+  const auto document = generate_from_schema(k_schema, 3);
+  const std::string summary = document["summary"];
+  CHECK(summary.find(' ') != std::string::npos);
+  for (char c : summary) CHECK((std::isalpha(static_cast<unsigned char>(c)) || c == ' '));
+  CHECK(document["motto"].get<std::string>().find("refill") != std::string::npos);
+}

@@ -1,0 +1,132 @@
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "lib/llm/curl_transport.hpp"
+#include "tests/fake_server/fake_llm_server.hpp"
+
+using namespace pipeline::llm;
+using pipeline::testing::FakeLlmServer;
+using pipeline::testing::ScriptedReply;
+using pipeline::util::CancelToken;
+using pipeline::util::Clock;
+using pipeline::util::seconds_since;
+
+namespace {
+
+HttpRequest chat_post(const FakeLlmServer& server, bool stream) {
+  HttpRequest request;
+  request.url = server.base_url() + "/chat/completions";
+  request.headers = {"Content-Type: application/json"};
+  nlohmann::json body = {{"model", "test-model"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  if (stream) body["stream"] = true;
+  request.body = body.dump();
+  request.total_timeout_s = 10;
+  return request;
+}
+
+BodySink collect(std::string& body) {
+  return [&body](std::string_view bytes, int) {
+    body.append(bytes);
+    return 1;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("a GET and a POST return status and body, over a reused transport") {
+  FakeLlmServer server;
+  CurlTransport transport;
+  HttpRequest get;
+  get.method = "GET";
+  get.url = server.base_url() + "/models";
+  std::string body;
+  auto outcome = transport.perform(get, collect(body), CancelToken{});
+  CHECK(outcome.status == 200);
+  CHECK(outcome.curl_code == 0);
+  CHECK(nlohmann::json::parse(body)["data"][0]["id"] == "test-model");
+
+  for (int i = 0; i < 3; ++i) {
+    body.clear();
+    outcome = transport.perform(chat_post(server, false), collect(body), CancelToken{});
+    CHECK(outcome.status == 200);
+    CHECK(nlohmann::json::parse(body)["choices"][0]["finish_reason"] == "stop");
+  }
+}
+
+TEST_CASE("the status and Retry-After of an error answer are reported") {
+  FakeLlmServer server;
+  ScriptedReply reply;
+  reply.fault = pipeline::testing::FaultKind::http_status;
+  reply.status = 429;
+  reply.retry_after = "12";
+  server.enqueue(reply);
+  CurlTransport transport;
+  std::string body;
+  auto outcome = transport.perform(chat_post(server, false), collect(body), CancelToken{});
+  CHECK(outcome.status == 429);
+  CHECK(outcome.retry_after == std::optional<std::string>("12"));
+  CHECK(body.find("error") != std::string::npos);
+}
+
+TEST_CASE("bytes that complete no content event do not reset the idle timer") {
+  FakeLlmServer server;
+  ScriptedReply reply;
+  reply.fault = pipeline::testing::FaultKind::stall_keepalive;
+  reply.stall = std::chrono::milliseconds(5000);
+  server.enqueue(reply);
+  CurlTransport transport;
+  auto request = chat_post(server, true);
+  request.idle_timeout_s = 0.6;
+  int chunks = 0;
+  const auto start = Clock::now();
+  auto outcome = transport.perform(
+      request,
+      [&chunks](std::string_view, int) {
+        ++chunks;
+        return 0;
+      },
+      CancelToken{});
+  CHECK(outcome.stop == HttpOutcome::Stop::idle);
+  CHECK(chunks >= 2);  // keep-alives did arrive
+  CHECK(seconds_since(start) < 1.5);
+}
+
+TEST_CASE("a cancelled token abandons a transfer within a fraction of a second") {
+  FakeLlmServer server;
+  server.set_pace(pipeline::testing::Pace{std::chrono::milliseconds(5000), 0});
+  CurlTransport transport;
+  CancelToken token;
+  std::thread canceller([token] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    token.cancel();
+  });
+  std::string body;
+  const auto start = Clock::now();
+  auto outcome = transport.perform(chat_post(server, false), collect(body), token);
+  canceller.join();
+  CHECK(outcome.stop == HttpOutcome::Stop::cancelled);
+  CHECK(seconds_since(start) < 0.6);
+}
+
+TEST_CASE("a refused connection and a malformed URL are told apart") {
+  int closed_port = 0;
+  {
+    FakeLlmServer gone;
+    closed_port = gone.port();
+  }
+  CurlTransport transport;
+  HttpRequest request;
+  request.url = "http://127.0.0.1:" + std::to_string(closed_port) + "/v1/models";
+  request.method = "GET";
+  std::string body;
+  auto outcome = transport.perform(request, collect(body), CancelToken{});
+  CHECK(outcome.status == 0);
+  CHECK(outcome.curl_code != 0);
+  CHECK_FALSE(outcome.curl_error.empty());
+  CHECK_FALSE(CurlTransport::is_permanent_failure(outcome.curl_code));
+
+  request.url = "htp:/nonsense";
+  outcome = transport.perform(request, collect(body), CancelToken{});
+  CHECK(CurlTransport::is_permanent_failure(outcome.curl_code));
+}

@@ -1,0 +1,581 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "lib/llm/http_chat_client.hpp"
+#include "lib/llm/json_schema.hpp"
+#include "lib/llm/structured_output.hpp"
+#include "lib/util/file_io.hpp"
+#include "lib/util/log.hpp"
+#include "tests/fake_server/fake_llm_server.hpp"
+#include "tests/support/process.hpp"
+
+using namespace pipeline::llm;
+using pipeline::testing::FakeLlmServer;
+using pipeline::testing::FaultKind;
+using pipeline::testing::Pace;
+using pipeline::testing::ScriptedReply;
+using pipeline::util::CancelToken;
+using pipeline::util::Clock;
+using pipeline::util::ErrorKind;
+using pipeline::util::seconds_since;
+
+namespace {
+
+ClientConfig config_for(const FakeLlmServer& server) {
+  ClientConfig config;
+  config.base_url = server.base_url();
+  config.model = "test-model";
+  config.connect_timeout_s = 2;
+  config.request_timeout_s = 10;
+  config.idle_timeout_s = 5;
+  config.max_retries = 3;
+  config.backoff_base_s = 0.02;
+  config.backoff_max_s = 0.1;
+  return config;
+}
+
+ChatRequest hello_request() {
+  ChatRequest request;
+  request.messages = {{"system", "You write short answers."}, {"user", "Say something about refills."}};
+  request.max_tokens = 200;
+  return request;
+}
+
+const nlohmann::json k_schema = nlohmann::json::parse(R"({
+  "type": "object", "additionalProperties": false,
+  "required": ["title", "pattern", "steps", "units"],
+  "properties": {
+    "title": {"type": "string", "minLength": 5, "maxLength": 48},
+    "pattern": {"enum": ["convenience", "premiumisation", "format migration"]},
+    "steps": {"type": "array", "minItems": 3, "maxItems": 3, "items": {"type": "string"}},
+    "units": {"type": "integer", "minimum": 1, "maximum": 500}
+  }
+})");
+
+ChatRequest schema_request() {
+  ChatRequest request = hello_request();
+  request.schema = k_schema;
+  request.schema_name = "card";
+  return request;
+}
+
+std::string header(const FakeLlmServer& server, const std::string& name) {
+  for (const auto& [key, value] : server.last_headers())
+    if (key == name) return value;
+  return "";
+}
+
+// The prompt tokens the fake server counts for the messages of request `index`.
+std::int64_t server_prompt_tokens(const FakeLlmServer& server, std::size_t index) {
+  return pipeline::testing::fake_usage(server.requests().at(index)["messages"], "")["prompt_tokens"];
+}
+
+ScriptedReply fault(FaultKind kind) {
+  ScriptedReply reply;
+  reply.fault = kind;
+  return reply;
+}
+
+ScriptedReply http_error(int status, std::optional<std::string> retry_after = std::nullopt) {
+  ScriptedReply reply = fault(FaultKind::http_status);
+  reply.status = status;
+  reply.retry_after = std::move(retry_after);
+  return reply;
+}
+
+ScriptedReply answer_with(std::string content) {
+  ScriptedReply reply;
+  reply.content = std::move(content);
+  return reply;
+}
+
+ScriptedReply stall_for(int ms) {
+  ScriptedReply reply = fault(FaultKind::stall_keepalive);
+  reply.stall = std::chrono::milliseconds(ms);
+  return reply;
+}
+
+}  // namespace
+
+TEST_CASE("a streamed answer arrives with usage and the documented headers") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  std::vector<Attempt> reported;
+  std::vector<std::int64_t> progress;
+  CallObserver observer{[&](const Attempt& attempt) { reported.push_back(attempt); },
+                        [&](std::int64_t tokens) { progress.push_back(tokens); }};
+  auto result = client.complete(hello_request(), CancelToken{}, observer);
+  REQUIRE(result.has_value());
+  CHECK(result->content.find("works because") != std::string::npos);
+  CHECK(result->finish_reason == "stop");
+  CHECK(result->model == "test-model");
+  const auto expected = pipeline::testing::fake_usage(server.requests()[0]["messages"], result->content);
+  CHECK(result->usage.prompt_tokens == expected["prompt_tokens"]);
+  CHECK(result->usage.completion_tokens == expected["completion_tokens"]);
+  REQUIRE(result->usage.cost_usd);
+  CHECK(*result->usage.cost_usd == doctest::Approx(expected["cost"].get<double>()));
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].http_status == 200);
+  CHECK(reported[0].error_class.empty());
+  REQUIRE(result->attempts.size() == 1);
+  // Progress grows with the streamed text and ends near the completion tokens.
+  REQUIRE(progress.size() > 3);
+  CHECK(std::is_sorted(progress.begin(), progress.end()));
+  CHECK(progress.back() == static_cast<std::int64_t>(result->content.size() / 4));
+
+  const auto body = server.requests()[0];
+  CHECK(body["stream"] == true);
+  CHECK(body["stream_options"]["include_usage"] == true);
+  CHECK(body["max_tokens"] == 200);
+  CHECK_FALSE(body.contains("response_format"));
+  CHECK(header(server, "user-agent") == std::string("pipeline/") + PIPELINE_VERSION);
+  CHECK(header(server, "x-title") == "pipeline");
+  CHECK_FALSE(header(server, "http-referer").empty());
+  CHECK(header(server, "authorization").empty());
+}
+
+TEST_CASE("a non-streamed answer is read whole") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.stream = false;
+  config.api_key = ApiKey{"sk-local-test-key-000111", "PIPELINE_API_KEY"};
+  server.require_key("sk-local-test-key-000111");
+  HttpChatClient client(config);
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->finish_reason == "stop");
+  CHECK(result->usage.completion_tokens == static_cast<std::int64_t>(result->content.size() / 4));
+  CHECK_FALSE(server.requests()[0].contains("stream"));
+  CHECK(header(server, "authorization") == "Bearer sk-local-test-key-000111");
+}
+
+TEST_CASE("structured output sends a strict json_schema and returns the validated document") {
+  FakeLlmServer server;
+  for (bool stream : {true, false}) {
+    auto config = config_for(server);
+    config.stream = stream;
+    HttpChatClient client(config);
+    auto result = client.complete(schema_request(), CancelToken{});
+    REQUIRE(result.has_value());
+    CHECK(validate_json(k_schema, result->json).empty());
+    CHECK(result->json == nlohmann::json::parse(result->content));
+    const auto format = server.requests().back()["response_format"];
+    CHECK(format["type"] == "json_schema");
+    CHECK(format["json_schema"]["name"] == "card");
+    CHECK(format["json_schema"]["strict"] == true);
+    CHECK(format["json_schema"]["schema"] == k_schema);
+  }
+}
+
+TEST_CASE("prompt mode puts the schema in the system prompt and still validates") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.structured_mode = StructuredMode::prompt;
+  HttpChatClient client(config);
+  server.enqueue(answer_with("Here you go:\n```json\n{\"title\": \"Refill club\", \"pattern\": "
+                                          "\"convenience\", \"steps\": [\"a\", \"b\", \"c\"], \"units\": 12}\n```"));
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->json["units"] == 12);
+  auto second = client.complete(schema_request(), CancelToken{});
+  REQUIRE(second.has_value());
+  CHECK(validate_json(k_schema, second->json).empty());
+  const auto body = server.requests()[0];
+  CHECK_FALSE(body.contains("response_format"));
+  CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_schema);
+}
+
+TEST_CASE("each retryable fault is retried once and then succeeds") {
+  struct Case {
+    ScriptedReply reply;
+    std::string error_class;
+  };
+  const std::vector<Case> cases = {
+      {http_error(500), "http_500"},
+      {http_error(502), "http_502"},
+      {http_error(503), "http_503"},
+      {http_error(504), "http_504"},
+      {http_error(408), "http_408"},
+      {http_error(429), "http_429"},
+      {http_error(402, "0"), "http_402"},
+      {fault(FaultKind::cut_mid_stream), "cut"},
+      {fault(FaultKind::error_chunk_openai), "stream_error"},
+      {fault(FaultKind::error_chunk_openrouter), "stream_error"},
+  };
+  for (bool stream : {true, false}) {
+    for (const auto& c : cases) {
+      CAPTURE(c.error_class);
+      CAPTURE(stream);
+      FakeLlmServer server;
+      auto config = config_for(server);
+      config.stream = stream;
+      HttpChatClient client(config);
+      server.enqueue(c.reply);
+      auto result = client.complete(hello_request(), CancelToken{});
+      REQUIRE(result.has_value());
+      CHECK(server.request_count() == 2);
+      REQUIRE(result->attempts.size() == 2);
+      CHECK(result->attempts[0].error_class == c.error_class);
+      CHECK(result->attempts[1].error_class.empty());
+      CHECK(result->attempts[1].number == 2);
+      CHECK(result->content.find("works because") != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("a cut or failed stream never passes for a short success") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.max_retries = 0;
+  HttpChatClient client(config);
+  for (auto kind : {FaultKind::cut_mid_stream, FaultKind::error_chunk_openai, FaultKind::error_chunk_openrouter}) {
+    server.enqueue(fault(kind));
+    auto result = client.complete(hello_request(), CancelToken{});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().kind == ErrorKind::transient);
+  }
+}
+
+TEST_CASE("usage is summed over every attempt, failed ones included") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  server.enqueue(http_error(503));
+  server.enqueue(fault(FaultKind::invalid_json));
+  std::vector<Attempt> reported;
+  CallObserver observer;
+  observer.on_attempt = [&](const Attempt& a) { reported.push_back(a); };
+  auto result = client.complete(schema_request(), CancelToken{}, observer);
+  REQUIRE(result.has_value());
+  REQUIRE(server.request_count() == 3);
+  REQUIRE(reported.size() == 3);
+  CHECK(reported[0].usage.prompt_tokens == 0);
+  CHECK(reported[1].error_class == "invalid_json");
+  CHECK(reported[1].usage.prompt_tokens == server_prompt_tokens(server, 1));
+  CHECK(reported[2].usage.prompt_tokens == server_prompt_tokens(server, 2));
+  CHECK(result->usage.prompt_tokens == server_prompt_tokens(server, 1) + server_prompt_tokens(server, 2));
+  CHECK(result->usage.completion_tokens == reported[1].usage.completion_tokens + reported[2].usage.completion_tokens);
+  REQUIRE(result->usage.cost_usd);
+  CHECK(*result->usage.cost_usd == doctest::Approx(*reported[1].usage.cost_usd + *reported[2].usage.cost_usd));
+}
+
+TEST_CASE("Retry-After is honoured") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  server.enqueue(http_error(429, "1"));
+  const auto start = Clock::now();
+  auto result = client.complete(hello_request(), CancelToken{});
+  const double elapsed = seconds_since(start);
+  REQUIRE(result.has_value());
+  CHECK(elapsed >= 0.95);
+  CHECK(elapsed < 2.0);
+  REQUIRE(result->attempts.size() == 2);
+  CHECK(result->attempts[1].wait_before_s == doctest::Approx(1.0));
+}
+
+TEST_CASE("a Retry-After longer than the cap is cut to max_retry_after_s") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.max_retry_after_s = 0.3;
+  HttpChatClient client(config);
+  server.enqueue(http_error(503, "3600"));
+  const auto start = Clock::now();
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(seconds_since(start) < 1.5);
+  CHECK(result->attempts[1].wait_before_s == doctest::Approx(0.3));
+}
+
+TEST_CASE("errors that need a person are not retried and say what to fix") {
+  struct Case {
+    int status;
+    std::string says;
+  };
+  for (const auto& c : std::vector<Case>{{400, "rejected the request"},
+                                         {401, "check PIPELINE_API_KEY"},
+                                         {403, "refused the request"},
+                                         {404, "check --model (test-model)"},
+                                         {402, "add credit"}}) {
+    CAPTURE(c.status);
+    FakeLlmServer server;
+    auto config = config_for(server);
+    config.api_key = ApiKey{"sk-or-v1-abcdefghijklmnop0000", "PIPELINE_API_KEY"};
+    HttpChatClient client(config);
+    server.enqueue(http_error(c.status));
+    auto result = client.complete(hello_request(), CancelToken{});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().kind == ErrorKind::provider);
+    CHECK(pipeline::util::exit_code(result.error().kind) == 4);
+    CHECK(result.error().code == "http_" + std::to_string(c.status));
+    CHECK(result.error().message.find(c.says) != std::string::npos);
+    CHECK(server.request_count() == 1);
+  }
+}
+
+TEST_CASE("an unknown model is a provider error") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.model = "no-such-model";
+  HttpChatClient client(config);
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::provider);
+  CHECK(result.error().message.find("no-such-model") != std::string::npos);
+}
+
+TEST_CASE("exhausted retries are a transient error naming the last failure") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.max_retries = 2;
+  HttpChatClient client(config);
+  for (int i = 0; i < 3; ++i) server.enqueue(http_error(503));
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::transient);
+  CHECK(result.error().code == "http_503");
+  CHECK(result.error().message.find("3 times") != std::string::npos);
+  CHECK(server.request_count() == 3);
+}
+
+TEST_CASE("a server that cannot be reached is retried, then transient") {
+  int closed_port = 0;
+  {
+    FakeLlmServer gone;
+    closed_port = gone.port();
+  }
+  ClientConfig config;
+  config.base_url = "http://127.0.0.1:" + std::to_string(closed_port) + "/v1";
+  config.model = "test-model";
+  config.max_retries = 1;
+  config.backoff_base_s = 0.01;
+  HttpChatClient client(config);
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::transient);
+  CHECK(result.error().code == "connection");
+}
+
+TEST_CASE("the idle timeout fires on a stream that sends only keep-alives") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.idle_timeout_s = 1;
+  config.max_retries = 0;
+  HttpChatClient client(config);
+  server.enqueue(stall_for(6000));
+  const auto start = Clock::now();
+  auto result = client.complete(hello_request(), CancelToken{});
+  const double elapsed = seconds_since(start);
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::transient);
+  CHECK(result.error().code == "idle_timeout");
+  CHECK(elapsed >= 0.95);
+  CHECK(elapsed < 2.0);
+}
+
+TEST_CASE("keep-alive comments before the answer are skipped") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.idle_timeout_s = 2;
+  HttpChatClient client(config);
+  server.enqueue(stall_for(500));
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->attempts.size() == 1);
+  CHECK(result->content.find("works because") != std::string::npos);
+}
+
+TEST_CASE("the total timeout bounds one attempt") {
+  FakeLlmServer server;
+  server.set_pace(Pace{std::chrono::milliseconds(4000), 0});
+  auto config = config_for(server);
+  config.stream = false;
+  config.request_timeout_s = 1;
+  config.max_retries = 0;
+  HttpChatClient client(config);
+  const auto start = Clock::now();
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().code == "timeout");
+  CHECK(result.error().kind == ErrorKind::transient);
+  CHECK(seconds_since(start) < 2.0);
+}
+
+TEST_CASE("a truncated answer is reported as such, never parsed") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  server.enqueue(fault(FaultKind::truncated));
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "truncated");
+  CHECK(result.error().message.find("max_tokens") != std::string::npos);
+  CHECK(server.request_count() == 1);
+}
+
+TEST_CASE("invalid JSON is re-asked with the problem and then accepted") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  server.enqueue(fault(FaultKind::invalid_json));
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(validate_json(k_schema, result->json).empty());
+  REQUIRE(result->attempts.size() == 2);
+  CHECK(result->attempts[0].error_class == "invalid_json");
+  const auto messages = server.requests()[1]["messages"];
+  REQUIRE(messages.size() == 4);
+  CHECK(messages[2]["role"] == "assistant");
+  CHECK(messages[2]["content"].get<std::string>().rfind("Here is the answer", 0) == 0);
+  CHECK(messages[3]["role"] == "user");
+  CHECK(messages[3]["content"].get<std::string>().find("no parsable JSON") != std::string::npos);
+}
+
+TEST_CASE("a schema violation is re-asked with the validation error") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  server.enqueue(answer_with(R"({"title": "Refill club", "pattern": "cheap", "steps": [], "units": 0})"));
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  REQUIRE(result->attempts.size() == 2);
+  CHECK(result->attempts[0].error_class == "schema_violation");
+  const std::string reask = server.requests()[1]["messages"][3]["content"];
+  CHECK(reask.find("$.pattern") != std::string::npos);
+  CHECK(reask.find("$.steps") != std::string::npos);
+  CHECK(reask.find("$.units") != std::string::npos);
+}
+
+TEST_CASE("invalid output after every re-ask fails with invalid_output") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.max_invalid_reasks = 1;
+  HttpChatClient client(config);
+  server.enqueue(fault(FaultKind::invalid_json));
+  server.enqueue(fault(FaultKind::invalid_json));
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "invalid_output");
+  CHECK(server.request_count() == 2);
+}
+
+TEST_CASE("a cancelled call stops within a second, in flight or in a backoff wait") {
+  FakeLlmServer server;
+  server.set_pace(Pace{std::chrono::milliseconds(8000), 0});
+  for (bool in_backoff : {false, true}) {
+    CAPTURE(in_backoff);
+    if (in_backoff) {
+      server.set_pace(Pace{});
+      server.enqueue(http_error(429, "30"));
+    }
+    HttpChatClient client(config_for(server));
+    CancelToken token;
+    std::atomic<bool> cancelled_at_set{false};
+    Clock::time_point cancelled_at;
+    std::thread canceller([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      cancelled_at = Clock::now();
+      cancelled_at_set = true;
+      token.cancel();
+    });
+    auto result = client.complete(hello_request(), token);
+    const auto returned = Clock::now();
+    canceller.join();
+    REQUIRE(cancelled_at_set);
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().kind == ErrorKind::interrupted);
+    CHECK(std::chrono::duration<double>(returned - cancelled_at).count() < 1.0);
+  }
+}
+
+TEST_CASE("a deadline ends a call as deadline, and a Retry-After past it is not waited for") {
+  FakeLlmServer server;
+  server.set_pace(Pace{std::chrono::milliseconds(8000), 0});
+  HttpChatClient client(config_for(server));
+  auto start = Clock::now();
+  auto result = client.complete(hello_request(), CancelToken(Clock::now() + std::chrono::milliseconds(500)));
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::deadline);
+  CHECK(seconds_since(start) < 1.5);
+
+  server.set_pace(Pace{});
+  server.enqueue(http_error(429, "20"));
+  start = Clock::now();
+  result = client.complete(hello_request(), CancelToken(Clock::now() + std::chrono::seconds(10)));
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::deadline);
+  CHECK(seconds_since(start) < 1.0);
+}
+
+TEST_CASE("parallel calls are bounded by max_concurrency") {
+  for (int limit : {2, 6}) {
+    CAPTURE(limit);
+    FakeLlmServer server;  // a fresh one counts in-flight requests from zero
+    server.set_pace(Pace{std::chrono::milliseconds(250), 200});
+    auto config = config_for(server);
+    config.max_concurrency = limit;
+    HttpChatClient bounded(config);
+    std::vector<std::thread> threads;
+    std::atomic<int> succeeded{0};
+    for (int i = 0; i < 6; ++i) {
+      threads.emplace_back([&] {
+        if (bounded.complete(hello_request(), CancelToken{}).has_value()) ++succeeded;
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    CHECK(succeeded == 6);
+    CHECK(server.max_in_flight() == limit);
+  }
+}
+
+TEST_CASE("the API key never appears in errors, attempts or log lines") {
+  const std::string key = "sk-or-v1-LEAKCANARY-9f8e7d6c5b4a39281706";
+  FakeLlmServer server;
+  server.require_key("a-different-key");
+  auto config = config_for(server);
+  config.api_key = ApiKey{key, "PIPELINE_API_KEY"};
+  HttpChatClient client(config);
+
+  pipeline::testing::TempDir dir;
+  const std::string log_path = dir / "stderr.txt";
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  std::FILE* log = std::fopen(log_path.c_str(), "w");
+  REQUIRE(log != nullptr);
+  ::dup2(::fileno(log), 2);
+  pipeline::util::set_verbose(true);
+
+  std::vector<Attempt> reported;
+  CallObserver observer;
+  observer.on_attempt = [&](const Attempt& a) { reported.push_back(a); };
+  server.enqueue(http_error(503));
+  auto refused = client.complete(hello_request(), CancelToken{}, observer);
+  server.require_key(key);
+  server.enqueue(http_error(500));
+  server.enqueue(fault(FaultKind::invalid_json));
+  auto accepted = client.complete(schema_request(), CancelToken{}, observer);
+
+  pipeline::util::set_verbose(false);
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(log);
+
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().kind == ErrorKind::provider);
+  CHECK(refused.error().message.find("check PIPELINE_API_KEY") != std::string::npos);
+  CHECK(refused.error().message.find(key) == std::string::npos);
+  REQUIRE(accepted.has_value());
+  CHECK(header(server, "authorization") == "Bearer " + key);
+  std::string everything = refused.error().message + refused.error().code;
+  for (const auto& attempt : reported) everything += attempt.to_json().dump();
+  for (const auto& attempt : accepted->attempts) everything += attempt.to_json().dump();
+  auto logged = pipeline::util::read_file(log_path);
+  REQUIRE(logged.has_value());
+  CHECK(logged->find("retrying") != std::string::npos);  // the log did capture the calls
+  everything += *logged;
+  CHECK(everything.find(key) == std::string::npos);
+  CHECK(everything.find("LEAKCANARY") == std::string::npos);
+}

@@ -1,0 +1,97 @@
+#include <doctest/doctest.h>
+
+#include "lib/llm/json_schema.hpp"
+
+using nlohmann::json;
+using pipeline::llm::validate_json;
+
+namespace {
+
+bool mentions(const std::vector<std::string>& errors, const std::string& text) {
+  for (const auto& error : errors)
+    if (error.find(text) != std::string::npos) return true;
+  return false;
+}
+
+const json k_card_schema = json::parse(R"({
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["title", "pattern", "steps", "price"],
+  "properties": {
+    "title": {"type": "string", "minLength": 3, "maxLength": 20, "description": "ignored"},
+    "pattern": {"enum": ["convenience", "premiumisation"]},
+    "kind": {"const": "card"},
+    "steps": {"type": "array", "minItems": 3, "maxItems": 3, "items": {"type": "string", "pattern": "^[A-Z]"}},
+    "price": {"type": "number", "minimum": 0.5, "maximum": 10},
+    "units": {"type": "integer"},
+    "note": {"type": ["string", "null"]}
+  }
+})");
+
+}  // namespace
+
+TEST_CASE("a document that satisfies every keyword is valid") {
+  const json card = {{"title", "Refill club"}, {"pattern", "convenience"}, {"kind", "card"},
+                     {"steps", {"Ask", "Build", "Test"}}, {"price", 3.5}, {"units", 12}, {"note", nullptr}};
+  CHECK(validate_json(k_card_schema, card).empty());
+}
+
+TEST_CASE("each violated keyword is reported with its JSON path") {
+  const json card = {{"title", "Ab"}, {"pattern", "cheap"}, {"kind", "other"}, {"steps", {"ask", 2}},
+                     {"price", 11}, {"units", 1.5}, {"note", 3}, {"extra", true}};
+  const auto errors = validate_json(k_card_schema, card);
+  CHECK(mentions(errors, "$.title: is 2 characters long, shorter than minLength 3"));
+  CHECK(mentions(errors, "$.pattern: \"cheap\" is not one of"));
+  CHECK(mentions(errors, "$.kind: must be \"card\""));
+  CHECK(mentions(errors, "$.steps: has 2 items, fewer than minItems 3"));
+  CHECK(mentions(errors, "$.steps[0]: \"ask\" does not match the pattern"));
+  CHECK(mentions(errors, "$.steps[1]: expected string"));
+  CHECK(mentions(errors, "$.price: 11 is more than the maximum 10"));
+  CHECK(mentions(errors, "$.units: expected integer"));
+  CHECK(mentions(errors, "$.note: expected one of [\"string\",\"null\"]"));
+  CHECK(mentions(errors, "$: property \"extra\" is not allowed"));
+  CHECK(errors.size() == 10);
+}
+
+TEST_CASE("missing required properties, maxItems, maxLength and minimum are reported") {
+  const json card = {{"title", std::string(21, 'x')}, {"steps", {"A", "B", "C", "D"}}, {"price", 0.1}};
+  const auto errors = validate_json(k_card_schema, card);
+  CHECK(mentions(errors, "$: missing required property \"pattern\""));
+  CHECK(mentions(errors, "$.title: is 21 characters long, longer than maxLength 20"));
+  CHECK(mentions(errors, "$.steps: has 4 items, more than maxItems 3"));
+  CHECK(mentions(errors, "$.price: 0.1 is less than the minimum 0.5"));
+}
+
+TEST_CASE("types are told apart: integers, numbers, null, booleans, objects") {
+  CHECK(validate_json({{"type", "integer"}}, 3.0).empty());
+  CHECK_FALSE(validate_json({{"type", "integer"}}, "3").empty());
+  CHECK(validate_json({{"type", "number"}}, 3).empty());
+  CHECK(validate_json({{"type", "null"}}, nullptr).empty());
+  CHECK_FALSE(validate_json({{"type", "boolean"}}, 0).empty());
+  CHECK_FALSE(validate_json({{"type", "object"}}, json::array()).empty());
+}
+
+TEST_CASE("string lengths count characters, not bytes") {
+  CHECK(validate_json({{"type", "string"}, {"maxLength", 4}}, "café").empty());
+}
+
+TEST_CASE("nested paths name array indexes and members") {
+  const json schema = json::parse(
+      R"({"type":"object","properties":{"cards":{"type":"array","items":{"type":"object","required":["title"]}}}})");
+  const auto errors = validate_json(schema, json::parse(R"({"cards":[{"title":"a"},{},{"title":"c"}]})"));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "$.cards[1]: missing required property \"title\"");
+}
+
+TEST_CASE("anyOf accepts a value that matches one alternative") {
+  const json schema = json::parse(R"({"anyOf":[{"type":"string"},{"type":"integer","minimum":0}]})");
+  CHECK(validate_json(schema, "x").empty());
+  CHECK(validate_json(schema, 4).empty());
+  CHECK_FALSE(validate_json(schema, -1).empty());
+}
+
+TEST_CASE("a broken pattern in the schema is reported, not thrown") {
+  const auto errors = validate_json({{"type", "string"}, {"pattern", "(["}}, "x");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("not a valid regular expression") != std::string::npos);
+}

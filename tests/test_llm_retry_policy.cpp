@@ -1,0 +1,56 @@
+#include <doctest/doctest.h>
+
+#include "lib/llm/retry_policy.hpp"
+
+using namespace pipeline::llm;
+
+TEST_CASE("statuses worth retrying and those that need a person") {
+  for (int status : {408, 429, 500, 502, 503, 504}) CHECK(is_retryable_status(status, false));
+  for (int status : {400, 401, 403, 404, 402, 422}) CHECK_FALSE(is_retryable_status(status, false));
+  CHECK(is_retryable_status(402, true));
+  CHECK_FALSE(is_retryable_status(401, true));
+}
+
+TEST_CASE("Retry-After is read as seconds or as an HTTP date") {
+  CHECK(parse_retry_after("7", 0) == 7.0);
+  CHECK(parse_retry_after(" 1.5 ", 0) == 1.5);
+  // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 30) == 30.0);
+  CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 30) == 0.0);
+  CHECK_FALSE(parse_retry_after("soon", 0));
+  CHECK_FALSE(parse_retry_after("-3", 0));
+  CHECK_FALSE(parse_retry_after("", 0));
+}
+
+TEST_CASE("backoff waits grow exponentially within full jitter and a ceiling") {
+  RetryPolicy policy{0.5, 3, 10};
+  double largest_first = 0;
+  for (int i = 0; i < 200; ++i) {
+    const double first = policy.wait_before_retry(1, std::nullopt);
+    CHECK(first >= 0);
+    CHECK(first <= 0.5);
+    largest_first = std::max(largest_first, first);
+    const double third = policy.wait_before_retry(3, std::nullopt);
+    CHECK(third <= 2.0);
+    CHECK(policy.wait_before_retry(10, std::nullopt) <= 3.0);
+  }
+  // Full jitter spreads the waits over the whole range.
+  CHECK(largest_first > 0.25);
+}
+
+TEST_CASE("a Retry-After wins over backoff and is capped") {
+  RetryPolicy policy{0.5, 3, 10};
+  CHECK(policy.wait_before_retry(1, 4.0) == 4.0);
+  CHECK(policy.wait_before_retry(1, 500.0) == 10.0);
+}
+
+TEST_CASE("advice for a person names what to fix") {
+  CHECK(provider_error_advice(401, "", "OPENROUTER_API_KEY", "m", "u") ==
+        "the API key was refused (HTTP 401): check OPENROUTER_API_KEY");
+  CHECK(provider_error_advice(401, "", "", "m", "u").find("set PIPELINE_API_KEY") != std::string::npos);
+  CHECK(provider_error_advice(402, "", "PIPELINE_API_KEY", "m", "u").find("add credit") != std::string::npos);
+  CHECK(provider_error_advice(404, "no such model", "", "acme/x", "http://h/v1").find("--model (acme/x)") !=
+        std::string::npos);
+  CHECK(provider_error_advice(400, "bad schema", "", "m", "u").find("the provider said: bad schema") !=
+        std::string::npos);
+}

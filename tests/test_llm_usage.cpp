@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+
+#include "lib/llm/chat.hpp"
+
+using pipeline::llm::Attempt;
+using pipeline::llm::Usage;
+
+TEST_CASE("usages add up, and a cost stays unknown only when no part knows it") {
+  Usage total;
+  CHECK_FALSE(total.cost_usd);
+  total += Usage{10, 5, 2, 1, std::nullopt};
+  CHECK_FALSE(total.cost_usd);
+  total += Usage{20, 7, 0, 3, 0.25};
+  total += Usage{1, 1, 1, 1, 0.5};
+  CHECK(total.prompt_tokens == 31);
+  CHECK(total.completion_tokens == 13);
+  CHECK(total.cached_tokens == 3);
+  CHECK(total.reasoning_tokens == 5);
+  REQUIRE(total.cost_usd);
+  CHECK(*total.cost_usd == doctest::Approx(0.75));
+}
+
+TEST_CASE("usage survives a JSON round trip, an unknown cost as null") {
+  const Usage usage{12, 34, 5, 6, 0.125};
+  const auto json = usage.to_json();
+  CHECK(json["cost_usd"] == 0.125);
+  const Usage back = Usage::from_json(json);
+  CHECK(back.prompt_tokens == 12);
+  CHECK(back.completion_tokens == 34);
+  CHECK(back.cached_tokens == 5);
+  CHECK(back.reasoning_tokens == 6);
+  CHECK(back.cost_usd == 0.125);
+  CHECK(Usage{}.to_json()["cost_usd"].is_null());
+  CHECK_FALSE(Usage::from_json(Usage{}.to_json()).cost_usd);
+  CHECK(Usage::from_json("junk").prompt_tokens == 0);
+}
+
+TEST_CASE("an attempt is written with every field") {
+  Attempt attempt;
+  attempt.number = 2;
+  attempt.http_status = 429;
+  attempt.error_class = "http_429";
+  attempt.wait_before_s = 1.5;
+  const auto json = attempt.to_json();
+  CHECK(json["number"] == 2);
+  CHECK(json["http_status"] == 429);
+  CHECK(json["error_class"] == "http_429");
+  CHECK(json["wait_before_s"] == 1.5);
+  CHECK(json.contains("usage"));
+  CHECK(json.contains("duration_s"));
+}
