@@ -2,11 +2,18 @@
 
 #include <system_error>
 
+#include "lib/llm/request_fingerprint.hpp"
 #include "lib/util/file_io.hpp"
-#include "lib/util/sha256.hpp"
 
 namespace pipeline::llm {
 namespace {
+
+// The request with an empty model read as the client's default model.
+ChatRequest with_model(const ChatRequest& request, const std::string& default_model) {
+  ChatRequest resolved = request;
+  if (resolved.model.empty()) resolved.model = default_model;
+  return resolved;
+}
 
 using util::ErrorKind;
 
@@ -23,20 +30,8 @@ std::filesystem::path recording_path(const std::filesystem::path& dir, const std
 
 }  // namespace
 
-nlohmann::json canonical_request(const ChatRequest& request, const std::string& default_model) {
-  nlohmann::json messages = nlohmann::json::array();
-  for (const auto& message : request.messages) messages.push_back({{"role", message.role}, {"content", message.content}});
-  nlohmann::json canonical = {{"model", request.model.empty() ? default_model : request.model},
-                              {"messages", messages},
-                              {"temperature", request.temperature},
-                              {"max_tokens", request.max_tokens}};
-  canonical["schema"] = request.schema ? *request.schema : nlohmann::json(nullptr);
-  if (request.schema) canonical["schema_name"] = request.schema_name;
-  return canonical;
-}
-
 std::string request_hash(const ChatRequest& request, const std::string& default_model) {
-  return util::sha256_hex(canonical_request(request, default_model).dump());
+  return request_fingerprint(with_model(request, default_model));
 }
 
 RecordingChatClient::RecordingChatClient(std::unique_ptr<ChatClient> inner, std::filesystem::path dir,
@@ -50,7 +45,7 @@ util::Expected<ChatResult> RecordingChatClient::complete(const ChatRequest& requ
   std::error_code error;
   std::filesystem::create_directories(m_dir, error);
   const std::string hash = request_hash(request, m_default_model);
-  const nlohmann::json recording = {{"request", canonical_request(request, m_default_model)},
+  const nlohmann::json recording = {{"request", canonical_request(with_model(request, m_default_model))},
                                     {"result", result_to_json(*result)}};
   if (auto written = util::write_file_atomic(recording_path(m_dir, hash), recording.dump(2) + "\n"); !written) {
     return util::fail(ErrorKind::failed, "could not save the recording in " + m_dir.string() + ": " +

@@ -8,11 +8,8 @@
 
 namespace pipeline::llm {
 
-// The canonical form of a request that recordings are keyed by: model,
-// messages, temperature, max_tokens and schema (with its name). Never any key or header.
-nlohmann::json canonical_request(const ChatRequest& request, const std::string& default_model);
-
-// Lowercase hex SHA-256 of the canonical request's compact JSON.
+// The key of a request's recording: its request_fingerprint, with an empty
+// model read as `default_model`.
 std::string request_hash(const ChatRequest& request, const std::string& default_model);
 
 // Wraps a client and saves every successful call as DIR/<request hash>.json,
