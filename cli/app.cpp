@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "lib/llm/price_list.hpp"
 #include "lib/util/data_dirs.hpp"
 #include "lib/util/log.hpp"
 
@@ -35,6 +36,14 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
       ->envname("PIPELINE_STRUCTURED_OUTPUT")->check(CLI::IsMember({"json_schema", "prompt"}));
   app.add_option("--record", o.record_dir, "Save every model request and answer in this folder");
   app.add_option("--replay", o.replay_dir, "Answer model requests only from recordings in this folder");
+  app.add_option("--prices", o.prices,
+                 "Prices for providers that report no cost: MODEL=PROMPT,COMPLETION in USD per million tokens, "
+                 "';' between models")
+      ->envname("PIPELINE_PRICES");
+  app.add_option("--app-url", o.app_url, "Your application's URL, sent as HTTP-Referer (OpenRouter attribution)")
+      ->envname("PIPELINE_APP_URL");
+  app.add_option("--app-title", o.app_title, "Your application's name, sent as X-Title (OpenRouter attribution)")
+      ->envname("PIPELINE_APP_TITLE");
   app.add_option("--max-download-mb", o.max_download_mb, "Largest PDF downloaded from a URL, in MB")
       ->check(CLI::PositiveNumber);
   app.parse_complete_callback([&o] { util::set_verbose(o.verbose); });
@@ -62,6 +71,9 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
       o.structured_output == "prompt" ? llm::StructuredMode::prompt : llm::StructuredMode::json_schema;
   config.record_dir = o.record_dir;
   config.replay_dir = o.replay_dir;
+  config.prices = llm::parse_price_list(o.prices).value_or_throw();
+  config.app_url = o.app_url;
+  config.app_title = o.app_title;
   return config;
 }
 

@@ -33,6 +33,9 @@ struct GlobalOptions {
   std::string structured_output = "json_schema";  // or "prompt"
   std::string record_dir;
   std::string replay_dir;
+  std::string prices;  // PIPELINE_PRICES: "MODEL=PROMPT,COMPLETION;..."
+  std::string app_url = llm::ClientConfig().app_url;      // PIPELINE_APP_URL
+  std::string app_title = llm::ClientConfig().app_title;  // PIPELINE_APP_TITLE
   // PDF input.
   double max_download_mb = 100;
 };

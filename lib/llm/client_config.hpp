@@ -56,7 +56,9 @@ struct ClientConfig {
   std::string record_dir;  // save every request and its final response here
   std::string replay_dir;  // answer only from recordings; no network
   // OpenRouter's app attribution (HTTP-Referer and X-Title headers).
-  std::string app_url = "https://github.com/pipeline-cli/pipeline";
+  // PIPELINE_APP_URL and PIPELINE_APP_TITLE name the deploying application;
+  // the default URL is in the reserved .invalid domain: it names no real site.
+  std::string app_url = "https://pipeline.invalid";
   std::string app_title = "pipeline";
 };
 

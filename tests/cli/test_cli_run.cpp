@@ -389,3 +389,22 @@ TEST_CASE("resume --from redoes that stage and every one after it; a copied run 
   const auto status = env.run({"status", "travels", "--json", "--runs-dir", elsewhere.path()});
   CHECK(json::parse(status.out).at("status") == "completed");
 }
+
+TEST_CASE("without a cost from the provider, cost comes from --prices or stays unknown, never invented") {
+  FakeLlmServer server;
+  server.set_report_cost(false);
+  CliEnv env(server);
+  auto unpriced = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "unpriced", "--json"});
+  REQUIRE(unpriced.exit_code == 0);
+  const auto unknown = json::parse(split_lines(unpriced.out).back());
+  CHECK(unknown.at("usage").at("cost_usd").is_null());
+  CHECK(unknown.at("usage").at("prompt_tokens").get<long>() > 0);
+
+  auto priced = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "priced", "--json",
+                         "--prices", "test-model=1000,2000"});
+  REQUIRE(priced.exit_code == 0);
+  const auto usage = json::parse(split_lines(priced.out).back()).at("usage");
+  const double expected = usage.at("prompt_tokens").get<double>() * 1000 / 1e6 +
+                          usage.at("completion_tokens").get<double>() * 2000 / 1e6;
+  CHECK(usage.at("cost_usd").get<double>() == doctest::Approx(expected));
+}

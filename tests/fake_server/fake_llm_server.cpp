@@ -100,6 +100,7 @@ struct FakeLlmServer::Impl {
   Pace pace;
   std::vector<std::string> models{"test-model"};
   std::string key;
+  bool report_cost = true;
   std::vector<nlohmann::json> requests;
   std::vector<std::pair<std::string, std::string>> last_headers;
 
@@ -224,7 +225,11 @@ struct FakeLlmServer::Impl {
       content = content.substr(0, content.size() / 2);
       finish_reason = "length";
     }
-    const nlohmann::json usage = fake_usage(body["messages"], content);
+    nlohmann::json usage = fake_usage(body["messages"], content);
+    {
+      std::lock_guard lock(mutex);
+      if (!report_cost) usage.erase("cost");
+    }
     if (body.value("stream", false)) {
       const bool include_usage = body.contains("stream_options") && body["stream_options"].value("include_usage", false);
       stream_answer(response, model, content, finish_reason, include_usage ? usage : nlohmann::json(), reply, guard);
@@ -353,6 +358,11 @@ void FakeLlmServer::enqueue(ScriptedReply reply) {
 void FakeLlmServer::set_pace(Pace pace) {
   std::lock_guard lock(m_impl->mutex);
   m_impl->pace = pace;
+}
+
+void FakeLlmServer::set_report_cost(bool report) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->report_cost = report;
 }
 
 void FakeLlmServer::set_models(std::vector<std::string> models) {

@@ -68,6 +68,8 @@ class FakeLlmServer {
   // Replies used by the next matching requests, in order; once used they are gone.
   void enqueue(ScriptedReply reply);
   void set_pace(Pace pace);
+  // Whether usage carries OpenRouter's "cost" (default) or, like OpenAI, none.
+  void set_report_cost(bool report);
   // Models listed by GET /v1/models (default: {"test-model"}); a request for
   // another model gets 404 model_not_found.
   void set_models(std::vector<std::string> models);
