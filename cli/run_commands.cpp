@@ -116,9 +116,8 @@ std::string resume_hint(const std::string& run_id) { return fmt::format("resume 
 
 // Runs `which` stages of the run under its lock and reports the outcome.
 void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
-             const std::string& run_id, const std::string& deadline_text,
+             const std::string& run_id, std::optional<util::Clock::time_point> deadline,
              const std::function<std::vector<int>(const RunState&)>& which) {
-  const auto deadline = parse_deadline(deadline_text);
   auto lock = store.lock(run_id).value_or_throw();
   RunState state = store.load(run_id).value_or_throw();
   const std::vector<int> stage_numbers = which(state);
@@ -129,10 +128,9 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
     return;
   }
   auto client = client_for(app, options, state);
-  if (auto saved = store.save(state); !saved) throw FatalError(saved.error());
   ProgressPrinter printer(options);
   stages::Chain chain(store, *client, std::ref(printer));
-  auto result = chain.run(run_id, stage_numbers, util::CancelToken(deadline));
+  auto result = chain.run(std::move(state), stage_numbers, util::CancelToken(deadline));
   if (!result) {
     const auto& error = result.error();
     switch (error.kind) {
@@ -232,9 +230,10 @@ void register_stage_command(CLI::App& app, GlobalOptions& options, const std::st
   command->add_option("run_id", run->run_id, "The run")->required();
   add_deadline_option(command, *run);
   command->callback([&app, &options, run, stage_number] {
+    const auto deadline = parse_deadline(run->deadline);
     auto store = open_store(options);
     const int number = stage_number();
-    execute(app, options, *store, run->run_id, run->deadline, [number](const RunState&) { return std::vector<int>{number}; });
+    execute(app, options, *store, run->run_id, deadline, [number](const RunState&) { return std::vector<int>{number}; });
   });
 }
 
@@ -262,10 +261,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
       "<run_id>`); 130/143 on SIGINT/SIGTERM after saving.\n\n"
       "Example: pipeline run report.pdf --brand hollowmere-dairy --deadline 55s --json");
   run_command->callback([&app, &options, run_run, run_stages] {
+    // The budget counts from the start: ingesting the PDF spends it too.
+    const auto deadline = parse_deadline(run_stages->deadline);
     auto store = open_store(options);
     RunState state = create(options, *run_run, *store);
     print_human(options, fmt::format("run {} created", state.run_id));
-    execute(app, options, *store, state.run_id, run_stages->deadline, stages::Chain::remaining_stages);
+    execute(app, options, *store, state.run_id, deadline, stages::Chain::remaining_stages);
   });
 
   auto resume = std::make_shared<StageRunOptions>();
@@ -278,10 +279,11 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
       "run has nothing to do and exits 0. Serverless use: call `pipeline resume <id> --deadline 55s`\n"
       "until it exits 0; it exits 75 while work remains, 6 when a stage cannot fit the budget.");
   resume_command->callback([&app, &options, resume] {
+    const auto deadline = parse_deadline(resume->deadline);
     auto store = open_store(options);
     std::optional<int> from;
     if (!resume->from.empty()) from = parse_stage(resume->from).number();
-    execute(app, options, *store, resume->run_id, resume->deadline, [from](const RunState& state) {
+    execute(app, options, *store, resume->run_id, deadline, [from](const RunState& state) {
       return from ? numbers_from(*from) : stages::Chain::remaining_stages(state);
     });
   });

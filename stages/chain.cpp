@@ -120,11 +120,8 @@ Expected<void> Chain::save(RunState& state) {
   return m_store.save(state);
 }
 
-Expected<RunState> Chain::run(const std::string& run_id, const std::vector<int>& stages,
-                              const util::CancelToken& cancel) {
-  auto loaded = m_store.load(run_id);
-  if (!loaded) return loaded.error();
-  RunState state = std::move(*loaded);
+Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, const util::CancelToken& cancel) {
+  const std::string run_id = state.run_id;
   if (auto ready = check_inputs(state, stages); !ready) return ready.error();
   // A stage left "running" was cut off by a kill: the caller holds the lock now.
   for (auto& record : state.stages) {
@@ -253,8 +250,10 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
     if (later.number > number && later.status == StageStatus::done) later.status = StageStatus::stale;
   }
   if (auto saved = save(state); !saved) return saved.error();
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const auto& attempt : result->attempts) attempts.push_back(attempt.to_json());
   emit(state, {{"event", "stage_done"}, {"stage", number}, {"name", stage.name()}, {"duration_s", elapsed},
-               {"usage", record.usage}, {"artifacts", stage_artifacts(record)}});
+               {"usage", record.usage}, {"artifacts", stage_artifacts(record)}, {"attempts", attempts}});
   return {};
 }
 

@@ -25,11 +25,12 @@ class Chain {
  public:
   Chain(checkpoints::RunStore& store, llm::ChatClient& client, EventSink sink);
 
-  // Runs the given stages in order. Done stages among them are redone, and
-  // done stages after a redone one become stale. Stops at the first stage
-  // that fails, at the deadline or on a signal, with the checkpoint saved;
-  // returns the final state or the error that stopped it.
-  util::Expected<checkpoints::RunState> run(const std::string& run_id, const std::vector<int>& stages,
+  // Runs the given stages of a run loaded by the caller, in order. Done
+  // stages among them are redone, and done stages after a redone one become
+  // stale. Stops at the first stage that fails, at the deadline or on a
+  // signal, with the checkpoint saved; returns the final state or the error
+  // that stopped it.
+  util::Expected<checkpoints::RunState> run(checkpoints::RunState state, const std::vector<int>& stages,
                                             const util::CancelToken& cancel);
 
   // The stages still to do, in order: every stage not done, from the first one.

@@ -122,6 +122,9 @@ Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const N
   }
   auto profile = brand::resolve_brand(request.brand, request.brand_search_dirs);
   if (!profile) return profile.error();
+  if (!request.prompts_dir.empty()) {
+    if (auto checked = prompts::check_prompt_dir(request.prompts_dir); !checked) return checked.error();
+  }
   std::vector<std::pair<std::string, std::string>> prompt_files;
   for (const auto& stage : all_stages()) {
     auto prompt = prompts::load_prompt(stage->name(), request.prompts_dir);

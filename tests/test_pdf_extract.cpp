@@ -121,8 +121,10 @@ TEST_CASE("extract_text refuses a missing file, a directory and an empty file") 
 TEST_CASE("extract_text refuses files that MuPDF could open but are not PDFs") {
   testing::TempDir dir;
   // The first bytes of a PNG and of an EPUB (a zip) file.
-  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
-  const std::string epub("PK\x03\x04\x14\0\0\0\0\0mimetypeapplication/epub+zip", 44);
+  static constexpr char k_png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+  static constexpr char k_epub[] = "PK\x03\x04\x14\0\0\0\0\0mimetypeapplication/epub+zip";
+  const std::string png(k_png, sizeof(k_png) - 1);
+  const std::string epub(k_epub, sizeof(k_epub) - 1);
   for (const auto& [name, bytes] : {std::pair{"image.pdf", png}, std::pair{"book.epub", epub},
                                     std::pair{"notes.txt", std::string("just some notes\n")}}) {
     CAPTURE(name);

@@ -29,7 +29,7 @@ TEST_CASE("the chain runs all five stages and writes every artifact") {
   MemoryChatClient client;
   std::vector<nlohmann::json> events;
   stages::Chain chain(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); });
-  auto state = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken());
+  auto state = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken());
   REQUIRE(state);
   CHECK(state->status == RunStatus::completed);
   CHECK(client.requests().size() == 5);
@@ -57,7 +57,7 @@ TEST_CASE("only stages 4 and 5 see the brand; each stage sees the stages it read
   RunFixture fixture;
   MemoryChatClient client;
   stages::Chain chain(*fixture.store, client, nullptr);
-  REQUIRE(chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken()));
+  REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
   const auto requests = client.requests();
   REQUIRE(requests.size() == 5);
   for (size_t i = 0; i < requests.size(); ++i) {
@@ -73,8 +73,8 @@ TEST_CASE("redoing a stage marks the done stages after it stale, and a stage who
   RunFixture fixture;
   MemoryChatClient client;
   stages::Chain chain(*fixture.store, client, nullptr);
-  REQUIRE(chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken()));
-  auto redone = chain.run(fixture.run_id, {2}, util::CancelToken());
+  REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
+  auto redone = chain.run(fixture.state(), {2}, util::CancelToken());
   REQUIRE(redone);
   CHECK(redone->stage(2).status == StageStatus::done);
   for (int n = 3; n <= 5; ++n) CHECK(redone->stage(n).status == StageStatus::stale);
@@ -82,7 +82,7 @@ TEST_CASE("redoing a stage marks the done stages after it stale, and a stage who
   CHECK(stages::Chain::remaining_stages(*redone) == std::vector<int>{3, 4, 5});
 
   const auto before = util::read_file(fixture.dir / "runs/fixture-run/checkpoint.json");
-  auto refused = chain.run(fixture.run_id, {4}, util::CancelToken());
+  auto refused = chain.run(fixture.state(), {4}, util::CancelToken());
   REQUIRE_FALSE(refused);
   CHECK(refused.error().kind == util::ErrorKind::bad_input);
   CHECK(refused.error().message.find("pipeline lessons fixture-run") != std::string::npos);
@@ -96,7 +96,7 @@ TEST_CASE("a stage cut off by the deadline is saved as not done, and twice with 
   stages::Chain chain(*fixture.store, client, nullptr);
   const auto budget = std::chrono::milliseconds(100);
 
-  auto first = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + budget));
+  auto first = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + budget));
   REQUIRE_FALSE(first);
   CHECK(first.error().kind == util::ErrorKind::deadline);
   auto state = fixture.store->load(fixture.run_id);
@@ -106,13 +106,13 @@ TEST_CASE("a stage cut off by the deadline is saved as not done, and twice with 
   CHECK(state->stage(1).deadline_abandons == 1);
   CHECK(state->stage(1).duration_s.value_or(0) >= 0.09);
 
-  auto second = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + budget));
+  auto second = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + budget));
   REQUIRE_FALSE(second);
   CHECK(second.error().kind == util::ErrorKind::budget_too_small);
 
   // With a budget that fits, the stage finishes and the count starts again.
   client.set_handler(nullptr);
-  auto third = chain.run(fixture.run_id, {1}, util::CancelToken(util::Clock::now() + std::chrono::seconds(30)));
+  auto third = chain.run(fixture.state(), {1}, util::CancelToken(util::Clock::now() + std::chrono::seconds(30)));
   REQUIRE(third);
   CHECK(third->stage(1).deadline_abandons == 0);
 }
@@ -125,7 +125,7 @@ TEST_CASE("a later stage is not started when this run's measurements say it will
     return util::Expected<llm::ChatResult>(MemoryChatClient::default_answer(request));
   });
   stages::Chain chain(*fixture.store, client, nullptr);
-  auto result = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + std::chrono::milliseconds(450)));
+  auto result = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken(util::Clock::now() + std::chrono::milliseconds(450)));
   REQUIRE_FALSE(result);
   CHECK(result.error().kind == util::ErrorKind::deadline);
   CHECK(client.requests().size() == 1);
@@ -143,7 +143,7 @@ TEST_CASE("a provider error fails the stage and the run; resume after the fix co
     return util::fail(util::ErrorKind::provider, "the API key was refused (HTTP 401)");
   });
   stages::Chain chain(*fixture.store, client, nullptr);
-  auto failed = chain.run(fixture.run_id, {1, 2, 3, 4, 5}, util::CancelToken());
+  auto failed = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken());
   REQUIRE_FALSE(failed);
   CHECK(failed.error().kind == util::ErrorKind::provider);
   auto state = fixture.store->load(fixture.run_id);
@@ -155,7 +155,7 @@ TEST_CASE("a provider error fails the stage and the run; resume after the fix co
 
   client.set_handler(nullptr);
   CHECK(stages::Chain::remaining_stages(*state) == std::vector<int>{1, 2, 3, 4, 5});
-  auto resumed = chain.run(fixture.run_id, stages::Chain::remaining_stages(*state), util::CancelToken());
+  auto resumed = chain.run(fixture.state(), stages::Chain::remaining_stages(*state), util::CancelToken());
   REQUIRE(resumed);
   CHECK(resumed->status == RunStatus::completed);
 }
@@ -172,7 +172,7 @@ TEST_CASE("a stage left running by a killed process is redone") {
   auto loaded = fixture.store->load(fixture.run_id);
   REQUIRE(loaded);
   CHECK(stages::Chain::remaining_stages(*loaded).front() == 1);
-  auto done = chain.run(fixture.run_id, stages::Chain::remaining_stages(*loaded), util::CancelToken());
+  auto done = chain.run(fixture.state(), stages::Chain::remaining_stages(*loaded), util::CancelToken());
   REQUIRE(done);
   CHECK(done->status == RunStatus::completed);
   CHECK(client.requests().size() == 5);

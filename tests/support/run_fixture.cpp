@@ -44,4 +44,10 @@ RunFixture::RunFixture() {
   run_id = state->run_id;
 }
 
+checkpoints::RunState RunFixture::state() const {
+  auto loaded = store->load(run_id);
+  if (!loaded) throw std::runtime_error("fixture run does not load: " + loaded.error().message);
+  return std::move(*loaded);
+}
+
 }  // namespace pipeline::testing

@@ -18,6 +18,8 @@ std::string write_test_brand(const std::string& dir, const std::string& id, cons
 // for a test brand, created through stages::create_run.
 struct RunFixture {
   RunFixture();
+  // The run as saved now; fails the test when it does not load.
+  checkpoints::RunState state() const;
   TempDir dir;
   std::unique_ptr<checkpoints::RunStore> store;
   std::string run_id;
