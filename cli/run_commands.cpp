@@ -6,6 +6,7 @@
 #include "checkpoints/run_store.hpp"
 #include "cli/app.hpp"
 #include "cli/progress.hpp"
+#include "lib/llm/doctor.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/time.hpp"
@@ -94,6 +95,16 @@ RunState create(const GlobalOptions& options, const NewRunOptions& run, checkpoi
   return stages::create_run(store, request).value_or_throw();
 }
 
+// Refuses, before any work, a remote provider without a key: it could only
+// answer 401 after the run had been made.
+void require_key(const llm::ClientConfig& config) {
+  if (!config.api_key.value.empty() || !config.replay_dir.empty() || llm::is_local_url(config.base_url)) return;
+  throw FatalError(ErrorKind::provider,
+                   fmt::format("no API key for {}: set PIPELINE_API_KEY (or OPENROUTER_API_KEY or OPENAI_API_KEY) in "
+                               "the environment, or point --base-url at a local server",
+                               config.base_url));
+}
+
 // The client for a run: the run's own provider settings, except those given
 // explicitly now (by flag or environment), which win and are recorded.
 std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOptions& options, RunState& state) {
@@ -109,6 +120,7 @@ std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOpt
   config.model = state.settings.at("model").get<std::string>();
   config.structured_mode = state.settings.at("structured_output") == "prompt" ? llm::StructuredMode::prompt
                                                                               : llm::StructuredMode::json_schema;
+  require_key(config);
   return llm::make_chat_client(config);
 }
 
@@ -263,6 +275,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   run_command->callback([&app, &options, run_run, run_stages] {
     // The budget counts from the start: ingesting the PDF spends it too.
     const auto deadline = parse_deadline(run_stages->deadline);
+    require_key(client_config(options));
     auto store = open_store(options);
     RunState state = create(options, *run_run, *store);
     print_human(options, fmt::format("run {} created", state.run_id));

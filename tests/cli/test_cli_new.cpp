@@ -81,3 +81,14 @@ TEST_CASE("the chain also runs in prompt mode and without streaming") {
   CHECK(server.requests().back().value("stream", false) == false);
   CHECK(env.checkpoint("prompted").at("settings").at("structured_output") == "prompt");
 }
+
+TEST_CASE("a remote provider without a key is refused before any run is made") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  env.options.env["PIPELINE_API_KEY"] = "";
+  env.options.env["PIPELINE_BASE_URL"] = "https://models.example.invalid/v1";
+  auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path});
+  check_single_error(result, 4);
+  CHECK(result.err.find("PIPELINE_API_KEY") != std::string::npos);
+  CHECK((!std::filesystem::exists(env.runs_dir) || std::filesystem::is_empty(env.runs_dir)));
+}
