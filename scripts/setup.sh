@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ca-certificates
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev doctest-dev libssl-dev
   libcpp-httplib-dev
   libmupdf-dev libharfbuzz-dev libfreetype-dev libjbig2dec0-dev libopenjp2-7-dev libjpeg-dev

@@ -95,3 +95,13 @@ TEST_CASE("a broken pattern in the schema is reported, not thrown") {
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("not a valid regular expression") != std::string::npos);
 }
+
+TEST_CASE("a huge string is refused by length, never handed to the regex engine") {
+  const nlohmann::json bounded = {{"type", "string"}, {"maxLength", 60}, {"pattern", "^\\S+(\\s+\\S+){0,7}$"}};
+  const nlohmann::json unbounded = {{"type", "string"}, {"pattern", "^\\S+(\\s+\\S+){0,7}$"}};
+  const std::string huge(100'000, 'a');
+  for (const auto& schema : {bounded, unbounded}) {
+    const auto problems = pipeline::llm::validate_json(schema, huge);
+    REQUIRE_FALSE(problems.empty());
+  }
+}

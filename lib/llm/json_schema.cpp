@@ -7,6 +7,9 @@
 namespace pipeline::llm {
 namespace {
 
+// The longest string matched against a pattern (see check_string).
+constexpr std::size_t k_max_pattern_input = 4096;
+
 bool has_type(const nlohmann::json& value, const std::string& type) {
   if (type == "null") return value.is_null();
   if (type == "boolean") return value.is_boolean();
@@ -118,8 +121,17 @@ class Validator {
     const auto length = code_points(text);
     if (auto it = schema.find("minLength"); it != schema.end() && it->is_number() && length < it->get<std::size_t>())
       report(path, "is " + std::to_string(length) + " characters long, shorter than minLength " + it->dump());
-    if (auto it = schema.find("maxLength"); it != schema.end() && it->is_number() && length > it->get<std::size_t>())
+    if (auto it = schema.find("maxLength"); it != schema.end() && it->is_number() && length > it->get<std::size_t>()) {
       report(path, "is " + std::to_string(length) + " characters long, longer than maxLength " + it->dump());
+      return;
+    }
+    // libstdc++'s regex recurses once per character: a long enough model
+    // answer would overflow the stack, so such a string is refused unread.
+    if (text.size() > k_max_pattern_input && schema.contains("pattern")) {
+      report(path, "is " + std::to_string(length) + " characters long, too long to check against the pattern " +
+                       schema.at("pattern").dump());
+      return;
+    }
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
       try {
         if (!std::regex_search(text, std::regex(it->get<std::string>(), std::regex::ECMAScript)))
