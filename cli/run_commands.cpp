@@ -107,7 +107,8 @@ void require_key(const llm::ClientConfig& config) {
 
 // The client for a run: the run's own provider settings, except those given
 // explicitly now (by flag or environment), which win and are recorded.
-std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOptions& options, RunState& state) {
+std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOptions& options, RunState& state,
+                                            bool calls_model) {
   const std::pair<const char*, std::string> explicit_settings[] = {
       {"base_url", options.base_url}, {"model", options.model}, {"structured_output", options.structured_output}};
   for (const auto& [key, value] : explicit_settings) {
@@ -120,7 +121,7 @@ std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOpt
   config.model = state.settings.at("model").get<std::string>();
   config.structured_mode = state.settings.at("structured_output") == "prompt" ? llm::StructuredMode::prompt
                                                                               : llm::StructuredMode::json_schema;
-  require_key(config);
+  if (calls_model) require_key(config);
   return llm::make_chat_client(config);
 }
 
@@ -133,13 +134,18 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
   auto lock = store.lock(run_id).value_or_throw();
   RunState state = store.load(run_id).value_or_throw();
   const std::vector<int> stage_numbers = which(state);
-  if (stage_numbers.empty()) {
+  if (stage_numbers.empty() && state.status == checkpoints::RunStatus::completed) {
     print_human(options, fmt::format("run {} is complete; nothing to do", run_id));
-    if (options.json) print_json({{"event", "run_finished"}, {"run_id", run_id}, {"status", "completed"},
-                                  {"usage", stages::run_usage(state)}, {"artifacts", stages::run_artifacts(state)}});
+    if (options.json) {
+      ProgressPrinter printer(options);
+      printer({{"event", "run_finished"}, {"run_id", run_id}, {"time", util::now_iso8601()}, {"status", "completed"},
+               {"usage", stages::run_usage(state)}, {"artifacts", stages::run_artifacts(state)}});
+    }
     return;
   }
-  auto client = client_for(app, options, state);
+  // With every stage done but the run not completed (killed just after its
+  // last stage), the chain runs no stage and only finishes the run.
+  auto client = client_for(app, options, state, !stage_numbers.empty());
   ProgressPrinter printer(options);
   stages::Chain chain(store, *client, std::ref(printer));
   auto result = chain.run(std::move(state), stage_numbers, util::CancelToken(deadline));
@@ -151,8 +157,6 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
         throw FatalError(error.kind, fmt::format("run {} is incomplete: {}; {}", run_id, error.message, resume_hint(run_id)));
       case ErrorKind::interrupted:
         throw FatalError(error.kind, fmt::format("run {} was interrupted and saved: {}", run_id, resume_hint(run_id)));
-      case ErrorKind::budget_too_small:
-        throw FatalError(error.kind, fmt::format("run {}: {}", run_id, error.message));
       default:
         throw FatalError(error.kind, fmt::format("run {}: {}", run_id, error.message));
     }

@@ -213,14 +213,12 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
     const Error& error = result.error();
     record.duration_s = elapsed;
     record.error = to_record(error);
-    if (error.kind == ErrorKind::deadline) {
-      record.status = StageStatus::pending;
-      if (first_in_invocation) record.deadline_abandons += 1;
-    } else if (error.kind == ErrorKind::interrupted) {
-      record.status = StageStatus::pending;
-    } else {
-      record.status = StageStatus::failed;
-    }
+    // Only a stage cut off with a whole budget counts toward "too small";
+    // any other outcome breaks the row.
+    record.deadline_abandons =
+        error.kind == ErrorKind::deadline && first_in_invocation ? record.deadline_abandons + 1 : 0;
+    const bool resumable = error.kind == ErrorKind::deadline || error.kind == ErrorKind::interrupted;
+    record.status = resumable ? StageStatus::pending : StageStatus::failed;
     if (auto saved = save(state); !saved) return saved.error();
     emit(state, {{"event", "stage_failed"}, {"stage", number}, {"name", stage.name()},
                  {"error_kind", util::to_string(error.kind)}, {"error", error.message}, {"duration_s", elapsed}});
@@ -244,7 +242,10 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
   record.duration_s = elapsed;
   record.fingerprint = llm::request_fingerprint(*request);
   record.artifacts = std::move(artifacts);
-  record.usage = result->usage.to_json();
+  // A redone stage keeps what its earlier calls cost: money spent stays spent.
+  auto usage = record.usage.empty() ? llm::Usage() : llm::Usage::from_json(record.usage);
+  usage += result->usage;
+  record.usage = usage.to_json();
   record.deadline_abandons = 0;
   for (auto& later : state.stages) {
     if (later.number > number && later.status == StageStatus::done) later.status = StageStatus::stale;

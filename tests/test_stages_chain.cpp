@@ -177,3 +177,35 @@ TEST_CASE("a stage left running by a killed process is redone") {
   CHECK(done->status == RunStatus::completed);
   CHECK(client.requests().size() == 5);
 }
+
+TEST_CASE("a run killed after its last stage but before it was marked complete is finished without a model call") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  stages::Chain chain(*fixture.store, client, nullptr);
+  REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
+  auto state = fixture.state();
+  state.status = RunStatus::running;
+  REQUIRE(fixture.store->save(state));
+  std::filesystem::remove(fixture.dir / "runs/fixture-run/report.md");
+
+  CHECK(stages::Chain::remaining_stages(state).empty());
+  auto finished = chain.run(fixture.state(), {}, util::CancelToken());
+  REQUIRE(finished);
+  CHECK(finished->status == RunStatus::completed);
+  CHECK(fixture.store->read_artifact(fixture.run_id, "report.md"));
+  CHECK(client.requests().size() == 5);
+}
+
+TEST_CASE("a redone stage adds its new call's tokens and cost to what the stage already spent") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  stages::Chain chain(*fixture.store, client, nullptr);
+  auto first = chain.run(fixture.state(), {1}, util::CancelToken());
+  REQUIRE(first);
+  const auto once = llm::Usage::from_json(first->stage(1).usage);
+  auto again = chain.run(fixture.state(), {1}, util::CancelToken());
+  REQUIRE(again);
+  const auto twice = llm::Usage::from_json(again->stage(1).usage);
+  CHECK(twice.completion_tokens == 2 * once.completion_tokens);
+  CHECK(*twice.cost_usd == doctest::Approx(2 * *once.cost_usd));
+}

@@ -31,12 +31,6 @@ CancelToken::CancelToken() : m_cancelled(std::make_shared<std::atomic<bool>>(fal
 CancelToken::CancelToken(std::optional<Clock::time_point> deadline)
     : m_cancelled(std::make_shared<std::atomic<bool>>(false)), m_deadline(deadline) {}
 
-CancelToken CancelToken::with_deadline(Clock::time_point deadline) const {
-  CancelToken copy = *this;
-  if (!copy.m_deadline || deadline < *copy.m_deadline) copy.m_deadline = deadline;
-  return copy;
-}
-
 StopReason CancelToken::stop_reason() const {
   if (g_stop_signal != 0) return StopReason::signal;
   if (m_cancelled->load()) return StopReason::cancelled;

@@ -29,12 +29,8 @@ class CancelToken {
   CancelToken();
   explicit CancelToken(std::optional<Clock::time_point> deadline);
 
-  // A token that stops when this one does, or at `deadline` if that is sooner.
-  CancelToken with_deadline(Clock::time_point deadline) const;
-
   StopReason stop_reason() const;
   bool stop_requested() const { return stop_reason() != StopReason::none; }
-  std::optional<Clock::time_point> deadline() const { return m_deadline; }
   // Seconds until the deadline (negative once past); nullopt without one.
   std::optional<double> seconds_left() const;
   void cancel() const;

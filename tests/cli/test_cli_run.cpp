@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "tests/support/cli_env.hpp"
@@ -137,10 +138,15 @@ TEST_CASE("kill test: SIGKILL at 20 random moments, resuming each time, gives th
   REQUIRE(env.run(new_args(env, "killed")).exit_code == 0);
 
   const int base = server.request_count();
+  // Moments from a quarter of a stage to one and a half stages after each
+  // start: most kills land mid-stage, and about one in four lets a stage
+  // finish, so the 20 kills spread over the whole life of the run.
+  const long stage_ms = std::max(20L, static_cast<long>(whole_ms.count() / 5));
   std::mt19937 random(20261129);
-  std::uniform_int_distribution<long> moment(0, whole_ms.count());
+  std::uniform_int_distribution<long> moment(stage_ms / 4, stage_ms * 3 / 2);
   std::map<std::string, int> requests_when_done;  // stage -> requests for it when first seen done
   int kills = 0;
+  std::set<int> stages_killed_in;
   for (int i = 0; i < 20; ++i) {
     auto process = env.start({"resume", "killed"});
     std::this_thread::sleep_for(std::chrono::milliseconds(moment(random)));
@@ -156,12 +162,16 @@ TEST_CASE("kill test: SIGKILL at 20 random moments, resuming each time, gives th
     for (const auto& stage : checkpoint.at("stages")) {
       const auto name = stage.at("name").get<std::string>();
       if (stage.at("status") == "done" && !requests_when_done.count(name)) requests_when_done[name] = counts[name];
+      if (stage.at("status") == "running") stages_killed_in.insert(stage.at("number").get<int>());
     }
   }
-  CHECK(kills > 0);
+  CHECK(kills >= 15);
+  CHECK(stages_killed_in.size() >= 2);
   auto finish = env.run({"resume", "killed"});
   INFO(finish.err);
   REQUIRE(finish.exit_code == 0);
+  CHECK(env.checkpoint("killed").at("status") == "completed");
+  CHECK(env.run({"show", "killed"}).exit_code == 0);
   CHECK(env.read("killed", "opportunities.json") == expected);
   const auto counts = requests_per_stage(server);
   for (const auto& [name, count] : requests_when_done) {
@@ -189,12 +199,12 @@ TEST_CASE("repeated resume --deadline calls finish a run whose stages fit; a sta
   CHECK(invocations >= 2);
   CHECK(env.checkpoint("budget").at("status") == "completed");
 
-  server.set_pace({std::chrono::milliseconds(3000), 0});
+  server.set_pace({std::chrono::milliseconds(6000), 0});
   REQUIRE(env.run(new_args(env, "tight")).exit_code == 0);
   const auto started = std::chrono::steady_clock::now();
   auto first = env.run({"resume", "tight", "--deadline", "500ms"});
   CHECK(first.exit_code == 75);
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   auto second = env.run({"resume", "tight", "--deadline", "500ms"});
   CHECK(second.exit_code == 6);
   check_one_error_line(second);
@@ -216,7 +226,7 @@ TEST_CASE("SIGTERM and SIGINT abandon the call in flight, save, and exit 143 or 
     const auto sent = std::chrono::steady_clock::now();
     process.send_signal(signal);
     auto result = process.wait(std::chrono::seconds(10));
-    CHECK(std::chrono::steady_clock::now() - sent < std::chrono::milliseconds(1500));
+    CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(5));
     CHECK(result.exit_code == code);
     check_one_error_line(result);
     const auto checkpoint = env.checkpoint("signal");
