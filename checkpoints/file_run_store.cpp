@@ -160,11 +160,16 @@ util::Expected<std::unique_ptr<RunLock>> FileRunStore::create(const std::string&
   if (ec) return fail(ErrorKind::failed, fmt::format("cannot create the runs folder {}: {}", m_root.string(), ec.message()));
   const fs::path dir = run_dir(run_id);
   if (::mkdir(dir.c_str(), 0755) == 0) return lock(run_id);
-  if (errno != EEXIST) return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
-  if (!fs::is_directory(dir, ec)) {
-    return fail(ErrorKind::bad_input, fmt::format("cannot create run {}: {} exists and is not a folder", run_id, dir.string()));
+  if (errno != EEXIST) {
+    return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
   }
-  const auto exists_already = [&] { return fail(ErrorKind::bad_input, fmt::format("run {} exists already", run_id)); };
+  if (!fs::is_directory(dir, ec)) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("cannot create run {}: {} exists and is not a folder", run_id, dir.string()));
+  }
+  const auto exists_already = [&] {
+    return fail(ErrorKind::bad_input, fmt::format("run {} exists already", run_id));
+  };
   if (exists(run_id)) return exists_already();
 
   // A folder without a checkpoint: either its creator is still at work (and
@@ -173,16 +178,18 @@ util::Expected<std::unique_ptr<RunLock>> FileRunStore::create(const std::string&
   if (!held) return held.error();
   // The creator may have saved and let go between the two checks above.
   if (exists(run_id)) return exists_already();
+  std::vector<fs::path> leftovers;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename() == k_lock_file) continue;
-    std::error_code remove_ec;
-    fs::remove_all(it->path(), remove_ec);
-    if (remove_ec) {
-      return fail(ErrorKind::failed, fmt::format("cannot clear {} left by an interrupted creation of run {}: {}",
-                                                 it->path().string(), run_id, remove_ec.message()));
-    }
+    if (it->path().filename() != k_lock_file) leftovers.push_back(it->path());
   }
   if (ec) return fail(ErrorKind::failed, fmt::format("cannot read {}: {}", dir.string(), ec.message()));
+  for (const auto& leftover : leftovers) {
+    fs::remove_all(leftover, ec);
+    if (ec) {
+      return fail(ErrorKind::failed, fmt::format("cannot clear {} left by an interrupted creation of run {}: {}",
+                                                 leftover.string(), run_id, ec.message()));
+    }
+  }
   return held;
 }
 
