@@ -1,6 +1,7 @@
 #include "checkpoints/file_run_store.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -53,8 +56,15 @@ std::string read_fd(int fd) {
   return text;
 }
 
-// "pid N on host H" from a lock file's record, or nullopt while it is not written yet.
-std::optional<std::string> describe_holder(const std::string& record) {
+// Who a lock file's record names.
+struct Holder {
+  pid_t pid = 0;
+  std::string host;
+};
+
+// The holder a lock file's record names, or nullopt while it is not written
+// yet (or is empty because its holder let go).
+std::optional<Holder> parse_holder(const std::string& record) {
   const auto parsed = nlohmann::json::parse(record, nullptr, false);
   if (!parsed.is_object()) return std::nullopt;
   const auto pid = parsed.find("pid");
@@ -62,7 +72,17 @@ std::optional<std::string> describe_holder(const std::string& record) {
   if (pid == parsed.end() || !pid->is_number_integer() || host == parsed.end() || !host->is_string()) {
     return std::nullopt;
   }
-  return fmt::format("pid {} on host {}", pid->get<long long>(), host->get<std::string>());
+  // kill(2) reads 0 and negative pids as process groups; no holder has one.
+  const auto number = pid->get<long long>();
+  if (number <= 0 || number > std::numeric_limits<pid_t>::max()) return std::nullopt;
+  return Holder{static_cast<pid_t>(number), host->get<std::string>()};
+}
+
+// "pid N on host H" from a lock file's record, or nullopt while it is not written yet.
+std::optional<std::string> describe_holder(const std::string& record) {
+  const auto holder = parse_holder(record);
+  if (!holder) return std::nullopt;
+  return fmt::format("pid {} on host {}", holder->pid, holder->host);
 }
 
 // Holds the flock on a run's .lock file; closing the descriptor releases it,
@@ -100,6 +120,17 @@ void remove_leftover_temporaries(const fs::path& dir) {
   for (const auto& path : leftovers) fs::remove(path, ec);
 }
 
+constexpr const char* k_report_file = "report.md";
+constexpr int k_stage_count = 5;
+
+// True when the file exists and its content has the given SHA-256.
+bool matches(const fs::path& file, const std::string& sha256) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return false;
+  auto digest = util::sha256_file(file);
+  return digest && *digest == sha256;
+}
+
 std::string parse_error_text(const nlohmann::json::parse_error& error) {
   std::string text = error.what();
   // nlohmann prefixes "[json.exception.parse_error.101] "; a person does not need it.
@@ -122,22 +153,49 @@ util::Expected<fs::path> FileRunStore::existing_run_dir(const std::string& run_i
   return dir;
 }
 
-util::Expected<void> FileRunStore::create(const std::string& run_id) {
+util::Expected<std::unique_ptr<RunLock>> FileRunStore::create(const std::string& run_id) {
   if (!is_valid_run_id(run_id)) return invalid_run_id(run_id);
   std::error_code ec;
   fs::create_directories(m_root, ec);
   if (ec) return fail(ErrorKind::failed, fmt::format("cannot create the runs folder {}: {}", m_root.string(), ec.message()));
   const fs::path dir = run_dir(run_id);
-  if (::mkdir(dir.c_str(), 0755) != 0) {
-    if (errno == EEXIST) return fail(ErrorKind::bad_input, fmt::format("run {} already exists in {}", run_id, m_root.string()));
+  if (::mkdir(dir.c_str(), 0755) == 0) return lock(run_id);
+  if (errno != EEXIST) {
     return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", dir.string(), std::strerror(errno)));
   }
-  return {};
+  if (!fs::is_directory(dir, ec)) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("cannot create run {}: {} exists and is not a folder", run_id, dir.string()));
+  }
+  const auto exists_already = [&] {
+    return fail(ErrorKind::bad_input, fmt::format("run {} exists already", run_id));
+  };
+  if (exists(run_id)) return exists_already();
+
+  // A folder without a checkpoint: either its creator is still at work (and
+  // holds the lock) or it was killed before its first save.
+  auto held = lock(run_id);
+  if (!held) return held.error();
+  // The creator may have saved and let go between the two checks above.
+  if (exists(run_id)) return exists_already();
+  std::vector<fs::path> leftovers;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename() != k_lock_file) leftovers.push_back(it->path());
+  }
+  if (ec) return fail(ErrorKind::failed, fmt::format("cannot read {}: {}", dir.string(), ec.message()));
+  for (const auto& leftover : leftovers) {
+    fs::remove_all(leftover, ec);
+    if (ec) {
+      return fail(ErrorKind::failed, fmt::format("cannot clear {} left by an interrupted creation of run {}: {}",
+                                                 leftover.string(), run_id, ec.message()));
+    }
+  }
+  return held;
 }
 
 bool FileRunStore::exists(const std::string& run_id) const {
   std::error_code ec;
-  return is_valid_run_id(run_id) && fs::is_directory(run_dir(run_id), ec);
+  return is_valid_run_id(run_id) && fs::is_regular_file(run_dir(run_id) / k_checkpoint_file, ec);
 }
 
 std::vector<std::string> FileRunStore::list() const {
@@ -154,7 +212,7 @@ std::vector<std::string> FileRunStore::list() const {
   return ids;
 }
 
-util::Expected<RunState> FileRunStore::load(const std::string& run_id) const {
+util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_from) const {
   auto dir = existing_run_dir(run_id);
   if (!dir) return dir.error();
   const fs::path path = *dir / k_checkpoint_file;
@@ -190,14 +248,32 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id) const {
                             "untouched)",
                             path.string(), state->run_id, run_id));
   }
-  auto verified = verify_artifacts(*state, *dir);
-  if (!verified) return verified.error();
+  if (redo_from < 1 || redo_from > k_stage_count) redo_from = 0;
+  if (auto verified = verify_files(*state, *dir, redo_from); !verified) return verified.error();
+  if (auto verified = verify_artifacts(*state, *dir, redo_from); !verified) return verified.error();
   return state;
 }
 
-util::Expected<void> FileRunStore::verify_artifacts(const RunState& state, const fs::path& dir) const {
+util::Expected<void> FileRunStore::verify_files(const RunState& state, const fs::path& dir, int redo_from) const {
+  for (const auto& file : state.files) {
+    const bool is_report = file.path == k_report_file;
+    // Any redo ends by writing the report anew.
+    if (is_report && redo_from != 0) continue;
+    const std::string advice =
+        is_report ? fmt::format("restore it or run `pipeline resume {} --from opportunities`", state.run_id)
+                  : std::string("it is part of the run's input: create a new run");
+    if (!matches(dir / file.path, file.sha256)) {
+      return fail(ErrorKind::bad_input, fmt::format("file {} of run {} was changed or removed (sha256 mismatch); {}",
+                                                    file.path, state.run_id, advice));
+    }
+  }
+  return {};
+}
+
+util::Expected<void> FileRunStore::verify_artifacts(const RunState& state, const fs::path& dir, int redo_from) const {
   for (const auto& stage : state.stages) {
     if (stage.status != StageStatus::done) continue;
+    if (redo_from != 0 && stage.number >= redo_from) continue;
     for (const auto& artifact : stage.artifacts) {
       const std::string redo =
           fmt::format("redo the stage with `pipeline resume {} --from {}`", state.run_id, stage.name);
@@ -312,6 +388,22 @@ util::Expected<std::unique_ptr<RunLock>> FileRunStore::lock(const std::string& r
   }
   remove_leftover_temporaries(*dir);
   return std::unique_ptr<RunLock>(std::move(lock));
+}
+
+std::optional<std::string> FileRunStore::lock_holder(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return std::nullopt;
+  const fs::path path = run_dir(run_id) / k_lock_file;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  const std::string record = read_fd(fd);
+  ::close(fd);
+  const auto holder = parse_holder(record);
+  if (!holder) return std::nullopt;
+  const std::string description = fmt::format("pid {} on host {}", holder->pid, holder->host);
+  // A process on another machine cannot be checked; assume it is at work.
+  if (holder->host != host_name()) return description;
+  if (::kill(holder->pid, 0) == 0 || errno == EPERM) return description;
+  return std::nullopt;
 }
 
 std::string FileRunStore::location(const std::string& run_id) const { return run_dir(run_id).string(); }

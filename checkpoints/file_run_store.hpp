@@ -17,30 +17,31 @@ inline constexpr const char* k_lock_file = ".lock";
 // their relative paths. Checkpoints and artifacts are replaced atomically;
 // the lock is an flock(2) on .lock, released by the kernel when its holder
 // dies. Taking the lock also removes temporary files that a killed writer
-// left behind.
+// left behind. A folder without checkpoint.json is a run being created (its
+// creator holds the lock) or one whose creation was killed.
 class FileRunStore : public RunStore {
  public:
   explicit FileRunStore(std::filesystem::path root);
 
-  util::Expected<void> create(const std::string& run_id) override;
+  util::Expected<std::unique_ptr<RunLock>> create(const std::string& run_id) override;
   bool exists(const std::string& run_id) const override;
   std::vector<std::string> list() const override;
-  util::Expected<RunState> load(const std::string& run_id) const override;
+  util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const override;
   util::Expected<void> save(const RunState& state) override;
   util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
                                              std::string_view content) override;
   util::Expected<std::string> read_artifact(const std::string& run_id, const std::string& path) const override;
   util::Expected<void> append_event(const std::string& run_id, std::string_view line) override;
   util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) override;
+  std::optional<std::string> lock_holder(const std::string& run_id) const override;
   std::string location(const std::string& run_id) const override;
-
-  const std::filesystem::path& root() const { return m_root; }
 
  private:
   std::filesystem::path run_dir(const std::string& run_id) const { return m_root / run_id; }
   // The run's folder, or bad_input when the id is invalid or the run does not exist.
   util::Expected<std::filesystem::path> existing_run_dir(const std::string& run_id) const;
-  util::Expected<void> verify_artifacts(const RunState& state, const std::filesystem::path& dir) const;
+  util::Expected<void> verify_files(const RunState& state, const std::filesystem::path& dir, int redo_from) const;
+  util::Expected<void> verify_artifacts(const RunState& state, const std::filesystem::path& dir, int redo_from) const;
 
   std::filesystem::path m_root;
 };

@@ -190,9 +190,14 @@ std::optional<ErrorRecord> read_error(const ObjectReader& parent, std::string_vi
 // Empty strings stand for "not yet" and are written as null.
 json string_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
 
-json stage_to_json(const StageRecord& stage) {
+json artifacts_to_json(const std::vector<ArtifactRef>& refs) {
   json artifacts = json::array();
-  for (const auto& artifact : stage.artifacts) artifacts.push_back({{"path", artifact.path}, {"sha256", artifact.sha256}});
+  for (const auto& artifact : refs) artifacts.push_back({{"path", artifact.path}, {"sha256", artifact.sha256}});
+  return artifacts;
+}
+
+json stage_to_json(const StageRecord& stage) {
+  json artifacts = artifacts_to_json(stage.artifacts);
   json duration = stage.duration_s ? json(*stage.duration_s) : json(nullptr);
   return json{{"number", stage.number},
               {"name", stage.name},
@@ -284,6 +289,13 @@ RunState read_state(const json& value) {
   state.input = read_input(reader);
   state.brand = read_brand(reader);
   state.settings = reader.object("settings");
+  // Checkpoints written before run-level files were recorded have no "files".
+  if (const json* files = reader.optional("files")) {
+    if (!files->is_array()) reader.wrong_type("files", "an array", *files);
+    for (std::size_t i = 0; i < files->size(); ++i) {
+      state.files.push_back(read_artifact((*files)[i], fmt::format("files[{}]", i)));
+    }
+  }
 
   const json& stages = reader.array("stages");
   if (stages.size() != k_stage_count) {
@@ -412,6 +424,7 @@ nlohmann::json to_json(const RunState& state) {
                 {"sha256", state.brand.sha256},
                 {"company_name", string_or_null(state.brand.company_name)}}},
               {"settings", state.settings},
+              {"files", artifacts_to_json(state.files)},
               {"stages", std::move(stages)},
               {"error", error_to_json(state.error)}};
 }

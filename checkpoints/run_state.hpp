@@ -75,6 +75,9 @@ struct RunState {
   InputRecord input;
   BrandRecord brand;
   nlohmann::json settings = nlohmann::json::object();  // base_url, model, per-stage params; never the key
+  // Files of the run that no stage owns: the input snapshot (document, brand,
+  // prompts) and report.md.
+  std::vector<ArtifactRef> files;
   std::vector<StageRecord> stages;  // five, in order
   std::optional<ErrorRecord> error;  // why the run is failed or incomplete
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,16 +25,25 @@ class RunStore {
  public:
   virtual ~RunStore() = default;
 
-  // Makes an empty run; bad_input when the id exists already.
-  virtual util::Expected<void> create(const std::string& run_id) = 0;
+  // Makes an empty run and returns its lock, held, so that the creator keeps
+  // the run to itself until it has saved the first checkpoint and for as long
+  // as it goes on working. A run with a checkpoint is bad_input ("exists
+  // already"). A run without one was left by a creation that was killed: it is
+  // busy while its creator still holds the lock, and otherwise emptied and
+  // reused.
+  virtual util::Expected<std::unique_ptr<RunLock>> create(const std::string& run_id) = 0;
+  // True when the run has a checkpoint; a run still being created does not exist yet.
   virtual bool exists(const std::string& run_id) const = 0;
   // Every run id, sorted.
   virtual std::vector<std::string> list() const = 0;
 
-  // Loads the checkpoint and verifies every artifact of a done stage against
-  // its recorded SHA-256. Not found, unparsable, an unknown schema version and
-  // a hash mismatch are bad_input; nothing is changed on disk.
-  virtual util::Expected<RunState> load(const std::string& run_id) const = 0;
+  // Loads the checkpoint and verifies the run's files and every artifact of a
+  // done stage against their recorded SHA-256. With redo_from 1 to 5 the
+  // caller is about to redo the stages from that number on, so their
+  // artifacts and report.md (which any redo rewrites) are not verified; the
+  // input files always are. Not found, unparsable, an unknown schema version
+  // and a hash mismatch are bad_input; nothing is changed on disk.
+  virtual util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const = 0;
   // Saves the checkpoint crash-safely (the old or the new one survives a kill).
   virtual util::Expected<void> save(const RunState& state) = 0;
 
@@ -48,6 +58,11 @@ class RunStore {
   // Takes the run's exclusive lock without waiting; busy, naming the holder
   // (pid and host), when another process has it.
   virtual util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) = 0;
+  // "pid N on host H" while a live process holds the run's lock, else nullopt.
+  // Only reads: it never takes the lock, even briefly, so it cannot make a
+  // process that is about to take it fail with busy. A holder on another host
+  // cannot be checked and is reported as holding it.
+  virtual std::optional<std::string> lock_holder(const std::string& run_id) const = 0;
 
   // A folder path for humans (e.g. the run directory), for messages.
   virtual std::string location(const std::string& run_id) const = 0;

@@ -73,6 +73,11 @@ RunState run_with_two_done_stages(RunStore& store, const std::string& run_id) {
   REQUIRE(store.create(run_id));
   RunState state = fresh_state(run_id);
   state.status = RunStatus::incomplete;
+  for (const std::string path : {"input/document.txt", "input/brand.json", "input/prompts/mechanisms.prompt"}) {
+    auto file = store.write_artifact(run_id, path, "content of " + path);
+    REQUIRE_MESSAGE(file.has_value(), file.error().message);
+    state.files.push_back(*file);
+  }
   for (int number = 1; number <= 2; ++number) {
     auto& stage = state.stage(number);
     const std::string base = "stages/0" + std::to_string(number) + "-" + stage.name;
@@ -105,11 +110,11 @@ std::string this_host() {
   return name;
 }
 
-// A forked child that takes the run's lock, reports it on a pipe and then
-// waits until it is killed.
+// A forked child that takes the run's lock (by lock(), or by create() when
+// `creating`), reports it on a pipe and then waits until it is killed.
 class LockHolder {
  public:
-  LockHolder(const fs::path& root, const std::string& run_id) {
+  LockHolder(const fs::path& root, const std::string& run_id, bool creating = false) {
     int ready[2];
     REQUIRE(::pipe(ready) == 0);
     int hold[2];
@@ -120,7 +125,7 @@ class LockHolder {
       ::close(ready[0]);
       ::close(hold[1]);
       auto store = make_file_run_store(root);
-      auto lock = store->lock(run_id);
+      auto lock = creating ? store->create(run_id) : store->lock(run_id);
       const char status = lock ? 'L' : 'E';
       if (::write(ready[1], &status, 1) != 1) ::_exit(2);
       char ignored;
@@ -159,21 +164,27 @@ class LockHolder {
 
 using namespace pipeline::testing;
 
-TEST_CASE("create makes a run folder once and list shows runs with a checkpoint, sorted") {
+TEST_CASE("create makes a run folder, holding its lock, and list shows runs with a checkpoint, sorted") {
   TempDir temp;
   const fs::path root = fs::path(temp.path()) / "runs";
   auto store = make_file_run_store(root);
   CHECK(store->list().empty());
   CHECK_FALSE(store->exists("b-run"));
-  REQUIRE(store->create("b-run"));
-  CHECK(fs::is_directory(root / "b-run"));
-  CHECK(store->exists("b-run"));
-  CHECK(store->location("b-run") == (root / "b-run").string());
-
-  auto again = store->create("b-run");
-  REQUIRE_FALSE(again);
-  CHECK(again.error().kind == ErrorKind::bad_input);
-  CHECK(again.error().message == "run b-run already exists in " + root.string());
+  {
+    auto created = store->create("b-run");
+    REQUIRE_MESSAGE(created.has_value(), created.error().message);
+    CHECK(fs::is_directory(root / "b-run"));
+    CHECK(json::parse(slurp(root / "b-run/.lock"))["pid"] == ::getpid());
+    auto second = store->lock("b-run");
+    REQUIRE_FALSE(second);
+    CHECK(second.error().kind == ErrorKind::busy);
+    CHECK_FALSE(store->exists("b-run"));  // no checkpoint yet
+    CHECK(store->location("b-run") == (root / "b-run").string());
+    CHECK(store->list().empty());
+    REQUIRE(store->save(fresh_state("b-run")));
+    CHECK(store->exists("b-run"));
+  }
+  CHECK(store->lock("b-run").has_value());
 
   auto bad = store->create("../escape");
   REQUIRE_FALSE(bad);
@@ -181,8 +192,6 @@ TEST_CASE("create makes a run folder once and list shows runs with a checkpoint,
   CHECK(bad.error().message.find("invalid run id \"../escape\"") == 0);
   CHECK_FALSE(fs::exists(fs::path(temp.path()) / "escape"));
 
-  CHECK(store->list().empty());  // no checkpoint yet
-  REQUIRE(store->save(fresh_state("b-run")));
   REQUIRE(store->create("a-run"));
   REQUIRE(store->save(fresh_state("a-run")));
   REQUIRE(store->create("c-run"));
@@ -190,6 +199,67 @@ TEST_CASE("create makes a run folder once and list shows runs with a checkpoint,
   overwrite(root / "Not-A-Run" / "checkpoint.json", "{}");
   overwrite(root / "stray-file", "x");
   CHECK(store->list() == std::vector<std::string>{"a-run", "b-run"});
+
+  auto on_a_file = store->create("stray-file");
+  REQUIRE_FALSE(on_a_file);
+  CHECK(on_a_file.error().kind == ErrorKind::bad_input);
+  CHECK(slurp(root / "stray-file") == "x");
+}
+
+TEST_CASE("creating a run that has a checkpoint is bad input and leaves the run alone") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  const std::string checkpoint = slurp(fs::path(temp.path()) / "r1/checkpoint.json");
+  auto again = store->create("r1");
+  REQUIRE_FALSE(again);
+  CHECK(again.error().kind == ErrorKind::bad_input);
+  CHECK(again.error().message == "run r1 exists already");
+  CHECK(slurp(fs::path(temp.path()) / "r1/checkpoint.json") == checkpoint);
+  CHECK(store->load("r1").has_value());
+  CHECK(store->lock("r1").has_value());  // create let go of nothing it did not hold
+}
+
+TEST_CASE("a folder left by a creation that was killed before its first checkpoint is reclaimed") {
+  TempDir temp;
+  const fs::path dir = fs::path(temp.path()) / "r1";
+  fs::create_directories(dir / "input/prompts");
+  overwrite(dir / "input/document.txt", "half an ingestion");
+  overwrite(dir / "input/prompts/mechanisms.prompt", "p");
+  overwrite(dir / ".checkpoint.json.tmp-77-ab", "{\"torn");
+  overwrite(dir / ".lock", R"({"pid":999999999,"host":"gone"})" "\n");
+  auto store = make_file_run_store(temp.path());
+  CHECK_FALSE(store->exists("r1"));
+  CHECK(store->list().empty());
+
+  auto created = store->create("r1");
+  REQUIRE_MESSAGE(created.has_value(), created.error().message);
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir)) left.push_back(entry.path().filename().string());
+  CHECK(left == std::vector<std::string>{".lock"});
+  CHECK(json::parse(slurp(dir / ".lock"))["pid"] == ::getpid());
+  CHECK_FALSE(store->lock("r1").has_value());  // still held by the creator
+  REQUIRE(store->save(fresh_state("r1")));
+  CHECK(store->exists("r1"));
+}
+
+TEST_CASE("a run that another process is creating is busy, and reclaimed once that process died") {
+  TempDir temp;
+  const fs::path root = temp.path();
+  auto store = make_file_run_store(root);
+  LockHolder creator(root, "r1", true);
+  CHECK(fs::is_directory(root / "r1"));
+  CHECK_FALSE(store->exists("r1"));
+  auto busy = store->create("r1");
+  REQUIRE_FALSE(busy);
+  CHECK(busy.error().kind == ErrorKind::busy);
+  CHECK(busy.error().message ==
+        "run r1 is busy: locked by pid " + std::to_string(creator.pid()) + " on host " + this_host());
+
+  creator.kill();
+  auto reclaimed = store->create("r1");
+  REQUIRE_MESSAGE(reclaimed.has_value(), reclaimed.error().message);
+  CHECK(json::parse(slurp(root / "r1/.lock"))["pid"] == ::getpid());
 }
 
 TEST_CASE("a saved run loads back with its artifacts") {
@@ -352,6 +422,79 @@ TEST_CASE("an edited or removed artifact of a done stage is reported with the wa
   CHECK(store->load("r1").has_value());
 }
 
+TEST_CASE("an edited or removed input file of the run fails every load, redo or not") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  const fs::path dir = fs::path(temp.path()) / "r1";
+  const std::string expected =
+      "file input/document.txt of run r1 was changed or removed (sha256 mismatch); it is part of the run's input: "
+      "create a new run";
+
+  overwrite(dir / "input/document.txt", "a different document");
+  CHECK(load_failure(*store, "r1") == expected);
+  for (int redo_from = 1; redo_from <= 5; ++redo_from) {
+    CAPTURE(redo_from);
+    auto loaded = store->load("r1", redo_from);
+    REQUIRE_FALSE(loaded);
+    CHECK(loaded.error().message == expected);
+  }
+  overwrite(dir / "input/document.txt", "content of input/document.txt");
+  CHECK(store->load("r1").has_value());
+
+  fs::remove(dir / "input/prompts/mechanisms.prompt");
+  CHECK(load_failure(*store, "r1") ==
+        "file input/prompts/mechanisms.prompt of run r1 was changed or removed (sha256 mismatch); it is part of the "
+        "run's input: create a new run");
+}
+
+TEST_CASE("an edited report.md is reported with its way out, which a redo takes") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  RunState state = run_with_two_done_stages(*store, "r1");
+  auto report = store->write_artifact("r1", "report.md", "# Report");
+  REQUIRE(report);
+  state.files.push_back(*report);
+  REQUIRE(store->save(state));
+  CHECK(store->load("r1").has_value());
+
+  overwrite(fs::path(temp.path()) / "r1/report.md", "# Report, edited");
+  CHECK(load_failure(*store, "r1") ==
+        "file report.md of run r1 was changed or removed (sha256 mismatch); restore it or run `pipeline resume r1 "
+        "--from opportunities`");
+  CHECK(store->load("r1", 5).has_value());
+  CHECK(store->load("r1", 1).has_value());
+}
+
+TEST_CASE("load skips the artifacts of the stages about to be redone and only those") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  overwrite(fs::path(temp.path()) / "r1/stages/02-signals.md", "edited by hand");
+  const std::string expected =
+      "artifact stages/02-signals.md of stage 2 was changed or removed (sha256 mismatch); redo the stage with "
+      "`pipeline resume r1 --from signals`";
+  CHECK(load_failure(*store, "r1") == expected);
+  for (int redo_from : {3, 4, 5, 6, -1}) {
+    CAPTURE(redo_from);
+    auto loaded = store->load("r1", redo_from);
+    REQUIRE_FALSE(loaded);
+    CHECK(loaded.error().message == expected);
+  }
+  for (int redo_from : {2, 1}) {
+    CAPTURE(redo_from);
+    auto loaded = store->load("r1", redo_from);
+    REQUIRE_MESSAGE(loaded.has_value(), loaded.error().message);
+    CHECK(loaded->stage(2).status == StageStatus::done);  // the caller decides what to redo
+  }
+
+  fs::remove(fs::path(temp.path()) / "r1/stages/01-mechanisms.json");
+  CHECK(store->load("r1", 1).has_value());
+  auto from_two = store->load("r1", 2);
+  REQUIRE_FALSE(from_two);
+  CHECK(from_two.error().message.find("artifact stages/01-mechanisms.json of stage 1 was removed") == 0);
+}
+
 TEST_CASE("events are appended one line each") {
   TempDir temp;
   auto store = make_file_run_store(temp.path());
@@ -406,6 +549,56 @@ TEST_CASE("one process cannot take the same lock twice, and a released lock can 
   auto missing = store->lock("nope");
   REQUIRE_FALSE(missing);
   CHECK(missing.error().kind == ErrorKind::bad_input);
+}
+
+TEST_CASE("lock_holder names a live holder, and nobody once it died or let go") {
+  TempDir temp;
+  const fs::path root = temp.path();
+  auto store = make_file_run_store(root);
+  REQUIRE(store->create("r1"));
+  const fs::path lock_file = root / "r1/.lock";
+  CHECK(slurp(lock_file).empty());
+  CHECK_FALSE(store->lock_holder("r1").has_value());
+  CHECK_FALSE(store->lock_holder("missing").has_value());
+  CHECK_FALSE(store->lock_holder("../etc").has_value());
+
+  LockHolder holder(root, "r1");
+  const std::string record = slurp(lock_file);
+  const std::string expected = "pid " + std::to_string(holder.pid()) + " on host " + this_host();
+  CHECK(store->lock_holder("r1") == expected);
+  CHECK(store->lock_holder("r1") == expected);  // asking twice changes nothing
+  CHECK(slurp(lock_file) == record);
+  CHECK_FALSE(store->lock("r1").has_value());  // the child still holds it
+
+  holder.kill();
+  CHECK(slurp(lock_file) == record);  // its record outlives it
+  CHECK_FALSE(store->lock_holder("r1").has_value());
+
+  fs::remove(lock_file);
+  CHECK_FALSE(store->lock_holder("r1").has_value());
+}
+
+TEST_CASE("lock_holder only reads the lock file and trusts a holder on another host") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  REQUIRE(store->create("r1"));
+  const fs::path lock_file = fs::path(temp.path()) / "r1/.lock";
+
+  // A record of this live process with no flock behind it: were lock_holder
+  // to take and release the lock, the release would empty the file.
+  const std::string mine = json{{"pid", ::getpid()}, {"host", this_host()}}.dump() + "\n";
+  overwrite(lock_file, mine);
+  CHECK(store->lock_holder("r1") == "pid " + std::to_string(::getpid()) + " on host " + this_host());
+  CHECK(slurp(lock_file) == mine);
+
+  overwrite(lock_file, R"({"pid":41877,"host":"another-machine.invalid"})");
+  CHECK(store->lock_holder("r1") == "pid 41877 on host another-machine.invalid");
+
+  for (const char* record : {"", "garbage", R"({"pid":0,"host":"x"})", R"({"pid":-1,"host":"x"})", R"({"host":"x"})"}) {
+    CAPTURE(record);
+    overwrite(lock_file, record);
+    CHECK_FALSE(store->lock_holder("r1").has_value());
+  }
 }
 
 TEST_CASE("taking the lock removes temporaries of interrupted writes and nothing else") {

@@ -29,6 +29,9 @@ RunState sample_state() {
   state.brand = {"acme-foods", util::sha256_hex("brand"), "Acme Foods"};
   state.settings = {{"base_url", "http://127.0.0.1:8080/v1"}, {"model", "m1"},
                     {"stages", {{"mechanisms", {{"temperature", 0.3}, {"max_tokens", 4000}}}}}};
+  state.files = {{"input/document.txt", util::sha256_hex("text")},
+                 {"input/brand.json", util::sha256_hex("brand")},
+                 {"input/prompts/mechanisms.prompt", util::sha256_hex("prompt")}};
   for (int number = 1; number <= 5; ++number) {
     StageRecord stage;
     stage.number = number;
@@ -97,6 +100,9 @@ TEST_CASE("a run state survives to_json, text and from_json unchanged") {
   CHECK_FALSE(parsed->stage(4).duration_s.has_value());
   CHECK(parsed->input.bytes == 123456);
   CHECK(parsed->brand.company_name == "Acme Foods");
+  REQUIRE(parsed->files.size() == 3);
+  CHECK(parsed->files[2].path == "input/prompts/mechanisms.prompt");
+  CHECK(parsed->files[2].sha256 == util::sha256_hex("prompt"));
 }
 
 TEST_CASE("the JSON form uses snake_case keys, lowercase statuses and null for what is not there") {
@@ -115,6 +121,17 @@ TEST_CASE("the JSON form uses snake_case keys, lowercase statuses and null for w
   CHECK(document["stages"][3]["artifacts"] == json::array());
   CHECK(document["input"]["pages"] == 7);
   CHECK(document["settings"]["model"] == "m1");
+  CHECK(document["files"][1] == json{{"path", "input/brand.json"}, {"sha256", util::sha256_hex("brand")}});
+}
+
+TEST_CASE("a checkpoint without files, or with null files, reads as a run without run-level files") {
+  const json good = to_json(sample_state());
+  for (const json& document : {without(good, "/files"), with(good, "/files", nullptr)}) {
+    auto parsed = from_json(document);
+    REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message);
+    CHECK(parsed->files.empty());
+    CHECK(to_json(*parsed)["files"] == json::array());
+  }
 }
 
 TEST_CASE("optional fields may be omitted instead of null") {
@@ -214,6 +231,13 @@ TEST_CASE("each kind of problem is bad_input naming the field") {
       {without(good, "/stages/2/error/message"), "missing field stages[2].error.message"},
       {without(good, "/stages/4/deadline_abandons"), "missing field stages[4].deadline_abandons"},
       {with(good, "/error", json::array()), "field error must be an object or null, not array"},
+      {with(good, "/files", json::object()), "field files must be an array, not object"},
+      {with(good, "/files/0", "input/document.txt"), "field files[0] must be an object, not string"},
+      {with(good, "/files/1/path", "../brand.json"),
+       "field files[1].path is \"../brand.json\", which is not a relative path inside the run directory"},
+      {with(good, "/files/0/path", ".lock"), "field files[0].path"},
+      {with(good, "/files/2/sha256", ""), "field files[2].sha256 must be a SHA-256 of 64 lowercase hex digits"},
+      {without(good, "/files/0/path"), "missing field files[0].path"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.expected);
