@@ -81,7 +81,7 @@ nlohmann::json read_config_file(const std::string& path) {
   return json;
 }
 
-RunState create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store) {
+stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store) {
   stages::NewRunRequest request;
   request.input = run.input;
   request.brand = run.brand;
@@ -127,12 +127,15 @@ std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOpt
 
 std::string resume_hint(const std::string& run_id) { return fmt::format("resume with `pipeline resume {}`", run_id); }
 
-// Runs `which` stages of the run under its lock and reports the outcome.
+// Runs `which` stages of the run under its lock (taken here unless the caller
+// holds it already) and reports the outcome. `redo_from` is the first stage
+// the command redoes whatever its state, whose artifacts need no check.
 void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
-             const std::string& run_id, std::optional<util::Clock::time_point> deadline,
-             const std::function<std::vector<int>(const RunState&)>& which) {
-  auto lock = store.lock(run_id).value_or_throw();
-  RunState state = store.load(run_id).value_or_throw();
+             const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
+             const std::function<std::vector<int>(const RunState&)>& which,
+             std::unique_ptr<checkpoints::RunLock> lock = nullptr) {
+  if (!lock) lock = store.lock(run_id).value_or_throw();
+  RunState state = store.load(run_id, redo_from).value_or_throw();
   const std::vector<int> stage_numbers = which(state);
   if (stage_numbers.empty() && state.status == checkpoints::RunStatus::completed) {
     print_human(options, fmt::format("run {} is complete; nothing to do", run_id));
@@ -189,10 +192,9 @@ std::string stage_status_text(const checkpoints::StageRecord& record) {
 }
 
 // "running" in a checkpoint whose lock is free means the process died.
-std::string live_status(checkpoints::RunStore& store, const RunState& state) {
+std::string live_status(const checkpoints::RunStore& store, const RunState& state) {
   if (state.status != checkpoints::RunStatus::running) return std::string(checkpoints::to_string(state.status));
-  auto lock = store.lock(state.run_id);
-  return lock ? "interrupted" : "running";
+  return store.lock_holder(state.run_id) ? "running" : "interrupted";
 }
 
 nlohmann::json status_json(checkpoints::RunStore& store, const RunState& state) {
@@ -249,7 +251,7 @@ void register_stage_command(CLI::App& app, GlobalOptions& options, const std::st
     const auto deadline = parse_deadline(run->deadline);
     auto store = open_store(options);
     const int number = stage_number();
-    execute(app, options, *store, run->run_id, deadline, [number](const RunState&) { return std::vector<int>{number}; });
+    execute(app, options, *store, run->run_id, deadline, number, [number](const RunState&) { return std::vector<int>{number}; });
   });
 }
 
@@ -261,9 +263,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   register_new_options(new_command, *new_run);
   new_command->callback([&options, new_run] {
     auto store = open_store(options);
-    RunState state = create(options, *new_run, *store);
-    if (options.json) print_json({{"run_id", state.run_id}, {"location", store->location(state.run_id)}});
-    else print_human(options, state.run_id);
+    const auto created = create(options, *new_run, *store);
+    const auto& id = created.state.run_id;
+    if (options.json) print_json({{"run_id", id}, {"location", store->location(id)}});
+    else print_human(options, id);
   });
 
   auto run_run = std::make_shared<NewRunOptions>();
@@ -281,9 +284,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     const auto deadline = parse_deadline(run_stages->deadline);
     require_key(client_config(options));
     auto store = open_store(options);
-    RunState state = create(options, *run_run, *store);
-    print_human(options, fmt::format("run {} created", state.run_id));
-    execute(app, options, *store, state.run_id, deadline, stages::Chain::remaining_stages);
+    auto created = create(options, *run_run, *store);
+    const std::string id = created.state.run_id;
+    print_human(options, fmt::format("run {} created", id));
+    execute(app, options, *store, id, deadline, 0, stages::Chain::remaining_stages, std::move(created.lock));
   });
 
   auto resume = std::make_shared<StageRunOptions>();
@@ -300,7 +304,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     auto store = open_store(options);
     std::optional<int> from;
     if (!resume->from.empty()) from = parse_stage(resume->from).number();
-    execute(app, options, *store, resume->run_id, deadline, [from](const RunState& state) {
+    execute(app, options, *store, resume->run_id, deadline, from.value_or(0), [from](const RunState& state) {
       return from ? numbers_from(*from) : stages::Chain::remaining_stages(state);
     });
   });

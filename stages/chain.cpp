@@ -155,9 +155,10 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
       if (!text) return text.error();
       outputs[stage->number()] = nlohmann::json::parse(*text, nullptr, false);
     }
-    if (auto report = m_store.write_artifact(run_id, k_report_path, render_report(run_id, outputs)); !report) {
-      return report.error();
-    }
+    auto report = m_store.write_artifact(run_id, k_report_path, render_report(run_id, outputs));
+    if (!report) return report.error();
+    std::erase_if(state.files, [](const auto& file) { return file.path == k_report_path; });
+    state.files.push_back(*report);
   }
   state.status = all_done ? RunStatus::completed : RunStatus::incomplete;
   if (auto saved = save(state); !saved) return saved.error();

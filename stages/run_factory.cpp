@@ -109,7 +109,7 @@ Expected<nlohmann::json> build_settings(const std::string& base_url, const std::
                         {"stages", stages}};
 }
 
-Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const NewRunRequest& request) {
+Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& request) {
   if (!request.run_id.empty() && !checkpoints::is_valid_run_id(request.run_id)) {
     return util::fail(ErrorKind::usage, fmt::format("run id \"{}\" is not valid: use lowercase letters, digits, '.', '_' "
                                                     "and '-', starting with a letter or digit",
@@ -153,15 +153,18 @@ Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const N
     state.stages.push_back(std::move(record));
   }
 
-  if (auto created = store.create(state.run_id); !created) return created.error();
+  auto lock = store.create(state.run_id);
+  if (!lock) return lock.error();
   std::vector<std::pair<std::string, std::string>> files = {{k_document_path, document->text},
                                                             {k_brand_path, brand_snapshot}};
   files.insert(files.end(), prompt_files.begin(), prompt_files.end());
   for (const auto& [path, content] : files) {
-    if (auto written = store.write_artifact(state.run_id, path, content); !written) return written.error();
+    auto written = store.write_artifact(state.run_id, path, content);
+    if (!written) return written.error();
+    state.files.push_back(*written);
   }
   if (auto saved = store.save(state); !saved) return saved.error();
-  return state;
+  return NewRun{std::move(state), std::move(*lock)};
 }
 
 }  // namespace pipeline::stages

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 #include <filesystem>
@@ -23,10 +25,19 @@ struct NewRunRequest {
   std::uint64_t max_download_bytes = 100ull * 1024 * 1024;
 };
 
+// A run just made, with its lock still held by the creator.
+struct NewRun {
+  checkpoints::RunState state;
+  std::unique_ptr<checkpoints::RunLock> lock;
+};
+
 // Makes a self-contained run: ingests the PDF (downloading a URL), snapshots
-// the brand and the prompts into the run, and saves its first checkpoint with
-// status "created". No model call. Nothing is left behind on failure.
-util::Expected<checkpoints::RunState> create_run(checkpoints::RunStore& store, const NewRunRequest& request);
+// the brand and the prompts into the run (recorded with their hashes in the
+// checkpoint's files), and saves its first checkpoint with status "created".
+// No model call. Bad input is found before the run's folder is made; a
+// creation killed half-way leaves a folder without checkpoint, which is no
+// run and which the next creation of that id reclaims.
+util::Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& request);
 
 // The run settings: per-stage defaults, then the config file's, then the
 // overrides ("<stage>.<key>=<value>", key one of temperature, max_tokens, model).

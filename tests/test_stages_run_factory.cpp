@@ -54,10 +54,11 @@ TEST_CASE("bad settings are refused with the place named") {
   }
 }
 
-TEST_CASE("a new run holds the document text, the brand snapshot and the prompts it will use") {
+TEST_CASE("a new run holds the document text, the brand snapshot and the prompts it will use, all hashed") {
   testing::RunFixture fixture;
   auto state = fixture.store->load(fixture.run_id);
   REQUIRE(state);
+  CHECK(state->files.size() == 2 + stages::all_stages().size());
   CHECK(state->status == checkpoints::RunStatus::created);
   CHECK(state->input.pages >= 2);
   CHECK(state->brand.id == "test-dairy");
@@ -83,8 +84,8 @@ TEST_CASE("a run is created with a --prompts override in its snapshot") {
   auto request = request_for(brand);
   request.prompts_dir = dir / "prompts";
   request.run_id = "override";
-  auto state = stages::create_run(*store, request);
-  REQUIRE(state);
+  auto created = stages::create_run(*store, request);
+  REQUIRE(created);
   auto prompt = store->read_artifact("override", "input/prompts/signals.prompt");
   REQUIRE(prompt);
   CHECK(prompt->find("Be brief.") != std::string::npos);
@@ -112,8 +113,21 @@ TEST_CASE("bad input to a new run leaves no run behind") {
 
   auto first = request_for(brand);
   first.run_id = "taken";
-  REQUIRE(stages::create_run(*store, first));
+  REQUIRE(stages::create_run(*store, first));  // its lock is released at once
   auto again = stages::create_run(*store, first);
   REQUIRE_FALSE(again);
   CHECK(again.error().message.find("exists already") != std::string::npos);
+}
+
+TEST_CASE("the creator holds the new run's lock until it lets go") {
+  TempDir dir;
+  const auto brand = testing::write_test_brand(dir.path(), "test-dairy", "Testmark");
+  auto store = checkpoints::make_file_run_store(dir / "runs");
+  auto request = request_for(brand);
+  request.run_id = "held";
+  auto created = stages::create_run(*store, request);
+  REQUIRE(created);
+  CHECK(store->lock("held").error().kind == util::ErrorKind::busy);
+  created->lock.reset();
+  CHECK(store->lock("held"));
 }

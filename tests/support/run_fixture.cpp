@@ -39,9 +39,9 @@ RunFixture::RunFixture() {
   request.settings = stages::build_settings("http://127.0.0.1:9/v1", "test-model", "json_schema",
                                             nlohmann::json::object(), {})
                          .value_or_throw();
-  auto state = stages::create_run(*store, request);
-  if (!state) throw std::runtime_error("fixture run: " + state.error().message);
-  run_id = state->run_id;
+  auto created = stages::create_run(*store, request);
+  if (!created) throw std::runtime_error("fixture run: " + created.error().message);
+  run_id = created->state.run_id;
 }
 
 checkpoints::RunState RunFixture::state() const {
