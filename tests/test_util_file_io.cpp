@@ -114,7 +114,7 @@ TEST_CASE("write_file_atomic fails cleanly when it cannot replace the target") {
     CHECK(names_in(dir.path()) == std::set<std::string>{"occupied"});
   }
   SUBCASE("the folder does not exist") {
-    auto result = write_file_atomic(dir / "missing" / "file.txt", "content");
+    auto result = write_file_atomic(fs::path(dir.path()) / "missing" / "file.txt", "content");
     REQUIRE_FALSE(result);
     CHECK(names_in(dir.path()).empty());
   }
@@ -202,7 +202,7 @@ TEST_CASE("append_line_durable appends whole lines in order") {
 
 TEST_CASE("append_line_durable reports a folder that does not exist") {
   TempDir dir;
-  auto result = append_line_durable(dir / "missing" / "events.ndjson", "line");
+  auto result = append_line_durable(fs::path(dir.path()) / "missing" / "events.ndjson", "line");
   REQUIRE_FALSE(result);
   CHECK(result.error().message.find("events.ndjson") != std::string::npos);
 }
