@@ -447,6 +447,29 @@ TEST_CASE("a schema violation is re-asked with the validation error") {
   CHECK(reask.find("$.units") != std::string::npos);
 }
 
+TEST_CASE("a re-ask quoting a long accented value is sent whole and valid UTF-8") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  // Each "é" is two bytes, so a cut at a byte count falls inside one of them at some offset.
+  for (const std::string prefix : {"", "x"}) {
+    CAPTURE(prefix);
+    std::string accented = prefix;
+    for (int i = 0; i < 40; ++i) accented += "é";
+    server.enqueue(answer_with(R"({"title": "Refill club", "pattern": ")" + accented +
+                               R"(", "steps": ["a", "b", "c"], "units": 3})"));
+    const auto before = server.request_count();
+    auto result = client.complete(schema_request(), CancelToken{});
+    REQUIRE(result.has_value());
+    REQUIRE(result->attempts.size() == 2);
+    CHECK(result->attempts[0].error_class == "schema_violation");
+    REQUIRE(server.request_count() == before + 2);
+    const std::string reask = server.requests().back()["messages"][3]["content"];
+    CHECK(reask.find("$.pattern") != std::string::npos);
+    CHECK(reask.find("\xef\xbf\xbd") == std::string::npos);  // nothing was replaced: the cut kept whole characters
+    CHECK(reask.find("ééé") != std::string::npos);
+  }
+}
+
 TEST_CASE("invalid output after every re-ask fails with invalid_output") {
   FakeLlmServer server;
   auto config = config_for(server);
