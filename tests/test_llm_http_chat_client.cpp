@@ -299,7 +299,9 @@ TEST_CASE("errors that need a person are not retried and say what to fix") {
                                          {401, "check PIPELINE_API_KEY"},
                                          {403, "refused the request"},
                                          {404, "check --model (test-model)"},
-                                         {402, "add credit"}}) {
+                                         {402, "add credit"},
+                                         {501, "refused the request (HTTP 501)"},
+                                         {505, "refused the request (HTTP 505)"}}) {
     CAPTURE(c.status);
     FakeLlmServer server;
     auto config = config_for(server);
