@@ -166,6 +166,12 @@ util::Expected<std::vector<std::string>> list_models(const ClientConfig& config,
   request.headers = request_headers(config);
   request.connect_timeout_s = config.connect_timeout_s;
   request.total_timeout_s = std::min(config.request_timeout_s, k_models_timeout_s);
+  const auto stopped = [&cancel] {
+    return cancel.stop_reason() == util::StopReason::deadline
+               ? util::fail(ErrorKind::deadline, "the time budget ran out while listing the models")
+               : util::fail(ErrorKind::interrupted, "interrupted while listing the models");
+  };
+  if (cancel.stop_requested()) return stopped();
   std::string body;
   const auto outcome = transport.perform(
       request,
@@ -174,11 +180,7 @@ util::Expected<std::vector<std::string>> list_models(const ClientConfig& config,
         return 0;
       },
       cancel);
-  if (outcome.stop != HttpOutcome::Stop::none) {
-    return cancel.stop_reason() == util::StopReason::deadline
-               ? util::fail(ErrorKind::deadline, "the time budget ran out while listing the models")
-               : util::fail(ErrorKind::interrupted, "interrupted while listing the models");
-  }
+  if (outcome.stop != HttpOutcome::Stop::none) return stopped();
   if (outcome.curl_code != 0)
     return util::fail(ErrorKind::provider, config.api_key.redact("could not reach " + request.url + ": " +
                                                                  outcome.curl_error + " (check --base-url)"));

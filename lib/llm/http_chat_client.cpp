@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "lib/llm/backoff_sleep.hpp"
 #include "lib/llm/completion_decoder.hpp"
 #include "lib/llm/provider_usage.hpp"
 #include "lib/llm/structured_output.hpp"
