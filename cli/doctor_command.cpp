@@ -1,9 +1,15 @@
 // `pipeline doctor [--ping]`: checks the model provider settings and says what to fix.
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "cli/app.hpp"
+#include "lib/llm/client_config.hpp"
 #include "lib/llm/doctor.hpp"
+#include "lib/util/cancel.hpp"
+#include "lib/util/error.hpp"
 
 namespace pipeline::cli {
 namespace {
@@ -34,7 +40,7 @@ void register_doctor_command(CLI::App& app, GlobalOptions& options) {
     if (options.json) print_json(report.to_json());
     print_human(options, human_report(report));
     if (const auto* failure = report.first_failure()) {
-      throw util::FatalError(util::ErrorKind::provider, "doctor: " + failure->name + ": " + failure->detail);
+      throw util::FatalError(failure->failure_kind, "doctor: " + failure->name + ": " + failure->detail);
     }
   });
 }

@@ -52,6 +52,7 @@ TEST_CASE("a GET and a POST return status and body, over a reused transport") {
     CHECK(outcome.status == 200);
     CHECK(nlohmann::json::parse(body)["choices"][0]["finish_reason"] == "stop");
   }
+  CHECK(transport.connections_opened() == 1);
 }
 
 TEST_CASE("the status and Retry-After of an error answer are reported") {
@@ -90,6 +91,35 @@ TEST_CASE("bytes that complete no content event do not reset the idle timer") {
   CHECK(outcome.stop == HttpOutcome::Stop::idle);
   CHECK(chunks >= 2);  // keep-alives did arrive
   CHECK(seconds_since(start) < 1.5);
+}
+
+TEST_CASE("every byte of a whole 2xx answer resets the idle timer; an event stream's do not") {
+  FakeLlmServer server;
+  ScriptedReply reply;
+  reply.fault = pipeline::testing::FaultKind::ignore_stream;
+  reply.stall = std::chrono::milliseconds(1600);  // eight parts, 200 ms apart
+  server.enqueue(reply);
+  CurlTransport transport;
+  auto request = chat_post(server, true);
+  request.idle_timeout_s = 0.5;
+  std::string body;
+  auto no_events = [&body](std::string_view bytes, int) {
+    body.append(bytes);
+    return 0;
+  };
+  auto outcome = transport.perform(request, no_events, CancelToken{});
+  CHECK(outcome.stop == HttpOutcome::Stop::none);
+  CHECK(outcome.status == 200);
+  CHECK(outcome.content_type == "application/json");
+  CHECK(outcome.duration_s > 1.2);
+  CHECK(nlohmann::json::parse(body)["choices"][0]["finish_reason"] == "stop");
+
+  // The same slow start on an event stream is idle.
+  server.set_pace(pipeline::testing::Pace{std::chrono::milliseconds(1500), 0});
+  body.clear();
+  outcome = transport.perform(request, no_events, CancelToken{});
+  CHECK(outcome.stop == HttpOutcome::Stop::idle);
+  CHECK(outcome.content_type == "text/event-stream");
 }
 
 TEST_CASE("a cancelled token abandons a transfer within a fraction of a second") {

@@ -76,6 +76,65 @@ TEST_CASE("a refused key fails the models check and the key is shown masked only
   CHECK(report.to_json().dump().find("DOCTORCANARY") == std::string::npos);
 }
 
+TEST_CASE("a key that GET /models does not need is not claimed to work without --ping") {
+  FakeLlmServer server;
+  server.require_key("the-right-key");
+  server.set_models_need_key(false);  // like OpenRouter
+  auto config = config_for(server);
+  config.api_key = ApiKey{"sk-or-v1-revoked-00000000000000001111", "OPENROUTER_API_KEY"};
+  auto report = run_doctor(config, false, CancelToken{});
+  CHECK(report.ok());
+  CHECK(find(report, "api_key")->detail ==
+        "from OPENROUTER_API_KEY: sk-or-...1111; key not verified (GET /models needs no key on this provider); "
+        "use --ping to check it");
+  CHECK(find(report, "api_key")->data["verified"] == false);
+
+  // With --ping the refused key fails, as a provider error.
+  report = run_doctor(config, true, CancelToken{});
+  CHECK_FALSE(report.ok());
+  REQUIRE(report.first_failure() != nullptr);
+  CHECK(report.first_failure()->name == "ping");
+  CHECK(report.first_failure()->failure_kind == pipeline::util::ErrorKind::provider);
+  CHECK(report.first_failure()->detail.find("the API key was refused (HTTP 401)") != std::string::npos);
+
+  // A key that GET /models checks is verified by its success.
+  server.set_models_need_key(true);
+  config.api_key = ApiKey{"the-right-key", "PIPELINE_API_KEY"};
+  report = run_doctor(config, false, CancelToken{});
+  CHECK(report.ok());
+  CHECK(find(report, "api_key")->detail.find("not verified") == std::string::npos);
+}
+
+TEST_CASE("a model without a tag is listed by its :latest tag, as Ollama lists it") {
+  FakeLlmServer server;
+  server.set_models({"llama3.2:latest", "qwen2.5:7b"});
+  auto config = config_for(server);
+  config.model = "llama3.2";
+  CHECK(run_doctor(config, false, CancelToken{}).ok());
+  config.model = "qwen2.5";  // only a :latest tag stands in for no tag
+  const auto report = run_doctor(config, false, CancelToken{});
+  CHECK_FALSE(report.ok());
+  CHECK(report.first_failure()->name == "model_listed");
+
+  CHECK(model_is_listed({"llama3.2:latest"}, "llama3.2:latest"));
+  CHECK_FALSE(model_is_listed({"llama3.2:latest"}, "llama3.2:1b"));
+  CHECK_FALSE(model_is_listed({"llama3.2"}, "llama3"));
+}
+
+TEST_CASE("a doctor stopped by a cancel or a deadline says so instead of blaming the provider") {
+  FakeLlmServer server;
+  CancelToken cancelled;
+  cancelled.cancel();
+  auto report = run_doctor(config_for(server), false, cancelled);
+  REQUIRE(report.first_failure() != nullptr);
+  CHECK(report.first_failure()->name == "models");
+  CHECK(report.first_failure()->failure_kind == pipeline::util::ErrorKind::interrupted);
+
+  report = run_doctor(config_for(server), false, CancelToken(pipeline::util::Clock::now()));
+  REQUIRE(report.first_failure() != nullptr);
+  CHECK(report.first_failure()->failure_kind == pipeline::util::ErrorKind::deadline);
+}
+
 TEST_CASE("an unreachable server, a bad URL and a missing key for a remote server are reported") {
   int closed_port = 0;
   {

@@ -299,7 +299,9 @@ TEST_CASE("errors that need a person are not retried and say what to fix") {
                                          {401, "check PIPELINE_API_KEY"},
                                          {403, "refused the request"},
                                          {404, "check --model (test-model)"},
-                                         {402, "add credit"}}) {
+                                         {402, "add credit"},
+                                         {501, "refused the request (HTTP 501)"},
+                                         {505, "refused the request (HTTP 505)"}}) {
     CAPTURE(c.status);
     FakeLlmServer server;
     auto config = config_for(server);
@@ -376,6 +378,67 @@ TEST_CASE("the idle timeout fires on a stream that sends only keep-alives") {
   CHECK(elapsed < 2.0);
 }
 
+TEST_CASE("a whole answer to a stream request, slower than the idle timeout, still succeeds") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.stream = true;
+  config.idle_timeout_s = 0.4;
+  HttpChatClient client(config);
+  ScriptedReply reply = fault(FaultKind::ignore_stream);
+  reply.stall = std::chrono::milliseconds(1600);  // eight parts, 200 ms apart
+  server.enqueue(reply);
+  const auto start = Clock::now();
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(seconds_since(start) > 1.2);
+  REQUIRE(result->attempts.size() == 1);
+  CHECK(result->attempts[0].error_class.empty());
+  CHECK(server.requests()[0]["stream"] == true);
+  CHECK(result->content.find("friction") != std::string::npos);
+  CHECK(result->usage.completion_tokens > 0);
+}
+
+TEST_CASE("sequential calls through one client share one TCP connection") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  for (int i = 0; i < 3; ++i) REQUIRE(client.complete(hello_request(), CancelToken{}).has_value());
+  const auto ports = server.client_ports();
+  REQUIRE(ports.size() == 3);
+  CHECK(ports[0] > 0);
+  CHECK(ports[1] == ports[0]);
+  CHECK(ports[2] == ports[0]);
+}
+
+TEST_CASE("concurrent calls each get the reply matched by their message text") {
+  FakeLlmServer server;
+  server.set_pace(Pace{std::chrono::milliseconds(300), 0});
+  // Queued in the opposite order of arrival, so only matching pairs them right.
+  ScriptedReply pears = answer_with("An answer about pears.");
+  pears.match = "Tell me about pears.";
+  ScriptedReply apples = answer_with("An answer about apples.");
+  apples.match = "Tell me about apples.";
+  server.enqueue(pears);
+  server.enqueue(apples);
+  HttpChatClient client(config_for(server));
+  auto asking = [](const std::string& text) {
+    ChatRequest request = hello_request();
+    request.messages.back().content = text;
+    return request;
+  };
+  std::optional<pipeline::util::Expected<ChatResult>> apple_result;
+  std::thread apple_call([&] { apple_result.emplace(client.complete(asking("Tell me about apples."), CancelToken{})); });
+  while (server.request_count() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the apple request has taken its reply
+  auto pear_result = client.complete(asking("Tell me about pears."), CancelToken{});
+  apple_call.join();
+  REQUIRE(apple_result.has_value());
+  REQUIRE(apple_result->has_value());
+  REQUIRE(pear_result.has_value());
+  CHECK((*apple_result)->content == "An answer about apples.");
+  CHECK(pear_result->content == "An answer about pears.");
+  CHECK(server.max_in_flight() == 2);
+}
+
 TEST_CASE("keep-alive comments before the answer are skipped") {
   FakeLlmServer server;
   auto config = config_for(server);
@@ -445,6 +508,29 @@ TEST_CASE("a schema violation is re-asked with the validation error") {
   CHECK(reask.find("$.pattern") != std::string::npos);
   CHECK(reask.find("$.steps") != std::string::npos);
   CHECK(reask.find("$.units") != std::string::npos);
+}
+
+TEST_CASE("a re-ask quoting a long accented value is sent whole and valid UTF-8") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  // Each "é" is two bytes, so a cut at a byte count falls inside one of them at some offset.
+  for (const std::string prefix : {"", "x"}) {
+    CAPTURE(prefix);
+    std::string accented = prefix;
+    for (int i = 0; i < 40; ++i) accented += "é";
+    server.enqueue(answer_with(R"({"title": "Refill club", "pattern": ")" + accented +
+                               R"(", "steps": ["a", "b", "c"], "units": 3})"));
+    const auto before = server.request_count();
+    auto result = client.complete(schema_request(), CancelToken{});
+    REQUIRE(result.has_value());
+    REQUIRE(result->attempts.size() == 2);
+    CHECK(result->attempts[0].error_class == "schema_violation");
+    REQUIRE(server.request_count() == before + 2);
+    const std::string reask = server.requests().back()["messages"][3]["content"];
+    CHECK(reask.find("$.pattern") != std::string::npos);
+    CHECK(reask.find("\xef\xbf\xbd") == std::string::npos);  // nothing was replaced: the cut kept whole characters
+    CHECK(reask.find("ééé") != std::string::npos);
+  }
 }
 
 TEST_CASE("invalid output after every re-ask fails with invalid_output") {
@@ -578,4 +664,25 @@ TEST_CASE("the API key never appears in errors, attempts or log lines") {
   everything += *logged;
   CHECK(everything.find(key) == std::string::npos);
   CHECK(everything.find("LEAKCANARY") == std::string::npos);
+}
+
+TEST_CASE("a provider error that quotes the key shows it masked") {
+  const std::string key = "sk-or-v1-ECHOCANARY-0123456789abcdef";
+  const ApiKey api_key{key, "PIPELINE_API_KEY"};
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.api_key = api_key;
+  HttpChatClient client(config);
+  std::vector<Attempt> reported;
+  CallObserver observer;
+  observer.on_attempt = [&](const Attempt& a) { reported.push_back(a); };
+  server.enqueue(fault(FaultKind::echo_authorization));
+  auto result = client.complete(hello_request(), CancelToken{}, observer);
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().code == "http_401");
+  // The provider quoted the key; the error carries it masked instead.
+  CHECK(result.error().message.find("Incorrect API key provided: " + api_key.masked()) != std::string::npos);
+  CHECK(result.error().message.find(key) == std::string::npos);
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].to_json().dump().find(key) == std::string::npos);
 }

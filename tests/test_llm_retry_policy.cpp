@@ -9,6 +9,8 @@ TEST_CASE("statuses worth retrying and those that need a person") {
   for (int status : {400, 401, 403, 404, 402, 422}) CHECK_FALSE(is_retryable_status(status, false));
   CHECK(is_retryable_status(402, true));
   CHECK_FALSE(is_retryable_status(401, true));
+  // Server errors that another attempt cannot fix.
+  for (int status : {501, 505, 511}) CHECK_FALSE(is_retryable_status(status, false));
 }
 
 TEST_CASE("Retry-After is read as seconds or as an HTTP date") {
@@ -17,6 +19,13 @@ TEST_CASE("Retry-After is read as seconds or as an HTTP date") {
   // Wed, 21 Oct 2015 07:28:00 GMT is 1445412480.
   CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 30) == 30.0);
   CHECK(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 + 30) == 0.0);
+  // The obsolete forms HTTP still allows: RFC 850 and asctime.
+  CHECK(parse_retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", 1445412480 - 30) == 30.0);
+  CHECK(parse_retry_after("Wed Oct 21 07:28:00 2015", 1445412480 - 30) == 30.0);
+  // Sun Nov  6 08:49:37 1994 is 784111777; asctime pads the day with a space.
+  CHECK(parse_retry_after("Sun Nov  6 08:49:37 1994", 784111777 - 5) == 5.0);
+  CHECK(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", 784111777 - 5) == 5.0);
+  CHECK_FALSE(parse_retry_after("Wed Oct 21 07:28:00 2015 extra", 0));
   CHECK_FALSE(parse_retry_after("soon", 0));
   CHECK_FALSE(parse_retry_after("-3", 0));
   CHECK_FALSE(parse_retry_after("", 0));

@@ -1,6 +1,7 @@
 #include "lib/llm/curl_transport.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <mutex>
 
@@ -28,8 +29,25 @@ struct TransferState {
   const BodySink* sink = nullptr;
   int status = 0;
   std::optional<std::string> retry_after;
+  std::string content_type;
   util::Clock::time_point last_content;
+
+  bool success() const { return status >= 200 && status < 300; }
+  // A 2xx body that is not an event stream makes progress with every byte.
+  bool bytes_are_progress() const { return success() && content_type != "text/event-stream"; }
 };
+
+std::string trimmed(std::string_view value) {
+  const auto first = value.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  const auto last = value.find_last_not_of(" \t\r\n");
+  return std::string(value.substr(first, last - first + 1));
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto& state = *static_cast<TransferState*>(user);
@@ -39,17 +57,19 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     const auto space = line.find(' ');
     state.status = space == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
     state.retry_after.reset();
+    state.content_type.clear();
     return line.size();
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();
-  std::string name(line.substr(0, colon));
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string name = lowercase(std::string(line.substr(0, colon)));
   if (name == "retry-after") {
-    std::string value(line.substr(colon + 1));
-    const auto first = value.find_first_not_of(" \t");
-    const auto last = value.find_last_not_of(" \t\r\n");
-    if (first != std::string::npos) state.retry_after = value.substr(first, last - first + 1);
+    if (std::string value = trimmed(line.substr(colon + 1)); !value.empty()) state.retry_after = value;
+  } else if (name == "content-type") {
+    const std::string value = lowercase(trimmed(line.substr(colon + 1)));
+    state.content_type = trimmed(value.substr(0, value.find(';')));
+    // A whole answer's headers are its first sign of life.
+    if (state.bytes_are_progress()) state.last_content = util::Clock::now();
   }
   return line.size();
 }
@@ -57,7 +77,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto& state = *static_cast<TransferState*>(user);
   const std::size_t length = size * count;
-  if ((*state.sink)(std::string_view(data, length), state.status) > 0) state.last_content = util::Clock::now();
+  const int events = (*state.sink)(std::string_view(data, length), state.status);
+  if (events > 0 || (length > 0 && state.bytes_are_progress())) state.last_content = util::Clock::now();
   return length;
 }
 
@@ -66,6 +87,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 struct CurlTransport::Pool {
   std::mutex mutex;
   std::vector<Slot> idle;
+  std::atomic<long> connections{0};
 
   Slot take() {
     {
@@ -111,6 +133,8 @@ bool CurlTransport::is_permanent_failure(int curl_code) {
 
 bool CurlTransport::is_timeout(int curl_code) { return curl_code == CURLE_OPERATION_TIMEDOUT; }
 
+long CurlTransport::connections_opened() const { return m_pool->connections.load(); }
+
 HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& sink, const util::CancelToken& cancel) {
   const auto start = util::Clock::now();
   HttpOutcome outcome;
@@ -138,6 +162,10 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &state);
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+  // An abandoned transfer must not wait for a slow DNS lookup's resolver thread.
+  curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
   if (request.method == "POST") {
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
@@ -165,6 +193,8 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
   while (CURLMsg* message = curl_multi_info_read(slot.multi, &pending)) {
     if (message->msg == CURLMSG_DONE && message->easy_handle == easy) outcome.curl_code = message->data.result;
   }
+  long connects = 0;
+  if (curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK) m_pool->connections += connects;
   curl_multi_remove_handle(slot.multi, easy);
   curl_slist_free_all(headers);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
@@ -172,6 +202,7 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
 
   outcome.status = state.status;
   outcome.retry_after = state.retry_after;
+  outcome.content_type = state.content_type;
   if (outcome.curl_code != CURLE_OK) {
     outcome.curl_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(static_cast<CURLcode>(outcome.curl_code));
   }

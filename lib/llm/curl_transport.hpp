@@ -18,7 +18,10 @@ struct HttpRequest {
   std::string body;
   double connect_timeout_s = 15;
   double total_timeout_s = 300;
-  double idle_timeout_s = 0;  // seconds without a content event; 0 for none
+  // Seconds without progress before the transfer is abandoned; 0 for none.
+  // Progress is a content event of an event stream, or any body bytes of a
+  // 2xx answer that is not text/event-stream (a server that ignored "stream").
+  double idle_timeout_s = 0;
 };
 
 // Takes the response body as it arrives, with the HTTP status; returns how
@@ -31,6 +34,7 @@ struct HttpOutcome {
   enum class Stop { none, cancelled, idle };
   int status = 0;  // 0 when no response arrived
   std::optional<std::string> retry_after;
+  std::string content_type;  // of the last response, lowercase, without parameters
   int curl_code = 0;       // CURLcode; 0 when the transfer completed
   std::string curl_error;  // libcurl's description when it did not
   Stop stop = Stop::none;  // the transfer was abandoned on purpose
@@ -54,6 +58,9 @@ class CurlTransport {
   // (a malformed URL, an unsupported protocol, a certificate problem).
   static bool is_permanent_failure(int curl_code);
   static bool is_timeout(int curl_code);
+  // How many new connections this transport has opened so far (reused
+  // connections count once).
+  long connections_opened() const;
 
  private:
   struct Pool;

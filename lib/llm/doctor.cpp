@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "lib/llm/completion_decoder.hpp"
 #include "lib/llm/http_chat_client.hpp"
@@ -14,6 +15,14 @@ using util::ErrorKind;
 
 constexpr double k_models_timeout_s = 30;
 constexpr double k_ping_timeout_s = 60;
+constexpr const char* k_key_not_verified =
+    "key not verified (GET /models needs no key on this provider); use --ping to check it";
+
+// Interrupted and deadline failures keep their kind; any other is for a person.
+util::ErrorKind failure_kind_of(const util::Error& error) {
+  return error.kind == ErrorKind::interrupted || error.kind == ErrorKind::deadline ? error.kind
+                                                                                   : ErrorKind::provider;
+}
 
 std::string host_of(const std::string& url) {
   auto start = url.find("://");
@@ -22,6 +31,14 @@ std::string host_of(const std::string& url) {
   if (const auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
   if (!host.empty() && host.front() == '[') return host.substr(1, host.find(']') - 1);
   return host.substr(0, host.find(':'));
+}
+
+// The length of the longest prefix of `text` of at most `limit` bytes that
+// does not end inside a UTF-8 character.
+std::size_t utf8_prefix_length(const std::string& text, std::size_t limit) {
+  if (text.size() <= limit) return text.size();
+  while (limit > 0 && (static_cast<unsigned char>(text[limit]) & 0xC0) == 0x80) --limit;
+  return limit;
 }
 
 std::string fixed(double value, const char* format) {
@@ -55,6 +72,15 @@ DoctorCheck check_key(const ClientConfig& config) {
   return check;
 }
 
+// Whether GET /models refuses a request without the key (401 or 403), so
+// that its success with the key shows the key works.
+bool models_need_key(const ClientConfig& config, CurlTransport& transport, const util::CancelToken& cancel) {
+  ClientConfig keyless = config;
+  keyless.api_key = ApiKey{};
+  auto listed = list_models(keyless, transport, cancel);
+  return !listed && (listed.error().code == "http_401" || listed.error().code == "http_403");
+}
+
 DoctorCheck check_ping(const ClientConfig& config, const util::CancelToken& cancel) {
   ClientConfig ping_config = config;
   ping_config.stream = true;
@@ -79,10 +105,11 @@ DoctorCheck check_ping(const ClientConfig& config, const util::CancelToken& canc
   DoctorCheck check{"ping", true, ""};
   if (!result) {
     check.ok = false;
+    check.failure_kind = failure_kind_of(result.error());
     check.detail = "a one-line completion failed: " + result.error().message;
     return check;
   }
-  std::string said = result->content.substr(0, 40);
+  std::string said = result->content.substr(0, utf8_prefix_length(result->content, 40));
   std::replace(said.begin(), said.end(), '\n', ' ');
   const Usage& usage = result->usage;
   check.detail = "answered \"" + said + "\" in " + fixed(latency, "%.2f s");
@@ -115,6 +142,14 @@ nlohmann::json DoctorReport::to_json() const {
   return {{"ok", ok()}, {"checks", list}};
 }
 
+bool model_is_listed(const std::vector<std::string>& listed, const std::string& model) {
+  const auto found = [&listed](const std::string& id) {
+    return std::find(listed.begin(), listed.end(), id) != listed.end();
+  };
+  if (found(model)) return true;
+  return model.find(':') == std::string::npos && found(model + ":latest");
+}
+
 bool is_local_url(const std::string& url) {
   const std::string host = host_of(url);
   return host == "localhost" || host == "::1" || host == "0.0.0.0" || host.rfind("127.", 0) == 0 ||
@@ -131,6 +166,12 @@ util::Expected<std::vector<std::string>> list_models(const ClientConfig& config,
   request.headers = request_headers(config);
   request.connect_timeout_s = config.connect_timeout_s;
   request.total_timeout_s = std::min(config.request_timeout_s, k_models_timeout_s);
+  const auto stopped = [&cancel] {
+    return cancel.stop_reason() == util::StopReason::deadline
+               ? util::fail(ErrorKind::deadline, "the time budget ran out while listing the models")
+               : util::fail(ErrorKind::interrupted, "interrupted while listing the models");
+  };
+  if (cancel.stop_requested()) return stopped();
   std::string body;
   const auto outcome = transport.perform(
       request,
@@ -139,11 +180,7 @@ util::Expected<std::vector<std::string>> list_models(const ClientConfig& config,
         return 0;
       },
       cancel);
-  if (outcome.stop != HttpOutcome::Stop::none) {
-    return cancel.stop_reason() == util::StopReason::deadline
-               ? util::fail(ErrorKind::deadline, "the time budget ran out while listing the models")
-               : util::fail(ErrorKind::interrupted, "interrupted while listing the models");
-  }
+  if (outcome.stop != HttpOutcome::Stop::none) return stopped();
   if (outcome.curl_code != 0)
     return util::fail(ErrorKind::provider, config.api_key.redact("could not reach " + request.url + ": " +
                                                                  outcome.curl_error + " (check --base-url)"));
@@ -154,7 +191,8 @@ util::Expected<std::vector<std::string>> list_models(const ClientConfig& config,
                               ? "GET " + request.url + " answered HTTP 404: check --base-url (it usually ends in /v1)"
                               : provider_error_advice(outcome.status, said, config.api_key.source, config.model,
                                                       config.base_url);
-    return util::fail(ErrorKind::provider, config.api_key.redact(message));
+    return util::fail(ErrorKind::provider, config.api_key.redact(message),
+                      "http_" + std::to_string(outcome.status));
   }
   if (json.is_discarded() || !json.contains("data") || !json["data"].is_array())
     return util::fail(ErrorKind::provider, "GET " + request.url + " did not answer an OpenAI-style model list");
@@ -180,6 +218,7 @@ DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::Cance
   DoctorCheck listing{"models", models.has_value(), ""};
   if (!models) {
     listing.detail = models.error().message;
+    listing.failure_kind = failure_kind_of(models.error());
     report.checks.push_back(listing);
     return report;
   }
@@ -188,7 +227,15 @@ DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::Cance
   listing.data = {{"count", models->size()}};
   report.checks.push_back(listing);
 
-  const bool listed = std::find(models->begin(), models->end(), config.model) != models->end();
+  if (!ping && !config.api_key.value.empty() && !models_need_key(config, transport, cancel)) {
+    for (auto& check : report.checks)
+      if (check.name == "api_key") {
+        check.detail += "; " + std::string(k_key_not_verified);
+        check.data["verified"] = false;
+      }
+  }
+
+  const bool listed = model_is_listed(*models, config.model);
   DoctorCheck model_listed{"model_listed", listed,
                            listed ? config.model + " is available"
                                   : "the server does not list the model " + config.model +

@@ -18,6 +18,9 @@ struct DoctorCheck {
   bool ok = true;
   std::string detail;  // what was found, or what to fix
   nlohmann::json data = nlohmann::json::object();  // machine-readable extras (latency, tokens)
+  // What a failure means: provider (a person must fix something), or
+  // interrupted / deadline when the check was stopped before it could tell.
+  util::ErrorKind failure_kind = util::ErrorKind::provider;
   nlohmann::json to_json() const;
 };
 
@@ -38,9 +41,15 @@ bool is_local_url(const std::string& url);
 util::Expected<std::vector<std::string>> list_models(const ClientConfig& config, CurlTransport& transport,
                                                      const util::CancelToken& cancel);
 
+// Whether `model` is among `listed`; a model without a tag also matches its
+// ":latest" tag, as Ollama lists "llama3.2:latest" for "llama3.2".
+bool model_is_listed(const std::vector<std::string>& listed, const std::string& model);
+
 // Checks the configuration: the base URL, the model, where the key came from
 // (shown masked), that GET {base}/models answers and lists the model, and
 // with `ping` that a short streamed completion works (latency and tokens).
+// Only a ping, or a GET /models that refuses the request without the key,
+// verifies the key; otherwise the key check says it was not verified.
 // A failed check never stops the report, except that the checks needing the
 // server are skipped when the base URL is unusable.
 DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::CancelToken& cancel);

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "lib/llm/backoff_sleep.hpp"
 #include "lib/llm/completion_decoder.hpp"
 #include "lib/llm/provider_usage.hpp"
 #include "lib/llm/structured_output.hpp"
@@ -12,7 +13,9 @@ namespace {
 
 using util::ErrorKind;
 
-constexpr std::size_t k_max_error_body = 64 * 1024;
+// The most bytes kept of an error body, or of a streamed answer's raw bytes
+// once it is known to be an event stream.
+constexpr std::size_t k_max_kept_body = 64 * 1024;
 
 util::Error stop_error(util::StopReason reason) {
   switch (reason) {
@@ -177,23 +180,27 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
   HttpRequest request;
   request.url = chat_url(m_config.base_url);
   request.headers = request_headers(m_config);
-  request.body = body.dump();
+  // Invalid UTF-8 from anywhere (a model's answer, a file) is replaced, never thrown.
+  request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   request.connect_timeout_s = m_config.connect_timeout_s;
   request.total_timeout_s = m_config.request_timeout_s;
   request.idle_timeout_s = m_config.stream ? m_config.idle_timeout_s : 0;
 
   StreamDecoder decoder;
   std::string whole_body;
+  bool streamed_events = false;
   const auto& on_progress = call.observer.on_progress;
   BodySink sink = [&](std::string_view bytes, int status) -> int {
     if (m_config.stream && status >= 200 && status < 300) {
-      // Kept in case the server ignored "stream" and sent a whole JSON answer.
-      if (whole_body.size() < k_max_error_body) whole_body.append(bytes);
+      // Kept whole until an event arrives, in case the server ignored "stream"
+      // and sends a whole JSON answer of any size.
+      if (!streamed_events || whole_body.size() < k_max_kept_body) whole_body.append(bytes);
       const int events = decoder.feed(bytes);
+      if (events > 0) streamed_events = true;
       if (events > 0 && on_progress) on_progress(decoder.streamed_chars() / 4);
       return events;
     }
-    if (whole_body.size() < k_max_error_body || (status >= 200 && status < 300)) whole_body.append(bytes);
+    if (whole_body.size() < k_max_kept_body || (status >= 200 && status < 300)) whole_body.append(bytes);
     return 0;
   };
   const HttpOutcome outcome = m_transport.perform(request, sink, call.cancel);
@@ -208,8 +215,9 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
       answer.decoded = decoder.answer();
       const bool nothing_streamed = !answer.decoded.done && answer.decoded.finish_reason.empty() &&
                                     answer.decoded.content.empty() && !answer.decoded.error;
-      if (nothing_streamed && outcome.curl_code == 0 && outcome.stop == HttpOutcome::Stop::none &&
-          whole_body.find("data:") == std::string::npos) {
+      const bool event_stream =
+          outcome.content_type == "text/event-stream" || whole_body.find("data:") != std::string::npos;
+      if (nothing_streamed && outcome.curl_code == 0 && outcome.stop == HttpOutcome::Stop::none && !event_stream) {
         if (auto whole = decode_completion_body(whole_body); !whole.malformed) answer.decoded = whole;
       }
     } else if (outcome.curl_code == 0 && outcome.stop == HttpOutcome::Stop::none) {
@@ -220,8 +228,8 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
   answer.retryable = true;
 
   if (outcome.stop == HttpOutcome::Stop::cancelled) {
+    // The transport abandons a transfer only when the token has stopped.
     answer.stop = call.cancel.stop_reason();
-    if (answer.stop == util::StopReason::none) answer.stop = util::StopReason::cancelled;
     attempt.error_class = answer.stop == util::StopReason::deadline ? "deadline" : "interrupted";
     attempt.message = "the request was abandoned: " + stop_error(answer.stop).message;
   } else if (outcome.stop == HttpOutcome::Stop::idle) {

@@ -33,10 +33,14 @@ std::size_t code_points(const std::string& text) {
   return count;
 }
 
+// At most 60 bytes of `value`'s JSON text; a longer text is cut before a
+// character (never inside a UTF-8 sequence) and ends in "...".
 std::string short_dump(const nlohmann::json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() <= 60) return text;
+  std::size_t cut = 57;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "...";
 }
 
 class Validator {

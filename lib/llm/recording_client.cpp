@@ -47,7 +47,8 @@ util::Expected<ChatResult> RecordingChatClient::complete(const ChatRequest& requ
   const std::string hash = request_hash(request, m_default_model);
   const nlohmann::json recording = {{"request", canonical_request(with_model(request, m_default_model))},
                                     {"result", result_to_json(*result)}};
-  if (auto written = util::write_file_atomic(recording_path(m_dir, hash), recording.dump(2) + "\n"); !written) {
+  const std::string text = recording.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (auto written = util::write_file_atomic(recording_path(m_dir, hash), text); !written) {
     return util::fail(ErrorKind::failed, "could not save the recording in " + m_dir.string() + ": " +
                                              written.error().message);
   }

@@ -19,7 +19,8 @@ nlohmann::json canonical_request(const ChatRequest& request) {
 }
 
 std::string request_fingerprint(const ChatRequest& request) {
-  return util::sha256_hex(canonical_request(request).dump());
+  // Invalid UTF-8 is replaced, so fingerprinting never throws.
+  return util::sha256_hex(canonical_request(request).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace pipeline::llm

@@ -12,7 +12,7 @@ namespace pipeline::llm {
 bool is_retryable_status(int status, bool has_retry_after) {
   if (status == 408 || status == 429) return true;
   if (status == 402) return has_retry_after;
-  return status >= 500 && status <= 599;
+  return status == 500 || status == 502 || status == 503 || status == 504;
 }
 
 std::optional<double> parse_retry_after(std::string_view value, std::time_t now) {
@@ -26,13 +26,19 @@ std::optional<double> parse_retry_after(std::string_view value, std::time_t now)
     if (seconds < 0 || !std::isfinite(seconds)) return std::nullopt;
     return seconds;
   }
-  // An HTTP date, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
-  std::tm parts{};
+  // An HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT" (IMF-fixdate),
+  // "Wednesday, 21-Oct-15 07:28:00 GMT" (RFC 850) or "Wed Oct 21 07:28:00 2015" (asctime).
+  static const char* const k_date_formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                               "%a %b %e %H:%M:%S %Y"};
   const std::string text(value);
-  const char* rest = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
-  if (rest == nullptr || *rest != '\0') return std::nullopt;
-  const std::time_t when = timegm(&parts);
-  return std::max(0.0, std::difftime(when, now));
+  for (const char* format : k_date_formats) {
+    std::tm parts{};
+    const char* rest = strptime(text.c_str(), format, &parts);
+    if (rest == nullptr || *rest != '\0') continue;
+    const std::time_t when = timegm(&parts);
+    return std::max(0.0, std::difftime(when, now));
+  }
+  return std::nullopt;
 }
 
 double RetryPolicy::wait_before_retry(int retry, std::optional<double> retry_after_s) const {

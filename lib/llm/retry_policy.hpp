@@ -8,12 +8,14 @@
 namespace pipeline::llm {
 
 // Whether an HTTP status is worth another attempt: 408, 429, 500, 502, 503,
-// 504, other 5xx, and 402 only when the provider gave a Retry-After.
-// 400, 401, 403, 404 and other 4xx need a person instead.
+// 504, and 402 only when the provider gave a Retry-After. 400, 401, 403, 404,
+// other 4xx and the other 5xx (501 Not Implemented, 505 HTTP Version Not
+// Supported) need a person instead.
 bool is_retryable_status(int status, bool has_retry_after);
 
 // Seconds to wait that a Retry-After header asks for: a number of seconds or
-// an HTTP date (relative to `now`). nullopt when the value is neither.
+// an HTTP date (relative to `now`) in any of the three forms HTTP allows:
+// IMF-fixdate, RFC 850 and asctime. nullopt when the value is neither.
 std::optional<double> parse_retry_after(std::string_view value, std::time_t now);
 
 // The wait before retry number `retry` (1 for the first retry): exponential

@@ -36,10 +36,7 @@ void SseParser::take_line(std::string_view line, std::vector<SseEvent>& out) {
     dispatch(out);
     return;
   }
-  if (line.front() == ':') {
-    ++m_comments;
-    return;
-  }
+  if (line.front() == ':') return;  // a comment
   const auto colon = line.find(':');
   std::string_view field = line.substr(0, colon);
   std::string_view value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);

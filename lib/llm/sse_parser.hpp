@@ -16,15 +16,14 @@ struct SseEvent {
 
 // An incremental parser of a text/event-stream body. Bytes go in as they
 // arrive, in pieces of any size; complete events come out. Comment lines
-// (": OPENROUTER PROCESSING") are counted but produce no event, so callers can
-// tell keep-alives from content.
+// (": OPENROUTER PROCESSING") produce no event, so callers can tell
+// keep-alives from content.
 class SseParser {
  public:
   // The events completed by `bytes`, in order.
   std::vector<SseEvent> feed(std::string_view bytes);
   // The event still open when the stream ended without its blank line, if any.
   std::vector<SseEvent> finish();
-  int comment_count() const { return m_comments; }
 
  private:
   void take_line(std::string_view line, std::vector<SseEvent>& out);
@@ -35,7 +34,6 @@ class SseParser {
   std::string m_data;
   bool m_has_data = false;
   bool m_after_cr = false;
-  int m_comments = 0;
 };
 
 }  // namespace pipeline::llm

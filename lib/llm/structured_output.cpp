@@ -11,7 +11,8 @@ constexpr std::size_t k_problems_listed = 8;
 std::string schema_instruction(const nlohmann::json& schema) {
   return "Answer with one JSON document and nothing else: no prose, no code fences. "
          "It must be valid against this JSON schema:\n" +
-         std::string(k_schema_begin_marker) + "\n" + schema.dump() + "\n" + k_schema_end_marker;
+         std::string(k_schema_begin_marker) + "\n" +
+         schema.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" + k_schema_end_marker;
 }
 
 }  // namespace

@@ -99,3 +99,29 @@ TEST_CASE("doctor exits 4 with the reason when the server cannot be reached") {
   CHECK(result.exit_code == 4);
   CHECK(result.err.find("could not reach") != std::string::npos);
 }
+
+TEST_CASE("doctor does not vouch for a key that GET /models ignores; --ping exits 4 on a refused key") {
+  FakeLlmServer server;
+  server.require_key("the-right-key");
+  server.set_models_need_key(false);
+  auto options = environment(server);
+  options.env["OPENROUTER_API_KEY"] = "sk-or-v1-REVOKED-00112233445566778899";
+  auto result = run_pipeline({"doctor"}, options);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("key not verified (GET /models needs no key on this provider); use --ping to check it") !=
+        std::string::npos);
+
+  result = run_pipeline({"doctor", "--ping"}, options);
+  CHECK(result.exit_code == 4);
+  CHECK(result.err.find("pipeline: error: doctor: ping") != std::string::npos);
+  CHECK(result.err.find("the API key was refused (HTTP 401)") != std::string::npos);
+  CHECK((result.out + result.err).find("REVOKED") == std::string::npos);
+}
+
+TEST_CASE("doctor accepts a model that the server lists with its :latest tag") {
+  FakeLlmServer server;
+  server.set_models({"llama3.2:latest"});
+  const auto result = run_pipeline({"doctor"}, environment(server, "llama3.2"));
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("llama3.2 is available") != std::string::npos);
+}

@@ -100,8 +100,10 @@ struct FakeLlmServer::Impl {
   Pace pace;
   std::vector<std::string> models{"test-model"};
   std::string key;
+  bool models_need_key = true;
   bool report_cost = true;
   std::vector<nlohmann::json> requests;
+  std::vector<int> client_ports;
   std::vector<std::pair<std::string, std::string>> last_headers;
 
   // Counts a request as in flight for as long as the guard lives.
@@ -159,7 +161,12 @@ struct FakeLlmServer::Impl {
   }
 
   void handle_models(const httplib::Request& request, httplib::Response& response) {
-    if (!authorised(request, response)) return;
+    bool need_key = true;
+    {
+      std::lock_guard lock(mutex);
+      need_key = models_need_key;
+    }
+    if (need_key && !authorised(request, response)) return;
     nlohmann::json data = nlohmann::json::array();
     {
       std::lock_guard lock(mutex);
@@ -180,6 +187,7 @@ struct FakeLlmServer::Impl {
         last_headers.emplace_back(lower, value);
       }
       if (!body.is_discarded()) requests.push_back(body);
+      client_ports.push_back(request.remote_port);
     }
     if (body.is_discarded() || !body.is_object() || !body.contains("messages")) {
       response.status = 400;
@@ -200,6 +208,15 @@ struct FakeLlmServer::Impl {
       }
     }
     const ScriptedReply reply = take_reply(request.body).value_or(ScriptedReply{});
+    if (reply.fault == FaultKind::echo_authorization) {
+      std::string presented = request.get_header_value("Authorization");
+      if (presented.rfind("Bearer ", 0) == 0) presented = presented.substr(7);
+      response.status = reply.status >= 400 ? reply.status : 401;
+      response.set_content(error_body("Incorrect API key provided: " + presented + ".", "invalid_request_error",
+                                      "invalid_api_key"),
+                           "application/json");
+      return;
+    }
     if (reply.fault == FaultKind::http_status) {
       response.status = reply.status;
       if (reply.retry_after) response.set_header("Retry-After", *reply.retry_after);
@@ -230,7 +247,7 @@ struct FakeLlmServer::Impl {
       std::lock_guard lock(mutex);
       if (!report_cost) usage.erase("cost");
     }
-    if (body.value("stream", false)) {
+    if (body.value("stream", false) && reply.fault != FaultKind::ignore_stream) {
       const bool include_usage = body.contains("stream_options") && body["stream_options"].value("include_usage", false);
       stream_answer(response, model, content, finish_reason, include_usage ? usage : nlohmann::json(), reply, guard);
     } else {
@@ -242,7 +259,8 @@ struct FakeLlmServer::Impl {
                     const std::string& finish_reason, const nlohmann::json& usage, const ScriptedReply& reply) {
     const auto pieces = pieces_of(content);
     const Pace pace_now = current_pace();
-    if (!pause(pace_now.first_token + token_gap(pace_now) * static_cast<long>(pieces.size()) + reply.stall)) return;
+    const auto wait = pace_now.first_token + token_gap(pace_now) * static_cast<long>(pieces.size());
+    if (!pause(reply.fault == FaultKind::ignore_stream ? wait : wait + reply.stall)) return;
     nlohmann::json answer = {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"created", 0},
                              {"model", model},        {"usage", usage}};
     answer["choices"] = {{{"index", 0},
@@ -261,6 +279,17 @@ struct FakeLlmServer::Impl {
                                       sink.write(text.data(), text.size() / 2);
                                       return false;
                                     });
+      return;
+    }
+    if (reply.fault == FaultKind::ignore_stream) {
+      constexpr std::size_t k_parts = 8;
+      const auto gap = reply.stall / static_cast<long>(k_parts);
+      response.set_content_provider(
+          text.size(), "application/json", [this, text, gap](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+            if (!pause(gap)) return false;
+            const std::size_t part = std::max<std::size_t>(1, text.size() / k_parts + 1);
+            return sink.write(text.data() + offset, std::min(part, text.size() - offset));
+          });
       return;
     }
     response.set_content(text, "application/json");
@@ -373,6 +402,16 @@ void FakeLlmServer::set_models(std::vector<std::string> models) {
 void FakeLlmServer::require_key(std::string key) {
   std::lock_guard lock(m_impl->mutex);
   m_impl->key = std::move(key);
+}
+
+void FakeLlmServer::set_models_need_key(bool need) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->models_need_key = need;
+}
+
+std::vector<int> FakeLlmServer::client_ports() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->client_ports;
 }
 
 std::vector<nlohmann::json> FakeLlmServer::requests() const {

@@ -24,6 +24,10 @@ enum class FaultKind {
   error_chunk_openrouter, // HTTP 200 stream with a chunk carrying "error" and finish_reason "error"
   truncated,          // a normal answer whose finish_reason is "length"
   invalid_json,       // content that is not JSON (when a schema was asked for)
+  ignore_stream,      // a whole JSON answer even to a stream request: headers at once, the body
+                      // in eight parts spread over `stall`
+  echo_authorization, // reply with `status` (401 unless it is an error status) and an error body
+                      // quoting the request's Authorization header, as some providers do
 };
 
 struct ScriptedReply {
@@ -75,12 +79,17 @@ class FakeLlmServer {
   void set_models(std::vector<std::string> models);
   // The key requests must carry as "Authorization: Bearer <key>" (empty: none needed).
   void require_key(std::string key);
+  // Whether GET /v1/models also wants the key (default), or, like OpenRouter's, answers anyone.
+  void set_models_need_key(bool need);
 
   // Every chat request body received, in order of arrival.
   std::vector<nlohmann::json> requests() const;
   // The headers of the last request (lowercase names).
   std::vector<std::pair<std::string, std::string>> last_headers() const;
   int request_count() const;
+  // The client's TCP port of every chat request, in order of arrival; equal
+  // ports mean a reused connection.
+  std::vector<int> client_ports() const;
   // The most chat requests the server was answering at the same moment.
   int max_in_flight() const;
 
