@@ -14,6 +14,7 @@
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage.hpp"
+#include "stages/stage_registry.hpp"
 
 namespace pipeline::cli {
 namespace {

@@ -8,8 +8,12 @@
 #include "lib/llm/request_fingerprint.hpp"
 #include "lib/util/time.hpp"
 #include "stages/deadline_plan.hpp"
+#include "stages/report.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
+#include "stages/stage_request.hpp"
 
 namespace pipeline::stages {
 namespace {

@@ -6,6 +6,7 @@
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
+#include "stages/stage_params.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::stages {
@@ -15,6 +16,12 @@ namespace md = markdown;
 
 // At most eight words: one word, then up to seven more, separated by whitespace.
 constexpr const char* k_title_pattern = "^\\S+(\\s+\\S+){0,7}$";
+
+// An ISO 4217 currency code: three capital letters.
+constexpr const char* k_currency_pattern = "^[A-Z]{3}$";
+
+// A shelf price or a sales rate of zero is no plan; a cent or a hundredth of a unit is the least.
+constexpr double k_least_positive_figure = 0.01;
 
 nlohmann::json card_schema(const std::string& pattern) {
   using namespace schema;
@@ -33,9 +40,9 @@ nlohmann::json card_schema(const std::string& pattern) {
       {"shelf", string("One sentence on how it looks on the shelf and where it sits", 300)},
       {"buyer_questions", array(string("A question a retail buyer would ask", 300), 2, 2, "Exactly two buyer questions")},
       {"retail", object({
-                     {"price", number("Consumer shelf price per unit, in `currency`", 0.0)},
-                     {"currency", string("ISO 4217 code of the price, e.g. EUR", 3)},
-                     {"units_per_store_per_week", number("Expected units sold per store per week", 0.0)},
+                     {"price", number("Consumer shelf price per unit, in `currency`", k_least_positive_figure)},
+                     {"currency", pattern_string("ISO 4217 code of the price, e.g. EUR", k_currency_pattern, 3)},
+                     {"units_per_store_per_week", number("Expected units sold per store per week", k_least_positive_figure)},
                      {"gross_margin_pct", number("Expected gross margin for the brand, in percent", 0.0, 100.0)},
                      {"months_to_launch", integer("Months from go decision to shelf", 0, 60)},
                  }, "Retail figures")},
@@ -90,7 +97,6 @@ std::string render_markdown(const OpportunitiesStage& stage, const nlohmann::jso
   const auto& patterns = vocabulary::patterns();
   for (size_t i = 0; i < patterns.size(); ++i) {
     const auto& card = md::child(output, patterns[i]);
-    if (!card.is_object()) continue;
     const auto& retail = md::child(card, "retail");
     rows.push_back({std::to_string(i + 1), vocabulary::pattern_label(patterns[i]), md::text(card, "title"), price_text(retail),
                     md::number(md::child(retail, "units_per_store_per_week"), 1),
@@ -99,7 +105,6 @@ std::string render_markdown(const OpportunitiesStage& stage, const nlohmann::jso
   out += md::table({"#", "Pattern", "Title", "Price", "Units/store/week", "Gross margin", "Months to launch"}, rows);
   for (size_t i = 0; i < patterns.size(); ++i) {
     const auto& card = md::child(output, patterns[i]);
-    if (!card.is_object()) continue;
     out += md::demote_headings(fmt::format("# Card {}: ", i + 1) + card_markdown(card, patterns[i]).substr(2));
   }
   return out;
@@ -124,10 +129,7 @@ std::vector<RenderedFile> OpportunitiesStage::render(const nlohmann::json& outpu
   const auto& patterns = vocabulary::patterns();
   for (size_t i = 0; i < patterns.size(); ++i) {
     const auto& card = md::child(output, patterns[i]);
-    if (!card.is_object()) continue;
-    nlohmann::json entry = card;
-    entry["pattern"] = patterns[i];
-    opportunities.push_back(std::move(entry));
+    opportunities.push_back(card);
     std::string markdown = card_markdown(card, patterns[i]);
     while (!markdown.empty() && markdown.back() == '\n') markdown.pop_back();
     files.push_back({card_path(i, patterns[i]), markdown + "\n"});

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "stages/stage_registry.hpp"
+
 namespace pipeline::stages {
 namespace {
 

@@ -1,6 +1,8 @@
+#include "stages/report.hpp"
+
 #include "stages/markdown.hpp"
-#include "stages/stage.hpp"
 #include "stages/stage_files.hpp"
+#include "stages/stage_registry.hpp"
 
 namespace pipeline::stages {
 

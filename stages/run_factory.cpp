@@ -13,6 +13,8 @@
 #include "lib/util/time.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
 
 namespace pipeline::stages {
 namespace {

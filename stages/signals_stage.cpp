@@ -4,6 +4,7 @@
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
+#include "stages/stage_params.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::stages {

@@ -1,26 +1,17 @@
 #pragma once
 
 #include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "lib/llm/chat.hpp"
-#include "lib/prompts/prompt_template.hpp"
+#include "lib/util/expected.hpp"
 
 namespace pipeline::stages {
 
-// Request parameters of one stage; an empty model means the run's model.
-struct StageParams {
-  double temperature = 0.7;
-  int max_tokens = 4000;
-  std::string model;
-  nlohmann::json to_json() const;
-  static StageParams from_json(const nlohmann::json& json);
-};
+struct StageParams;  // stages/stage_params.hpp
 
 // What a stage reads: the document, the brand (stages 4 and 5 only) and the
 // JSON outputs of the earlier stages it names.
@@ -54,24 +45,9 @@ class Stage {
   virtual std::vector<RenderedFile> render(const nlohmann::json& output) const = 0;
 };
 
-// The five stages in order, numbered 1 to 5.
-const std::vector<std::unique_ptr<Stage>>& all_stages();
-
-// A stage by number ("3") or name ("lessons"); nullptr when there is none.
-const Stage* find_stage(std::string_view number_or_name);
-
-// The chat request for a stage: the filled prompt, its parameters and schema.
-util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts::PromptTemplate& prompt,
-                                               const StageContext& context, const StageParams& params,
-                                               const std::string& run_model);
-
-// report.md: every stage's Markdown and the cards, in order.
-std::string render_report(const std::string& run_id, const std::map<int, nlohmann::json>& outputs);
-
-// Stage parameters from a config file or flags, over `defaults`: only
-// temperature (0 to 2), max_tokens (1 to 1000000) and model are allowed.
-// bad_input names `where` (e.g. "config.json: stages.signals") and the key.
-util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const StageParams& defaults,
-                                               const std::string& where);
+// The parameters of `stage` in a checkpoint's settings: settings.stages.<name>
+// over the stage's defaults, or the defaults when the run has no entry for it.
+// bad_input, naming "checkpoint settings.stages.<name>", for a bad value.
+util::Expected<StageParams> stage_params_from_settings(const Stage& stage, const nlohmann::json& settings);
 
 }  // namespace pipeline::stages

@@ -1,4 +1,4 @@
-#include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
 
 namespace pipeline::stages {
 

@@ -3,7 +3,7 @@
 #include "stages/mechanisms_stage.hpp"
 #include "stages/opportunities_stage.hpp"
 #include "stages/signals_stage.hpp"
-#include "stages/stage.hpp"
+#include "stages/stage_registry.hpp"
 
 namespace pipeline::stages {
 namespace {

@@ -1,4 +1,6 @@
-#include "stages/stage.hpp"
+#include "stages/stage_request.hpp"
+
+#include "stages/stage_registry.hpp"
 
 namespace pipeline::stages {
 

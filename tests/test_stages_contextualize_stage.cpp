@@ -1,14 +1,17 @@
 #include <doctest/doctest.h>
 
+#include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/contextualize_stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
+using pipeline::llm::validate_json;
 using pipeline::testing::sample_context;
 using pipeline::testing::sample_output;
-using pipeline::testing::schema_conformance_problems;
 
 namespace {
 
@@ -43,13 +46,13 @@ TEST_CASE("contextualize schema enumerates the five patterns and fixes three dir
 
 TEST_CASE("the contextualize sample conforms; a score of 6 or a sixth pattern does not") {
   const auto& schema = k_stage.schema();
-  CHECK(schema_conformance_problems(schema, sample_output(4)).empty());
+  CHECK(validate_json(schema, sample_output(4)).empty());
   auto high = sample_output(4);
   high["retail_viability"]["scores"]["consumer_appeal"]["score"] = 6;
-  CHECK_FALSE(schema_conformance_problems(schema, high).empty());
+  CHECK_FALSE(validate_json(schema, high).empty());
   auto unknown = sample_output(4);
   unknown["pattern_mapping"][0]["pattern"] = "sustainability";
-  CHECK_FALSE(schema_conformance_problems(schema, unknown).empty());
+  CHECK_FALSE(validate_json(schema, unknown).empty());
 }
 
 TEST_CASE("the contextualize request carries the brand, the document and stages 1 to 3") {

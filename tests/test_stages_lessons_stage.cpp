@@ -1,14 +1,17 @@
 #include <doctest/doctest.h>
 
+#include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/lessons_stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
+using pipeline::llm::validate_json;
 using pipeline::testing::sample_context;
 using pipeline::testing::sample_output;
-using pipeline::testing::schema_conformance_problems;
 
 namespace {
 
@@ -35,13 +38,13 @@ TEST_CASE("lessons schema asks for exactly three industries and the job in its f
 
 TEST_CASE("the lessons sample conforms; two industries or a loose job do not") {
   const auto& schema = k_stage.schema();
-  CHECK(schema_conformance_problems(schema, sample_output(3)).empty());
+  CHECK(validate_json(schema, sample_output(3)).empty());
   auto two = sample_output(3);
   two["analogous_industries"].erase(2);
-  CHECK_FALSE(schema_conformance_problems(schema, two).empty());
+  CHECK_FALSE(validate_json(schema, two).empty());
   auto loose = sample_output(3);
   loose["jobs_to_be_done"]["functional"] = "Fresh bread, fast";
-  CHECK_FALSE(schema_conformance_problems(schema, loose).empty());
+  CHECK_FALSE(validate_json(schema, loose).empty());
 }
 
 TEST_CASE("the lessons request carries the document and stages 1 and 2, not the brand") {

@@ -1,14 +1,17 @@
 #include <doctest/doctest.h>
 
+#include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/mechanisms_stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
+using pipeline::llm::validate_json;
 using pipeline::testing::sample_context;
 using pipeline::testing::sample_output;
-using pipeline::testing::schema_conformance_problems;
 
 namespace {
 
@@ -41,23 +44,23 @@ TEST_CASE("mechanisms schema stays in the subset and carries the methodology's r
 
 TEST_CASE("the mechanisms sample conforms, and breaking a rule is caught by the schema") {
   const auto& schema = k_stage.schema();
-  CHECK(schema_conformance_problems(schema, sample_output(1)).empty());
+  CHECK(validate_json(schema, sample_output(1)).empty());
 
   auto too_many = sample_output(1);
   too_many["mechanisms"].push_back(too_many["mechanisms"][0]);
-  CHECK_FALSE(schema_conformance_problems(schema, too_many).empty());
+  CHECK_FALSE(validate_json(schema, too_many).empty());
 
   auto bad_type = sample_output(1);
   bad_type["mechanisms"][0]["type"] = "innovative";
-  CHECK_FALSE(schema_conformance_problems(schema, bad_type).empty());
+  CHECK_FALSE(validate_json(schema, bad_type).empty());
 
   auto loose_sentence = sample_output(1);
   loose_sentence["mechanisms"][0]["structural_sentence"] = "It works because people like it.";
-  CHECK_FALSE(schema_conformance_problems(schema, loose_sentence).empty());
+  CHECK_FALSE(validate_json(schema, loose_sentence).empty());
 
   auto extra = sample_output(1);
   extra["innovation"]["hype"] = "disruptive";
-  CHECK_FALSE(schema_conformance_problems(schema, extra).empty());
+  CHECK_FALSE(validate_json(schema, extra).empty());
 }
 
 TEST_CASE("the mechanisms request delimits the document and leaves the brand out") {

@@ -2,15 +2,18 @@
 
 #include <regex>
 
+#include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/opportunities_stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
+using pipeline::llm::validate_json;
 using pipeline::testing::sample_context;
 using pipeline::testing::sample_output;
-using pipeline::testing::schema_conformance_problems;
 
 namespace {
 
@@ -47,10 +50,12 @@ TEST_CASE("opportunities schema has one card property per pattern with the card'
     CHECK(description.contains("who"));
     CHECK(description.contains("how_why_now"));
     const auto& retail = card["retail"]["properties"];
-    for (const char* figure : {"price", "units_per_store_per_week", "gross_margin_pct", "months_to_launch"}) {
-      CHECK_MESSAGE(retail[figure]["minimum"] == 0, figure);
-    }
+    CHECK(retail["price"]["minimum"] == doctest::Approx(0.01));
+    CHECK(retail["units_per_store_per_week"]["minimum"] == doctest::Approx(0.01));
+    CHECK(retail["gross_margin_pct"]["minimum"] == 0);
     CHECK(retail["gross_margin_pct"]["maximum"] == 100);
+    CHECK(retail["months_to_launch"]["minimum"] == 0);
+    CHECK(retail["currency"]["pattern"] == "^[A-Z]{3}$");
   }
 }
 
@@ -65,19 +70,43 @@ TEST_CASE("the card title pattern allows eight words and refuses nine") {
 
 TEST_CASE("the opportunities sample conforms; a missing card, a wrong pattern or a fourth step do not") {
   const auto& schema = k_stage.schema();
-  CHECK(schema_conformance_problems(schema, sample_output(5)).empty());
+  CHECK(validate_json(schema, sample_output(5)).empty());
   auto missing = sample_output(5);
   missing.erase("convenience");
-  CHECK_FALSE(schema_conformance_problems(schema, missing).empty());
+  CHECK_FALSE(validate_json(schema, missing).empty());
   auto swapped = sample_output(5);
   swapped["convenience"]["pattern"] = "premiumisation";
-  CHECK_FALSE(schema_conformance_problems(schema, swapped).empty());
+  CHECK_FALSE(validate_json(schema, swapped).empty());
   auto four_steps = sample_output(5);
   four_steps["premiumisation"]["next_steps"].push_back("Celebrate");
-  CHECK_FALSE(schema_conformance_problems(schema, four_steps).empty());
+  CHECK_FALSE(validate_json(schema, four_steps).empty());
   auto negative = sample_output(5);
   negative["format_migration"]["retail"]["price"] = -1;
-  CHECK_FALSE(schema_conformance_problems(schema, negative).empty());
+  CHECK_FALSE(validate_json(schema, negative).empty());
+}
+
+TEST_CASE("a card's price and sales rate are above zero and its currency is an ISO 4217 code") {
+  const auto& schema = k_stage.schema();
+  auto cheapest = sample_output(5);
+  cheapest["convenience"]["retail"]["price"] = 0.01;
+  cheapest["convenience"]["retail"]["units_per_store_per_week"] = 0.01;
+  cheapest["convenience"]["retail"]["currency"] = "CHF";
+  CHECK(validate_json(schema, cheapest).empty());
+  for (const char* figure : {"price", "units_per_store_per_week"}) {
+    for (double value : {0.0, 0.009}) {
+      CAPTURE(figure);
+      CAPTURE(value);
+      auto low = sample_output(5);
+      low["convenience"]["retail"][figure] = value;
+      CHECK_FALSE(validate_json(schema, low).empty());
+    }
+  }
+  for (const char* currency : {"eur", "Eur", "EURO", "EU", "E1R", "€", "EUR "}) {
+    CAPTURE(currency);
+    auto wrong = sample_output(5);
+    wrong["premiumisation"]["retail"]["currency"] = currency;
+    CHECK_FALSE(validate_json(schema, wrong).empty());
+  }
 }
 
 TEST_CASE("the opportunities request carries the brand, the document and stages 1 to 4") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "stages/prompt_inputs.hpp"
+#include "stages/stage_registry.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;

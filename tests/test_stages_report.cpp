@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "stages/report.hpp"
 #include "stages/stage.hpp"
 #include "tests/support/stage_samples.hpp"
 

@@ -6,6 +6,8 @@
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
 #include "tests/support/run_fixture.hpp"
 
 using namespace pipeline;

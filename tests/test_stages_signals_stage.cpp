@@ -1,14 +1,17 @@
 #include <doctest/doctest.h>
 
+#include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/signals_stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
+using pipeline::llm::validate_json;
 using pipeline::testing::sample_context;
 using pipeline::testing::sample_output;
-using pipeline::testing::schema_conformance_problems;
 
 namespace {
 
@@ -39,13 +42,13 @@ TEST_CASE("signals schema enumerates Doblin's Ten Types and the defensibility le
 
 TEST_CASE("the signals sample conforms, and an unknown type is caught") {
   const auto& schema = k_stage.schema();
-  CHECK(schema_conformance_problems(schema, sample_output(2)).empty());
+  CHECK(validate_json(schema, sample_output(2)).empty());
   auto wrong = sample_output(2);
   wrong["anatomies"][0]["primary_type"] = "marketing";
-  CHECK_FALSE(schema_conformance_problems(schema, wrong).empty());
+  CHECK_FALSE(validate_json(schema, wrong).empty());
   auto no_signals = sample_output(2);
   no_signals["signals"] = nlohmann::json::array();
-  CHECK_FALSE(schema_conformance_problems(schema, no_signals).empty());
+  CHECK_FALSE(validate_json(schema, no_signals).empty());
 }
 
 TEST_CASE("the signals request carries the document and stage 1, not the brand") {

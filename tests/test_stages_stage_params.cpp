@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
 
 using namespace pipeline;
 
@@ -14,11 +15,14 @@ TEST_CASE("StageParams survive a JSON round trip") {
   CHECK(back.model == "openai/gpt-4o");
 }
 
-TEST_CASE("from_json keeps defaults for what is missing") {
-  const auto params = stages::StageParams::from_json({{"max_tokens", 100}});
+TEST_CASE("from_json invents no defaults: what is missing or mistyped stays zero") {
+  const auto params = stages::StageParams::from_json({{"max_tokens", 100}, {"model", 7}});
   CHECK(params.max_tokens == 100);
-  CHECK(params.temperature == doctest::Approx(stages::StageParams{}.temperature));
+  CHECK(params.temperature == 0);
   CHECK(params.model.empty());
+  const auto nothing = stages::StageParams::from_json("junk");
+  CHECK(nothing.temperature == 0);
+  CHECK(nothing.max_tokens == 0);
 }
 
 TEST_CASE("parse_stage_params overrides defaults and refuses bad values naming where") {

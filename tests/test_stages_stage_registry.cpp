@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "stages/stage.hpp"
+#include "stages/stage_registry.hpp"
 
 using namespace pipeline;
 

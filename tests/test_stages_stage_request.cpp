@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
+#include "stages/stage_request.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;

@@ -98,77 +98,6 @@ void check_subset(const nlohmann::json& schema, const std::string& where, std::v
   }
 }
 
-size_t code_points(const std::string& text) {
-  size_t count = 0;
-  for (unsigned char c : text) {
-    if ((c & 0xC0) != 0x80) ++count;
-  }
-  return count;
-}
-
-bool matches_type(const nlohmann::json& value, const std::string& type) {
-  if (type == "object") return value.is_object();
-  if (type == "array") return value.is_array();
-  if (type == "string") return value.is_string();
-  if (type == "number") return value.is_number();
-  if (type == "integer") return value.is_number_integer() || (value.is_number_float() && value.get<double>() == static_cast<std::int64_t>(value.get<double>()));
-  if (type == "boolean") return value.is_boolean();
-  if (type == "null") return value.is_null();
-  return false;
-}
-
-void check_value(const nlohmann::json& schema, const nlohmann::json& value, const std::string& where,
-                 std::vector<std::string>& problems) {
-  const auto types = types_of(schema);
-  bool typed = types.empty();
-  for (const auto& type : types) typed = typed || matches_type(value, type);
-  if (!typed) {
-    problems.push_back(where + ": wrong type " + std::string(value.type_name()));
-    return;
-  }
-  if (auto found = schema.find("enum"); found != schema.end()) {
-    bool listed = false;
-    for (const auto& option : *found) listed = listed || option == value;
-    if (!listed) problems.push_back(where + ": " + value.dump() + " is not in the enum");
-  }
-  if (auto found = schema.find("const"); found != schema.end() && *found != value) {
-    problems.push_back(where + ": " + value.dump() + " is not the const " + found->dump());
-  }
-  if (value.is_object()) {
-    const auto& properties = schema.value("properties", nlohmann::json::object());
-    for (const auto& name : schema.value("required", nlohmann::json::array())) {
-      if (!value.contains(name.get<std::string>())) problems.push_back(where + ": missing " + name.get<std::string>());
-    }
-    for (const auto& [name, member] : value.items()) {
-      if (properties.contains(name)) {
-        check_value(properties[name], member, where + "/" + name, problems);
-      } else if (schema.value("additionalProperties", true) == false) {
-        problems.push_back(where + ": extra property " + name);
-      }
-    }
-  }
-  if (value.is_array()) {
-    if (schema.contains("minItems") && value.size() < schema["minItems"].get<size_t>()) problems.push_back(where + ": too few items");
-    if (schema.contains("maxItems") && value.size() > schema["maxItems"].get<size_t>()) problems.push_back(where + ": too many items");
-    if (schema.contains("items")) {
-      for (size_t i = 0; i < value.size(); ++i) check_value(schema["items"], value[i], where + "/" + std::to_string(i), problems);
-    }
-  }
-  if (value.is_string()) {
-    const auto text = value.get<std::string>();
-    if (schema.contains("minLength") && code_points(text) < schema["minLength"].get<size_t>()) problems.push_back(where + ": too short");
-    if (schema.contains("maxLength") && code_points(text) > schema["maxLength"].get<size_t>()) problems.push_back(where + ": too long");
-    if (schema.contains("pattern") && !std::regex_search(text, std::regex(schema["pattern"].get<std::string>(), std::regex::ECMAScript))) {
-      problems.push_back(where + ": \"" + text + "\" does not match " + schema["pattern"].get<std::string>());
-    }
-  }
-  if (value.is_number()) {
-    const double x = value.get<double>();
-    if (schema.contains("minimum") && x < schema["minimum"].get<double>()) problems.push_back(where + ": below minimum");
-    if (schema.contains("maximum") && x > schema["maximum"].get<double>()) problems.push_back(where + ": above maximum");
-  }
-}
-
 void collect_enums(const nlohmann::json& schema, std::vector<std::vector<std::string>>& out) {
   if (!schema.is_object()) return;
   if (auto found = schema.find("enum"); found != schema.end()) out.push_back(found->get<std::vector<std::string>>());
@@ -183,12 +112,6 @@ void collect_enums(const nlohmann::json& schema, std::vector<std::vector<std::st
 std::vector<std::string> schema_subset_problems(const nlohmann::json& schema) {
   std::vector<std::string> problems;
   check_subset(schema, "", problems);
-  return problems;
-}
-
-std::vector<std::string> schema_conformance_problems(const nlohmann::json& schema, const nlohmann::json& value) {
-  std::vector<std::string> problems;
-  check_value(schema, value, "", problems);
   return problems;
 }
 

@@ -309,7 +309,7 @@ const char* k_stage5 = R"json({
       "What does a crate cost the office per person compared with a bakery?",
       "Can the order change week by week?"
     ],
-    "retail": {"price": 39, "currency": "EUR", "units_per_store_per_week": 0, "gross_margin_pct": 35, "months_to_launch": 4}
+    "retail": {"price": 39, "currency": "EUR", "units_per_store_per_week": 6, "gross_margin_pct": 35, "months_to_launch": 4}
   }
 })json";
 

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/util/expected.hpp"
+
+namespace pipeline::stages {
+
+// Request parameters of one stage; an empty model means the run's model.
+// There are no defaults here: a stage's own come from Stage::default_params.
+struct StageParams {
+  double temperature{};
+  int max_tokens{};
+  std::string model;
+  nlohmann::json to_json() const;
+  // Reads what to_json wrote; a member that is missing or of another type
+  // stays zero. Settings that may have been edited by hand go through
+  // parse_stage_params or stage_params_from_settings instead.
+  static StageParams from_json(const nlohmann::json& json);
+};
+
+// Stage parameters from a config file, flags or settings, over `defaults`:
+// only temperature (0 to 2), max_tokens (1 to 1000000) and model are allowed.
+// bad_input names `where` (e.g. "config.json: stages.signals") and the key.
+util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const StageParams& defaults,
+                                               const std::string& where);
+
+}  // namespace pipeline::stages

@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include "stages/run_factory.hpp"
+#include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
+
+using namespace pipeline;
+
+namespace {
+
+void check_same(const stages::StageParams& actual, const stages::StageParams& expected) {
+  CHECK(actual.temperature == doctest::Approx(expected.temperature));
+  CHECK(actual.max_tokens == expected.max_tokens);
+  CHECK(actual.model == expected.model);
+}
+
+}  // namespace
+
+TEST_CASE("stage_params_from_settings gives a stage its own defaults when the settings have no entry for it") {
+  const nlohmann::json only_signals = {{"model", "m"}, {"stages", {{"signals", {{"temperature", 1.5}}}}}};
+  for (const auto& stage : stages::all_stages()) {
+    CAPTURE(stage->name());
+    for (const auto& settings : {nlohmann::json::object(), nlohmann::json{{"stages", nlohmann::json::object()}}}) {
+      auto params = stages::stage_params_from_settings(*stage, settings);
+      REQUIRE(params);
+      check_same(*params, stage->default_params());
+    }
+    auto params = stages::stage_params_from_settings(*stage, only_signals);
+    REQUIRE(params);
+    if (stage->name() == "signals") {
+      CHECK(params->temperature == doctest::Approx(1.5));
+    } else {
+      check_same(*params, stage->default_params());
+    }
+  }
+}
+
+TEST_CASE("stage_params_from_settings lays the stage's entry over its defaults") {
+  const auto& signals = *stages::find_stage("signals");
+  const nlohmann::json settings = {{"stages", {{"signals", {{"max_tokens", 777}, {"model", "stage/model"}}}}}};
+  auto params = stages::stage_params_from_settings(signals, settings);
+  REQUIRE(params);
+  CHECK(params->max_tokens == 777);
+  CHECK(params->model == "stage/model");
+  CHECK(params->temperature == doctest::Approx(signals.default_params().temperature));
+}
+
+TEST_CASE("stage_params_from_settings reads back what build_settings writes") {
+  auto settings = stages::build_settings("u", "m", "json_schema", nlohmann::json::object(),
+                                         {"lessons.temperature=0.05", "opportunities.model=big/model"});
+  REQUIRE(settings);
+  for (const auto& stage : stages::all_stages()) {
+    CAPTURE(stage->name());
+    auto params = stages::stage_params_from_settings(*stage, *settings);
+    REQUIRE(params);
+    auto expected = stage->default_params();
+    if (stage->name() == "lessons") expected.temperature = 0.05;
+    if (stage->name() == "opportunities") expected.model = "big/model";
+    check_same(*params, expected);
+  }
+}
+
+TEST_CASE("a bad value in the settings is bad input naming the checkpoint entry, never a fallback") {
+  const auto& contextualize = *stages::find_stage("contextualize");
+  for (const auto& entry : {nlohmann::json{{"temperature", "warm"}}, nlohmann::json{{"temperature", 2.5}},
+                            nlohmann::json{{"max_tokens", 0}}, nlohmann::json{{"max_tokens", "many"}},
+                            nlohmann::json{{"model", false}}, nlohmann::json{{"top_k", 3}}, nlohmann::json("hot"),
+                            nlohmann::json(nullptr)}) {
+    CAPTURE(entry.dump());
+    auto params = stages::stage_params_from_settings(contextualize, {{"stages", {{"contextualize", entry}}}});
+    REQUIRE_FALSE(params);
+    CHECK(params.error().kind == util::ErrorKind::bad_input);
+    CHECK(params.error().message.find("checkpoint settings.stages.contextualize") != std::string::npos);
+  }
+}
+
+TEST_CASE("settings or a stages member that is not an object is bad input") {
+  const auto& mechanisms = *stages::find_stage("mechanisms");
+  for (const auto& settings : {nlohmann::json::array(), nlohmann::json("x"), nlohmann::json{{"stages", 5}},
+                               nlohmann::json{{"stages", nlohmann::json::array()}}}) {
+    CAPTURE(settings.dump());
+    auto params = stages::stage_params_from_settings(mechanisms, settings);
+    REQUIRE_FALSE(params);
+    CHECK(params.error().kind == util::ErrorKind::bad_input);
+    CHECK(params.error().message.find("checkpoint settings") != std::string::npos);
+  }
+}
