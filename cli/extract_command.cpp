@@ -1,63 +1,20 @@
-#include <stdlib.h>
-
 #include <cmath>
 #include <iostream>
-#include <system_error>
 
 #include "cli/app.hpp"
-#include "lib/pdf/download.hpp"
-#include "lib/pdf/extract.hpp"
-#include "lib/util/error.hpp"
+#include "lib/pdf/ingest.hpp"
+#include "lib/util/cancel.hpp"
 #include "lib/util/log.hpp"
 
 namespace pipeline::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
-// A private temporary folder for a downloaded PDF, removed at scope exit.
-class DownloadFolder {
- public:
-  DownloadFolder() {
-    std::string pattern = (fs::temp_directory_path() / "pipeline-download-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) {
-      throw util::FatalError(util::ErrorKind::failed, "cannot create a temporary folder for the download");
-    }
-    m_path = pattern;
-  }
-  ~DownloadFolder() {
-    std::error_code ec;
-    fs::remove_all(m_path, ec);
-  }
-  DownloadFolder(const DownloadFolder&) = delete;
-  DownloadFolder& operator=(const DownloadFolder&) = delete;
-  const fs::path& path() const { return m_path; }
-
- private:
-  fs::path m_path;
-};
-
 pdf::ExtractedDocument extract_input(const std::string& input, const GlobalOptions& options) {
-  if (!pdf::has_url_scheme(input)) return pdf::extract_text(input).value_or_throw();
   pdf::DownloadOptions download;
   download.max_bytes = static_cast<std::uint64_t>(std::llround(options.max_download_mb * 1024 * 1024));
   download.connect_timeout_s = static_cast<long>(std::ceil(options.connect_timeout_s));
-  DownloadFolder folder;
-  const fs::path file = folder.path() / "input.pdf";
-  util::log_verbose("downloading " + input);
-  pdf::download(input, file, download).value_or_throw();
-  auto document = pdf::extract_text(file);
-  if (!document) {
-    // Name the URL the user gave, not the temporary file.
-    auto error = document.error();
-    for (auto at = error.message.find(file.string()); at != std::string::npos;
-         at = error.message.find(file.string(), at + input.size())) {
-      error.message.replace(at, file.string().size(), input);
-    }
-    throw util::FatalError(error);
-  }
-  document->path = input;
-  return std::move(document).value();
+  if (pdf::is_url(input)) util::log_verbose("downloading " + input);
+  return pdf::ingest(input, download, util::CancelToken{}).value_or_throw();
 }
 
 void run_extract(const std::string& input, const GlobalOptions& options) {

@@ -6,8 +6,7 @@
 #include <fmt/format.h>
 
 #include "lib/brand/brand.hpp"
-#include "lib/pdf/download.hpp"
-#include "lib/pdf/extract.hpp"
+#include "lib/pdf/ingest.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
@@ -22,34 +21,10 @@ namespace {
 using util::ErrorKind;
 using util::Expected;
 
-// A temporary folder for a download, removed when it goes out of scope.
-class DownloadDir {
- public:
-  DownloadDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pipeline-download-XXXXXX").string();
-    if (::mkdtemp(pattern.data())) m_path = pattern;
-  }
-  ~DownloadDir() {
-    std::error_code ec;
-    if (!m_path.empty()) std::filesystem::remove_all(m_path, ec);
-  }
-  const std::filesystem::path& path() const { return m_path; }
-
- private:
-  std::filesystem::path m_path;
-};
-
 Expected<pdf::ExtractedDocument> ingest(const NewRunRequest& request) {
-  if (!pdf::is_url(request.input)) return pdf::extract_text(request.input);
-  DownloadDir dir;
-  if (dir.path().empty()) return util::fail(ErrorKind::failed, "cannot create a temporary folder for the download");
-  const auto file = dir.path() / "document.pdf";
   pdf::DownloadOptions options;
   options.max_bytes = request.max_download_bytes;
-  if (auto downloaded = pdf::download(request.input, file, options); !downloaded) return downloaded.error();
-  auto document = pdf::extract_text(file);
-  if (document) document->path = request.input;
-  return document;
+  return pdf::ingest(request.input, options, util::CancelToken{});
 }
 
 // The document's name for a generated id: the URL's or file's last part.

@@ -4,15 +4,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <system_error>
-
-#include "lib/util/cancel.hpp"
 
 namespace pipeline::pdf {
 namespace {
@@ -71,8 +71,26 @@ std::size_t write_body(char* data, std::size_t size, std::size_t count, void* us
   return length;
 }
 
-int check_stop(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return util::received_stop_signal() != 0 ? 1 : 0;
+// libcurl calls this at least once a second, also while no data flows.
+int check_stop(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const util::CancelToken*>(user)->stop_requested() ? 1 : 0;
+}
+
+// The error for a download that the token stopped.
+util::Error stopped(const std::string& url, util::StopReason reason) {
+  if (reason == util::StopReason::deadline) {
+    return util::fail(util::ErrorKind::deadline, "the time budget ran out while downloading " + url);
+  }
+  const char* how = reason == util::StopReason::cancelled ? " cancelled" : " interrupted";
+  return util::fail(util::ErrorKind::interrupted, "download of " + url + how);
+}
+
+// The whole transfer's limit in milliseconds: the configured one, or less
+// when the token's deadline comes sooner (at least 1, since 0 means none).
+long transfer_timeout_ms(const DownloadOptions& options, const util::CancelToken& cancel) {
+  double limit_ms = static_cast<double>(options.total_timeout_s) * 1000.0;
+  if (const auto left = cancel.seconds_left()) limit_ms = std::min(limit_ms, std::ceil(*left * 1000.0));
+  return static_cast<long>(std::max(limit_ms, 1.0));
 }
 
 using CurlHandle = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
@@ -128,13 +146,14 @@ bool has_url_scheme(std::string_view input) {
 }
 
 util::Expected<void> download(std::string_view url_view, const fs::path& destination,
-                              const DownloadOptions& options) {
+                              const DownloadOptions& options, const util::CancelToken& cancel) {
   const std::string url(url_view);
   const std::string failed = "download of " + url + " failed: ";
   if (!is_url(url)) {
     return util::fail(util::ErrorKind::bad_input,
                       "refused to download " + url + ": only http:// and https:// URLs are supported");
   }
+  if (const auto reason = cancel.stop_reason(); reason != util::StopReason::none) return stopped(url, reason);
   initialise_curl_once();
   CurlHandle curl(curl_easy_init(), &curl_easy_cleanup);
   if (!curl) return util::fail(util::ErrorKind::failed, failed + "libcurl could not start");
@@ -157,7 +176,7 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
   curl_easy_setopt(handle, CURLOPT_MAXREDIRS, static_cast<long>(options.max_redirects));
   curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_bytes));
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT, options.total_timeout_s);
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, transfer_timeout_ms(options, cancel));
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(handle, CURLOPT_USERAGENT, "pipeline/" PIPELINE_VERSION);
@@ -166,12 +185,17 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, check_stop);
+  curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &cancel);
 
   const CURLcode code = curl_easy_perform(handle);
   long status = 0;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   const auto bad = [&](const std::string& why) { return util::fail(util::ErrorKind::bad_input, failed + why); };
 
+  if (code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_OPERATION_TIMEDOUT) {
+    // A timeout that the deadline cap caused is the deadline, not a slow server.
+    if (const auto reason = cancel.stop_reason(); reason != util::StopReason::none) return stopped(url, reason);
+  }
   if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return bad("the file is larger than the limit of " + megabytes(options.max_bytes));
   }
@@ -190,7 +214,7 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
     case CURLE_OPERATION_TIMEDOUT:
       return bad("timed out");
     case CURLE_ABORTED_BY_CALLBACK:
-      return util::fail(util::ErrorKind::interrupted, "download of " + url + " interrupted");
+      return stopped(url, util::StopReason::signal);
     default:
       return bad(error_text[0] ? error_text : curl_easy_strerror(code));
   }

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/util/cancel.hpp"
 #include "lib/util/expected.hpp"
 
 namespace pipeline::pdf {
@@ -13,7 +14,7 @@ struct DownloadOptions {
   std::uint64_t max_bytes = 100ull * 1024 * 1024;
   int max_redirects = 5;
   long connect_timeout_s = 15;
-  long total_timeout_s = 300;
+  long total_timeout_s = 300;  // also capped by the cancel token's deadline
 };
 
 // True for http:// and https:// inputs, which are downloaded, not opened.
@@ -24,8 +25,11 @@ bool is_url(std::string_view input);
 bool has_url_scheme(std::string_view input);
 
 // Downloads an http(s) URL into `destination` with libcurl. Other schemes are
-// refused; redirects and size are capped; failures are bad_input.
+// refused; redirects and size are capped; failures are bad_input. The transfer
+// stops within about a second once `cancel` stops: interrupted for a signal or
+// cancel(), deadline when its time budget runs out. Nothing is left at
+// `destination` unless the whole body arrived.
 util::Expected<void> download(std::string_view url, const std::filesystem::path& destination,
-                              const DownloadOptions& options = {});
+                              const DownloadOptions& options, const util::CancelToken& cancel);
 
 }  // namespace pipeline::pdf

@@ -138,7 +138,8 @@ TEST_CASE("pipeline extract downloads an http URL") {
   const auto html = testing::run_pipeline({"extract", server.url("/files/not-a-pdf")});
   check_one_line_error(html, "is not a PDF");
   CHECK(html.err.find(server.url("/files/not-a-pdf")) != std::string::npos);
-  CHECK(html.err.find("input.pdf") == std::string::npos);
+  CHECK(html.err.find("pipeline-download") == std::string::npos);
+  CHECK(html.err.find("document.pdf") == std::string::npos);
 }
 
 TEST_CASE("pipeline extract without an input is a usage error") {

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <string_view>
+
+#include "lib/pdf/download.hpp"
+#include "lib/pdf/extract.hpp"
+#include "lib/util/cancel.hpp"
+#include "lib/util/expected.hpp"
+
+namespace pipeline::pdf {
+
+// The text of the document a user named: a local path is extracted as is; an
+// http(s) URL is downloaded into a private temporary folder (removed before
+// returning) and extracted, and then `path` and every error message name the
+// URL, never the temporary file; any other "scheme://" input is refused with
+// bad_input. The download stops when `cancel` does (see download()).
+util::Expected<ExtractedDocument> ingest(std::string_view input, const DownloadOptions& options,
+                                         const util::CancelToken& cancel);
+
+}  // namespace pipeline::pdf
