@@ -291,7 +291,8 @@ TEST_CASE("download stops when its token is cancelled from another thread") {
     REQUIRE_FALSE(result.has_value());
     CHECK(result.error().kind == ErrorKind::interrupted);
     CHECK(result.error().message == "download of " + server.url(path) + " cancelled");
-    CHECK(elapsed < 1.6);
+    // libcurl looks at the token at least once a second, also while no data flows.
+    CHECK(elapsed < 1.8);
     CHECK(entries_in(dir.path()) == 0);
   }
 }
