@@ -82,7 +82,8 @@ nlohmann::json read_config_file(const std::string& path) {
   return json;
 }
 
-stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store) {
+stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store,
+                      std::optional<util::Clock::time_point> deadline = std::nullopt) {
   stages::NewRunRequest request;
   request.input = run.input;
   request.brand = run.brand;
@@ -90,6 +91,7 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
   request.run_id = run.run_id;
   request.prompts_dir = run.prompts_dir;
   request.max_download_bytes = static_cast<std::uint64_t>(options.max_download_mb * 1024 * 1024);
+  request.cancel = util::CancelToken(deadline);
   request.settings = stages::build_settings(options.base_url, options.model, options.structured_output,
                                             read_config_file(run.config_file), run.overrides)
                          .value_or_throw();
@@ -285,7 +287,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     const auto deadline = parse_deadline(run_stages->deadline);
     require_key(client_config(options));
     auto store = open_store(options);
-    auto created = create(options, *run_run, *store);
+    auto created = create(options, *run_run, *store, deadline);
     const std::string id = created.state.run_id;
     print_human(options, fmt::format("run {} created", id));
     execute(app, options, *store, id, deadline, 0, stages::Chain::remaining_stages, std::move(created.lock));

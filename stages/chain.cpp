@@ -68,10 +68,9 @@ Expected<llm::ChatRequest> make_request(const checkpoints::RunStore& store, cons
   if (!prompt_text) return prompt_text.error();
   auto prompt = prompts::parse_prompt(*prompt_text, store.location(state.run_id) + "/" + prompt_path(stage));
   if (!prompt) return prompt.error();
-  const auto& stage_settings = state.settings.value("stages", nlohmann::json::object());
-  StageParams params = stage.default_params();
-  if (stage_settings.contains(stage.name())) params = StageParams::from_json(stage_settings.at(std::string(stage.name())));
-  return build_request(stage, *prompt, context, params, state.settings.value("model", std::string()));
+  auto params = stage_params_from_settings(stage, state.settings);
+  if (!params) return params.error();
+  return build_request(stage, *prompt, context, *params, state.settings.value("model", std::string()));
 }
 
 // Refuses, before anything changes, a stage whose inputs are neither done

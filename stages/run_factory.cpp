@@ -24,7 +24,7 @@ using util::Expected;
 Expected<pdf::ExtractedDocument> ingest(const NewRunRequest& request) {
   pdf::DownloadOptions options;
   options.max_bytes = request.max_download_bytes;
-  return pdf::ingest(request.input, options, util::CancelToken{});
+  return pdf::ingest(request.input, options, request.cancel);
 }
 
 // The document's name for a generated id: the URL's or file's last part.

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/run_store.hpp"
+#include "lib/util/cancel.hpp"
 #include "lib/util/expected.hpp"
 
 namespace pipeline::stages {
@@ -23,6 +24,7 @@ struct NewRunRequest {
   // base_url, model, structured_output and "stages": {name: StageParams}.
   nlohmann::json settings;
   std::uint64_t max_download_bytes = 100ull * 1024 * 1024;
+  util::CancelToken cancel;  // stops a download: signals and the command's deadline
 };
 
 // A run just made, with its lock still held by the creator.

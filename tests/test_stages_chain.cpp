@@ -183,8 +183,10 @@ TEST_CASE("a run killed after its last stage but before it was marked complete i
   MemoryChatClient client;
   stages::Chain chain(*fixture.store, client, nullptr);
   REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
+  // The state as saved after stage 5, before the report was written.
   auto state = fixture.state();
   state.status = RunStatus::running;
+  std::erase_if(state.files, [](const auto& file) { return file.path == "report.md"; });
   REQUIRE(fixture.store->save(state));
   std::filesystem::remove(fixture.dir / "runs/fixture-run/report.md");
 

@@ -8,6 +8,7 @@
 #include "checkpoints/run_state.hpp"
 #include "lib/llm/chat.hpp"
 #include "stages/run_files.hpp"
+#include "stages/stage_registry.hpp"
 #include "stages/stage.hpp"
 
 using pipeline::checkpoints::ArtifactRef;

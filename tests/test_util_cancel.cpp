@@ -45,7 +45,7 @@ using pipeline::testing::StopHandlersScope;
 TEST_CASE("a token without a deadline never stops by itself") {
   REQUIRE(pipeline::util::received_stop_signal() == 0);
   CancelToken token;
-  CHECK_FALSE(token.deadline());
+  CHECK_FALSE(token.seconds_left());
   CHECK_FALSE(token.seconds_left());
   for (int i = 0; i < 5; ++i) {
     CHECK(token.stop_reason() == StopReason::none);
@@ -82,11 +82,9 @@ TEST_CASE("seconds_left counts down to the deadline") {
 TEST_CASE("cancel on a copy stops the original and every other copy") {
   CancelToken original;
   const CancelToken copy = original;
-  const CancelToken narrowed = original.with_deadline(Clock::now() + 1h);
   REQUIRE(original.stop_reason() == StopReason::none);
   copy.cancel();
   CHECK(original.stop_reason() == StopReason::cancelled);
-  CHECK(narrowed.stop_reason() == StopReason::cancelled);
   // A token made separately has its own state.
   CHECK(CancelToken().stop_reason() == StopReason::none);
 }
@@ -101,14 +99,6 @@ TEST_CASE("cancel from another thread is seen by the waiting thread") {
   while (!token.stop_requested() && Clock::now() < give_up) std::this_thread::sleep_for(1ms);
   canceller.join();
   CHECK(token.stop_reason() == StopReason::cancelled);
-}
-
-TEST_CASE("with_deadline keeps the sooner of two deadlines") {
-  const auto soon = Clock::now() + 1min;
-  const auto later = Clock::now() + 1h;
-  CHECK(*CancelToken(later).with_deadline(soon).deadline() == soon);
-  CHECK(*CancelToken(soon).with_deadline(later).deadline() == soon);
-  CHECK(*CancelToken().with_deadline(later).deadline() == later);
 }
 
 TEST_CASE("a stop signal stops every token with StopReason::signal until reset") {

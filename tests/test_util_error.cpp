@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -27,7 +28,7 @@ const std::vector<ErrorKind> k_all_kinds = {
 
 // The codes in the first column of README's "Exit codes" table.
 std::set<int> readme_exit_codes() {
-  std::ifstream in(std::string(PIPELINE_TEST_SOURCE_DIR) + "/../README.md");
+  std::ifstream in(std::filesystem::path(PIPELINE_TEST_SOURCE_DIR).parent_path() / "README.md");
   REQUIRE(in);
   std::set<int> codes;
   bool in_section = false;

@@ -176,7 +176,9 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
   curl_easy_setopt(handle, CURLOPT_MAXREDIRS, static_cast<long>(options.max_redirects));
   curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_bytes));
   curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
-  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, transfer_timeout_ms(options, cancel));
+  const long timeout_ms = transfer_timeout_ms(options, cancel);
+  const bool deadline_caps = timeout_ms < static_cast<long>(options.total_timeout_s) * 1000;
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(handle, CURLOPT_USERAGENT, "pipeline/" PIPELINE_VERSION);
@@ -193,8 +195,10 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
   const auto bad = [&](const std::string& why) { return util::fail(util::ErrorKind::bad_input, failed + why); };
 
   if (code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_OPERATION_TIMEDOUT) {
-    // A timeout that the deadline cap caused is the deadline, not a slow server.
     if (const auto reason = cancel.stop_reason(); reason != util::StopReason::none) return stopped(url, reason);
+    // A timeout that the deadline cap caused is the deadline, not a slow
+    // server, even when curl's clock fired a hair before the token's.
+    if (code == CURLE_OPERATION_TIMEDOUT && deadline_caps) return stopped(url, util::StopReason::deadline);
   }
   if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return bad("the file is larger than the limit of " + megabytes(options.max_bytes));
