@@ -34,6 +34,15 @@ struct ErrorRecord {
   std::string message;
 };
 
+// The saved answer of one model request of a stage (see stages/stage_work.hpp):
+// a stage cut off after some of its requests keeps their answers.
+struct PartRecord {
+  std::string name;         // e.g. "answer", "plan", "card-convenience", "chunk-2", "merge"
+  std::string fingerprint;  // llm::request_fingerprint of the request it answers
+  ArtifactRef artifact;     // the answer JSON, under stages/NN-<stage>.parts/
+  nlohmann::json usage = nlohmann::json::object();  // what the request cost
+};
+
 struct StageRecord {
   int number = 0;
   std::string name;
@@ -42,7 +51,9 @@ struct StageRecord {
   std::string started_at;
   std::string finished_at;
   std::optional<double> duration_s;
-  std::string fingerprint;  // hash of everything the output depends on
+  std::string fingerprint;  // stage fingerprint: hash of everything the output depends on
+  bool cached = false;      // done from the stage cache, without a model call (usage is zero)
+  std::vector<PartRecord> parts;  // answers of the stage's requests, kept across invocations
   std::vector<ArtifactRef> artifacts;
   nlohmann::json usage = nlohmann::json::object();  // llm::Usage::to_json of the stage's calls
   std::optional<ErrorRecord> error;

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
       "PIPELINE_API_KEY, else OPENROUTER_API_KEY, else OPENAI_API_KEY.\n\n"
       "Exit codes: 0 ok; 1 failed; 2 usage error; 3 bad input (PDF, brand, run not found, corrupt\n"
       "checkpoint); 4 provider error that needs a person; 5 run busy; 6 time budget too small for a\n"
-      "stage; 75 incomplete but resumable; 130/143 interrupted by SIGINT/SIGTERM after saving.");
+      "stage; 7 cost cap (--max-cost) reached; 75 incomplete but resumable; 130/143 interrupted by\n"
+      "SIGINT/SIGTERM after saving.");
   cli::GlobalOptions options;
   cli::register_global_options(app, options);
   cli::register_extract_command(app, options);

@@ -6,7 +6,13 @@
 
 namespace pipeline::stages {
 
-std::string prompt_path(const Stage& stage) { return fmt::format("input/prompts/{}.prompt", stage.name()); }
+std::string prompt_path(const std::string& prompt_name) { return fmt::format("input/prompts/{}.prompt", prompt_name); }
+
+std::string prompt_path(const Stage& stage) { return prompt_path(std::string(stage.name())); }
+
+std::string part_path(const Stage& stage, const std::string& part) {
+  return fmt::format("stages/{:02}-{}.parts/{}.json", stage.number(), stage.name(), part);
+}
 
 std::string output_path(const Stage& stage) { return fmt::format("stages/{:02}-{}.json", stage.number(), stage.name()); }
 

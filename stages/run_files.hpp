@@ -14,8 +14,12 @@ inline constexpr const char* k_document_path = "input/document.txt";
 inline constexpr const char* k_brand_path = "input/brand.json";
 inline constexpr const char* k_report_path = "report.md";
 
-// input/prompts/<name>.prompt: the prompt the run was created with.
+// input/prompts/<name>.prompt: a prompt the run was created with.
+std::string prompt_path(const std::string& prompt_name);
 std::string prompt_path(const Stage& stage);
+
+// stages/NN-<name>.parts/<part>.json: the answer of one request of a stage.
+std::string part_path(const Stage& stage, const std::string& part);
 
 // stages/NN-<name>.json: the stage's validated output, read by later stages.
 std::string output_path(const Stage& stage);

@@ -1,6 +1,8 @@
 #include "stages/stage.hpp"
 
 #include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
 
 namespace pipeline::stages {
 
@@ -15,6 +17,18 @@ util::Expected<StageParams> stage_params_from_settings(const Stage& stage, const
   auto entry = stages->find(name);
   if (entry == stages->end()) return stage.default_params();
   return parse_stage_params(*entry, stage.default_params(), "checkpoint settings.stages." + name);
+}
+
+std::vector<std::string> Stage::prompt_names() const { return {std::string(name())}; }
+
+util::Expected<nlohmann::json> Stage::produce(StageWork& work) const {
+  auto prompt = work.prompt(std::string(name()));
+  if (!prompt) return prompt.error();
+  auto request = build_request(*this, *prompt, work.context(), work.params(), work.run_model());
+  if (!request) return request.error();
+  auto answers = work.ask({NamedRequest{"answer", std::move(*request)}});
+  if (!answers) return answers.error();
+  return std::move(answers->front());
 }
 
 }  // namespace pipeline::stages

@@ -12,6 +12,7 @@
 namespace pipeline::stages {
 
 struct StageParams;  // stages/stage_params.hpp
+class StageWork;     // stages/stage_work.hpp
 
 // What a stage reads: the document, the brand (stages 4 and 5 only) and the
 // JSON outputs of the earlier stages it names.
@@ -43,6 +44,14 @@ class Stage {
   virtual std::map<std::string, std::string> prompt_variables(const StageContext& context) const = 0;
   // The artifacts of a validated output: at least NN-name.json and NN-name.md under stages/.
   virtual std::vector<RenderedFile> render(const nlohmann::json& output) const = 0;
+  // The prompts the stage uses, by file name without ".prompt": its own
+  // (named like the stage) first, then any extra ones (e.g. a merge prompt).
+  // A run snapshots all of them when it is made.
+  virtual std::vector<std::string> prompt_names() const;
+  // The stage's output, valid against schema(), asked of the model through
+  // `work`. The default asks one request built from the stage's own prompt,
+  // as part "answer"; stages that need several calls override it.
+  virtual util::Expected<nlohmann::json> produce(StageWork& work) const;
 };
 
 // The parameters of `stage` in a checkpoint's settings: settings.stages.<name>

@@ -14,6 +14,10 @@ struct StageParams {
   double temperature{};
   int max_tokens{};
   std::string model;
+  // The most input tokens (llm::estimate_tokens) one request may carry; 0
+  // means the stage has no such limit. Stage 1 splits a longer document into
+  // chunks of pages. Written by to_json only when not 0.
+  int max_input_tokens{};
   nlohmann::json to_json() const;
   // Reads what to_json wrote; a member that is missing or of another type
   // stays zero. Settings that may have been edited by hand go through
@@ -22,7 +26,8 @@ struct StageParams {
 };
 
 // Stage parameters from a config file, flags or settings, over `defaults`:
-// only temperature (0 to 2), max_tokens (1 to 1000000) and model are allowed.
+// only temperature (0 to 2), max_tokens (1 to 1000000), model and, for a
+// stage whose defaults have one, max_input_tokens (1000 to 10000000) are allowed.
 // bad_input names `where` (e.g. "config.json: stages.signals") and the key.
 util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const StageParams& defaults,
                                                const std::string& where);

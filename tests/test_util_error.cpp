@@ -23,7 +23,7 @@ namespace {
 const std::vector<ErrorKind> k_all_kinds = {
     ErrorKind::failed,           ErrorKind::usage,     ErrorKind::bad_input,
     ErrorKind::provider,         ErrorKind::busy,      ErrorKind::budget_too_small,
-    ErrorKind::transient,        ErrorKind::deadline,  ErrorKind::interrupted,
+    ErrorKind::cost_limit,       ErrorKind::transient,        ErrorKind::deadline,  ErrorKind::interrupted,
 };
 
 // The codes in the first column of README's "Exit codes" table.
@@ -60,6 +60,7 @@ TEST_CASE("exit_code follows README's table") {
   CHECK(exit_code(ErrorKind::provider) == 4);
   CHECK(exit_code(ErrorKind::busy) == 5);
   CHECK(exit_code(ErrorKind::budget_too_small) == 6);
+  CHECK(exit_code(ErrorKind::cost_limit) == 7);
   CHECK(exit_code(ErrorKind::transient) == 75);
   CHECK(exit_code(ErrorKind::deadline) == 75);
   CHECK(exit_code(ErrorKind::interrupted, SIGINT) == 130);

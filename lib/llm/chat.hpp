@@ -28,6 +28,10 @@ struct ChatRequest {
   // validates it and re-asks with the validation error a bounded number of times.
   std::optional<nlohmann::json> schema;
   std::string schema_name = "output";
+  // A check beyond the schema, run on a schema-valid answer: an empty string
+  // accepts it; any other text names the problem, and the answer is re-asked
+  // like a schema violation. Not part of the request's fingerprint.
+  std::function<std::string(const nlohmann::json& answer)> check;
 };
 
 // Token counts and money for one call or a sum of calls. cost_usd stays

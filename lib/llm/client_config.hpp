@@ -8,6 +8,10 @@
 #include "lib/llm/chat.hpp"
 
 namespace pipeline::llm {
+class SpendGuard;  // lib/llm/spend_guard.hpp
+}
+
+namespace pipeline::llm {
 
 inline constexpr const char* k_default_base_url = "https://openrouter.ai/api/v1";
 inline constexpr const char* k_default_model = "openai/gpt-4o-mini";
@@ -47,6 +51,9 @@ struct ClientConfig {
   int max_retries = 4;
   int max_invalid_reasks = 2;
   int max_concurrency = 4;
+  int requests_per_minute = 0;  // --rpm: request starts per minute across the client (0: no limit)
+  // --max-cost: consulted before every HTTP attempt; shared by a batch's runs. Null: no cap.
+  std::shared_ptr<SpendGuard> spend_guard;
   bool stream = true;
   StructuredMode structured_mode = StructuredMode::json_schema;
   double max_retry_after_s = 120;

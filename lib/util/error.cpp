@@ -12,6 +12,7 @@ int exit_code(ErrorKind kind, int signal) {
     case ErrorKind::provider: return 4;
     case ErrorKind::busy: return 5;
     case ErrorKind::budget_too_small: return 6;
+    case ErrorKind::cost_limit: return 7;
     case ErrorKind::transient:
     case ErrorKind::deadline: return 75;
     case ErrorKind::interrupted: return signal == SIGTERM ? 143 : 130;
@@ -27,6 +28,7 @@ std::string_view to_string(ErrorKind kind) {
     case ErrorKind::provider: return "provider";
     case ErrorKind::busy: return "busy";
     case ErrorKind::budget_too_small: return "budget_too_small";
+    case ErrorKind::cost_limit: return "cost_limit";
     case ErrorKind::transient: return "transient";
     case ErrorKind::deadline: return "deadline";
     case ErrorKind::interrupted: return "interrupted";

@@ -15,6 +15,7 @@ enum class ErrorKind {
   provider,          // 4: the model provider refused; a person must act
   busy,              // 5: the run is locked by another process
   budget_too_small,  // 6: a stage cannot finish within the time budget
+  cost_limit,        // 7: the next model call could pass --max-cost; resume with a higher cap
   transient,         // 75: temporary errors exhausted; resume later
   deadline,          // 75: the time budget ran out; resume later
   interrupted,       // 130/143: stopped by SIGINT/SIGTERM after saving
