@@ -196,6 +196,17 @@ json artifacts_to_json(const std::vector<ArtifactRef>& refs) {
   return artifacts;
 }
 
+json parts_to_json(const std::vector<PartRecord>& parts) {
+  json out = json::array();
+  for (const auto& part : parts) {
+    out.push_back({{"name", part.name},
+                   {"fingerprint", part.fingerprint},
+                   {"artifact", {{"path", part.artifact.path}, {"sha256", part.artifact.sha256}}},
+                   {"usage", part.usage}});
+  }
+  return out;
+}
+
 json stage_to_json(const StageRecord& stage) {
   json artifacts = artifacts_to_json(stage.artifacts);
   json duration = stage.duration_s ? json(*stage.duration_s) : json(nullptr);
@@ -207,7 +218,9 @@ json stage_to_json(const StageRecord& stage) {
               {"finished_at", string_or_null(stage.finished_at)},
               {"duration_s", std::move(duration)},
               {"fingerprint", string_or_null(stage.fingerprint)},
+              {"cached", stage.cached},
               {"artifacts", std::move(artifacts)},
+              {"parts", parts_to_json(stage.parts)},
               {"usage", stage.usage},
               {"error", error_to_json(stage.error)},
               {"deadline_abandons", stage.deadline_abandons}};
@@ -221,6 +234,17 @@ ArtifactRef read_artifact(const json& value, const std::string& where) {
                         reader.path("path"), artifact.path));
   }
   return artifact;
+}
+
+PartRecord read_part(const json& value, const std::string& where) {
+  ObjectReader reader(value, where);
+  PartRecord part;
+  part.name = reader.string("name");
+  if (part.name.empty()) invalid("field " + reader.path("name") + " must not be empty");
+  part.fingerprint = reader.sha256("fingerprint", false);
+  part.artifact = read_artifact(reader.object("artifact"), reader.path("artifact"));
+  part.usage = reader.object("usage");
+  return part;
 }
 
 StageRecord read_stage(const json& value, const std::string& where) {
@@ -240,6 +264,17 @@ StageRecord read_stage(const json& value, const std::string& where) {
     stage.artifacts.push_back(read_artifact(artifacts[i], fmt::format("{}[{}]", reader.path("artifacts"), i)));
   }
   stage.usage = reader.object("usage");
+  // Checkpoints written before the stage cache and stage parts have neither.
+  if (const json* cached = reader.optional("cached")) {
+    if (!cached->is_boolean()) reader.wrong_type("cached", "true or false", *cached);
+    stage.cached = cached->get<bool>();
+  }
+  if (const json* parts = reader.optional("parts")) {
+    if (!parts->is_array()) reader.wrong_type("parts", "an array", *parts);
+    for (std::size_t i = 0; i < parts->size(); ++i) {
+      stage.parts.push_back(read_part((*parts)[i], fmt::format("{}[{}]", reader.path("parts"), i)));
+    }
+  }
   stage.error = read_error(reader, "error");
   stage.deadline_abandons = reader.integer("deadline_abandons", 0, std::numeric_limits<int>::max());
   return stage;

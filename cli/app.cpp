@@ -44,6 +44,18 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
       ->envname("PIPELINE_APP_URL");
   app.add_option("--app-title", o.app_title, "Your application's name, sent as X-Title (OpenRouter attribution)")
       ->envname("PIPELINE_APP_TITLE");
+  app.add_option("--cache-dir", o.cache_dir,
+                 "Folder of finished stage outputs shared by all runs (default: $XDG_CACHE_HOME/pipeline or "
+                 "~/.cache/pipeline)")
+      ->envname("PIPELINE_CACHE_DIR");
+  app.add_flag("--no-cache", o.no_cache, "Neither reuse nor keep stage outputs in the stage cache")
+      ->envname("PIPELINE_NO_CACHE");
+  app.add_option("--max-cost", o.max_cost,
+                 "Cost cap in USD for the run (for a batch: all its runs): no model call starts that could pass it; "
+                 "needs prices (--prices)")
+      ->envname("PIPELINE_MAX_COST");
+  app.add_option("--rpm", o.rpm, "Model requests started per minute at most, across a batch (0: no limit)")
+      ->envname("PIPELINE_RPM")->check(CLI::NonNegativeNumber);
   app.add_option("--max-download-mb", o.max_download_mb, "Largest PDF downloaded from a URL, in MB")
       ->check(CLI::PositiveNumber);
   app.parse_complete_callback([&o] { util::set_verbose(o.verbose); });
@@ -66,6 +78,7 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
   config.idle_timeout_s = o.idle_timeout_s;
   config.max_retries = o.max_retries;
   config.max_concurrency = o.max_concurrency;
+  config.requests_per_minute = o.rpm;
   config.stream = !o.no_stream;
   config.structured_mode =
       o.structured_output == "prompt" ? llm::StructuredMode::prompt : llm::StructuredMode::json_schema;
@@ -75,6 +88,12 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
   config.app_url = o.app_url;
   config.app_title = o.app_title;
   return config;
+}
+
+std::unique_ptr<checkpoints::StageCache> open_stage_cache(const GlobalOptions& options) {
+  if (options.no_cache) return nullptr;
+  return checkpoints::make_file_stage_cache(options.cache_dir.empty() ? checkpoints::default_stage_cache_dir()
+                                                                      : std::filesystem::path(options.cache_dir));
 }
 
 void print_json(const nlohmann::json& value) {

@@ -5,12 +5,14 @@
 // and registers itself on the app through one register_* function.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "checkpoints/stage_cache.hpp"
 #include "lib/llm/client_config.hpp"
 
 namespace pipeline::cli {
@@ -36,6 +38,11 @@ struct GlobalOptions {
   std::string prices;  // PIPELINE_PRICES: "MODEL=PROMPT,COMPLETION;..."
   std::string app_url = llm::ClientConfig().app_url;      // PIPELINE_APP_URL
   std::string app_title = llm::ClientConfig().app_title;  // PIPELINE_APP_TITLE
+  // Money and sharing.
+  std::string cache_dir;  // PIPELINE_CACHE_DIR; empty: checkpoints::default_stage_cache_dir()
+  bool no_cache = false;
+  std::string max_cost;   // PIPELINE_MAX_COST, in USD; empty: no cap
+  int rpm = 0;            // PIPELINE_RPM; 0: no limit
   // PDF input.
   double max_download_mb = 100;
 };
@@ -48,6 +55,10 @@ std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& option
 
 // The model client settings from the options and the environment's API key.
 llm::ClientConfig client_config(const GlobalOptions& options);
+
+// The stage cache the options ask for: --cache-dir (or its default), or
+// nullptr with --no-cache.
+std::unique_ptr<checkpoints::StageCache> open_stage_cache(const GlobalOptions& options);
 
 // Machine-readable output goes to stdout, one JSON document per call.
 void print_json(const nlohmann::json& value);

@@ -53,6 +53,15 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
     const auto& attempt = event.at("attempt");
     print_line(fmt::format("{} attempt {} failed ({}): {}; retrying", stage, attempt.value("number", 0),
                            attempt.value("error_class", ""), attempt.value("message", "")));
+  } else if (type == "stage_waiting") {
+    print_line(fmt::format("{} waiting: {}", stage, event.value("reason", "")));
+  } else if (type == "stage_part_done") {
+    if (event.value("part", "") != "answer") {
+      print_line(fmt::format("{} {} done in {:.1f} s ({})", stage, event.value("part", ""), event.value("duration_s", 0.0),
+                             describe_usage(event.value("usage", nlohmann::json::object()))));
+    }
+  } else if (type == "stage_done" && event.value("cached", false)) {
+    print_line(fmt::format("{} reused from the stage cache (no model call)", stage));
   } else if (type == "stage_done") {
     print_line(fmt::format("{} done in {:.1f} s ({})", stage, event.value("duration_s", 0.0),
                            describe_usage(event.value("usage", nlohmann::json::object()))));

@@ -153,7 +153,8 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
   // last stage), the chain runs no stage and only finishes the run.
   auto client = client_for(app, options, state, !stage_numbers.empty());
   ProgressPrinter printer(options);
-  stages::Chain chain(store, *client, std::ref(printer));
+  auto cache = open_stage_cache(options);
+  stages::Chain chain(store, *client, std::ref(printer), {cache.get(), nullptr});
   auto result = chain.run(std::move(state), stage_numbers, util::CancelToken(deadline));
   if (!result) {
     const auto& error = result.error();
@@ -190,7 +191,9 @@ void add_deadline_option(CLI::App* command, StageRunOptions& run) {
 
 std::string stage_status_text(const checkpoints::StageRecord& record) {
   std::string text(checkpoints::to_string(record.status));
-  if (record.duration_s && record.status == checkpoints::StageStatus::done) text += fmt::format(" {:.1f}s", *record.duration_s);
+  if (record.status != checkpoints::StageStatus::done) return text;
+  if (record.cached) return text + " (cached)";
+  if (record.duration_s) text += fmt::format(" {:.1f}s", *record.duration_s);
   return text;
 }
 

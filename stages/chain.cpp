@@ -5,15 +5,18 @@
 #include <fmt/format.h>
 
 #include "lib/brand/brand.hpp"
-#include "lib/llm/request_fingerprint.hpp"
+#include "lib/llm/json_schema.hpp"
+#include "lib/util/log.hpp"
+#include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
 #include "stages/deadline_plan.hpp"
 #include "stages/report.hpp"
 #include "stages/run_files.hpp"
+#include "stages/run_stage_work.hpp"
 #include "stages/stage.hpp"
+#include "stages/stage_fingerprint.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_registry.hpp"
-#include "stages/stage_request.hpp"
 
 namespace pipeline::stages {
 namespace {
@@ -62,17 +65,6 @@ Expected<StageContext> load_context(const checkpoints::RunStore& store, const Ru
   return context;
 }
 
-Expected<llm::ChatRequest> make_request(const checkpoints::RunStore& store, const RunState& state,
-                                        const Stage& stage, const StageContext& context) {
-  auto prompt_text = store.read_artifact(state.run_id, prompt_path(stage));
-  if (!prompt_text) return prompt_text.error();
-  auto prompt = prompts::parse_prompt(*prompt_text, store.location(state.run_id) + "/" + prompt_path(stage));
-  if (!prompt) return prompt.error();
-  auto params = stage_params_from_settings(stage, state.settings);
-  if (!params) return params.error();
-  return build_request(stage, *prompt, context, *params, state.settings.value("model", std::string()));
-}
-
 // Refuses, before anything changes, a stage whose inputs are neither done
 // nor among the stages to run before it.
 Expected<void> check_inputs(const RunState& state, const std::vector<int>& stages) {
@@ -92,13 +84,98 @@ Expected<void> check_inputs(const RunState& state, const std::vector<int>& stage
 }
 
 bool is_resumable(ErrorKind kind) {
-  return kind == ErrorKind::deadline || kind == ErrorKind::transient || kind == ErrorKind::interrupted;
+  return kind == ErrorKind::deadline || kind == ErrorKind::transient || kind == ErrorKind::interrupted ||
+         kind == ErrorKind::cost_limit;
+}
+
+Error stop_error(const util::CancelToken& cancel, const std::string& what) {
+  return {cancel.stop_reason() == util::StopReason::signal ? ErrorKind::interrupted : ErrorKind::deadline,
+          "stopped " + what, {}};
+}
+
+void add_usage(StageRecord& record, const llm::Usage& usage) {
+  auto total = record.usage.empty() ? llm::Usage() : llm::Usage::from_json(record.usage);
+  total += usage;
+  record.usage = total.to_json();
+}
+
+void mark_later_stale(RunState& state, int number) {
+  for (auto& later : state.stages) {
+    if (later.number > number && later.status == StageStatus::done) later.status = StageStatus::stale;
+  }
+}
+
+// Writes a stage's artifacts from its output; returns their references and
+// the exact text of its output file (what the cache keeps).
+Expected<std::pair<std::vector<checkpoints::ArtifactRef>, std::string>> write_stage_files(
+    checkpoints::RunStore& store, const std::string& run_id, const Stage& stage, const nlohmann::json& output) {
+  std::vector<checkpoints::ArtifactRef> artifacts;
+  std::string output_text;
+  for (const auto& file : stage.render(output)) {
+    auto written = store.write_artifact(run_id, file.path, file.content);
+    if (!written) return written.error();
+    artifacts.push_back(*written);
+    if (file.path == output_path(stage)) output_text = file.content;
+  }
+  return std::pair{std::move(artifacts), std::move(output_text)};
 }
 
 }  // namespace
 
-Chain::Chain(checkpoints::RunStore& store, llm::ChatClient& client, EventSink sink)
-    : m_store(store), m_client(client), m_sink(std::move(sink)) {}
+// Everything a stage needs before it runs, read from the run's own files.
+struct Chain::Prepared {
+  const Stage* stage = nullptr;
+  StageContext context;
+  StageParams params;  // the model resolved
+  std::map<std::string, prompts::PromptTemplate> prompts;
+  std::string fingerprint;
+};
+
+// The chain's StageJournal for one stage of one run.
+class Chain::Journal final : public StageJournal {
+ public:
+  Journal(Chain& chain, RunState& state, const Stage& stage) : m_chain(chain), m_state(state), m_stage(stage) {}
+
+  std::optional<nlohmann::json> saved_part(const std::string& part, const std::string& fingerprint) override {
+    std::lock_guard lock(m_chain.m_mutex);
+    for (const auto& saved : m_state.stage(m_stage.number()).parts) {
+      if (saved.name != part || saved.fingerprint != fingerprint) continue;
+      auto text = m_chain.m_store.read_artifact(m_state.run_id, saved.artifact.path);
+      if (!text || util::sha256_hex(*text) != saved.artifact.sha256) return std::nullopt;
+      auto json = nlohmann::json::parse(*text, nullptr, false);
+      if (json.is_discarded()) return std::nullopt;
+      return json;
+    }
+    return std::nullopt;
+  }
+
+  Expected<void> save_part(const std::string& part, const std::string& fingerprint,
+                           const llm::ChatResult& result) override {
+    std::lock_guard lock(m_chain.m_mutex);
+    auto written = m_chain.m_store.write_artifact(m_state.run_id, part_path(m_stage, part), result.json.dump(2) + "\n");
+    if (!written) return written.error();
+    StageRecord& record = m_state.stage(m_stage.number());
+    std::erase_if(record.parts, [&](const auto& saved) { return saved.name == part; });
+    record.parts.push_back({part, fingerprint, *written, result.usage.to_json()});
+    add_usage(record, result.usage);
+    return m_chain.save(m_state);
+  }
+
+  void emit(nlohmann::json event) override {
+    event["stage"] = m_stage.number();
+    event["name"] = m_stage.name();
+    std::lock_guard lock(m_chain.m_mutex);
+    m_chain.emit(m_state, std::move(event));
+  }
+
+ private:
+  Chain& m_chain;
+  RunState& m_state;
+  const Stage& m_stage;
+};
+
+Chain::Chain(checkpoints::RunStore& store, llm::ChatClient& client, EventSink sink, ChainShared shared)
+    : m_store(store), m_client(client), m_sink(std::move(sink)), m_shared(shared) {}
 
 std::vector<int> Chain::remaining_stages(const RunState& state) {
   std::vector<int> remaining;
@@ -135,9 +212,16 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
   if (auto saved = save(state); !saved) return saved.error();
   emit(state, {{"event", "run_started"}, {"stages", stages}});
 
+  // Stages done before this run started are redone on purpose: they ask the
+  // model again rather than the cache.
+  std::vector<int> redo;
+  for (int number : stages) {
+    if (state.stage(number).status == StageStatus::done) redo.push_back(number);
+  }
   bool first = true;
   for (int number : stages) {
-    auto done = run_stage(state, number, cancel, first);
+    const bool redo_stage = std::find(redo.begin(), redo.end(), number) != redo.end();
+    auto done = run_stage(state, number, cancel, first, redo_stage);
     first = false;
     if (!done) {
       const Error& error = done.error();
@@ -170,14 +254,35 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
   return state;
 }
 
-Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelToken& cancel,
-                                bool first_in_invocation) {
+Expected<Chain::Prepared> Chain::prepare(const RunState& state, int number) {
+  Prepared prepared;
   const Stage& stage = stage_by_number(number);
-  StageRecord& record = state.stage(number);
-  if (cancel.stop_requested()) {
-    return util::fail(cancel.stop_reason() == util::StopReason::signal ? ErrorKind::interrupted : ErrorKind::deadline,
-                      fmt::format("stopped before stage {} ({})", number, stage.name()));
+  prepared.stage = &stage;
+  auto context = load_context(m_store, state, stage);
+  if (!context) return context.error();
+  prepared.context = std::move(*context);
+  std::vector<prompts::PromptTemplate> prompt_list;
+  for (const auto& name : stage.prompt_names()) {
+    auto text = m_store.read_artifact(state.run_id, prompt_path(name));
+    if (!text) return text.error();
+    auto prompt = prompts::parse_prompt(*text, m_store.location(state.run_id) + "/" + prompt_path(name));
+    if (!prompt) return prompt.error();
+    prompt_list.push_back(*prompt);
+    prepared.prompts.emplace(name, std::move(*prompt));
   }
+  auto params = stage_params_from_settings(stage, state.settings);
+  if (!params) return params.error();
+  prepared.params = std::move(*params);
+  if (prepared.params.model.empty()) prepared.params.model = state.settings.value("model", std::string());
+  prepared.fingerprint = stage_fingerprint(stage, prompt_list, prepared.context, prepared.params,
+                                           state.settings.value("base_url", std::string()));
+  return prepared;
+}
+
+Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelToken& cancel,
+                                bool first_in_invocation, bool redo) {
+  const Stage& stage = stage_by_number(number);
+  if (cancel.stop_requested()) return stop_error(cancel, fmt::format("before stage {} ({})", number, stage.name()));
   if (!should_start_stage(state, number, cancel.seconds_left(), first_in_invocation)) {
     return util::fail(ErrorKind::deadline,
                       fmt::format("not enough time left to start stage {} ({}): about {:.0f} s needed, {:.0f} s left",
@@ -185,14 +290,81 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
                                   cancel.seconds_left().value_or(0)),
                       "deadline");
   }
+  auto prepared = prepare(state, number);
+  if (!prepared) return prepared.error();
 
-  auto context = load_context(m_store, state, stage);
-  if (!context) return context.error();
-  auto request = make_request(m_store, state, stage, *context);
-  if (!request) return request.error();
+  StageRecord& record = state.stage(number);
+  // A redo starts afresh; a stage cut off keeps the answers it has.
+  if (record.status == StageStatus::done || record.status == StageStatus::stale) record.parts.clear();
+  checkpoints::StageCache* cache = m_shared.cache;
+  if (!cache || redo) return compute(state, *prepared, cancel, first_in_invocation);
 
+  auto from_cache = [&]() -> Expected<bool> {
+    auto entry = cache->find(prepared->fingerprint);
+    if (!entry) return false;
+    return finish_from_cache(state, *prepared, *entry);
+  };
+  if (auto used = from_cache(); !used || *used) return used ? Expected<void>() : Expected<void>(used.error());
+  if (!m_shared.latch) return compute(state, *prepared, cancel, first_in_invocation);
+  if (!m_shared.latch->try_acquire(prepared->fingerprint)) {
+    emit(state, {{"event", "stage_waiting"}, {"stage", number}, {"name", stage.name()},
+                 {"reason", "another run is computing the same stage"}});
+    if (!m_shared.latch->acquire(prepared->fingerprint, cancel)) {
+      return stop_error(cancel, fmt::format("while waiting for stage {} ({})", number, stage.name()));
+    }
+    util::KeyHold hold(*m_shared.latch, prepared->fingerprint);
+    if (auto used = from_cache(); !used || *used) return used ? Expected<void>() : Expected<void>(used.error());
+    return compute(state, *prepared, cancel, first_in_invocation);
+  }
+  util::KeyHold hold(*m_shared.latch, prepared->fingerprint);
+  return compute(state, *prepared, cancel, first_in_invocation);
+}
+
+Expected<bool> Chain::finish_from_cache(RunState& state, const Prepared& prepared,
+                                        const checkpoints::CachedStage& entry) {
+  const Stage& stage = *prepared.stage;
+  const auto start = util::Clock::now();
+  const auto output = nlohmann::json::parse(entry.output, nullptr, false);
+  if (output.is_discarded() || !llm::validate_json(stage.schema(), output).empty()) {
+    util::log_verbose(fmt::format("the cached output of stage {} ({}) does not fit its schema; asking the model",
+                                  stage.number(), stage.name()));
+    return false;
+  }
+  auto files = write_stage_files(m_store, state.run_id, stage, output);
+  if (!files) return files.error();
+  StageRecord& record = state.stage(stage.number());
+  record.status = StageStatus::done;
+  record.cached = true;
+  record.attempts += 1;
+  record.started_at = util::now_iso8601();
+  record.finished_at = record.started_at;
+  record.duration_s = util::seconds_since(start);
+  record.fingerprint = prepared.fingerprint;
+  record.artifacts = std::move(files->first);
+  record.error.reset();
+  record.deadline_abandons = 0;
+  // A reused output costs nothing; money spent by earlier attempts stays spent.
+  if (record.usage.empty()) {
+    llm::Usage free;
+    free.cost_usd = 0.0;
+    record.usage = free.to_json();
+  }
+  mark_later_stale(state, stage.number());
+  if (auto saved = save(state); !saved) return saved.error();
+  emit(state, {{"event", "stage_done"}, {"stage", stage.number()}, {"name", stage.name()},
+               {"duration_s", *record.duration_s}, {"cached", true}, {"cached_from", entry.run_id},
+               {"usage", record.usage}, {"artifacts", stage_artifacts(record)}, {"attempts", nlohmann::json::array()}});
+  return true;
+}
+
+Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const util::CancelToken& cancel,
+                              bool first_in_invocation) {
+  const Stage& stage = *prepared.stage;
+  const int number = stage.number();
+  StageRecord& record = state.stage(number);
   const auto start = util::Clock::now();
   record.status = StageStatus::running;
+  record.cached = false;
   record.attempts += 1;
   record.started_at = util::now_iso8601();
   record.finished_at.clear();
@@ -200,32 +372,33 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
   if (auto saved = save(state); !saved) return saved.error();
   emit(state, {{"event", "stage_started"}, {"stage", number}, {"name", stage.name()}, {"attempt", record.attempts}});
 
-  llm::CallObserver observer;
-  observer.on_attempt = [&](const llm::Attempt& attempt) {
-    if (!attempt.error_class.empty()) {
-      emit(state, {{"event", "stage_retry"}, {"stage", number}, {"name", stage.name()}, {"attempt", attempt.to_json()}});
-    }
-  };
-  observer.on_progress = [&](std::int64_t tokens) {
-    emit(state, {{"event", "stage_progress"}, {"stage", number}, {"name", stage.name()}, {"tokens", tokens},
-                 {"elapsed_s", util::seconds_since(start)}});
-  };
-  auto result = m_client.complete(*request, cancel, observer);
+  Journal journal(*this, state, stage);
+  RunStageWork work(prepared.context, prepared.params, prepared.params.model, prepared.prompts, m_client, cancel,
+                    journal);
+  auto output = stage.produce(work);
   const double elapsed = util::seconds_since(start);
+  std::lock_guard lock(m_mutex);
+  if (output) {
+    if (auto problems = llm::validate_json(stage.schema(), *output); !problems.empty()) {
+      output = util::fail(ErrorKind::failed, "the stage's combined output does not fit its schema: " + problems.front());
+    }
+  }
 
-  if (!result) {
-    const Error& error = result.error();
+  if (!output) {
+    const Error& error = output.error();
     record.duration_s = elapsed;
     record.error = to_record(error);
     // Only a stage cut off with a whole budget counts toward "too small";
     // any other outcome breaks the row.
     record.deadline_abandons =
         error.kind == ErrorKind::deadline && first_in_invocation ? record.deadline_abandons + 1 : 0;
-    const bool resumable = error.kind == ErrorKind::deadline || error.kind == ErrorKind::interrupted;
+    const bool resumable = error.kind == ErrorKind::deadline || error.kind == ErrorKind::interrupted ||
+                           error.kind == ErrorKind::cost_limit;
     record.status = resumable ? StageStatus::pending : StageStatus::failed;
     if (auto saved = save(state); !saved) return saved.error();
     emit(state, {{"event", "stage_failed"}, {"stage", number}, {"name", stage.name()},
-                 {"error_kind", util::to_string(error.kind)}, {"error", error.message}, {"duration_s", elapsed}});
+                 {"error_kind", util::to_string(error.kind)}, {"error", error.message}, {"duration_s", elapsed},
+                 {"attempts", work.attempts()}});
     if (error.kind == ErrorKind::deadline && record.deadline_abandons >= k_max_deadline_abandons) {
       return util::fail(ErrorKind::budget_too_small,
                         fmt::format("stage {} ({}) did not finish within the whole time budget {} times in a row "
@@ -235,30 +408,32 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
     return util::Error{error.kind, fmt::format("stage {} ({}): {}", number, stage.name(), error.message), error.code};
   }
 
-  std::vector<checkpoints::ArtifactRef> artifacts;
-  for (const auto& file : stage.render(result->json)) {
-    auto written = m_store.write_artifact(state.run_id, file.path, file.content);
-    if (!written) return written.error();
-    artifacts.push_back(*written);
-  }
+  auto files = write_stage_files(m_store, state.run_id, stage, *output);
+  if (!files) return files.error();
   record.status = StageStatus::done;
   record.finished_at = util::now_iso8601();
   record.duration_s = elapsed;
-  record.fingerprint = llm::request_fingerprint(*request);
-  record.artifacts = std::move(artifacts);
-  // A redone stage keeps what its earlier calls cost: money spent stays spent.
-  auto usage = record.usage.empty() ? llm::Usage() : llm::Usage::from_json(record.usage);
-  usage += result->usage;
-  record.usage = usage.to_json();
+  record.fingerprint = prepared.fingerprint;
+  record.artifacts = std::move(files->first);
   record.deadline_abandons = 0;
-  for (auto& later : state.stages) {
-    if (later.number > number && later.status == StageStatus::done) later.status = StageStatus::stale;
-  }
+  mark_later_stale(state, number);
   if (auto saved = save(state); !saved) return saved.error();
-  nlohmann::json attempts = nlohmann::json::array();
-  for (const auto& attempt : result->attempts) attempts.push_back(attempt.to_json());
   emit(state, {{"event", "stage_done"}, {"stage", number}, {"name", stage.name()}, {"duration_s", elapsed},
-               {"usage", record.usage}, {"artifacts", stage_artifacts(record)}, {"attempts", attempts}});
+               {"cached", false}, {"calls", work.calls()}, {"usage", record.usage},
+               {"artifacts", stage_artifacts(record)}, {"attempts", work.attempts()}});
+  if (m_shared.cache) {
+    checkpoints::CachedStage entry;
+    entry.fingerprint = prepared.fingerprint;
+    entry.output = files->second;
+    entry.stage = std::string(stage.name());
+    entry.run_id = state.run_id;
+    entry.created_at = record.finished_at;
+    entry.usage = record.usage;
+    // The cache only saves money later; failing to fill it must not fail the run.
+    if (auto put = m_shared.cache->put(entry); !put) {
+      util::log_verbose("could not fill the stage cache: " + put.error().message);
+    }
+  }
   return {};
 }
 

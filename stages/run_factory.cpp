@@ -104,9 +104,11 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
   }
   std::vector<std::pair<std::string, std::string>> prompt_files;
   for (const auto& stage : all_stages()) {
-    auto prompt = prompts::load_prompt(stage->name(), request.prompts_dir);
-    if (!prompt) return prompt.error();
-    prompt_files.emplace_back(prompt_path(*stage), prompts::format_prompt(*prompt));
+    for (const auto& name : stage->prompt_names()) {
+      auto prompt = prompts::load_prompt(name, request.prompts_dir);
+      if (!prompt) return prompt.error();
+      prompt_files.emplace_back(prompt_path(name), prompts::format_prompt(*prompt));
+    }
   }
   auto document = ingest(request);
   if (!document) return document.error();

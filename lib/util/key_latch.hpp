@@ -17,6 +17,8 @@ class KeyLatch {
  public:
   // True once the key is held by the caller; false when `cancel` stopped the wait.
   bool acquire(const std::string& key, const CancelToken& cancel);
+  // Takes the key only if nobody holds it.
+  bool try_acquire(const std::string& key);
   void release(const std::string& key);
 
  private:

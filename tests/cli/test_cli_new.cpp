@@ -68,6 +68,7 @@ TEST_CASE("bad input to run and new: one line, exit 2 or 3, and no run left behi
 TEST_CASE("the chain also runs in prompt mode and without streaming") {
   FakeLlmServer server;
   CliEnv env(server);
+  env.disable_cache();
   auto prompt_mode = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "prompted",
                               "--structured-output", "prompt"});
   INFO(prompt_mode.err);

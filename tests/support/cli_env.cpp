@@ -24,6 +24,7 @@ CliEnv::CliEnv(FakeLlmServer& server) : runs_dir(dir / "runs") {
                  {"PIPELINE_MODEL", "test-model"},
                  {"PIPELINE_API_KEY", k_secret_key},
                  {"PIPELINE_RUNS_DIR", runs_dir},
+                 {"PIPELINE_CACHE_DIR", dir / "cache"},
                  {"OPENROUTER_API_KEY", ""},
                  {"OPENAI_API_KEY", ""}};
   server.require_key(k_secret_key);

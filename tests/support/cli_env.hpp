@@ -15,13 +15,18 @@ namespace pipeline::testing {
 inline constexpr const char* k_secret_key = "sk-test-SECRET-7f2c9d1e4b";
 
 // The environment of the `pipeline` binary in CLI tests: the fake server as
-// provider, runs and brands in a temporary folder, the secret key set.
+// provider, runs, brands and the stage cache in a temporary folder, the
+// secret key set.
 struct CliEnv {
   explicit CliEnv(FakeLlmServer& server);
   TempDir dir;
   std::string runs_dir;
   std::string brand_path;
   ProcessOptions options;
+
+  // For tests about doing work again (resume, kills, retries): every run
+  // asks the model, as with --no-cache.
+  void disable_cache() { options.env["PIPELINE_NO_CACHE"] = "1"; }
 
   ProcessResult run(const std::vector<std::string>& args) const;
   Process start(const std::vector<std::string>& args) const;
