@@ -50,7 +50,11 @@ RunState sample_state() {
                        {"stages/0" + std::to_string(number) + "-" + stage.name + ".md", util::sha256_hex("m")}};
     stage.usage = {{"prompt_tokens", 1000}, {"completion_tokens", 500}, {"cost_usd", 0.0125}};
   }
+  state.stage(2).cached = true;
   auto& failed = state.stage(3);
+  failed.parts = {{"card-convenience", util::sha256_hex("request"),
+                   {"stages/03-lessons.parts/card-convenience.json", util::sha256_hex("part")},
+                   {{"prompt_tokens", 10}, {"cost_usd", 0.001}}}};
   failed.status = StageStatus::failed;
   failed.attempts = 2;
   failed.deadline_abandons = 1;
@@ -96,6 +100,12 @@ TEST_CASE("a run state survives to_json, text and from_json unchanged") {
   CHECK(parsed->stage(2).artifacts[1].path == "stages/02-signals.md");
   CHECK(parsed->stage(3).error->message == "the time budget ran out");
   CHECK(parsed->stage(3).deadline_abandons == 1);
+  CHECK(parsed->stage(2).cached);
+  CHECK_FALSE(parsed->stage(1).cached);
+  REQUIRE(parsed->stage(3).parts.size() == 1);
+  CHECK(parsed->stage(3).parts[0].name == "card-convenience");
+  CHECK(parsed->stage(3).parts[0].artifact.path == "stages/03-lessons.parts/card-convenience.json");
+  CHECK(parsed->stage(3).parts[0].usage.at("prompt_tokens") == 10);
   CHECK(parsed->stage(1).duration_s == doctest::Approx(30.25));
   CHECK_FALSE(parsed->stage(4).duration_s.has_value());
   CHECK(parsed->input.bytes == 123456);
@@ -136,7 +146,8 @@ TEST_CASE("a checkpoint without files, or with null files, reads as a run withou
 
 TEST_CASE("optional fields may be omitted instead of null") {
   json document = to_json(sample_state());
-  for (const char* key : {"started_at", "finished_at", "duration_s", "fingerprint", "error"}) {
+  // "cached" and "parts" came with the stage cache: older checkpoints lack them.
+  for (const char* key : {"started_at", "finished_at", "duration_s", "fingerprint", "error", "cached", "parts"}) {
     document["stages"][4].erase(key);
   }
   document.erase("error");
@@ -145,6 +156,8 @@ TEST_CASE("optional fields may be omitted instead of null") {
   REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message);
   CHECK_FALSE(parsed->error.has_value());
   CHECK(parsed->stage(5).started_at.empty());
+  CHECK_FALSE(parsed->stage(5).cached);
+  CHECK(parsed->stage(5).parts.empty());
   CHECK(parsed->input.title.empty());
 }
 
@@ -208,6 +221,10 @@ TEST_CASE("each kind of problem is bad_input naming the field") {
       {with(good, "/stages/2/number", 9), "field stages[2].number must be between 1 and 5"},
       {with(good, "/stages/0", "mechanisms"), "field stages[0] must be an object, not string"},
       {with(good, "/stages/1/name", ""), "field stages[1].name must not be empty"},
+      {with(good, "/stages/1/cached", "yes"), "field stages[1].cached must be true or false, not string"},
+      {with(good, "/stages/2/parts", json::object()), "field stages[2].parts must be an array, not object"},
+      {with(good, "/stages/2/parts/0/fingerprint", "x"), "stages[2].parts[0].fingerprint"},
+      {with(good, "/stages/2/parts/0/artifact/path", "../x"), "stages[2].parts[0].artifact.path"},
       {with(good, "/stages/0/status", "complete"),
        "field stages[0].status has unknown value \"complete\" (expected pending, running, done, failed or stale)"},
       {without(good, "/stages/3/status"), "missing field stages[3].status"},

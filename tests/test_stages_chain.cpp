@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -210,4 +211,71 @@ TEST_CASE("a redone stage adds its new call's tokens and cost to what the stage 
   const auto twice = llm::Usage::from_json(again->stage(1).usage);
   CHECK(twice.completion_tokens == 2 * once.completion_tokens);
   CHECK(*twice.cost_usd == doctest::Approx(2 * *once.cost_usd));
+}
+
+TEST_CASE("a stage found in the cache is done without a model call, recorded as cached at zero cost") {
+  RunFixture fixture;
+  MemoryChatClient client;
+  auto cache = checkpoints::make_memory_stage_cache();
+  stages::Chain chain(*fixture.store, client, nullptr, {cache.get(), nullptr});
+  REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
+  REQUIRE(client.requests().size() == 5);
+
+  std::vector<nlohmann::json> events;
+  stages::Chain again(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); },
+                      {cache.get(), nullptr});
+  auto second = again.run(fixture.add_run("second-run"), {1, 2, 3, 4, 5}, util::CancelToken());
+  REQUIRE(second);
+  CHECK(second->status == RunStatus::completed);
+  CHECK(client.requests().size() == 5);
+  for (const auto& record : second->stages) {
+    CHECK(record.cached);
+    CHECK(record.usage.at("cost_usd") == 0.0);
+    CHECK(record.fingerprint == fixture.state().stage(record.number).fingerprint);
+  }
+  CHECK(*fixture.store->read_artifact("second-run", "opportunities.json") ==
+        *fixture.store->read_artifact(fixture.run_id, "opportunities.json"));
+  int cached_done = 0;
+  for (const auto& event : events) cached_done += event.value("event", "") == "stage_done" && event.value("cached", false);
+  CHECK(cached_done == 5);
+
+  // A stage that was done when the call began is redone on purpose: it asks the model.
+  auto redone = again.run(*second, {5}, util::CancelToken());
+  REQUIRE(redone);
+  CHECK(client.requests().size() == 6);
+  CHECK_FALSE(redone->stage(5).cached);
+}
+
+TEST_CASE("runs that need the same stage at once compute it once; brand stages are computed per brand") {
+  RunFixture fixture;
+  const auto other_brand = testing::write_test_brand(fixture.dir.path(), "other-brand", "Othermark Foods");
+  MemoryChatClient client;
+  client.set_handler([](const llm::ChatRequest& request, const util::CancelToken&) -> util::Expected<llm::ChatResult> {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    return MemoryChatClient::default_answer(request);
+  });
+  auto cache = checkpoints::make_memory_stage_cache();
+  util::KeyLatch latch;
+  std::vector<checkpoints::RunState> runs = {fixture.state(), fixture.add_run("same-brand"),
+                                             fixture.add_run("other-brand-run", other_brand)};
+  std::vector<util::Expected<checkpoints::RunState>> results(runs.size(), util::fail(util::ErrorKind::failed, "not run"));
+  std::atomic<int> waits{0};
+  {
+    std::vector<std::jthread> threads;
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      threads.emplace_back([&, i] {
+        stages::Chain chain(*fixture.store, client, [&](const nlohmann::json& e) {
+          if (e.value("event", "") == "stage_waiting") ++waits;
+        }, {cache.get(), &latch});
+        results[i] = chain.run(runs[i], {1, 2, 3, 4, 5}, util::CancelToken());
+      });
+    }
+  }
+  for (auto& result : results) {
+    REQUIRE(result);
+    CHECK(result->status == RunStatus::completed);
+  }
+  // Stages 1 to 3 once for the document, 4 and 5 once per brand.
+  CHECK(client.requests().size() == 3 + 2 * 2);
+  CHECK(waits.load() > 0);
 }

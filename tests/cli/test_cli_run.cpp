@@ -417,6 +417,7 @@ TEST_CASE("without a cost from the provider, cost comes from --prices or stays u
   FakeLlmServer server;
   server.set_report_cost(false);
   CliEnv env(server);
+  env.disable_cache();
   auto unpriced = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "unpriced", "--json"});
   REQUIRE(unpriced.exit_code == 0);
   const auto unknown = json::parse(split_lines(unpriced.out).back());
@@ -427,6 +428,7 @@ TEST_CASE("without a cost from the provider, cost comes from --prices or stays u
                          "--prices", "test-model=1000,2000"});
   REQUIRE(priced.exit_code == 0);
   const auto usage = json::parse(split_lines(priced.out).back()).at("usage");
+  CHECK(usage.at("prompt_tokens").get<long>() > 0);
   const double expected = usage.at("prompt_tokens").get<double>() * 1000 / 1e6 +
                           usage.at("completion_tokens").get<double>() * 2000 / 1e6;
   CHECK(usage.at("cost_usd").get<double>() == doctest::Approx(expected));

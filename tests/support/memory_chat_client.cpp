@@ -35,7 +35,7 @@ util::Expected<llm::ChatResult> MemoryChatClient::complete(const llm::ChatReques
   }
   auto result = handler ? handler(request, cancel) : util::Expected<llm::ChatResult>(default_answer(request));
   if (result && observer.on_progress) observer.on_progress(result->usage.completion_tokens);
-  if (result && observer.on_attempt) observer.on_attempt(result->attempts.back());
+  if (result && observer.on_attempt && !result->attempts.empty()) observer.on_attempt(result->attempts.back());
   return result;
 }
 

@@ -29,19 +29,31 @@ std::string write_test_brand(const std::string& dir, const std::string& id, cons
   return path;
 }
 
-RunFixture::RunFixture() {
-  brand_path = write_test_brand(dir.path(), "test-dairy", "Testmark Dairy Cooperative");
-  store = checkpoints::make_file_run_store(dir / "runs");
+namespace {
+
+checkpoints::RunState make_run(checkpoints::RunStore& store, const std::string& id, const std::string& brand_file) {
   stages::NewRunRequest request;
   request.input = example_pdf_path();
-  request.brand = brand_path;
-  request.run_id = "fixture-run";
+  request.brand = brand_file;
+  request.run_id = id;
   request.settings = stages::build_settings("http://127.0.0.1:9/v1", "test-model", "json_schema",
                                             nlohmann::json::object(), {})
                          .value_or_throw();
-  auto created = stages::create_run(*store, request);
+  auto created = stages::create_run(store, request);
   if (!created) throw std::runtime_error("fixture run: " + created.error().message);
-  run_id = created->state.run_id;
+  return std::move(created->state);
+}
+
+}  // namespace
+
+RunFixture::RunFixture() {
+  brand_path = write_test_brand(dir.path(), "test-dairy", "Testmark Dairy Cooperative");
+  store = checkpoints::make_file_run_store(dir / "runs");
+  run_id = make_run(*store, "fixture-run", brand_path).run_id;
+}
+
+checkpoints::RunState RunFixture::add_run(const std::string& id, const std::string& brand_file) const {
+  return make_run(*store, id, brand_file.empty() ? brand_path : brand_file);
 }
 
 checkpoints::RunState RunFixture::state() const {

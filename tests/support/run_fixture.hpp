@@ -20,6 +20,9 @@ struct RunFixture {
   RunFixture();
   // The run as saved now; fails the test when it does not load.
   checkpoints::RunState state() const;
+  // Makes another run of the example PDF in the same store, for `brand_file`
+  // (default: the fixture's brand); returns its state.
+  checkpoints::RunState add_run(const std::string& id, const std::string& brand_file = {}) const;
   TempDir dir;
   std::unique_ptr<checkpoints::RunStore> store;
   std::string run_id;
