@@ -410,4 +410,37 @@ std::string FileRunStore::location(const std::string& run_id) const { return run
 
 std::unique_ptr<RunStore> make_file_run_store(const fs::path& root) { return std::make_unique<FileRunStore>(root); }
 
+util::Expected<void> FileRunStore::save_batch(const BatchManifest& manifest) {
+  if (!is_valid_run_id(manifest.batch_id)) {
+    return util::fail(util::ErrorKind::usage, fmt::format("batch id \"{}\" is not valid", manifest.batch_id));
+  }
+  std::error_code error;
+  fs::create_directories(batch_path(manifest.batch_id).parent_path(), error);
+  if (error) {
+    return util::fail(util::ErrorKind::bad_input,
+                      fmt::format("cannot make {}: {}", batch_path(manifest.batch_id).parent_path().string(), error.message()));
+  }
+  return util::write_file_atomic(batch_path(manifest.batch_id), to_json(manifest).dump(2) + "\n");
+}
+
+util::Expected<BatchManifest> FileRunStore::load_batch(const std::string& batch_id) const {
+  if (!batch_exists(batch_id)) {
+    return util::fail(util::ErrorKind::bad_input, fmt::format("there is no batch {} in {}", batch_id, m_root.string()));
+  }
+  auto text = util::read_file(batch_path(batch_id));
+  if (!text) return text.error();
+  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto manifest = batch_from_json(json);
+  if (!manifest) {
+    return util::fail(util::ErrorKind::bad_input,
+                      fmt::format("{}: {}", batch_path(batch_id).string(), manifest.error().message));
+  }
+  return manifest;
+}
+
+bool FileRunStore::batch_exists(const std::string& batch_id) const {
+  std::error_code ignored;
+  return is_valid_run_id(batch_id) && fs::is_regular_file(batch_path(batch_id), ignored);
+}
+
 }  // namespace pipeline::checkpoints

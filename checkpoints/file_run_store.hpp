@@ -35,9 +35,14 @@ class FileRunStore : public RunStore {
   util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) override;
   std::optional<std::string> lock_holder(const std::string& run_id) const override;
   std::string location(const std::string& run_id) const override;
+  util::Expected<void> save_batch(const BatchManifest& manifest) override;
+  util::Expected<BatchManifest> load_batch(const std::string& batch_id) const override;
+  bool batch_exists(const std::string& batch_id) const override;
 
  private:
   std::filesystem::path run_dir(const std::string& run_id) const { return m_root / run_id; }
+  // Manifests live in a folder whose name is no valid run id.
+  std::filesystem::path batch_path(const std::string& batch_id) const { return m_root / ".batches" / (batch_id + ".json"); }
   // The run's folder, or bad_input when the id is invalid or the run does not exist.
   util::Expected<std::filesystem::path> existing_run_dir(const std::string& run_id) const;
   util::Expected<void> verify_files(const RunState& state, const std::filesystem::path& dir, int redo_from) const;

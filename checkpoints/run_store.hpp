@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "checkpoints/batch_manifest.hpp"
 #include "checkpoints/run_state.hpp"
 #include "lib/util/expected.hpp"
 
@@ -66,6 +67,13 @@ class RunStore {
 
   // A folder path for humans (e.g. the run directory), for messages.
   virtual std::string location(const std::string& run_id) const = 0;
+
+  // Batches: a manifest per batch, beside the runs, in the same namespace of
+  // ids. save_batch is crash-safe; load_batch is bad_input for an unknown id
+  // or a manifest that does not parse.
+  virtual util::Expected<void> save_batch(const BatchManifest& manifest) = 0;
+  virtual util::Expected<BatchManifest> load_batch(const std::string& batch_id) const = 0;
+  virtual bool batch_exists(const std::string& batch_id) const = 0;
 };
 
 // Runs as folders under a root: <root>/<run_id>/checkpoint.json and artifacts.

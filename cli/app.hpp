@@ -71,5 +71,6 @@ void register_extract_command(CLI::App& app, GlobalOptions& options);
 void register_brands_command(CLI::App& app, GlobalOptions& options);
 void register_doctor_command(CLI::App& app, GlobalOptions& options);
 void register_run_commands(CLI::App& app, GlobalOptions& options);
+void register_batch_command(CLI::App& app, GlobalOptions& options);
 
 }  // namespace pipeline::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::register_brands_command(app, options);
   cli::register_doctor_command(app, options);
   cli::register_run_commands(app, options);
+  cli::register_batch_command(app, options);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

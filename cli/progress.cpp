@@ -18,8 +18,8 @@ std::string describe_usage(const nlohmann::json& usage) {
   return text;
 }
 
-ProgressPrinter::ProgressPrinter(const GlobalOptions& options)
-    : m_json(options.json), m_live(!options.json && ::isatty(STDERR_FILENO)) {}
+ProgressPrinter::ProgressPrinter(const GlobalOptions& options, bool name_runs)
+    : m_json(options.json), m_live(!options.json && !name_runs && ::isatty(STDERR_FILENO)), m_name_runs(name_runs) {}
 
 void ProgressPrinter::print_line(const std::string& text) {
   if (m_line_open) std::fputs("\r\033[K", stderr);
@@ -36,7 +36,8 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
     std::cout << event.dump() << std::endl;
     return;
   }
-  const std::string stage = event.contains("stage") ? fmt::format("[{}/5] {}", event.value("stage", 0), event.value("name", "")) : "";
+  std::string stage = event.contains("stage") ? fmt::format("[{}/5] {}", event.value("stage", 0), event.value("name", "")) : "";
+  if (m_name_runs) stage = event.value("run_id", "") + " " + stage;
   if (type == "stage_progress") {
     if (!m_live) return;
     std::fprintf(stderr, "\r\033[K%s  %.1f s  %lld tokens", stage.c_str(), event.value("elapsed_s", 0.0),

@@ -14,7 +14,9 @@ namespace pipeline::cli {
 // per event on stderr.
 class ProgressPrinter {
  public:
-  explicit ProgressPrinter(const GlobalOptions& options);
+  // With `name_runs` (a batch, whose runs interleave), each line starts with
+  // its run's id and no live line is drawn.
+  explicit ProgressPrinter(const GlobalOptions& options, bool name_runs = false);
   void operator()(const nlohmann::json& event);
 
  private:
@@ -22,6 +24,7 @@ class ProgressPrinter {
 
   bool m_json;
   bool m_live;
+  bool m_name_runs;
   bool m_line_open = false;
   std::mutex m_mutex;
 };

@@ -5,7 +5,9 @@
 
 #include "checkpoints/run_store.hpp"
 #include "cli/app.hpp"
+#include "cli/batch_command.hpp"
 #include "cli/progress.hpp"
+#include "cli/run_support.hpp"
 #include "lib/llm/doctor.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
@@ -28,9 +30,7 @@ struct NewRunOptions {
   std::string input;
   std::string brand;
   std::string run_id;
-  std::string prompts_dir;
-  std::string config_file;
-  std::vector<std::string> overrides;
+  RunSetupOptions setup;
 };
 
 // Options of the commands that run stages.
@@ -39,27 +39,8 @@ struct StageRunOptions {
   std::string deadline;
   std::string from;
   std::string stage;
+  int jobs = 0;
 };
-
-std::unique_ptr<checkpoints::RunStore> open_store(const GlobalOptions& options) {
-  return checkpoints::make_file_run_store(options.runs_dir);
-}
-
-bool given(const CLI::App& app, const std::string& name) {
-  const CLI::App* root = &app;
-  while (root->get_parent()) root = root->get_parent();
-  return root->get_option(name)->count() > 0;
-}
-
-std::optional<util::Clock::time_point> parse_deadline(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  auto duration = util::parse_duration(text);
-  if (!duration) {
-    throw FatalError(ErrorKind::usage,
-                     fmt::format("--deadline \"{}\" is not a duration: use e.g. 55s, 4.5m or 1h", text));
-  }
-  return util::Clock::now() + *duration;
-}
 
 const stages::Stage& parse_stage(const std::string& text) {
   const stages::Stage* stage = stages::find_stage(text);
@@ -71,17 +52,6 @@ const stages::Stage& parse_stage(const std::string& text) {
   return *stage;
 }
 
-nlohmann::json read_config_file(const std::string& path) {
-  if (path.empty()) return nlohmann::json::object();
-  auto text = util::read_file(path);
-  if (!text) throw FatalError(text.error());
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
-    throw FatalError(ErrorKind::bad_input, fmt::format("config file {} is not a JSON object", path));
-  }
-  return json;
-}
-
 stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store,
                       std::optional<util::Clock::time_point> deadline = std::nullopt) {
   stages::NewRunRequest request;
@@ -89,43 +59,11 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
   request.brand = run.brand;
   request.brand_search_dirs = brand_search_dirs(options);
   request.run_id = run.run_id;
-  request.prompts_dir = run.prompts_dir;
+  request.prompts_dir = run.setup.prompts_dir;
   request.max_download_bytes = static_cast<std::uint64_t>(options.max_download_mb * 1024 * 1024);
   request.cancel = util::CancelToken(deadline);
-  request.settings = stages::build_settings(options.base_url, options.model, options.structured_output,
-                                            read_config_file(run.config_file), run.overrides)
-                         .value_or_throw();
+  request.settings = new_run_settings(options, run.setup);
   return stages::create_run(store, request).value_or_throw();
-}
-
-// Refuses, before any work, a remote provider without a key: it could only
-// answer 401 after the run had been made.
-void require_key(const llm::ClientConfig& config) {
-  if (!config.api_key.value.empty() || !config.replay_dir.empty() || llm::is_local_url(config.base_url)) return;
-  throw FatalError(ErrorKind::provider,
-                   fmt::format("no API key for {}: set PIPELINE_API_KEY (or OPENROUTER_API_KEY or OPENAI_API_KEY) in "
-                               "the environment, or point --base-url at a local server",
-                               config.base_url));
-}
-
-// The client for a run: the run's own provider settings, except those given
-// explicitly now (by flag or environment), which win and are recorded.
-std::unique_ptr<llm::ChatClient> client_for(const CLI::App& app, const GlobalOptions& options, RunState& state,
-                                            bool calls_model) {
-  const std::pair<const char*, std::string> explicit_settings[] = {
-      {"base_url", options.base_url}, {"model", options.model}, {"structured_output", options.structured_output}};
-  for (const auto& [key, value] : explicit_settings) {
-    std::string flag = std::string("--") + key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    if (given(app, flag) || !state.settings.contains(key)) state.settings[key] = value;
-  }
-  auto config = client_config(options);
-  config.base_url = state.settings.at("base_url").get<std::string>();
-  config.model = state.settings.at("model").get<std::string>();
-  config.structured_mode = state.settings.at("structured_output") == "prompt" ? llm::StructuredMode::prompt
-                                                                              : llm::StructuredMode::json_schema;
-  if (calls_model) require_key(config);
-  return llm::make_chat_client(config);
 }
 
 std::string resume_hint(const std::string& run_id) { return fmt::format("resume with `pipeline resume {}`", run_id); }
@@ -151,7 +89,10 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
   }
   // With every stage done but the run not completed (killed just after its
   // last stage), the chain runs no stage and only finishes the run.
-  auto client = client_for(app, options, state, !stage_numbers.empty());
+  apply_explicit_settings(app, options, state);
+  auto config = run_client_config(options, state, std::nullopt, spent_usd(state));
+  if (!stage_numbers.empty()) require_key(config);
+  auto client = llm::make_chat_client(config);
   ProgressPrinter printer(options);
   auto cache = open_stage_cache(options);
   stages::Chain chain(store, *client, std::ref(printer), {cache.get(), nullptr});
@@ -164,6 +105,10 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
         throw FatalError(error.kind, fmt::format("run {} is incomplete: {}; {}", run_id, error.message, resume_hint(run_id)));
       case ErrorKind::interrupted:
         throw FatalError(error.kind, fmt::format("run {} was interrupted and saved: {}", run_id, resume_hint(run_id)));
+      case ErrorKind::cost_limit:
+        throw FatalError(error.kind, fmt::format("run {} stopped at its cost cap and was saved: {}; to go on, "
+                                                 "`pipeline resume {} --max-cost <higher>`",
+                                                 run_id, error.message, run_id));
       default:
         throw FatalError(error.kind, fmt::format("run {}: {}", run_id, error.message));
     }
@@ -197,12 +142,6 @@ std::string stage_status_text(const checkpoints::StageRecord& record) {
   return text;
 }
 
-// "running" in a checkpoint whose lock is free means the process died.
-std::string live_status(const checkpoints::RunStore& store, const RunState& state) {
-  if (state.status != checkpoints::RunStatus::running) return std::string(checkpoints::to_string(state.status));
-  return store.lock_holder(state.run_id) ? "running" : "interrupted";
-}
-
 nlohmann::json status_json(checkpoints::RunStore& store, const RunState& state) {
   auto json = checkpoints::to_json(state);
   json["live_status"] = live_status(store, state);
@@ -226,7 +165,11 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
       text += fmt::format("     {}: {}\n", record.error->kind, record.error->message);
     }
   }
-  text += fmt::format("  total  {}\n", describe_usage(stages::run_usage(state)));
+  text += fmt::format("  total  {}", describe_usage(stages::run_usage(state)));
+  if (state.settings.contains("max_cost_usd") && state.settings.at("max_cost_usd").is_number()) {
+    text += fmt::format(" of a ${:.4f} cap (--max-cost)", state.settings.at("max_cost_usd").get<double>());
+  }
+  text += "\n";
   if (state.status != checkpoints::RunStatus::completed) text += "  " + resume_hint(state.run_id) + "\n";
   print_human(options, text);
 }
@@ -236,14 +179,7 @@ void register_new_options(CLI::App* command, NewRunOptions& run) {
   command->add_option("--brand", run.brand, "Brand id (looked up in the brand folders) or path to a brand file")
       ->required();
   command->add_option("--run-id", run.run_id, "Id for the run (default: generated from document, brand and time)");
-  command->add_option("--prompts", run.prompts_dir, "Folder of <stage>.prompt files that replace built-in prompts")
-      ->envname("PIPELINE_PROMPTS_DIR");
-  command->add_option("--config", run.config_file,
-                      "JSON file of per-stage settings: {\"stages\": {\"<stage>\": {\"temperature\": .., "
-                      "\"max_tokens\": .., \"model\": ..}}}")
-      ->envname("PIPELINE_CONFIG");
-  command->add_option("--set", run.overrides, "A per-stage setting, e.g. --set opportunities.max_tokens=8000 (repeatable)")
-      ->allow_extra_args(false);
+  register_setup_options(command, run.setup);
 }
 
 void register_stage_command(CLI::App& app, GlobalOptions& options, const std::string& name,
@@ -297,9 +233,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   });
 
   auto resume = std::make_shared<StageRunOptions>();
-  auto* resume_command = app.add_subcommand("resume", "Carry on a run from its first stage not done");
-  resume_command->add_option("run_id", resume->run_id, "The run")->required();
+  auto* resume_command =
+      app.add_subcommand("resume", "Carry on a run from its first stage not done, or a batch's unfinished runs");
+  resume_command->add_option("run_id", resume->run_id, "The run or batch")->required();
   resume_command->add_option("--from", resume->from, "Redo this stage (1-5 or name) and every stage after it");
+  resume_command->add_option("--jobs", resume->jobs, "For a batch: runs in progress at once (default: the batch's)")
+      ->check(CLI::PositiveNumber);
   add_deadline_option(resume_command, *resume);
   resume_command->footer(
       "Runs every stage not done (pending, failed, stale, or cut off by a kill), in order. A completed\n"
@@ -308,6 +247,11 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   resume_command->callback([&app, &options, resume] {
     const auto deadline = parse_deadline(resume->deadline);
     auto store = open_store(options);
+    if (store->batch_exists(resume->run_id)) {
+      if (!resume->from.empty()) throw FatalError(ErrorKind::usage, "--from redoes stages of one run, not of a batch");
+      resume_batch(app, options, *store, resume->run_id, deadline, resume->jobs);
+      return;
+    }
     std::optional<int> from;
     if (!resume->from.empty()) from = parse_stage(resume->from).number();
     execute(app, options, *store, resume->run_id, deadline, from.value_or(0), [from](const RunState& state) {
@@ -326,10 +270,15 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   }
 
   auto status_id = std::make_shared<std::string>();
-  auto* status_command = app.add_subcommand("status", "What a run is doing: each stage's state, time, tokens and cost");
-  status_command->add_option("run_id", *status_id, "The run")->required();
+  auto* status_command = app.add_subcommand(
+      "status", "What a run is doing: each stage's state, time, tokens and cost; or a table of a batch's runs");
+  status_command->add_option("run_id", *status_id, "The run or batch")->required();
   status_command->callback([&options, status_id] {
     auto store = open_store(options);
+    if (store->batch_exists(*status_id)) {
+      print_batch_status(options, *store, *status_id);
+      return;
+    }
     print_status(options, *store, store->load(*status_id).value_or_throw());
   });
 

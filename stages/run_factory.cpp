@@ -110,8 +110,12 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
       prompt_files.emplace_back(prompt_path(name), prompts::format_prompt(*prompt));
     }
   }
-  auto document = ingest(request);
-  if (!document) return document.error();
+  std::shared_ptr<const pdf::ExtractedDocument> document = request.document;
+  if (!document) {
+    auto ingested = ingest(request);
+    if (!ingested) return ingested.error();
+    document = std::make_shared<const pdf::ExtractedDocument>(std::move(*ingested));
+  }
 
   checkpoints::RunState state;
   state.tool_version = PIPELINE_VERSION;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/run_store.hpp"
+#include "lib/pdf/extract.hpp"
 #include "lib/util/cancel.hpp"
 #include "lib/util/expected.hpp"
 
@@ -25,6 +26,9 @@ struct NewRunRequest {
   nlohmann::json settings;
   std::uint64_t max_download_bytes = 100ull * 1024 * 1024;
   util::CancelToken cancel;  // stops a download: signals and the command's deadline
+  // The document already read (a batch reads each one once for all its
+  // brands); when null, `input` is ingested here.
+  std::shared_ptr<const pdf::ExtractedDocument> document;
 };
 
 // A run just made, with its lock still held by the creator.

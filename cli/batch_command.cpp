@@ -1,0 +1,252 @@
+#include "cli/batch_command.hpp"
+
+#include <fmt/format.h>
+
+#include "checkpoints/batch_manifest.hpp"
+#include "cli/progress.hpp"
+#include "cli/run_support.hpp"
+#include "lib/brand/brand.hpp"
+#include "lib/pdf/ingest.hpp"
+#include "lib/util/error.hpp"
+#include "stages/batch_runner.hpp"
+#include "stages/run_factory.hpp"
+#include "stages/run_files.hpp"
+
+namespace pipeline::cli {
+namespace {
+
+using checkpoints::BatchManifest;
+using checkpoints::RunState;
+using util::ErrorKind;
+using util::FatalError;
+
+struct BatchOptions {
+  std::vector<std::string> inputs;
+  std::vector<std::string> brands;
+  int jobs = 4;
+  std::string batch_id;
+  std::string deadline;
+  RunSetupOptions setup;
+};
+
+std::string resume_hint(const std::string& batch_id) {
+  return fmt::format("resume with `pipeline resume {}`", batch_id);
+}
+
+double total_seconds(const RunState& state) {
+  double seconds = 0;
+  for (const auto& record : state.stages) seconds += record.duration_s.value_or(0);
+  return seconds;
+}
+
+// Runs the jobs of a batch and reports the outcome; throws FatalError unless every run completed.
+void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
+              const BatchManifest& manifest, std::vector<stages::BatchJob> jobs,
+              std::optional<util::Clock::time_point> deadline, int parallel) {
+  // One client for the whole batch, so that --max-concurrency, --rpm, a
+  // server's Retry-After and --max-cost hold across all its runs.
+  std::optional<RunState> first;
+  double spent = 0;
+  for (const auto& run : manifest.runs) {
+    auto state = store.load(run.run_id);
+    if (!state) continue;
+    spent += spent_usd(*state);
+    if (!first) first = std::move(*state);
+  }
+  if (!first) throw FatalError(ErrorKind::bad_input, fmt::format("no run of batch {} can be read", manifest.batch_id));
+  apply_explicit_settings(app, options, *first, false);
+  std::optional<double> cap = parse_max_cost(options);
+  if (!cap && manifest.settings.contains("max_cost_usd")) cap = manifest.settings.at("max_cost_usd").get<double>();
+  auto config = run_client_config(options, *first, cap, spent);
+  require_key(config);
+  auto client = llm::make_chat_client(config);
+
+  // Without the disk cache the runs still share stages 1 to 3 through memory.
+  auto cache = open_stage_cache(options);
+  if (!cache) cache = checkpoints::make_memory_stage_cache();
+  util::KeyLatch latch;
+  ProgressPrinter printer(options, true);
+  const auto outcomes = stages::run_batch(
+      store, *client, std::move(jobs), parallel, {cache.get(), &latch}, std::ref(printer), util::CancelToken(deadline),
+      [&](RunState& state) { apply_explicit_settings(app, options, state, false); });
+
+  int completed = 0;
+  nlohmann::json runs = nlohmann::json::array();
+  std::string text;
+  for (const auto& outcome : outcomes) {
+    const std::string status = outcome.status ? std::string(checkpoints::to_string(*outcome.status)) : "unreadable";
+    completed += outcome.status == checkpoints::RunStatus::completed;
+    nlohmann::json run = {{"run_id", outcome.run_id}, {"status", status}};
+    if (outcome.error) {
+      run["error"] = outcome.error->message;
+      run["error_kind"] = util::to_string(outcome.error->kind);
+    }
+    runs.push_back(std::move(run));
+    if (outcome.status != checkpoints::RunStatus::completed) {
+      text += fmt::format("  {} {}{}\n", outcome.run_id, status, outcome.error ? ": " + outcome.error->message : "");
+    }
+  }
+  const auto kind = stages::batch_error_kind(outcomes);
+  if (options.json) {
+    print_json({{"event", "batch_finished"}, {"batch_id", manifest.batch_id}, {"time", util::now_iso8601()},
+                {"completed", completed}, {"runs", std::move(runs)}});
+  }
+  const std::string summary = fmt::format("batch {}: {} of {} runs completed", manifest.batch_id, completed,
+                                          outcomes.size());
+  if (!kind) {
+    print_human(options, summary + fmt::format("; `pipeline status {}` lists them", manifest.batch_id));
+    return;
+  }
+  if (!text.empty()) print_human(options, text);
+  const std::string hint = *kind == ErrorKind::cost_limit
+                               ? fmt::format("the cost cap stopped it; `pipeline resume {} --max-cost <higher>` goes on",
+                                             manifest.batch_id)
+                               : resume_hint(manifest.batch_id);
+  throw FatalError(*kind, summary + "; " + hint);
+}
+
+void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchOptions& batch) {
+  const auto deadline = parse_deadline(batch.deadline);
+  if (batch.jobs < 1) throw FatalError(ErrorKind::usage, "--jobs must be at least 1");
+  require_key(client_config(options));
+  auto store = open_store(options);
+  BatchManifest manifest;
+  manifest.batch_id = batch.batch_id.empty() ? checkpoints::generate_batch_id() : batch.batch_id;
+  if (!checkpoints::is_valid_run_id(manifest.batch_id)) {
+    throw FatalError(ErrorKind::usage, fmt::format("batch id \"{}\" is not valid: use lowercase letters, digits, '.', "
+                                                   "'_' and '-', starting with a letter or digit",
+                                                   manifest.batch_id));
+  }
+  if (store->batch_exists(manifest.batch_id) || store->exists(manifest.batch_id)) {
+    throw FatalError(ErrorKind::bad_input, fmt::format("{} exists already; choose another --batch-id or resume it with "
+                                                       "`pipeline resume {}`",
+                                                       manifest.batch_id, manifest.batch_id));
+  }
+  // Everything is checked before any run is made: brands, settings, documents.
+  std::vector<brand::BrandProfile> brands;
+  for (const auto& name : batch.brands) brands.push_back(brand::resolve_brand(name, brand_search_dirs(options)).value_or_throw());
+  auto settings = new_run_settings(options, batch.setup);
+  if (settings.contains("max_cost_usd")) {
+    manifest.settings["max_cost_usd"] = settings.at("max_cost_usd");
+    settings.erase("max_cost_usd");
+  }
+  manifest.settings["jobs"] = batch.jobs;
+  const util::CancelToken cancel(deadline);
+  pdf::DownloadOptions download;
+  download.max_bytes = static_cast<std::uint64_t>(options.max_download_mb * 1024 * 1024);
+  std::vector<std::shared_ptr<const pdf::ExtractedDocument>> documents;
+  for (const auto& input : batch.inputs) {
+    documents.push_back(std::make_shared<const pdf::ExtractedDocument>(pdf::ingest(input, download, cancel).value_or_throw()));
+  }
+
+  manifest.tool_version = PIPELINE_VERSION;
+  manifest.created_at = util::now_iso8601();
+  manifest.inputs = batch.inputs;
+  for (const auto& profile : brands) manifest.brands.push_back(profile.id);
+  std::vector<stages::BatchJob> jobs;
+  for (std::size_t d = 0; d < documents.size(); ++d) {
+    for (std::size_t b = 0; b < brands.size(); ++b) {
+      stages::NewRunRequest request;
+      request.input = batch.inputs[d];
+      request.brand = batch.brands[b];
+      request.brand_search_dirs = brand_search_dirs(options);
+      request.prompts_dir = batch.setup.prompts_dir;
+      request.settings = settings;
+      request.document = documents[d];
+      auto created = stages::create_run(*store, request).value_or_throw();
+      manifest.runs.push_back({created.state.run_id, batch.inputs[d], brands[b].id});
+      jobs.push_back({created.state.run_id, std::move(created.lock)});
+    }
+  }
+  store->save_batch(manifest).value_or_throw();
+  print_human(options, fmt::format("batch {} created: {} documents x {} brands = {} runs", manifest.batch_id,
+                                   documents.size(), brands.size(), manifest.runs.size()));
+  run_jobs(app, options, *store, manifest, std::move(jobs), deadline, batch.jobs);
+}
+
+}  // namespace
+
+void resume_batch(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
+                  const std::string& batch_id, std::optional<util::Clock::time_point> deadline, int jobs) {
+  const auto manifest = store.load_batch(batch_id).value_or_throw();
+  std::vector<stages::BatchJob> pending;
+  for (const auto& run : manifest.runs) pending.push_back({run.run_id, nullptr});
+  const int parallel = jobs > 0 ? jobs : manifest.settings.value("jobs", 4);
+  run_jobs(app, options, store, manifest, std::move(pending), deadline, parallel);
+}
+
+void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& store, const std::string& batch_id) {
+  const auto manifest = store.load_batch(batch_id).value_or_throw();
+  nlohmann::json runs = nlohmann::json::array();
+  std::map<std::string, int> counts;
+  llm::Usage total;
+  bool cost_known = true;
+  std::string table = fmt::format("  {:<56} {:<20} {:<11} {:>8} {:>9} {:>9}\n", "run", "brand", "state", "time",
+                                  "tokens", "cost");
+  for (const auto& run : manifest.runs) {
+    auto state = store.load(run.run_id);
+    if (!state) {
+      counts["unreadable"] += 1;
+      runs.push_back({{"run_id", run.run_id}, {"input", run.input}, {"brand", run.brand}, {"status", "unreadable"},
+                      {"error", state.error().message}});
+      table += fmt::format("  {:<56} {:<20} unreadable: {}\n", run.run_id, run.brand, state.error().message);
+      continue;
+    }
+    const auto status = live_status(store, *state);
+    counts[status] += 1;
+    const auto usage_json = stages::run_usage(*state);
+    const auto usage = llm::Usage::from_json(usage_json);
+    total += usage;
+    cost_known = cost_known && usage.cost_usd.has_value();
+    int done = 0;
+    for (const auto& record : state->stages) done += record.status == checkpoints::StageStatus::done;
+    runs.push_back({{"run_id", run.run_id}, {"input", run.input}, {"brand", run.brand}, {"status", status},
+                    {"stages_done", done}, {"duration_s", total_seconds(*state)}, {"usage", usage_json}});
+    table += fmt::format("  {:<56} {:<20} {:<11} {:>7.1f}s {:>9} {:>9}\n", run.run_id, run.brand, status,
+                         total_seconds(*state), usage.prompt_tokens + usage.completion_tokens,
+                         usage.cost_usd ? fmt::format("${:.4f}", *usage.cost_usd) : "?");
+  }
+  auto total_json = total.to_json();
+  if (!cost_known) total_json["cost_usd"] = nullptr;
+  if (options.json) {
+    print_json({{"batch_id", manifest.batch_id}, {"created_at", manifest.created_at}, {"inputs", manifest.inputs},
+                {"brands", manifest.brands}, {"settings", manifest.settings}, {"counts", counts},
+                {"runs", std::move(runs)}, {"usage", total_json}});
+    return;
+  }
+  std::string counts_text;
+  for (const auto& [status, count] : counts) counts_text += fmt::format("{}{} {}", counts_text.empty() ? "" : ", ", count, status);
+  std::string text = fmt::format("batch {}  {} documents x {} brands = {} runs: {}\n", manifest.batch_id,
+                                 manifest.inputs.size(), manifest.brands.size(), manifest.runs.size(), counts_text);
+  text += table;
+  text += fmt::format("  total  {}", describe_usage(total_json));
+  if (manifest.settings.contains("max_cost_usd")) {
+    text += fmt::format(" of a ${:.4f} cap (--max-cost)", manifest.settings.at("max_cost_usd").get<double>());
+  }
+  text += "\n";
+  if (counts["completed"] != static_cast<int>(manifest.runs.size())) text += "  " + resume_hint(batch_id) + "\n";
+  print_human(options, text);
+}
+
+void register_batch_command(CLI::App& app, GlobalOptions& options) {
+  auto batch = std::make_shared<BatchOptions>();
+  auto* command = app.add_subcommand("batch", "Run many documents for many brands: one run per (document, brand)");
+  command->add_option("inputs", batch->inputs, "The PDFs: local paths or http(s) URLs")->required();
+  command->add_option("--brand", batch->brands, "A brand id or brand file (repeatable)")->required();
+  command->add_option("--jobs", batch->jobs, "Runs in progress at once")->check(CLI::PositiveNumber);
+  command->add_option("--batch-id", batch->batch_id, "Id for the batch (default: generated from the time)");
+  command->add_option("--deadline", batch->deadline,
+                      "Wall-clock budget for the whole batch (e.g. 55s, 4m); unfinished runs are left for "
+                      "`pipeline resume <batch_id>`");
+  register_setup_options(command, batch->setup);
+  command->footer(
+      "Stages 1 to 3 depend on the document alone: they are computed once per document and shared by its\n"
+      "brands (through the stage cache, or in memory with --no-cache); stages 4 and 5 run per brand.\n"
+      "--max-concurrency, --rpm, a server's Retry-After and --max-cost hold for the whole batch.\n"
+      "Exit 0 when every run completed; 75 when some can be resumed (`pipeline resume <batch_id>`);\n"
+      "7 when the cost cap stopped it; 130/143 on SIGINT/SIGTERM after saving.\n\n"
+      "Example: pipeline batch a.pdf b.pdf --brand hollowmere-dairy --brand larchline-outdoor --jobs 4");
+  command->callback([&app, &options, batch] { start_batch(app, options, *batch); });
+}
+
+}  // namespace pipeline::cli

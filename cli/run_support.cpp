@@ -1,0 +1,160 @@
+#include "cli/run_support.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "lib/llm/doctor.hpp"
+#include "lib/llm/spend_guard.hpp"
+#include "lib/util/error.hpp"
+#include "lib/util/file_io.hpp"
+#include "stages/run_factory.hpp"
+#include "stages/run_files.hpp"
+#include "stages/stage.hpp"
+#include "stages/stage_params.hpp"
+#include "stages/stage_registry.hpp"
+
+namespace pipeline::cli {
+namespace {
+
+using util::ErrorKind;
+using util::FatalError;
+
+nlohmann::json read_config_file(const std::string& path) {
+  if (path.empty()) return nlohmann::json::object();
+  auto text = util::read_file(path);
+  if (!text) throw FatalError(text.error());
+  auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    throw FatalError(ErrorKind::bad_input, fmt::format("config file {} is not a JSON object", path));
+  }
+  return json;
+}
+
+// Every model a run may ask: its own and any a stage names.
+std::vector<std::string> run_models(const checkpoints::RunState& state) {
+  std::vector<std::string> models{state.settings.value("model", std::string())};
+  for (const auto& stage : stages::all_stages()) {
+    auto params = stages::stage_params_from_settings(*stage, state.settings);
+    if (params && !params->model.empty()) models.push_back(params->model);
+  }
+  std::sort(models.begin(), models.end());
+  models.erase(std::unique(models.begin(), models.end()), models.end());
+  return models;
+}
+
+}  // namespace
+
+void register_setup_options(CLI::App* command, RunSetupOptions& setup) {
+  command->add_option("--prompts", setup.prompts_dir, "Folder of <name>.prompt files that replace built-in prompts")
+      ->envname("PIPELINE_PROMPTS_DIR");
+  command->add_option("--config", setup.config_file,
+                      "JSON file of per-stage settings: {\"stages\": {\"<stage>\": {\"temperature\": .., "
+                      "\"max_tokens\": .., \"model\": ..}}}")
+      ->envname("PIPELINE_CONFIG");
+  command->add_option("--set", setup.overrides,
+                      "A per-stage setting, e.g. --set opportunities.max_tokens=8000 or "
+                      "--set mechanisms.max_input_tokens=50000 (repeatable)")
+      ->allow_extra_args(false);
+}
+
+nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOptions& setup) {
+  auto settings = stages::build_settings(options.base_url, options.model, options.structured_output,
+                                         read_config_file(setup.config_file), setup.overrides)
+                      .value_or_throw();
+  if (auto cap = parse_max_cost(options)) settings["max_cost_usd"] = *cap;
+  return settings;
+}
+
+std::unique_ptr<checkpoints::RunStore> open_store(const GlobalOptions& options) {
+  return checkpoints::make_file_run_store(options.runs_dir);
+}
+
+std::optional<util::Clock::time_point> parse_deadline(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto duration = util::parse_duration(text);
+  if (!duration) {
+    throw FatalError(ErrorKind::usage,
+                     fmt::format("--deadline \"{}\" is not a duration: use e.g. 55s, 4.5m or 1h", text));
+  }
+  return util::Clock::now() + *duration;
+}
+
+bool given(const CLI::App& app, const std::string& name) {
+  const CLI::App* root = &app;
+  while (root->get_parent()) root = root->get_parent();
+  return root->get_option(name)->count() > 0;
+}
+
+void require_key(const llm::ClientConfig& config) {
+  if (!config.api_key.value.empty() || !config.replay_dir.empty() || llm::is_local_url(config.base_url)) return;
+  throw FatalError(ErrorKind::provider,
+                   fmt::format("no API key for {}: set PIPELINE_API_KEY (or OPENROUTER_API_KEY or OPENAI_API_KEY) in "
+                               "the environment, or point --base-url at a local server",
+                               config.base_url));
+}
+
+void apply_explicit_settings(const CLI::App& app, const GlobalOptions& options, checkpoints::RunState& state,
+                             bool run_cost_cap) {
+  const std::pair<const char*, std::string> provider_settings[] = {
+      {"base_url", options.base_url}, {"model", options.model}, {"structured_output", options.structured_output}};
+  for (const auto& [key, value] : provider_settings) {
+    std::string flag = std::string("--") + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (given(app, flag) || !state.settings.contains(key)) state.settings[key] = value;
+  }
+  if (run_cost_cap && given(app, "--max-cost")) state.settings["max_cost_usd"] = *parse_max_cost(options);
+}
+
+std::string live_status(const checkpoints::RunStore& store, const checkpoints::RunState& state) {
+  if (state.status != checkpoints::RunStatus::running) return std::string(checkpoints::to_string(state.status));
+  return store.lock_holder(state.run_id) ? "running" : "interrupted";
+}
+
+std::optional<double> parse_max_cost(const GlobalOptions& options) {
+  if (options.max_cost.empty()) return std::nullopt;
+  std::size_t used = 0;
+  double value = -1;
+  try {
+    value = std::stod(options.max_cost, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != options.max_cost.size() || !std::isfinite(value) || value <= 0) {
+    throw FatalError(ErrorKind::usage,
+                     fmt::format("--max-cost \"{}\" is not an amount of US dollars above 0, e.g. 0.50", options.max_cost));
+  }
+  return value;
+}
+
+double spent_usd(const checkpoints::RunState& state) {
+  const auto usage = stages::run_usage(state);
+  return usage.contains("cost_usd") && usage.at("cost_usd").is_number() ? usage.at("cost_usd").get<double>() : 0.0;
+}
+
+llm::ClientConfig run_client_config(const GlobalOptions& options, const checkpoints::RunState& state,
+                                    std::optional<double> cap, double spent) {
+  auto config = client_config(options);
+  config.base_url = state.settings.at("base_url").get<std::string>();
+  config.model = state.settings.at("model").get<std::string>();
+  config.structured_mode = state.settings.at("structured_output") == "prompt" ? llm::StructuredMode::prompt
+                                                                              : llm::StructuredMode::json_schema;
+  if (!cap && state.settings.contains("max_cost_usd") && state.settings.at("max_cost_usd").is_number()) {
+    cap = state.settings.at("max_cost_usd").get<double>();
+  }
+  if (cap) {
+    for (const auto& model : run_models(state)) {
+      if (config.prices.count(model) == 0) {
+        throw FatalError(ErrorKind::usage,
+                         fmt::format("--max-cost needs the price of model {} to judge a call before it is made: give "
+                                     "it with --prices \"{}=PROMPT,COMPLETION\" (USD per million tokens)",
+                                     model, model));
+      }
+    }
+    config.spend_guard = std::make_shared<llm::SpendGuard>(*cap, spent, config.prices);
+  }
+  return config;
+}
+
+}  // namespace pipeline::cli
