@@ -101,7 +101,7 @@ std::string render_markdown(const MechanismsStage& stage, const nlohmann::json& 
 
 }  // namespace
 
-StageParams MechanismsStage::default_params() const { return {0.3, 5000, {}}; }
+StageParams MechanismsStage::default_params() const { return {0.3, 5000, {}, 100'000}; }
 
 const nlohmann::json& MechanismsStage::schema() const {
   static const nlohmann::json schema = make_schema();

@@ -13,6 +13,7 @@ void check_same(const stages::StageParams& actual, const stages::StageParams& ex
   CHECK(actual.temperature == doctest::Approx(expected.temperature));
   CHECK(actual.max_tokens == expected.max_tokens);
   CHECK(actual.model == expected.model);
+  CHECK(actual.max_input_tokens == expected.max_input_tokens);
 }
 
 }  // namespace
@@ -85,4 +86,17 @@ TEST_CASE("settings or a stages member that is not an object is bad input") {
     CHECK(params.error().kind == util::ErrorKind::bad_input);
     CHECK(params.error().message.find("checkpoint settings") != std::string::npos);
   }
+}
+
+TEST_CASE("max_input_tokens in the settings reaches mechanisms and is refused for a stage without it") {
+  auto settings = stages::build_settings("u", "m", "json_schema", nlohmann::json::object(), {"mechanisms.max_input_tokens=64000"});
+  REQUIRE(settings);
+  auto params = stages::stage_params_from_settings(*stages::find_stage("mechanisms"), *settings);
+  REQUIRE(params);
+  CHECK(params->max_input_tokens == 64000);
+  CHECK_FALSE(stages::build_settings("u", "m", "json_schema", nlohmann::json::object(), {"signals.max_input_tokens=64000"}));
+  auto refused = stages::stage_params_from_settings(*stages::find_stage("signals"),
+                                                    {{"stages", {{"signals", {{"max_input_tokens", 64000}}}}}});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == util::ErrorKind::bad_input);
 }
