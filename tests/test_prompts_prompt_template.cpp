@@ -17,7 +17,7 @@ namespace {
 const std::vector<std::string> k_stage_names = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
 
 // The prompts of stages that make more than one kind of request.
-const std::vector<std::string> k_extra_names = {"mechanisms_merge"};
+const std::vector<std::string> k_extra_names = {"mechanisms_merge", "opportunity_card"};
 
 }  // namespace
 
