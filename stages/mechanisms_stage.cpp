@@ -1,10 +1,16 @@
 #include "stages/mechanisms_stage.hpp"
 
+#include <cstdint>
+
+#include "lib/llm/token_estimate.hpp"
 #include "stages/markdown.hpp"
+#include "stages/page_chunks.hpp"
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::stages {
@@ -99,9 +105,43 @@ std::string render_markdown(const MechanismsStage& stage, const nlohmann::json& 
   return out;
 }
 
+// The prompt that merges the chunks' findings of a long document.
+constexpr const char* k_merge_prompt = "mechanisms_merge";
+
+// Tokens a chunk request may take beyond its prompt measured with an empty
+// document: the part suffix of a split page's title, rounding, and closing
+// tags escaped inside the text.
+constexpr std::int64_t k_chunk_slack_tokens = 32;
+
+// Fewer tokens of document per chunk than this means the limit is too small
+// for the prompt itself: the document would be read in crumbs.
+constexpr std::int64_t k_least_chunk_tokens = 500;
+
+// The context of one chunk: its pages as the document, titled with their range.
+StageContext chunk_context(const StageContext& context, const PageChunk& chunk, int pages) {
+  StageContext out;
+  out.document_text = chunk.text;
+  out.document_title = context.document_title + " (" + page_range_label(chunk, pages) + ")";
+  out.brand_text = context.brand_text;
+  out.outputs = context.outputs;
+  return out;
+}
+
+// The chunks' answers, each with its page range, as the merge prompt's data.
+std::string candidates_block(const std::vector<PageChunk>& chunks, const std::vector<nlohmann::json>& answers, int pages) {
+  nlohmann::json candidates = nlohmann::json::array();
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    nlohmann::json candidate = {{"part", i + 1}, {"pages", page_range_label(chunks[i], pages)}};
+    for (const auto& [key, value] : answers[i].items()) candidate[key] = value;
+    candidates.push_back(std::move(candidate));
+  }
+  return data_block("candidates", "parts=\"" + std::to_string(chunks.size()) + "\"",
+                    candidates.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 }  // namespace
 
-StageParams MechanismsStage::default_params() const { return {0.3, 5000, {}}; }
+StageParams MechanismsStage::default_params() const { return {0.3, 5000, {}, 100'000}; }
 
 const nlohmann::json& MechanismsStage::schema() const {
   static const nlohmann::json schema = make_schema();
@@ -114,6 +154,63 @@ std::map<std::string, std::string> MechanismsStage::prompt_variables(const Stage
 
 std::vector<RenderedFile> MechanismsStage::render(const nlohmann::json& output) const {
   return stage_files(*this, output, render_markdown(*this, output));
+}
+
+std::vector<std::string> MechanismsStage::prompt_names() const { return {std::string(name()), k_merge_prompt}; }
+
+util::Expected<nlohmann::json> MechanismsStage::produce(StageWork& work) const {
+  using util::ErrorKind;
+  using util::fail;
+  const StageContext& context = work.context();
+  const StageParams& params = work.params();
+  auto prompt = work.prompt(std::string(name()));
+  if (!prompt) return prompt.error();
+  auto whole = build_request(*this, *prompt, context, params, work.run_model());
+  if (!whole) return whole.error();
+  const std::int64_t limit = params.max_input_tokens;
+  if (limit == 0 || llm::estimate_prompt_tokens(whole->messages) <= limit) {
+    auto answers = work.ask({NamedRequest{"answer", std::move(*whole)}});
+    if (!answers) return answers.error();
+    return std::move(answers->front());
+  }
+
+  // The room for pages: the limit less the prompt around them, measured with
+  // no text and the last page's title (k_chunk_slack_tokens covers longer ones).
+  const int pages = page_count(context.document_text);
+  auto empty = build_request(*this, *prompt, chunk_context(context, PageChunk{pages, pages, 1, 1, {}}, pages), params,
+                             work.run_model());
+  if (!empty) return empty.error();
+  const std::int64_t overhead = llm::estimate_prompt_tokens(empty->messages) + k_chunk_slack_tokens;
+  if (limit - overhead < k_least_chunk_tokens) {
+    return fail(ErrorKind::bad_input,
+                "stage mechanisms: max_input_tokens " + std::to_string(limit) + " leaves too little room for the document beside its prompt (about " +
+                    std::to_string(overhead) + " tokens); set it to at least " + std::to_string(overhead + k_least_chunk_tokens));
+  }
+  const auto chunks = page_chunks(context.document_text, limit - overhead);
+  std::vector<NamedRequest> requests;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    auto request = build_request(*this, *prompt, chunk_context(context, chunks[i], pages), params, work.run_model());
+    if (!request) return request.error();
+    requests.push_back({"chunk-" + std::to_string(i + 1), std::move(*request)});
+  }
+  auto answers = work.ask(requests);
+  if (!answers) return answers.error();
+
+  auto merge_prompt = work.prompt(k_merge_prompt);
+  if (!merge_prompt) return merge_prompt.error();
+  StageContext titled;
+  titled.document_title = context.document_title;
+  auto variables = standard_variables(*this, titled);
+  variables.erase("document");  // the merge reads the chunks' findings, not the text
+  variables["candidates"] = candidates_block(chunks, *answers, pages);
+  variables["chunk_count"] = std::to_string(chunks.size());
+  variables["page_count"] = std::to_string(pages);
+  auto merge = fill_request(*this, *merge_prompt, variables, params, work.run_model());
+  if (!merge) return merge.error();
+  merge->schema_name = k_merge_prompt;
+  auto merged = work.ask({NamedRequest{"merge", std::move(*merge)}});
+  if (!merged) return merged.error();
+  return std::move(merged->front());
 }
 
 }  // namespace pipeline::stages

@@ -1,5 +1,8 @@
 #include "stages/opportunities_stage.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "stages/markdown.hpp"
@@ -7,6 +10,8 @@
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::stages {
@@ -22,6 +27,16 @@ constexpr const char* k_currency_pattern = "^[A-Z]{3}$";
 
 // A shelf price or a sales rate of zero is no plan; a cent or a hundredth of a unit is the least.
 constexpr double k_least_positive_figure = 0.01;
+
+// The prompt that writes one card from its planned concept.
+constexpr const char* k_card_prompt = "opportunity_card";
+constexpr const char* k_plan_schema_name = "opportunities_plan";
+constexpr const char* k_card_schema_name = "opportunity_card";
+
+// The stage's max_tokens caps each of its six requests. A plan is five short
+// concepts (about 500 tokens of JSON), so its request takes at most this much:
+// a cut-off plan fails sooner, and the spend guard reserves less for it.
+constexpr int k_plan_max_tokens = 1500;
 
 nlohmann::json card_schema(const std::string& pattern) {
   using namespace schema;
@@ -47,6 +62,25 @@ nlohmann::json card_schema(const std::string& pattern) {
                      {"months_to_launch", integer("Months from go decision to shelf", 0, 60)},
                  }, "Retail figures")},
   });
+}
+
+// One planned concept: the card's working title, its mechanism and the idea in brief.
+nlohmann::json concept_schema() {
+  using namespace schema;
+  return object({
+      {"title", pattern_string("The card's title: at most eight words, naming the product", k_title_pattern, 80)},
+      {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism the concept builds on")},
+      {"concept", string("One or two sentences: what it is, concretely, and for whom", 400)},
+  });
+}
+
+nlohmann::json make_plan_schema() {
+  nlohmann::json schema = schema::object({}, "Five distinct concepts, one per consumer-goods pattern");
+  for (const auto& pattern : vocabulary::patterns()) {
+    schema["properties"][pattern] = concept_schema();
+    schema["required"].push_back(pattern);
+  }
+  return schema;
 }
 
 nlohmann::json make_schema() {
@@ -110,9 +144,79 @@ std::string render_markdown(const OpportunitiesStage& stage, const nlohmann::jso
   return out;
 }
 
+// A title as the checks compare them: lower case, runs of whitespace as one space, trimmed.
+std::string normalised_title(const std::string& title) {
+  std::string out;
+  for (char c : title) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::string planned_title(const nlohmann::json& plan, const std::string& pattern) {
+  return md::text(md::child(plan, pattern), "title");
+}
+
+// Names every pair of patterns whose planned titles are the same; empty when all differ.
+std::string check_plan(const nlohmann::json& plan) {
+  const auto& patterns = vocabulary::patterns();
+  std::string problems;
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    for (size_t j = i + 1; j < patterns.size(); ++j) {
+      const std::string title = planned_title(plan, patterns[i]);
+      if (normalised_title(title) != normalised_title(planned_title(plan, patterns[j]))) continue;
+      problems += fmt::format("{}{} and {} have the same title \"{}\"", problems.empty() ? "" : "; ", patterns[i], patterns[j], title);
+    }
+  }
+  if (problems.empty()) return {};
+  return problems + ". Give each pattern a different product with a title of its own.";
+}
+
+// Rejects a card of `pattern` whose title is the one planned for another pattern.
+std::string check_card(const nlohmann::json& card, const nlohmann::json& plan, const std::string& pattern) {
+  const std::string title = md::text(card, "title");
+  for (const auto& other : vocabulary::patterns()) {
+    if (other == pattern || normalised_title(title) != normalised_title(planned_title(plan, other))) continue;
+    return fmt::format("the title \"{}\" belongs to the {} card; give this {} card its own title, such as its planned \"{}\"",
+                       title, other, pattern, planned_title(plan, pattern));
+  }
+  return {};
+}
+
+// One planned concept as the card prompt's data, with its pattern.
+nlohmann::json planned_concept(const nlohmann::json& plan, const std::string& pattern) {
+  nlohmann::json concept_json = {{"pattern", pattern}};
+  for (const auto& [key, value] : md::child(plan, pattern).items()) concept_json[key] = value;
+  return concept_json;
+}
+
+std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// The card prompt's values: the stage's own, the pattern, its concept and the other four.
+std::map<std::string, std::string> card_variables(const OpportunitiesStage& stage, const StageContext& context,
+                                                  const nlohmann::json& plan, const std::string& pattern) {
+  auto variables = standard_variables(stage, context);
+  variables["pattern"] = pattern;
+  variables["pattern_label"] = vocabulary::pattern_label(pattern);
+  variables["concept"] = data_block("concept", "pattern=\"" + pattern + "\"", json_text(planned_concept(plan, pattern)));
+  nlohmann::json others = nlohmann::json::array();
+  for (const auto& other : vocabulary::patterns()) {
+    if (other != pattern) others.push_back(planned_concept(plan, other));
+  }
+  variables["other_concepts"] = data_block("other_concepts", {}, json_text(others));
+  return variables;
+}
+
 }  // namespace
 
-StageParams OpportunitiesStage::default_params() const { return {0.8, 10000, {}}; }
+// max_tokens is per request: 4000 fits one card (about 1000 tokens of JSON)
+// with room for a model that reasons first; the plan takes at most k_plan_max_tokens.
+StageParams OpportunitiesStage::default_params() const { return {0.8, 4000, {}}; }
 
 const nlohmann::json& OpportunitiesStage::schema() const {
   static const nlohmann::json schema = make_schema();
@@ -121,6 +225,43 @@ const nlohmann::json& OpportunitiesStage::schema() const {
 
 std::map<std::string, std::string> OpportunitiesStage::prompt_variables(const StageContext& context) const {
   return standard_variables(*this, context);
+}
+
+std::vector<std::string> OpportunitiesStage::prompt_names() const { return {std::string(name()), k_card_prompt}; }
+
+util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) const {
+  static const nlohmann::json plan_schema = make_plan_schema();
+  const StageContext& context = work.context();
+  auto plan_prompt = work.prompt(std::string(name()));
+  if (!plan_prompt) return plan_prompt.error();
+  StageParams plan_params = work.params();
+  plan_params.max_tokens = std::min(plan_params.max_tokens, k_plan_max_tokens);
+  auto plan_request = build_request(*this, *plan_prompt, context, plan_params, work.run_model());
+  if (!plan_request) return plan_request.error();
+  plan_request->schema = plan_schema;
+  plan_request->schema_name = k_plan_schema_name;
+  plan_request->check = check_plan;
+  auto planned = work.ask({NamedRequest{"plan", std::move(*plan_request)}});
+  if (!planned) return planned.error();
+  const nlohmann::json plan = std::move(planned->front());
+
+  auto card_prompt = work.prompt(k_card_prompt);
+  if (!card_prompt) return card_prompt.error();
+  const auto& patterns = vocabulary::patterns();
+  std::vector<NamedRequest> requests;
+  for (const auto& pattern : patterns) {
+    auto request = fill_request(*this, *card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
+    if (!request) return request.error();
+    request->schema = card_schema(pattern);
+    request->schema_name = k_card_schema_name;
+    request->check = [plan, pattern](const nlohmann::json& card) { return check_card(card, plan, pattern); };
+    requests.push_back({"card-" + pattern, std::move(*request)});
+  }
+  auto cards = work.ask(requests);
+  if (!cards) return cards.error();
+  nlohmann::json output = nlohmann::json::object();
+  for (size_t i = 0; i < patterns.size(); ++i) output[patterns[i]] = std::move((*cards)[i]);
+  return output;
 }
 
 std::vector<RenderedFile> OpportunitiesStage::render(const nlohmann::json& output) const {

@@ -7,6 +7,8 @@ namespace pipeline::stages {
 // Stage 5, opportunity generation: exactly five brand-specific opportunity
 // cards, one per consumer-goods pattern, with retail figures. Besides the
 // stage files it renders one Markdown file per card and opportunities.json.
+// It plans five distinct concepts in one short request, then writes the five
+// cards in parallel, one request each.
 class OpportunitiesStage final : public Stage {
  public:
   int number() const override { return 5; }
@@ -18,6 +20,14 @@ class OpportunitiesStage final : public Stage {
   const nlohmann::json& schema() const override;
   std::map<std::string, std::string> prompt_variables(const StageContext& context) const override;
   std::vector<RenderedFile> render(const nlohmann::json& output) const override;
+  // "opportunities" (the plan), then "opportunity_card".
+  std::vector<std::string> prompt_names() const override;
+  // Part "plan" (schema name "opportunities_plan"): a title, mechanism and
+  // concept per pattern, the titles all different. Then, asked together, parts
+  // "card-<pattern>" (schema name "opportunity_card"): each card written from
+  // its planned concept, told the other four, with a title no other pattern
+  // planned. The output is the object of the five cards.
+  util::Expected<nlohmann::json> produce(StageWork& work) const override;
 };
 
 }  // namespace pipeline::stages

@@ -1,9 +1,22 @@
 #include "stages/stage_params.hpp"
 
+#include <cstdint>
+
 namespace pipeline::stages {
 
+namespace {
+
+// The range of max_input_tokens: below 1000 not even a prompt fits; the top is
+// far past any model's context window.
+constexpr std::int64_t k_least_input_tokens = 1000;
+constexpr std::int64_t k_most_input_tokens = 10'000'000;
+
+}  // namespace
+
 nlohmann::json StageParams::to_json() const {
-  return {{"temperature", temperature}, {"max_tokens", max_tokens}, {"model", model}};
+  nlohmann::json json = {{"temperature", temperature}, {"max_tokens", max_tokens}, {"model", model}};
+  if (max_input_tokens != 0) json["max_input_tokens"] = max_input_tokens;
+  return json;
 }
 
 StageParams StageParams::from_json(const nlohmann::json& json) {
@@ -12,6 +25,9 @@ StageParams StageParams::from_json(const nlohmann::json& json) {
   if (auto found = json.find("temperature"); found != json.end() && found->is_number()) params.temperature = found->get<double>();
   if (auto found = json.find("max_tokens"); found != json.end() && found->is_number_integer()) params.max_tokens = found->get<int>();
   if (auto found = json.find("model"); found != json.end() && found->is_string()) params.model = found->get<std::string>();
+  if (auto found = json.find("max_input_tokens"); found != json.end() && found->is_number_integer()) {
+    params.max_input_tokens = found->get<int>();
+  }
   return params;
 }
 
@@ -34,8 +50,18 @@ util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const
     } else if (key == "model") {
       if (!value.is_string()) return fail(ErrorKind::bad_input, where + ": model must be a string");
       params.model = value.get<std::string>();
+    } else if (key == "max_input_tokens" && defaults.max_input_tokens == 0) {
+      return fail(ErrorKind::bad_input, where + ": max_input_tokens does not apply: this stage does not split its input");
+    } else if (key == "max_input_tokens") {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < k_least_input_tokens ||
+          value.get<std::int64_t>() > k_most_input_tokens) {
+        return fail(ErrorKind::bad_input, where + ": max_input_tokens must be a whole number from 1000 to 10000000");
+      }
+      params.max_input_tokens = value.get<int>();
     } else {
-      return fail(ErrorKind::bad_input, where + ": unknown stage parameter \"" + key + "\" (known: temperature, max_tokens, model)");
+      const std::string known = defaults.max_input_tokens == 0 ? "temperature, max_tokens, model"
+                                                                : "temperature, max_tokens, model, max_input_tokens";
+      return fail(ErrorKind::bad_input, where + ": unknown stage parameter \"" + key + "\" (known: " + known + ")");
     }
   }
   return params;

@@ -19,7 +19,13 @@ util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts
   if (stage.uses_brand() && context.brand_text.empty()) {
     return fail(ErrorKind::bad_input, "stage " + std::string(stage.name()) + " needs the brand profile, and the run has none");
   }
-  const auto variables = stage.prompt_variables(context);
+  return fill_request(stage, prompt, stage.prompt_variables(context), params, run_model);
+}
+
+util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts::PromptTemplate& prompt,
+                                              const std::map<std::string, std::string>& variables,
+                                              const StageParams& params, const std::string& run_model) {
+  using util::fail;
   auto system = prompts::fill(prompt.system, variables);
   if (!system) return fail(system.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + system.error().message);
   auto user = prompts::fill(prompt.user, variables);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "lib/llm/chat.hpp"
@@ -15,5 +16,12 @@ namespace pipeline::stages {
 util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts::PromptTemplate& prompt,
                                                const StageContext& context, const StageParams& params,
                                                const std::string& run_model);
+
+// A request of `stage` from one of its prompts filled with `variables`, with
+// the parameters and schema as build_request sets them; for the extra requests
+// of a stage that makes several (build_request checks the context, this does not).
+util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts::PromptTemplate& prompt,
+                                              const std::map<std::string, std::string>& variables,
+                                              const StageParams& params, const std::string& run_model);
 
 }  // namespace pipeline::stages

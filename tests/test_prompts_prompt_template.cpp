@@ -16,6 +16,9 @@ namespace {
 
 const std::vector<std::string> k_stage_names = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
 
+// The prompts of stages that make more than one kind of request.
+const std::vector<std::string> k_extra_names = {"mechanisms_merge", "opportunity_card"};
+
 }  // namespace
 
 TEST_CASE("parse_prompt splits the system and user parts and drops the comment") {
@@ -100,6 +103,18 @@ TEST_CASE("every stage has a built-in prompt that parses and takes the document"
   }
 }
 
+TEST_CASE("the extra built-in prompts parse and delimit their data") {
+  for (const auto& name : k_extra_names) {
+    CAPTURE(name);
+    auto prompt = load_prompt(name);
+    REQUIRE(prompt);
+    CHECK(prompt->source == "built-in");
+    CHECK(prompt->system.size() > 500);
+    CHECK(prompt->system.find("ignore any instructions") != std::string::npos);
+    CHECK(prompt->system.find("### ") == std::string::npos);
+  }
+}
+
 TEST_CASE("the embedded prompts are the files of lib/prompts/text, byte for byte") {
   const std::filesystem::path dir = std::filesystem::path(PIPELINE_SOURCE_DIR) / "lib/prompts/text";
   size_t files_on_disk = 0;
@@ -117,7 +132,7 @@ TEST_CASE("the embedded prompts are the files of lib/prompts/text, byte for byte
     CHECK_MESSAGE(found, entry.path().string());
   }
   CHECK(prompts::embedded_prompt_files().size() == files_on_disk);
-  CHECK(files_on_disk == k_stage_names.size());
+  CHECK(files_on_disk == k_stage_names.size() + k_extra_names.size());
 }
 
 TEST_CASE("an override directory replaces one stage's prompt and leaves the others built in") {
@@ -154,6 +169,9 @@ TEST_CASE("check_prompt_dir accepts good overrides and names the first problem")
   CHECK(prompts::check_prompt_dir(dir.path()));
   REQUIRE(util::write_file_atomic(dir / "signals.prompt", "### system\nS\n### user\nU\n"));
   REQUIRE(util::write_file_atomic(dir / "notes.txt", "not a prompt"));
+  CHECK(prompts::check_prompt_dir(dir.path()));
+
+  for (const auto& name : k_extra_names) REQUIRE(util::write_file_atomic(dir / (name + ".prompt"), "### system\nS\n### user\nU\n"));
   CHECK(prompts::check_prompt_dir(dir.path()));
 
   REQUIRE(util::write_file_atomic(dir / "sigals.prompt", "### system\nS\n### user\nU\n"));

@@ -1,10 +1,15 @@
 #include <doctest/doctest.h>
 
+#include <regex>
+
 #include "lib/llm/json_schema.hpp"
+#include "lib/llm/token_estimate.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/mechanisms_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
+#include "tests/support/memory_stage_work.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
@@ -16,6 +21,33 @@ using pipeline::testing::sample_output;
 namespace {
 
 const stages::MechanismsStage k_stage;
+
+// `count` pages of about 600 bytes (200 tokens), each starting "Page N.".
+std::string long_document(int count) {
+  std::string text;
+  for (int i = 1; i <= count; ++i) {
+    if (i > 1) text += '\f';
+    text += "Page " + std::to_string(i) + ".";
+    for (int line = 0; line < 10; ++line) text += " The lockers cut the morning queue for commuters.\n";
+  }
+  return text;
+}
+
+// A short stand-in for the stage's prompt, so that a small limit leaves room for pages.
+prompts::PromptTemplate short_prompt() { return {"Find the mechanisms of {{document_title}}.", "{{document}}", "test"}; }
+
+stages::StageParams params_with_limit(int max_input_tokens) {
+  auto params = k_stage.default_params();
+  params.max_input_tokens = max_input_tokens;
+  return params;
+}
+
+// The sample answer with the innovation renamed after the part that gave it.
+nlohmann::json answer_named(const std::string& name) {
+  auto answer = sample_output(1);
+  answer["innovation"]["name"] = name;
+  return answer;
+}
 
 }  // namespace
 
@@ -118,4 +150,137 @@ TEST_CASE("mechanisms renders its JSON and a Markdown page with the findings") {
 TEST_CASE("mechanisms renders a partial output without throwing") {
   const auto files = k_stage.render(nlohmann::json::object());
   CHECK(files.size() == 2);
+}
+
+TEST_CASE("mechanisms uses its own prompt and a merge prompt, both built in") {
+  CHECK(k_stage.prompt_names() == std::vector<std::string>{"mechanisms", "mechanisms_merge"});
+  for (const auto& name : k_stage.prompt_names()) {
+    CAPTURE(name);
+    CHECK(prompts::load_prompt(name));
+  }
+}
+
+TEST_CASE("a document within the input limit is one request, part answer, as the default makes it") {
+  testing::MemoryStageWork work(sample_context(1), k_stage.default_params());
+  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return sample_output(1); });
+  auto output = k_stage.produce(work);
+  REQUIRE(output);
+  CHECK(*output == sample_output(1));
+  const auto asks = work.asks();
+  REQUIRE(asks.size() == 1);
+  REQUIRE(asks[0].size() == 1);
+  CHECK(asks[0][0].part == "answer");
+  auto expected = stages::build_request(k_stage, *prompts::load_prompt("mechanisms"), sample_context(1), k_stage.default_params(), "run-model");
+  REQUIRE(expected);
+  CHECK(asks[0][0].request.messages.at(1).content == expected->messages.at(1).content);
+  CHECK(asks[0][0].request.schema_name == "mechanisms");
+  CHECK(*asks[0][0].request.schema == k_stage.schema());
+}
+
+TEST_CASE("with no input limit even a long document is one request") {
+  auto context = sample_context(1);
+  context.document_text = long_document(200);
+  testing::MemoryStageWork work(context, params_with_limit(0));
+  REQUIRE(k_stage.produce(work));
+  REQUIRE(work.requests().size() == 1);
+  CHECK(work.requests()[0].part == "answer");
+}
+
+TEST_CASE("a long document is read in chunks of pages, asked together, then merged") {
+  auto context = sample_context(1);
+  context.document_text = long_document(30);
+  testing::MemoryStageWork work(context, params_with_limit(1000));
+  work.set_prompt("mechanisms", short_prompt());
+  work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
+    return answer_named(request.part == "merge" ? "Merged" : "Found in " + request.part);
+  });
+  auto output = k_stage.produce(work);
+  REQUIRE(output);
+  CHECK(*output == answer_named("Merged"));
+  CHECK(llm::validate_json(k_stage.schema(), *output).empty());
+
+  const auto asks = work.asks();
+  REQUIRE(asks.size() == 2);
+  const auto& chunks = asks[0];
+  REQUIRE(chunks.size() >= 5);
+  const std::regex range("\\(pages? ([0-9]+)(\u2013([0-9]+))? of 30\\)");
+  int next_page = 1;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    CAPTURE(i);
+    const auto& request = chunks[i].request;
+    CHECK(chunks[i].part == "chunk-" + std::to_string(i + 1));
+    CHECK(request.schema_name == "mechanisms");
+    CHECK(*request.schema == k_stage.schema());
+    CHECK(llm::estimate_prompt_tokens(request.messages) <= 1000);
+    std::smatch found;
+    REQUIRE(std::regex_search(request.messages.at(0).content, found, range));
+    const int first = std::stoi(found[1]);
+    const int last = found[3].matched ? std::stoi(found[3]) : first;
+    CHECK(first == next_page);
+    CHECK(last >= first);
+    const std::string& user = request.messages.at(1).content;
+    CHECK(user.find(found.str() + "\">") != std::string::npos);  // the document block's title names the pages too
+    for (int page = first; page <= last; ++page) CHECK(user.find("Page " + std::to_string(page) + ".") != std::string::npos);
+    CHECK(user.find("Page " + std::to_string(last + 1) + ".") == std::string::npos);
+    next_page = last + 1;
+  }
+  CHECK(next_page == 31);
+
+  REQUIRE(asks[1].size() == 1);
+  const auto& merge = asks[1][0];
+  CHECK(merge.part == "merge");
+  CHECK(merge.request.schema_name == "mechanisms_merge");
+  CHECK(*merge.request.schema == k_stage.schema());
+  CHECK(merge.request.max_tokens == k_stage.default_params().max_tokens);
+  const std::string& user = merge.request.messages.at(1).content;
+  CHECK(user.find("<candidates parts=\"" + std::to_string(chunks.size()) + "\">") != std::string::npos);
+  CHECK(user.find("</candidates>") != std::string::npos);
+  CHECK(user.find("(30 pages)") != std::string::npos);
+  CHECK(user.find("Nordvik Bakery's station lockers") != std::string::npos);
+  CHECK(user.find("\"pages\": \"pages 1\u2013") != std::string::npos);
+  for (size_t i = 1; i <= chunks.size(); ++i) {
+    CHECK(user.find("Found in chunk-" + std::to_string(i) + "\"") != std::string::npos);
+  }
+  CHECK(user.find("The lockers cut the morning queue") == std::string::npos);
+}
+
+TEST_CASE("the built-in prompt reads a long document in chunks within the default-sized limit") {
+  auto context = sample_context(1);
+  context.document_text = long_document(60);
+  testing::MemoryStageWork work(context, params_with_limit(4000));
+  auto output = k_stage.produce(work);
+  REQUIRE(output);
+  CHECK(llm::validate_json(k_stage.schema(), *output).empty());
+  const auto asks = work.asks();
+  REQUIRE(asks.size() == 2);
+  CHECK(asks[0].size() > 1);
+  for (const auto& chunk : asks[0]) CHECK(llm::estimate_prompt_tokens(chunk.request.messages) <= 4000);
+  CHECK(asks[1].at(0).part == "merge");
+}
+
+TEST_CASE("an input limit too small for the prompt itself is bad input naming a workable limit") {
+  auto context = sample_context(1);
+  context.document_text = long_document(30);
+  testing::MemoryStageWork work(context, params_with_limit(1000));
+  auto output = k_stage.produce(work);
+  REQUIRE_FALSE(output);
+  CHECK(output.error().kind == util::ErrorKind::bad_input);
+  CHECK(output.error().message.find("max_input_tokens 1000") != std::string::npos);
+  CHECK(output.error().message.find("at least") != std::string::npos);
+  CHECK(work.asks().empty());
+}
+
+TEST_CASE("a failed chunk fails the stage before any merge") {
+  auto context = sample_context(1);
+  context.document_text = long_document(30);
+  testing::MemoryStageWork work(context, params_with_limit(1000));
+  work.set_prompt("mechanisms", short_prompt());
+  work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
+    if (request.part == "chunk-2") return util::fail(util::ErrorKind::transient, "rate limited");
+    return sample_output(1);
+  });
+  auto output = k_stage.produce(work);
+  REQUIRE_FALSE(output);
+  CHECK(output.error().kind == util::ErrorKind::transient);
+  CHECK(work.asks().size() == 1);
 }

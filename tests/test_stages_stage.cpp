@@ -1,9 +1,14 @@
 #include <doctest/doctest.h>
 
+#include "lib/prompts/prompt_template.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_registry.hpp"
+#include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
+#include "tests/support/memory_stage_work.hpp"
+#include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
 
@@ -13,6 +18,7 @@ void check_same(const stages::StageParams& actual, const stages::StageParams& ex
   CHECK(actual.temperature == doctest::Approx(expected.temperature));
   CHECK(actual.max_tokens == expected.max_tokens);
   CHECK(actual.model == expected.model);
+  CHECK(actual.max_input_tokens == expected.max_input_tokens);
 }
 
 }  // namespace
@@ -85,4 +91,45 @@ TEST_CASE("settings or a stages member that is not an object is bad input") {
     CHECK(params.error().kind == util::ErrorKind::bad_input);
     CHECK(params.error().message.find("checkpoint settings") != std::string::npos);
   }
+}
+
+TEST_CASE("max_input_tokens in the settings reaches mechanisms and is refused for a stage without it") {
+  auto settings = stages::build_settings("u", "m", "json_schema", nlohmann::json::object(), {"mechanisms.max_input_tokens=64000"});
+  REQUIRE(settings);
+  auto params = stages::stage_params_from_settings(*stages::find_stage("mechanisms"), *settings);
+  REQUIRE(params);
+  CHECK(params->max_input_tokens == 64000);
+  CHECK_FALSE(stages::build_settings("u", "m", "json_schema", nlohmann::json::object(), {"signals.max_input_tokens=64000"}));
+  auto refused = stages::stage_params_from_settings(*stages::find_stage("signals"),
+                                                    {{"stages", {{"signals", {{"max_input_tokens", 64000}}}}}});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == util::ErrorKind::bad_input);
+}
+
+TEST_CASE("every stage names its own prompt first, and all its prompts are built in") {
+  for (const auto& stage : stages::all_stages()) {
+    CAPTURE(stage->name());
+    const auto names = stage->prompt_names();
+    REQUIRE_FALSE(names.empty());
+    CHECK(names.front() == stage->name());
+    for (const auto& name : names) CHECK(prompts::load_prompt(name));
+  }
+}
+
+TEST_CASE("the default produce asks one request from the stage's own prompt, as part answer") {
+  const auto& signals = *stages::find_stage("signals");
+  testing::MemoryStageWork work(testing::sample_context(2), signals.default_params());
+  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return testing::sample_output(2); });
+  auto output = signals.produce(work);
+  REQUIRE(output);
+  CHECK(*output == testing::sample_output(2));
+  const auto asks = work.asks();
+  REQUIRE(asks.size() == 1);
+  REQUIRE(asks[0].size() == 1);
+  CHECK(asks[0][0].part == "answer");
+  auto expected = stages::build_request(signals, *prompts::load_prompt("signals"), testing::sample_context(2),
+                                        signals.default_params(), "run-model");
+  REQUIRE(expected);
+  CHECK(asks[0][0].request.messages.at(1).content == expected->messages.at(1).content);
+  CHECK(asks[0][0].request.schema_name == "signals");
 }

@@ -58,3 +58,23 @@ TEST_CASE("placeholders in the document are not expanded") {
   CHECK(request->messages[1].content.find("Please print {{brand}} here") != std::string::npos);
   CHECK(request->messages[1].content.find("Acme") == std::string::npos);
 }
+
+TEST_CASE("fill_request fills a stage's extra prompt with the given values and the stage's parameters") {
+  const auto& stage = *stages::find_stage("mechanisms");
+  stages::StageParams params{0.2, 4321, "stage/model"};
+  auto request = stages::fill_request(stage, custom("Merge {{what}}.", "{{data}}"), {{"what", "parts"}, {"data", "<x>"}}, params, "run/model");
+  REQUIRE(request);
+  CHECK(request->model == "stage/model");
+  CHECK(request->temperature == doctest::Approx(0.2));
+  CHECK(request->max_tokens == 4321);
+  CHECK(request->messages[0].content == "Merge parts.");
+  CHECK(request->messages[1].content == "<x>");
+  REQUIRE(request->schema);
+  CHECK(*request->schema == stage.schema());
+  CHECK(request->schema_name == "mechanisms");
+
+  auto unknown = stages::fill_request(stage, custom("S", "{{document}}"), {{"data", "x"}}, params, "m");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().kind == util::ErrorKind::bad_input);
+  CHECK(unknown.error().message.find("custom.prompt") != std::string::npos);
+}
