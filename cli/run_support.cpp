@@ -33,15 +33,27 @@ nlohmann::json read_config_file(const std::string& path) {
 }
 
 // Every model a run may ask: its own and any a stage names.
-std::vector<std::string> run_models(const checkpoints::RunState& state) {
-  std::vector<std::string> models{state.settings.value("model", std::string())};
+std::vector<std::string> run_models(const nlohmann::json& settings) {
+  std::vector<std::string> models{settings.value("model", std::string())};
   for (const auto& stage : stages::all_stages()) {
-    auto params = stages::stage_params_from_settings(*stage, state.settings);
+    auto params = stages::stage_params_from_settings(*stage, settings);
     if (params && !params->model.empty()) models.push_back(params->model);
   }
   std::sort(models.begin(), models.end());
   models.erase(std::unique(models.begin(), models.end()), models.end());
   return models;
+}
+
+// A cost cap judges each request before it is sent, so every model needs a price.
+void require_prices(const std::map<std::string, llm::Price>& prices, const nlohmann::json& settings) {
+  for (const auto& model : run_models(settings)) {
+    if (prices.count(model) == 0) {
+      throw FatalError(ErrorKind::usage,
+                       fmt::format("--max-cost needs the price of model {} to judge a call before it is made: give "
+                                   "it with --prices \"{}=PROMPT,COMPLETION\" (USD per million tokens)",
+                                   model, model));
+    }
+  }
 }
 
 }  // namespace
@@ -63,7 +75,10 @@ nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOpti
   auto settings = stages::build_settings(options.base_url, options.model, options.structured_output,
                                          read_config_file(setup.config_file), setup.overrides)
                       .value_or_throw();
-  if (auto cap = parse_max_cost(options)) settings["max_cost_usd"] = *cap;
+  if (auto cap = parse_max_cost(options)) {
+    require_prices(client_config(options).prices, settings);
+    settings["max_cost_usd"] = *cap;
+  }
   return settings;
 }
 
@@ -144,14 +159,7 @@ llm::ClientConfig run_client_config(const GlobalOptions& options, const checkpoi
     cap = state.settings.at("max_cost_usd").get<double>();
   }
   if (cap) {
-    for (const auto& model : run_models(state)) {
-      if (config.prices.count(model) == 0) {
-        throw FatalError(ErrorKind::usage,
-                         fmt::format("--max-cost needs the price of model {} to judge a call before it is made: give "
-                                     "it with --prices \"{}=PROMPT,COMPLETION\" (USD per million tokens)",
-                                     model, model));
-      }
-    }
+    require_prices(config.prices, state.settings);
     config.spend_guard = std::make_shared<llm::SpendGuard>(*cap, spent, config.prices);
   }
   return config;
