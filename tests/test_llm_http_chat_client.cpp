@@ -686,3 +686,55 @@ TEST_CASE("a provider error that quotes the key shows it masked") {
   REQUIRE(reported.size() == 1);
   CHECK(reported[0].to_json().dump().find(key) == std::string::npos);
 }
+
+TEST_CASE("ChatRequest::check rejects a schema-valid answer and the re-ask carries its problem") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  const std::string steps = R"("pattern": "convenience", "steps": ["a", "b", "c"])";
+  server.enqueue(answer_with(R"({"title": "Refill club", )" + steps + R"(, "units": 12})"));
+  server.enqueue(answer_with(R"({"title": "Refill rescue", )" + steps + R"(, "units": 7})"));
+  const std::string problem = "units must not be 12 in a card about refills";
+  ChatRequest request = schema_request();
+  std::vector<nlohmann::json> checked;
+  request.check = [&](const nlohmann::json& answer) -> std::string {
+    checked.push_back(answer);
+    return answer["units"] == 12 ? problem : "";
+  };
+  auto result = client.complete(request, CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->json["units"] == 7);
+  CHECK(result->json["title"] == "Refill rescue");
+  CHECK(checked.size() == 2);
+  REQUIRE(result->attempts.size() == 2);
+  CHECK(result->attempts[0].error_class == "check_failed");
+  CHECK(result->attempts[0].message == problem);
+  CHECK(result->attempts[1].error_class.empty());
+  REQUIRE(server.request_count() == 2);
+  const auto messages = server.requests()[1]["messages"];
+  REQUIRE(messages.size() == 4);
+  CHECK(messages[2]["role"] == "assistant");
+  CHECK(messages[2]["content"].get<std::string>().find("Refill club") != std::string::npos);
+  CHECK(messages[3]["role"] == "user");
+  CHECK(messages[3]["content"] == reask_text(StructuredCheck{{}, "check_failed", problem}));
+}
+
+TEST_CASE("ChatRequest::check sees only schema-valid answers and its last problem ends the call") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.max_invalid_reasks = 1;
+  HttpChatClient client(config);
+  server.enqueue(fault(FaultKind::invalid_json));
+  int checks = 0;
+  ChatRequest request = schema_request();
+  request.check = [&](const nlohmann::json&) -> std::string {
+    ++checks;
+    return "the steps must be in order";
+  };
+  auto result = client.complete(request, CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "invalid_output");
+  CHECK(result.error().message.find("the steps must be in order") != std::string::npos);
+  CHECK(checks == 1);  // the invalid JSON never reached the check
+  CHECK(server.request_count() == 2);
+}

@@ -120,6 +120,13 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
     StructuredCheck check;
     if (request.schema) {
       check = check_structured_answer(decoded.content, *request.schema);
+      if (check.error_class.empty() && request.check) {
+        // The caller's own rules are re-asked like the schema's.
+        if (std::string problem = request.check(check.json); !problem.empty()) {
+          check.error_class = "check_failed";
+          check.problem = std::move(problem);
+        }
+      }
       attempt.error_class = check.error_class;
       attempt.message = check.problem;
     }

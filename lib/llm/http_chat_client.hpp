@@ -22,8 +22,8 @@ nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<M
                                  const ClientConfig& config);
 
 // A ChatClient speaking the OpenAI chat-completions protocol over libcurl:
-// streamed (SSE) or whole answers, structured output with validation and
-// re-asks, retries with backoff, idle and total timeouts, cancellation, and
+// streamed (SSE) or whole answers, structured output with validation (schema,
+// then ChatRequest::check) and re-asks, retries with backoff, idle and total timeouts, cancellation, and
 // at most config.max_concurrency requests in flight. Thread-safe.
 class HttpChatClient final : public ChatClient {
  public:
