@@ -8,6 +8,7 @@
 
 #include "lib/llm/http_chat_client.hpp"
 #include "lib/llm/json_schema.hpp"
+#include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/log.hpp"
@@ -685,4 +686,197 @@ TEST_CASE("a provider error that quotes the key shows it masked") {
   CHECK(result.error().message.find(key) == std::string::npos);
   REQUIRE(reported.size() == 1);
   CHECK(reported[0].to_json().dump().find(key) == std::string::npos);
+}
+
+TEST_CASE("ChatRequest::check rejects a schema-valid answer and the re-ask carries its problem") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  const std::string steps = R"("pattern": "convenience", "steps": ["a", "b", "c"])";
+  server.enqueue(answer_with(R"({"title": "Refill club", )" + steps + R"(, "units": 12})"));
+  server.enqueue(answer_with(R"({"title": "Refill rescue", )" + steps + R"(, "units": 7})"));
+  const std::string problem = "units must not be 12 in a card about refills";
+  ChatRequest request = schema_request();
+  std::vector<nlohmann::json> checked;
+  request.check = [&](const nlohmann::json& answer) -> std::string {
+    checked.push_back(answer);
+    return answer["units"] == 12 ? problem : "";
+  };
+  auto result = client.complete(request, CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->json["units"] == 7);
+  CHECK(result->json["title"] == "Refill rescue");
+  CHECK(checked.size() == 2);
+  REQUIRE(result->attempts.size() == 2);
+  CHECK(result->attempts[0].error_class == "check_failed");
+  CHECK(result->attempts[0].message == problem);
+  CHECK(result->attempts[1].error_class.empty());
+  REQUIRE(server.request_count() == 2);
+  const auto messages = server.requests()[1]["messages"];
+  REQUIRE(messages.size() == 4);
+  CHECK(messages[2]["role"] == "assistant");
+  CHECK(messages[2]["content"].get<std::string>().find("Refill club") != std::string::npos);
+  CHECK(messages[3]["role"] == "user");
+  CHECK(messages[3]["content"] == reask_text(StructuredCheck{{}, "check_failed", problem}));
+}
+
+TEST_CASE("ChatRequest::check sees only schema-valid answers and its last problem ends the call") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.max_invalid_reasks = 1;
+  HttpChatClient client(config);
+  server.enqueue(fault(FaultKind::invalid_json));
+  int checks = 0;
+  ChatRequest request = schema_request();
+  request.check = [&](const nlohmann::json&) -> std::string {
+    ++checks;
+    return "the steps must be in order";
+  };
+  auto result = client.complete(request, CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "invalid_output");
+  CHECK(result.error().message.find("the steps must be in order") != std::string::npos);
+  CHECK(checks == 1);  // the invalid JSON never reached the check
+  CHECK(server.request_count() == 2);
+}
+
+namespace {
+
+// A config whose prices match what the fake server charges, and the worst-case cost of `request` under them.
+ClientConfig priced_config_for(const FakeLlmServer& server) {
+  auto config = config_for(server);
+  config.prices = {{"test-model", Price{1, 2}}};
+  return config;
+}
+
+double worst_case_usd(const ClientConfig& config, const ChatRequest& request) {
+  return *SpendGuard(0, 0, config.prices).estimate("test-model", request.messages, request.max_tokens);
+}
+
+}  // namespace
+
+TEST_CASE("a spend guard with room for one call refuses the second before sending it") {
+  FakeLlmServer server;
+  auto config = priced_config_for(server);
+  const ChatRequest request = hello_request();
+  auto guard = std::make_shared<SpendGuard>(worst_case_usd(config, request), 0, config.prices);
+  config.spend_guard = guard;
+  HttpChatClient client(config);
+  auto first = client.complete(request, CancelToken{});
+  REQUIRE(first.has_value());
+  REQUIRE(first->usage.cost_usd);
+  // Settled at the provider's cost, far below the worst case reserved.
+  CHECK(guard->spent() == doctest::Approx(*first->usage.cost_usd));
+  CHECK(guard->reserved() == 0);
+  std::vector<Attempt> reported;
+  CallObserver observer;
+  observer.on_attempt = [&](const Attempt& a) { reported.push_back(a); };
+  auto second = client.complete(request, CancelToken{}, observer);
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().kind == ErrorKind::cost_limit);
+  CHECK(second.error().message.find("(--max-cost)") != std::string::npos);
+  CHECK(server.request_count() == 1);
+  CHECK(reported.empty());
+  CHECK(guard->reserved() == 0);
+}
+
+TEST_CASE("an HTTP error answer costs nothing, so retries do not eat the cap") {
+  FakeLlmServer server;
+  auto config = priced_config_for(server);
+  const ChatRequest request = hello_request();
+  auto guard = std::make_shared<SpendGuard>(worst_case_usd(config, request), 0, config.prices);
+  config.spend_guard = guard;
+  HttpChatClient client(config);
+  server.enqueue(http_error(503));
+  server.enqueue(http_error(500));
+  auto result = client.complete(request, CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(server.request_count() == 3);
+  CHECK(guard->spent() == doctest::Approx(*result->usage.cost_usd));
+}
+
+TEST_CASE("a spend guard without the model's price is a usage error and nothing is sent") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.spend_guard = std::make_shared<SpendGuard>(1.0, 0, std::map<std::string, Price>{});
+  HttpChatClient client(config);
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::usage);
+  CHECK(result.error().message.find("test-model") != std::string::npos);
+  CHECK(result.error().message.find("--prices") != std::string::npos);
+  CHECK(server.request_count() == 0);
+}
+
+TEST_CASE("a Retry-After on one request holds back the other requests of the client") {
+  FakeLlmServer server;
+  ScriptedReply slow_down = http_error(429, "1");
+  slow_down.match = "Tell me about apples.";
+  server.enqueue(slow_down);
+  HttpChatClient client(config_for(server));
+  auto asking = [](const std::string& text) {
+    ChatRequest request = hello_request();
+    request.messages.back().content = text;
+    return request;
+  };
+  std::optional<pipeline::util::Expected<ChatResult>> apple_result;
+  std::thread apple_call([&] {
+    apple_result.emplace(client.complete(asking("Tell me about apples."), CancelToken{}));
+  });
+  while (server.request_count() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the client has read the 429
+  const auto start = Clock::now();
+  auto pear_result = client.complete(asking("Tell me about pears."), CancelToken{});
+  const double pear_waited = seconds_since(start);
+  apple_call.join();
+  REQUIRE(pear_result.has_value());
+  REQUIRE(apple_result.has_value());
+  REQUIRE(apple_result->has_value());
+  // Without the shared pause the pear request would start at once.
+  CHECK(pear_waited >= 0.8);
+  CHECK(pear_waited < 2.5);
+  CHECK(pear_result->attempts.size() == 1);
+  CHECK((*apple_result)->attempts.size() == 2);
+  CHECK(server.request_count() == 3);
+}
+
+TEST_CASE("requests_per_minute spaces the starts of concurrent calls") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.requests_per_minute = 600;  // one start per 0.1 s
+  config.max_concurrency = 4;
+  HttpChatClient client(config);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  std::atomic<int> succeeded{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (client.complete(hello_request(), CancelToken{}).has_value()) ++succeeded;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(succeeded == 4);
+  CHECK(server.request_count() == 4);
+  // The fourth start comes three intervals after the first.
+  CHECK(seconds_since(start) >= 0.3);
+}
+
+TEST_CASE("a cancel stops a call waiting for its turn") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.requests_per_minute = 1;  // one start a minute
+  HttpChatClient client(config);
+  REQUIRE(client.complete(hello_request(), CancelToken{}).has_value());
+  CancelToken token;
+  std::thread canceller([token] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    token.cancel();
+  });
+  const auto start = Clock::now();
+  auto result = client.complete(hello_request(), token);
+  canceller.join();
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::interrupted);
+  CHECK(seconds_since(start) < 1.0);
+  CHECK(server.request_count() == 1);
 }

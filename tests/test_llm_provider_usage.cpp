@@ -31,3 +31,10 @@ TEST_CASE("without usage.cost or a price the cost stays unknown") {
   CHECK_FALSE(usage.cost_usd);
   CHECK_FALSE(usage_from_provider(nullptr, "gpt-x", {}).cost_usd);
 }
+
+TEST_CASE("tokens are priced per million, prompt and completion apart") {
+  CHECK(price_usage(Price{0.15, 0.60}, 1'000'000, 0) == doctest::Approx(0.15));
+  CHECK(price_usage(Price{0.15, 0.60}, 0, 1'000'000) == doctest::Approx(0.60));
+  CHECK(price_usage(Price{1, 2}, 300, 50) == doctest::Approx(0.0004));
+  CHECK(price_usage(Price{0, 0}, 123456, 7890) == 0);
+}

@@ -52,7 +52,9 @@ struct Usage {
 struct Attempt {
   int number = 0;           // 1-based across the whole call
   int http_status = 0;      // 0 when no response arrived
-  std::string error_class;  // empty on success, else e.g. "http_429", "timeout", "cut", "stream_error", "invalid_json"
+  // Empty on success, else e.g. "http_429", "timeout", "cut", "stream_error",
+  // "invalid_json", "schema_violation", "check_failed" (ChatRequest::check said no).
+  std::string error_class;
   std::string message;
   double wait_before_s = 0;  // backoff slept before this attempt
   double duration_s = 0;

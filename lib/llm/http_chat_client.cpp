@@ -1,10 +1,12 @@
 #include "lib/llm/http_chat_client.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "lib/llm/backoff_sleep.hpp"
 #include "lib/llm/completion_decoder.hpp"
 #include "lib/llm/provider_usage.hpp"
+#include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
 #include "lib/util/log.hpp"
 
@@ -32,6 +34,27 @@ std::string chat_url(const std::string& base_url) {
   std::string url = base_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url + "/chat/completions";
+}
+
+// The messages whose tokens a request's cost is estimated from: those sent,
+// plus a strict schema, which providers count as prompt tokens too.
+std::vector<Message> priced_messages(const ChatRequest& request, const std::vector<Message>& messages,
+                                     const ClientConfig& config) {
+  if (!request.schema || config.structured_mode != StructuredMode::json_schema) return messages;
+  std::vector<Message> priced = messages;
+  priced.push_back(Message{"system", request.schema->dump()});
+  return priced;
+}
+
+// What one attempt cost, to settle its reservation: the provider's figure (or
+// its tokens at the configured price); nothing for an HTTP error answer,
+// which providers do not bill; unknown otherwise (a stream cut or abandoned
+// mid-way may have been billed), so that the reservation counts as spent.
+std::optional<double> attempt_cost(const Attempt& attempt) {
+  if (attempt.usage.cost_usd) return attempt.usage.cost_usd;
+  const bool error_status = attempt.http_status != 0 && (attempt.http_status < 200 || attempt.http_status >= 300);
+  if (error_status) return 0.0;
+  return std::nullopt;
 }
 
 std::string seconds_text(double seconds) {
@@ -97,14 +120,15 @@ struct HttpChatClient::CallState {
 HttpChatClient::HttpChatClient(ClientConfig config)
     : m_config(std::move(config)),
       m_retry{m_config.backoff_base_s, m_config.backoff_max_s, m_config.max_retry_after_s},
-      m_limit(m_config.max_concurrency) {}
+      m_limit(m_config.max_concurrency),
+      m_gate(m_config.requests_per_minute) {}
 
 util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
                                                     const CallObserver& observer) {
   CallState call{cancel, observer, request.model.empty() ? m_config.model : request.model, {}, 0, 0};
   std::vector<Message> messages = messages_to_send(request, m_config.structured_mode);
   for (int ask = 0;; ++ask) {
-    auto answer = ask_with_retries(chat_request_body(request, messages, m_config), call);
+    auto answer = ask_with_retries(request, messages, call);
     if (!answer) return answer.error();
     Attempt attempt = answer->attempt;
     const DecodedAnswer& decoded = answer->decoded;
@@ -120,6 +144,13 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
     StructuredCheck check;
     if (request.schema) {
       check = check_structured_answer(decoded.content, *request.schema);
+      if (check.error_class.empty() && request.check) {
+        // The caller's own rules are re-asked like the schema's.
+        if (std::string problem = request.check(check.json); !problem.empty()) {
+          check.error_class = "check_failed";
+          check.problem = std::move(problem);
+        }
+      }
       attempt.error_class = check.error_class;
       attempt.message = check.problem;
     }
@@ -143,16 +174,38 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
   }
 }
 
-util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const nlohmann::json& body,
+util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const ChatRequest& request,
+                                                                       const std::vector<Message>& messages,
                                                                        CallState& call) {
+  const nlohmann::json body = chat_request_body(request, messages, m_config);
+  const auto& guard = m_config.spend_guard;
   for (int retry = 0;; ++retry) {
     if (auto reason = call.cancel.stop_reason(); reason != util::StopReason::none) return stop_error(reason);
     if (!m_limit.acquire(call.cancel)) return stop_error(call.cancel.stop_reason());
-    Answer answer = [&] {
+    std::optional<Answer> sent;
+    {
       ConcurrencySlot slot(m_limit);
-      return attempt_once(body, call);
-    }();
-    if (answer.attempt.error_class.empty()) return answer;
+      // The turn is taken with the slot held, so the request starts the moment
+      // it gets its turn: --rpm spacing and Retry-After pauses then hold for the
+      // real HTTP starts, which a turn taken before queueing for a slot would
+      // not promise. Holding the slot meanwhile delays no one: every other
+      // request needs a turn from the same gate too.
+      if (!m_gate.wait_turn(call.cancel)) return stop_error(call.cancel.stop_reason());
+      // Reserved last, just before sending, so that no waiting call holds
+      // money that a call able to start could use.
+      double reserved = 0;
+      if (guard) {
+        auto reservation = guard->reserve(call.model, priced_messages(request, messages, m_config), request.max_tokens);
+        if (!reservation) return reservation.error();
+        reserved = *reservation;
+      }
+      sent = attempt_once(body, call);
+      if (guard) guard->settle(reserved, attempt_cost(sent->attempt));
+    }
+    Answer& answer = *sent;
+    // The server asked to slow down: every request of this client waits, not just this one.
+    if (answer.retry_after_s) m_gate.pause_for(std::min(*answer.retry_after_s, m_config.max_retry_after_s));
+    if (answer.attempt.error_class.empty()) return std::move(answer);
     report(answer.attempt, call);
     if (answer.stop != util::StopReason::none) return stop_error(answer.stop);
     if (!answer.retryable) return util::fail(ErrorKind::provider, answer.attempt.message, answer.attempt.error_class);

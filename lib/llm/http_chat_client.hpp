@@ -8,6 +8,7 @@
 #include "lib/llm/client_config.hpp"
 #include "lib/llm/concurrency_limit.hpp"
 #include "lib/llm/curl_transport.hpp"
+#include "lib/llm/request_gate.hpp"
 #include "lib/llm/retry_policy.hpp"
 
 namespace pipeline::llm {
@@ -22,9 +23,13 @@ nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<M
                                  const ClientConfig& config);
 
 // A ChatClient speaking the OpenAI chat-completions protocol over libcurl:
-// streamed (SSE) or whole answers, structured output with validation and
-// re-asks, retries with backoff, idle and total timeouts, cancellation, and
-// at most config.max_concurrency requests in flight. Thread-safe.
+// streamed (SSE) or whole answers, structured output with validation (schema,
+// then ChatRequest::check) and re-asks, retries with backoff, idle and total
+// timeouts, cancellation, and at most config.max_concurrency requests in
+// flight. Every HTTP attempt first takes a turn from the client's RequestGate
+// (config.requests_per_minute; a Retry-After pauses every request of the
+// client) and, with config.spend_guard, reserves its worst-case cost, failing
+// with cost_limit unsent when that could pass the cap. Thread-safe.
 class HttpChatClient final : public ChatClient {
  public:
   explicit HttpChatClient(ClientConfig config);
@@ -35,7 +40,10 @@ class HttpChatClient final : public ChatClient {
  private:
   struct Answer;
   struct CallState;
-  util::Expected<Answer> ask_with_retries(const nlohmann::json& body, CallState& call);
+  // Sends `messages` (the request's own and any re-asks), retrying failed
+  // attempts that another attempt may fix.
+  util::Expected<Answer> ask_with_retries(const ChatRequest& request, const std::vector<Message>& messages,
+                                          CallState& call);
   Answer attempt_once(const nlohmann::json& body, CallState& call);
   void report(const Attempt& attempt, CallState& call);
 
@@ -43,6 +51,7 @@ class HttpChatClient final : public ChatClient {
   RetryPolicy m_retry;
   CurlTransport m_transport;
   ConcurrencyLimit m_limit;
+  RequestGate m_gate;
 };
 
 }  // namespace pipeline::llm

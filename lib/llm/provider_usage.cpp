@@ -12,6 +12,12 @@ std::int64_t count_at(const nlohmann::json& object, const char* key) {
 
 }  // namespace
 
+double price_usage(const Price& price, std::int64_t prompt_tokens, std::int64_t completion_tokens) {
+  return (static_cast<double>(prompt_tokens) * price.prompt_per_million +
+          static_cast<double>(completion_tokens) * price.completion_per_million) /
+         1e6;
+}
+
 Usage usage_from_provider(const nlohmann::json& usage, const std::string& model,
                           const std::map<std::string, Price>& prices) {
   Usage result;
@@ -25,9 +31,7 @@ Usage usage_from_provider(const nlohmann::json& usage, const std::string& model,
   if (auto it = usage.find("cost"); it != usage.end() && it->is_number()) {
     result.cost_usd = it->get<double>();
   } else if (auto price = prices.find(model); price != prices.end()) {
-    result.cost_usd = (static_cast<double>(result.prompt_tokens) * price->second.prompt_per_million +
-                       static_cast<double>(result.completion_tokens) * price->second.completion_per_million) /
-                      1e6;
+    result.cost_usd = price_usage(price->second, result.prompt_tokens, result.completion_tokens);
   }
   return result;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -9,6 +10,10 @@
 #include "lib/llm/client_config.hpp"
 
 namespace pipeline::llm {
+
+// What `prompt_tokens` and `completion_tokens` cost at `price` (US dollars per
+// million tokens). The one place tokens are turned into money.
+double price_usage(const Price& price, std::int64_t prompt_tokens, std::int64_t completion_tokens);
 
 // The Usage of a provider's `usage` object: prompt and completion tokens,
 // cached tokens (prompt_tokens_details.cached_tokens), reasoning tokens

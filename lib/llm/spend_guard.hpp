@@ -24,6 +24,8 @@ class SpendGuard {
   double cap() const { return m_cap; }
   // Money settled so far, earlier invocations included.
   double spent() const;
+  // Money reserved by requests in flight, not yet settled.
+  double reserved() const;
 
   // The worst-case cost of one request to `model`: estimate_prompt_tokens of
   // the messages plus max_tokens of completion, at the model's price;
@@ -33,8 +35,8 @@ class SpendGuard {
 
   // Reserves the estimate of a request before it is sent. cost_limit when
   // spent + reserved + estimate would pass the cap, with a message naming the
-  // three figures and the cap; bad_input when the model has no price.
-  // Returns the reserved amount, to be settled.
+  // three figures and the cap; usage when the model has no price (--prices).
+  // Returns the reserved amount, to be settled exactly once.
   util::Expected<double> reserve(const std::string& model, const std::vector<Message>& messages, int max_tokens);
   // Ends a reservation: the request cost `actual_usd` (the provider's cost,
   // else priced from its tokens); without it the reserved amount counts as spent.

@@ -28,7 +28,9 @@ std::optional<nlohmann::json> schema_from_prompt(const std::string& text);
 // An answer checked against the request's schema.
 struct StructuredCheck {
   nlohmann::json json;      // the parsed document when valid
-  std::string error_class;  // empty when valid, else "invalid_json" or "schema_violation"
+  // Empty when valid, else "invalid_json" or "schema_violation"; the client
+  // sets "check_failed" when ChatRequest::check rejects a schema-valid document.
+  std::string error_class;
   std::string problem;      // what is wrong, for the re-ask and the error message
 };
 
