@@ -87,9 +87,10 @@ void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::Ru
     }
   }
   const auto kind = stages::batch_error_kind(outcomes);
+  // The last line of the batch's NDJSON events.
   if (options.json) {
-    print_json({{"event", "batch_finished"}, {"batch_id", manifest.batch_id}, {"time", util::now_iso8601()},
-                {"completed", completed}, {"runs", std::move(runs)}});
+    printer({{"event", "batch_finished"}, {"batch_id", manifest.batch_id}, {"time", util::now_iso8601()},
+             {"completed", completed}, {"runs", std::move(runs)}});
   }
   const std::string summary = fmt::format("batch {}: {} of {} runs completed", manifest.batch_id, completed,
                                           outcomes.size());

@@ -18,6 +18,9 @@ using testing::RunFixture;
 
 namespace {
 
+// One request for each of stages 1 to 4; stage 5 plans, then writes five cards.
+constexpr std::size_t k_requests_per_run = 10;
+
 util::Expected<llm::ChatResult> wait_for_stop(const llm::ChatRequest&, const util::CancelToken& cancel) {
   while (!cancel.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   return util::fail(util::ErrorKind::deadline, "the deadline passed during the call");
@@ -33,7 +36,7 @@ TEST_CASE("the chain runs all five stages and writes every artifact") {
   auto state = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken());
   REQUIRE(state);
   CHECK(state->status == RunStatus::completed);
-  CHECK(client.requests().size() == 5);
+  CHECK(client.requests().size() == k_requests_per_run);
   for (const auto& record : state->stages) {
     CHECK(record.status == StageStatus::done);
     CHECK(record.fingerprint.size() == 64);
@@ -60,12 +63,12 @@ TEST_CASE("only stages 4 and 5 see the brand; each stage sees the stages it read
   stages::Chain chain(*fixture.store, client, nullptr);
   REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
   const auto requests = client.requests();
-  REQUIRE(requests.size() == 5);
+  REQUIRE(requests.size() == k_requests_per_run);
   for (size_t i = 0; i < requests.size(); ++i) {
     std::string all_text;
     for (const auto& message : requests[i].messages) all_text += message.content;
     const bool has_brand = all_text.find("Testmark Dairy Cooperative") != std::string::npos;
-    CHECK_MESSAGE(has_brand == (i >= 3), "stage " << i + 1);
+    CHECK_MESSAGE(has_brand == (i >= 3), "request " << i + 1);
     CHECK(requests[i].schema.has_value());
   }
 }
@@ -176,7 +179,7 @@ TEST_CASE("a stage left running by a killed process is redone") {
   auto done = chain.run(fixture.state(), stages::Chain::remaining_stages(*loaded), util::CancelToken());
   REQUIRE(done);
   CHECK(done->status == RunStatus::completed);
-  CHECK(client.requests().size() == 5);
+  CHECK(client.requests().size() == k_requests_per_run);
 }
 
 TEST_CASE("a run killed after its last stage but before it was marked complete is finished without a model call") {
@@ -196,7 +199,7 @@ TEST_CASE("a run killed after its last stage but before it was marked complete i
   REQUIRE(finished);
   CHECK(finished->status == RunStatus::completed);
   CHECK(fixture.store->read_artifact(fixture.run_id, "report.md"));
-  CHECK(client.requests().size() == 5);
+  CHECK(client.requests().size() == k_requests_per_run);
 }
 
 TEST_CASE("a redone stage adds its new call's tokens and cost to what the stage already spent") {
@@ -219,7 +222,7 @@ TEST_CASE("a stage found in the cache is done without a model call, recorded as 
   auto cache = checkpoints::make_memory_stage_cache();
   stages::Chain chain(*fixture.store, client, nullptr, {cache.get(), nullptr});
   REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
-  REQUIRE(client.requests().size() == 5);
+  REQUIRE(client.requests().size() == k_requests_per_run);
 
   std::vector<nlohmann::json> events;
   stages::Chain again(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); },
@@ -227,7 +230,7 @@ TEST_CASE("a stage found in the cache is done without a model call, recorded as 
   auto second = again.run(fixture.add_run("second-run"), {1, 2, 3, 4, 5}, util::CancelToken());
   REQUIRE(second);
   CHECK(second->status == RunStatus::completed);
-  CHECK(client.requests().size() == 5);
+  CHECK(client.requests().size() == k_requests_per_run);
   for (const auto& record : second->stages) {
     CHECK(record.cached);
     CHECK(record.usage.at("cost_usd") == 0.0);
@@ -242,7 +245,7 @@ TEST_CASE("a stage found in the cache is done without a model call, recorded as 
   // A stage that was done when the call began is redone on purpose: it asks the model.
   auto redone = again.run(*second, {5}, util::CancelToken());
   REQUIRE(redone);
-  CHECK(client.requests().size() == 6);
+  CHECK(client.requests().size() == k_requests_per_run + 6);
   CHECK_FALSE(redone->stage(5).cached);
 }
 
@@ -276,6 +279,6 @@ TEST_CASE("runs that need the same stage at once compute it once; brand stages a
     CHECK(result->status == RunStatus::completed);
   }
   // Stages 1 to 3 once for the document, 4 and 5 once per brand.
-  CHECK(client.requests().size() == 3 + 2 * 2);
+  CHECK(client.requests().size() == 3 + 2 * 7);
   CHECK(waits.load() > 0);
 }

@@ -60,7 +60,11 @@ TEST_CASE("a new run holds the document text, the brand snapshot and the prompts
   testing::RunFixture fixture;
   auto state = fixture.store->load(fixture.run_id);
   REQUIRE(state);
-  CHECK(state->files.size() == 2 + stages::all_stages().size());
+  std::size_t prompt_count = 0;
+  for (const auto& stage : stages::all_stages()) prompt_count += stage->prompt_names().size();
+  // Stage 1 also has a merge prompt and stage 5 a card prompt.
+  CHECK(prompt_count == stages::all_stages().size() + 2);
+  CHECK(state->files.size() == 2 + prompt_count);
   CHECK(state->status == checkpoints::RunStatus::created);
   CHECK(state->input.pages >= 2);
   CHECK(state->brand.id == "test-dairy");
@@ -71,9 +75,11 @@ TEST_CASE("a new run holds the document text, the brand snapshot and the prompts
   REQUIRE(brand);
   CHECK(nlohmann::json::parse(*brand)["company_name"] == "Testmark Dairy Cooperative");
   for (const auto& stage : stages::all_stages()) {
-    auto prompt = fixture.store->read_artifact(fixture.run_id, stages::prompt_path(*stage));
-    REQUIRE(prompt);
-    CHECK(prompts::parse_prompt(*prompt, "snapshot"));
+    for (const auto& name : stage->prompt_names()) {
+      auto prompt = fixture.store->read_artifact(fixture.run_id, stages::prompt_path(name));
+      REQUIRE(prompt);
+      CHECK(prompts::parse_prompt(*prompt, "snapshot"));
+    }
   }
 }
 

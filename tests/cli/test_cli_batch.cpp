@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 #include "tests/support/cli_env.hpp"
 #include "tests/support/pdf_builder.hpp"
@@ -20,7 +21,7 @@ std::string write_second_pdf(const CliEnv& env) {
                   "next to the tills. Sales per square metre rose by a third in six months.",
                   "Why it worked\nShoppers bring their own jars; the shop saves on packaging and shelf space.\n"
                   "Regulars visit twice as often."},
-                 {"Refill stations"});
+                 PdfBuildOptions{"Refill stations", "", ""});
   return path;
 }
 
@@ -44,7 +45,7 @@ TEST_CASE("a batch computes stages 1 to 3 once per document and 4 and 5 once per
   REQUIRE(result.exit_code == 0);
   CHECK(result.out.find("4 of 4 runs completed") != std::string::npos);
 
-  const auto counts = requests_per_stage(server);
+  const auto counts = requests_per_schema(server);
   CHECK(counts.at("mechanisms") == 2);
   CHECK(counts.at("signals") == 2);
   CHECK(counts.at("lessons") == 2);
@@ -62,7 +63,9 @@ TEST_CASE("a batch computes stages 1 to 3 once per document and 4 and 5 once per
     CHECK(run.at("status") == "completed");
     CHECK(run.at("stages_done") == 5);
     brands.insert(run.at("brand").get<std::string>());
-    for (const auto& stage : env.checkpoint(run.at("run_id")).at("stages")) cached_stages += stage.at("cached") == true;
+    const auto run_id = run.at("run_id").get<std::string>();
+    const auto checkpoint = env.checkpoint(run_id);
+    for (const auto& stage : checkpoint.at("stages")) cached_stages += stage.at("cached") == true;
   }
   CHECK(brands.size() == 2);
   // Of the two runs of each document, one computed stages 1 to 3 and the other reused them.
@@ -86,7 +89,7 @@ TEST_CASE("without the disk cache a batch still shares a document's stages in me
                          "2", "--no-cache"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
-  const auto counts = requests_per_stage(server);
+  const auto counts = requests_per_schema(server);
   CHECK(counts.at("mechanisms") == 1);
   CHECK(counts.at("contextualize") == 2);
   CHECK_FALSE(std::filesystem::exists(env.dir / "cache"));
@@ -112,7 +115,7 @@ TEST_CASE("a batch cut off by its deadline exits 75 and resume <batch_id> finish
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
   CHECK(batch_status(env, "cut-short").at("counts").at("completed") == 2);
-  const auto counts = requests_per_stage(server);
+  const auto counts = requests_per_schema(server);
   // Stages finished before the deadline are not asked again (a stage cut off
   // in flight would be, once).
   CHECK(counts.at("mechanisms") == 1);

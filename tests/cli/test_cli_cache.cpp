@@ -106,7 +106,8 @@ TEST_CASE("the same command twice asks the model nothing the second time; --no-c
   REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "uncached", "--no-cache"})
               .exit_code == 0);
   CHECK(server.request_count() >= 2 * after_first);
-  for (const auto& stage : env.checkpoint("uncached").at("stages")) CHECK(stage.at("cached") == false);
+  const auto uncached = env.checkpoint("uncached");
+  for (const auto& stage : uncached.at("stages")) CHECK(stage.at("cached") == false);
 }
 
 TEST_CASE("a damaged cache entry is not trusted: the stage asks the model and the entry is rewritten") {
@@ -126,7 +127,8 @@ TEST_CASE("a damaged cache entry is not trusted: the stage asks the model and th
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(server.request_count() == 2 * filled);
-  for (const auto& stage : env.checkpoint("refill").at("stages")) CHECK(stage.at("cached") == false);
+  const auto refilled = env.checkpoint("refill");
+  for (const auto& stage : refilled.at("stages")) CHECK(stage.at("cached") == false);
   // Rewritten whole: the next run reuses every stage.
   REQUIRE(env.run(run_args(env.brand_path, "reuse")).exit_code == 0);
   CHECK(server.request_count() == 2 * filled);

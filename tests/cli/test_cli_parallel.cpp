@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include "tests/support/cli_env.hpp"
@@ -41,7 +42,7 @@ TEST_CASE("stage 5 plans five distinct concepts, then writes the cards in parall
   auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "cards"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
-  const auto counts = requests_per_stage(server);
+  const auto counts = requests_per_schema(server);
   CHECK(counts.at("opportunities_plan") == 1);
   CHECK(counts.at("opportunity_card") == 5);
   // The five card requests were in flight together.
@@ -66,15 +67,13 @@ TEST_CASE("cards finished before a kill are kept: the next invocation asks only 
   FakeLlmServer server;
   CliEnv env(server);
   env.disable_cache();
-  REQUIRE(env.run({"new", example_pdf_path(), "--brand", env.brand_path, "--run-id", "killed-cards"}).exit_code == 0);
-  REQUIRE(env.run({"stage", "4", "killed-cards"}).exit_code == 0);
   // One card's answer never comes: the server keeps its stream open.
   ScriptedReply hang;
   hang.fault = FaultKind::stall_keepalive;
   hang.stall = std::chrono::seconds(10);
   hang.match = "\"const\":\"occasion_expansion\"";
   server.enqueue(hang);
-  auto process = env.start({"resume", "killed-cards"});
+  auto process = env.start({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "killed-cards"});
   REQUIRE(wait_for_parts(env, "killed-cards", 5));  // the plan and four cards
   process.send_signal(SIGKILL);
   process.wait();
@@ -102,7 +101,7 @@ TEST_CASE("a card that fails validation is asked for again alone") {
   auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "reasked"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
-  const auto counts = requests_per_stage(server);
+  const auto counts = requests_per_schema(server);
   CHECK(counts.at("opportunities_plan") == 1);
   CHECK(counts.at("opportunity_card") == 6);
 }
@@ -120,13 +119,13 @@ TEST_CASE("a 300-page PDF is read in chunks of pages, extracted in parallel and 
     pages.push_back(text);
   }
   const std::string pdf = env.dir / "long-report.pdf";
-  write_text_pdf(pdf, pages, {"Long field report"});
+  write_text_pdf(pdf, pages, PdfBuildOptions{"Long field report", "", ""});
   auto result = env.run({"run", pdf, "--brand", env.brand_path, "--run-id", "long", "--json"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   const auto checkpoint = env.checkpoint("long");
   CHECK(checkpoint.at("input").at("pages") == 300);
-  const auto counts = requests_per_stage(server);
+  const auto counts = requests_per_schema(server);
   CHECK(counts.at("mechanisms") >= 3);
   CHECK(counts.at("mechanisms_merge") == 1);
   // No chunk request is longer than the input budget (1 token per 3 bytes, 100000 tokens).

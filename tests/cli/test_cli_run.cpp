@@ -77,7 +77,7 @@ TEST_CASE("run does the whole chain; status, list, show and resume agree") {
     }
     CHECK_MESSAGE(found, "card " << card);
   }
-  CHECK(server.request_count() == 5);
+  CHECK(server.request_count() == k_requests_per_run);
 
   auto status = env.run({"status", "full", "--json"});
   REQUIRE(status.exit_code == 0);
@@ -96,7 +96,7 @@ TEST_CASE("run does the whole chain; status, list, show and resume agree") {
 
   auto resume = env.run({"resume", "full"});
   CHECK(resume.exit_code == 0);
-  CHECK(server.request_count() == 5);
+  CHECK(server.request_count() == k_requests_per_run);
 }
 
 TEST_CASE("stage commands one by one reach the same result as run, and refuse a stage whose inputs are not done") {
@@ -173,7 +173,9 @@ TEST_CASE("kill test: SIGKILL at 20 random moments, resuming each time, gives th
     }
   }
   MESSAGE("kills that landed: " << kills << ", in stages " << stages_killed_in.size());
-  CHECK(kills >= 15);
+  // Stage 5 keeps the cards finished before a kill, so the run needs fewer
+  // invocations than before and the loop may end before all 20.
+  CHECK(kills >= 12);
   CHECK(stages_killed_in.size() >= 3);
   auto finish = env.run({"resume", "killed"});
   INFO(finish.err);
@@ -309,7 +311,7 @@ TEST_CASE("retry storms of 429s, cuts and stalls still complete the run") {
                          "1", "--max-retries", "6", "--json"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
-  CHECK(server.request_count() == 10);
+  CHECK(server.request_count() == k_requests_per_run + 5);
   int retries = 0;
   for (const auto& line : split_lines(result.out)) retries += json::parse(line).at("event") == "stage_retry";
   CHECK(retries == 5);
@@ -365,7 +367,8 @@ TEST_CASE("a run recorded with --record replays with --replay and no network; an
   REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "recorded", "--record",
                    recordings})
               .exit_code == 0);
-  CHECK(std::distance(std::filesystem::directory_iterator(recordings), std::filesystem::directory_iterator()) == 5);
+  CHECK(std::distance(std::filesystem::directory_iterator(recordings), std::filesystem::directory_iterator()) ==
+        k_requests_per_run);
 
   CliEnv offline(server);
   offline.options.env["PIPELINE_BASE_URL"] = "http://127.0.0.1:9/v1";  // nothing listens there
@@ -397,7 +400,7 @@ TEST_CASE("resume --from redoes that stage and every one after it; a copied run 
   CHECK(counts["mechanisms"] == 1);
   CHECK(counts["signals"] == 1);
   CHECK(counts["lessons"] == 2);
-  CHECK(counts["opportunities"] == 2);
+  CHECK(counts["opportunities"] == 2 * 6);
   CHECK(env.run({"resume", "again", "--from", "seven"}).exit_code == 2);
 
   // A run created here, carried to another runs folder (another machine), finishes there.

@@ -54,11 +54,23 @@ std::string CliEnv::all_run_files() const {
   return all;
 }
 
-std::map<std::string, int> requests_per_stage(const FakeLlmServer& server) {
+std::map<std::string, int> requests_per_schema(const FakeLlmServer& server) {
   std::map<std::string, int> counts;
   for (const auto& request : server.requests()) {
     const auto name = request.value("/response_format/json_schema/name"_json_pointer, std::string("?"));
     counts[name] += 1;
+  }
+  return counts;
+}
+
+std::map<std::string, int> requests_per_stage(const FakeLlmServer& server) {
+  const std::map<std::string, std::string> stage_of = {{"mechanisms_merge", "mechanisms"},
+                                                       {"opportunities_plan", "opportunities"},
+                                                       {"opportunity_card", "opportunities"}};
+  std::map<std::string, int> counts;
+  for (const auto& [schema, count] : requests_per_schema(server)) {
+    auto it = stage_of.find(schema);
+    counts[it == stage_of.end() ? schema : it->second] += count;
   }
   return counts;
 }

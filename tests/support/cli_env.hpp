@@ -36,7 +36,15 @@ struct CliEnv {
   std::string all_run_files() const;
 };
 
-// How many chat requests the server saw for each stage (by schema name).
+// How many chat requests the server saw for each schema name (mechanisms,
+// mechanisms_merge, ..., opportunities_plan, opportunity_card).
+std::map<std::string, int> requests_per_schema(const FakeLlmServer& server);
+
+// The same, added up per stage name (mechanisms ... opportunities).
 std::map<std::string, int> requests_per_stage(const FakeLlmServer& server);
+
+// Model requests of a whole run of a short document: one for each of stages
+// 1 to 4, and for stage 5 a plan and five cards.
+inline constexpr int k_requests_per_run = 10;
 
 }  // namespace pipeline::testing
