@@ -313,7 +313,13 @@ util::Expected<void> FileRunStore::save(const RunState& state) {
   }
   std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   text.push_back('\n');
-  return util::write_file_atomic(dir / k_checkpoint_file, text);
+  return util::write_file_atomic(dir / k_checkpoint_file, text, util::Sync::later);
+}
+
+util::Expected<void> FileRunStore::flush(const std::string& run_id) {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  return util::sync_filesystem(*dir);
 }
 
 util::Expected<ArtifactRef> FileRunStore::write_artifact(const std::string& run_id, const std::string& path,
@@ -327,7 +333,7 @@ util::Expected<ArtifactRef> FileRunStore::write_artifact(const std::string& run_
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message()));
-  auto written = util::write_file_atomic(file, content);
+  auto written = util::write_file_atomic(file, content, util::Sync::later);
   if (!written) return written.error();
   return ArtifactRef{path, util::sha256_hex(content)};
 }
@@ -347,7 +353,7 @@ util::Expected<void> FileRunStore::append_event(const std::string& run_id, std::
   if (line.find('\n') != std::string_view::npos) {
     return fail(ErrorKind::failed, "an event must be a single line");
   }
-  return util::append_line_durable(*dir / k_events_file, line);
+  return util::append_line(*dir / k_events_file, line, util::Sync::later);
 }
 
 util::Expected<std::unique_ptr<RunLock>> FileRunStore::lock(const std::string& run_id) {

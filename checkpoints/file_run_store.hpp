@@ -28,6 +28,7 @@ class FileRunStore : public RunStore {
   std::vector<std::string> list() const override;
   util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const override;
   util::Expected<void> save(const RunState& state) override;
+  util::Expected<void> flush(const std::string& run_id) override;
   util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
                                              std::string_view content) override;
   util::Expected<std::string> read_artifact(const std::string& run_id, const std::string& path) const override;

@@ -45,15 +45,23 @@ class RunStore {
   // input files always are. Not found, unparsable, an unknown schema version
   // and a hash mismatch are bad_input; nothing is changed on disk.
   virtual util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const = 0;
-  // Saves the checkpoint crash-safely (the old or the new one survives a kill).
+  // Saves the checkpoint atomically: a kill at any instant leaves the old or
+  // the new one, whole. It reaches the disk itself at the next flush.
   virtual util::Expected<void> save(const RunState& state) = 0;
+  // Makes every save, artifact and event of the run so far durable against a
+  // power loss or an OS crash. A killed process never needs it: saves and
+  // writes are atomic without it. The chain flushes once per finished stage,
+  // before the save that marks it done, so a durable checkpoint never names
+  // a done stage whose files could be lost.
+  virtual util::Expected<void> flush(const std::string& run_id) = 0;
 
-  // Writes a file of the run crash-safely and returns its reference.
+  // Writes a file of the run atomically (as save does) and returns its reference.
   virtual util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
                                                      std::string_view content) = 0;
   virtual util::Expected<std::string> read_artifact(const std::string& run_id, const std::string& path) const = 0;
 
-  // Appends one line to the run's append-only event log.
+  // Appends one line to the run's append-only event log; a kill loses no
+  // complete line.
   virtual util::Expected<void> append_event(const std::string& run_id, std::string_view line) = 0;
 
   // Takes the run's exclusive lock without waiting; busy, naming the holder

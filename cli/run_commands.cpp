@@ -70,13 +70,15 @@ std::string resume_hint(const std::string& run_id) { return fmt::format("resume 
 
 // Runs `which` stages of the run under its lock (taken here unless the caller
 // holds it already) and reports the outcome. `redo_from` is the first stage
-// the command redoes whatever its state, whose artifacts need no check.
+// the command redoes whatever its state, whose artifacts need no check. A
+// caller that has just created the run passes its lock and state, which need
+// no loading.
 void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
              const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
              const std::function<std::vector<int>(const RunState&)>& which,
-             std::unique_ptr<checkpoints::RunLock> lock = nullptr) {
+             std::unique_ptr<checkpoints::RunLock> lock = nullptr, std::optional<RunState> created = std::nullopt) {
   if (!lock) lock = store.lock(run_id).value_or_throw();
-  RunState state = store.load(run_id, redo_from).value_or_throw();
+  RunState state = created ? std::move(*created) : store.load(run_id, redo_from).value_or_throw();
   const std::vector<int> stage_numbers = which(state);
   if (stage_numbers.empty() && state.status == checkpoints::RunStatus::completed) {
     print_human(options, fmt::format("run {} is complete; nothing to do", run_id));
@@ -229,7 +231,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     auto created = create(options, *run_run, *store, deadline);
     const std::string id = created.state.run_id;
     print_human(options, fmt::format("run {} created", id));
-    execute(app, options, *store, id, deadline, 0, stages::Chain::remaining_stages, std::move(created.lock));
+    execute(app, options, *store, id, deadline, 0, stages::Chain::remaining_stages, std::move(created.lock),
+            std::move(created.state));
   });
 
   auto resume = std::make_shared<StageRunOptions>();

@@ -244,11 +244,14 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
     }
     auto report = m_store.write_artifact(run_id, k_report_path, render_report(run_id, outputs));
     if (!report) return report.error();
+    if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
     std::erase_if(state.files, [](const auto& file) { return file.path == k_report_path; });
     state.files.push_back(*report);
   }
   state.status = all_done ? RunStatus::completed : RunStatus::incomplete;
   if (auto saved = save(state); !saved) return saved.error();
+  // A command that exits 0 leaves its run on the disk, whatever happens to the machine next.
+  if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
   emit(state, {{"event", "run_finished"}, {"status", to_string(state.status)}, {"usage", run_usage(state)},
                {"artifacts", run_artifacts(state)}});
   return state;
@@ -332,6 +335,7 @@ Expected<bool> Chain::finish_from_cache(RunState& state, const Prepared& prepare
   }
   auto files = write_stage_files(m_store, state.run_id, stage, output);
   if (!files) return files.error();
+  if (auto flushed = m_store.flush(state.run_id); !flushed) return flushed.error();
   StageRecord& record = state.stage(stage.number());
   record.status = StageStatus::done;
   record.cached = true;
@@ -410,6 +414,8 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
 
   auto files = write_stage_files(m_store, state.run_id, stage, *output);
   if (!files) return files.error();
+  // The files reach the disk before the checkpoint that names them done.
+  if (auto flushed = m_store.flush(state.run_id); !flushed) return flushed.error();
   record.status = StageStatus::done;
   record.finished_at = util::now_iso8601();
   record.duration_s = elapsed;

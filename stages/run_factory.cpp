@@ -147,6 +147,7 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
     state.files.push_back(*written);
   }
   if (auto saved = store.save(state); !saved) return saved.error();
+  if (auto flushed = store.flush(state.run_id); !flushed) return flushed.error();
   return NewRun{std::move(state), std::move(*lock)};
 }
 

@@ -19,7 +19,7 @@
 
 namespace fs = std::filesystem;
 using pipeline::testing::TempDir;
-using pipeline::util::append_line_durable;
+using pipeline::util::append_line;
 using pipeline::util::ErrorKind;
 using pipeline::util::read_file;
 using pipeline::util::write_file_atomic;
@@ -138,7 +138,9 @@ TEST_CASE("write_file_atomic creates files readable by all and writable by the o
   CHECK((info.st_mode & 07777) == 0600);
 }
 
-TEST_CASE("a writer killed at any instant leaves exactly the old or the new content") {
+namespace {
+
+void check_kill_safety(pipeline::util::Sync sync) {
   TempDir dir;
   const auto path = fs::path(dir / "checkpoint.json");
   // Large enough that a write takes several system calls' worth of time.
@@ -157,7 +159,7 @@ TEST_CASE("a writer killed at any instant leaves exactly the old or the new cont
     REQUIRE(child >= 0);
     if (child == 0) {
       for (unsigned i = 0;; ++i) {
-        if (!write_file_atomic(path, i % 2 == 0 ? second : first)) ::_exit(2);
+        if (!write_file_atomic(path, i % 2 == 0 ? second : first, sync)) ::_exit(2);
       }
     }
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(generator)));
@@ -182,12 +184,32 @@ TEST_CASE("a writer killed at any instant leaves exactly the old or the new cont
   CHECK(seen.count(second.substr(0, 12)) == 1);
 }
 
-TEST_CASE("append_line_durable appends whole lines in order") {
+}  // namespace
+
+TEST_CASE("a writer killed at any instant leaves exactly the old or the new content") {
+  check_kill_safety(pipeline::util::Sync::now);
+}
+
+TEST_CASE("without fsync too, a killed writer leaves exactly the old or the new content") {
+  check_kill_safety(pipeline::util::Sync::later);
+}
+
+TEST_CASE("sync_filesystem flushes the file system of a path, and reports a missing one") {
+  TempDir dir;
+  REQUIRE(write_file_atomic(fs::path(dir / "a.json"), "{}", pipeline::util::Sync::later));
+  CHECK(pipeline::util::sync_filesystem(dir.path()));
+  CHECK(pipeline::util::sync_filesystem(fs::path(dir / "a.json")));
+  auto missing = pipeline::util::sync_filesystem(fs::path(dir / "missing"));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("missing") != std::string::npos);
+}
+
+TEST_CASE("append_line appends whole lines in order") {
   TempDir dir;
   const auto path = fs::path(dir / "events.ndjson");
   std::vector<std::string> lines;
   for (int i = 0; i < 20; ++i) lines.push_back("{\"event\":" + std::to_string(i * 37 % 11) + ",\"i\":" + std::to_string(i) + "}");
-  for (const auto& line : lines) REQUIRE(append_line_durable(path, line));
+  for (const auto& line : lines) REQUIRE(append_line(path, line));
 
   auto content = read_file(path);
   REQUIRE(content);
@@ -196,13 +218,13 @@ TEST_CASE("append_line_durable appends whole lines in order") {
   CHECK(split_lines(*content) == lines);
 
   // An existing file is extended, not replaced.
-  REQUIRE(append_line_durable(path, "last"));
+  REQUIRE(append_line(path, "last"));
   CHECK(*read_file(path) == *content + "last\n");
 }
 
-TEST_CASE("append_line_durable reports a folder that does not exist") {
+TEST_CASE("append_line reports a folder that does not exist") {
   TempDir dir;
-  auto result = append_line_durable(fs::path(dir.path()) / "missing" / "events.ndjson", "line");
+  auto result = append_line(fs::path(dir.path()) / "missing" / "events.ndjson", "line");
   REQUIRE_FALSE(result);
   CHECK(result.error().message.find("events.ndjson") != std::string::npos);
 }
@@ -223,7 +245,7 @@ TEST_CASE("concurrent appends from two processes produce only whole lines") {
     REQUIRE(child >= 0);
     if (child == 0) {
       for (int i = 0; i < k_lines_per_child; ++i) {
-        if (!append_line_durable(path, line_of(letter, i))) ::_exit(2);
+        if (!append_line(path, line_of(letter, i))) ::_exit(2);
       }
       ::_exit(0);
     }

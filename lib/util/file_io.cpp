@@ -50,7 +50,7 @@ Expected<std::string> read_file(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, Sync sync) {
   const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   auto temporary = directory / ("." + path.filename().string() + ".tmp-" + random_suffix());
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -60,7 +60,7 @@ Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_
     fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
   if (fd < 0) return io_error("cannot create", temporary);
-  if (!write_all(fd, content) || ::fsync(fd) != 0) {
+  if (!write_all(fd, content) || (sync == Sync::now && ::fsync(fd) != 0)) {
     auto error = io_error("cannot write", temporary);
     ::close(fd);
     ::unlink(temporary.c_str());
@@ -72,6 +72,7 @@ Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_
     ::unlink(temporary.c_str());
     return error;
   }
+  if (sync == Sync::later) return {};
   int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
@@ -80,12 +81,22 @@ Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_
   return {};
 }
 
-Expected<void> append_line_durable(const std::filesystem::path& path, std::string_view line) {
+Expected<void> sync_filesystem(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open", path);
+  const bool ok = ::syncfs(fd) == 0;
+  auto error = ok ? Error{} : io_error("cannot flush the file system of", path);
+  ::close(fd);
+  if (!ok) return error;
+  return {};
+}
+
+Expected<void> append_line(const std::filesystem::path& path, std::string_view line, Sync sync) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("cannot open", path);
   std::string record(line);
   record.push_back('\n');
-  bool ok = write_all(fd, record) && ::fdatasync(fd) == 0;
+  bool ok = write_all(fd, record) && (sync == Sync::later || ::fdatasync(fd) == 0);
   auto error = ok ? Error{} : io_error("cannot append to", path);
   ::close(fd);
   if (!ok) return error;
