@@ -1,6 +1,10 @@
-// Writes a long PDF of generated report prose for the extraction benchmark.
+// Writes a long PDF of generated report prose for the benchmarks.
 //
-// Usage: make-bench-pdf <output.pdf> [min-pages, default 320]
+// Usage: make-bench-pdf <output.pdf> [min-pages, default 320] [seed, default 0]
+//
+// A different seed gives a different document of the same length (other
+// figures and sentence order, and the seed in the title), so that several
+// documents of one benchmark have different texts and fingerprints.
 
 #include <cstdio>
 #include <cstdlib>
@@ -35,11 +39,13 @@ std::string paragraph(int index) {
   return text;
 }
 
-std::string report(int paragraphs) {
+// The paragraphs repeat every 360; a seed starts the text elsewhere in that cycle.
+std::string report(int paragraphs, int seed) {
+  const int offset = (seed * 61) % 360;
   std::string html = "<html><body>";
   for (int i = 0; i < paragraphs; ++i) {
     if (i % 24 == 0) html += "<h2>Section " + std::to_string(i / 24 + 1) + ": counter results by region</h2>\n";
-    html += paragraph(i);
+    html += paragraph(i + offset);
   }
   return html + "</body></html>";
 }
@@ -47,17 +53,23 @@ std::string report(int paragraphs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) {
-    std::fprintf(stderr, "usage: make-bench-pdf <output.pdf> [min-pages]\n");
+  if (argc < 2 || argc > 4) {
+    std::fprintf(stderr, "usage: make-bench-pdf <output.pdf> [min-pages] [seed]\n");
     return 2;
   }
-  const int wanted = argc == 3 ? std::atoi(argv[2]) : 320;
+  const int wanted = argc >= 3 ? std::atoi(argv[2]) : 320;
+  const int seed = argc == 4 ? std::atoi(argv[3]) : 0;
+  if (wanted < 1 || seed < 0) {
+    std::fprintf(stderr, "make-bench-pdf: min-pages must be at least 1 and seed not negative\n");
+    return 2;
+  }
   pipeline::pdf::HtmlPdfOptions options;
   options.title = "Refill counter results by region (benchmark document)";
+  if (seed != 0) options.title = "Refill counter results by region (benchmark document " + std::to_string(seed) + ")";
   // About eight paragraphs fit on a page; grow until the page count is reached.
   int paragraphs = wanted * 8;
   for (;;) {
-    auto pages = pipeline::pdf::write_html_pdf(argv[1], report(paragraphs), options);
+    auto pages = pipeline::pdf::write_html_pdf(argv[1], report(paragraphs, seed), options);
     if (!pages) {
       std::fprintf(stderr, "make-bench-pdf: %s\n", pages.error().message.c_str());
       return 1;

@@ -9,7 +9,7 @@ packages=(
   libcpp-httplib-dev
   libmupdf-dev libharfbuzz-dev libfreetype-dev libjbig2dec0-dev libopenjp2-7-dev libjpeg-dev
   libgumbo-dev libmujs-dev zlib1g-dev
-  mupdf-tools poppler-utils
+  mupdf-tools poppler-utils time
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // fake-llm-server: the test fake of an OpenAI-compatible API, on its own, for
 // benchmarks and shell use. Prints "listening on http://127.0.0.1:PORT/v1" and
-// serves until SIGTERM or SIGINT.
+// serves until SIGTERM or SIGINT; then prints "requests: N" (chat requests
+// answered) and "max in flight: N" (the most answered at the same moment).
 
 #include <csignal>
 #include <cstdio>
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
     std::printf("listening on %s\n", server.base_url().c_str());
     std::fflush(stdout);
     while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::printf("requests: %d\nmax in flight: %d\n", server.request_count(), server.max_in_flight());
+    std::fflush(stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fake-llm-server: %s\n", e.what());
     return 1;
