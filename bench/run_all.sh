@@ -319,8 +319,8 @@ bench_latency() {
   start_server --first-token-ms "$latency_ftms" --tokens-per-second "$latency_tps"
   export PIPELINE_RUNS_DIR="$work/latency-runs"
   local brand="$brands_dir/hollowmere-dairy.json"
-  local labels=("default (--max-concurrency 4)" "--max-concurrency 8" "--max-concurrency 1")
-  local options=("" "--max-concurrency 8" "--max-concurrency 1")
+  local labels=("default (--max-concurrency 8)" "--max-concurrency 4" "--max-concurrency 1")
+  local options=("" "--max-concurrency 4" "--max-concurrency 1")
   local i walls=() figs=()
   for i in 0 1 2; do
     say "   run: ${labels[$i]}"
@@ -335,7 +335,7 @@ bench_latency() {
   emit "## 2. Wall time against the model's critical path" ""
   emit "One full run (fresh, \`--no-cache\`) against the fake server at \`--first-token-ms $latency_ftms" \
     "--tokens-per-second $latency_tps\`, three times side by side: with the default" \
-    "\`--max-concurrency\` (4), with 8 (all five cards of stage 5 at once) and with 1 (every call in" \
+    "\`--max-concurrency\` (8: all five cards of stage 5 at once), with 4 (the fifth card waits) and with 1 (every call in" \
     "turn, the sequential cost). *Model time* of a call is its HTTP attempts' time as the client's" \
     "transport measured it (\`stage_done.attempts[].duration_s\`), which leaves out waiting for a" \
     "request slot; the *critical path* is stage 1's answer (or its slowest chunk + merge), stages 2–4's" \
@@ -376,7 +376,7 @@ bench_latency() {
   emit ""
   emit "Whole-run speed-up of parallel calls: the \`--max-concurrency 1\` run's wall is" \
     "$(calc 'sprintf("%.2f", a / b)' a="${walls[2]}" b="${walls[0]}")× the default run's and" \
-    "$(calc 'sprintf("%.2f", a / b)' a="${walls[2]}" b="${walls[1]}")× the \`--max-concurrency 8\` run's." ""
+    "$(calc 'sprintf("%.2f", a / b)' a="${walls[2]}" b="${walls[1]}")× the \`--max-concurrency 4\` run's." ""
   say "   walls: ${walls[*]}"
 }
 

@@ -30,7 +30,7 @@ struct GlobalOptions {
   double request_timeout_s = 300;
   double idle_timeout_s = 60;
   int max_retries = 4;
-  int max_concurrency = 4;
+  int max_concurrency = 8;
   bool no_stream = false;
   std::string structured_output = "json_schema";  // or "prompt"
   std::string record_dir;

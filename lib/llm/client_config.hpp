@@ -50,7 +50,7 @@ struct ClientConfig {
   double idle_timeout_s = 60;      // with no content event
   int max_retries = 4;
   int max_invalid_reasks = 2;
-  int max_concurrency = 4;
+  int max_concurrency = 8;
   int requests_per_minute = 0;  // --rpm: request starts per minute across the client (0: no limit)
   // --max-cost: consulted before every HTTP attempt; shared by a batch's runs. Null: no cap.
   std::shared_ptr<SpendGuard> spend_guard;

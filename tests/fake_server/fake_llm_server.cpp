@@ -351,6 +351,9 @@ FakeLlmServer::FakeLlmServer(int port) : m_impl(std::make_unique<Impl>()) {
   Impl& impl = *m_impl;
   impl.server.new_task_queue = [] { return new httplib::ThreadPool(24); };
   impl.server.set_keep_alive_timeout(1);
+  // Small streamed writes must not wait for delayed acknowledgements, or every
+  // answer would seem 40 ms slower than the model made it.
+  impl.server.set_tcp_nodelay(true);
   impl.server.Post("/v1/chat/completions", [&impl](const httplib::Request& request, httplib::Response& response) {
     impl.handle_chat(request, response);
   });
