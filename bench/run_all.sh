@@ -268,12 +268,12 @@ bench_overhead() {
   emit "\`pipeline run examples/example-case-study.pdf --brand hollowmere-dairy --no-cache\` against the" \
     "fake server answering at once (no pace), $overhead_runs rounds after a warm-up; each round times" \
     "one \`pipeline extract\` of the same PDF and then the run once per runs folder: on the disk" \
-    "of the temporary folder and, side by side, on a tmpfs (\`/dev/shm\`), where fsync costs nothing." \
+    "of the temporary folder and, side by side, on a tmpfs (\`/dev/shm\`), where flushing to disk costs nothing." \
     "*Model time* is the critical path of the run's HTTP attempts (from \`stage_done.attempts[]\` in" \
     "events.ndjson, see figure 2), which with this server is mostly its own work of generating" \
     "the answers; *own overhead* = wall − extract − model time: everything the tool does besides" \
     "extracting and waiting for the model (creating the run folder, prompts, validation, artifacts," \
-    "checkpoints and events, each written durably with fsync). It splits into time inside the" \
+    "checkpoints and events, written atomically, and the syncfs once per stage). It splits into time inside the" \
     "stages beyond their model calls (sum of \`stage_done.duration_s\` − model time; waiting for a" \
     "request slot counts here) and time outside the stages (wall − extract − sum of stage times)." \
     "The extract wall includes starting the process, so process start is not counted as overhead." \
