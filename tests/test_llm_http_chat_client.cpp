@@ -47,6 +47,19 @@ ChatRequest hello_request() {
   return request;
 }
 
+// Sends `count` hello requests from as many threads at once; returns how many succeeded.
+int complete_concurrently(HttpChatClient& client, int count) {
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&] {
+      if (client.complete(hello_request(), CancelToken{}).has_value()) ++succeeded;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  return succeeded.load();
+}
+
 const nlohmann::json k_schema = nlohmann::json::parse(R"({
   "type": "object", "additionalProperties": false,
   "required": ["title", "pattern", "steps", "units"],
@@ -604,15 +617,7 @@ TEST_CASE("parallel calls are bounded by max_concurrency") {
     auto config = config_for(server);
     config.max_concurrency = limit;
     HttpChatClient bounded(config);
-    std::vector<std::thread> threads;
-    std::atomic<int> succeeded{0};
-    for (int i = 0; i < 6; ++i) {
-      threads.emplace_back([&] {
-        if (bounded.complete(hello_request(), CancelToken{}).has_value()) ++succeeded;
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    CHECK(succeeded == 6);
+    CHECK(complete_concurrently(bounded, 6) == 6);
     CHECK(server.max_in_flight() == limit);
   }
 }
@@ -847,15 +852,7 @@ TEST_CASE("requests_per_minute spaces the starts of concurrent calls") {
   config.max_concurrency = 4;
   HttpChatClient client(config);
   const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  std::atomic<int> succeeded{0};
-  for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&] {
-      if (client.complete(hello_request(), CancelToken{}).has_value()) ++succeeded;
-    });
-  }
-  for (auto& thread : threads) thread.join();
-  CHECK(succeeded == 4);
+  CHECK(complete_concurrently(client, 4) == 4);
   CHECK(server.request_count() == 4);
   // The fourth start comes three intervals after the first.
   CHECK(seconds_since(start) >= 0.3);
