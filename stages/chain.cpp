@@ -1,6 +1,7 @@
 #include "stages/chain.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -307,19 +308,28 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
     if (!entry) return false;
     return finish_from_cache(state, *prepared, *entry);
   };
-  if (auto used = from_cache(); !used || *used) return used ? Expected<void>() : Expected<void>(used.error());
-  if (!m_shared.latch) return compute(state, *prepared, cancel, first_in_invocation);
-  if (!m_shared.latch->try_acquire(prepared->fingerprint)) {
-    emit(state, {{"event", "stage_waiting"}, {"stage", number}, {"name", stage.name()},
-                 {"reason", "another run is computing the same stage"}});
-    if (!m_shared.latch->acquire(prepared->fingerprint, cancel)) {
-      return stop_error(cancel, fmt::format("while waiting for stage {} ({})", number, stage.name()));
+  auto used = from_cache();
+  if (!used) return used.error();
+  if (*used) return {};
+  // Runs that need this fingerprint at once take turns: the first computes
+  // it, the others find it in the cache once they get their turn.
+  std::optional<util::KeyHold> hold;
+  if (m_shared.latch) {
+    const bool waited = !m_shared.latch->try_acquire(prepared->fingerprint);
+    if (waited) {
+      emit(state, {{"event", "stage_waiting"}, {"stage", number}, {"name", stage.name()},
+                   {"reason", "another run is computing the same stage"}});
+      if (!m_shared.latch->acquire(prepared->fingerprint, cancel)) {
+        return stop_error(cancel, fmt::format("while waiting for stage {} ({})", number, stage.name()));
+      }
     }
-    util::KeyHold hold(*m_shared.latch, prepared->fingerprint);
-    if (auto used = from_cache(); !used || *used) return used ? Expected<void>() : Expected<void>(used.error());
-    return compute(state, *prepared, cancel, first_in_invocation);
+    hold.emplace(*m_shared.latch, prepared->fingerprint);
+    if (waited) {
+      used = from_cache();
+      if (!used) return used.error();
+      if (*used) return {};
+    }
   }
-  util::KeyHold hold(*m_shared.latch, prepared->fingerprint);
   return compute(state, *prepared, cancel, first_in_invocation);
 }
 

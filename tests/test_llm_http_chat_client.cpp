@@ -47,6 +47,13 @@ ChatRequest hello_request() {
   return request;
 }
 
+// The hello request with another user message.
+ChatRequest asking(const std::string& text) {
+  ChatRequest request = hello_request();
+  request.messages.back().content = text;
+  return request;
+}
+
 // Sends `count` hello requests from as many threads at once; returns how many succeeded.
 int complete_concurrently(HttpChatClient& client, int count) {
   std::atomic<int> succeeded{0};
@@ -434,11 +441,6 @@ TEST_CASE("concurrent calls each get the reply matched by their message text") {
   server.enqueue(pears);
   server.enqueue(apples);
   HttpChatClient client(config_for(server));
-  auto asking = [](const std::string& text) {
-    ChatRequest request = hello_request();
-    request.messages.back().content = text;
-    return request;
-  };
   std::optional<pipeline::util::Expected<ChatResult>> apple_result;
   std::thread apple_call([&] { apple_result.emplace(client.complete(asking("Tell me about apples."), CancelToken{})); });
   while (server.request_count() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -819,11 +821,6 @@ TEST_CASE("a Retry-After on one request holds back the other requests of the cli
   slow_down.match = "Tell me about apples.";
   server.enqueue(slow_down);
   HttpChatClient client(config_for(server));
-  auto asking = [](const std::string& text) {
-    ChatRequest request = hello_request();
-    request.messages.back().content = text;
-    return request;
-  };
   std::optional<pipeline::util::Expected<ChatResult>> apple_result;
   std::thread apple_call([&] {
     apple_result.emplace(client.complete(asking("Tell me about apples."), CancelToken{}));
