@@ -874,3 +874,322 @@ TEST_CASE("a cancel stops a call waiting for its turn") {
   CHECK(seconds_since(start) < 1.0);
   CHECK(server.request_count() == 1);
 }
+
+// Wire quirks of real servers, each replayed byte for byte through the fake server.
+namespace {
+
+// A reply of exactly these bytes, `stall_ms` apart.
+ScriptedReply raw_reply(std::vector<std::string> pieces, int status = 200, int stall_ms = 0,
+                        std::string content_type = "text/event-stream") {
+  ScriptedReply reply = fault(FaultKind::raw);
+  reply.status = status;
+  reply.raw_pieces = std::move(pieces);
+  reply.stall = std::chrono::milliseconds(stall_ms);
+  reply.content_type = std::move(content_type);
+  return reply;
+}
+
+// An observer that keeps every attempt reported.
+CallObserver recording(std::vector<Attempt>& attempts) {
+  CallObserver observer;
+  observer.on_attempt = [&attempts](const Attempt& attempt) { attempts.push_back(attempt); };
+  return observer;
+}
+
+// The error classes of a call's attempts, in order.
+std::vector<std::string> error_classes(const std::vector<Attempt>& attempts) {
+  std::vector<std::string> classes;
+  for (const auto& attempt : attempts) classes.push_back(attempt.error_class);
+  return classes;
+}
+
+const std::string k_openai_refusal_stream =
+    "data: {\"id\":\"chatcmpl-AB1\",\"object\":\"chat.completion.chunk\",\"created\":1727000000,"
+    "\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,"
+    "\"refusal\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-AB1\",\"object\":\"chat.completion.chunk\",\"created\":1727000000,"
+    "\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\"I'm sorry, I can't\"},"
+    "\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-AB1\",\"object\":\"chat.completion.chunk\",\"created\":1727000000,"
+    "\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"refusal\":\" help with that.\"},"
+    "\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+    "data: {\"id\":\"chatcmpl-AB1\",\"object\":\"chat.completion.chunk\",\"created\":1727000000,"
+    "\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,"
+    "\"finish_reason\":\"stop\"}]}\n\n"
+    "data: {\"id\":\"chatcmpl-AB1\",\"object\":\"chat.completion.chunk\",\"created\":1727000000,"
+    "\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{\"prompt_tokens\":310,\"completion_tokens\":9,"
+    "\"total_tokens\":319}}\n\n"
+    "data: [DONE]\n\n";
+
+}  // namespace
+
+TEST_CASE("OpenAI's streamed refusal stops the call at once: no re-ask, no retry") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply({k_openai_refusal_stream}));
+  HttpChatClient client(config_for(server));
+  std::vector<Attempt> reported;
+  auto result = client.complete(schema_request(), CancelToken{}, recording(reported));
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "refused");
+  CHECK(result.error().message == "the model refused: I'm sorry, I can't help with that.");
+  CHECK(server.request_count() == 1);
+  CHECK(error_classes(reported) == std::vector<std::string>{"refused"});
+  CHECK(reported.at(0).usage.completion_tokens == 9);
+}
+
+TEST_CASE("a whole answer's message.refusal stops the call at once too") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply(
+      {R"({"id":"chatcmpl-AB2","object":"chat.completion","created":1727000000,"model":"gpt-4o-2024-08-06",)"
+       R"("choices":[{"index":0,"message":{"role":"assistant","content":null,)"
+       R"("refusal":"I can't assist with that request."},"logprobs":null,"finish_reason":"stop"}],)"
+       R"("usage":{"prompt_tokens":310,"completion_tokens":8,"total_tokens":318}})"},
+      200, 0, "application/json"));
+  auto config = config_for(server);
+  config.stream = false;
+  HttpChatClient client(config);
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "refused");
+  CHECK(result.error().message == "the model refused: I can't assist with that request.");
+  CHECK(server.request_count() == 1);
+}
+
+TEST_CASE("OpenRouter's token-limit error chunk after finish_reason length is a truncation, usage kept") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply({
+      "data: {\"id\":\"gen-17\",\"provider\":\"OpenAI\",\"model\":\"openai/gpt-4o-mini\",\"object\":"
+      "\"chat.completion.chunk\",\"created\":1740000000,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+      "\"content\":\"{\\\"title\\\": \\\"Fresh\"},\"finish_reason\":null,\"native_finish_reason\":null}]}\n\n",
+      "data: {\"id\":\"gen-17\",\"provider\":\"OpenAI\",\"model\":\"openai/gpt-4o-mini\",\"object\":"
+      "\"chat.completion.chunk\",\"created\":1740000000,\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+      "\"content\":\"\"},\"finish_reason\":\"length\",\"native_finish_reason\":\"length\"}]}\n\n",
+      "data: {\"id\":\"gen-17\",\"provider\":\"OpenAI\",\"model\":\"openai/gpt-4o-mini\",\"object\":"
+      "\"chat.completion.chunk\",\"created\":1740000000,\"error\":{\"code\":400,\"message\":\"Token limit reached\"},"
+      "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}]}\n\n",
+      "data: {\"id\":\"gen-17\",\"provider\":\"OpenAI\",\"model\":\"openai/gpt-4o-mini\",\"object\":"
+      "\"chat.completion.chunk\",\"created\":1740000000,\"choices\":[],\"usage\":{\"prompt_tokens\":512,"
+      "\"completion_tokens\":200,\"total_tokens\":712,\"cost\":0.0001968}}\n\n",
+      "data: [DONE]\n\n"}));
+  HttpChatClient client(config_for(server));
+  std::vector<Attempt> reported;
+  auto result = client.complete(schema_request(), CancelToken{}, recording(reported));
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::failed);
+  CHECK(result.error().code == "truncated");
+  CHECK(result.error().message.find("max_tokens (200)") != std::string::npos);
+  CHECK(server.request_count() == 1);
+  REQUIRE(error_classes(reported) == std::vector<std::string>{"truncated"});
+  CHECK(reported[0].usage.completion_tokens == 200);
+  CHECK(reported[0].usage.cost_usd == 0.0001968);
+}
+
+TEST_CASE("llama.cpp's `error:` line before [DONE] is a failed attempt, retried") {
+  FakeLlmServer server;
+  const std::string frame =
+      "error: {\"code\":500,\"message\":\"Failed to parse the generated output\",\"type\":\"server_error\"}\n\n"
+      "data: [DONE]\n\n";
+  server.enqueue(raw_reply({frame}));
+  HttpChatClient client(config_for(server));
+  auto retried = client.complete(hello_request(), CancelToken{});
+  REQUIRE(retried.has_value());
+  CHECK(error_classes(retried->attempts) == std::vector<std::string>{"stream_error", ""});
+  CHECK(retried->attempts[0].message ==
+        "the provider reported an error during the answer: Failed to parse the generated output (code 500)");
+
+  auto config = config_for(server);
+  config.max_retries = 0;
+  HttpChatClient once(config);
+  server.enqueue(raw_reply({frame}));
+  auto failed = once.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(failed.has_value());
+  CHECK(failed.error().kind == ErrorKind::transient);
+  CHECK(failed.error().code == "stream_error");
+}
+
+TEST_CASE("a stream that ends with [DONE] after neither content nor a finish reason is not an answer") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply({"data: [DONE]\n\n"}));
+  server.enqueue(raw_reply({"data: {\"id\":\"x\",\"model\":\"test-model\",\"choices\":[{\"index\":0,"
+                            "\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n",
+                            "data: [DONE]\n\n"}));
+  auto config = config_for(server);
+  config.max_retries = 1;
+  HttpChatClient client(config);
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::transient);
+  CHECK(result.error().code == "empty_answer");
+  CHECK(result.error().message.find("neither content nor a finish reason") != std::string::npos);
+  CHECK(server.request_count() == 2);
+  // The next request gets the default answer: the client is not stuck.
+  CHECK(client.complete(hello_request(), CancelToken{}).has_value());
+}
+
+TEST_CASE("llama.cpp's context-size error with code 400 inside HTTP 500 is permanent and names the budgets") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply(
+      {R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing it",)"
+       R"("type":"exceed_context_size_error","n_prompt_tokens":9312,"n_ctx":4096}})"},
+      500, 0, "application/json; charset=utf-8"));
+  HttpChatClient client(config_for(server));
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::provider);
+  CHECK(result.error().code == "context_length");
+  CHECK(result.error().message.find("the request exceeds the available context size") != std::string::npos);
+  CHECK(result.error().message.find("--set mechanisms.max_input_tokens=") != std::string::npos);
+  CHECK(result.error().message.find("--structured-output") == std::string::npos);
+  CHECK(server.request_count() == 1);
+}
+
+TEST_CASE("another 4xx-class code inside HTTP 500 is permanent too; a 5xx code inside is retried") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply({R"({"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}})"},
+                           500, 0, "application/json"));
+  HttpChatClient client(config_for(server));
+  auto refused = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().kind == ErrorKind::provider);
+  CHECK(refused.error().code == "http_500");
+  CHECK(refused.error().message.find("(HTTP 401)") != std::string::npos);
+  CHECK(refused.error().message.find("sent as HTTP 500") != std::string::npos);
+  CHECK(server.request_count() == 1);
+
+  server.enqueue(raw_reply({R"({"error":{"code":500,"message":"Internal Server Error","type":"server_error"}})"},
+                           500, 0, "application/json"));
+  auto retried = client.complete(hello_request(), CancelToken{});
+  REQUIRE(retried.has_value());
+  CHECK(error_classes(retried->attempts) == std::vector<std::string>{"http_500", ""});
+}
+
+TEST_CASE("context-length errors in OpenAI's, OpenRouter's and vLLM's words are permanent") {
+  const std::vector<std::string> bodies = {
+      R"({"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages )"
+      R"(resulted in 204308 tokens. Please reduce the length of the messages.","type":"invalid_request_error",)"
+      R"("param":"messages","code":"context_length_exceeded"}})",
+      R"({"error":{"message":"This endpoint's maximum context length is 131072 tokens. However, you requested )"
+      R"(about 138956 tokens (7884 of text input, 131072 in the output). Please reduce the length of either one, )"
+      R"(or use the \"middle-out\" transform to compress your prompt automatically.","code":400}})",
+      R"({"object":"error","message":"This model's maximum context length is 16384 tokens. However, you )"
+      R"(requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length of )"
+      R"(the messages or completion.","type":"BadRequestError","param":null,"code":400})",
+      R"({"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":)"
+      R"(\"This model's maximum context length is 8192 tokens.\",\"code\":\"context_length_exceeded\"}}",)"
+      R"("provider_name":"Azure"}}})"};
+  for (const auto& body : bodies) {
+    INFO(body);
+    FakeLlmServer server;
+    server.enqueue(raw_reply({body}, 400, 0, "application/json"));
+    HttpChatClient client(config_for(server));
+    auto result = client.complete(hello_request(), CancelToken{});
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().kind == ErrorKind::provider);
+    CHECK(result.error().code == "context_length");
+    CHECK(result.error().message.find("maximum context length") != std::string::npos);
+    CHECK(result.error().message.find("max_input_tokens") != std::string::npos);
+    CHECK(result.error().message.find("--structured-output") == std::string::npos);
+    CHECK(server.request_count() == 1);
+  }
+}
+
+TEST_CASE("a context-length error sent as llama.cpp's `error:` line mid-stream is permanent") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply(
+      {"error: {\"code\":400,\"message\":\"the request exceeds the available context size, try increasing it\","
+       "\"type\":\"exceed_context_size_error\",\"n_prompt_tokens\":9312,\"n_ctx\":4096}\n\n"
+       "data: [DONE]\n\n"}));
+  HttpChatClient client(config_for(server));
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::provider);
+  CHECK(result.error().code == "context_length");
+  CHECK(server.request_count() == 1);
+}
+
+TEST_CASE("only choices[index 0] make the answer, streamed and whole") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply({
+      "data: {\"id\":\"c\",\"model\":\"test-model\",\"choices\":[{\"index\":1,\"delta\":{\"role\":\"assistant\","
+      "\"content\":\"Second choice.\"},\"finish_reason\":null}]}\n\n",
+      "data: {\"id\":\"c\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+      "\"content\":\"First choice.\"},\"finish_reason\":null}]}\n\n",
+      "data: {\"id\":\"c\",\"model\":\"test-model\",\"choices\":[{\"index\":1,\"delta\":{},"
+      "\"finish_reason\":\"length\"}]}\n\n",
+      "data: {\"id\":\"c\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{},"
+      "\"finish_reason\":\"stop\"}]}\n\n",
+      "data: [DONE]\n\n"}));
+  HttpChatClient client(config_for(server));
+  auto streamed = client.complete(hello_request(), CancelToken{});
+  REQUIRE(streamed.has_value());
+  CHECK(streamed->content == "First choice.");
+  CHECK(streamed->finish_reason == "stop");
+
+  server.enqueue(raw_reply({R"({"id":"c","model":"test-model","choices":[)"
+                            R"({"index":1,"message":{"role":"assistant","content":"Second."},"finish_reason":"length"},)"
+                            R"({"index":0,"message":{"role":"assistant","content":"First."},"finish_reason":"stop"}]})"},
+                           200, 0, "application/json"));
+  auto config = config_for(server);
+  config.stream = false;
+  HttpChatClient whole_client(config);
+  auto whole = whole_client.complete(hello_request(), CancelToken{});
+  REQUIRE(whole.has_value());
+  CHECK(whole->content == "First.");
+}
+
+TEST_CASE("OpenRouter's wrapped upstream error shows the upstream words and provider on one line") {
+  FakeLlmServer server;
+  server.enqueue(raw_reply(
+      {R"({"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\n  \"error\": {\n    )"
+       R"(\"message\": \"Invalid value for 'temperature': must be at most 2.\",\n    \"type\": )"
+       R"(\"invalid_request_error\",\n    \"param\": \"temperature\",\n    \"code\": null\n  }\n}",)"
+       R"("provider_name":"Azure"}},"user_id":"user_2x"})"},
+      400, 0, "application/json"));
+  HttpChatClient client(config_for(server));
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(result.has_value());
+  CHECK(result.error().kind == ErrorKind::provider);
+  CHECK(result.error().message.find("Provider returned error (code 400) [Azure: Invalid value for 'temperature': "
+                                    "must be at most 2.]") != std::string::npos);
+  CHECK(result.error().message.find('\n') == std::string::npos);
+  CHECK(server.request_count() == 1);
+}
+
+TEST_CASE("reasoning deltas are progress for the idle timeout; keep-alives alone are not") {
+  const auto reasoning_chunk = [](const std::string& field, const std::string& text) {
+    return "data: {\"id\":\"r\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"" + field +
+           "\":\"" + text + "\"},\"finish_reason\":null}]}\n\n";
+  };
+  std::vector<std::string> thinking = {
+      "data: {\"id\":\"r\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+      "\"content\":\"\"},\"finish_reason\":null}]}\n\n"};
+  for (int i = 0; i < 4; ++i) {
+    thinking.push_back(reasoning_chunk("reasoning", "Weighing option " + std::to_string(i) + ". "));
+    thinking.push_back(reasoning_chunk("reasoning_content", "Still thinking. "));
+  }
+  thinking.push_back(
+      "data: {\"id\":\"r\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Refills win.\"},"
+      "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.idle_timeout_s = 0.5;
+  config.max_retries = 0;
+  HttpChatClient client(config);
+  // Ten pieces 250 ms apart: 2.25 s of thinking, far past the idle timeout.
+  server.enqueue(raw_reply(thinking, 200, 250));
+  const auto start = Clock::now();
+  auto thought = client.complete(hello_request(), CancelToken{});
+  REQUIRE(thought.has_value());
+  CHECK(seconds_since(start) > 2.0);
+  CHECK(thought->content == "Refills win.");
+
+  // The same spacing with only keep-alive comments is cut off.
+  std::vector<std::string> silent(thinking.size() - 1, ": OPENROUTER PROCESSING\n\n");
+  silent.push_back(thinking.back());
+  server.enqueue(raw_reply(silent, 200, 250));
+  auto cut = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(cut.has_value());
+  CHECK(cut.error().code == "idle_timeout");
+}

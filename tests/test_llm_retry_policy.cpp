@@ -63,3 +63,37 @@ TEST_CASE("advice for a person names what to fix") {
   CHECK(provider_error_advice(400, "bad schema", "", "m", "u").find("the provider said: bad schema") !=
         std::string::npos);
 }
+
+TEST_CASE("context-length errors are recognised in each provider's words") {
+  for (const char* said : {
+           "This model's maximum context length is 128000 tokens. However, your messages resulted in 204308 tokens. "
+           "Please reduce the length of the messages. (code context_length_exceeded)",
+           "This endpoint's maximum context length is 131072 tokens. However, you requested about 138956 tokens "
+           "(7884 of text input, 131072 in the output). Please reduce the length of either one, or use the "
+           "\"middle-out\" transform to compress your prompt automatically. (code 400)",
+           "'max_tokens' or 'max_completion_tokens' is too large: 8000. This model's maximum context length is 4096 "
+           "tokens and your request has 2778 input tokens (8000 > 4096 - 2778). None (code 400)",
+           "The decoder prompt (length 5000) is longer than the maximum model length of 4096. Make sure that "
+           "`max_model_len` is no smaller than the number of text tokens.",
+           "The prompt (total length 25938) is too long to fit into the model (context length 4096).",
+           "the request exceeds the available context size, try increasing it (code 400)",
+           "prompt is too long: 210000 tokens > 200000 maximum",
+           "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+       }) {
+    INFO(said);
+    CHECK(is_context_length_error(said));
+  }
+  for (const char* said : {"Token limit reached (code 400)", "Rate limit exceeded", "Provider returned error (code 502)",
+                           "Invalid schema for response_format 'mechanisms': 'minLength' is not permitted."}) {
+    INFO(said);
+    CHECK_FALSE(is_context_length_error(said));
+  }
+}
+
+TEST_CASE("context-length advice names the input and answer budgets, not --structured-output") {
+  const std::string advice = context_length_advice("This model's maximum context length is 8192 tokens.");
+  CHECK(advice.find("the provider said: This model's maximum context length is 8192 tokens.") != std::string::npos);
+  CHECK(advice.find("--set mechanisms.max_input_tokens=") != std::string::npos);
+  CHECK(advice.find(".max_tokens=") != std::string::npos);
+  CHECK(advice.find("--structured-output") == std::string::npos);
+}

@@ -63,3 +63,18 @@ TEST_CASE("blank lines alone and unknown fields give no event") {
   SseParser parser;
   CHECK(feed_all(parser, "\n\nid: 7\nretry: 100\n\n", 3).empty());
 }
+
+TEST_CASE("an `error:` field, as older llama.cpp servers send, is an event named error") {
+  const std::string stream =
+      "error: {\"code\":500,\"message\":\"llama_decode failed\",\"type\":\"server_error\"}\n\n"
+      "data: [DONE]\n\n";
+  for (std::size_t piece : {1, 5, 1000}) {
+    SseParser parser;
+    const auto events = feed_all(parser, stream, piece);
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].event == "error");
+    CHECK(events[0].data == "{\"code\":500,\"message\":\"llama_decode failed\",\"type\":\"server_error\"}");
+    CHECK(events[1].event.empty());
+    CHECK(events[1].is_done());
+  }
+}

@@ -3,10 +3,42 @@
 namespace pipeline::llm {
 namespace {
 
+// The most bytes kept of an upstream provider's own error text.
+constexpr std::size_t k_max_upstream_words = 300;
+
 std::string string_at(const nlohmann::json& object, const char* key) {
   if (!object.is_object()) return "";
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// The choice with index 0 of a `choices` array; a choice without an index
+// counts as 0. Null when there is none, so a chunk for another choice adds nothing.
+const nlohmann::json* first_choice(const nlohmann::json& json) {
+  auto choices = json.find("choices");
+  if (choices == json.end() || !choices->is_array()) return nullptr;
+  for (const auto& choice : *choices) {
+    if (!choice.is_object()) continue;
+    auto index = choice.find("index");
+    if (index == choice.end() || index->is_null() || (index->is_number_integer() && index->get<int>() == 0))
+      return &choice;
+  }
+  return nullptr;
+}
+
+void add_refusal(DecodedAnswer& answer, const std::string& text) {
+  if (text.empty()) return;
+  if (!answer.refusal) answer.refusal.emplace();
+  *answer.refusal += text;
+}
+
+// The finish reason a choice gives: "length" is kept against a later
+// "error", since OpenRouter reports running out of tokens both ways.
+void take_finish_reason(const nlohmann::json& choice, DecodedAnswer& answer) {
+  const std::string reason = string_at(choice, "finish_reason");
+  if (reason.empty() || (reason == "error" && answer.finish_reason == "length")) return;
+  answer.finish_reason = reason;
+  if (reason == "error" && !answer.error) answer.error = "the provider ended the answer with an error";
 }
 
 // Reads the error, model, usage and finish reason shared by chunks and whole bodies.
@@ -19,7 +51,35 @@ void take_common(const nlohmann::json& json, DecodedAnswer& answer) {
   if (auto it = json.find("usage"); it != json.end() && it->is_object()) answer.usage = *it;
 }
 
+// What an upstream provider said, from OpenRouter's metadata.raw: the message
+// of the error object it holds (as JSON text or as an object), else the text itself.
+std::string upstream_words(const nlohmann::json& raw) {
+  if (raw.is_string()) {
+    auto parsed = nlohmann::json::parse(raw.get<std::string>(), nullptr, false);
+    if (!parsed.is_discarded() && parsed.is_object())
+      if (std::string said = provider_error_message(parsed); !said.empty()) return said;
+    return raw.get<std::string>();
+  }
+  if (raw.is_object())
+    if (std::string said = provider_error_message(raw); !said.empty()) return said;
+  return raw.is_null() ? "" : raw.dump();
+}
+
 }  // namespace
+
+std::string one_line(std::string_view text, std::size_t max_bytes) {
+  std::string line;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    if (!space) line.push_back(c);
+    else if (!line.empty() && line.back() != ' ') line.push_back(' ');
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (line.size() <= max_bytes) return line;
+  std::size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return line.substr(0, cut) + "...";
+}
 
 std::string provider_error_message(const nlohmann::json& json) {
   if (json.is_string()) return json.get<std::string>();
@@ -29,7 +89,24 @@ std::string provider_error_message(const nlohmann::json& json) {
   if (auto code = json.find("code"); code != json.end() && !code->is_null() && !message.empty()) {
     message += " (code " + (code->is_string() ? code->get<std::string>() : code->dump()) + ")";
   }
+  if (auto metadata = json.find("metadata"); metadata != json.end() && metadata->is_object()) {
+    const std::string provider = string_at(*metadata, "provider_name");
+    const std::string said = one_line(upstream_words(metadata->value("raw", nlohmann::json())), k_max_upstream_words);
+    if (!provider.empty() || !said.empty()) {
+      const std::string upstream = provider.empty() ? said : said.empty() ? provider : provider + ": " + said;
+      message += message.empty() ? upstream : " [" + upstream + "]";
+    }
+  }
   return message;
+}
+
+int provider_error_status(const nlohmann::json& json) {
+  if (!json.is_object()) return 0;
+  if (auto it = json.find("error"); it != json.end() && it->is_object()) return provider_error_status(*it);
+  auto code = json.find("code");
+  if (code == json.end() || !code->is_number_integer()) return 0;
+  const auto status = code->get<std::int64_t>();
+  return status >= 100 && status <= 599 ? static_cast<int>(status) : 0;
 }
 
 int StreamDecoder::feed(std::string_view bytes) {
@@ -51,25 +128,30 @@ void StreamDecoder::take(const SseEvent& event) {
     return;
   }
   auto json = nlohmann::json::parse(event.data, nullptr, false);
+  if (event.event == "error" && (json.is_discarded() || !json.is_object())) {
+    // An error event in plain words is still an error, not a malformed answer.
+    const std::string said = one_line(event.data, k_max_upstream_words);
+    m_answer.error = said.empty() ? "the provider reported an error" : said;
+    return;
+  }
   if (json.is_discarded() || !json.is_object()) {
     m_answer.malformed = true;
     return;
   }
   if (event.event == "error" && !json.contains("error")) json = {{"error", json}};
   take_common(json, m_answer);
-  auto choices = json.find("choices");
-  if (choices == json.end() || !choices->is_array() || choices->empty()) return;
-  const auto& choice = choices->front();
-  if (auto delta = choice.find("delta"); delta != choice.end() && delta->is_object()) {
+  const nlohmann::json* choice = first_choice(json);
+  if (choice == nullptr) return;
+  if (auto delta = choice->find("delta"); delta != choice->end() && delta->is_object()) {
     const std::string content = string_at(*delta, "content");
+    const std::string refusal = string_at(*delta, "refusal");
     m_answer.content += content;
-    m_streamed_chars += static_cast<std::int64_t>(content.size() + string_at(*delta, "reasoning").size() +
+    add_refusal(m_answer, refusal);
+    m_streamed_chars += static_cast<std::int64_t>(content.size() + refusal.size() +
+                                                  string_at(*delta, "reasoning").size() +
                                                   string_at(*delta, "reasoning_content").size());
   }
-  if (auto reason = string_at(choice, "finish_reason"); !reason.empty()) {
-    m_answer.finish_reason = reason;
-    if (reason == "error" && !m_answer.error) m_answer.error = "the provider ended the answer with an error";
-  }
+  take_finish_reason(*choice, m_answer);
 }
 
 DecodedAnswer decode_completion_body(std::string_view body) {
@@ -80,16 +162,16 @@ DecodedAnswer decode_completion_body(std::string_view body) {
     return answer;
   }
   take_common(json, answer);
-  auto choices = json.find("choices");
-  if (choices == json.end() || !choices->is_array() || choices->empty()) {
+  const nlohmann::json* choice = first_choice(json);
+  if (choice == nullptr) {
     if (!answer.error) answer.malformed = true;
     return answer;
   }
-  const auto& choice = choices->front();
-  if (auto message = choice.find("message"); message != choice.end())
+  if (auto message = choice->find("message"); message != choice->end()) {
     answer.content = string_at(*message, "content");
-  answer.finish_reason = string_at(choice, "finish_reason");
-  if (answer.finish_reason == "error" && !answer.error) answer.error = "the provider ended the answer with an error";
+    add_refusal(answer, string_at(*message, "refusal"));
+  }
+  take_finish_reason(*choice, answer);
   answer.done = true;
   return answer;
 }

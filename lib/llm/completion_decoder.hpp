@@ -11,10 +11,12 @@
 
 namespace pipeline::llm {
 
-// What one HTTP answer of a chat completion said, streamed or not.
+// What one HTTP answer of a chat completion said, streamed or not. Only the
+// choice with index 0 (or without an index) is read.
 struct DecodedAnswer {
   std::string content;
-  std::string finish_reason;
+  std::optional<std::string> refusal;  // the model declined (delta.refusal / message.refusal), never empty
+  std::string finish_reason;           // "length" stays, even when an error chunk follows it
   std::string model;
   nlohmann::json usage;              // the provider's usage object, null when none came
   std::optional<std::string> error;  // an error the provider reported inside a 200 answer
@@ -23,12 +25,23 @@ struct DecodedAnswer {
 };
 
 // The message of a provider error object, in either shape: {"error": {"message": ...}}
-// or {"error": "text"}; also accepts the inner object itself. Empty when none.
+// or {"error": "text"}; also accepts the inner object itself. A numeric or
+// string `code` is added, and so are an upstream provider's own words and name
+// from OpenRouter's metadata (`raw`, `provider_name`), on one line. Empty when none.
 std::string provider_error_message(const nlohmann::json& json);
+
+// The numeric `code` of a provider error object (either shape) when it is an
+// HTTP status, 100 to 599, as llama.cpp's {"code": 400} inside an HTTP 500; else 0.
+int provider_error_status(const nlohmann::json& json);
+
+// `text` on one line: runs of whitespace become one space, and text longer
+// than `max_bytes` is cut on a UTF-8 boundary and ends in "...".
+std::string one_line(std::string_view text, std::size_t max_bytes);
 
 // Decodes a streamed answer as its bytes arrive. Errors that arrive inside the
 // stream (OpenAI's {"error": ...} event, OpenRouter's chunk with "error" and
-// finish_reason "error") are recorded as errors, never as a short answer.
+// finish_reason "error", llama.cpp's `error:` line) are recorded as errors,
+// never as a short answer.
 class StreamDecoder {
  public:
   // Takes the next bytes; returns how many data events (content events, as
@@ -37,7 +50,7 @@ class StreamDecoder {
   // Takes an event left open when the stream ended.
   void finish();
   const DecodedAnswer& answer() const { return m_answer; }
-  // Characters of content and reasoning streamed so far, for progress estimates.
+  // Characters of content, refusal and reasoning streamed so far, for progress estimates.
   std::int64_t streamed_chars() const { return m_streamed_chars; }
 
  private:

@@ -141,6 +141,13 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
                             "): allow more tokens or ask for a shorter answer",
                         "truncated");
     }
+    // A refusal (delta.refusal, message.refusal) ends the call: re-asks and retries get the same no.
+    if (decoded.refusal && decoded.content.empty()) {
+      attempt.error_class = "refused";
+      attempt.message = m_config.api_key.redact("the model refused: " + one_line(*decoded.refusal, 500));
+      report(attempt, call);
+      return util::fail(ErrorKind::failed, attempt.message, "refused");
+    }
     StructuredCheck check;
     if (request.schema) {
       check = check_structured_answer(decoded.content, *request.schema);
@@ -309,11 +316,29 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
     const std::string said = error_json.is_discarded() ? "" : provider_error_message(error_json);
     attempt.error_class = "http_" + std::to_string(outcome.status);
     if (outcome.retry_after) answer.retry_after_s = parse_retry_after(*outcome.retry_after, std::time(nullptr));
-    answer.retryable = is_retryable_status(outcome.status, answer.retry_after_s.has_value());
-    attempt.message = answer.retryable
-                          ? "HTTP " + std::to_string(outcome.status) + (said.empty() ? "" : ": " + said)
-                          : provider_error_advice(outcome.status, said, m_config.api_key.source, call.model,
-                                                  m_config.base_url);
+    // A 4xx-class code inside a 5xx answer (llama.cpp) is decided by the code:
+    // the request itself is at fault, and another attempt gets the same answer.
+    const int inner = provider_error_status(error_json);
+    const int status = outcome.status >= 500 && inner >= 400 && inner < 500 ? inner : outcome.status;
+    answer.retryable = is_retryable_status(status, answer.retry_after_s.has_value());
+    if (is_context_length_error(said)) {
+      answer.retryable = false;
+      attempt.error_class = "context_length";
+      attempt.message = context_length_advice(said);
+    } else if (answer.retryable) {
+      attempt.message = "HTTP " + std::to_string(outcome.status) + (said.empty() ? "" : ": " + said);
+    } else {
+      attempt.message =
+          provider_error_advice(status, said, m_config.api_key.source, call.model, m_config.base_url) +
+          (status != outcome.status ? " (sent as HTTP " + std::to_string(outcome.status) + ")" : "");
+    }
+  } else if (answer.decoded.finish_reason == "length") {
+    // Truncated, even when an error chunk followed (OpenRouter's "Token limit
+    // reached"): complete() reports it with the max_tokens advice.
+  } else if (answer.decoded.error && is_context_length_error(*answer.decoded.error)) {
+    answer.retryable = false;
+    attempt.error_class = "context_length";
+    attempt.message = context_length_advice(*answer.decoded.error);
   } else if (answer.decoded.error) {
     attempt.error_class = "stream_error";
     attempt.message = "the provider reported an error during the answer: " + *answer.decoded.error;
@@ -323,6 +348,10 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
   } else if (!answer.decoded.done && answer.decoded.finish_reason.empty()) {
     attempt.error_class = "cut";
     attempt.message = "the answer stream ended before it was complete";
+  } else if (answer.decoded.finish_reason.empty() && answer.decoded.content.empty() && !answer.decoded.refusal) {
+    // "[DONE]" after nothing (llama.cpp after its `error:` line, say) is not an empty answer.
+    attempt.error_class = "empty_answer";
+    attempt.message = "the answer ended with neither content nor a finish reason";
   }
   attempt.message = m_config.api_key.redact(attempt.message);
   return answer;

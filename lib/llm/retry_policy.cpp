@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cmath>
+#include <iterator>
 #include <random>
 
 #include <time.h>
@@ -46,6 +48,30 @@ double RetryPolicy::wait_before_retry(int retry, std::optional<double> retry_aft
   const double ceiling = std::min(max_s, base_s * std::pow(2.0, std::max(0, retry - 1)));
   thread_local std::mt19937_64 random{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, ceiling)(random);
+}
+
+bool is_context_length_error(std::string_view provider_message) {
+  static const char* const k_phrases[] = {
+      "context_length_exceeded",                     // OpenAI's code
+      "maximum context length",                      // OpenAI, OpenRouter ("this endpoint's ..."), vLLM
+      "longer than the model's context length",      // vLLM
+      "longer than the maximum model length",        // vLLM
+      "too long to fit into the model",              // vLLM
+      "exceeds the available context size",          // llama.cpp (exceed_context_size_error)
+      "exceed_context_size",                         // llama.cpp's type, when quoted
+      "prompt is too long",                          // Anthropic
+      "exceeds the maximum number of tokens allowed" // Gemini
+  };
+  std::string lower(provider_message);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::any_of(std::begin(k_phrases), std::end(k_phrases),
+                     [&lower](const char* phrase) { return lower.find(phrase) != std::string::npos; });
+}
+
+std::string context_length_advice(const std::string& provider_message) {
+  return "the request is longer than the model's context window (the provider said: " + provider_message +
+         "): lower --set mechanisms.max_input_tokens=N (smaller document chunks) or the stage's "
+         "--set <stage>.max_tokens=N, or use a model with a longer context";
 }
 
 std::string provider_error_advice(int status, const std::string& provider_message, const std::string& key_source,

@@ -29,6 +29,15 @@ struct RetryPolicy {
   double wait_before_retry(int retry, std::optional<double> retry_after_s) const;
 };
 
+// Whether a provider's error message says that the request (prompt plus
+// max_tokens) does not fit the model's context window, in the words of OpenAI,
+// OpenRouter, vLLM, llama.cpp, Anthropic or Gemini. Another attempt gets the same answer.
+bool is_context_length_error(std::string_view provider_message);
+
+// What a person should do about a context-length error: smaller input chunks
+// or fewer answer tokens (never --structured-output).
+std::string context_length_advice(const std::string& provider_message);
+
 // What a person should do about an HTTP error that is not retried; never
 // contains the key itself.
 std::string provider_error_advice(int status, const std::string& provider_message, const std::string& key_source,

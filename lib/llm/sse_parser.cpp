@@ -41,7 +41,10 @@ void SseParser::take_line(std::string_view line, std::vector<SseEvent>& out) {
   std::string_view field = line.substr(0, colon);
   std::string_view value = colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
   if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  if (field == "data") {
+  if (field == "data" || field == "error") {
+    // Older llama.cpp servers send a failure as an `error:` field instead of
+    // `data:`; it comes out as an event named "error".
+    if (field == "error") m_event = "error";
     if (m_has_data) m_data.push_back('\n');
     m_data.append(value);
     m_has_data = true;

@@ -17,7 +17,8 @@ struct SseEvent {
 // An incremental parser of a text/event-stream body. Bytes go in as they
 // arrive, in pieces of any size; complete events come out. Comment lines
 // (": OPENROUTER PROCESSING") produce no event, so callers can tell
-// keep-alives from content.
+// keep-alives from content. An `error:` field (older llama.cpp servers) is
+// read like `data:` and names its event "error".
 class SseParser {
  public:
   // The events completed by `bytes`, in order.

@@ -217,6 +217,10 @@ struct FakeLlmServer::Impl {
                            "application/json");
       return;
     }
+    if (reply.fault == FaultKind::raw) {
+      raw_answer(response, reply, guard);
+      return;
+    }
     if (reply.fault == FaultKind::http_status) {
       response.status = reply.status;
       if (reply.retry_after) response.set_header("Retry-After", *reply.retry_after);
@@ -253,6 +257,22 @@ struct FakeLlmServer::Impl {
     } else {
       whole_answer(response, model, content, finish_reason, usage, reply);
     }
+  }
+
+  // Sends a scripted reply's pieces exactly as given, `stall` apart, so that
+  // tests can present any frame a real server sends and space it in time.
+  void raw_answer(httplib::Response& response, const ScriptedReply& reply, std::shared_ptr<InFlight> guard) {
+    response.status = reply.status;
+    response.set_chunked_content_provider(
+        reply.content_type, [this, reply, guard, next = std::size_t{0}](std::size_t, httplib::DataSink& sink) mutable {
+          if (next >= reply.raw_pieces.size()) {
+            sink.done();
+            return true;
+          }
+          if (next > 0 && !pause(reply.stall)) return false;
+          const std::string& piece = reply.raw_pieces[next++];
+          return sink.write(piece.data(), piece.size());
+        });
   }
 
   void whole_answer(httplib::Response& response, const std::string& model, const std::string& content,

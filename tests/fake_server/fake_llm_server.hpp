@@ -28,6 +28,8 @@ enum class FaultKind {
                       // in eight parts spread over `stall`
   echo_authorization, // reply with `status` (401 unless it is an error status) and an error body
                       // quoting the request's Authorization header, as some providers do
+  raw,                // reply with `status` and `content_type`, then send `raw_pieces` byte for byte,
+                      // in order, with `stall` before each piece after the first
 };
 
 struct ScriptedReply {
@@ -38,6 +40,9 @@ struct ScriptedReply {
   std::chrono::milliseconds stall{0};
   // Only requests whose body contains this text take this reply (empty: any request).
   std::string match;
+  // For raw replies: the body's pieces, sent verbatim, and its Content-Type.
+  std::vector<std::string> raw_pieces;
+  std::string content_type = "text/event-stream";
 };
 
 // Speed of the default answers: delay before the first token and tokens per second (0 = instant).
