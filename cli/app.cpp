@@ -3,11 +3,30 @@
 #include <cstdio>
 #include <iostream>
 
+#include <fmt/format.h>
+
 #include "lib/llm/price_list.hpp"
 #include "lib/util/data_dirs.hpp"
 #include "lib/util/log.hpp"
+#include "lib/util/time.hpp"
 
 namespace pipeline::cli {
+namespace {
+
+// Reads a timeout in the syntax of --deadline (30s, 5m, 500ms, 1.5h; a plain
+// number is seconds) and leaves its seconds for the option's number.
+CLI::Validator duration_in_seconds() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const auto duration = util::parse_duration(value);
+        if (!duration) return "\"" + value + "\" is not a duration: use e.g. 30s, 5m, 500ms or 1.5h";
+        value = fmt::format("{}", static_cast<double>(duration->count()) / 1000.0);
+        return "";
+      },
+      "");
+}
+
+}  // namespace
 
 void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.option_defaults()->always_capture_default();
@@ -20,12 +39,12 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_flag("-v,--verbose", o.verbose, "More detail on stderr");
   app.add_option("--base-url", o.base_url, "OpenAI-compatible API base URL")->envname("PIPELINE_BASE_URL");
   app.add_option("--model", o.model, "Model name")->envname("PIPELINE_MODEL");
-  app.add_option("--connect-timeout", o.connect_timeout_s, "Seconds to wait for a connection")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--request-timeout", o.request_timeout_s, "Seconds one model request may take in all")
-      ->envname("PIPELINE_REQUEST_TIMEOUT")->check(CLI::PositiveNumber);
-  app.add_option("--idle-timeout", o.idle_timeout_s, "Seconds a streamed answer may go without content")
-      ->envname("PIPELINE_IDLE_TIMEOUT")->check(CLI::PositiveNumber);
+  app.add_option("--connect-timeout", o.connect_timeout_s, "Time to wait for a connection (e.g. 15s, 500ms)")
+      ->transform(duration_in_seconds())->type_name("DURATION");
+  app.add_option("--request-timeout", o.request_timeout_s, "Time one model request may take in all (e.g. 5m)")
+      ->envname("PIPELINE_REQUEST_TIMEOUT")->transform(duration_in_seconds())->type_name("DURATION");
+  app.add_option("--idle-timeout", o.idle_timeout_s, "Time a streamed answer may go without content (e.g. 60s)")
+      ->envname("PIPELINE_IDLE_TIMEOUT")->transform(duration_in_seconds())->type_name("DURATION");
   app.add_option("--max-retries", o.max_retries, "Retries of a failed model request")
       ->envname("PIPELINE_MAX_RETRIES")->check(CLI::NonNegativeNumber);
   app.add_option("--max-concurrency", o.max_concurrency, "Model requests in flight at once")

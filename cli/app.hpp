@@ -26,9 +26,10 @@ struct GlobalOptions {
   // Model provider.
   std::string base_url = llm::k_default_base_url;  // PIPELINE_BASE_URL
   std::string model = llm::k_default_model;        // PIPELINE_MODEL
+  // Durations, given like --deadline (30s, 5m, 500ms; a plain number is seconds), kept in seconds.
   double connect_timeout_s = 15;
-  double request_timeout_s = 300;
-  double idle_timeout_s = 60;
+  double request_timeout_s = 300;  // PIPELINE_REQUEST_TIMEOUT
+  double idle_timeout_s = 60;      // PIPELINE_IDLE_TIMEOUT
   int max_retries = 4;
   int max_concurrency = 8;
   bool no_stream = false;

@@ -27,3 +27,18 @@ TEST_CASE("now_iso8601 has the documented shape") {
   CHECK(stamp[10] == 'T');
   CHECK(stamp.back() == 'Z');
 }
+
+TEST_CASE("parse_duration takes the syntax every duration option shares") {
+  CHECK(parse_duration("500ms")->count() == 500);
+  CHECK(parse_duration("1.5h")->count() == 5'400'000);
+  CHECK(parse_duration("5m")->count() == 300'000);
+  CHECK(parse_duration("2min")->count() == 120'000);
+  CHECK(parse_duration("0.25")->count() == 250);
+  CHECK(parse_duration("0.0006")->count() == 1);
+  // What would round to no time at all is refused: a zero timeout means none.
+  CHECK_FALSE(parse_duration("0.0004"));
+  CHECK_FALSE(parse_duration("0.1ms"));
+  CHECK_FALSE(parse_duration("1e300h"));
+  CHECK_FALSE(parse_duration("2 s"));
+  CHECK_FALSE(parse_duration("s"));
+}

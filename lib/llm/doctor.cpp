@@ -15,13 +15,16 @@ using util::ErrorKind;
 
 constexpr double k_models_timeout_s = 30;
 constexpr double k_ping_timeout_s = 60;
+constexpr int k_ping_max_tokens = 16;
 constexpr const char* k_key_not_verified =
     "key not verified (GET /models needs no key on this provider); use --ping to check it";
 
-// Interrupted and deadline failures keep their kind; any other is for a person.
+// Interrupted, deadline and transient failures (retries spent) keep their
+// kind, so doctor exits as every other command does; any other is for a person.
 util::ErrorKind failure_kind_of(const util::Error& error) {
-  return error.kind == ErrorKind::interrupted || error.kind == ErrorKind::deadline ? error.kind
-                                                                                   : ErrorKind::provider;
+  const bool keeps_kind =
+      error.kind == ErrorKind::interrupted || error.kind == ErrorKind::deadline || error.kind == ErrorKind::transient;
+  return keeps_kind ? error.kind : ErrorKind::provider;
 }
 
 std::string host_of(const std::string& url) {
@@ -31,14 +34,6 @@ std::string host_of(const std::string& url) {
   if (const auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
   if (!host.empty() && host.front() == '[') return host.substr(1, host.find(']') - 1);
   return host.substr(0, host.find(':'));
-}
-
-// The length of the longest prefix of `text` of at most `limit` bytes that
-// does not end inside a UTF-8 character.
-std::size_t utf8_prefix_length(const std::string& text, std::size_t limit) {
-  if (text.size() <= limit) return text.size();
-  while (limit > 0 && (static_cast<unsigned char>(text[limit]) & 0xC0) == 0x80) --limit;
-  return limit;
 }
 
 std::string fixed(double value, const char* format) {
@@ -93,33 +88,39 @@ DoctorCheck check_ping(const ClientConfig& config, const util::CancelToken& canc
   request.model = config.model;
   request.messages = {Message{"user", "Reply with the single word: pong"}};
   request.temperature = 0;
-  request.max_tokens = 16;
+  request.max_tokens = k_ping_max_tokens;
   const auto start = util::Clock::now();
   std::optional<double> first_token_s;
+  Usage usage;
   CallObserver observer;
+  observer.on_attempt = [&usage](const Attempt& attempt) { usage += attempt.usage; };
   observer.on_progress = [&](std::int64_t) {
     if (!first_token_s) first_token_s = util::seconds_since(start);
   };
   auto result = client.complete(request, cancel, observer);
   const double latency = util::seconds_since(start);
   DoctorCheck check{"ping", true, ""};
-  if (!result) {
+  // An answer cut by the ping's own tiny max_tokens (a model that thinks
+  // first, say) still shows that the model answers.
+  const bool cut_by_ping = !result && result.error().code == "truncated";
+  if (!result && !cut_by_ping) {
     check.ok = false;
     check.failure_kind = failure_kind_of(result.error());
     check.detail = "a one-line completion failed: " + result.error().message;
     return check;
   }
-  std::string said = result->content.substr(0, utf8_prefix_length(result->content, 40));
-  std::replace(said.begin(), said.end(), '\n', ' ');
-  const Usage& usage = result->usage;
-  check.detail = "answered \"" + said + "\" in " + fixed(latency, "%.2f s");
+  const std::string answer = result ? result->content : "";
+  check.detail = cut_by_ping ? "answered, cut at the ping's max_tokens (" + std::to_string(k_ping_max_tokens) +
+                                   "), in " + fixed(latency, "%.2f s")
+                             : "answered \"" + one_line(answer, 40) + "\" in " + fixed(latency, "%.2f s");
   if (first_token_s) check.detail += " (first token after " + fixed(*first_token_s, "%.2f s") + ")";
   check.detail += ", " + std::to_string(usage.prompt_tokens) + " prompt + " +
                   std::to_string(usage.completion_tokens) + " completion tokens";
   if (usage.cost_usd) check.detail += ", " + fixed(*usage.cost_usd, "$%.6f");
   check.data = {{"latency_s", latency},
                 {"first_token_s", first_token_s ? nlohmann::json(*first_token_s) : nlohmann::json(nullptr)},
-                {"answer", result->content},
+                {"answer", answer},
+                {"truncated", cut_by_ping},
                 {"usage", usage.to_json()}};
   return check;
 }

@@ -18,8 +18,9 @@ struct DoctorCheck {
   bool ok = true;
   std::string detail;  // what was found, or what to fix
   nlohmann::json data = nlohmann::json::object();  // machine-readable extras (latency, tokens)
-  // What a failure means: provider (a person must fix something), or
-  // interrupted / deadline when the check was stopped before it could tell.
+  // What a failure means: provider (a person must fix something), transient
+  // (the ping's retries were spent on temporary errors), or interrupted /
+  // deadline when the check was stopped before it could tell.
   util::ErrorKind failure_kind = util::ErrorKind::provider;
   nlohmann::json to_json() const;
 };
@@ -47,7 +48,8 @@ bool model_is_listed(const std::vector<std::string>& listed, const std::string& 
 
 // Checks the configuration: the base URL, the model, where the key came from
 // (shown masked), that GET {base}/models answers and lists the model, and
-// with `ping` that a short streamed completion works (latency and tokens).
+// with `ping` that a short streamed completion works (latency and tokens;
+// an answer cut by the ping's own small max_tokens counts as working).
 // Only a ping, or a GET /models that refuses the request without the key,
 // verifies the key; otherwise the key check says it was not verified.
 // A failed check never stops the report, except that the checks needing the

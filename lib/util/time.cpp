@@ -47,7 +47,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else if (unit == "m" || unit == "min") scale = 60'000;
   else if (unit == "h") scale = 3'600'000;
   else return std::nullopt;
-  return std::chrono::milliseconds(static_cast<long long>(std::llround(number * scale)));
+  const double milliseconds = std::round(number * scale);
+  // Less than half a millisecond would be a zero timeout, which means none to libcurl.
+  if (milliseconds < 1 || milliseconds > 1e15) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<long long>(milliseconds));
 }
 
 double seconds_since(Clock::time_point start) {

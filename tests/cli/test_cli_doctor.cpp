@@ -4,8 +4,10 @@
 #include "tests/support/process.hpp"
 
 using pipeline::testing::FakeLlmServer;
+using pipeline::testing::FaultKind;
 using pipeline::testing::ProcessOptions;
 using pipeline::testing::run_pipeline;
+using pipeline::testing::ScriptedReply;
 
 namespace {
 
@@ -124,4 +126,100 @@ TEST_CASE("doctor accepts a model that the server lists with its :latest tag") {
   const auto result = run_pipeline({"doctor"}, environment(server, "llama3.2"));
   CHECK(result.exit_code == 0);
   CHECK(result.out.find("llama3.2 is available") != std::string::npos);
+}
+
+namespace {
+
+ScriptedReply with_fault(FaultKind kind, int status = 200, std::optional<std::string> retry_after = std::nullopt) {
+  ScriptedReply reply;
+  reply.fault = kind;
+  reply.status = status;
+  reply.retry_after = std::move(retry_after);
+  return reply;
+}
+
+// The doctor's one-line error: the last line of stderr.
+std::string last_line(const std::string& text) {
+  std::string trimmed = text;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  return trimmed.substr(trimmed.rfind('\n') == std::string::npos ? 0 : trimmed.rfind('\n') + 1);
+}
+
+}  // namespace
+
+TEST_CASE("doctor --ping passes when the ping's own small max_tokens cuts the answer") {
+  FakeLlmServer server;
+  // A model that thinks first spends the ping's 16 tokens before any content.
+  ScriptedReply thinking = with_fault(FaultKind::raw);
+  thinking.raw_pieces = {
+      "data: {\"id\":\"gen-1\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+      "\"content\":\"\",\"reasoning\":\"The user wants the single word\"},\"finish_reason\":null}]}\n\n",
+      "data: {\"id\":\"gen-1\",\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},"
+      "\"finish_reason\":\"length\"}]}\n\n",
+      "data: {\"id\":\"gen-1\",\"model\":\"test-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":14,"
+      "\"completion_tokens\":16,\"total_tokens\":30}}\n\n",
+      "data: [DONE]\n\n"};
+  server.enqueue(thinking);
+  const auto result = run_pipeline({"doctor", "--ping", "--json"}, environment(server));
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  const auto json = nlohmann::json::parse(result.out);
+  CHECK(json["ok"] == true);
+  for (const auto& check : json["checks"]) {
+    if (check["name"] != "ping") continue;
+    CHECK(check["data"]["truncated"] == true);
+    CHECK(check["data"]["usage"]["completion_tokens"] == 16);
+    CHECK(check["detail"].get<std::string>().find("cut at the ping's max_tokens (16)") != std::string::npos);
+  }
+  CHECK(server.request_count() == 1);
+}
+
+TEST_CASE("doctor --ping exits 75 when temporary errors outlast its retries") {
+  FakeLlmServer server;
+  server.enqueue(with_fault(FaultKind::http_status, 503));
+  server.enqueue(with_fault(FaultKind::http_status, 503));
+  auto result = run_pipeline({"doctor", "--ping"}, environment(server));
+  CHECK(result.exit_code == 75);
+  CHECK(last_line(result.err).rfind("pipeline: error: doctor: ping: a one-line completion failed: the model request "
+                                    "failed 2 times; last: HTTP 503",
+                                    0) == 0);
+  CHECK(server.request_count() == 2);
+
+  server.enqueue(with_fault(FaultKind::http_status, 429, "0"));
+  server.enqueue(with_fault(FaultKind::http_status, 429, "0"));
+  result = run_pipeline({"doctor", "--ping"}, environment(server));
+  CHECK(result.exit_code == 75);
+  CHECK(result.err.find("HTTP 429") != std::string::npos);
+}
+
+TEST_CASE("the timeouts take durations like --deadline, by flag and by environment") {
+  FakeLlmServer server;
+  // Keep-alives only, for longer than the idle timeout, on both of the ping's attempts.
+  const auto stalled = [&server] {
+    for (int i = 0; i < 2; ++i) {
+      ScriptedReply reply = with_fault(FaultKind::stall_keepalive);
+      reply.stall = std::chrono::milliseconds(3000);
+      server.enqueue(reply);
+    }
+  };
+  stalled();
+  auto result = run_pipeline({"doctor", "--ping", "--idle-timeout", "300ms"}, environment(server));
+  CHECK(result.exit_code == 75);
+  CHECK(result.err.find("no content arrived for 0.3 s (--idle-timeout)") != std::string::npos);
+
+  stalled();
+  auto options = environment(server);
+  options.env["PIPELINE_IDLE_TIMEOUT"] = "0.4s";
+  result = run_pipeline({"doctor", "--ping"}, options);
+  CHECK(result.exit_code == 75);
+  CHECK(result.err.find("no content arrived for 0.4 s (--idle-timeout)") != std::string::npos);
+
+  // Plain numbers still mean seconds, and a generous timeout lets the same stall pass.
+  ScriptedReply slow = with_fault(FaultKind::stall_keepalive);
+  slow.stall = std::chrono::milliseconds(300);
+  server.enqueue(slow);
+  result = run_pipeline({"doctor", "--ping", "--idle-timeout", "2", "--request-timeout", "1m", "--connect-timeout",
+                         "1500ms"},
+                        environment(server));
+  CHECK(result.exit_code == 0);
 }

@@ -93,3 +93,26 @@ TEST_CASE("a remote provider without a key is refused before any run is made") {
   CHECK(result.err.find("PIPELINE_API_KEY") != std::string::npos);
   CHECK((!std::filesystem::exists(env.runs_dir) || std::filesystem::is_empty(env.runs_dir)));
 }
+
+TEST_CASE("a timeout that is not a duration is a usage error of one line, by flag or by environment") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  const std::vector<std::string> run = {"run", example_pdf_path(), "--brand", env.brand_path};
+  const auto with = [&run](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), run.begin(), run.end());
+    return extra;
+  };
+  auto result = env.run(with({"--idle-timeout", "soon"}));
+  check_single_error(result, 2);
+  CHECK(result.err.find("--idle-timeout: \"soon\" is not a duration: use e.g. 30s, 5m, 500ms or 1.5h") !=
+        std::string::npos);
+  check_single_error(env.run(with({"--connect-timeout", "0"})), 2);
+  check_single_error(env.run(with({"--request-timeout", "-5m"})), 2);
+  check_single_error(env.run(with({"--request-timeout", "5 parsecs"})), 2);
+  env.options.env["PIPELINE_REQUEST_TIMEOUT"] = "5d";
+  result = env.run(run);
+  check_single_error(result, 2);
+  CHECK(result.err.find("\"5d\" is not a duration") != std::string::npos);
+  CHECK(server.request_count() == 0);
+  CHECK((!std::filesystem::exists(env.runs_dir) || std::filesystem::is_empty(env.runs_dir)));
+}
