@@ -1028,21 +1028,32 @@ TEST_CASE("a stream that ends with [DONE] after neither content nor a finish rea
   CHECK(client.complete(hello_request(), CancelToken{}).has_value());
 }
 
-TEST_CASE("llama.cpp's context-size error with code 400 inside HTTP 500 is permanent and names the budgets") {
+namespace {
+
+// Sends one request that `reply` answers and checks that it failed at once as
+// a context-length error quoting `provider_words` and naming the token budgets.
+void check_context_length(ScriptedReply reply, const std::string& provider_words) {
   FakeLlmServer server;
-  server.enqueue(raw_reply(
-      {R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing it",)"
-       R"("type":"exceed_context_size_error","n_prompt_tokens":9312,"n_ctx":4096}})"},
-      500, 0, "application/json; charset=utf-8"));
+  server.enqueue(std::move(reply));
   HttpChatClient client(config_for(server));
   auto result = client.complete(hello_request(), CancelToken{});
   REQUIRE_FALSE(result.has_value());
   CHECK(result.error().kind == ErrorKind::provider);
   CHECK(result.error().code == "context_length");
-  CHECK(result.error().message.find("the request exceeds the available context size") != std::string::npos);
+  CHECK(result.error().message.find(provider_words) != std::string::npos);
   CHECK(result.error().message.find("--set mechanisms.max_input_tokens=") != std::string::npos);
   CHECK(result.error().message.find("--structured-output") == std::string::npos);
   CHECK(server.request_count() == 1);
+}
+
+}  // namespace
+
+TEST_CASE("llama.cpp's context-size error with code 400 inside HTTP 500 is permanent and names the budgets") {
+  check_context_length(
+      raw_reply({R"({"error":{"code":400,"message":"the request exceeds the available context size, try increasing )"
+                 R"(it","type":"exceed_context_size_error","n_prompt_tokens":9312,"n_ctx":4096}})"},
+                500, 0, "application/json; charset=utf-8"),
+      "the request exceeds the available context size");
 }
 
 TEST_CASE("another 4xx-class code inside HTTP 500 is permanent too; a 5xx code inside is retried") {
@@ -1066,47 +1077,30 @@ TEST_CASE("another 4xx-class code inside HTTP 500 is permanent too; a 5xx code i
 }
 
 TEST_CASE("context-length errors in OpenAI's, OpenRouter's and vLLM's words are permanent") {
-  const std::vector<std::string> bodies = {
-      R"({"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages )"
-      R"(resulted in 204308 tokens. Please reduce the length of the messages.","type":"invalid_request_error",)"
-      R"("param":"messages","code":"context_length_exceeded"}})",
-      R"({"error":{"message":"This endpoint's maximum context length is 131072 tokens. However, you requested )"
-      R"(about 138956 tokens (7884 of text input, 131072 in the output). Please reduce the length of either one, )"
-      R"(or use the \"middle-out\" transform to compress your prompt automatically.","code":400}})",
-      R"({"object":"error","message":"This model's maximum context length is 16384 tokens. However, you )"
-      R"(requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length of )"
-      R"(the messages or completion.","type":"BadRequestError","param":null,"code":400})",
-      R"({"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":)"
-      R"(\"This model's maximum context length is 8192 tokens.\",\"code\":\"context_length_exceeded\"}}",)"
-      R"("provider_name":"Azure"}}})"};
-  for (const auto& body : bodies) {
+  for (const std::string body : {
+           R"({"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages )"
+           R"(resulted in 204308 tokens. Please reduce the length of the messages.","type":"invalid_request_error",)"
+           R"("param":"messages","code":"context_length_exceeded"}})",
+           R"({"error":{"message":"This endpoint's maximum context length is 131072 tokens. However, you requested )"
+           R"(about 138956 tokens (7884 of text input, 131072 in the output). Please reduce the length of either )"
+           R"(one, or use the \"middle-out\" transform to compress your prompt automatically.","code":400}})",
+           R"({"object":"error","message":"This model's maximum context length is 16384 tokens. However, you )"
+           R"(requested 122946 tokens (112946 in the messages, 10000 in the completion). Please reduce the length )"
+           R"(of the messages or completion.","type":"BadRequestError","param":null,"code":400})",
+           R"({"error":{"message":"Provider returned error","code":400,"metadata":{"raw":"{\"error\":{\"message\":)"
+           R"(\"This model's maximum context length is 8192 tokens.\",\"code\":\"context_length_exceeded\"}}",)"
+           R"("provider_name":"Azure"}}})"}) {
     INFO(body);
-    FakeLlmServer server;
-    server.enqueue(raw_reply({body}, 400, 0, "application/json"));
-    HttpChatClient client(config_for(server));
-    auto result = client.complete(hello_request(), CancelToken{});
-    REQUIRE_FALSE(result.has_value());
-    CHECK(result.error().kind == ErrorKind::provider);
-    CHECK(result.error().code == "context_length");
-    CHECK(result.error().message.find("maximum context length") != std::string::npos);
-    CHECK(result.error().message.find("max_input_tokens") != std::string::npos);
-    CHECK(result.error().message.find("--structured-output") == std::string::npos);
-    CHECK(server.request_count() == 1);
+    check_context_length(raw_reply({body}, 400, 0, "application/json"), "maximum context length");
   }
 }
 
 TEST_CASE("a context-length error sent as llama.cpp's `error:` line mid-stream is permanent") {
-  FakeLlmServer server;
-  server.enqueue(raw_reply(
-      {"error: {\"code\":400,\"message\":\"the request exceeds the available context size, try increasing it\","
-       "\"type\":\"exceed_context_size_error\",\"n_prompt_tokens\":9312,\"n_ctx\":4096}\n\n"
-       "data: [DONE]\n\n"}));
-  HttpChatClient client(config_for(server));
-  auto result = client.complete(hello_request(), CancelToken{});
-  REQUIRE_FALSE(result.has_value());
-  CHECK(result.error().kind == ErrorKind::provider);
-  CHECK(result.error().code == "context_length");
-  CHECK(server.request_count() == 1);
+  check_context_length(
+      raw_reply({"error: {\"code\":400,\"message\":\"the request exceeds the available context size, try increasing "
+                 "it\",\"type\":\"exceed_context_size_error\",\"n_prompt_tokens\":9312,\"n_ctx\":4096}\n\n"
+                 "data: [DONE]\n\n"}),
+      "the request exceeds the available context size");
 }
 
 TEST_CASE("only choices[index 0] make the answer, streamed and whole") {
