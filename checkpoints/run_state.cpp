@@ -202,7 +202,9 @@ json parts_to_json(const std::vector<PartRecord>& parts) {
     out.push_back({{"name", part.name},
                    {"fingerprint", part.fingerprint},
                    {"artifact", {{"path", part.artifact.path}, {"sha256", part.artifact.sha256}}},
-                   {"usage", part.usage}});
+                   {"usage", part.usage},
+                   {"model", string_or_null(part.model)},
+                   {"rung", string_or_null(part.rung)}});
   }
   return out;
 }
@@ -223,7 +225,8 @@ json stage_to_json(const StageRecord& stage) {
               {"parts", parts_to_json(stage.parts)},
               {"usage", stage.usage},
               {"error", error_to_json(stage.error)},
-              {"deadline_abandons", stage.deadline_abandons}};
+              {"deadline_abandons", stage.deadline_abandons},
+              {"warnings", stage.warnings}};
 }
 
 ArtifactRef read_artifact(const json& value, const std::string& where) {
@@ -244,6 +247,9 @@ PartRecord read_part(const json& value, const std::string& where) {
   part.fingerprint = reader.sha256("fingerprint", false);
   part.artifact = read_artifact(reader.object("artifact"), reader.path("artifact"));
   part.usage = reader.object("usage");
+  // Parts saved before the provider profiles have neither.
+  part.model = reader.optional_string("model");
+  part.rung = reader.optional_string("rung");
   return part;
 }
 
@@ -277,6 +283,13 @@ StageRecord read_stage(const json& value, const std::string& where) {
   }
   stage.error = read_error(reader, "error");
   stage.deadline_abandons = reader.integer("deadline_abandons", 0, std::numeric_limits<int>::max());
+  if (const json* warnings = reader.optional("warnings")) {
+    if (!warnings->is_array()) reader.wrong_type("warnings", "an array", *warnings);
+    for (const auto& warning : *warnings) {
+      if (!warning.is_string()) reader.wrong_type("warnings", "an array of strings", *warnings);
+      stage.warnings.push_back(warning.get<std::string>());
+    }
+  }
   return stage;
 }
 

@@ -41,6 +41,8 @@ struct PartRecord {
   std::string fingerprint;  // llm::request_fingerprint of the request it answers
   ArtifactRef artifact;     // the answer JSON, under stages/NN-<stage>.parts/
   nlohmann::json usage = nlohmann::json::object();  // what the request cost
+  std::string model;  // the model that answered, as the provider named it (may differ from the one asked)
+  std::string rung;   // the structured-output rung that answered (llm::to_string(StructuredRung))
 };
 
 struct StageRecord {
@@ -58,6 +60,9 @@ struct StageRecord {
   nlohmann::json usage = nlohmann::json::object();  // llm::Usage::to_json of the stage's calls
   std::optional<ErrorRecord> error;
   int deadline_abandons = 0;  // consecutive invocations that ran out of time in this stage
+  // Style rules the kept output still breaks after every re-ask, e.g.
+  // "card-convenience: $.title: ... does not match the pattern ...".
+  std::vector<std::string> warnings;
 };
 
 struct InputRecord {

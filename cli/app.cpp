@@ -51,8 +51,16 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
       ->envname("PIPELINE_MAX_CONCURRENCY")->check(CLI::PositiveNumber);
   app.add_flag("--no-stream", o.no_stream, "Ask for whole answers instead of streamed ones");
   app.add_option("--structured-output", o.structured_output,
-                 "json_schema (response_format) or prompt (schema in the prompt, for providers without it)")
-      ->envname("PIPELINE_STRUCTURED_OUTPUT")->check(CLI::IsMember({"json_schema", "prompt"}));
+                 "auto (start at the provider profile's rung and step down when refused), or force one rung: "
+                 "strict (json_schema, strict), schema (json_schema, not strict), json_object, prompt "
+                 "(schema in the prompt); json_schema is the older name of strict")
+      ->envname("PIPELINE_STRUCTURED_OUTPUT")
+      ->check(CLI::IsMember({"auto", "strict", "json_schema", "schema", "json_object", "prompt"}));
+  app.add_option("--schema-dialect", o.schema_dialect,
+                 "What the provider accepts of a schema: auto (from the base URL and model), openai, anthropic, "
+                 "gemini, ollama, llama.cpp, vllm, lm-studio or generic")
+      ->envname("PIPELINE_SCHEMA_DIALECT")
+      ->check(CLI::IsMember(llm::dialect_names()));
   app.add_option("--record", o.record_dir, "Save every model request and answer in this folder");
   app.add_option("--replay", o.replay_dir, "Answer model requests only from recordings in this folder");
   app.add_option("--prices", o.prices,
@@ -99,8 +107,8 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
   config.max_concurrency = o.max_concurrency;
   config.requests_per_minute = o.rpm;
   config.stream = !o.no_stream;
-  config.structured_mode =
-      o.structured_output == "prompt" ? llm::StructuredMode::prompt : llm::StructuredMode::json_schema;
+  config.forced_rung = o.structured_output == "auto" ? std::nullopt : llm::parse_rung(o.structured_output);
+  config.schema_dialect = o.schema_dialect;
   config.record_dir = o.record_dir;
   config.replay_dir = o.replay_dir;
   config.prices = llm::parse_price_list(o.prices).value_or_throw();

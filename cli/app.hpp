@@ -33,7 +33,8 @@ struct GlobalOptions {
   int max_retries = 4;
   int max_concurrency = 8;
   bool no_stream = false;
-  std::string structured_output = "json_schema";  // or "prompt"
+  std::string structured_output = "auto";  // PIPELINE_STRUCTURED_OUTPUT: auto or a rung (llm::parse_rung)
+  std::string schema_dialect = "auto";     // PIPELINE_SCHEMA_DIALECT: auto or one of llm::dialect_names()
   std::string record_dir;
   std::string replay_dir;
   std::string prices;  // PIPELINE_PRICES: "MODEL=PROMPT,COMPLETION;..."

@@ -10,8 +10,17 @@
 namespace pipeline::cli {
 
 std::string describe_usage(const nlohmann::json& usage) {
-  const auto tokens = usage.value("prompt_tokens", 0LL) + usage.value("completion_tokens", 0LL);
-  std::string text = fmt::format("{} tokens", tokens);
+  const llm::Usage counts = llm::Usage::from_json(usage);
+  const auto tokens = counts.prompt_tokens + counts.completion_tokens;
+  const auto estimated = counts.estimated_prompt_tokens + counts.estimated_completion_tokens;
+  std::string text;
+  if (counts.unreported_calls == 0) {
+    text = fmt::format("{} tokens", tokens);
+  } else if (tokens == 0) {
+    text = fmt::format("tokens not reported (≈{} est.)", estimated);
+  } else {
+    text = fmt::format("{} tokens + ≈{} est. not reported", tokens, estimated);
+  }
   if (usage.contains("cost_usd") && usage.at("cost_usd").is_number()) {
     text += fmt::format(", ${:.4f}", usage.at("cost_usd").get<double>());
   }

@@ -144,6 +144,32 @@ std::string stage_status_text(const checkpoints::StageRecord& record) {
   return text;
 }
 
+// How the run asks for structured output: the forced rung, or the rung that
+// answered each model; and the schema dialect.
+std::string structured_output_text(const nlohmann::json& settings) {
+  std::string text;
+  const std::string mode = settings.value("structured_output", std::string("auto"));
+  if (mode != "auto" && mode != "json_schema") {
+    text = mode + " (forced by --structured-output)";
+  } else {
+    for (const auto& [model, rung] : stages::learned_rungs(settings))
+      text += (text.empty() ? "" : ", ") + std::string(llm::to_string(rung)) + " for " + model;
+  }
+  if (text.empty()) text = "not asked yet";
+  return text + "; schema dialect " + settings.value("schema_dialect", std::string("auto"));
+}
+
+// " [strict, answered by openai/gpt-4o-mini-2024-07-18]": the rungs and
+// models that answered a stage's requests; empty when it made none.
+std::string answered_text(const checkpoints::StageRecord& record) {
+  const auto answered = stages::answered_by(record);
+  std::string text;
+  for (const auto& rung : answered.at("rungs")) text += (text.empty() ? "" : ", ") + rung.get<std::string>();
+  for (const auto& model : answered.at("models"))
+    text += (text.empty() ? "answered by " : ", answered by ") + model.get<std::string>();
+  return text.empty() ? text : "  [" + text + "]";
+}
+
 nlohmann::json status_json(checkpoints::RunStore& store, const RunState& state) {
   auto json = checkpoints::to_json(state);
   json["live_status"] = live_status(store, state);
@@ -160,12 +186,14 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
   std::string text = fmt::format("run {}  {}\n  input  {} ({} pages)\n  brand  {} ({})\n  model  {}\n", state.run_id,
                                  live_status(store, state), state.input.source, state.input.pages, state.brand.id,
                                  state.brand.company_name, state.settings.value("model", ""));
+  text += "  output " + structured_output_text(state.settings) + "\n";
   for (const auto& record : state.stages) {
-    text += fmt::format("  {}. {:<14} {:<16} {}\n", record.number, record.name, stage_status_text(record),
-                        record.usage.empty() ? std::string() : describe_usage(record.usage));
+    text += fmt::format("  {}. {:<14} {:<16} {}{}\n", record.number, record.name, stage_status_text(record),
+                        record.usage.empty() ? std::string() : describe_usage(record.usage), answered_text(record));
     if (record.error && record.status != checkpoints::StageStatus::done) {
       text += fmt::format("     {}: {}\n", record.error->kind, record.error->message);
     }
+    for (const auto& warning : record.warnings) text += "     warning: " + warning + "\n";
   }
   text += fmt::format("  total  {}", describe_usage(stages::run_usage(state)));
   if (state.settings.contains("max_cost_usd") && state.settings.at("max_cost_usd").is_number()) {

@@ -5,10 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "lib/llm/curl_transport.hpp"
 #include "lib/llm/doctor.hpp"
+#include "lib/llm/price_list.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
+#include "lib/util/log.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage.hpp"
@@ -44,13 +47,54 @@ std::vector<std::string> run_models(const nlohmann::json& settings) {
   return models;
 }
 
+// Where a run's settings keep the prices read from the provider's models list.
+constexpr const char* k_listed_prices_key = "prices";
+
+// --prices over the prices the run's settings keep.
+std::map<std::string, llm::Price> known_prices(const std::map<std::string, llm::Price>& given,
+                                               const nlohmann::json& settings) {
+  std::map<std::string, llm::Price> prices = given;
+  auto listed = settings.find(k_listed_prices_key);
+  if (listed == settings.end() || !listed->is_object()) return prices;
+  for (const auto& [model, price] : listed->items()) {
+    if (!price.is_object()) continue;
+    prices.emplace(model, llm::Price{price.value("prompt_per_million", 0.0), price.value("completion_per_million", 0.0)});
+  }
+  return prices;
+}
+
+// Prices of the run's models that --prices does not give, read once from
+// GET {base}/models (OpenRouter lists them per token) and kept in the
+// settings, so that resume prices the run the same way without asking again.
+void add_listed_prices(const GlobalOptions& options, nlohmann::json& settings) {
+  const auto have = known_prices(client_config(options).prices, settings);
+  std::vector<std::string> missing;
+  for (const auto& model : run_models(settings))
+    if (have.count(model) == 0) missing.push_back(model);
+  if (missing.empty()) return;
+  auto config = client_config(options);
+  config.base_url = settings.value("base_url", config.base_url);
+  llm::CurlTransport transport;
+  auto data = llm::fetch_models_list(config, transport, util::CancelToken{});
+  if (!data) {
+    util::log_verbose("could not read prices from the models list: " + data.error().message);
+    return;
+  }
+  for (const auto& [model, price] : llm::prices_from_models_list(*data, missing)) {
+    settings[k_listed_prices_key][model] = {{"prompt_per_million", price.prompt_per_million},
+                                            {"completion_per_million", price.completion_per_million},
+                                            {"source", "GET " + config.base_url + "/models"}};
+  }
+}
+
 // A cost cap judges each request before it is sent, so every model needs a price.
 void require_prices(const std::map<std::string, llm::Price>& prices, const nlohmann::json& settings) {
   for (const auto& model : run_models(settings)) {
     if (prices.count(model) == 0) {
       throw FatalError(ErrorKind::usage,
-                       fmt::format("--max-cost needs the price of model {} to judge a call before it is made: give "
-                                   "it with --prices \"{}=PROMPT,COMPLETION\" (USD per million tokens)",
+                       fmt::format("--max-cost needs the price of model {} to judge a call before it is made, and "
+                                   "the provider's models list gives none: give it with --prices "
+                                   "\"{}=PROMPT,COMPLETION\" (USD per million tokens)",
                                    model, model));
     }
   }
@@ -75,8 +119,10 @@ nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOpti
   auto settings = stages::build_settings(options.base_url, options.model, options.structured_output,
                                          read_config_file(setup.config_file), setup.overrides)
                       .value_or_throw();
+  settings["schema_dialect"] = options.schema_dialect;
   if (auto cap = parse_max_cost(options)) {
-    require_prices(client_config(options).prices, settings);
+    add_listed_prices(options, settings);
+    require_prices(known_prices(client_config(options).prices, settings), settings);
     settings["max_cost_usd"] = *cap;
   }
   return settings;
@@ -112,13 +158,19 @@ void require_key(const llm::ClientConfig& config) {
 
 void apply_explicit_settings(const CLI::App& app, const GlobalOptions& options, checkpoints::RunState& state,
                              bool run_cost_cap) {
-  const std::pair<const char*, std::string> provider_settings[] = {
-      {"base_url", options.base_url}, {"model", options.model}, {"structured_output", options.structured_output}};
+  const std::pair<const char*, std::string> provider_settings[] = {{"base_url", options.base_url},
+                                                                    {"model", options.model},
+                                                                    {"structured_output", options.structured_output},
+                                                                    {"schema_dialect", options.schema_dialect}};
   for (const auto& [key, value] : provider_settings) {
     std::string flag = std::string("--") + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    if (given(app, flag) || !state.settings.contains(key)) state.settings[key] = value;
+    if (!given(app, flag) && state.settings.contains(key)) continue;
+    // Rungs learned of another provider, model or dialect say nothing of the new one.
+    if (state.settings.value(key, nlohmann::json()) != value) state.settings.erase(stages::k_learned_rungs_key);
+    state.settings[key] = value;
   }
+  if (given(app, "--max-cost")) add_listed_prices(options, state.settings);
   if (run_cost_cap && given(app, "--max-cost")) state.settings["max_cost_usd"] = *parse_max_cost(options);
 }
 
@@ -153,11 +205,15 @@ llm::ClientConfig run_client_config(const GlobalOptions& options, const checkpoi
   auto config = client_config(options);
   config.base_url = state.settings.at("base_url").get<std::string>();
   config.model = state.settings.at("model").get<std::string>();
-  config.structured_mode = state.settings.at("structured_output") == "prompt" ? llm::StructuredMode::prompt
-                                                                              : llm::StructuredMode::json_schema;
+  // "json_schema" was the default before the ladder existed: such runs take the ladder now.
+  const std::string structured = state.settings.value("structured_output", std::string("auto"));
+  config.forced_rung = structured == "auto" || structured == "json_schema" ? std::nullopt : llm::parse_rung(structured);
+  config.schema_dialect = state.settings.value("schema_dialect", std::string("auto"));
+  config.learned_rungs = stages::learned_rungs(state.settings);
   if (!cap && state.settings.contains("max_cost_usd") && state.settings.at("max_cost_usd").is_number()) {
     cap = state.settings.at("max_cost_usd").get<double>();
   }
+  config.prices = known_prices(config.prices, state.settings);
   if (cap) {
     require_prices(config.prices, state.settings);
     config.spend_guard = std::make_shared<llm::SpendGuard>(*cap, spent, config.prices);

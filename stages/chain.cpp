@@ -12,6 +12,7 @@
 #include "lib/util/time.hpp"
 #include "stages/deadline_plan.hpp"
 #include "stages/report.hpp"
+#include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
 #include "stages/run_stage_work.hpp"
 #include "stages/stage.hpp"
@@ -150,16 +151,29 @@ class Chain::Journal final : public StageJournal {
     return std::nullopt;
   }
 
-  Expected<void> save_part(const std::string& part, const std::string& fingerprint,
+  Expected<void> save_part(const std::string& part, const std::string& fingerprint, const std::string& model,
                            const llm::ChatResult& result) override {
     std::lock_guard lock(m_chain.m_mutex);
     auto written = m_chain.m_store.write_artifact(m_state.run_id, part_path(m_stage, part), result.json.dump(2) + "\n");
     if (!written) return written.error();
     StageRecord& record = m_state.stage(m_stage.number());
     std::erase_if(record.parts, [&](const auto& saved) { return saved.name == part; });
-    record.parts.push_back({part, fingerprint, *written, result.usage.to_json()});
+    record.parts.push_back({part, fingerprint, *written, result.usage.to_json(), result.model, result.rung});
     add_usage(record, result.usage);
+    const std::string prefix = part + ": ";
+    std::erase_if(record.warnings, [&](const std::string& warning) { return warning.rfind(prefix, 0) == 0; });
+    for (const auto& warning : result.warnings) record.warnings.push_back(prefix + warning);
+    // Resume, and later stages, start from the rung that answered.
+    record_rung(m_state.settings, model, result.rung);
     return m_chain.save(m_state);
+  }
+
+  void record_spent(const std::string& part, const llm::Usage& usage) override {
+    std::lock_guard lock(m_chain.m_mutex);
+    add_usage(m_state.stage(m_stage.number()), usage);
+    if (auto saved = m_chain.save(m_state); !saved) {
+      util::log_verbose(fmt::format("could not save the usage of the failed request {}: {}", part, saved.error().message));
+    }
   }
 
   void emit(nlohmann::json event) override {
@@ -243,7 +257,9 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
       if (!text) return text.error();
       outputs[stage->number()] = nlohmann::json::parse(*text, nullptr, false);
     }
-    auto report = m_store.write_artifact(run_id, k_report_path, render_report(run_id, outputs));
+    std::map<int, std::vector<std::string>> warnings;
+    for (const auto& record : state.stages) warnings[record.number] = record.warnings;
+    auto report = m_store.write_artifact(run_id, k_report_path, render_report(run_id, outputs, warnings));
     if (!report) return report.error();
     if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
     std::erase_if(state.files, [](const auto& file) { return file.path == k_report_path; });
@@ -299,7 +315,10 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
 
   StageRecord& record = state.stage(number);
   // A redo starts afresh; a stage cut off keeps the answers it has.
-  if (record.status == StageStatus::done || record.status == StageStatus::stale) record.parts.clear();
+  if (record.status == StageStatus::done || record.status == StageStatus::stale) {
+    record.parts.clear();
+    record.warnings.clear();
+  }
   checkpoints::StageCache* cache = m_shared.cache;
   if (!cache || redo) return compute(state, *prepared, cancel, first_in_invocation);
 
@@ -338,7 +357,7 @@ Expected<bool> Chain::finish_from_cache(RunState& state, const Prepared& prepare
   const Stage& stage = *prepared.stage;
   const auto start = util::Clock::now();
   const auto output = nlohmann::json::parse(entry.output, nullptr, false);
-  if (output.is_discarded() || !llm::validate_json(stage.schema(), output).empty()) {
+  if (output.is_discarded() || !llm::contract_violations(stage.schema(), output).empty()) {
     util::log_verbose(fmt::format("the cached output of stage {} ({}) does not fit its schema; asking the model",
                                   stage.number(), stage.name()));
     return false;
@@ -357,6 +376,9 @@ Expected<bool> Chain::finish_from_cache(RunState& state, const Prepared& prepare
   record.artifacts = std::move(files->first);
   record.error.reset();
   record.deadline_abandons = 0;
+  record.warnings.clear();
+  for (const auto& violation : llm::find_violations(stage.schema(), output))
+    if (violation.style) record.warnings.push_back(violation.message);
   // A reused output costs nothing; money spent by earlier attempts stays spent.
   if (record.usage.empty()) {
     llm::Usage free;
@@ -393,7 +415,8 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
   const double elapsed = util::seconds_since(start);
   std::lock_guard lock(m_mutex);
   if (output) {
-    if (auto problems = llm::validate_json(stage.schema(), *output); !problems.empty()) {
+    // Style rules were settled per request (kept as warnings); the contract holds or the stage fails.
+    if (auto problems = llm::contract_violations(stage.schema(), *output); !problems.empty()) {
       output = util::fail(ErrorKind::failed, "the stage's combined output does not fit its schema: " + problems.front());
     }
   }
@@ -434,9 +457,14 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
   record.deadline_abandons = 0;
   mark_later_stale(state, number);
   if (auto saved = save(state); !saved) return saved.error();
-  emit(state, {{"event", "stage_done"}, {"stage", number}, {"name", stage.name()}, {"duration_s", elapsed},
-               {"cached", false}, {"calls", work.calls()}, {"usage", record.usage},
-               {"artifacts", stage_artifacts(record)}, {"attempts", work.attempts()}});
+  nlohmann::json done = {{"event", "stage_done"}, {"stage", number},          {"name", stage.name()},
+                         {"duration_s", elapsed},  {"cached", false},         {"calls", work.calls()},
+                         {"usage", record.usage},  {"artifacts", stage_artifacts(record)},
+                         {"attempts", work.attempts()}};
+  const nlohmann::json answered = answered_by(record);
+  for (const auto& [key, value] : answered.items()) done[key] = value;
+  if (!record.warnings.empty()) done["warnings"] = record.warnings;
+  emit(state, std::move(done));
   if (m_shared.cache) {
     checkpoints::CachedStage entry;
     entry.fingerprint = prepared.fingerprint;

@@ -4,6 +4,7 @@
 
 #include "lib/llm/token_estimate.hpp"
 #include "stages/markdown.hpp"
+#include "stages/mechanism_refs.hpp"
 #include "stages/page_chunks.hpp"
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
@@ -171,6 +172,7 @@ util::Expected<nlohmann::json> MechanismsStage::produce(StageWork& work) const {
   if (limit == 0 || llm::estimate_prompt_tokens(whole->messages) <= limit) {
     auto answers = work.ask({NamedRequest{"answer", std::move(*whole)}});
     if (!answers) return answers.error();
+    number_mechanisms(answers->front());
     return std::move(answers->front());
   }
 
@@ -210,6 +212,7 @@ util::Expected<nlohmann::json> MechanismsStage::produce(StageWork& work) const {
   merge->schema_name = k_merge_prompt;
   auto merged = work.ask({NamedRequest{"merge", std::move(*merge)}});
   if (!merged) return merged.error();
+  number_mechanisms(merged->front());
   return std::move(merged->front());
 }
 

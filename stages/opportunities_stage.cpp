@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "stages/markdown.hpp"
+#include "stages/mechanism_refs.hpp"
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
@@ -238,7 +239,8 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   plan_params.max_tokens = std::min(plan_params.max_tokens, k_plan_max_tokens);
   auto plan_request = build_request(*this, *plan_prompt, context, plan_params, work.run_model());
   if (!plan_request) return plan_request.error();
-  plan_request->schema = plan_schema;
+  const auto mechanism_ids = found_mechanism_ids(context);
+  plan_request->schema = limit_mechanism_refs(plan_schema, mechanism_ids);
   plan_request->schema_name = k_plan_schema_name;
   plan_request->check = check_plan;
   auto planned = work.ask({NamedRequest{"plan", std::move(*plan_request)}});
@@ -252,7 +254,7 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   for (const auto& pattern : patterns) {
     auto request = fill_request(*this, *card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
     if (!request) return request.error();
-    request->schema = card_schema(pattern);
+    request->schema = limit_mechanism_refs(card_schema(pattern), mechanism_ids);
     request->schema_name = k_card_schema_name;
     request->check = [plan, pattern](const nlohmann::json& card) { return check_card(card, plan, pattern); };
     requests.push_back({"card-" + pattern, std::move(*request)});

@@ -151,4 +151,24 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
   return NewRun{std::move(state), std::move(*lock)};
 }
 
+std::map<std::string, llm::StructuredRung> learned_rungs(const nlohmann::json& settings) {
+  std::map<std::string, llm::StructuredRung> rungs;
+  auto it = settings.find(k_learned_rungs_key);
+  if (it == settings.end() || !it->is_object()) return rungs;
+  for (const auto& [model, name] : it->items()) {
+    if (!name.is_string()) continue;
+    if (auto rung = llm::parse_rung(name.get<std::string>())) rungs[model] = *rung;
+  }
+  return rungs;
+}
+
+bool record_rung(nlohmann::json& settings, const std::string& model, const std::string& rung) {
+  if (model.empty() || rung.empty()) return false;
+  nlohmann::json& rungs = settings[k_learned_rungs_key];
+  if (!rungs.is_object()) rungs = nlohmann::json::object();
+  if (rungs.value(model, std::string()) == rung) return false;
+  rungs[model] = rung;
+  return true;
+}
+
 }  // namespace pipeline::stages

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/run_store.hpp"
+#include "lib/llm/provider_profile.hpp"
 #include "lib/pdf/extract.hpp"
 #include "lib/util/cancel.hpp"
 #include "lib/util/expected.hpp"
@@ -51,5 +53,15 @@ util::Expected<nlohmann::json> build_settings(const std::string& base_url, const
                                               const std::string& structured_output,
                                               const nlohmann::json& config_file,
                                               const std::vector<std::string>& overrides);
+
+// Where a run's settings keep the structured-output rung that answered, by
+// model: {"structured_output_rungs": {"<model>": "strict"}}. Resume starts there.
+inline constexpr const char* k_learned_rungs_key = "structured_output_rungs";
+
+// The learned rungs of a run's settings; unknown names are skipped.
+std::map<std::string, llm::StructuredRung> learned_rungs(const nlohmann::json& settings);
+
+// Records in `settings` that `model` answered on `rung`; true when that changed them.
+bool record_rung(nlohmann::json& settings, const std::string& model, const std::string& rung);
 
 }  // namespace pipeline::stages

@@ -1,5 +1,7 @@
 #include "stages/run_files.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "lib/llm/chat.hpp"
@@ -28,6 +30,19 @@ nlohmann::json run_usage(const checkpoints::RunState& state) {
   auto json = total.to_json();
   if (!cost_known) json["cost_usd"] = nullptr;
   return json;
+}
+
+nlohmann::json answered_by(const checkpoints::StageRecord& record) {
+  nlohmann::json models = nlohmann::json::array();
+  nlohmann::json rungs = nlohmann::json::array();
+  auto add = [](nlohmann::json& list, const std::string& value) {
+    if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+  };
+  for (const auto& part : record.parts) {
+    add(models, part.model);
+    add(rungs, part.rung);
+  }
+  return {{"models", models}, {"rungs", rungs}};
 }
 
 nlohmann::json stage_artifacts(const checkpoints::StageRecord& record) {

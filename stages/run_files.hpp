@@ -27,6 +27,10 @@ std::string output_path(const Stage& stage);
 // Tokens and cost summed over the run's stages.
 nlohmann::json run_usage(const checkpoints::RunState& state);
 
+// The models and structured-output rungs that answered a stage's requests,
+// each once, in the order of its parts: {"models": [...], "rungs": [...]}.
+nlohmann::json answered_by(const checkpoints::StageRecord& record);
+
 // The paths of a stage's artifacts, and of all the run's.
 nlohmann::json stage_artifacts(const checkpoints::StageRecord& record);
 nlohmann::json run_artifacts(const checkpoints::RunState& state);

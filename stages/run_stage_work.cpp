@@ -48,7 +48,10 @@ util::Expected<nlohmann::json> RunStageWork::ask_one(const NamedRequest& named) 
   }
   const auto start = util::Clock::now();
   llm::CallObserver observer;
+  // What every attempt of the call cost, kept when the call fails: providers bill those too.
+  llm::Usage spent;
   observer.on_attempt = [&](const llm::Attempt& attempt) {
+    spent += attempt.usage;
     if (!attempt.error_class.empty()) {
       m_journal.emit({{"event", "stage_retry"}, {"part", named.part}, {"attempt", attempt.to_json()}});
     }
@@ -62,7 +65,11 @@ util::Expected<nlohmann::json> RunStageWork::ask_one(const NamedRequest& named) 
     ++m_calls;
   }
   auto result = m_client.complete(named.request, m_cancel, observer);
-  if (!result) return result.error();
+  if (!result) {
+    if (spent.prompt_tokens > 0 || spent.completion_tokens > 0 || spent.cost_usd.value_or(0) > 0)
+      m_journal.record_spent(named.part, spent);
+    return result.error();
+  }
   {
     std::lock_guard lock(m_mutex);
     for (const auto& attempt : result->attempts) {
@@ -71,9 +78,14 @@ util::Expected<nlohmann::json> RunStageWork::ask_one(const NamedRequest& named) 
       m_attempts.push_back(std::move(json));
     }
   }
-  if (auto saved = m_journal.save_part(named.part, fingerprint, *result); !saved) return saved.error();
-  m_journal.emit({{"event", "stage_part_done"}, {"part", named.part}, {"duration_s", util::seconds_since(start)},
-                  {"usage", result->usage.to_json()}});
+  if (auto saved = m_journal.save_part(named.part, fingerprint, named.request.model, *result); !saved)
+    return saved.error();
+  nlohmann::json done = {{"event", "stage_part_done"}, {"part", named.part},
+                         {"duration_s", util::seconds_since(start)}, {"usage", result->usage.to_json()},
+                         {"model", result->model}};
+  if (!result->rung.empty()) done["rung"] = result->rung;
+  if (!result->warnings.empty()) done["warnings"] = result->warnings;
+  m_journal.emit(std::move(done));
   return std::move(result->json);
 }
 

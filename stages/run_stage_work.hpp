@@ -21,10 +21,14 @@ class StageJournal {
   // The saved answer of `part` when it answers the request with `fingerprint`
   // and its file is intact; nullopt otherwise.
   virtual std::optional<nlohmann::json> saved_part(const std::string& part, const std::string& fingerprint) = 0;
-  // Saves a new answer of `part`: its file, its record and its usage (added
-  // to the stage's), then the checkpoint.
+  // Saves a new answer of `part` to a request for `model`: its file, its
+  // record (the model that answered, the rung, the usage, added to the
+  // stage's), its warnings, the rung learned for `model`, then the checkpoint.
   virtual util::Expected<void> save_part(const std::string& part, const std::string& fingerprint,
-                                         const llm::ChatResult& result) = 0;
+                                         const std::string& model, const llm::ChatResult& result) = 0;
+  // Adds to the stage's usage what a call of `part` that failed was billed
+  // (truncated, refused, invalid after re-asks, cut), then saves the checkpoint.
+  virtual void record_spent(const std::string& part, const llm::Usage& usage) = 0;
   // Reports an event of the stage (the journal adds the stage's number and name).
   virtual void emit(nlohmann::json event) = 0;
 };

@@ -1,5 +1,6 @@
 #include "stages/stage_request.hpp"
 
+#include "stages/mechanism_refs.hpp"
 #include "stages/stage_registry.hpp"
 
 namespace pipeline::stages {
@@ -19,7 +20,9 @@ util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts
   if (stage.uses_brand() && context.brand_text.empty()) {
     return fail(ErrorKind::bad_input, "stage " + std::string(stage.name()) + " needs the brand profile, and the run has none");
   }
-  return fill_request(stage, prompt, stage.prompt_variables(context), params, run_model);
+  auto request = fill_request(stage, prompt, stage.prompt_variables(context), params, run_model);
+  if (request && stage.number() > 1) request->schema = limit_mechanism_refs(*request->schema, found_mechanism_ids(context));
+  return request;
 }
 
 util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts::PromptTemplate& prompt,

@@ -11,7 +11,8 @@
 
 namespace pipeline::stages {
 
-// The chat request for a stage: the filled prompt, its parameters and schema.
+// The chat request for a stage: the filled prompt, its parameters and schema,
+// whose mechanism references are limited to the mechanisms stage 1 found.
 // bad_input when the context lacks an output the stage reads or the brand it uses.
 util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts::PromptTemplate& prompt,
                                                const StageContext& context, const StageParams& params,

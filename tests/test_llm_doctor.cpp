@@ -29,8 +29,11 @@ TEST_CASE("a healthy local setup passes every check, ping included") {
   const auto report = run_doctor(config_for(server), true, CancelToken{});
   CHECK(report.ok());
   CHECK(report.first_failure() == nullptr);
-  REQUIRE(report.checks.size() == 6);
+  REQUIRE(report.checks.size() == 7);
   CHECK(find(report, "api_key")->detail == "none (fine for a local server)");
+  // A loopback server on an unusual port gets the generic profile.
+  CHECK(find(report, "profile")->data["dialect"] == "generic");
+  CHECK(find(report, "profile")->data["first_rung"] == "strict");
   CHECK(find(report, "models")->data["count"] == 1);
   const auto* ping = find(report, "ping");
   REQUIRE(ping != nullptr);
@@ -40,7 +43,21 @@ TEST_CASE("a healthy local setup passes every check, ping included") {
   CHECK(server.requests().back()["stream"] == true);
   const auto json = report.to_json();
   CHECK(json["ok"] == true);
-  CHECK(json["checks"].size() == 6);
+  CHECK(json["checks"].size() == 7);
+}
+
+TEST_CASE("doctor names the profile --schema-dialect picks and a forced rung") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.schema_dialect = "anthropic";
+  config.forced_rung = StructuredRung::json_object;
+  const auto report = run_doctor(config, false, CancelToken{});
+  const auto* profile = find(report, "profile");
+  REQUIRE(profile != nullptr);
+  CHECK(profile->data["dialect"] == "anthropic");
+  CHECK(profile->data["chosen_by"] == "--schema-dialect anthropic");
+  CHECK(profile->data["forced_rung"] == "json_object");
+  CHECK(profile->detail.find("maxItems") != std::string::npos);
 }
 
 TEST_CASE("without --ping no completion is sent") {

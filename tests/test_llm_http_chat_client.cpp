@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "lib/llm/http_chat_client.hpp"
+#include "lib/llm/schema_lowering.hpp"
 #include "lib/llm/json_schema.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
@@ -189,14 +190,18 @@ TEST_CASE("structured output sends a strict json_schema and returns the validate
     CHECK(format["type"] == "json_schema");
     CHECK(format["json_schema"]["name"] == "card");
     CHECK(format["json_schema"]["strict"] == true);
-    CHECK(format["json_schema"]["schema"] == k_schema);
+    // The wire schema is the lowered one; the strings' lengths travel in words.
+    CHECK(format["json_schema"]["schema"] == lower_schema(k_schema, provider_profile(config, "test-model")));
+    CHECK_FALSE(format["json_schema"]["schema"]["properties"]["title"].contains("maxLength"));
+    CHECK(format["json_schema"]["schema"]["properties"]["title"]["description"] ==
+          "Rules: at most 48 characters; at least 5 characters.");
   }
 }
 
 TEST_CASE("prompt mode puts the schema in the system prompt and still validates") {
   FakeLlmServer server;
   auto config = config_for(server);
-  config.structured_mode = StructuredMode::prompt;
+  config.forced_rung = StructuredRung::prompt;
   HttpChatClient client(config);
   server.enqueue(answer_with("Here you go:\n```json\n{\"title\": \"Refill club\", \"pattern\": "
                                           "\"convenience\", \"steps\": [\"a\", \"b\", \"c\"], \"units\": 12}\n```"));

@@ -20,7 +20,7 @@ ChatRequest schema_request(bool with_system) {
 }  // namespace
 
 TEST_CASE("prompt mode appends the schema between markers to the system message") {
-  const auto messages = messages_to_send(schema_request(true), StructuredMode::prompt);
+  const auto messages = messages_to_send(schema_request(true), StructuredRung::prompt);
   REQUIRE(messages.size() == 2);
   CHECK(messages[0].content.rfind("You are precise.", 0) == 0);
   CHECK(schema_from_prompt(messages[0].content) == k_schema);
@@ -28,18 +28,18 @@ TEST_CASE("prompt mode appends the schema between markers to the system message"
 }
 
 TEST_CASE("prompt mode adds a system message when there is none") {
-  const auto messages = messages_to_send(schema_request(false), StructuredMode::prompt);
+  const auto messages = messages_to_send(schema_request(false), StructuredRung::prompt);
   REQUIRE(messages.size() == 2);
   CHECK(messages[0].role == "system");
   CHECK(schema_from_prompt(messages[0].content) == k_schema);
 }
 
 TEST_CASE("json_schema mode and schema-less requests leave the messages alone") {
-  CHECK(messages_to_send(schema_request(true), StructuredMode::json_schema).size() == 2);
-  CHECK(messages_to_send(schema_request(true), StructuredMode::json_schema)[0].content == "You are precise.");
+  CHECK(messages_to_send(schema_request(true), StructuredRung::strict_schema).size() == 2);
+  CHECK(messages_to_send(schema_request(true), StructuredRung::strict_schema)[0].content == "You are precise.");
   ChatRequest plain;
   plain.messages.push_back({"user", "hi"});
-  CHECK(messages_to_send(plain, StructuredMode::prompt).size() == 1);
+  CHECK(messages_to_send(plain, StructuredRung::prompt).size() == 1);
   CHECK_FALSE(schema_from_prompt("no markers here"));
 }
 

@@ -23,11 +23,15 @@ class MemoryJournal final : public stages::StageJournal {
     if (it == parts.end() || it->second.first != fingerprint) return std::nullopt;
     return it->second.second;
   }
-  util::Expected<void> save_part(const std::string& part, const std::string& fingerprint,
+  util::Expected<void> save_part(const std::string& part, const std::string& fingerprint, const std::string&,
                                  const llm::ChatResult& result) override {
     std::lock_guard lock(m_mutex);
     parts[part] = {fingerprint, result.json};
     return {};
+  }
+  void record_spent(const std::string& part, const llm::Usage& usage) override {
+    std::lock_guard lock(m_mutex);
+    spent[part] += usage;
   }
   void emit(nlohmann::json event) override {
     std::lock_guard lock(m_mutex);
@@ -35,6 +39,7 @@ class MemoryJournal final : public stages::StageJournal {
   }
   std::map<std::string, std::pair<std::string, nlohmann::json>> parts;
   std::vector<nlohmann::json> events;
+  std::map<std::string, llm::Usage> spent;
 
  private:
   std::mutex m_mutex;

@@ -28,10 +28,15 @@ struct ChatRequest {
   // validates it and re-asks with the validation error a bounded number of times.
   std::optional<nlohmann::json> schema;
   std::string schema_name = "output";
-  // A check beyond the schema, run on a schema-valid answer: an empty string
+  // Checks beyond the schema, run on a schema-valid answer: an empty string
   // accepts it; any other text names the problem, and the answer is re-asked
-  // like a schema violation. Not part of the request's fingerprint.
+  // like a schema violation. `check` guards the contract (ids, references):
+  // an answer it still rejects after the re-asks fails the call.
+  // `style_check` guards phrasing: once the re-asks are spent, the answer is
+  // kept and the problem becomes a warning. Neither is part of the request's
+  // fingerprint.
   std::function<std::string(const nlohmann::json& answer)> check;
+  std::function<std::string(const nlohmann::json& answer)> style_check;
 };
 
 // Token counts and money for one call or a sum of calls. cost_usd stays
@@ -42,6 +47,13 @@ struct Usage {
   std::int64_t cached_tokens = 0;
   std::int64_t reasoning_tokens = 0;
   std::optional<double> cost_usd;
+  // Answers whose provider reported no usage: their tokens are unknown, not
+  // 0, so they are counted here and guessed (token_estimate.hpp) apart from
+  // the reported counts above. In JSON the reported counts are then null
+  // when nothing was reported at all.
+  std::int64_t unreported_calls = 0;
+  std::int64_t estimated_prompt_tokens = 0;
+  std::int64_t estimated_completion_tokens = 0;
 
   Usage& operator+=(const Usage& other);
   nlohmann::json to_json() const;
@@ -53,7 +65,10 @@ struct Attempt {
   int number = 0;           // 1-based across the whole call
   int http_status = 0;      // 0 when no response arrived
   // Empty on success, else e.g. "http_429", "timeout", "cut", "stream_error",
-  // "invalid_json", "schema_violation", "check_failed" (ChatRequest::check said no).
+  // "invalid_json", "schema_violation" (a contract rule of the schema),
+  // "style_violation" (only phrasing rules), "check_failed" (ChatRequest::check
+  // said no), "structured_output_refused" (the provider refused the rung: the
+  // next one is asked).
   std::string error_class;
   std::string message;
   double wait_before_s = 0;  // backoff slept before this attempt
@@ -66,9 +81,12 @@ struct ChatResult {
   std::string content;  // the assistant's text
   nlohmann::json json;  // the parsed answer when the request had a schema
   std::string finish_reason;
-  std::string model;  // as reported by the provider
+  std::string model;  // the model that answered, as the provider reports it
   Usage usage;        // summed over every attempt
   std::vector<Attempt> attempts;
+  std::string rung;   // the structured-output rung that answered (to_string(StructuredRung)), when a schema was asked
+  // Style rules the kept answer still breaks after every re-ask (see ChatRequest::style_check).
+  std::vector<std::string> warnings;
 };
 
 // Optional callbacks while a call runs; called from the calling thread.

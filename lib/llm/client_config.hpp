@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lib/llm/chat.hpp"
+#include "lib/llm/provider_profile.hpp"
 
 namespace pipeline::llm {
 class SpendGuard;  // lib/llm/spend_guard.hpp
@@ -15,12 +16,6 @@ namespace pipeline::llm {
 
 inline constexpr const char* k_default_base_url = "https://openrouter.ai/api/v1";
 inline constexpr const char* k_default_model = "openai/gpt-4o-mini";
-
-// How structured output is asked for.
-enum class StructuredMode {
-  json_schema,  // response_format {type: json_schema, strict: true}
-  prompt,       // the schema goes in the prompt; JSON is extracted from the answer
-};
 
 // Price per million tokens, for providers that do not return usage.cost.
 struct Price {
@@ -55,7 +50,12 @@ struct ClientConfig {
   // --max-cost: consulted before every HTTP attempt; shared by a batch's runs. Null: no cap.
   std::shared_ptr<SpendGuard> spend_guard;
   bool stream = true;
-  StructuredMode structured_mode = StructuredMode::json_schema;
+  // --structured-output: the one rung to use, or nullopt ("auto") for the
+  // fallback ladder from the profile's first rung.
+  std::optional<StructuredRung> forced_rung;
+  // Rungs that answered in earlier invocations of the run, by model.
+  std::map<std::string, StructuredRung> learned_rungs;
+  std::string schema_dialect = "auto";  // --schema-dialect: a name of dialect_names()
   double max_retry_after_s = 120;
   double backoff_base_s = 1;  // first retry waits up to this, doubling after
   double backoff_max_s = 30;  // ceiling of one backoff wait

@@ -27,15 +27,6 @@ util::ErrorKind failure_kind_of(const util::Error& error) {
   return keeps_kind ? error.kind : ErrorKind::provider;
 }
 
-std::string host_of(const std::string& url) {
-  auto start = url.find("://");
-  start = start == std::string::npos ? 0 : start + 3;
-  std::string host = url.substr(start, url.find('/', start) - start);
-  if (const auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
-  if (!host.empty() && host.front() == '[') return host.substr(1, host.find(']') - 1);
-  return host.substr(0, host.find(':'));
-}
-
 std::string fixed(double value, const char* format) {
   char text[48];
   std::snprintf(text, sizeof text, format, value);
@@ -45,7 +36,7 @@ std::string fixed(double value, const char* format) {
 DoctorCheck check_base_url(const ClientConfig& config) {
   DoctorCheck check{"base_url", true, config.base_url};
   const bool http = config.base_url.rfind("http://", 0) == 0 || config.base_url.rfind("https://", 0) == 0;
-  if (!http || host_of(config.base_url).empty()) {
+  if (!http || url_host(config.base_url).empty()) {
     check.ok = false;
     check.detail = "the base URL \"" + config.base_url +
                    "\" is not an http:// or https:// URL: set --base-url or PIPELINE_BASE_URL";
@@ -151,14 +142,8 @@ bool model_is_listed(const std::vector<std::string>& listed, const std::string& 
   return model.find(':') == std::string::npos && found(model + ":latest");
 }
 
-bool is_local_url(const std::string& url) {
-  const std::string host = host_of(url);
-  return host == "localhost" || host == "::1" || host == "0.0.0.0" || host.rfind("127.", 0) == 0 ||
-         host.ends_with(".localhost");
-}
-
-util::Expected<std::vector<std::string>> list_models(const ClientConfig& config, CurlTransport& transport,
-                                                     const util::CancelToken& cancel) {
+util::Expected<nlohmann::json> fetch_models_list(const ClientConfig& config, CurlTransport& transport,
+                                                 const util::CancelToken& cancel) {
   std::string base = config.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   HttpRequest request;
@@ -197,10 +182,33 @@ util::Expected<std::vector<std::string>> list_models(const ClientConfig& config,
   }
   if (json.is_discarded() || !json.contains("data") || !json["data"].is_array())
     return util::fail(ErrorKind::provider, "GET " + request.url + " did not answer an OpenAI-style model list");
+  return std::move(json["data"]);
+}
+
+util::Expected<std::vector<std::string>> list_models(const ClientConfig& config, CurlTransport& transport,
+                                                     const util::CancelToken& cancel) {
+  auto data = fetch_models_list(config, transport, cancel);
+  if (!data) return data.error();
   std::vector<std::string> ids;
-  for (const auto& model : json["data"])
+  for (const auto& model : *data)
     if (model.is_object() && model.contains("id") && model["id"].is_string()) ids.push_back(model["id"]);
   return ids;
+}
+
+// What doctor says of the provider profile the requests will follow.
+DoctorCheck check_profile(const ClientConfig& config) {
+  const ProviderProfile profile = provider_profile(config, config.model);
+  std::string refused;
+  for (const auto& keyword : profile.refused_keywords) refused += (refused.empty() ? "" : ", ") + keyword;
+  DoctorCheck check{"profile", true, ""};
+  check.detail = profile.dialect + " (" + profile.chosen_by + "): structured output from the " +
+                 std::string(config.forced_rung ? to_string(*config.forced_rung) : to_string(profile.first_rung)) +
+                 " rung" + (config.forced_rung ? " (forced)" : ", stepping down when refused") +
+                 "; keywords moved into descriptions: " + (refused.empty() ? "none" : refused) +
+                 "; json_object " + (profile.json_object ? "yes" : "no") + "; " + profile.note;
+  check.data = profile.to_json();
+  if (config.forced_rung) check.data["forced_rung"] = to_string(*config.forced_rung);
+  return check;
 }
 
 DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::CancelToken& cancel) {
@@ -211,6 +219,7 @@ DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::Cance
   if (!model.ok) model.detail = "no model set: use --model or PIPELINE_MODEL";
   report.checks.push_back(model);
   report.checks.push_back(check_key(config));
+  report.checks.push_back(check_profile(config));
   if (!url_usable) return report;
 
   CurlTransport transport;

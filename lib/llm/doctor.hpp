@@ -33,9 +33,11 @@ struct DoctorReport {
   nlohmann::json to_json() const;
 };
 
-// Whether `url` points at this machine (localhost, 127.x, ::1), where a
-// server usually needs no key.
-bool is_local_url(const std::string& url);
+// The "data" array that GET {base}/models answers, one object per model.
+// Errors: provider (refused, unreachable, not an OpenAI-style list),
+// interrupted or deadline.
+util::Expected<nlohmann::json> fetch_models_list(const ClientConfig& config, CurlTransport& transport,
+                                                 const util::CancelToken& cancel);
 
 // The model ids that GET {base}/models lists. Errors: provider (refused,
 // unreachable, not an OpenAI-style list), interrupted or deadline.

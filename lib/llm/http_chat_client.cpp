@@ -6,6 +6,8 @@
 #include "lib/llm/backoff_sleep.hpp"
 #include "lib/llm/completion_decoder.hpp"
 #include "lib/llm/provider_usage.hpp"
+#include "lib/llm/schema_lowering.hpp"
+#include "lib/llm/token_estimate.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
 #include "lib/util/log.hpp"
@@ -39,8 +41,8 @@ std::string chat_url(const std::string& base_url) {
 // The messages whose tokens a request's cost is estimated from: those sent,
 // plus a strict schema, which providers count as prompt tokens too.
 std::vector<Message> priced_messages(const ChatRequest& request, const std::vector<Message>& messages,
-                                     const ClientConfig& config) {
-  if (!request.schema || config.structured_mode != StructuredMode::json_schema) return messages;
+                                     StructuredRung rung) {
+  if (!request.schema || schema_in_prompt(rung)) return messages;
   std::vector<Message> priced = messages;
   priced.push_back(Message{"system", request.schema->dump()});
   return priced;
@@ -55,6 +57,14 @@ std::optional<double> attempt_cost(const Attempt& attempt) {
   const bool error_status = attempt.http_status != 0 && (attempt.http_status < 200 || attempt.http_status >= 300);
   if (error_status) return 0.0;
   return std::nullopt;
+}
+
+// estimate_prompt_tokens of a request body's messages.
+std::int64_t estimate_body_prompt_tokens(const nlohmann::json& body) {
+  std::vector<Message> messages;
+  for (const auto& message : body.value("messages", nlohmann::json::array()))
+    messages.push_back({message.value("role", ""), message.value("content", "")});
+  return estimate_prompt_tokens(messages);
 }
 
 std::string seconds_text(double seconds) {
@@ -76,8 +86,13 @@ std::vector<std::string> request_headers(const ClientConfig& config) {
   return headers;
 }
 
+ProviderProfile provider_profile(const ClientConfig& config, const std::string& model) {
+  if (auto profile = choose_profile(config.schema_dialect, config.base_url, model)) return *profile;
+  return detect_profile(config.base_url, model);
+}
+
 nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
-                                 const ClientConfig& config) {
+                                 const ClientConfig& config, const ProviderProfile& profile, StructuredRung rung) {
   nlohmann::json body;
   body["model"] = request.model.empty() ? config.model : request.model;
   body["messages"] = nlohmann::json::array();
@@ -86,15 +101,27 @@ nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<M
   body["max_tokens"] = request.max_tokens;
   if (config.stream) {
     body["stream"] = true;
-    body["stream_options"] = {{"include_usage", true}};
+    if (profile.stream_usage) body["stream_options"] = {{"include_usage", true}};
   }
-  if (request.schema && config.structured_mode == StructuredMode::json_schema) {
-    body["response_format"] = {
-        {"type", "json_schema"},
-        {"json_schema", {{"name", request.schema_name}, {"strict", true}, {"schema", *request.schema}}}};
+  const bool openrouter = config.base_url.find("openrouter.ai") != std::string::npos;
+  if (request.schema) {
+    if (rung == StructuredRung::strict_schema || rung == StructuredRung::schema) {
+      const bool strict = rung == StructuredRung::strict_schema;
+      body["response_format"] = {
+          {"type", "json_schema"},
+          {"json_schema",
+           {{"name", request.schema_name},
+            {"strict", strict},
+            {"schema", strict ? lower_schema(*request.schema, profile) : structural_schema(*request.schema, profile)}}}};
+    } else if (rung == StructuredRung::json_object) {
+      body["response_format"] = {{"type", "json_object"}};
+    }
+    // OpenRouter would otherwise route to a provider that silently ignores
+    // response_format; this way it answers 404 and the ladder moves on.
+    if (openrouter && body.contains("response_format")) body["provider"] = {{"require_parameters", true}};
   }
   // OpenRouter reports the cost in usage only when asked; other providers may reject unknown fields.
-  if (config.base_url.find("openrouter.ai") != std::string::npos) body["usage"] = {{"include", true}};
+  if (openrouter) body["usage"] = {{"include", true}};
   return body;
 }
 
@@ -103,6 +130,7 @@ nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<M
 struct HttpChatClient::Answer {
   Attempt attempt;
   DecodedAnswer decoded;
+  std::string error_body;  // the body of an HTTP error answer, at most k_max_kept_body bytes
   bool retryable = false;
   std::optional<double> retry_after_s;
   util::StopReason stop = util::StopReason::none;
@@ -112,23 +140,28 @@ struct HttpChatClient::CallState {
   const util::CancelToken& cancel;
   const CallObserver& observer;
   std::string model;
+  ProviderProfile profile;
   ChatResult result;
   int attempts = 0;
   double wait_before_next = 0;
+  StructuredRung rung = StructuredRung::prompt;  // of the latest attempt, when the request has a schema
 };
 
 HttpChatClient::HttpChatClient(ClientConfig config)
     : m_config(std::move(config)),
       m_retry{m_config.backoff_base_s, m_config.backoff_max_s, m_config.max_retry_after_s},
       m_limit(m_config.max_concurrency),
-      m_gate(m_config.requests_per_minute) {}
+      m_gate(m_config.requests_per_minute),
+      m_ladder(m_config.forced_rung, m_config.learned_rungs) {}
 
 util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
                                                     const CallObserver& observer) {
-  CallState call{cancel, observer, request.model.empty() ? m_config.model : request.model, {}, 0, 0};
-  std::vector<Message> messages = messages_to_send(request, m_config.structured_mode);
+  const std::string model = request.model.empty() ? m_config.model : request.model;
+  CallState call{cancel, observer, model, provider_profile(m_config, model)};
+  // Re-asks after invalid answers follow the request's own messages on any rung.
+  std::vector<Message> reasks;
   for (int ask = 0;; ++ask) {
-    auto answer = ask_with_retries(request, messages, call);
+    auto answer = ask_with_retries(request, reasks, call);
     if (!answer) return answer.error();
     Attempt attempt = answer->attempt;
     const DecodedAnswer& decoded = answer->decoded;
@@ -150,44 +183,51 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
     }
     StructuredCheck check;
     if (request.schema) {
-      check = check_structured_answer(decoded.content, *request.schema);
-      if (check.error_class.empty() && request.check) {
-        // The caller's own rules are re-asked like the schema's.
-        if (std::string problem = request.check(check.json); !problem.empty()) {
-          check.error_class = "check_failed";
-          check.problem = std::move(problem);
-        }
-      }
+      check = check_structured_answer(decoded.content, *request.schema, request);
       attempt.error_class = check.error_class;
       attempt.message = check.problem;
     }
     report(attempt, call);
-    if (check.error_class.empty()) {
+    const bool reasks_spent = ask >= m_config.max_invalid_reasks;
+    // Phrasing that is still off after every re-ask is kept with a warning:
+    // the answer's contract holds, and failing it would throw away what it cost.
+    const bool style_only = check.error_class == "style_violation";
+    if (check.error_class.empty() || (style_only && reasks_spent)) {
       call.result.content = decoded.content;
       call.result.json = std::move(check.json);
       call.result.finish_reason = decoded.finish_reason;
       call.result.model = decoded.model.empty() ? call.model : decoded.model;
+      if (request.schema) call.result.rung = std::string(to_string(call.rung));
+      if (style_only) call.result.warnings = std::move(check.style_problems);
       return std::move(call.result);
     }
-    if (ask >= m_config.max_invalid_reasks) {
+    if (reasks_spent) {
       return util::fail(ErrorKind::failed,
                         "the model's answer was still invalid after " + std::to_string(ask) + " re-asks: " +
                             check.problem,
                         "invalid_output");
     }
     util::log_verbose("re-asking the model: " + check.problem);
-    messages.push_back(Message{"assistant", decoded.content});
-    messages.push_back(Message{"user", reask_text(check)});
+    reasks.push_back(Message{"assistant", decoded.content});
+    reasks.push_back(Message{"user", reask_text(check)});
   }
 }
 
 util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const ChatRequest& request,
-                                                                       const std::vector<Message>& messages,
+                                                                       const std::vector<Message>& reasks,
                                                                        CallState& call) {
-  const nlohmann::json body = chat_request_body(request, messages, m_config);
   const auto& guard = m_config.spend_guard;
   for (int retry = 0;; ++retry) {
     if (auto reason = call.cancel.stop_reason(); reason != util::StopReason::none) return stop_error(reason);
+    std::optional<StructuredLadder::Turn> turn;
+    if (request.schema) {
+      turn = m_ladder.begin(call.model, call.profile, call.cancel);
+      if (!turn) return stop_error(call.cancel.stop_reason());
+      call.rung = turn->rung;
+    }
+    std::vector<Message> messages = messages_to_send(request, call.rung);
+    messages.insert(messages.end(), reasks.begin(), reasks.end());
+    const nlohmann::json body = chat_request_body(request, messages, m_config, call.profile, call.rung);
     if (!m_limit.acquire(call.cancel)) return stop_error(call.cancel.stop_reason());
     std::optional<Answer> sent;
     {
@@ -202,7 +242,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
       // money that a call able to start could use.
       double reserved = 0;
       if (guard) {
-        auto reservation = guard->reserve(call.model, priced_messages(request, messages, m_config), request.max_tokens);
+        auto reservation = guard->reserve(call.model, priced_messages(request, messages, call.rung), request.max_tokens);
         if (!reservation) return reservation.error();
         reserved = *reservation;
       }
@@ -212,6 +252,26 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
     Answer& answer = *sent;
     // The server asked to slow down: every request of this client waits, not just this one.
     if (answer.retry_after_s) m_gate.pause_for(std::min(*answer.retry_after_s, m_config.max_retry_after_s));
+    if (turn) {
+      const int status = answer.attempt.http_status;
+      if (status >= 200 && status < 300) {
+        m_ladder.answered(call.model, *turn);
+      } else if (!answer.retryable && answer.attempt.error_class != "context_length" &&
+                 is_structured_output_refusal(status, answer.error_body)) {
+        if (auto next = m_ladder.refused(call.model, *turn, call.profile, answer.error_body)) {
+          // A refused rung is no failed attempt: the next rung is asked at once.
+          answer.attempt.error_class = "structured_output_refused";
+          answer.attempt.message = "the provider refused structured output on the " + std::string(to_string(turn->rung)) +
+                                   " rung, asking on the " + std::string(to_string(*next)) +
+                                   " rung: " + answer.attempt.message;
+          util::log_verbose(answer.attempt.message);
+          report(answer.attempt, call);
+          --retry;
+          continue;
+        }
+      }
+      turn.reset();
+    }
     if (answer.attempt.error_class.empty()) return std::move(answer);
     report(answer.attempt, call);
     if (answer.stop != util::StopReason::none) return stop_error(answer.stop);
@@ -284,6 +344,12 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
       answer.decoded = decode_completion_body(whole_body);
     }
     attempt.usage = usage_from_provider(answer.decoded.usage, call.model, m_config.prices);
+    if (answer.decoded.usage.is_null() && (answer.decoded.done || !answer.decoded.finish_reason.empty())) {
+      // An answer came but its tokens were not reported: they are unknown, not 0.
+      attempt.usage.unreported_calls = 1;
+      attempt.usage.estimated_prompt_tokens = estimate_body_prompt_tokens(body);
+      attempt.usage.estimated_completion_tokens = estimate_tokens(answer.decoded.content);
+    }
   }
   answer.retryable = true;
 
@@ -312,6 +378,7 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
                                             : "the connection broke during the answer: " + outcome.curl_error;
     }
   } else if (!success_status) {
+    answer.error_body = whole_body;
     auto error_json = nlohmann::json::parse(whole_body, nullptr, false);
     const std::string said = error_json.is_discarded() ? "" : provider_error_message(error_json);
     attempt.error_class = "http_" + std::to_string(outcome.status);

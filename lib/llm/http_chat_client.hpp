@@ -10,6 +10,7 @@
 #include "lib/llm/curl_transport.hpp"
 #include "lib/llm/request_gate.hpp"
 #include "lib/llm/retry_policy.hpp"
+#include "lib/llm/structured_ladder.hpp"
 
 namespace pipeline::llm {
 
@@ -18,9 +19,13 @@ namespace pipeline::llm {
 // only when one is set.
 std::vector<std::string> request_headers(const ClientConfig& config);
 
-// The JSON body of POST {base}/chat/completions for `messages`.
+// The provider profile for requests of `model`: --schema-dialect, else detected.
+ProviderProfile provider_profile(const ClientConfig& config, const std::string& model);
+
+// The JSON body of POST {base}/chat/completions for `messages`, asking for
+// structured output on `rung` the way `profile` accepts it.
 nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
-                                 const ClientConfig& config);
+                                 const ClientConfig& config, const ProviderProfile& profile, StructuredRung rung);
 
 // A ChatClient speaking the OpenAI chat-completions protocol over libcurl:
 // streamed (SSE) or whole answers, structured output with validation (schema,
@@ -40,9 +45,10 @@ class HttpChatClient final : public ChatClient {
  private:
   struct Answer;
   struct CallState;
-  // Sends `messages` (the request's own and any re-asks), retrying failed
-  // attempts that another attempt may fix.
-  util::Expected<Answer> ask_with_retries(const ChatRequest& request, const std::vector<Message>& messages,
+  // Sends the request's messages on the ladder's rung, then `reasks`,
+  // retrying failed attempts that another attempt may fix and moving down a
+  // rung when the provider refuses one.
+  util::Expected<Answer> ask_with_retries(const ChatRequest& request, const std::vector<Message>& reasks,
                                           CallState& call);
   Answer attempt_once(const nlohmann::json& body, CallState& call);
   void report(const Attempt& attempt, CallState& call);
@@ -52,6 +58,7 @@ class HttpChatClient final : public ChatClient {
   CurlTransport m_transport;
   ConcurrencyLimit m_limit;
   RequestGate m_gate;
+  StructuredLadder m_ladder;
 };
 
 }  // namespace pipeline::llm

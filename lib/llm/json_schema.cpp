@@ -45,7 +45,7 @@ std::string short_dump(const nlohmann::json& value) {
 
 class Validator {
  public:
-  std::vector<std::string> errors;
+  std::vector<Violation> errors;
 
   void check(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
     if (!schema.is_object()) return;
@@ -64,7 +64,9 @@ class Validator {
   }
 
  private:
-  void report(const std::string& path, const std::string& message) { errors.push_back(path + ": " + message); }
+  void report(const std::string& path, const std::string& message, bool style = false) {
+    errors.push_back({path + ": " + message, style});
+  }
 
   bool check_type(const nlohmann::json& type, const nlohmann::json& value, const std::string& path) {
     if (type.is_string()) {
@@ -124,22 +126,24 @@ class Validator {
   void check_string(const nlohmann::json& schema, const std::string& text, const std::string& path) {
     const auto length = code_points(text);
     if (auto it = schema.find("minLength"); it != schema.end() && it->is_number() && length < it->get<std::size_t>())
-      report(path, "is " + std::to_string(length) + " characters long, shorter than minLength " + it->dump());
+      report(path, "is " + std::to_string(length) + " characters long, shorter than minLength " + it->dump(), true);
     if (auto it = schema.find("maxLength"); it != schema.end() && it->is_number() && length > it->get<std::size_t>()) {
-      report(path, "is " + std::to_string(length) + " characters long, longer than maxLength " + it->dump());
+      report(path, "is " + std::to_string(length) + " characters long, longer than maxLength " + it->dump(), true);
       return;
     }
     // libstdc++'s regex recurses once per character: a long enough model
     // answer would overflow the stack, so such a string is refused unread.
     if (text.size() > k_max_pattern_input && schema.contains("pattern")) {
-      report(path, "is " + std::to_string(length) + " characters long, too long to check against the pattern " +
-                       schema.at("pattern").dump());
+      report(path,
+             "is " + std::to_string(length) + " characters long, too long to check against the pattern " +
+                 schema.at("pattern").dump(),
+             true);
       return;
     }
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
       try {
         if (!std::regex_search(text, std::regex(it->get<std::string>(), std::regex::ECMAScript)))
-          report(path, short_dump(text) + " does not match the pattern " + it->dump());
+          report(path, short_dump(text) + " does not match the pattern " + it->dump(), true);
       } catch (const std::regex_error&) {
         report(path, "the schema's pattern " + it->dump() + " is not a valid regular expression");
       }
@@ -157,10 +161,23 @@ class Validator {
 
 }  // namespace
 
-std::vector<std::string> validate_json(const nlohmann::json& schema, const nlohmann::json& document) {
+std::vector<Violation> find_violations(const nlohmann::json& schema, const nlohmann::json& document) {
   Validator validator;
   validator.check(schema, document, "$");
   return std::move(validator.errors);
+}
+
+std::vector<std::string> validate_json(const nlohmann::json& schema, const nlohmann::json& document) {
+  std::vector<std::string> messages;
+  for (auto& violation : find_violations(schema, document)) messages.push_back(std::move(violation.message));
+  return messages;
+}
+
+std::vector<std::string> contract_violations(const nlohmann::json& schema, const nlohmann::json& document) {
+  std::vector<std::string> messages;
+  for (auto& violation : find_violations(schema, document))
+    if (!violation.style) messages.push_back(std::move(violation.message));
+  return messages;
 }
 
 }  // namespace pipeline::llm

@@ -17,4 +17,19 @@ namespace pipeline::llm {
 // empty when the document is valid.
 std::vector<std::string> validate_json(const nlohmann::json& schema, const nlohmann::json& document);
 
+// One violation, with what kind of rule it broke.
+struct Violation {
+  std::string message;  // "$.cards[2].title: ..."
+  // Style rules are the phrasing of strings: minLength, maxLength and
+  // pattern. Everything else (types, required and allowed properties, enum,
+  // const, item counts, number ranges, anyOf) is the contract.
+  bool style = false;
+};
+
+// The violations of `document`, as validate_json finds them, each marked contract or style.
+std::vector<Violation> find_violations(const nlohmann::json& schema, const nlohmann::json& document);
+
+// Only the messages of the contract violations.
+std::vector<std::string> contract_violations(const nlohmann::json& schema, const nlohmann::json& document);
+
 }  // namespace pipeline::llm

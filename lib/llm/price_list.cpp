@@ -1,7 +1,10 @@
 #include "lib/llm/price_list.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 
 namespace pipeline::llm {
 namespace {
@@ -31,6 +34,42 @@ util::Expected<std::map<std::string, Price>> parse_price_list(std::string_view t
                             "\" is not MODEL=PROMPT,COMPLETION in US dollars per million tokens");
     }
     prices[std::string(entry.substr(0, eq))] = price;
+  }
+  return prices;
+}
+
+namespace {
+
+// A per-token price as a models list writes it; nullopt when it is no finite non-negative number.
+std::optional<double> per_token(const nlohmann::json& value) {
+  double number = -1;
+  if (value.is_number()) {
+    number = value.get<double>();
+  } else if (value.is_string()) {
+    const std::string text = value.get<std::string>();
+    char* end = nullptr;
+    number = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+  }
+  if (!std::isfinite(number) || number < 0) return std::nullopt;
+  return number;
+}
+
+}  // namespace
+
+std::map<std::string, Price> prices_from_models_list(const nlohmann::json& data,
+                                                     const std::vector<std::string>& models) {
+  std::map<std::string, Price> prices;
+  if (!data.is_array()) return prices;
+  for (const auto& entry : data) {
+    if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_string()) continue;
+    const std::string id = entry["id"];
+    if (std::find(models.begin(), models.end(), id) == models.end()) continue;
+    const auto pricing = entry.value("pricing", nlohmann::json::object());
+    if (!pricing.is_object() || !pricing.contains("prompt") || !pricing.contains("completion")) continue;
+    const auto prompt = per_token(pricing["prompt"]);
+    const auto completion = per_token(pricing["completion"]);
+    if (prompt && completion) prices[id] = Price{*prompt * 1e6, *completion * 1e6};
   }
   return prices;
 }

@@ -3,6 +3,9 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "lib/llm/client_config.hpp"
 #include "lib/util/expected.hpp"
@@ -13,5 +16,12 @@ namespace pipeline::llm {
 // "MODEL=PROMPT,COMPLETION" entries in US dollars per million tokens,
 // separated by ';', e.g. "openai/gpt-4o=2.5,10;llama3=0,0". Usage errors name the entry.
 util::Expected<std::map<std::string, Price>> parse_price_list(std::string_view text);
+
+// The prices a models list gives (the "data" array of GET {base}/models, as
+// OpenRouter answers it: "pricing": {"prompt": "0.00000015", "completion":
+// "0.0000006"}, US dollars per token, as strings or numbers), for the models
+// among `models` that have both; models without pricing are left out.
+std::map<std::string, Price> prices_from_models_list(const nlohmann::json& data,
+                                                     const std::vector<std::string>& models);
 
 }  // namespace pipeline::llm

@@ -1,5 +1,7 @@
 #include "lib/llm/structured_output.hpp"
 
+#include <algorithm>
+
 #include "lib/llm/json_extract.hpp"
 #include "lib/llm/json_schema.hpp"
 
@@ -17,9 +19,13 @@ std::string schema_instruction(const nlohmann::json& schema) {
 
 }  // namespace
 
-std::vector<Message> messages_to_send(const ChatRequest& request, StructuredMode mode) {
+bool schema_in_prompt(StructuredRung rung) {
+  return rung == StructuredRung::json_object || rung == StructuredRung::prompt;
+}
+
+std::vector<Message> messages_to_send(const ChatRequest& request, StructuredRung rung) {
   std::vector<Message> messages = request.messages;
-  if (mode != StructuredMode::prompt || !request.schema) return messages;
+  if (!schema_in_prompt(rung) || !request.schema) return messages;
   const std::string instruction = schema_instruction(*request.schema);
   for (auto& message : messages) {
     if (message.role == "system") {
@@ -42,7 +48,8 @@ std::optional<nlohmann::json> schema_from_prompt(const std::string& text) {
   return schema;
 }
 
-StructuredCheck check_structured_answer(const std::string& content, const nlohmann::json& schema) {
+StructuredCheck check_structured_answer(const std::string& content, const nlohmann::json& schema,
+                                        const ChatRequest& request) {
   StructuredCheck check;
   auto json = extract_json(content);
   if (!json) {
@@ -50,15 +57,33 @@ StructuredCheck check_structured_answer(const std::string& content, const nlohma
     check.problem = "the answer contains no parsable JSON document";
     return check;
   }
-  const auto problems = validate_json(schema, *json);
-  if (!problems.empty()) {
-    check.error_class = "schema_violation";
+  const auto violations = find_violations(schema, *json);
+  const bool contract_holds =
+      std::none_of(violations.begin(), violations.end(), [](const Violation& violation) { return !violation.style; });
+  if (contract_holds && request.check) {
+    // The caller's contract rules are re-asked like the schema's.
+    if (std::string problem = request.check(*json); !problem.empty()) {
+      check.error_class = "check_failed";
+      check.problem = std::move(problem);
+      return check;
+    }
+  }
+  if (!violations.empty()) {
+    check.error_class = contract_holds ? "style_violation" : "schema_violation";
     check.problem = "the JSON does not match the schema: ";
-    for (std::size_t i = 0; i < problems.size() && i < k_problems_listed; ++i)
-      check.problem += (i == 0 ? "" : "; ") + problems[i];
-    if (problems.size() > k_problems_listed)
-      check.problem += "; and " + std::to_string(problems.size() - k_problems_listed) + " more";
-    return check;
+    for (std::size_t i = 0; i < violations.size() && i < k_problems_listed; ++i)
+      check.problem += (i == 0 ? "" : "; ") + violations[i].message;
+    if (violations.size() > k_problems_listed)
+      check.problem += "; and " + std::to_string(violations.size() - k_problems_listed) + " more";
+    for (const auto& violation : violations)
+      if (violation.style) check.style_problems.push_back(violation.message);
+  }
+  if (contract_holds && request.style_check) {
+    if (std::string problem = request.style_check(*json); !problem.empty()) {
+      check.problem = check.error_class.empty() ? problem : check.problem + "; " + problem;
+      check.error_class = "style_violation";
+      check.style_problems.push_back(std::move(problem));
+    }
   }
   check.json = std::move(*json);
   return check;

@@ -9,6 +9,9 @@ Usage& Usage::operator+=(const Usage& other) {
   completion_tokens += other.completion_tokens;
   cached_tokens += other.cached_tokens;
   reasoning_tokens += other.reasoning_tokens;
+  unreported_calls += other.unreported_calls;
+  estimated_prompt_tokens += other.estimated_prompt_tokens;
+  estimated_completion_tokens += other.estimated_completion_tokens;
   if (other.cost_usd) cost_usd = cost_usd.value_or(0) + *other.cost_usd;
   return *this;
 }
@@ -19,6 +22,15 @@ nlohmann::json Usage::to_json() const {
                          {"cached_tokens", cached_tokens},
                          {"reasoning_tokens", reasoning_tokens}};
   json["cost_usd"] = cost_usd ? nlohmann::json(*cost_usd) : nlohmann::json(nullptr);
+  if (unreported_calls > 0) {
+    if (prompt_tokens == 0 && completion_tokens == 0) {
+      json["prompt_tokens"] = nullptr;
+      json["completion_tokens"] = nullptr;
+    }
+    json["unreported_calls"] = unreported_calls;
+    json["estimated_prompt_tokens"] = estimated_prompt_tokens;
+    json["estimated_completion_tokens"] = estimated_completion_tokens;
+  }
   return json;
 }
 
@@ -33,6 +45,9 @@ Usage Usage::from_json(const nlohmann::json& json) {
   usage.completion_tokens = count("completion_tokens");
   usage.cached_tokens = count("cached_tokens");
   usage.reasoning_tokens = count("reasoning_tokens");
+  usage.unreported_calls = count("unreported_calls");
+  usage.estimated_prompt_tokens = count("estimated_prompt_tokens");
+  usage.estimated_completion_tokens = count("estimated_completion_tokens");
   if (auto it = json.find("cost_usd"); it != json.end() && it->is_number()) usage.cost_usd = it->get<double>();
   return usage;
 }

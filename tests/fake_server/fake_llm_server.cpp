@@ -102,6 +102,8 @@ struct FakeLlmServer::Impl {
   std::string key;
   bool models_need_key = true;
   bool report_cost = true;
+  Dialect dialect = Dialect::any;
+  bool list_prices = false;
   std::vector<nlohmann::json> requests;
   std::vector<int> client_ports;
   std::vector<std::pair<std::string, std::string>> last_headers;
@@ -132,6 +134,11 @@ struct FakeLlmServer::Impl {
   static std::chrono::milliseconds token_gap(const Pace& pace) {
     if (pace.tokens_per_second <= 0) return std::chrono::milliseconds(0);
     return std::chrono::milliseconds(static_cast<long>(1000.0 / pace.tokens_per_second));
+  }
+
+  Dialect current_dialect() const {
+    std::lock_guard lock(mutex);
+    return dialect;
   }
 
   Pace current_pace() const {
@@ -170,7 +177,12 @@ struct FakeLlmServer::Impl {
     nlohmann::json data = nlohmann::json::array();
     {
       std::lock_guard lock(mutex);
-      for (const auto& model : models) data.push_back({{"id", model}, {"object", "model"}, {"owned_by", "fake"}});
+      for (const auto& model : models) {
+        nlohmann::json entry = {{"id", model}, {"object", "model"}, {"owned_by", "fake"}};
+        // OpenRouter's shape: US dollars per token, as strings; the same prices as usage.cost.
+        if (list_prices) entry["pricing"] = {{"prompt", "0.000001"}, {"completion", "0.000002"}, {"request", "0"}};
+        data.push_back(std::move(entry));
+      }
     }
     response.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
   }
@@ -206,6 +218,12 @@ struct FakeLlmServer::Impl {
                              "application/json");
         return;
       }
+    }
+    // A request the played provider refuses never reaches a scripted reply.
+    if (auto refusal = refusal_for(current_dialect(), body)) {
+      response.status = refusal->status;
+      response.set_content(refusal->body, "application/json");
+      return;
     }
     const ScriptedReply reply = take_reply(request.body).value_or(ScriptedReply{});
     if (reply.fault == FaultKind::echo_authorization) {
@@ -250,6 +268,7 @@ struct FakeLlmServer::Impl {
     {
       std::lock_guard lock(mutex);
       if (!report_cost) usage.erase("cost");
+      if (!reports_usage(dialect)) usage = nullptr;
     }
     if (body.value("stream", false) && reply.fault != FaultKind::ignore_stream) {
       const bool include_usage = body.contains("stream_options") && body["stream_options"].value("include_usage", false);
@@ -283,6 +302,7 @@ struct FakeLlmServer::Impl {
     if (!pause(reply.fault == FaultKind::ignore_stream ? wait : wait + reply.stall)) return;
     nlohmann::json answer = {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"created", 0},
                              {"model", model},        {"usage", usage}};
+    if (usage.is_null()) answer.erase("usage");
     answer["choices"] = {{{"index", 0},
                           {"message", {{"role", "assistant"}, {"content", content}}},
                           {"finish_reason", finish_reason}}};
@@ -410,6 +430,16 @@ void FakeLlmServer::enqueue(ScriptedReply reply) {
 void FakeLlmServer::set_pace(Pace pace) {
   std::lock_guard lock(m_impl->mutex);
   m_impl->pace = pace;
+}
+
+void FakeLlmServer::set_list_prices(bool list) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->list_prices = list;
+}
+
+void FakeLlmServer::set_dialect(Dialect dialect) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->dialect = dialect;
 }
 
 void FakeLlmServer::set_report_cost(bool report) {

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fake_server/provider_dialect.hpp"
+
 namespace pipeline::testing {
 
 // What the fake server does with one request, instead of its default answer.
@@ -77,6 +79,12 @@ class FakeLlmServer {
   // Replies used by the next matching requests, in order; once used they are gone.
   void enqueue(ScriptedReply reply);
   void set_pace(Pace pace);
+  // Whether GET /v1/models gives each model's prices, as OpenRouter's list
+  // does ($1 and $2 per million prompt and completion tokens, as usage.cost).
+  void set_list_prices(bool list);
+  // Plays a real provider: refuses what it refuses, with its error bodies
+  // (see provider_dialect.hpp). Default: Dialect::any, which takes everything.
+  void set_dialect(Dialect dialect);
   // Whether usage carries OpenRouter's "cost" (default) or, like OpenAI, none.
   void set_report_cost(bool report);
   // Models listed by GET /v1/models (default: {"test-model"}); a request for

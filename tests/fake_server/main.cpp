@@ -23,7 +23,7 @@ extern "C" void on_stop(int) { g_stop = 1; }
 int usage(const char* message) {
   std::fprintf(stderr,
                "fake-llm-server: %s\n"
-               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]...\n"
+               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME]\n"
                "Serves POST /v1/chat/completions and GET /v1/models on 127.0.0.1 (a free port unless --port).\n",
                message);
   return 2;
@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   pipeline::testing::Pace pace;
   std::vector<std::string> models;
   int port = 0;
+  pipeline::testing::Dialect dialect = pipeline::testing::Dialect::any;
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
     if (option == "--help" || option == "-h") {
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
       const double rate = std::strtod(value, &end);
       if (*end != '\0' || rate < 0) return usage("--tokens-per-second takes a number");
       pace.tokens_per_second = rate;
+    } else if (option == "--dialect") {
+      auto parsed = pipeline::testing::parse_dialect(value);
+      if (!parsed) return usage("--dialect takes any, openai, anthropic, json-object-only, no-structured-output or no-usage");
+      dialect = *parsed;
     } else if (option == "--model") {
       models.emplace_back(value);
     } else {
@@ -71,6 +76,7 @@ int main(int argc, char** argv) {
   try {
     pipeline::testing::FakeLlmServer server(port);
     server.set_pace(pace);
+    server.set_dialect(dialect);
     if (!models.empty()) server.set_models(models);
     std::printf("listening on %s\n", server.base_url().c_str());
     std::fflush(stdout);

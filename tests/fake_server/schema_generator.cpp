@@ -121,8 +121,50 @@ nlohmann::json make_number(const nlohmann::json& schema, std::uint64_t seed, boo
   return std::clamp(std::round(value * 100) / 100, low, high);
 }
 
-nlohmann::json make(const nlohmann::json& schema, std::uint64_t seed) {
-  if (!schema.is_object()) return nullptr;
+// The rules a lowered schema states in words after "Rules: " (see
+// lib/llm/schema_lowering.hpp), parsed back into keywords: the fake answers
+// like a model that reads its descriptions.
+nlohmann::json with_described_rules(const nlohmann::json& schema) {
+  const std::string description = schema.value("description", std::string());
+  const auto start = description.find("Rules: ");
+  if (start == std::string::npos) return schema;
+  std::string rules = description.substr(start + 7);
+  if (!rules.empty() && rules.back() == '.') rules.pop_back();
+  nlohmann::json out = schema;
+  static const std::regex k_count(R"((at least|at most|exactly) (-?[0-9.]+)( characters| items)?)");
+  std::size_t at = 0;
+  while (at < rules.size()) {
+    std::size_t end = rules.find("; ", at);
+    // A pattern is quoted in backticks and may hold "; " itself.
+    if (rules.compare(at, 22, "matching the pattern `") == 0) {
+      const auto close = rules.find('`', at + 22);
+      if (close == std::string::npos) break;
+      out["pattern"] = rules.substr(at + 22, close - at - 22);
+      end = rules.find("; ", close);
+    } else {
+      const std::string rule = rules.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      std::smatch match;
+      if (rule == "not empty") {
+        out["minLength"] = 1;
+      } else if (std::regex_match(rule, match, k_count)) {
+        const double value = std::stod(match[2]);
+        const std::string unit = match[3];
+        const std::string bound = match[1];
+        const char* low = unit == " characters" ? "minLength" : unit == " items" ? "minItems" : "minimum";
+        const char* high = unit == " characters" ? "maxLength" : unit == " items" ? "maxItems" : "maximum";
+        if (bound != "at most") out[low] = unit.empty() ? nlohmann::json(value) : nlohmann::json(std::llround(value));
+        if (bound != "at least") out[high] = unit.empty() ? nlohmann::json(value) : nlohmann::json(std::llround(value));
+      }
+    }
+    if (end == std::string::npos) break;
+    at = end + 2;
+  }
+  return out;
+}
+
+nlohmann::json make(const nlohmann::json& given, std::uint64_t seed) {
+  if (!given.is_object()) return nullptr;
+  const nlohmann::json schema = with_described_rules(given);
   if (auto it = schema.find("const"); it != schema.end()) return *it;
   if (auto it = schema.find("enum"); it != schema.end() && it->is_array() && !it->empty())
     return (*it)[seed % it->size()];

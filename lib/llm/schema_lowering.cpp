@@ -1,0 +1,130 @@
+#include "lib/llm/schema_lowering.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+namespace pipeline::llm {
+namespace {
+
+// Keywords that hold subschemas, walked into.
+const std::set<std::string>& nesting_keywords() {
+  static const std::set<std::string> keywords = {"properties", "items", "anyOf", "$defs", "additionalProperties"};
+  return keywords;
+}
+
+// What the non-strict rung keeps: the structure, never a bound.
+const std::set<std::string>& structural_keywords() {
+  static const std::set<std::string> keywords = {"type",  "properties", "required", "additionalProperties", "enum",
+                                                 "const", "items",      "anyOf",    "$defs",  "$ref",  "description",
+                                                 "title", "nullable"};
+  return keywords;
+}
+
+std::string number_text(const nlohmann::json& value) {
+  if (value.is_number_float()) {
+    const double number = value.get<double>();
+    if (number == static_cast<double>(static_cast<long long>(number))) return std::to_string(static_cast<long long>(number));
+  }
+  return value.dump();
+}
+
+using Keep = std::function<bool(const std::string& keyword)>;
+
+nlohmann::json lower(const nlohmann::json& schema, const ProviderProfile& profile, const Keep& keep) {
+  if (!schema.is_object()) return schema;
+  nlohmann::json out = nlohmann::json::object();
+  std::vector<std::string> rules;
+  for (const auto& [keyword, value] : schema.items()) {
+    if (keyword == "description") continue;
+    if (!keep(keyword)) {
+      // A bound that constrains nothing needs no words either.
+      if (!(keyword == "minItems" && value == 0)) rules.push_back(describe_rule(keyword, value, schema));
+      continue;
+    }
+    if (keyword == "properties" || keyword == "$defs") {
+      nlohmann::json members = nlohmann::json::object();
+      for (const auto& [name, member] : value.items()) members[name] = lower(member, profile, keep);
+      out[keyword] = std::move(members);
+    } else if (keyword == "anyOf") {
+      nlohmann::json options = nlohmann::json::array();
+      for (const auto& option : value) options.push_back(lower(option, profile, keep));
+      out[keyword] = std::move(options);
+    } else if (nesting_keywords().count(keyword) && value.is_object()) {
+      out[keyword] = lower(value, profile, keep);
+    } else {
+      out[keyword] = value;
+    }
+  }
+  if (profile.no_additional_properties) out.erase("additionalProperties");
+  if (profile.no_const && out.contains("const")) {
+    out["enum"] = nlohmann::json::array({out["const"]});
+    out.erase("const");
+  }
+  if (auto type = out.find("type"); type != out.end() && type->is_array()) {
+    std::vector<nlohmann::json> named;
+    bool nullable = false;
+    for (const auto& name : *type) {
+      if (name == "null") {
+        nullable = true;
+      } else {
+        named.push_back(name);
+      }
+    }
+    if (nullable && named.size() == 1 && (profile.nullable_as_any_of || profile.no_type_arrays)) {
+      if (profile.nullable_as_any_of) {
+        nlohmann::json typed = out;
+        typed["type"] = named.front();
+        typed.erase("description");
+        out = {{"anyOf", nlohmann::json::array({typed, {{"type", "null"}}})}};
+      } else {
+        out["type"] = named.front();
+        out["nullable"] = true;
+      }
+    }
+  }
+  std::string description = schema.value("description", std::string());
+  if (!rules.empty()) {
+    std::string text;
+    for (const auto& rule : rules) text += (text.empty() ? "" : "; ") + rule;
+    description += std::string(description.empty() ? "" : ". ") + "Rules: " + text + ".";
+  }
+  if (!description.empty()) out["description"] = description;
+  return out;
+}
+
+}  // namespace
+
+std::string describe_rule(const std::string& keyword, const nlohmann::json& value, const nlohmann::json& schema) {
+  if (keyword == "minLength") {
+    return value == 1 ? "not empty" : "at least " + number_text(value) + " characters";
+  }
+  if (keyword == "maxLength") return "at most " + number_text(value) + " characters";
+  if (keyword == "pattern") return "matching the pattern `" + value.get<std::string>() + "`";
+  if (keyword == "minimum") return "at least " + number_text(value);
+  if (keyword == "maximum") return "at most " + number_text(value);
+  if (keyword == "exclusiveMinimum") return "more than " + number_text(value);
+  if (keyword == "exclusiveMaximum") return "less than " + number_text(value);
+  if (keyword == "multipleOf") return "a multiple of " + number_text(value);
+  if (keyword == "minItems" || keyword == "maxItems") {
+    const auto other = schema.find(keyword == "minItems" ? "maxItems" : "minItems");
+    if (other != schema.end() && *other == value) return "exactly " + number_text(value) + " items";
+    return (keyword == "minItems" ? "at least " : "at most ") + number_text(value) + " items";
+  }
+  if (keyword == "uniqueItems") return "no item twice";
+  if (keyword == "format") return "in the format " + value.dump();
+  return "`" + keyword + "` " + value.dump();
+}
+
+nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile& profile) {
+  const auto& refused = profile.refused_keywords;
+  return lower(schema, profile, [&refused](const std::string& keyword) {
+    return std::find(refused.begin(), refused.end(), keyword) == refused.end();
+  });
+}
+
+nlohmann::json structural_schema(const nlohmann::json& schema, const ProviderProfile& profile) {
+  return lower(schema, profile, [](const std::string& keyword) { return structural_keywords().count(keyword) > 0; });
+}
+
+}  // namespace pipeline::llm

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/llm/provider_profile.hpp"
+
+namespace pipeline::llm {
+
+// A stage's schema is the one full contract: answers are always validated
+// against it in-process. What goes on the wire is a lowered copy that the
+// provider accepts; every rule taken out is said in the field's description
+// instead, after "Rules: ", so the model still sees it.
+
+// The schema of the strict rung: the keywords `profile` refuses removed,
+// and its shape rules applied (no type arrays, no const, no additionalProperties).
+nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile& profile);
+
+// The schema of the non-strict rung: only its structure (type, properties,
+// required, additionalProperties, enum, const, items, anyOf, $defs, $ref),
+// with every other rule in the descriptions, and the profile's shape rules.
+nlohmann::json structural_schema(const nlohmann::json& schema, const ProviderProfile& profile);
+
+// The rule a schema keyword states, in words ("at most 80 characters").
+std::string describe_rule(const std::string& keyword, const nlohmann::json& value, const nlohmann::json& schema);
+
+}  // namespace pipeline::llm
