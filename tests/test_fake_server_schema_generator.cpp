@@ -4,6 +4,8 @@
 #include <set>
 
 #include "lib/llm/json_schema.hpp"
+#include "lib/llm/schema_lowering.hpp"
+#include "stages/stage_registry.hpp"
 #include "tests/fake_server/fake_llm_server.hpp"
 
 using pipeline::llm::validate_json;
@@ -71,4 +73,60 @@ TEST_CASE("strings read as words, not random bytes") {
   CHECK(summary.find(' ') != std::string::npos);
   for (char c : summary) CHECK((std::isalpha(static_cast<unsigned char>(c)) || c == ' '));
   CHECK(document["motto"].get<std::string>().find("refill") != std::string::npos);
+}
+
+TEST_CASE("answers to a lowered stage schema follow the rules its descriptions state, so the full schema holds") {
+  // The wire schema says its refused rules in words; the fake reads them
+  // back like a model would, and the answer is checked against the full contract.
+  for (const char* dialect : {"openai", "anthropic", "gemini"}) {
+    const auto profile = pipeline::llm::profile_by_dialect(dialect);
+    REQUIRE(profile);
+    for (const auto& stage : pipeline::stages::all_stages()) {
+      const auto& full = stage->schema();
+      for (const auto& wire : {pipeline::llm::lower_schema(full, *profile),
+                               pipeline::llm::structural_schema(full, *profile)}) {
+        for (std::uint64_t seed = 0; seed < 8; ++seed) {
+          CAPTURE(dialect);
+          CAPTURE(stage->name());
+          CAPTURE(seed);
+          const auto errors = validate_json(full, generate_from_schema(wire, seed));
+          CHECK_MESSAGE(errors.empty(), (errors.empty() ? "" : errors.front()));
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// `schema` with every description's "Rules: ..." words cut off.
+nlohmann::json without_rules(nlohmann::json schema) {
+  if (schema.is_array()) {
+    for (auto& item : schema) item = without_rules(item);
+  } else if (schema.is_object()) {
+    for (auto& [key, value] : schema.items()) {
+      if (key == "description" && value.is_string()) {
+        const std::string text = value;
+        value = text.substr(0, text.find("Rules: "));
+      } else {
+        value = without_rules(value);
+      }
+    }
+  }
+  return schema;
+}
+
+}  // namespace
+
+TEST_CASE("without the rules in words, answers to the structural stage schemas break the full contract") {
+  // This is what makes the round trip above a test of reading the words back.
+  const auto profile = pipeline::llm::profile_by_dialect("anthropic");
+  REQUIRE(profile);
+  int broken = 0;
+  for (const auto& stage : pipeline::stages::all_stages()) {
+    const auto wire = without_rules(pipeline::llm::structural_schema(stage->schema(), *profile));
+    for (std::uint64_t seed = 0; seed < 8; ++seed)
+      if (!validate_json(stage->schema(), generate_from_schema(wire, seed)).empty()) ++broken;
+  }
+  CHECK(broken > 0);
 }
