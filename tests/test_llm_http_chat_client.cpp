@@ -11,6 +11,7 @@
 #include "lib/llm/json_schema.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
+#include "lib/llm/token_estimate.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/log.hpp"
 #include "tests/fake_server/fake_llm_server.hpp"
@@ -1191,4 +1192,119 @@ TEST_CASE("reasoning deltas are progress for the idle timeout; keep-alives alone
   auto cut = client.complete(hello_request(), CancelToken{});
   REQUIRE_FALSE(cut.has_value());
   CHECK(cut.error().code == "idle_timeout");
+}
+
+TEST_CASE("parallel first requests to a provider that refuses the rung pay one refused request in all") {
+  FakeLlmServer server;
+  server.set_dialect(pipeline::testing::Dialect::anthropic);
+  HttpChatClient client(config_for(server));
+  constexpr int k_calls = 4;
+  std::vector<std::string> rungs(k_calls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < k_calls; ++i) {
+    threads.emplace_back([&, i] {
+      auto result = client.complete(schema_request(), CancelToken{});
+      if (result) rungs[i] = result->rung;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& rung : rungs) CHECK(rung == "schema");
+  // One strict request was refused (its schema keeps "minimum"); the others waited for its verdict.
+  CHECK(server.request_count() == k_calls + 1);
+  int strict = 0;
+  for (const auto& body : server.requests()) strict += body["response_format"]["json_schema"]["strict"] == true;
+  CHECK(strict == 1);
+}
+
+TEST_CASE("each rung sends what it promises, and the ladder stops at the first rung that answers") {
+  SUBCASE("json-object-only: the schema moves into the system prompt") {
+    FakeLlmServer server;
+    server.set_dialect(pipeline::testing::Dialect::json_object_only);
+    HttpChatClient client(config_for(server));
+    auto result = client.complete(schema_request(), CancelToken{});
+    REQUIRE(result.has_value());
+    CHECK(result->rung == "json_object");
+    REQUIRE(result->attempts.size() == 2);
+    CHECK(result->attempts[0].error_class == "structured_output_refused");
+    CHECK(result->attempts[0].http_status == 404);
+    const auto body = server.requests().back();
+    CHECK(body["response_format"] == nlohmann::json{{"type", "json_object"}});
+    CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_schema);
+    // Learned: the next call asks on json_object at once.
+    REQUIRE(client.complete(schema_request(), CancelToken{}).has_value());
+    CHECK(server.request_count() == 3);
+  }
+  SUBCASE("no structured output at all: prompt only, after one refusal per rung") {
+    FakeLlmServer server;
+    server.set_dialect(pipeline::testing::Dialect::no_structured_output);
+    HttpChatClient client(config_for(server));
+    auto result = client.complete(schema_request(), CancelToken{});
+    REQUIRE(result.has_value());
+    CHECK(result->rung == "prompt");
+    CHECK(server.request_count() == 3);
+    CHECK_FALSE(server.requests().back().contains("response_format"));
+  }
+  SUBCASE("a learned rung from an earlier invocation is used at once") {
+    FakeLlmServer server;
+    server.set_dialect(pipeline::testing::Dialect::no_structured_output);
+    auto config = config_for(server);
+    config.learned_rungs = {{"test-model", StructuredRung::prompt}};
+    HttpChatClient client(config);
+    REQUIRE(client.complete(schema_request(), CancelToken{}).has_value());
+    CHECK(server.request_count() == 1);
+  }
+  SUBCASE("OpenRouter is asked to route only to providers that take response_format") {
+    auto config = config_for(FakeLlmServer());
+    config.base_url = "https://openrouter.ai/api/v1";
+    const auto profile = provider_profile(config, "anthropic/claude-sonnet-4.5");
+    CHECK(profile.dialect == "anthropic");
+    auto request = schema_request();
+    const auto strict = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema);
+    CHECK(strict["provider"]["require_parameters"] == true);
+    CHECK(strict["usage"]["include"] == true);
+    CHECK_FALSE(strict["response_format"]["json_schema"]["schema"]["properties"]["units"].contains("minimum"));
+    const auto plain = chat_request_body(request, request.messages, config, profile, StructuredRung::prompt);
+    CHECK_FALSE(plain.contains("provider"));
+    CHECK_FALSE(plain.contains("response_format"));
+  }
+}
+
+TEST_CASE("an answer whose only faults are style is kept with warnings once the re-asks are spent") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  // "Tiny" breaks minLength 5, a style rule; everything else holds.
+  const std::string styled = R"({"title": "Tiny", "pattern": "convenience", "steps": ["a", "b", "c"], "units": 12})";
+  for (int i = 0; i < 3; ++i) server.enqueue(answer_with(styled));
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(server.request_count() == 3);
+  REQUIRE(result->warnings.size() == 1);
+  CHECK(result->warnings[0] == "$.title: is 4 characters long, shorter than minLength 5");
+  CHECK(result->json["title"] == "Tiny");
+  CHECK(result->attempts.back().error_class == "style_violation");
+
+  // The same count of contract faults fails the call.
+  const std::string broken = R"({"title": "Tiny", "pattern": "convenience", "steps": ["a"], "units": 12})";
+  for (int i = 0; i < 3; ++i) server.enqueue(answer_with(broken));
+  auto failed = client.complete(schema_request(), CancelToken{});
+  REQUIRE_FALSE(failed.has_value());
+  CHECK(failed.error().code == "invalid_output");
+}
+
+TEST_CASE("an answer without usage counts as unreported, with estimated tokens") {
+  FakeLlmServer server;
+  server.set_dialect(pipeline::testing::Dialect::no_usage);
+  for (bool stream : {true, false}) {
+    CAPTURE(stream);
+    auto config = config_for(server);
+    config.stream = stream;
+    HttpChatClient one(config);
+    auto result = one.complete(hello_request(), CancelToken{});
+    REQUIRE(result.has_value());
+    CHECK(result->usage.unreported_calls == 1);
+    CHECK(result->usage.prompt_tokens == 0);
+    CHECK(result->usage.estimated_prompt_tokens == estimate_prompt_tokens(hello_request().messages));
+    CHECK(result->usage.estimated_completion_tokens == estimate_tokens(result->content));
+    CHECK(result->usage.to_json()["prompt_tokens"].is_null());
+  }
 }
