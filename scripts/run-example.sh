@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # The main job: sets up, builds and runs the whole chain on the example case
-# study for the example dairy brand. Needs a model provider: an API key in
-# PIPELINE_API_KEY (or OPENROUTER_API_KEY / OPENAI_API_KEY), or a local
-# OpenAI-compatible server in PIPELINE_BASE_URL. With --offline, the
-# project's fake model server stands in: the cards are then generated
-# placeholders that only show the tool's mechanics, not real analysis.
+# study for the example dairy brand. With an API key in the environment
+# (PIPELINE_API_KEY, OPENROUTER_API_KEY or OPENAI_API_KEY) or a local server in
+# PIPELINE_BASE_URL, it uses that provider. Without either, or with
+# --offline, the project's fake model server stands in, and it says so: the
+# cards are then generated placeholders that only show the tool's mechanics,
+# not real analysis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh
 
 brand=${BRAND:-hollowmere-dairy}
+offline=false
 if [[ ${1:-} == --offline ]]; then
+  offline=true
+  shift
+elif [[ -z ${PIPELINE_API_KEY:-}${OPENROUTER_API_KEY:-}${OPENAI_API_KEY:-} && -z ${PIPELINE_BASE_URL:-} ]]; then
+  offline=true
+  echo "run-example: no API key in the environment (PIPELINE_API_KEY, OPENROUTER_API_KEY or OPENAI_API_KEY)" \
+       "and no PIPELINE_BASE_URL, so this runs against the built-in fake model server: the cards are" \
+       "placeholders that show the mechanics, not analysis. Set a key to use the real provider." >&2
+fi
+if $offline; then
   log=$(mktemp)
   build/tests/fake-llm-server --first-token-ms 200 --tokens-per-second 400 >"$log" &
   server=$!
@@ -21,6 +32,5 @@ if [[ ${1:-} == --offline ]]; then
   export PIPELINE_MODEL=test-model
   export PIPELINE_API_KEY=
   export OPENROUTER_API_KEY= OPENAI_API_KEY=
-  shift
 fi
 build/pipeline run examples/example-case-study.pdf --brand "$brand" "$@"
