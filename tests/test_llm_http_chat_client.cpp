@@ -1308,3 +1308,22 @@ TEST_CASE("an answer without usage counts as unreported, with estimated tokens")
     CHECK(result->usage.to_json()["prompt_tokens"].is_null());
   }
 }
+
+TEST_CASE("the model that answered is the one the chunks name, as OpenRouter reports a fallback") {
+  FakeLlmServer server;
+  // OpenRouter asked for one model, answered with another: every chunk says which.
+  server.enqueue(raw_reply(
+      {"data: {\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"model\":\"mistralai/mistral-small-3.2\","
+       "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Refills win.\"},"
+       "\"finish_reason\":null}]}\n\n",
+       "data: {\"id\":\"gen-1\",\"object\":\"chat.completion.chunk\",\"model\":\"mistralai/mistral-small-3.2\","
+       "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],"
+       "\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":3}}\n\n",
+       "data: [DONE]\n\n"}));
+  HttpChatClient client(config_for(server));
+  auto result = client.complete(hello_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->model == "mistralai/mistral-small-3.2");
+  CHECK(server.requests().back()["model"] == "test-model");
+  CHECK(result->usage.prompt_tokens == 20);
+}
