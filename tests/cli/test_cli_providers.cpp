@@ -45,6 +45,23 @@ std::vector<std::string> run_args(const std::string& brand, const std::string& r
   return {"run", example_pdf_path(), "--brand", brand, "--run-id", run_id};
 }
 
+// The fake server playing one provider, and a CLI environment that uses it
+// with the stage cache off, so every run asks the model.
+struct PlayedProvider {
+  explicit PlayedProvider(Dialect dialect = Dialect::any) : env(server) {
+    server.set_dialect(dialect);
+    env.disable_cache();
+  }
+  // `pipeline run` of the example for the test brand as run `run_id`, with `extra` options.
+  ProcessResult run_example(const std::string& run_id, std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = run_args(env.brand_path, run_id);
+    args.insert(args.end(), extra.begin(), extra.end());
+    return env.run(args);
+  }
+  FakeLlmServer server;
+  CliEnv env;
+};
+
 // How a run against each dialect should go with the default --structured-output auto.
 struct DialectCase {
   const char* name;
@@ -65,11 +82,9 @@ TEST_CASE("a full run completes against every provider dialect, at most one refu
   };
   for (const auto& item : cases) {
     CAPTURE(item.name);
-    FakeLlmServer server;
-    server.set_dialect(item.dialect);
-    CliEnv env(server);
-    env.disable_cache();
-    auto first = env.run(run_args(env.brand_path, "first"));
+    PlayedProvider provider(item.dialect);
+    auto& [server, env] = provider;
+    auto first = provider.run_example("first");
     INFO(first.err);
     REQUIRE(first.exit_code == 0);
     CHECK(refused_requests(env, "first") == item.refused);
@@ -83,7 +98,7 @@ TEST_CASE("a full run completes against every provider dialect, at most one refu
       }
     }
     // Determinism: the same dialect gives the same cards, byte for byte.
-    auto second = env.run(run_args(env.brand_path, "second"));
+    auto second = provider.run_example("second");
     REQUIRE(second.exit_code == 0);
     CHECK(env.read("second", "opportunities.json") == env.read("first", "opportunities.json"));
     CHECK(refused_requests(env, "second") == item.refused);
@@ -91,10 +106,8 @@ TEST_CASE("a full run completes against every provider dialect, at most one refu
 }
 
 TEST_CASE("the rung a run learned is kept in its checkpoint, and a later command starts there") {
-  FakeLlmServer server;
-  server.set_dialect(Dialect::json_object_only);
-  CliEnv env(server);
-  env.disable_cache();
+  PlayedProvider provider(Dialect::json_object_only);
+  auto& [server, env] = provider;
   REQUIRE(env.run({"new", example_pdf_path(), "--brand", env.brand_path, "--run-id", "learn"}).exit_code == 0);
   auto first = env.run({"mechanisms", "learn"});
   INFO(first.err);
@@ -114,11 +127,9 @@ TEST_CASE("the rung a run learned is kept in its checkpoint, and a later command
 }
 
 TEST_CASE("the strict schema sent is the lowered one, and the full one without lowering is refused") {
-  FakeLlmServer server;
-  server.set_dialect(Dialect::openai);
-  CliEnv env(server);
-  env.disable_cache();
-  auto run = env.run(run_args(env.brand_path, "lowered"));
+  PlayedProvider provider(Dialect::openai);
+  auto& [server, env] = provider;
+  auto run = provider.run_example("lowered");
   REQUIRE(run.exit_code == 0);
   const auto body = server.requests().front();
   const auto& schema = body.at("response_format").at("json_schema").at("schema");
@@ -131,38 +142,27 @@ TEST_CASE("the strict schema sent is the lowered one, and the full one without l
 }
 
 TEST_CASE("--structured-output forces one rung and --schema-dialect picks the profile") {
-  FakeLlmServer server;
-  server.set_dialect(Dialect::openai);
-  CliEnv env(server);
-  env.disable_cache();
-  auto forced = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "forced",
-                         "--structured-output", "json_object"});
+  PlayedProvider openai(Dialect::openai);
+  auto& [server, env] = openai;
+  auto forced = openai.run_example("forced", {"--structured-output", "json_object"});
   INFO(forced.err);
   REQUIRE(forced.exit_code == 0);
   for (const auto& request : server.requests()) CHECK(request.at("response_format") == json{{"type", "json_object"}});
   CHECK(env.checkpoint("forced").at("settings").at("structured_output") == "json_object");
 
   // A forced rung that the provider refuses is not stepped down from.
-  FakeLlmServer bare;
-  bare.set_dialect(Dialect::no_structured_output);
-  CliEnv bare_env(bare);
-  bare_env.disable_cache();
-  auto refused = bare_env.run({"run", example_pdf_path(), "--brand", bare_env.brand_path, "--run-id", "refused",
-                               "--structured-output", "strict"});
+  PlayedProvider bare(Dialect::no_structured_output);
+  auto refused = bare.run_example("refused", {"--structured-output", "strict"});
   CHECK(refused.exit_code == 4);
-  CHECK(bare.request_count() == 1);
+  CHECK(bare.server.request_count() == 1);
 
   // The anthropic profile lowers for Anthropic at once: no refusal on its rung.
-  FakeLlmServer claude;
-  claude.set_dialect(Dialect::anthropic);
-  CliEnv claude_env(claude);
-  claude_env.disable_cache();
-  auto dialect = claude_env.run({"run", example_pdf_path(), "--brand", claude_env.brand_path, "--run-id", "claude",
-                                 "--schema-dialect", "anthropic"});
+  PlayedProvider claude(Dialect::anthropic);
+  auto dialect = claude.run_example("claude", {"--schema-dialect", "anthropic"});
   INFO(dialect.err);
   REQUIRE(dialect.exit_code == 0);
-  CHECK(refused_requests(claude_env, "claude") == 0);
-  CHECK(claude_env.checkpoint("claude").at("settings").at("structured_output_rungs").at("test-model") == "strict");
+  CHECK(refused_requests(claude.env, "claude") == 0);
+  CHECK(claude.env.checkpoint("claude").at("settings").at("structured_output_rungs").at("test-model") == "strict");
 
   auto bad = env.run({"doctor", "--schema-dialect", "klingon"});
   CHECK(bad.exit_code == 2);
@@ -174,11 +174,10 @@ TEST_CASE("style rules still broken after the re-asks become warnings; contract 
   REQUIRE(pipeline::llm::validate_json(stage.schema(), answer).empty());
   for (auto& mechanism : answer.at("mechanisms")) mechanism["structural_sentence"] = "It works because it is easy.";
 
-  FakeLlmServer server;
-  CliEnv env(server);
-  env.disable_cache();
+  PlayedProvider provider;
+  auto& [server, env] = provider;
   for (int i = 0; i < 3; ++i) server.enqueue(stage1_reply(answer.dump()));
-  auto run = env.run(run_args(env.brand_path, "styled"));
+  auto run = provider.run_example("styled");
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   CHECK(requests_per_schema(server).at("mechanisms") == 3);
@@ -197,20 +196,17 @@ TEST_CASE("style rules still broken after the re-asks become warnings; contract 
 
   json broken = generate_from_schema(stage.schema(), 7);
   broken["evidence"]["strength"] = "overwhelming";
-  FakeLlmServer strict_server;
-  CliEnv strict_env(strict_server);
-  strict_env.disable_cache();
-  for (int i = 0; i < 3; ++i) strict_server.enqueue(stage1_reply(broken.dump()));
-  auto failed = strict_env.run(run_args(strict_env.brand_path, "broken"));
+  PlayedProvider strict;
+  for (int i = 0; i < 3; ++i) strict.server.enqueue(stage1_reply(broken.dump()));
+  auto failed = strict.run_example("broken");
   CHECK(failed.exit_code == 1);
   CHECK(failed.err.find("still invalid after 2 re-asks") != std::string::npos);
 }
 
 TEST_CASE("later stages may only name the mechanisms stage 1 found, and stage 1 numbers them in order") {
-  FakeLlmServer server;
-  CliEnv env(server);
-  env.disable_cache();
-  auto run = env.run(run_args(env.brand_path, "refs"));
+  PlayedProvider provider;
+  auto& [server, env] = provider;
+  auto run = provider.run_example("refs");
   REQUIRE(run.exit_code == 0);
   const auto mechanisms = json::parse(env.read("refs", "stages/01-mechanisms.json"));
   std::vector<std::string> ids;
@@ -230,11 +226,9 @@ TEST_CASE("later stages may only name the mechanisms stage 1 found, and stage 1 
 }
 
 TEST_CASE("a provider that reports no usage leaves tokens unknown, with an estimate") {
-  FakeLlmServer server;
-  server.set_dialect(Dialect::no_usage);
-  CliEnv env(server);
-  env.disable_cache();
-  auto run = env.run(run_args(env.brand_path, "unreported"));
+  PlayedProvider provider(Dialect::no_usage);
+  auto& env = provider.env;
+  auto run = provider.run_example("unreported");
   REQUIRE(run.exit_code == 0);
   const auto usage = env.checkpoint("unreported").at("stages").at(0).at("usage");
   CHECK(usage.at("prompt_tokens").is_null());
@@ -248,11 +242,10 @@ TEST_CASE("a provider that reports no usage leaves tokens unknown, with an estim
 }
 
 TEST_CASE("a failed call's billed usage stays in the checkpoint, and a resume under --max-cost counts it") {
-  FakeLlmServer server;
-  CliEnv env(server);
-  env.disable_cache();
+  PlayedProvider provider;
+  auto& [server, env] = provider;
   server.enqueue(stage1_reply(std::nullopt, FaultKind::truncated));
-  auto run = env.run(run_args(env.brand_path, "cut"));
+  auto run = provider.run_example("cut");
   CHECK(run.exit_code == 1);
   const auto usage = env.checkpoint("cut").at("stages").at(0).at("usage");
   CHECK(usage.at("prompt_tokens").get<long>() > 0);
@@ -270,21 +263,19 @@ TEST_CASE("a failed call's billed usage stays in the checkpoint, and a resume un
 }
 
 TEST_CASE("--max-cost takes the model's prices from the provider's models list when --prices lacks them") {
-  FakeLlmServer server;
+  PlayedProvider provider;
+  auto& [server, env] = provider;
   server.set_list_prices(true);
-  CliEnv env(server);
-  env.disable_cache();
-  auto run = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "listed", "--max-cost", "5"});
+  auto run = provider.run_example("listed", {"--max-cost", "5"});
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   const auto prices = env.checkpoint("listed").at("settings").at("prices").at("test-model");
   CHECK(prices.at("prompt_per_million") == doctest::Approx(1.0));
   CHECK(prices.at("completion_per_million") == doctest::Approx(2.0));
 
-  FakeLlmServer unpriced;
-  CliEnv bare(unpriced);
-  auto refused = bare.run({"run", example_pdf_path(), "--brand", bare.brand_path, "--run-id", "unpriced", "--max-cost", "5"});
+  PlayedProvider unpriced;
+  auto refused = unpriced.run_example("unpriced", {"--max-cost", "5"});
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("the provider's models list gives none") != std::string::npos);
-  CHECK(unpriced.request_count() == 0);
+  CHECK(unpriced.server.request_count() == 0);
 }
