@@ -358,3 +358,57 @@ TEST_CASE("generate_run_id never repeats within a process") {
   for (int i = 0; i < 5000; ++i) ids.insert(generate_run_id("report.pdf", "acme"));
   CHECK(ids.size() == 5000);
 }
+
+TEST_CASE("a part's model and rung and a stage's warnings survive the round trip") {
+  RunState state = sample_state();
+  auto& part = state.stage(3).parts[0];
+  part.model = "openai/gpt-4o-mini-2024-07-18";
+  part.rung = "json_object";
+  state.stage(2).warnings = {"card-convenience: $.title: is 90 characters long, longer than maxLength 80",
+                             "$.hook: \"x\" does not match the pattern \"^When \""};
+  const json document = to_json(state);
+  CHECK(document["stages"][2]["parts"][0]["model"] == "openai/gpt-4o-mini-2024-07-18");
+  CHECK(document["stages"][2]["parts"][0]["rung"] == "json_object");
+  CHECK(document["stages"][1]["warnings"].size() == 2);
+  // A stage without warnings writes an empty list rather than leaving the field out.
+  CHECK(document["stages"][0]["warnings"] == json::array());
+  auto parsed = from_json(json::parse(document.dump()));
+  REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message);
+  CHECK(parsed->stage(3).parts[0].model == "openai/gpt-4o-mini-2024-07-18");
+  CHECK(parsed->stage(3).parts[0].rung == "json_object");
+  CHECK(parsed->stage(2).warnings == state.stage(2).warnings);
+  CHECK(parsed->stage(1).warnings.empty());
+  CHECK(to_json(*parsed) == document);
+  // An unknown model or rung is written as null.
+  const json blank = to_json(sample_state());
+  CHECK(blank["stages"][2]["parts"][0]["model"].is_null());
+  CHECK(blank["stages"][2]["parts"][0]["rung"].is_null());
+}
+
+TEST_CASE("a checkpoint from before provider profiles, without model, rung or warnings, still loads") {
+  json document = to_json(sample_state());
+  document["stages"][2]["parts"][0].erase("model");
+  document["stages"][2]["parts"][0].erase("rung");
+  for (auto& stage : document["stages"]) stage.erase("warnings");
+  auto parsed = from_json(document);
+  REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message);
+  CHECK(parsed->stage(3).parts[0].model.empty());
+  CHECK(parsed->stage(3).parts[0].rung.empty());
+  for (const auto& stage : parsed->stages) CHECK(stage.warnings.empty());
+  CHECK(to_json(*parsed) == to_json(sample_state()));
+  CHECK(from_json(with(document, "/stages/1/warnings", nullptr)).has_value());
+}
+
+TEST_CASE("warnings that are not a list of strings, or a model that is no string, are refused") {
+  const json good = to_json(sample_state());
+  CHECK(failure_of(with(good, "/stages/1/warnings", "too long")) ==
+        "invalid checkpoint: field stages[1].warnings must be an array, not string");
+  CHECK(failure_of(with(good, "/stages/1/warnings", json{"fine", 3})) ==
+        "invalid checkpoint: field stages[1].warnings must be an array of strings, not array");
+  CHECK(failure_of(with(good, "/stages/1/warnings", json::object())) ==
+        "invalid checkpoint: field stages[1].warnings must be an array, not object");
+  CHECK(failure_of(with(good, "/stages/2/parts/0/model", 4)) ==
+        "invalid checkpoint: field stages[2].parts[0].model must be a string, not number");
+  CHECK(failure_of(with(good, "/stages/2/parts/0/rung", json::array())) ==
+        "invalid checkpoint: field stages[2].parts[0].rung must be a string, not array");
+}

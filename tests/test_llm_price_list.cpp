@@ -22,3 +22,43 @@ TEST_CASE("a malformed price is a usage error naming the entry") {
     CHECK(prices.error().message.find("MODEL=PROMPT,COMPLETION") != std::string::npos);
   }
 }
+
+TEST_CASE("a models list's per-token prices become prices per million tokens") {
+  const auto data = nlohmann::json::parse(R"([
+    {"id": "openai/gpt-4o-mini", "pricing": {"prompt": "0.00000015", "completion": "0.0000006"}},
+    {"id": "local/numbers", "pricing": {"prompt": 0.000001, "completion": 0}},
+    {"id": "meta/free", "pricing": {"prompt": "0", "completion": "0"}},
+    {"id": "not/asked", "pricing": {"prompt": "0.000002", "completion": "0.000002"}}
+  ])");
+  const auto prices =
+      pipeline::llm::prices_from_models_list(data, {"openai/gpt-4o-mini", "local/numbers", "meta/free", "absent"});
+  REQUIRE(prices.size() == 3);
+  CHECK(prices.at("openai/gpt-4o-mini").prompt_per_million == doctest::Approx(0.15));
+  CHECK(prices.at("openai/gpt-4o-mini").completion_per_million == doctest::Approx(0.6));
+  CHECK(prices.at("local/numbers").prompt_per_million == doctest::Approx(1.0));
+  CHECK(prices.at("local/numbers").completion_per_million == 0);
+  CHECK(prices.at("meta/free").prompt_per_million == 0);
+  CHECK_FALSE(prices.count("not/asked"));
+}
+
+TEST_CASE("entries without a usable price, or not shaped like a models list, are left out") {
+  const auto data = nlohmann::json::parse(R"([
+    {"id": "no-pricing"},
+    {"id": "null-pricing", "pricing": null},
+    {"id": "half", "pricing": {"prompt": "0.000001"}},
+    {"id": "negative", "pricing": {"prompt": "-1", "completion": "0.000001"}},
+    {"id": "garbage", "pricing": {"prompt": "cheap", "completion": "0.000001"}},
+    {"id": "trailing", "pricing": {"prompt": "0.000001x", "completion": "0.000001"}},
+    {"id": "empty", "pricing": {"prompt": "", "completion": "0.000001"}},
+    {"id": "infinite", "pricing": {"prompt": "inf", "completion": "0.000001"}},
+    {"id": "boolean", "pricing": {"prompt": true, "completion": "0.000001"}},
+    {"pricing": {"prompt": "0.000001", "completion": "0.000001"}},
+    {"id": 7, "pricing": {"prompt": "0.000001", "completion": "0.000001"}},
+    "good"
+  ])");
+  const std::vector<std::string> models = {"no-pricing", "null-pricing", "half",  "negative", "garbage",
+                                           "trailing",   "empty",        "infinite", "boolean", "good"};
+  CHECK(pipeline::llm::prices_from_models_list(data, models).empty());
+  CHECK(pipeline::llm::prices_from_models_list(nlohmann::json::object(), models).empty());
+  CHECK(pipeline::llm::prices_from_models_list(nullptr, models).empty());
+}

@@ -49,3 +49,57 @@ TEST_CASE("an attempt is written with every field") {
   CHECK(json.contains("usage"));
   CHECK(json.contains("duration_s"));
 }
+
+TEST_CASE("usage nobody reported is null, with the estimate and the count of such calls beside it") {
+  Usage unreported;
+  unreported.unreported_calls = 2;
+  unreported.estimated_prompt_tokens = 300;
+  unreported.estimated_completion_tokens = 40;
+  const auto json = unreported.to_json();
+  // Unknown tokens are not zero tokens.
+  CHECK(json["prompt_tokens"].is_null());
+  CHECK(json["completion_tokens"].is_null());
+  CHECK(json["unreported_calls"] == 2);
+  CHECK(json["estimated_prompt_tokens"] == 300);
+  CHECK(json["estimated_completion_tokens"] == 40);
+  const Usage back = Usage::from_json(json);
+  CHECK(back.prompt_tokens == 0);
+  CHECK(back.completion_tokens == 0);
+  CHECK(back.unreported_calls == 2);
+  CHECK(back.estimated_prompt_tokens == 300);
+  CHECK(back.estimated_completion_tokens == 40);
+  CHECK(back.to_json() == json);
+}
+
+TEST_CASE("when some calls reported usage, their counts stay numbers beside the unreported ones") {
+  Usage mixed{100, 20, 0, 0, std::nullopt};
+  mixed.unreported_calls = 1;
+  mixed.estimated_prompt_tokens = 50;
+  mixed.estimated_completion_tokens = 5;
+  const auto json = mixed.to_json();
+  CHECK(json["prompt_tokens"] == 100);
+  CHECK(json["completion_tokens"] == 20);
+  CHECK(json["unreported_calls"] == 1);
+  CHECK(json["estimated_prompt_tokens"] == 50);
+  CHECK(Usage::from_json(json).to_json() == json);
+  // Fully reported usage carries no estimate fields at all.
+  const auto reported = Usage{1, 2, 0, 0, std::nullopt}.to_json();
+  CHECK_FALSE(reported.contains("unreported_calls"));
+  CHECK_FALSE(reported.contains("estimated_prompt_tokens"));
+  CHECK_FALSE(reported.contains("estimated_completion_tokens"));
+}
+
+TEST_CASE("adding usages sums the unreported calls and their estimates") {
+  Usage total{10, 2, 0, 0, std::nullopt};
+  Usage unreported;
+  unreported.unreported_calls = 1;
+  unreported.estimated_prompt_tokens = 70;
+  unreported.estimated_completion_tokens = 9;
+  total += unreported;
+  total += unreported;
+  CHECK(total.prompt_tokens == 10);
+  CHECK(total.completion_tokens == 2);
+  CHECK(total.unreported_calls == 2);
+  CHECK(total.estimated_prompt_tokens == 140);
+  CHECK(total.estimated_completion_tokens == 18);
+}
