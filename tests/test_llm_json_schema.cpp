@@ -105,3 +105,59 @@ TEST_CASE("a huge string is refused by length, never handed to the regex engine"
     REQUIRE_FALSE(problems.empty());
   }
 }
+
+namespace {
+
+// Whether the violation whose message starts with `start` is marked style; fails when there is none.
+bool style_of(const std::vector<pipeline::llm::Violation>& violations, const std::string& start) {
+  for (const auto& violation : violations)
+    if (violation.message.rfind(start, 0) == 0) return violation.style;
+  FAIL("no violation starts with " << start);
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("string lengths and patterns are style; types, enums, required, counts and bounds are the contract") {
+  const json card = {{"title", "Ab"}, {"kind", "other"}, {"steps", {"ask"}}, {"price", 0.1}, {"note", 3},
+                     {"units", "many"}, {"extra", true}};
+  const auto violations = pipeline::llm::find_violations(k_card_schema, card);
+  CHECK(violations.size() == 9);
+  CHECK(style_of(violations, "$.title: is 2 characters long, shorter than minLength 3"));
+  CHECK(style_of(violations, "$.steps[0]: \"ask\" does not match the pattern"));
+  CHECK_FALSE(style_of(violations, "$: missing required property \"pattern\""));
+  CHECK_FALSE(style_of(violations, "$: property \"extra\" is not allowed"));
+  CHECK_FALSE(style_of(violations, "$.kind: must be \"card\""));
+  CHECK_FALSE(style_of(violations, "$.steps: has 1 items, fewer than minItems 3"));
+  CHECK_FALSE(style_of(violations, "$.price: 0.1 is less than the minimum 0.5"));
+  CHECK_FALSE(style_of(violations, "$.note: expected one of"));
+  CHECK_FALSE(style_of(violations, "$.units: expected integer"));
+  const auto too_long = pipeline::llm::find_violations(k_card_schema, json{{"title", std::string(21, 'x')},
+                                                                           {"pattern", "cheap"},
+                                                                           {"steps", {"A", "B", "C"}},
+                                                                           {"price", 1}});
+  REQUIRE(too_long.size() == 2);
+  CHECK(style_of(too_long, "$.title: is 21 characters long, longer than maxLength 20"));
+  CHECK_FALSE(style_of(too_long, "$.pattern: \"cheap\" is not one of"));
+}
+
+TEST_CASE("a string too long for the pattern check is style, a broken pattern in the schema is not") {
+  const json schema = {{"type", "string"}, {"pattern", "^a+$"}};
+  const auto huge = pipeline::llm::find_violations(schema, std::string(100'000, 'a'));
+  REQUIRE(huge.size() == 1);
+  CHECK(huge[0].style);
+  const auto broken = pipeline::llm::find_violations({{"type", "string"}, {"pattern", "(["}}, "x");
+  REQUIRE(broken.size() == 1);
+  CHECK_FALSE(broken[0].style);
+}
+
+TEST_CASE("contract_violations lists only the contract's messages, in order, and validate_json all of them") {
+  const json card = {{"title", "Ab"}, {"pattern", "cheap"}, {"steps", {"A", "b", "C"}}, {"price", 1}};
+  CHECK(pipeline::llm::contract_violations(k_card_schema, card) ==
+        std::vector<std::string>{"$.pattern: \"cheap\" is not one of [\"convenience\",\"premiumisation\"]"});
+  CHECK(validate_json(k_card_schema, card).size() == 3);
+  json styled = card;
+  styled["pattern"] = "convenience";
+  CHECK(pipeline::llm::contract_violations(k_card_schema, styled).empty());
+  CHECK(validate_json(k_card_schema, styled).size() == 2);
+}

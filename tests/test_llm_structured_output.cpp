@@ -57,3 +57,73 @@ TEST_CASE("answers are parsed through prose and checked against the schema") {
   CHECK(wrong.problem.find("\"x\" is not allowed") != std::string::npos);
   CHECK(reask_text(wrong).find(wrong.problem) != std::string::npos);
 }
+
+namespace {
+
+const std::string k_long_title = R"({"title": "Far too long a title"})";
+const std::string k_long_title_problem = "$.title: is 20 characters long, longer than maxLength 10";
+
+}  // namespace
+
+TEST_CASE("an answer that breaks only style rules is a style violation that keeps its document") {
+  const auto check = check_structured_answer(k_long_title, k_schema);
+  CHECK(check.error_class == "style_violation");
+  CHECK(check.problem == "the JSON does not match the schema: " + k_long_title_problem);
+  CHECK(check.style_problems == std::vector<std::string>{k_long_title_problem});
+  // The document is kept so that it can be used with a warning once the re-asks are spent.
+  CHECK(check.json == nlohmann::json{{"title", "Far too long a title"}});
+}
+
+TEST_CASE("a broken contract rule makes it a schema violation, with the style problems still listed") {
+  const auto check = check_structured_answer(R"({"title": "Far too long a title", "x": 1})", k_schema);
+  CHECK(check.error_class == "schema_violation");
+  CHECK(check.problem == "the JSON does not match the schema: " + k_long_title_problem +
+                             "; $: property \"x\" is not allowed");
+  CHECK(check.style_problems == std::vector<std::string>{k_long_title_problem});
+}
+
+TEST_CASE("the request's check runs on an answer whose contract holds and fails it as check_failed") {
+  int checked = 0;
+  ChatRequest request;
+  request.check = [&checked](const nlohmann::json& answer) {
+    ++checked;
+    return answer["title"] == "Refill" ? std::string("M4 is not a mechanism stage 1 found") : std::string();
+  };
+  const auto refused = check_structured_answer(R"({"title": "Refill"})", k_schema, request);
+  CHECK(refused.error_class == "check_failed");
+  CHECK(refused.problem == "M4 is not a mechanism stage 1 found");
+  CHECK(refused.style_problems.empty());
+  // A contract failure of its own outranks a style problem.
+  request.check = [&checked](const nlohmann::json&) {
+    ++checked;
+    return std::string("not a found mechanism");
+  };
+  CHECK(check_structured_answer(k_long_title, k_schema, request).error_class == "check_failed");
+  CHECK(checked == 2);
+  // The check is not run on an answer that already breaks the schema's contract.
+  CHECK(check_structured_answer(R"({"x": 1})", k_schema, request).error_class == "schema_violation");
+  CHECK(checked == 2);
+  request.check = [](const nlohmann::json&) { return std::string(); };
+  CHECK(check_structured_answer(R"({"title": "Refill"})", k_schema, request).error_class.empty());
+}
+
+TEST_CASE("a style_check problem joins the style problems") {
+  ChatRequest request;
+  request.style_check = [](const nlohmann::json&) { return std::string("the title repeats the brand name"); };
+  const auto alone = check_structured_answer(R"({"title": "Refill"})", k_schema, request);
+  CHECK(alone.error_class == "style_violation");
+  CHECK(alone.problem == "the title repeats the brand name");
+  CHECK(alone.style_problems == std::vector<std::string>{"the title repeats the brand name"});
+  CHECK(alone.json["title"] == "Refill");
+
+  const auto joined = check_structured_answer(k_long_title, k_schema, request);
+  CHECK(joined.error_class == "style_violation");
+  CHECK(joined.problem ==
+        "the JSON does not match the schema: " + k_long_title_problem + "; the title repeats the brand name");
+  CHECK(joined.style_problems == std::vector<std::string>{k_long_title_problem, "the title repeats the brand name"});
+
+  // Phrasing is not judged while the contract is broken.
+  const auto broken = check_structured_answer(R"({"title": 5})", k_schema, request);
+  CHECK(broken.error_class == "schema_violation");
+  CHECK(broken.style_problems.empty());
+}
