@@ -42,6 +42,13 @@ ProviderProfile dialect(const char* name) {
 // A token that ends every wait within a few seconds, so that no test can hang.
 CancelToken bounded() { return CancelToken(Clock::now() + 5s); }
 
+// The turn begin() gives within that bound; fails the test without one.
+StructuredLadder::Turn begin(StructuredLadder& ladder, const std::string& model, const ProviderProfile& profile) {
+  auto turn = ladder.begin(model, profile, bounded());
+  REQUIRE(turn);
+  return std::move(*turn);
+}
+
 }  // namespace
 
 TEST_CASE("refusals of structured output are told from other client errors") {
@@ -68,15 +75,13 @@ TEST_CASE("a refusal of the schema's content is told from a refusal of json_sche
 
 TEST_CASE("the ladder begins at the profile's first rung with a probe") {
   StructuredLadder ladder(std::nullopt, {});
-  auto openai = ladder.begin("gpt", dialect("openai"), bounded());
-  REQUIRE(openai);
-  CHECK(openai->rung == StructuredRung::strict_schema);
-  CHECK(openai->probe);
+  auto openai = begin(ladder, "gpt", dialect("openai"));
+  CHECK(openai.rung == StructuredRung::strict_schema);
+  CHECK(openai.probe);
   // Each model is learned on its own: another model probes at once.
-  auto local = ladder.begin("llama", dialect("llama.cpp"), bounded());
-  REQUIRE(local);
-  CHECK(local->rung == StructuredRung::schema);
-  CHECK(local->probe);
+  auto local = begin(ladder, "llama", dialect("llama.cpp"));
+  CHECK(local.rung == StructuredRung::schema);
+  CHECK(local.probe);
 }
 
 TEST_CASE("each refusal drops one rung until prompt, below which there is none") {
@@ -86,12 +91,11 @@ TEST_CASE("each refusal drops one rung until prompt, below which there is none")
                                                 StructuredRung::json_object, StructuredRung::prompt};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     CAPTURE(i);
-    auto turn = ladder.begin("gpt", openai, bounded());
-    REQUIRE(turn);
-    CHECK(turn->rung == expected[i]);
-    CHECK(turn->probe);
-    const auto next = ladder.refused("gpt", *turn, openai, k_openai_min_length);
-    CHECK_FALSE(turn->probe);
+    auto turn = begin(ladder, "gpt", openai);
+    CHECK(turn.rung == expected[i]);
+    CHECK(turn.probe);
+    const auto next = ladder.refused("gpt", turn, openai, k_openai_min_length);
+    CHECK_FALSE(turn.probe);
     if (i + 1 < expected.size()) {
       CHECK(next == expected[i + 1]);
     } else {
@@ -103,64 +107,54 @@ TEST_CASE("each refusal drops one rung until prompt, below which there is none")
 
 TEST_CASE("a provider that refuses json_schema itself skips the non-strict schema rung") {
   StructuredLadder ladder(std::nullopt, {});
-  auto turn = ladder.begin("m", dialect("openai"), bounded());
-  REQUIRE(turn);
-  CHECK(ladder.refused("m", *turn, dialect("openai"), k_openrouter_no_endpoints) == StructuredRung::json_object);
-  auto next = ladder.begin("m", dialect("openai"), bounded());
-  REQUIRE(next);
-  CHECK(next->rung == StructuredRung::json_object);
+  auto turn = begin(ladder, "m", dialect("openai"));
+  CHECK(ladder.refused("m", turn, dialect("openai"), k_openrouter_no_endpoints) == StructuredRung::json_object);
+  auto next = begin(ladder, "m", dialect("openai"));
+  CHECK(next.rung == StructuredRung::json_object);
 }
 
 TEST_CASE("LM Studio drops from the schema rung straight to prompt") {
   const auto lm_studio = dialect("lm-studio");
   StructuredLadder ladder(std::nullopt, {});
-  auto turn = ladder.begin("m", lm_studio, bounded());
-  REQUIRE(turn);
-  CHECK(turn->rung == StructuredRung::schema);
-  CHECK(ladder.refused("m", *turn, lm_studio, k_lm_studio_json_object) == StructuredRung::prompt);
+  auto turn = begin(ladder, "m", lm_studio);
+  CHECK(turn.rung == StructuredRung::schema);
+  CHECK(ladder.refused("m", turn, lm_studio, k_lm_studio_json_object) == StructuredRung::prompt);
 }
 
 TEST_CASE("a forced rung is the only one: never probed, never left") {
   StructuredLadder ladder(StructuredRung::json_object, {{"m", StructuredRung::prompt}});
-  auto turn = ladder.begin("m", dialect("openai"), bounded());
-  REQUIRE(turn);
-  CHECK(turn->rung == StructuredRung::json_object);
-  CHECK_FALSE(turn->probe);
-  CHECK_FALSE(ladder.refused("m", *turn, dialect("openai"), k_openai_min_length));
-  ladder.answered("m", *turn);
-  auto again = ladder.begin("m", dialect("openai"), bounded());
-  REQUIRE(again);
-  CHECK(again->rung == StructuredRung::json_object);
+  auto turn = begin(ladder, "m", dialect("openai"));
+  CHECK(turn.rung == StructuredRung::json_object);
+  CHECK_FALSE(turn.probe);
+  CHECK_FALSE(ladder.refused("m", turn, dialect("openai"), k_openai_min_length));
+  ladder.answered("m", turn);
+  auto again = begin(ladder, "m", dialect("openai"));
+  CHECK(again.rung == StructuredRung::json_object);
 }
 
 TEST_CASE("once a rung has answered, later requests take it without a probe") {
   const auto openai = dialect("openai");
   StructuredLadder ladder(std::nullopt, {});
-  auto first = ladder.begin("gpt", openai, bounded());
-  REQUIRE(first);
-  REQUIRE(ladder.refused("gpt", *first, openai, k_openai_min_length) == StructuredRung::schema);
-  auto second = ladder.begin("gpt", openai, bounded());
-  REQUIRE(second);
-  ladder.answered("gpt", *second);
-  CHECK_FALSE(second->probe);
+  auto first = begin(ladder, "gpt", openai);
+  REQUIRE(ladder.refused("gpt", first, openai, k_openai_min_length) == StructuredRung::schema);
+  auto second = begin(ladder, "gpt", openai);
+  ladder.answered("gpt", second);
+  CHECK_FALSE(second.probe);
   for (int i = 0; i < 3; ++i) {
-    auto later = ladder.begin("gpt", openai, bounded());
-    REQUIRE(later);
-    CHECK(later->rung == StructuredRung::schema);
-    CHECK_FALSE(later->probe);
+    auto later = begin(ladder, "gpt", openai);
+    CHECK(later.rung == StructuredRung::schema);
+    CHECK_FALSE(later.probe);
   }
   // Only answered rungs are learned: a model still probing is not listed.
-  auto other = ladder.begin("other", openai, bounded());
-  REQUIRE(other);
+  auto other = begin(ladder, "other", openai);
   CHECK(ladder.learned() == std::map<std::string, StructuredRung>{{"gpt", StructuredRung::schema}});
 }
 
 TEST_CASE("rungs learned by an earlier invocation are used at once") {
   StructuredLadder ladder(std::nullopt, {{"gpt", StructuredRung::json_object}});
-  auto turn = ladder.begin("gpt", dialect("openai"), bounded());
-  REQUIRE(turn);
-  CHECK(turn->rung == StructuredRung::json_object);
-  CHECK_FALSE(turn->probe);
+  auto turn = begin(ladder, "gpt", dialect("openai"));
+  CHECK(turn.rung == StructuredRung::json_object);
+  CHECK_FALSE(turn.probe);
   CHECK(ladder.learned() == std::map<std::string, StructuredRung>{{"gpt", StructuredRung::json_object}});
 }
 
@@ -168,30 +162,26 @@ TEST_CASE("two requests refused on the same learned rung drop it only once") {
   // Requests on a learned rung run in parallel without probes, so several may see its refusal.
   const auto openai = dialect("openai");
   StructuredLadder ladder(std::nullopt, {{"gpt", StructuredRung::strict_schema}});
-  auto one = ladder.begin("gpt", openai, bounded());
-  auto two = ladder.begin("gpt", openai, bounded());
-  REQUIRE(one);
-  REQUIRE(two);
-  CHECK(ladder.refused("gpt", *one, openai, k_openai_min_length) == StructuredRung::schema);
-  CHECK(ladder.refused("gpt", *two, openai, k_openai_min_length) == StructuredRung::schema);
+  auto one = begin(ladder, "gpt", openai);
+  auto two = begin(ladder, "gpt", openai);
+  CHECK(ladder.refused("gpt", one, openai, k_openai_min_length) == StructuredRung::schema);
+  CHECK(ladder.refused("gpt", two, openai, k_openai_min_length) == StructuredRung::schema);
   // An answer on the rung already left does not settle the new one.
-  ladder.answered("gpt", *two);
+  ladder.answered("gpt", two);
   CHECK(ladder.learned().empty());
-  auto next = ladder.begin("gpt", openai, bounded());
-  REQUIRE(next);
-  CHECK(next->rung == StructuredRung::schema);
-  CHECK(next->probe);
+  auto next = begin(ladder, "gpt", openai);
+  CHECK(next.rung == StructuredRung::schema);
+  CHECK(next.probe);
 }
 
 TEST_CASE("while one request probes a rung, another waits and then takes the answered rung") {
   const auto openai = dialect("openai");
   StructuredLadder ladder(std::nullopt, {});
-  auto probe = ladder.begin("gpt", openai, bounded());
-  REQUIRE(probe);
-  REQUIRE(probe->probe);
+  auto probe = begin(ladder, "gpt", openai);
+  REQUIRE(probe.probe);
   auto waiter = std::async(std::launch::async, [&] { return ladder.begin("gpt", openai, bounded()); });
   CHECK(waiter.wait_for(150ms) == std::future_status::timeout);
-  ladder.answered("gpt", *probe);
+  ladder.answered("gpt", probe);
   REQUIRE(waiter.wait_for(3s) == std::future_status::ready);
   const auto turn = waiter.get();
   REQUIRE(turn);
@@ -202,11 +192,10 @@ TEST_CASE("while one request probes a rung, another waits and then takes the ans
 TEST_CASE("while one request probes a rung, another waits and then probes the next rung after a refusal") {
   const auto openai = dialect("openai");
   StructuredLadder ladder(std::nullopt, {});
-  auto probe = ladder.begin("gpt", openai, bounded());
-  REQUIRE(probe);
+  auto probe = begin(ladder, "gpt", openai);
   auto waiter = std::async(std::launch::async, [&] { return ladder.begin("gpt", openai, bounded()); });
   CHECK(waiter.wait_for(150ms) == std::future_status::timeout);
-  CHECK(ladder.refused("gpt", *probe, openai, k_openai_min_length) == StructuredRung::schema);
+  CHECK(ladder.refused("gpt", probe, openai, k_openai_min_length) == StructuredRung::schema);
   REQUIRE(waiter.wait_for(3s) == std::future_status::ready);
   auto turn = waiter.get();
   REQUIRE(turn);
@@ -220,8 +209,7 @@ TEST_CASE("while one request probes a rung, another waits and then probes the ne
 TEST_CASE("a waiting request whose token is cancelled gives up with nullopt") {
   const auto openai = dialect("openai");
   StructuredLadder ladder(std::nullopt, {});
-  auto probe = ladder.begin("gpt", openai, bounded());
-  REQUIRE(probe);
+  auto probe = begin(ladder, "gpt", openai);
   const CancelToken token(Clock::now() + 5s);
   auto waiter = std::async(std::launch::async, [&] { return ladder.begin("gpt", openai, token); });
   CHECK(waiter.wait_for(100ms) == std::future_status::timeout);
@@ -229,6 +217,6 @@ TEST_CASE("a waiting request whose token is cancelled gives up with nullopt") {
   REQUIRE(waiter.wait_for(3s) == std::future_status::ready);
   CHECK_FALSE(waiter.get());
   // The probe is still the one holding the model, and its answer settles it.
-  ladder.answered("gpt", *probe);
+  ladder.answered("gpt", probe);
   CHECK(ladder.learned() == std::map<std::string, StructuredRung>{{"gpt", StructuredRung::strict_schema}});
 }
