@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/llm/provider_profile.hpp"
+
 #include "lib/util/time.hpp"
 
 namespace pipeline::checkpoints {
@@ -250,6 +252,10 @@ PartRecord read_part(const json& value, const std::string& where) {
   // Parts saved before the provider profiles have neither.
   part.model = reader.optional_string("model");
   part.rung = reader.optional_string("rung");
+  if (!part.rung.empty() && !llm::parse_rung(part.rung)) {
+    invalid(fmt::format("field {} has unknown value \"{}\" (expected strict, schema, json_object or prompt)",
+                        reader.path("rung"), part.rung));
+  }
   return part;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -61,8 +62,12 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
     }
   } else if (type == "stage_retry") {
     const auto& attempt = event.at("attempt");
-    print_line(fmt::format("{} attempt {} failed ({}): {}; retrying", stage, attempt.value("number", 0),
-                           attempt.value("error_class", ""), attempt.value("message", "")));
+    static const std::map<std::string, std::string> k_next = {
+        {"retry", "; retrying"}, {"reask", "; asking again"}, {"next_rung", ""}, {"kept", "; kept with warnings"}};
+    const auto next = k_next.find(attempt.value("then", ""));
+    print_line(fmt::format("{} attempt {} failed ({}): {}{}", stage, attempt.value("number", 0),
+                           attempt.value("error_class", ""), attempt.value("message", ""),
+                           next == k_next.end() ? "" : next->second));
   } else if (type == "stage_waiting") {
     print_line(fmt::format("{} waiting: {}", stage, event.value("reason", "")));
   } else if (type == "stage_part_done") {

@@ -116,11 +116,11 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
     }
   }
   if (!options.json) {
+    // The run_finished line said the status and the totals; this says where to look.
     const auto& done = *result;
-    std::string summary = fmt::format("run {} {}: {}/{}", run_id, checkpoints::to_string(done.status),
-                                      options.runs_dir, run_id);
-    if (done.status == checkpoints::RunStatus::completed) summary += "/report.md";
-    print_human(options, summary);
+    const std::string folder = fmt::format("{}/{}", options.runs_dir, run_id);
+    print_human(options, done.status == checkpoints::RunStatus::completed ? "report: " + folder + "/report.md"
+                                                                          : "run folder: " + folder);
   }
 }
 

@@ -87,6 +87,13 @@ void add_listed_prices(const GlobalOptions& options, nlohmann::json& settings) {
   }
 }
 
+// --structured-output as a run's settings keep it: "json_schema", the older
+// name of the strict rung, is stored as "strict", since a stored "json_schema"
+// is the old default and reads as "auto".
+std::string stored_structured_output(const GlobalOptions& options) {
+  return options.structured_output == "json_schema" ? "strict" : options.structured_output;
+}
+
 // A cost cap judges each request before it is sent, so every model needs a price.
 void require_prices(const std::map<std::string, llm::Price>& prices, const nlohmann::json& settings) {
   for (const auto& model : run_models(settings)) {
@@ -116,7 +123,7 @@ void register_setup_options(CLI::App* command, RunSetupOptions& setup) {
 }
 
 nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOptions& setup) {
-  auto settings = stages::build_settings(options.base_url, options.model, options.structured_output,
+  auto settings = stages::build_settings(options.base_url, options.model, stored_structured_output(options),
                                          read_config_file(setup.config_file), setup.overrides)
                       .value_or_throw();
   settings["schema_dialect"] = options.schema_dialect;
@@ -160,7 +167,7 @@ void apply_explicit_settings(const CLI::App& app, const GlobalOptions& options, 
                              bool run_cost_cap) {
   const std::pair<const char*, std::string> provider_settings[] = {{"base_url", options.base_url},
                                                                     {"model", options.model},
-                                                                    {"structured_output", options.structured_output},
+                                                                    {"structured_output", stored_structured_output(options)},
                                                                     {"schema_dialect", options.schema_dialect}};
   for (const auto& [key, value] : provider_settings) {
     std::string flag = std::string("--") + key;

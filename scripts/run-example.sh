@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh
+# Only what the example needs: the tool and the fake model server, not the tests.
+scripts/build.sh pipeline fake-llm-server
 
 brand=${BRAND:-hollowmere-dairy}
 offline=false
@@ -24,7 +25,8 @@ elif [[ -z ${PIPELINE_API_KEY:-}${OPENROUTER_API_KEY:-}${OPENAI_API_KEY:-} && -z
 fi
 if $offline; then
   log=$(mktemp)
-  build/tests/fake-llm-server --first-token-ms 200 --tokens-per-second 400 >"$log" &
+  # The fake's money is not real, so it reports none.
+  build/tests/fake-llm-server --first-token-ms 200 --tokens-per-second 400 --cost none >"$log" &
   server=$!
   trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
   for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done

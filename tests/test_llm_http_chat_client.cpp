@@ -195,7 +195,7 @@ TEST_CASE("structured output sends a strict json_schema and returns the validate
     CHECK(format["json_schema"]["schema"] == lower_schema(k_schema, provider_profile(config, "test-model")));
     CHECK_FALSE(format["json_schema"]["schema"]["properties"]["title"].contains("maxLength"));
     CHECK(format["json_schema"]["schema"]["properties"]["title"]["description"] ==
-          "Rules: at most 48 characters; at least 5 characters.");
+          "Rules: at least 5 characters; at most 48 characters.");
   }
 }
 
@@ -385,7 +385,11 @@ TEST_CASE("a server that cannot be reached is retried, then transient") {
   auto result = client.complete(hello_request(), CancelToken{});
   REQUIRE_FALSE(result.has_value());
   CHECK(result.error().kind == ErrorKind::transient);
-  CHECK(result.error().code == "connection");
+  // No attempt reached a provider: said plainly, with where to look.
+  CHECK(result.error().code == "unreachable");
+  CHECK(result.error().message.find("could not reach the provider at " + config.base_url + " in 2 attempts") == 0);
+  CHECK(result.error().message.find("`pipeline doctor`") != std::string::npos);
+  CHECK(result.error().message.find("scripts/run-example.sh --offline") != std::string::npos);
 }
 
 TEST_CASE("the idle timeout fires on a stream that sends only keep-alives") {
@@ -1326,4 +1330,32 @@ TEST_CASE("the model that answered is the one the chunks name, as OpenRouter rep
   CHECK(result->model == "mistralai/mistral-small-3.2");
   CHECK(server.requests().back()["model"] == "test-model");
   CHECK(result->usage.prompt_tokens == 20);
+}
+
+TEST_CASE("each failed attempt says what follows it") {
+  FakeLlmServer server;
+  for (int i = 0; i < 4; ++i) server.enqueue(http_error(503));
+  HttpChatClient client(config_for(server));
+  std::vector<Attempt> reported;
+  auto result = client.complete(hello_request(), CancelToken{}, recording(reported));
+  REQUIRE_FALSE(result.has_value());
+  REQUIRE(reported.size() == 4);
+  for (std::size_t i = 0; i + 1 < reported.size(); ++i) CHECK(reported[i].then == "retry");
+  // The last one is not followed by a retry, and says so.
+  CHECK(reported.back().then.empty());
+  CHECK(reported.back().to_json()["then"] == "");
+
+}
+
+TEST_CASE("a style answer kept after the re-asks is reported as kept, not as failed for good") {
+  FakeLlmServer server;
+  const std::string styled = R"({"title": "Tiny", "pattern": "convenience", "steps": ["a", "b", "c"], "units": 12})";
+  for (int i = 0; i < 3; ++i) server.enqueue(answer_with(styled));
+  HttpChatClient client(config_for(server));
+  std::vector<Attempt> reported;
+  REQUIRE(client.complete(schema_request(), CancelToken{}, recording(reported)).has_value());
+  REQUIRE(reported.size() == 3);
+  CHECK(reported[0].then == "reask");
+  CHECK(reported[1].then == "reask");
+  CHECK(reported[2].then == "kept");
 }

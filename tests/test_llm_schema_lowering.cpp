@@ -61,10 +61,10 @@ TEST_CASE("the openai lowering removes string lengths at every depth and says th
     CHECK(count_keyword(lowered, keyword) == 0);
   }
   // Rules follow the description after a full stop, or stand alone without one.
-  CHECK(lowered["properties"]["title"]["description"] == "The card's title. Rules: at most 80 characters; not empty.");
+  CHECK(lowered["properties"]["title"]["description"] == "The card's title. Rules: not empty; at most 80 characters.");
   CHECK(lowered["properties"]["steps"]["items"]["description"] == "Rules: at least 3 characters.");
   CHECK(lowered["properties"]["choice"]["anyOf"][0]["description"] == "Rules: at most 5 characters.");
-  CHECK(lowered["$defs"]["code"]["description"] == "Rules: at most 2 characters; at least 2 characters.");
+  CHECK(lowered["$defs"]["code"]["description"] == "Rules: exactly 2 characters.");
   // Everything OpenAI takes passes through unchanged.
   CHECK(lowered["$defs"]["code"]["pattern"] == "^[A-Z]{2}$");
   CHECK(lowered["properties"]["choice"]["anyOf"][1] == json{{"type", "integer"}, {"minimum", 0}});
@@ -104,7 +104,7 @@ TEST_CASE("the anthropic lowering puts bounds, counts and patterns into words") 
   CHECK(properties["steps"]["type"] == "array");
   CHECK(properties["steps"]["items"] == json{{"type", "string"}});
   const std::string steps = properties["steps"]["description"];
-  CHECK(steps.rfind("Rules: exactly 3 items", 0) == 0);
+  CHECK(steps == "Rules: exactly 3 items.");
   CHECK(steps.find("at least") == std::string::npos);
   CHECK(steps.find("at most") == std::string::npos);
   CHECK_FALSE(properties["steps"].contains("minItems"));
@@ -113,7 +113,7 @@ TEST_CASE("the anthropic lowering puts bounds, counts and patterns into words") 
   CHECK(properties["tags"] ==
         json{{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "Rules: at most 4 items."}});
   CHECK(properties["score"] ==
-        json{{"type", "integer"}, {"description", "How strong. Rules: at most 5; at least 1."}});
+        json{{"type", "integer"}, {"description", "How strong. Rules: at least 1; at most 5."}});
   CHECK(properties["hook"] ==
         json{{"type", "string"}, {"description", "Rules: matching the pattern `^When .+$`."}});
   // A nullable field becomes anyOf [the type, null], the description on the outside.
@@ -151,15 +151,15 @@ TEST_CASE("the structural schema keeps only structure, every bound in words") {
   const json expected = json::parse(R"({
     "type": "object", "additionalProperties": false, "required": ["title", "steps", "choice", "ref"],
     "properties": {
-      "title": {"type": "string", "description": "The card's title. Rules: at most 80 characters; not empty."},
-      "steps": {"type": "array", "description": "Rules: at most 4 items; at least 1 items.",
+      "title": {"type": "string", "description": "The card's title. Rules: not empty; at most 80 characters."},
+      "steps": {"type": "array", "description": "Rules: at least 1 item; at most 4 items.",
                 "items": {"type": "string", "description": "Rules: at least 3 characters."}},
       "choice": {"anyOf": [{"type": "string", "description": "Rules: at most 5 characters."},
                            {"type": "integer", "description": "Rules: at least 0."}]},
       "ref": {"$ref": "#/$defs/code"}
     },
     "$defs": {"code": {"type": "string",
-                       "description": "Rules: at most 2 characters; at least 2 characters; matching the pattern `^[A-Z]{2}$`."}}
+                       "description": "Rules: exactly 2 characters; matching the pattern `^[A-Z]{2}$`."}}
   })");
   CHECK(structural == expected);
 }

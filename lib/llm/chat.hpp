@@ -73,6 +73,11 @@ struct Attempt {
   std::string message;
   double wait_before_s = 0;  // backoff slept before this attempt
   double duration_s = 0;
+  // What the client does next about a failed attempt: "retry" (the same
+  // request again after a backoff), "reask" (the answer's problems are sent
+  // back), "next_rung" (asked on the next structured-output rung), "kept"
+  // (the answer is kept with style warnings), or "" (the call ends here).
+  std::string then;
   Usage usage;
   nlohmann::json to_json() const;
 };

@@ -143,6 +143,7 @@ struct HttpChatClient::CallState {
   ProviderProfile profile;
   ChatResult result;
   int attempts = 0;
+  int unreachable = 0;  // attempts that could not connect at all (DNS, refused connection)
   double wait_before_next = 0;
   StructuredRung rung = StructuredRung::prompt;  // of the latest attempt, when the request has a schema
 };
@@ -187,11 +188,12 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
       attempt.error_class = check.error_class;
       attempt.message = check.problem;
     }
-    report(attempt, call);
     const bool reasks_spent = ask >= m_config.max_invalid_reasks;
     // Phrasing that is still off after every re-ask is kept with a warning:
     // the answer's contract holds, and failing it would throw away what it cost.
     const bool style_only = check.error_class == "style_violation";
+    if (!check.error_class.empty()) attempt.then = !reasks_spent ? "reask" : style_only ? "kept" : "";
+    report(attempt, call);
     if (check.error_class.empty() || (style_only && reasks_spent)) {
       call.result.content = decoded.content;
       call.result.json = std::move(check.json);
@@ -261,6 +263,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
         if (auto next = m_ladder.refused(call.model, *turn, call.profile, answer.error_body)) {
           // A refused rung is no failed attempt: the next rung is asked at once.
           answer.attempt.error_class = "structured_output_refused";
+          answer.attempt.then = "next_rung";
           answer.attempt.message = "the provider refused structured output on the " + std::string(to_string(turn->rung)) +
                                    " rung, asking on the " + std::string(to_string(*next)) +
                                    " rung: " + answer.attempt.message;
@@ -273,10 +276,22 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
       turn.reset();
     }
     if (answer.attempt.error_class.empty()) return std::move(answer);
+    const bool retries_left = retry < m_config.max_retries;
+    if (answer.stop == util::StopReason::none && answer.retryable && retries_left) answer.attempt.then = "retry";
+    if (answer.attempt.http_status == 0 && answer.attempt.error_class == "connection") ++call.unreachable;
     report(answer.attempt, call);
     if (answer.stop != util::StopReason::none) return stop_error(answer.stop);
     if (!answer.retryable) return util::fail(ErrorKind::provider, answer.attempt.message, answer.attempt.error_class);
-    if (retry >= m_config.max_retries) {
+    if (!retries_left) {
+      if (call.unreachable == call.attempts) {
+        // No attempt reached the provider at all: the network or the base URL, not the provider, is the problem.
+        return util::fail(ErrorKind::transient,
+                          "could not reach the provider at " + m_config.base_url + " in " +
+                              std::to_string(call.attempts) + " attempts (" + answer.attempt.message +
+                              "): check the network and --base-url, and run `pipeline doctor`; without a provider, "
+                              "scripts/run-example.sh --offline runs the example against the built-in fake model",
+                          "unreachable");
+      }
       return util::fail(ErrorKind::transient,
                         "the model request failed " + std::to_string(retry + 1) +
                             " times; last: " + answer.attempt.message,

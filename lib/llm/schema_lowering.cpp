@@ -36,12 +36,23 @@ nlohmann::json lower(const nlohmann::json& schema, const ProviderProfile& profil
   nlohmann::json out = nlohmann::json::object();
   std::vector<std::string> rules;
   for (const auto& [keyword, value] : schema.items()) {
-    if (keyword == "description") continue;
-    if (!keep(keyword)) {
-      // A bound that constrains nothing needs no words either.
-      if (!(keyword == "minItems" && value == 0)) rules.push_back(describe_rule(keyword, value, schema));
-      continue;
-    }
+    if (keyword == "description" || keep(keyword)) continue;
+    // A bound that constrains nothing needs no words, and an upper bound equal
+    // to the lower one was said with it ("exactly 3 items").
+    if (keyword == "minItems" && value == 0) continue;
+    const char* lower_bound = keyword == "maxItems" ? "minItems" : keyword == "maxLength" ? "minLength" : nullptr;
+    if (lower_bound && !keep(lower_bound) && schema.value(lower_bound, nlohmann::json()) == value) continue;
+    rules.push_back(describe_rule(keyword, value, schema));
+  }
+  // Lower bounds before upper ones read naturally: "at least 1; at most 5".
+  auto rank = [](const std::string& rule) {
+    if (rule.rfind("at least", 0) == 0 || rule == "not empty") return 0;
+    return rule.rfind("at most", 0) == 0 ? 1 : 2;
+  };
+  std::stable_sort(rules.begin(), rules.end(),
+                   [&rank](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+  for (const auto& [keyword, value] : schema.items()) {
+    if (keyword == "description" || !keep(keyword)) continue;
     if (keyword == "properties" || keyword == "$defs") {
       nlohmann::json members = nlohmann::json::object();
       for (const auto& [name, member] : value.items()) members[name] = lower(member, profile, keep);
@@ -93,13 +104,20 @@ nlohmann::json lower(const nlohmann::json& schema, const ProviderProfile& profil
   return out;
 }
 
+// "1 item", "3 items".
+std::string counted(const nlohmann::json& value, const std::string& noun) {
+  return number_text(value) + " " + noun + (value == 1 ? "" : "s");
+}
+
 }  // namespace
 
 std::string describe_rule(const std::string& keyword, const nlohmann::json& value, const nlohmann::json& schema) {
-  if (keyword == "minLength") {
-    return value == 1 ? "not empty" : "at least " + number_text(value) + " characters";
+  if (keyword == "minLength" || keyword == "maxLength") {
+    const auto other = schema.find(keyword == "minLength" ? "maxLength" : "minLength");
+    if (other != schema.end() && *other == value) return "exactly " + counted(value, "character");
+    if (keyword == "minLength") return value == 1 ? "not empty" : "at least " + counted(value, "character");
+    return "at most " + counted(value, "character");
   }
-  if (keyword == "maxLength") return "at most " + number_text(value) + " characters";
   if (keyword == "pattern") return "matching the pattern `" + value.get<std::string>() + "`";
   if (keyword == "minimum") return "at least " + number_text(value);
   if (keyword == "maximum") return "at most " + number_text(value);
@@ -108,8 +126,8 @@ std::string describe_rule(const std::string& keyword, const nlohmann::json& valu
   if (keyword == "multipleOf") return "a multiple of " + number_text(value);
   if (keyword == "minItems" || keyword == "maxItems") {
     const auto other = schema.find(keyword == "minItems" ? "maxItems" : "minItems");
-    if (other != schema.end() && *other == value) return "exactly " + number_text(value) + " items";
-    return (keyword == "minItems" ? "at least " : "at most ") + number_text(value) + " items";
+    if (other != schema.end() && *other == value) return "exactly " + counted(value, "item");
+    return (keyword == "minItems" ? "at least " : "at most ") + counted(value, "item");
   }
   if (keyword == "uniqueItems") return "no item twice";
   if (keyword == "format") return "in the format " + value.dump();

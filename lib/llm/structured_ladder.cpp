@@ -13,9 +13,20 @@ std::string lowercase(const std::string& text) {
   return out;
 }
 
+// Whether `text` holds one of `needles` as a whole word or phrase: a needle
+// that begins or ends with a letter must not touch another letter there, so
+// "strict" is not found in "restricted".
 bool mentions_any(const std::string& text, std::initializer_list<const char*> needles) {
-  return std::any_of(needles.begin(), needles.end(),
-                     [&text](const char* needle) { return text.find(needle) != std::string::npos; });
+  auto is_letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  for (const std::string needle : needles) {
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      const bool starts_clean = at == 0 || !is_letter(needle.front()) || !is_letter(text[at - 1]);
+      const auto end = at + needle.size();
+      const bool ends_clean = end == text.size() || !is_letter(needle.back()) || !is_letter(text[end]);
+      if (starts_clean && ends_clean) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ nlohmann::json Attempt::to_json() const {
           {"message", message},
           {"wait_before_s", wait_before_s},
           {"duration_s", duration_s},
+          {"then", then},
           {"usage", usage.to_json()}};
 }
 

@@ -218,6 +218,7 @@ TEST_CASE("later stages may only name the mechanisms stage 1 found, and stage 1 
     if (request.value("/response_format/json_schema/name"_json_pointer, std::string()) == "mechanisms") continue;
     if (schema_text.find("mechanism_id") == std::string::npos) continue;
     // Every mechanism reference offers exactly the ids found.
+    CAPTURE(request.value("/response_format/json_schema/name"_json_pointer, std::string()));
     CHECK(schema_text.find(allowed.dump()) != std::string::npos);
   }
   const auto cards = json::parse(env.read("refs", "opportunities.json"));
@@ -278,4 +279,18 @@ TEST_CASE("--max-cost takes the model's prices from the provider's models list w
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("the provider's models list gives none") != std::string::npos);
   CHECK(unpriced.server.request_count() == 0);
+}
+
+TEST_CASE("--structured-output json_schema is kept as strict, and a run's end is said once") {
+  PlayedProvider provider(Dialect::openai);
+  auto run = provider.run_example("older-name", {"--structured-output", "json_schema"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(provider.env.checkpoint("older-name").at("settings").at("structured_output") == "strict");
+  const std::string all = run.out + run.err;
+  std::size_t said = 0;
+  for (auto at = all.find("completed"); at != std::string::npos; at = all.find("completed", at + 1)) ++said;
+  CHECK(said == 1);
+  CHECK(run.out.find("report: ") == 0);
+  CHECK(run.out.find("/older-name/report.md") != std::string::npos);
 }

@@ -23,7 +23,7 @@ extern "C" void on_stop(int) { g_stop = 1; }
 int usage(const char* message) {
   std::fprintf(stderr,
                "fake-llm-server: %s\n"
-               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME]\n"
+               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none]\n"
                "Serves POST /v1/chat/completions and GET /v1/models on 127.0.0.1 (a free port unless --port).\n",
                message);
   return 2;
@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> models;
   int port = 0;
   pipeline::testing::Dialect dialect = pipeline::testing::Dialect::any;
+  bool report_cost = true;
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
     if (option == "--help" || option == "-h") {
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
       const double rate = std::strtod(value, &end);
       if (*end != '\0' || rate < 0) return usage("--tokens-per-second takes a number");
       pace.tokens_per_second = rate;
+    } else if (option == "--cost") {
+      const std::string choice = value;
+      if (choice != "report" && choice != "none") return usage("--cost takes report or none");
+      report_cost = choice == "report";
     } else if (option == "--dialect") {
       auto parsed = pipeline::testing::parse_dialect(value);
       if (!parsed) return usage("--dialect takes any, openai, anthropic, json-object-only, no-structured-output or no-usage");
@@ -77,6 +82,7 @@ int main(int argc, char** argv) {
     pipeline::testing::FakeLlmServer server(port);
     server.set_pace(pace);
     server.set_dialect(dialect);
+    server.set_report_cost(report_cost);
     if (!models.empty()) server.set_models(models);
     std::printf("listening on %s\n", server.base_url().c_str());
     std::fflush(stdout);

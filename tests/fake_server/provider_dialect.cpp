@@ -137,7 +137,8 @@ Refusal no_endpoints() {
 
 bool mentions_json(const nlohmann::json& messages) {
   for (const auto& message : messages) {
-    std::string content = message.value("content", "");
+    // Content may also be an array of parts; its text parts count.
+    std::string content = message.contains("content") ? message["content"].dump() : "";
     std::transform(content.begin(), content.end(), content.begin(), [](unsigned char c) { return std::tolower(c); });
     if (content.find("json") != std::string::npos) return true;
   }

@@ -131,7 +131,7 @@ nlohmann::json with_described_rules(const nlohmann::json& schema) {
   std::string rules = description.substr(start + 7);
   if (!rules.empty() && rules.back() == '.') rules.pop_back();
   nlohmann::json out = schema;
-  static const std::regex k_count(R"((at least|at most|exactly) (-?[0-9.]+)( characters| items)?)");
+  static const std::regex k_count(R"((at least|at most|exactly) (-?[0-9.]+)( characters?| items?)?)");
   std::size_t at = 0;
   while (at < rules.size()) {
     std::size_t end = rules.find("; ", at);
@@ -148,7 +148,8 @@ nlohmann::json with_described_rules(const nlohmann::json& schema) {
         out["minLength"] = 1;
       } else if (std::regex_match(rule, match, k_count)) {
         const double value = std::stod(match[2]);
-        const std::string unit = match[3];
+        std::string unit = match[3];
+        if (!unit.empty() && unit.back() != 's') unit += 's';
         const std::string bound = match[1];
         const char* low = unit == " characters" ? "minLength" : unit == " items" ? "minItems" : "minimum";
         const char* high = unit == " characters" ? "maxLength" : unit == " items" ? "maxItems" : "maximum";
