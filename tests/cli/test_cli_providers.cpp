@@ -291,6 +291,7 @@ TEST_CASE("--structured-output json_schema is kept as strict, and a run's end is
   std::size_t said = 0;
   for (auto at = all.find("completed"); at != std::string::npos; at = all.find("completed", at + 1)) ++said;
   CHECK(said == 1);
-  CHECK(run.out.find("report: ") == 0);
-  CHECK(run.out.find("/older-name/report.md") != std::string::npos);
+  // stdout: the run's creation, then where its report is.
+  CHECK(split_lines(run.out) == std::vector<std::string>{"run older-name created",
+                                                         "report: " + provider.env.runs_dir + "/older-name/report.md"});
 }

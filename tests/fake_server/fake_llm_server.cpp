@@ -102,7 +102,7 @@ struct FakeLlmServer::Impl {
   std::string key;
   bool models_need_key = true;
   bool report_cost = true;
-  Dialect dialect = Dialect::any;
+  Dialect dialect = Dialect::openai;
   bool list_prices = false;
   std::vector<nlohmann::json> requests;
   std::vector<int> client_ports;

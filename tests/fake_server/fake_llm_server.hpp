@@ -83,7 +83,7 @@ class FakeLlmServer {
   // does ($1 and $2 per million prompt and completion tokens, as usage.cost).
   void set_list_prices(bool list);
   // Plays a real provider: refuses what it refuses, with its error bodies
-  // (see provider_dialect.hpp). Default: Dialect::any, which takes everything.
+  // (see provider_dialect.hpp). Default: Dialect::openai, the strictest common case; Dialect::any takes everything.
   void set_dialect(Dialect dialect);
   // Whether usage carries OpenRouter's "cost" (default) or, like OpenAI, none.
   void set_report_cost(bool report);

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   pipeline::testing::Pace pace;
   std::vector<std::string> models;
   int port = 0;
-  pipeline::testing::Dialect dialect = pipeline::testing::Dialect::any;
+  pipeline::testing::Dialect dialect = pipeline::testing::Dialect::openai;
   bool report_cost = true;
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
