@@ -51,6 +51,7 @@ Expected<StageContext> load_context(const checkpoints::RunStore& store, const Ru
     auto profile = brand::parse_brand(json, store.location(state.run_id) + "/" + k_brand_path);
     if (!profile) return profile.error();
     context.brand_text = brand::to_prompt_text(*profile);
+    context.brand_profile = profile->json;
   }
   for (int input : stage.reads()) {
     auto output = store.read_artifact(state.run_id, output_path(stage_by_number(input)));

@@ -5,9 +5,12 @@
 namespace pipeline::stages {
 
 // Stage 4, brand contextualisation: the lessons read against one brand:
-// portfolio fit and gaps, competitors, the consumer-goods pattern of each
-// mechanism, a retail scorecard, the brand's permission, its three strongest
-// directions and the main risks.
+// portfolio fit and gaps, competitors, the fit of every one of the five
+// consumer-goods patterns (with the mechanism each builds on), explicit
+// retail thresholds, the three strongest directions each scored against
+// them, the claims the brand can and cannot make, its go / no-go criteria,
+// its permission and the main risks. Its prompt also gets {{brand_rules}},
+// the feasibility rules read from the profile (stages/brand_facts.hpp).
 class ContextualizeStage final : public Stage {
  public:
   int number() const override { return 4; }

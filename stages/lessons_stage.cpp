@@ -13,7 +13,7 @@ namespace {
 namespace md = markdown;
 
 const std::vector<std::string>& figure_sources() {
-  static const std::vector<std::string> values = {"document", "estimate"};
+  static const std::vector<std::string> values = {"document", "estimate", "no_figure"};
   return values;
 }
 
@@ -22,10 +22,12 @@ nlohmann::json make_schema() {
   const auto constraint = object({
       {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism that removes it")},
       {"kind", enumeration(vocabulary::constraint_kinds(), "The kind of constraint")},
-      {"before", string("The situation before, with a figure (e.g. '45 minutes of preparation')", 200)},
-      {"after", string("The situation after, with a figure in the same unit (e.g. '5 minutes')", 200)},
+      {"before", string("The situation before, with a figure where it can be measured (e.g. '45 minutes of preparation')", 200)},
+      {"after", string("The situation after, with a figure in the same unit where there is one (e.g. '5 minutes')", 200)},
       {"figures_source", enumeration(figure_sources(),
-                                     "document: the figures come from the text; estimate: your reasoned estimate")},
+                                     "document: the figures come from the text; estimate: your reasoned estimate; "
+                                     "no_figure: described in words (knowledge and access constraints often have no "
+                                     "honest figure)")},
   });
   const auto industry = object({
       {"industry", string("An industry outside the document's own", 100)},

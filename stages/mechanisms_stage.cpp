@@ -51,13 +51,16 @@ nlohmann::json make_schema() {
                          {"sector", string("The industry or field it comes from", 120)},
                          {"summary", string("What happened, in two or three plain sentences with the document's figures")},
                      })},
-      {"mechanisms", array(mechanism, 2, 3, "The two or three mechanisms that make the innovation work, most important first")},
+      {"mechanisms", array(mechanism, 1, 3,
+                           "The mechanisms that make the innovation work, most important first: usually two or three, "
+                           "one when the document shows only one strong mechanism")},
       {"evidence", object({
                        {"strength", enumeration(vocabulary::evidence_strengths(),
                                                 "strong: measured results from a named source; moderate: some figures or "
                                                 "several consistent reports; weak: claims without figures; anecdotal: a "
                                                 "single story or opinion")},
-                       {"rationale", string("Why the evidence has that strength, citing what the document shows")},
+                       {"rationale", string("Why the evidence has that strength, citing what the document shows; say so when it "
+                                            "shows only one strong mechanism")},
                        {"gaps", array(string("One thing the document does not show"), 0, 5,
                                       "What a sceptical reader would still want to see")},
                    })},

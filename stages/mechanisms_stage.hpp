@@ -4,7 +4,7 @@
 
 namespace pipeline::stages {
 
-// Stage 1, input processing: the two or three mechanisms that make the
+// Stage 1, input processing: the one to three mechanisms that make the
 // innovation in the document work, each climbed from a concrete example to a
 // transferable structure, and how strong the document's evidence is. A
 // document too long for one request (params.max_input_tokens) is read in

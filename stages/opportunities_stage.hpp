@@ -22,11 +22,20 @@ class OpportunitiesStage final : public Stage {
   std::vector<RenderedFile> render(const nlohmann::json& output) const override;
   // "opportunities" (the plan), then "opportunity_card".
   std::vector<std::string> prompt_names() const override;
-  // Part "plan" (schema name "opportunities_plan"): a title, mechanism and
-  // concept per pattern, the titles all different. Then, asked together, parts
+  // Part "plan" (schema name "opportunities_plan"): per pattern a title,
+  // a mechanism, the concept, its shopper, occasion, format, price tier and
+  // brand anchor, grown from stage 4's pattern_fit; concepts sharing
+  // a title, a shopper and occasion, or a format break the contract, anchors
+  // that name nothing in the profile are style. Then, asked together, parts
   // "card-<pattern>" (schema name "opportunity_card"): each card written from
-  // its planned concept, told the other four, with a title no other pattern
-  // planned. The output is the object of the five cards.
+  // its planned concept and that concept's pattern_fit entry, seeing all
+  // five, with a title no other pattern
+  // planned (contract), its anchors in the profile and its feasibility within
+  // the brand's facts (style; storage and channel are held by the schema).
+  // Last, one check across the five cards: a card repeating an earlier one's
+  // next step, buyer question or figures is asked again as part
+  // "card-<pattern>-again" (repeats left after its re-asks are warnings).
+  // The output is the object of the five cards.
   util::Expected<nlohmann::json> produce(StageWork& work) const override;
 };
 

@@ -68,6 +68,18 @@ nlohmann::json integer(std::string_view description, std::optional<int> minimum,
   return schema;
 }
 
+nlohmann::json boolean(std::string_view description) {
+  nlohmann::json schema = {{"type", "boolean"}};
+  describe(schema, description);
+  return schema;
+}
+
+nlohmann::json suggested_string(const std::vector<std::string>& values, std::string_view description) {
+  nlohmann::json schema = {{"anyOf", nlohmann::json::array({{{"type", "string"}, {"enum", values}}, {{"type", "string"}}})}};
+  describe(schema, description);
+  return schema;
+}
+
 nlohmann::json array(nlohmann::json items, int min_items, int max_items, std::string_view description) {
   nlohmann::json schema = {{"type", "array"}, {"items", std::move(items)}, {"minItems", min_items}, {"maxItems", max_items}};
   describe(schema, description);

@@ -39,6 +39,15 @@ nlohmann::json constant(std::string_view value, std::string_view description);
 nlohmann::json number(std::string_view description, std::optional<double> minimum, std::optional<double> maximum = std::nullopt);
 nlohmann::json integer(std::string_view description, std::optional<int> minimum, std::optional<int> maximum = std::nullopt);
 
+// true or false.
+nlohmann::json boolean(std::string_view description);
+
+// `schema`, or any other string: the model is shown the values it should
+// pick from, and may still word one its own way (which a check then judges,
+// so a near miss is a warning, not a failed call). The free branch carries no
+// length rule: a style rule inside anyOf would break the contract.
+nlohmann::json suggested_string(const std::vector<std::string>& values, std::string_view description);
+
 // An array of `items` with between min_items and max_items elements.
 nlohmann::json array(nlohmann::json items, int min_items, int max_items, std::string_view description = {});
 

@@ -39,7 +39,7 @@ nlohmann::json make_schema() {
       {"momentum", enumeration(momentum_levels(), "How far along the signal is")},
   });
   return object({
-      {"anatomies", array(anatomy, 2, 3, "One classification per stage 1 mechanism, in the same order")},
+      {"anatomies", array(anatomy, 1, 3, "One classification per stage 1 mechanism, in the same order")},
       {"combination", object({
                           {"types", array(ten_type, 1, 10, "Every type used across all mechanisms, each once")},
                           {"defensibility", enumeration(vocabulary::defensibility_levels(),

@@ -20,6 +20,7 @@ struct StageContext {
   std::string document_text;
   std::string document_title;
   std::string brand_text;  // brand::to_prompt_text of the run's snapshot
+  nlohmann::json brand_profile;  // the snapshot's profile JSON (brand stages only), for checks against it
   std::map<int, nlohmann::json> outputs;  // by stage number
 };
 

@@ -2,6 +2,7 @@
 
 #include "stages/mechanism_refs.hpp"
 #include "stages/stage_registry.hpp"
+#include "stages/vague_words.hpp"
 
 namespace pipeline::stages {
 
@@ -41,7 +42,22 @@ util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts:
   request.max_tokens = params.max_tokens;
   request.schema = stage.schema();
   request.schema_name = std::string(stage.name());
+  request.style_check = vague_word_problems;
   return request;
+}
+
+void add_check(llm::ChatRequest& request, std::function<std::string(const nlohmann::json&)> check, bool style) {
+  auto& slot = style ? request.style_check : request.check;
+  if (!slot) {
+    slot = std::move(check);
+    return;
+  }
+  slot = [first = std::move(slot), second = std::move(check)](const nlohmann::json& answer) {
+    std::string problems = first(answer);
+    const std::string more = second(answer);
+    if (!more.empty()) problems += (problems.empty() ? "" : "; ") + more;
+    return problems;
+  };
 }
 
 }  // namespace pipeline::stages

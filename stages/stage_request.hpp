@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -18,11 +19,20 @@ util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts
                                                const StageContext& context, const StageParams& params,
                                                const std::string& run_model);
 
+// The parameters, schema and checks below are what build_request and
+// fill_request set: every request's style_check flags the banned vague words
+// (stages/vague_words.hpp).
+
 // A request of `stage` from one of its prompts filled with `variables`, with
 // the parameters and schema as build_request sets them; for the extra requests
 // of a stage that makes several (build_request checks the context, this does not).
 util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts::PromptTemplate& prompt,
                                               const std::map<std::string, std::string>& variables,
                                               const StageParams& params, const std::string& run_model);
+
+// Adds `check` to the request's contract check (`style` false) or its style
+// check (`style` true): the request then fails a check when either says no,
+// and the problems of both are named together.
+void add_check(llm::ChatRequest& request, std::function<std::string(const nlohmann::json&)> check, bool style);
 
 }  // namespace pipeline::stages

@@ -8,7 +8,7 @@
 // stages' schemas, prompts and renderings.
 namespace pipeline::stages::vocabulary {
 
-// Mechanism ids: stage 1 names its two or three mechanisms M1..M3 and later stages refer to them.
+// Mechanism ids: stage 1 names its one to three mechanisms M1..M3 and later stages refer to them.
 const std::vector<std::string>& mechanism_ids();
 
 // The ten mechanism types of stage 1 (unbundle, combine, remove_friction, ...).

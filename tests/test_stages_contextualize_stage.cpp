@@ -28,31 +28,45 @@ TEST_CASE("contextualize is stage 4 and reads the brand and stages 1 to 3") {
   CHECK(k_stage.uses_brand());
 }
 
-TEST_CASE("contextualize schema enumerates the five patterns and fixes three directions") {
+TEST_CASE("contextualize schema maps all five patterns, scores three directions and names claims and go / no-go") {
   const auto& schema = k_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
-  CHECK(schema["properties"]["pattern_mapping"]["items"]["properties"]["pattern"]["enum"] == k_patterns);
+  const auto& fit = schema["properties"]["pattern_fit"];
+  CHECK(fit["required"] == k_patterns);
+  for (const auto& pattern : k_patterns) {
+    const auto& entry = fit["properties"][pattern.get<std::string>()];
+    CHECK(entry["properties"]["fit_score"]["minimum"] == 1);
+    CHECK(entry["properties"]["fit_score"]["maximum"] == 5);
+    CHECK(entry["properties"].contains("mechanism_id"));
+    CHECK(entry["properties"].contains("application"));
+  }
+  const auto& thresholds = schema["properties"]["retail_thresholds"]["properties"];
+  CHECK(thresholds.contains("velocity_units_per_store_per_week"));
+  CHECK(thresholds.contains("gross_margin_pct"));
+  CHECK(thresholds.contains("shelf_visibility"));
   const auto& directions = schema["properties"]["strongest_directions"];
   CHECK(directions["minItems"] == 3);
   CHECK(directions["maxItems"] == 3);
   CHECK(directions["items"]["properties"]["pattern"]["enum"] == k_patterns);
-  const auto& scores = schema["properties"]["retail_viability"]["properties"]["scores"]["properties"];
-  CHECK(scores.size() == 5);
-  for (const auto& [criterion, score] : scores.items()) {
-    CHECK(score["properties"]["score"]["minimum"] == 1);
-    CHECK(score["properties"]["score"]["maximum"] == 5);
-  }
+  CHECK(directions["items"]["properties"]["scorecard"]["required"] ==
+        nlohmann::json({"velocity", "margin", "shelf_visibility"}));
+  CHECK(schema["properties"]["claims"]["required"] == nlohmann::json({"can_make", "cannot_make"}));
+  CHECK(schema["properties"]["go_no_go"]["required"] == nlohmann::json({"manufacturing", "regulation", "investment"}));
+  CHECK_FALSE(schema["properties"].contains("retail_viability"));
 }
 
-TEST_CASE("the contextualize sample conforms; a score of 6 or a sixth pattern does not") {
+TEST_CASE("the contextualize sample conforms; a fit of 6, a missing pattern or a margin over 100 does not") {
   const auto& schema = k_stage.schema();
   CHECK(validate_json(schema, sample_output(4)).empty());
   auto high = sample_output(4);
-  high["retail_viability"]["scores"]["consumer_appeal"]["score"] = 6;
+  high["pattern_fit"]["convenience"]["fit_score"] = 6;
   CHECK_FALSE(validate_json(schema, high).empty());
-  auto unknown = sample_output(4);
-  unknown["pattern_mapping"][0]["pattern"] = "sustainability";
-  CHECK_FALSE(validate_json(schema, unknown).empty());
+  auto missing = sample_output(4);
+  missing["pattern_fit"].erase("format_migration");
+  CHECK_FALSE(validate_json(schema, missing).empty());
+  auto margin = sample_output(4);
+  margin["strongest_directions"][0]["scorecard"]["margin"]["expected_gross_margin_pct"] = 120;
+  CHECK_FALSE(validate_json(schema, margin).empty());
 }
 
 TEST_CASE("the contextualize request carries the brand, the document and stages 1 to 3") {
@@ -74,6 +88,14 @@ TEST_CASE("the contextualize request carries the brand, the document and stages 
     CHECK_MESSAGE(user.find(block) != std::string::npos, block);
   }
   CHECK(user.find("Taking the order before making a perishable product") != std::string::npos);
+  // The document comes first and the brand last: the model leans on what it read last.
+  CHECK(user.find("<document") < user.find("<stage_output stage=\"1\""));
+  CHECK(user.find("<stage_output stage=\"3\"") < brand);
+  // The feasibility rules read from the profile are in the system prompt.
+  const std::string& system = request->messages.at(0).content;
+  CHECK(system.find("no cold chain") != std::string::npos);
+  CHECK(system.find("{{") == std::string::npos);
+  CHECK(system.find("shelf to subscription") == std::string::npos);
 }
 
 TEST_CASE("a contextualize request without a brand is refused") {
@@ -86,7 +108,7 @@ TEST_CASE("a contextualize request without a brand is refused") {
   CHECK(request.error().kind == util::ErrorKind::bad_input);
 }
 
-TEST_CASE("contextualize renders fit, competitors, patterns, scorecard, permission, directions and risks") {
+TEST_CASE("contextualize renders fit, competitors, all five patterns, thresholds, scorecards, claims and go / no-go") {
   const auto files = k_stage.render(sample_output(4));
   REQUIRE(files.size() == 2);
   CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/04-contextualize.json")) == sample_output(4));
@@ -94,9 +116,16 @@ TEST_CASE("contextualize renders fit, competitors, patterns, scorecard, permissi
   CHECK(markdown.rfind("# 4. Brand contextualisation\n", 0) == 0);
   for (const char* expected : {"**Brand:** Acme Foods GmbH", "**Acme Morning Rolls**", "No direct-to-consumer channel",
                                "| Lieken | Packaged bread in every German supermarket | High |",
-                               "| M2 | Better-for-you |", "| Supply feasibility | 2 / 5 |",
-                               "**Verdict:** Attractive for convenience", "- Claim simple ingredients",
-                               "1. **Morning Rolls lockers in Deutsche Bahn stations** (Convenience, M1)",
+                               "| Better-for-you | 4 / 5 | M2 |", "| Premiumisation | 2 / 5 | M2 |",
+                               "| Occasion expansion | 4 / 5 | M3 |",
+                               "- Velocity: at least 12 units per store per week", "- Gross margin: at least 30 %",
+                               "### 1. Morning Rolls lockers in Deutsche Bahn stations",
+                               "| Velocity | 12 units/store/week | 40 units/store/week | meets |",
+                               "| Velocity | 12 units/store/week | 6 units/store/week | below |",
+                               "| Shelf visibility | as above |  | below | Freshness shows only after purchase |",
+                               "| Simple ingredients | Morning Rolls list five ingredients |",
+                               "| Healthier than bakery bread | No nutrition study supports it |",
+                               "| Manufacturing | The Cologne plant can bake", "- Claim simple ingredients",
                                "| Overnight baking raises labour costs | Medium |"}) {
     CHECK_MESSAGE(markdown.find(expected) != std::string::npos, expected);
   }

@@ -63,7 +63,8 @@ TEST_CASE("mechanisms schema stays in the subset and carries the methodology's r
   const auto& schema = k_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
   const auto& mechanisms = schema["properties"]["mechanisms"];
-  CHECK(mechanisms["minItems"] == 2);
+  // One strong mechanism may stand alone rather than be joined by an invented second.
+  CHECK(mechanisms["minItems"] == 1);
   CHECK(mechanisms["maxItems"] == 3);
   const auto& mechanism = mechanisms["items"]["properties"];
   CHECK(mechanism["type"]["enum"] == nlohmann::json({"unbundle", "combine", "remove_friction", "change_business_model",

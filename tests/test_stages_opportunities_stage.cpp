@@ -4,6 +4,7 @@
 
 #include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
+#include "stages/card_checks.hpp"
 #include "stages/opportunities_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_work.hpp"
@@ -24,13 +25,17 @@ const stages::OpportunitiesStage k_stage;
 const std::vector<std::string> k_patterns = {"better_for_you", "premiumisation", "convenience", "format_migration",
                                              "occasion_expansion"};
 
-// A plan made from the sample cards: their titles and mechanisms, and a concept per pattern.
+// A plan made from the sample cards: their titles, mechanisms, anchors and
+// tiers, a concept, shopper and occasion per pattern, and the pack as format.
 nlohmann::json sample_plan() {
   nlohmann::json plan = nlohmann::json::object();
   for (const auto& pattern : k_patterns) {
     const auto& card = sample_output(5)[pattern];
     plan[pattern] = {{"title", card["title"]}, {"mechanism_id", card["mechanism_id"]},
-                     {"concept", "The " + pattern + " concept: " + card["description"]["what"].get<std::string>()}};
+                     {"concept", "The " + pattern + " concept: " + card["description"]["what"].get<std::string>()},
+                     {"shopper", card["description"]["who"]}, {"occasion", "The " + pattern + " moment"},
+                     {"format", card["price_point"]}, {"price_tier", card["feasibility"]["price_tier"]},
+                     {"brand_anchor", card["brand_anchor"]}};
   }
   return plan;
 }
@@ -68,10 +73,16 @@ TEST_CASE("opportunities schema has one card property per pattern with the card'
     CAPTURE(pattern);
     const auto& card = schema["properties"][pattern]["properties"];
     CHECK(card["pattern"]["const"] == pattern);
-    CHECK(card["next_steps"]["minItems"] == 3);
-    CHECK(card["next_steps"]["maxItems"] == 3);
-    CHECK(card["buyer_questions"]["minItems"] == 2);
-    CHECK(card["buyer_questions"]["maxItems"] == 2);
+    CHECK(card["next_steps"]["required"] == nlohmann::json({"production_trial", "retailer_test", "claim_proof"}));
+    for (const auto& [kind, step] : card["next_steps"]["properties"].items())
+      CHECK(step["required"] == nlohmann::json({"action", "scale", "timing"}));
+    CHECK(card["buyer_questions"]["required"] == nlohmann::json({"versus_competitor", "trade_terms"}));
+    CHECK(card["buyer_questions"]["properties"]["versus_competitor"]["required"] == nlohmann::json({"competitor", "question"}));
+    CHECK(card["brand_anchor"]["required"] == nlohmann::json({"product_line", "customer_segment", "capability", "competitor"}));
+    const auto& feasibility = card["feasibility"]["properties"];
+    CHECK(feasibility["storage"]["enum"] == nlohmann::json({"ambient", "chilled", "frozen"}));
+    CHECK(feasibility["consumer_education"]["enum"] == nlohmann::json({"none", "light"}));
+    CHECK(feasibility["price_tier"]["enum"] == nlohmann::json({"value", "mainstream", "premium"}));
     CHECK(card["title"].contains("maxLength"));
     const auto& description = card["description"]["properties"];
     CHECK(description.contains("what"));
@@ -82,7 +93,9 @@ TEST_CASE("opportunities schema has one card property per pattern with the card'
     CHECK(retail["units_per_store_per_week"]["minimum"] == doctest::Approx(0.01));
     CHECK(retail["gross_margin_pct"]["minimum"] == 0);
     CHECK(retail["gross_margin_pct"]["maximum"] == 100);
-    CHECK(retail["months_to_launch"]["minimum"] == 0);
+    CHECK(retail["months_to_launch"]["minimum"] == 3);
+    CHECK(retail["months_to_launch"]["maximum"] == 24);
+    CHECK(retail["basis"]["pattern"] == "^Estimates? based on .+$");
     CHECK(retail["currency"]["pattern"] == "^[A-Z]{3}$");
   }
 }
@@ -96,7 +109,7 @@ TEST_CASE("the card title pattern allows eight words and refuses nine") {
   CHECK_FALSE(std::regex_search("", title));
 }
 
-TEST_CASE("the opportunities sample conforms; a missing card, a wrong pattern or a fourth step do not") {
+TEST_CASE("the opportunities sample conforms; a missing card, a wrong pattern, a fourth step or a slow launch do not") {
   const auto& schema = k_stage.schema();
   CHECK(validate_json(schema, sample_output(5)).empty());
   auto missing = sample_output(5);
@@ -106,8 +119,18 @@ TEST_CASE("the opportunities sample conforms; a missing card, a wrong pattern or
   swapped["convenience"]["pattern"] = "premiumisation";
   CHECK_FALSE(validate_json(schema, swapped).empty());
   auto four_steps = sample_output(5);
-  four_steps["premiumisation"]["next_steps"].push_back("Celebrate");
+  four_steps["premiumisation"]["next_steps"]["party"] = four_steps["premiumisation"]["next_steps"]["claim_proof"];
   CHECK_FALSE(validate_json(schema, four_steps).empty());
+  for (int months : {2, 25}) {
+    auto slow = sample_output(5);
+    slow["convenience"]["retail"]["months_to_launch"] = months;
+    CHECK_FALSE(llm::contract_violations(schema, slow).empty());
+  }
+  auto unmarked = sample_output(5);
+  unmarked["convenience"]["retail"]["basis"] = "Kiosk sales of 30 to 50 bags a day";
+  const auto violations = llm::find_violations(schema, unmarked);
+  REQUIRE(violations.size() == 1);
+  CHECK(violations[0].style);
   auto negative = sample_output(5);
   negative["format_migration"]["retail"]["price"] = -1;
   CHECK_FALSE(validate_json(schema, negative).empty());
@@ -168,12 +191,12 @@ TEST_CASE("opportunities plans first, then writes the five cards in one parallel
   for (size_t i = 0; i < k_patterns.size(); ++i) CHECK(asks[1][i].part == "card-" + k_patterns[i]);
 }
 
-TEST_CASE("the plan request carries the brand, the document and stages 1 to 4, with a plan schema") {
+TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the document, with a plan schema") {
   const auto asks = sample_asks();
   const auto& plan = asks.at(0).at(0).request;
   CHECK(plan.schema_name == "opportunities_plan");
   CHECK(plan.model == "run-model");
-  CHECK(plan.max_tokens == 1500);
+  CHECK(plan.max_tokens == 3000);
   CHECK(plan.temperature == doctest::Approx(k_stage.default_params().temperature));
   CHECK(plan.check);
   REQUIRE(plan.schema);
@@ -183,18 +206,29 @@ TEST_CASE("the plan request carries the brand, the document and stages 1 to 4, w
   for (const auto& pattern : k_patterns) {
     CAPTURE(pattern);
     const auto& concept_schema = schema["properties"][pattern];
-    CHECK(concept_schema["required"] == nlohmann::json({"title", "mechanism_id", "concept"}));
+    CHECK(concept_schema["required"] == nlohmann::json({"title", "mechanism_id", "concept", "shopper", "occasion", "format",
+                                                        "price_tier", "brand_anchor"}));
+    // The anchors suggest the profile's names.
+    const auto& line = concept_schema["properties"]["brand_anchor"]["properties"]["product_line"];
+    REQUIRE(line.contains("anyOf"));
+    CHECK(line["anyOf"][0]["enum"].size() == 3);
     CHECK(concept_schema["properties"]["title"]["pattern"] == k_stage.schema()["properties"][pattern]["properties"]["title"]["pattern"]);
   }
   CHECK(validate_json(schema, sample_plan()).empty());
 
   const std::string& user = plan.messages.at(1).content;
   CHECK(user.find("<brand_profile>\n" + testing::sample_brand_text()) != std::string::npos);
-  CHECK(user.find(testing::sample_document_text()) != std::string::npos);
+  CHECK(user.find(testing::sample_document_text()) == std::string::npos);
+  CHECK(user.find("<document") == std::string::npos);
   for (int number = 1; number <= 4; ++number) {
     CHECK(user.find("<stage_output stage=\"" + std::to_string(number) + "\"") != std::string::npos);
   }
+  // The brand comes after the general analyses.
+  CHECK(user.find("<brand_profile>") > user.find("<stage_output stage=\"3\""));
   CHECK(user.find("Morning Rolls lockers in Deutsche Bahn stations") != std::string::npos);
+  // The feasibility rules of a brand without a cold chain or a direct channel are stated.
+  CHECK(plan.messages.at(0).content.find("no cold chain") != std::string::npos);
+  CHECK(plan.messages.at(0).content.find("no subscription") != std::string::npos);
 }
 
 TEST_CASE("a small max_tokens caps the plan and each card alike") {
@@ -216,7 +250,16 @@ TEST_CASE("each card request writes its own concept, told the other four, agains
     const auto& request = asks[1][i].request;
     CHECK(request.schema_name == "opportunity_card");
     REQUIRE(request.schema);
-    CHECK(*request.schema == k_stage.schema()["properties"][pattern]);
+    // The card's schema is the stage's, held to the brand and the mechanisms found.
+    const auto& schema = *request.schema;
+    CHECK(schema["properties"]["pattern"]["const"] == pattern);
+    CHECK(schema["properties"]["mechanism_id"]["enum"] == nlohmann::json({"M1", "M2", "M3"}));
+    CHECK(schema["properties"]["feasibility"]["properties"]["storage"]["enum"] == nlohmann::json({"ambient"}));
+    CHECK(schema["properties"]["feasibility"]["properties"]["channel"]["enum"] ==
+          nlohmann::json({"store_retail", "online_retail", "foodservice"}));
+    CHECK(validate_json(schema, sample_output(5)[pattern]).empty());
+    CHECK(request.style_check);
+    CHECK(request.style_check(sample_output(5)[pattern]).empty());
     CHECK(request.max_tokens == k_stage.default_params().max_tokens);
     CHECK(request.check);
     if (i == 0) shared_system = request.messages.at(0).content;
@@ -235,6 +278,8 @@ TEST_CASE("each card request writes its own concept, told the other four, agains
     const std::string others_block = user.substr(others, others_end - others);
     CHECK(own_block.find(plan[pattern]["title"].get<std::string>()) != std::string::npos);
     CHECK(own_block.find(plan[pattern]["concept"].get<std::string>()) != std::string::npos);
+    // The concept carries the stage 4 pattern_fit entry it grew from.
+    CHECK(own_block.find(sample_output(4)["pattern_fit"][pattern]["application"].get<std::string>()) != std::string::npos);
     CHECK(others_block.find(plan[pattern]["title"].get<std::string>()) == std::string::npos);
     for (const auto& other : k_patterns) {
       if (other == pattern) continue;
@@ -268,7 +313,7 @@ TEST_CASE("the card check refuses a title planned for another pattern") {
   CHECK(premium.request.check(card).empty());
   card["title"] = "A different heritage loaf";
   CHECK(premium.request.check(card).empty());
-  card["title"] = "ROLL KITS baked  at home";
+  card["title"] = "ACME protein BARS breakfast  pack";
   const std::string problem = premium.request.check(card);
   CHECK(problem.find("format_migration") != std::string::npos);
   CHECK(problem.find(plan["premiumisation"]["title"].get<std::string>()) != std::string::npos);
@@ -303,7 +348,9 @@ TEST_CASE("the fake model's answers pass the plan and card checks and make a val
   CHECK(validate_json(k_stage.schema(), *output).empty());
 
   // The fake server seeds its answers from the request; its plans must have
-  // five different titles, or the plan check would re-ask it for ever.
+  // five different titles, formats and shopper-occasion pairs, or the plan
+  // check would re-ask it for ever; and they must pass the style checks, or
+  // every fake run would pay for re-asks.
   const auto plan_request = work.asks().at(0).at(0).request;
   const auto& plan_schema = *plan_request.schema;
   const auto& check = plan_request.check;
@@ -312,7 +359,19 @@ TEST_CASE("the fake model's answers pass the plan and card checks and make a val
     const auto plan = testing::generate_from_schema(plan_schema, seed);
     REQUIRE(validate_json(plan_schema, plan).empty());
     CHECK(check(plan).empty());
+    CHECK(plan_request.style_check(plan).empty());
   }
+  const auto all_asks = work.asks();
+  const auto& cards = all_asks.at(1);
+  REQUIRE(cards.size() == 5);
+  for (const auto& card : cards) {
+    CAPTURE(card.part);
+    for (std::uint64_t seed = 0; seed < 100; ++seed) {
+      const auto answer = testing::generate_from_schema(*card.request.schema, seed);
+      CHECK(card.request.style_check(answer).empty());
+    }
+  }
+  CHECK(stages::cross_card_repeats(*output).empty());
 }
 
 TEST_CASE("opportunities renders five card files, opportunities.json and the stage files") {
@@ -329,19 +388,83 @@ TEST_CASE("opportunities renders five card files, opportunities.json and the sta
 
   const std::string convenience = testing::rendered_file(files, "cards/3-convenience.md");
   for (const char* expected : {"# Morning Rolls from the station locker\n", "*Convenience* · builds on mechanism M1",
-                               "**Price point:** EUR 3.49 for 4 x 60 g", "1. Agree a 10-locker pilot with Deutsche Bahn",
-                               "3. Measure pick-up times", "A red locker wall by the platform stairs",
-                               "- Why should a retailer stock it if lockers bypass the store?",
-                               "| 3.49 EUR | 120 | 32 % | 6 |"}) {
+                               "**Price point:** EUR 3.49 for 4 x 60 g", "- Extends: Acme Morning Rolls",
+                               "- Takes share from: Station bakeries (Ditsch)", "Storage: Ambient; channel: Foodservice",
+                               "1. **Production trial**: Pack locker-sized bags", "2. **Retailer test**: Agree a locker pilot",
+                               "3. **Claim proof**: Measure pick-up times", "A red locker wall by the platform stairs",
+                               "- Against Ditsch: Why would commuters order ahead", "## Retail figures (estimates)",
+                               "| 3.49 EUR | 120 | 32 % | 6 |", "Estimate based on station kiosk sales"}) {
     CHECK_MESSAGE(convenience.find(expected) != std::string::npos, expected);
   }
   CHECK(testing::rendered_file(files, "cards/1-better-for-you.md").find("# Acme Clean Rolls baked to order") != std::string::npos);
-  CHECK(testing::rendered_file(files, "cards/2-premiumisation.md").find("| 11.90 EUR | 8 | 46 % | 12 |") != std::string::npos);
+  CHECK(testing::rendered_file(files, "cards/2-premiumisation.md").find("| 4.99 EUR | 8 | 46 % | 12 |") != std::string::npos);
   CHECK(testing::rendered_file(files, "cards/4-format-migration.md").find("*Format migration*") != std::string::npos);
   CHECK(testing::rendered_file(files, "cards/5-occasion-expansion.md").find("Acme office breakfast, every Monday") != std::string::npos);
 
   const std::string markdown = testing::rendered_file(files, "stages/05-opportunities.md");
   CHECK(markdown.rfind("# 5. Opportunity generation\n", 0) == 0);
   CHECK(markdown.find("## Card 3: Morning Rolls from the station locker") != std::string::npos);
-  CHECK(markdown.find("| 1 | Better-for-you | Acme Clean Rolls baked to order | 3.99 EUR | 35 | 38 % | 9 |") != std::string::npos);
+  CHECK(markdown.find("| 1 | Better-for-you | Acme Clean Rolls baked to order | Acme Morning Rolls | 3.99 EUR | 35 | 38 % | 9 |") !=
+        std::string::npos);
+}
+
+TEST_CASE("a card that repeats an earlier card's next step is asked again alone, with what it repeats") {
+  testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
+  work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
+    if (request.part == "card-format_migration") {
+      auto card = sample_output(5)["format_migration"];
+      card["next_steps"]["retailer_test"] = sample_output(5)["convenience"]["next_steps"]["retailer_test"];
+      return card;
+    }
+    if (request.part == "card-format_migration-again") return sample_output(5)["format_migration"];
+    return sample_answer(request);
+  });
+  auto output = k_stage.produce(work);
+  REQUIRE(output);
+  CHECK(*output == sample_output(5));
+  const auto asks = work.asks();
+  REQUIRE(asks.size() == 3);
+  REQUIRE(asks[2].size() == 1);
+  const auto& again = asks[2][0];
+  CHECK(again.part == "card-format_migration-again");
+  // The first request's conversation, then the card and what it repeats.
+  const auto& messages = again.request.messages;
+  REQUIRE(messages.size() == 4);
+  CHECK(messages[1].content == asks[1][3].request.messages[1].content);
+  CHECK(messages[2].role == "assistant");
+  CHECK(messages[3].content.find("is also a next step of the convenience card") != std::string::npos);
+  // A repeat that stays after the re-asks is a style warning, not a failure.
+  REQUIRE(again.request.style_check);
+  CHECK(again.request.style_check(sample_output(5)["format_migration"]).empty());
+  auto still = sample_output(5)["format_migration"];
+  still["buyer_questions"]["trade_terms"] = sample_output(5)["better_for_you"]["buyer_questions"]["trade_terms"];
+  CHECK(again.request.style_check(still).find("better_for_you") != std::string::npos);
+}
+
+TEST_CASE("cards that differ from each other are not asked again") {
+  const auto asks = sample_asks();
+  CHECK(asks.size() == 2);
+}
+
+TEST_CASE("card style checks flag anchors outside the profile, infeasible wording and vague words") {
+  const auto asks = sample_asks();
+  const auto& request = asks.at(1).at(0).request;
+  REQUIRE(request.style_check);
+  auto card = sample_output(5)["better_for_you"];
+  card["brand_anchor"]["product_line"] = "Acme Sourdough Loaves";
+  card["brand_anchor"]["customer_segment"] = "students";
+  const std::string anchors = request.style_check(card);
+  CHECK(anchors.find("product_line") != std::string::npos);
+  CHECK(anchors.find("customer_segment") != std::string::npos);
+  auto chilled = sample_output(5)["better_for_you"];
+  chilled["shelf"] = "In the chilled bakery bay.";
+  CHECK(request.style_check(chilled).find("cold chain") != std::string::npos);
+  auto hype = sample_output(5)["better_for_you"];
+  hype["description"]["what"] = "An innovative roll.";
+  CHECK(request.style_check(hype).find("\"innovative\"") != std::string::npos);
+  // The planned concepts' anchors are held to the profile the same way.
+  const auto& plan = asks.at(0).at(0).request;
+  auto stray = sample_plan();
+  stray["convenience"]["brand_anchor"]["product_line"] = "Frozen pizza";
+  CHECK(plan.style_check(stray).find("convenience") != std::string::npos);
 }

@@ -20,8 +20,8 @@ TEST_CASE("the report holds every stage's Markdown and the five cards, in order"
     CHECK(at > previous);
     previous = at;
   }
-  for (const char* card : {"### Card 1: Acme Clean Rolls baked to order", "### Card 2: Acme Heritage Sourdough Box",
-                           "### Card 3: Morning Rolls from the station locker", "### Card 4: Roll kits baked at home",
+  for (const char* card : {"### Card 1: Acme Clean Rolls baked to order", "### Card 2: Acme 48-hour sourdough rolls",
+                           "### Card 3: Morning Rolls from the station locker", "### Card 4: Acme Protein Bars breakfast pack",
                            "### Card 5: Acme office breakfast, every Monday"}) {
     CHECK_MESSAGE(report.find(card) != std::string::npos, card);
   }

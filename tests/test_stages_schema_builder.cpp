@@ -36,3 +36,16 @@ TEST_CASE("leaf constructors use only the subset's keywords") {
     CHECK(pipeline::testing::schema_subset_problems(node).empty());
   }
 }
+
+TEST_CASE("a boolean is typed and described") {
+  CHECK(schema::boolean("B") == nlohmann::json({{"type", "boolean"}, {"description", "B"}}));
+}
+
+TEST_CASE("a suggested string offers its values first and accepts any string, with no style rule inside") {
+  const auto suggested = schema::suggested_string({"Acme Morning Rolls", "Acme Protein Bars"}, "A line");
+  CHECK(pipeline::testing::schema_subset_problems(suggested).empty());
+  REQUIRE(suggested["anyOf"].size() == 2);
+  CHECK(suggested["anyOf"][0]["enum"] == nlohmann::json({"Acme Morning Rolls", "Acme Protein Bars"}));
+  CHECK(suggested["anyOf"][1] == nlohmann::json({{"type", "string"}}));
+  CHECK(suggested["description"] == "A line");
+}

@@ -78,3 +78,30 @@ TEST_CASE("fill_request fills a stage's extra prompt with the given values and t
   CHECK(unknown.error().kind == util::ErrorKind::bad_input);
   CHECK(unknown.error().message.find("custom.prompt") != std::string::npos);
 }
+
+TEST_CASE("every stage's request flags the banned vague words as style") {
+  for (int number = 1; number <= 5; ++number) {
+    CAPTURE(number);
+    const stages::Stage* stage = stages::find_stage(std::to_string(number));
+    REQUIRE(stage);
+    auto request = stages::build_request(*stage, custom("System.", "{{document}}"), testing::sample_context(number),
+                                         stage->default_params(), "run-model");
+    REQUIRE(request);
+    REQUIRE(request->style_check);
+    CHECK(request->style_check(testing::sample_output(number)).empty());
+    CHECK(request->style_check(nlohmann::json{{"note", "A game-changing pack"}}).find("game-changing") != std::string::npos);
+  }
+}
+
+TEST_CASE("add_check joins a second check to the first, naming the problems of both") {
+  llm::ChatRequest request;
+  stages::add_check(request, [](const nlohmann::json& answer) { return answer.value("a", 0) ? "a is set" : ""; }, false);
+  CHECK_FALSE(request.style_check);
+  stages::add_check(request, [](const nlohmann::json& answer) { return answer.value("b", 0) ? "b is set" : ""; }, false);
+  CHECK(request.check(nlohmann::json::object()).empty());
+  CHECK(request.check({{"a", 1}}) == "a is set");
+  CHECK(request.check({{"b", 1}}) == "b is set");
+  CHECK(request.check({{"a", 1}, {"b", 1}}) == "a is set; b is set");
+  stages::add_check(request, [](const nlohmann::json&) { return std::string("style"); }, true);
+  CHECK(request.style_check(nlohmann::json::object()) == "style");
+}

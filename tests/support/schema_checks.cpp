@@ -10,7 +10,7 @@ const std::set<std::string>& allowed_keywords() {
   static const std::set<std::string> keywords = {"type",      "properties", "required", "additionalProperties",
                                                  "enum",      "const",      "items",    "minItems",
                                                  "maxItems",  "minLength",  "maxLength", "minimum",
-                                                 "maximum",   "pattern",    "description"};
+                                                 "maximum",   "pattern",    "description", "anyOf"};
   return keywords;
 }
 
@@ -41,6 +41,14 @@ void check_subset(const nlohmann::json& schema, const std::string& where, std::v
   }
   for (const auto& [key, value] : schema.items()) {
     if (!allowed_keywords().count(key)) problems.push_back(where + ": keyword \"" + key + "\" is outside the subset");
+  }
+  // A node of alternatives (schema::suggested_string) is typed by its alternatives.
+  if (auto options = schema.find("anyOf"); options != schema.end()) {
+    if (!options->is_array() || options->empty()) problems.push_back(where + ": empty anyOf");
+    else
+      for (std::size_t i = 0; i < options->size(); ++i)
+        check_subset((*options)[i], where + "/anyOf/" + std::to_string(i), problems);
+    return;
   }
   const auto types = types_of(schema);
   if (types.empty()) problems.push_back(where + ": no type");

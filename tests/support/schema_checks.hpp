@@ -12,7 +12,7 @@ namespace pipeline::testing {
 // Ways in which `schema` leaves the keyword subset the stages promise: an
 // unknown keyword, an object without additionalProperties false or whose
 // required list is not exactly its properties, an array without items, an
-// empty enum, a pattern std::regex cannot compile, a node without a type, a
+// empty enum or anyOf, a pattern std::regex cannot compile, a node without a type, a
 // min above its max. Each problem names its JSON pointer; none means it fits.
 std::vector<std::string> schema_subset_problems(const nlohmann::json& schema);
 

@@ -159,44 +159,183 @@ const char* k_stage4 = R"json({
   "brand_name": "Acme Foods GmbH",
   "portfolio_fit": {
     "fits": [
-      {"product_line": "Acme Morning Rolls", "connection": "A daily fresh product bought on the way to work, like Nordvik's bread"},
-      {"product_line": "Acme Protein Bars", "connection": "A routine purchase that suits a standing weekly order"}
+      {
+        "product_line": "Acme Morning Rolls",
+        "connection": "A daily fresh product bought on the way to work, like Nordvik's bread"
+      },
+      {
+        "product_line": "Acme Protein Bars",
+        "connection": "A routine purchase that suits a standing weekly order"
+      }
     ],
     "gaps": [
-      {"gap": "No direct-to-consumer channel", "why_it_matters": "Pre-orders and subscriptions need a direct relationship with the buyer"}
+      {
+        "gap": "No direct-to-consumer channel",
+        "why_it_matters": "Pre-orders need a relationship with the buyer that Acme has only through retailers"
+      }
     ]
   },
   "competitors": [
-    {"name": "Lieken", "relevant_move": "Packaged bread in every German supermarket", "threat": "high"},
-    {"name": "Station bakeries (Ditsch)", "relevant_move": "Own the fresh morning purchase in German stations", "threat": "medium"}
-  ],
-  "pattern_mapping": [
-    {"mechanism_id": "M1", "pattern": "convenience", "application": "Morning Rolls collected from lockers at 120 Deutsche Bahn stations"},
-    {"mechanism_id": "M2", "pattern": "better_for_you", "application": "Preservative-free rolls baked to order, possible because nothing waits on a shelf"},
-    {"mechanism_id": "M3", "pattern": "occasion_expansion", "application": "A weekly office breakfast subscription for teams"}
-  ],
-  "retail_viability": {
-    "scores": {
-      "consumer_appeal": {"score": 4, "rationale": "Commuters already buy Morning Rolls at stations"},
-      "shelf_differentiation": {"score": 3, "rationale": "Freshness is visible only after purchase"},
-      "price_acceptance": {"score": 4, "rationale": "EUR 3.99 for four rolls is close to station bakery prices"},
-      "margin_potential": {"score": 3, "rationale": "Locker costs eat into the waste savings"},
-      "supply_feasibility": {"score": 2, "rationale": "Acme's plants bake for next-day retail, not overnight to order"}
+    {
+      "name": "Lieken",
+      "relevant_move": "Packaged bread in every German supermarket",
+      "threat": "high"
     },
-    "verdict": "Attractive for convenience and occasion cards; supply is the bottleneck."
+    {
+      "name": "Station bakeries (Ditsch)",
+      "relevant_move": "Own the fresh morning purchase in German stations",
+      "threat": "medium"
+    }
+  ],
+  "pattern_fit": {
+    "better_for_you": {
+      "fit_score": 4,
+      "mechanism_id": "M2",
+      "application": "Acme Morning Rolls without preservatives, baked to retailer pre-orders",
+      "why_this_score": "Cleaner labels are Acme's 2025 priority; shelf life is the limit"
+    },
+    "premiumisation": {
+      "fit_score": 2,
+      "mechanism_id": "M2",
+      "application": "A 48-hour sourdough roll under the Morning Rolls name",
+      "why_this_score": "Acme is an everyday brand; a craft price needs proof it does not have yet"
+    },
+    "convenience": {
+      "fit_score": 5,
+      "mechanism_id": "M1",
+      "application": "Acme Morning Rolls collected from lockers at 120 Deutsche Bahn stations",
+      "why_this_score": "Acme already supplies station kiosks"
+    },
+    "format_migration": {
+      "fit_score": 3,
+      "mechanism_id": "M2",
+      "application": "Acme Protein Bars as a breakfast bar pack sized for one commute",
+      "why_this_score": "The bar line runs in ambient packs already"
+    },
+    "occasion_expansion": {
+      "fit_score": 4,
+      "mechanism_id": "M3",
+      "application": "Acme Morning Rolls as a weekly office breakfast crate through the catering unit",
+      "why_this_score": "The catering unit serves 800 offices"
+    }
   },
-  "brand_permission": {
-    "has_permission_to": ["Sell fresh morning baked goods", "Claim simple ingredients"],
-    "lacks": ["A direct digital relationship with consumers", "Overnight production capacity"]
+  "retail_thresholds": {
+    "velocity_units_per_store_per_week": 12,
+    "gross_margin_pct": 30,
+    "shelf_visibility": "Two facings at eye level in the bakery bay",
+    "basis": "Estimates from German packaged bread norms; the profile gives no rates of sale"
   },
   "strongest_directions": [
-    {"direction": "Morning Rolls lockers in Deutsche Bahn stations", "mechanism_id": "M1", "pattern": "convenience", "why_this_brand": "Acme already supplies station kiosks and has the best-known roll brand"},
-    {"direction": "Preservative-free rolls baked to order", "mechanism_id": "M2", "pattern": "better_for_you", "why_this_brand": "Fits Acme's 2025 priority of cleaner labels"},
-    {"direction": "Office breakfast subscription", "mechanism_id": "M3", "pattern": "occasion_expansion", "why_this_brand": "Acme's B2B catering unit already serves 800 offices"}
+    {
+      "direction": "Morning Rolls lockers in Deutsche Bahn stations",
+      "mechanism_id": "M1",
+      "pattern": "convenience",
+      "why_this_brand": "Acme already supplies station kiosks and has the best-known roll brand",
+      "scorecard": {
+        "velocity": {
+          "expected_units_per_store_per_week": 40,
+          "rationale": "Station kiosks sell 30 to 50 bags a day"
+        },
+        "margin": {
+          "expected_gross_margin_pct": 32,
+          "rationale": "Locker rent takes 6 points"
+        },
+        "shelf_visibility": {
+          "meets_threshold": true,
+          "rationale": "A red locker wall by the platform stairs"
+        }
+      }
+    },
+    {
+      "direction": "Preservative-free rolls baked to order",
+      "mechanism_id": "M2",
+      "pattern": "better_for_you",
+      "why_this_brand": "Fits Acme's 2025 priority of cleaner labels",
+      "scorecard": {
+        "velocity": {
+          "expected_units_per_store_per_week": 15,
+          "rationale": "Close to the current Morning Rolls rate"
+        },
+        "margin": {
+          "expected_gross_margin_pct": 36,
+          "rationale": "Less waste offsets the shorter shelf life"
+        },
+        "shelf_visibility": {
+          "meets_threshold": false,
+          "rationale": "Freshness shows only after purchase"
+        }
+      }
+    },
+    {
+      "direction": "Office breakfast crates",
+      "mechanism_id": "M3",
+      "pattern": "occasion_expansion",
+      "why_this_brand": "Acme's B2B catering unit already serves 800 offices",
+      "scorecard": {
+        "velocity": {
+          "expected_units_per_store_per_week": 6,
+          "rationale": "Counted per office, not per store"
+        },
+        "margin": {
+          "expected_gross_margin_pct": 35,
+          "rationale": "Delivery routes are shared with catering"
+        },
+        "shelf_visibility": {
+          "meets_threshold": false,
+          "rationale": "Not sold on a shelf"
+        }
+      }
+    }
   ],
+  "claims": {
+    "can_make": [
+      {
+        "claim": "Simple ingredients",
+        "proof": "Morning Rolls list five ingredients"
+      }
+    ],
+    "cannot_make": [
+      {
+        "claim": "Healthier than bakery bread",
+        "why_not": "No nutrition study supports it"
+      }
+    ]
+  },
+  "go_no_go": {
+    "manufacturing": {
+      "go_if": "The Cologne plant can bake overnight to orders at 10,000 bags a day",
+      "no_go_if": "Night baking needs a new line"
+    },
+    "regulation": {
+      "go_if": "Preservative-free rolls keep 3 days without a mould problem",
+      "no_go_if": "Shelf-life tests fail at 2 days"
+    },
+    "investment": {
+      "go_if": "The locker pilot pays back within 24 months",
+      "no_go_if": "Lockers cost more than EUR 2 million"
+    }
+  },
+  "brand_permission": {
+    "has_permission_to": [
+      "Sell fresh morning baked goods",
+      "Claim simple ingredients"
+    ],
+    "lacks": [
+      "A direct digital relationship with consumers",
+      "Overnight production capacity"
+    ]
+  },
   "risks": [
-    {"risk": "Retail partners see lockers as a competing channel", "severity": "high", "mitigation": "Place lockers with retail partners and share revenue"},
-    {"risk": "Overnight baking raises labour costs", "severity": "medium", "mitigation": "Pilot in one plant with an existing night shift"}
+    {
+      "risk": "Retail partners see lockers as a competing channel",
+      "severity": "high",
+      "mitigation": "Place lockers with retail partners and share revenue"
+    },
+    {
+      "risk": "Overnight baking raises labour costs",
+      "severity": "medium",
+      "mitigation": "Pilot in one plant with an existing night shift"
+    }
   ]
 })json";
 
@@ -205,111 +344,286 @@ const char* k_stage5 = R"json({
     "title": "Acme Clean Rolls baked to order",
     "pattern": "better_for_you",
     "mechanism_id": "M2",
+    "brand_anchor": {
+      "product_line": "Acme Morning Rolls",
+      "customer_segment": "Commuters who buy breakfast on the way to work",
+      "capability": "The Cologne plant's overnight shift",
+      "competitor": "Lieken Urkorn rolls"
+    },
     "description": {
-      "what": "Four wholegrain rolls without preservatives, baked overnight to pre-orders, in a paper bag.",
+      "what": "Four wholegrain rolls without preservatives, baked overnight to retailer pre-orders, in a paper bag.",
       "who": "Health-minded commuters aged 25 to 45 who avoid additives, at EUR 3.99 for four.",
       "how_why_now": "Baking to order removes the need for preservatives; clean-label demand is rising now."
     },
     "price_point": "EUR 3.99 for 4 x 70 g",
-    "next_steps": [
-      "Bake a preservative-free recipe trial at the Cologne plant within 8 weeks",
-      "Run a concept test with 300 Morning Rolls buyers in 6 weeks",
-      "Cost overnight production for 10,000 bags a day by the end of the quarter"
-    ],
-    "shelf": "A kraft-paper bag with a baked-at timestamp, in the chilled bakery bay.",
-    "buyer_questions": [
-      "How will you guarantee freshness without preservatives?",
-      "Does it cannibalise Morning Rolls?"
-    ],
-    "retail": {"price": 3.99, "currency": "EUR", "units_per_store_per_week": 35, "gross_margin_pct": 38, "months_to_launch": 9}
+    "feasibility": {
+      "storage": "ambient",
+      "channel": "store_retail",
+      "price_tier": "mainstream",
+      "price_tier_reason": "Priced like Morning Rolls; the clean label is the reason to switch",
+      "consumer_education": "none"
+    },
+    "next_steps": {
+      "production_trial": {
+        "action": "Bake a preservative-free recipe trial at the Cologne plant",
+        "scale": "3 night shifts, 2,000 bags",
+        "timing": "within 8 weeks"
+      },
+      "retailer_test": {
+        "action": "Test the price at EUR 3.79 and 3.99 in REWE stores",
+        "scale": "40 stores",
+        "timing": "over 8 weeks"
+      },
+      "claim_proof": {
+        "action": "Run a 3-day mould test of the recipe in an accredited lab",
+        "scale": "6 batches",
+        "timing": "in 4 weeks"
+      }
+    },
+    "shelf": "A kraft-paper bag with a baked-at timestamp, in the bakery bay.",
+    "buyer_questions": {
+      "versus_competitor": {
+        "competitor": "Lieken Urkorn",
+        "question": "Why would a shopper pay 40 cents more than for Lieken Urkorn?"
+      },
+      "trade_terms": "How will you guarantee three days of freshness without preservatives?"
+    },
+    "retail": {
+      "price": 3.99,
+      "currency": "EUR",
+      "units_per_store_per_week": 35,
+      "gross_margin_pct": 38,
+      "months_to_launch": 9,
+      "basis": "Estimate based on Morning Rolls' current EUR 3.49 price and station kiosk sales"
+    }
   },
   "premiumisation": {
-    "title": "Acme Heritage Sourdough Box",
+    "title": "Acme 48-hour sourdough rolls",
     "pattern": "premiumisation",
-    "mechanism_id": "M3",
-    "description": {
-      "what": "A weekly box of two 48-hour sourdough loaves from regional rye, on subscription.",
-      "who": "Food-loving households who pay for craft bread, at EUR 11.90 a week.",
-      "how_why_now": "The standing order makes slow fermentation plannable; craft bread spending grows while staples trade down."
+    "mechanism_id": "M2",
+    "brand_anchor": {
+      "product_line": "Acme Morning Rolls",
+      "customer_segment": "Families who shop weekly",
+      "capability": "Acme's regional rye suppliers",
+      "competitor": "Harry Sonntagsbrötchen"
     },
-    "price_point": "EUR 11.90 for 2 x 750 g",
-    "next_steps": [
-      "Develop two sourdough recipes with a master baker in 10 weeks",
-      "Test a subscription landing page with 2,000 visitors in 4 weeks",
-      "Sign two regional rye farmers by month 3"
-    ],
-    "shelf": "A linen-textured box with the farmer's name, at eye level in the premium bread bay.",
-    "buyer_questions": [
-      "What margin does the store keep on a subscription product?",
-      "How do you support it in store?"
-    ],
-    "retail": {"price": 11.9, "currency": "EUR", "units_per_store_per_week": 8, "gross_margin_pct": 46, "months_to_launch": 12}
+    "description": {
+      "what": "Four 48-hour sourdough rolls from regional rye in a printed paper bag.",
+      "who": "Food-loving families who pay for craft bread at the weekend, at EUR 4.99 for four.",
+      "how_why_now": "Planned orders make slow fermentation possible at scale; craft bread spending grows while staples trade down."
+    },
+    "price_point": "EUR 4.99 for 4 x 80 g",
+    "feasibility": {
+      "storage": "ambient",
+      "channel": "store_retail",
+      "price_tier": "premium",
+      "price_tier_reason": "Regional rye and a 48-hour ferment the pack can prove",
+      "consumer_education": "none"
+    },
+    "next_steps": {
+      "production_trial": {
+        "action": "Develop two sourdough recipes with a master baker at the Cologne plant",
+        "scale": "2 recipes, 500 bags each",
+        "timing": "in 10 weeks"
+      },
+      "retailer_test": {
+        "action": "List the rolls in Edeka's premium bread bay",
+        "scale": "25 stores",
+        "timing": "for 12 weeks"
+      },
+      "claim_proof": {
+        "action": "Certify the regional rye origin with the suppliers",
+        "scale": "2 farms",
+        "timing": "by month 3"
+      }
+    },
+    "shelf": "A linen-textured bag with the farmer's name, at eye level in the premium bread bay.",
+    "buyer_questions": {
+      "versus_competitor": {
+        "competitor": "Harry",
+        "question": "What makes these worth a euro more than Harry's Sonntagsbrötchen?"
+      },
+      "trade_terms": "What margin does the store keep at EUR 4.99?"
+    },
+    "retail": {
+      "price": 4.99,
+      "currency": "EUR",
+      "units_per_store_per_week": 8,
+      "gross_margin_pct": 46,
+      "months_to_launch": 12,
+      "basis": "Estimate based on craft roll prices in German supermarkets"
+    }
   },
   "convenience": {
     "title": "Morning Rolls from the station locker",
     "pattern": "convenience",
     "mechanism_id": "M1",
+    "brand_anchor": {
+      "product_line": "Acme Morning Rolls",
+      "customer_segment": "Commuters who buy breakfast on the way to work",
+      "capability": "Acme's supply contracts with station kiosks",
+      "competitor": "Station bakeries (Ditsch)"
+    },
     "description": {
       "what": "Morning Rolls ordered by 22:00 in the Acme app and collected from station lockers from 6:00.",
       "who": "Commuters with fixed train times, at EUR 3.49 for four.",
       "how_why_now": "The locker removes the queue; hybrid workers travel on fixed days and plan those mornings."
     },
     "price_point": "EUR 3.49 for 4 x 60 g",
-    "next_steps": [
-      "Agree a 10-locker pilot with Deutsche Bahn in Cologne within 3 months",
-      "Build the ordering app with an agency in 12 weeks",
-      "Measure pick-up times and repeat rate for 8 weeks of the pilot"
-    ],
+    "feasibility": {
+      "storage": "ambient",
+      "channel": "foodservice",
+      "price_tier": "mainstream",
+      "price_tier_reason": "The usual Morning Rolls price; the saving is time",
+      "consumer_education": "none"
+    },
+    "next_steps": {
+      "production_trial": {
+        "action": "Pack locker-sized bags on the Morning Rolls line",
+        "scale": "1,000 bags a day",
+        "timing": "for 2 weeks"
+      },
+      "retailer_test": {
+        "action": "Agree a locker pilot with Deutsche Bahn and the station kiosk operator",
+        "scale": "10 lockers in Cologne",
+        "timing": "within 3 months"
+      },
+      "claim_proof": {
+        "action": "Measure pick-up times against the kiosk queue",
+        "scale": "400 commuters",
+        "timing": "over 8 weeks"
+      }
+    },
     "shelf": "A red locker wall by the platform stairs, each door showing the Acme roll.",
-    "buyer_questions": [
-      "Why should a retailer stock it if lockers bypass the store?",
-      "What share of sales will go through lockers?"
-    ],
-    "retail": {"price": 3.49, "currency": "EUR", "units_per_store_per_week": 120, "gross_margin_pct": 32, "months_to_launch": 6}
+    "buyer_questions": {
+      "versus_competitor": {
+        "competitor": "Ditsch",
+        "question": "Why would commuters order ahead rather than buy at Ditsch on the platform?"
+      },
+      "trade_terms": "What share of kiosk sales will move into the lockers?"
+    },
+    "retail": {
+      "price": 3.49,
+      "currency": "EUR",
+      "units_per_store_per_week": 120,
+      "gross_margin_pct": 32,
+      "months_to_launch": 6,
+      "basis": "Estimate based on station kiosk sales of 30 to 50 bags a day"
+    }
   },
   "format_migration": {
-    "title": "Roll kits baked at home",
+    "title": "Acme Protein Bars breakfast pack",
     "pattern": "format_migration",
     "mechanism_id": "M2",
-    "description": {
-      "what": "Chilled dough for six rolls that bakes in 12 minutes, in a resealable tray.",
-      "who": "Families who want warm rolls at weekend breakfast, at EUR 2.79.",
-      "how_why_now": "Moving the last bake to the home keeps the fresh result without the waste; air fryers are now in 40% of German homes."
+    "brand_anchor": {
+      "product_line": "Acme Protein Bars",
+      "customer_segment": "Commuters who buy breakfast on the way to work",
+      "capability": "The bar line's flow-wrap machines",
+      "competitor": "Corny Protein"
     },
-    "price_point": "EUR 2.79 for 6 x 50 g",
-    "next_steps": [
-      "Test dough stability for 21 days in the lab within 6 weeks",
-      "Trial air-fryer instructions with 50 households in 4 weeks",
-      "Secure a chilled listing at one retailer for a 3-month trial"
-    ],
-    "shelf": "A clear tray showing the dough rolls, next to chilled croissant dough.",
-    "buyer_questions": [
-      "How many weeks of shelf life does the dough have?",
-      "Which existing chilled dough product would it replace?"
-    ],
-    "retail": {"price": 2.79, "currency": "EUR", "units_per_store_per_week": 45, "gross_margin_pct": 41, "months_to_launch": 10}
+    "description": {
+      "what": "Two protein bars and a dried-fruit bite in one flow-wrapped breakfast pack.",
+      "who": "Commuters who skip breakfast at home, at EUR 1.99 a pack.",
+      "how_why_now": "A fixed pack for one commute sells the morning, not the bar; station snacking is back to 2019 levels."
+    },
+    "price_point": "EUR 1.99 for 2 x 40 g and 1 x 20 g",
+    "feasibility": {
+      "storage": "ambient",
+      "channel": "store_retail",
+      "price_tier": "mainstream",
+      "price_tier_reason": "Priced between a bar and a bakery breakfast",
+      "consumer_education": "none"
+    },
+    "next_steps": {
+      "production_trial": {
+        "action": "Run the three-piece pack on the bar line's flow-wrap machine",
+        "scale": "5,000 packs",
+        "timing": "in 6 weeks"
+      },
+      "retailer_test": {
+        "action": "Place the pack at the tills of Rossmann stores near stations",
+        "scale": "60 stores",
+        "timing": "for 10 weeks"
+      },
+      "claim_proof": {
+        "action": "Verify the 20 g protein claim in a lab",
+        "scale": "3 batches",
+        "timing": "in 3 weeks"
+      }
+    },
+    "shelf": "A bright orange pack in the till rack, next to single bars.",
+    "buyer_questions": {
+      "versus_competitor": {
+        "competitor": "Corny",
+        "question": "How does this pack beat a single Corny Protein bar at the till?"
+      },
+      "trade_terms": "Which till-rack slot would it take, and for how long?"
+    },
+    "retail": {
+      "price": 1.99,
+      "currency": "EUR",
+      "units_per_store_per_week": 45,
+      "gross_margin_pct": 41,
+      "months_to_launch": 8,
+      "basis": "Estimate based on Acme Protein Bars' current till-rack sales"
+    }
   },
   "occasion_expansion": {
     "title": "Acme office breakfast, every Monday",
     "pattern": "occasion_expansion",
     "mechanism_id": "M3",
+    "brand_anchor": {
+      "product_line": "Acme Morning Rolls",
+      "customer_segment": "Office teams served by the catering unit",
+      "capability": "Acme's B2B catering unit and its delivery routes",
+      "competitor": "Local bakery deliveries"
+    },
     "description": {
-      "what": "A weekly crate of rolls, spreads and fruit for 10 people, delivered to offices on subscription.",
+      "what": "A weekly crate of rolls, spreads and fruit for 10 people, delivered to offices by the catering unit.",
       "who": "Office managers of teams of 10 to 50, at EUR 39 a crate.",
       "how_why_now": "A standing order makes delivery routes plannable; firms use breakfast to bring staff back on office days."
     },
     "price_point": "EUR 39 per crate for 10 people",
-    "next_steps": [
-      "Offer the crate to 50 offices of the catering unit's clients in 2 months",
-      "Price three crate sizes with a conjoint study of 200 office managers",
-      "Plan delivery routes for 300 crates a week with the logistics team"
-    ],
+    "feasibility": {
+      "storage": "ambient",
+      "channel": "foodservice",
+      "price_tier": "mainstream",
+      "price_tier_reason": "Priced per person below a bakery delivery",
+      "consumer_education": "none"
+    },
+    "next_steps": {
+      "production_trial": {
+        "action": "Pack a trial run of crates at the catering kitchen",
+        "scale": "300 crates",
+        "timing": "in 4 weeks"
+      },
+      "retailer_test": {
+        "action": "Offer the crate to the catering unit's clients",
+        "scale": "50 offices",
+        "timing": "over 2 months"
+      },
+      "claim_proof": {
+        "action": "Test the crate's contents with office staff",
+        "scale": "200 employees",
+        "timing": "in 6 weeks"
+      }
+    },
     "shelf": "Not on a retail shelf: a branded crate delivered to the office kitchen.",
-    "buyer_questions": [
-      "What does a crate cost the office per person compared with a bakery?",
-      "Can the order change week by week?"
-    ],
-    "retail": {"price": 39, "currency": "EUR", "units_per_store_per_week": 6, "gross_margin_pct": 35, "months_to_launch": 4}
+    "buyer_questions": {
+      "versus_competitor": {
+        "competitor": "local bakery deliveries",
+        "question": "What does a crate cost per person compared with the local bakery's delivery?"
+      },
+      "trade_terms": "Can the order change week by week?"
+    },
+    "retail": {
+      "price": 39,
+      "currency": "EUR",
+      "units_per_store_per_week": 6,
+      "gross_margin_pct": 35,
+      "months_to_launch": 4,
+      "basis": "Estimate based on the catering unit's breakfast prices"
+    }
   }
 })json";
 
@@ -331,8 +645,26 @@ const std::string& sample_brand_text() {
       "- Country: Germany\n- Industry: Packaged baked goods\n"
       "- Positioning: Everyday baked goods with simple ingredients\n"
       "- Portfolio: Acme Morning Rolls; Acme Protein Bars\n"
+      "- Target customers: Commuters who buy breakfast on the way to work; Families who shop weekly; Office teams "
+      "served by the catering unit\n"
       "- Strategic priorities: Cleaner labels by 2025\n";
   return text;
+}
+
+const nlohmann::json& sample_brand_profile() {
+  static const nlohmann::json profile = {
+      {"id", "acme-foods"},
+      {"company_name", "Acme Foods GmbH"},
+      {"country", "Germany"},
+      {"industry", "Packaged baked goods"},
+      {"positioning", "Everyday baked goods with simple ingredients"},
+      {"portfolio", {"Acme Morning Rolls", "Acme Protein Bars"}},
+      {"target_customers", {"Commuters who buy breakfast on the way to work", "Families who shop weekly",
+                            "Office teams served by the catering unit"}},
+      {"recent_innovations", {"Morning Rolls in a paper bag (2024)"}},
+      {"strategic_priorities", {"Cleaner labels by 2025"}},
+      {"brand_values", {"Simple", "Dependable"}}};
+  return profile;
 }
 
 const nlohmann::json& sample_output(int number) {
@@ -349,6 +681,7 @@ stages::StageContext sample_context(int number) {
   context.document_text = sample_document_text();
   context.document_title = "Nordvik Bakery's station lockers";
   context.brand_text = sample_brand_text();
+  context.brand_profile = sample_brand_profile();
   for (int earlier = 1; earlier < number; ++earlier) context.outputs[earlier] = sample_output(earlier);
   return context;
 }

@@ -14,6 +14,10 @@ const std::string& sample_document_text();
 // A brand profile in the prompt form that brand::to_prompt_text gives.
 const std::string& sample_brand_text();
 
+// The brand profile JSON that sample_brand_text renders: a baker with no
+// cold chain and no channel of its own to consumers.
+const nlohmann::json& sample_brand_profile();
+
 // A realistic, schema-conforming output of stage `number` (1 to 5) for the
 // sample document and brand, written by hand.
 const nlohmann::json& sample_output(int number);
