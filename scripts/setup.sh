@@ -10,6 +10,7 @@ packages=(
   libmupdf-dev libharfbuzz-dev libfreetype-dev libjbig2dec0-dev libopenjp2-7-dev libjpeg-dev
   libgumbo-dev libmujs-dev zlib1g-dev
   mupdf-tools poppler-utils time
+  dpkg-dev file groff-base man-db zsh debootstrap
 )
 
 missing=()
