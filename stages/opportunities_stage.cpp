@@ -354,7 +354,8 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
       if (!feasibility.empty()) problems += (problems.empty() ? "" : "; ") + feasibility;
       return problems;
     }, true);
-    requests.push_back({"card-" + pattern, std::move(*request)});
+    // Named like its file, cards/N-<pattern with dashes>.md.
+    requests.push_back({"card-" + vocabulary::dashed(pattern), std::move(*request)});
   }
   auto cards = work.ask(requests);
   if (!cards) return cards.error();

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <regex>
 
 #include "lib/llm/json_schema.hpp"
@@ -8,6 +10,7 @@
 #include "stages/opportunities_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_work.hpp"
+#include "stages/vocabulary.hpp"
 #include "tests/fake_server/fake_llm_server.hpp"
 #include "tests/support/memory_stage_work.hpp"
 #include "tests/support/schema_checks.hpp"
@@ -43,7 +46,9 @@ nlohmann::json sample_plan() {
 // Answers the plan with sample_plan() and each card with its sample card.
 util::Expected<nlohmann::json> sample_answer(const stages::NamedRequest& request) {
   if (request.part == "plan") return sample_plan();
-  return sample_output(5)[request.part.substr(std::string("card-").size())];
+  std::string pattern = request.part.substr(std::string("card-").size());
+  std::replace(pattern.begin(), pattern.end(), '-', '_');
+  return sample_output(5)[pattern];
 }
 
 // The requests of a produce() run over the sample context with sample answers.
@@ -188,7 +193,7 @@ TEST_CASE("opportunities plans first, then writes the five cards in one parallel
   REQUIRE(asks[0].size() == 1);
   CHECK(asks[0][0].part == "plan");
   REQUIRE(asks[1].size() == 5);
-  for (size_t i = 0; i < k_patterns.size(); ++i) CHECK(asks[1][i].part == "card-" + k_patterns[i]);
+  for (size_t i = 0; i < k_patterns.size(); ++i) CHECK(asks[1][i].part == "card-" + stages::vocabulary::dashed(k_patterns[i]));
 }
 
 TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the document, with a plan schema") {
@@ -411,12 +416,12 @@ TEST_CASE("opportunities renders five card files, opportunities.json and the sta
 TEST_CASE("a card that repeats an earlier card's next step is asked again alone, with what it repeats") {
   testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
   work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
-    if (request.part == "card-format_migration") {
+    if (request.part == "card-format-migration") {
       auto card = sample_output(5)["format_migration"];
       card["next_steps"]["retailer_test"] = sample_output(5)["convenience"]["next_steps"]["retailer_test"];
       return card;
     }
-    if (request.part == "card-format_migration-again") return sample_output(5)["format_migration"];
+    if (request.part == "card-format-migration-again") return sample_output(5)["format_migration"];
     return sample_answer(request);
   });
   auto output = k_stage.produce(work);
@@ -426,7 +431,7 @@ TEST_CASE("a card that repeats an earlier card's next step is asked again alone,
   REQUIRE(asks.size() == 3);
   REQUIRE(asks[2].size() == 1);
   const auto& again = asks[2][0];
-  CHECK(again.part == "card-format_migration-again");
+  CHECK(again.part == "card-format-migration-again");
   // The first request's conversation, then the card and what it repeats.
   const auto& messages = again.request.messages;
   REQUIRE(messages.size() == 4);

@@ -48,8 +48,8 @@ TEST_CASE("stage 5 plans five distinct concepts, then writes the cards in parall
   // The five card requests were in flight together.
   CHECK(server.max_in_flight() >= 4);
   const auto stage = env.checkpoint("cards").at("stages").at(4);
-  CHECK(part_names(stage) == std::vector<std::string>{"card-better_for_you", "card-convenience",
-                                                       "card-format_migration", "card-occasion_expansion",
+  CHECK(part_names(stage) == std::vector<std::string>{"card-better-for-you", "card-convenience",
+                                                       "card-format-migration", "card-occasion-expansion",
                                                        "card-premiumisation", "plan"});
   const auto cards = json::parse(env.read("cards", "opportunities.json")).at("opportunities");
   REQUIRE(cards.size() == 5);
