@@ -8,6 +8,7 @@
 #include "lib/llm/price_list.hpp"
 #include "lib/util/data_dirs.hpp"
 #include "lib/util/log.hpp"
+#include "lib/util/program_name.hpp"
 #include "lib/util/time.hpp"
 
 namespace pipeline::cli {
@@ -129,7 +130,7 @@ void print_json(const nlohmann::json& value) {
 
 void print_human(const GlobalOptions& options, const std::string& text) {
   std::FILE* stream = options.json ? stderr : stdout;
-  std::fputs(text.c_str(), stream);
+  std::fputs(util::name_commands(text).c_str(), stream);
   if (!text.empty() && text.back() != '\n') std::fputc('\n', stream);
   std::fflush(stream);
 }

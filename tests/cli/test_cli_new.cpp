@@ -116,3 +116,14 @@ TEST_CASE("a timeout that is not a duration is a usage error of one line, by fla
   CHECK(server.request_count() == 0);
   CHECK((!std::filesystem::exists(env.runs_dir) || std::filesystem::is_empty(env.runs_dir)));
 }
+
+TEST_CASE("messages name the program as it was invoked, so the command they suggest works") {
+  FakeLlmServer server;
+  CliEnv env(server);
+  REQUIRE(env.run({"new", example_pdf_path(), "--brand", env.brand_path, "--run-id", "named"}).exit_code == 0);
+  auto early = env.run({"signals", "named"});
+  CHECK(early.exit_code == 3);
+  // The tests start the binary by its full path, which is not on PATH.
+  CHECK(early.err.find("run `" + pipeline_binary() + " mechanisms named`") != std::string::npos);
+  CHECK(early.err.rfind("pipeline: error: ", 0) == 0);
+}
