@@ -29,10 +29,6 @@ struct BatchOptions {
   RunSetupOptions setup;
 };
 
-std::string resume_hint(const std::string& batch_id) {
-  return fmt::format("resume with `pipeline resume {}`", batch_id);
-}
-
 double total_seconds(const RunState& state) {
   double seconds = 0;
   for (const auto& record : state.stages) seconds += record.duration_s.value_or(0);

@@ -66,7 +66,6 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
   return stages::create_run(store, request).value_or_throw();
 }
 
-std::string resume_hint(const std::string& run_id) { return fmt::format("resume with `pipeline resume {}`", run_id); }
 
 // Runs `which` stages of the run under its lock (taken here unless the caller
 // holds it already) and reports the outcome. `redo_from` is the first stage

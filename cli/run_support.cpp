@@ -202,6 +202,8 @@ std::optional<double> parse_max_cost(const GlobalOptions& options) {
   return value;
 }
 
+std::string resume_hint(const std::string& id) { return fmt::format("resume with `pipeline resume {}`", id); }
+
 double spent_usd(const checkpoints::RunState& state) {
   const auto usage = stages::run_usage(state);
   return usage.contains("cost_usd") && usage.at("cost_usd").is_number() ? usage.at("cost_usd").get<double>() : 0.0;

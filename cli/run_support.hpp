@@ -61,6 +61,9 @@ llm::ClientConfig run_client_config(const GlobalOptions& options, const checkpoi
 // The cost cap --max-cost gives; nullopt when not given. Throws a usage error.
 std::optional<double> parse_max_cost(const GlobalOptions& options);
 
+// "resume with `pipeline resume <id>`", for a run or a batch.
+std::string resume_hint(const std::string& id);
+
 // Money the run has spent so far, 0 when unknown.
 double spent_usd(const checkpoints::RunState& state);
 

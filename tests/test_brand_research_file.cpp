@@ -16,7 +16,7 @@ using pipeline::util::ErrorKind;
 
 namespace {
 
-void write(const fs::path& path, const std::string& text) {
+void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
 }
@@ -25,8 +25,8 @@ void write(const fs::path& path, const std::string& text) {
 
 TEST_CASE("read_research_file reads a file beside the profile or below it") {
   TempDir dir;
-  write(fs::path(dir.path()) / "notes.md", "# Notes\n\nGrowing in the north.\n");
-  write(fs::path(dir.path()) / "research" / "deep.md", "Below the profile.\n");
+  write_text(fs::path(dir.path()) / "notes.md", "# Notes\n\nGrowing in the north.\n");
+  write_text(fs::path(dir.path()) / "research" / "deep.md", "Below the profile.\n");
   auto beside = read_research_file(dir.path(), "notes.md");
   REQUIRE(beside);
   CHECK(*beside == "# Notes\n\nGrowing in the north.\n");
@@ -39,8 +39,8 @@ TEST_CASE("read_research_file reads a file beside the profile or below it") {
 
 TEST_CASE("read_research_file refuses absolute paths and .. escapes") {
   TempDir dir;
-  write(fs::path(dir.path()) / "inner" / "notes.md", "text\n");
-  write(fs::path(dir.path()) / "outside.md", "text\n");
+  write_text(fs::path(dir.path()) / "inner" / "notes.md", "text\n");
+  write_text(fs::path(dir.path()) / "outside.md", "text\n");
   const fs::path profile_dir = fs::path(dir.path()) / "inner";
 
   auto absolute = read_research_file(profile_dir, (fs::path(dir.path()) / "outside.md").string());
@@ -59,8 +59,8 @@ TEST_CASE("read_research_file refuses absolute paths and .. escapes") {
 
 TEST_CASE("read_research_file refuses a symlink that leads outside the profile's folder") {
   TempDir dir;
-  write(fs::path(dir.path()) / "secret.md", "not for prompts\n");
-  write(fs::path(dir.path()) / "inner" / "real.md", "fine\n");
+  write_text(fs::path(dir.path()) / "secret.md", "not for prompts\n");
+  write_text(fs::path(dir.path()) / "inner" / "real.md", "fine\n");
   const fs::path profile_dir = fs::path(dir.path()) / "inner";
   fs::create_symlink(fs::path(dir.path()) / "secret.md", profile_dir / "link.md");
   fs::create_symlink("real.md", profile_dir / "local-link.md");
@@ -75,9 +75,9 @@ TEST_CASE("read_research_file refuses a symlink that leads outside the profile's
 
 TEST_CASE("read_research_file refuses missing, empty, oversized, binary files and directories") {
   TempDir dir;
-  write(fs::path(dir.path()) / "blank.md", " \n\t\n");
-  write(fs::path(dir.path()) / "latin1.md", "caf\xe9\n");
-  write(fs::path(dir.path()) / "huge.md", std::string(k_max_research_bytes + 1, 'a'));
+  write_text(fs::path(dir.path()) / "blank.md", " \n\t\n");
+  write_text(fs::path(dir.path()) / "latin1.md", "caf\xe9\n");
+  write_text(fs::path(dir.path()) / "huge.md", std::string(k_max_research_bytes + 1, 'a'));
   fs::create_directory(fs::path(dir.path()) / "folder.md");
 
   auto missing = read_research_file(dir.path(), "absent.md");

@@ -17,6 +17,7 @@
 #include "lib/util/file_io.hpp"
 #include "lib/util/sha256.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/stage_names.hpp"
 
 using nlohmann::json;
 using namespace pipeline::checkpoints;
@@ -28,7 +29,6 @@ namespace util = pipeline::util;
 namespace pipeline::testing {
 namespace {
 
-const char* const k_stage_names[] = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
 
 std::string slurp(const fs::path& path) {
   auto text = util::read_file(path);

@@ -6,6 +6,7 @@
 
 #include "checkpoints/run_state.hpp"
 #include "lib/util/sha256.hpp"
+#include "tests/support/stage_names.hpp"
 
 using nlohmann::json;
 using namespace pipeline::checkpoints;
@@ -15,7 +16,6 @@ namespace util = pipeline::util;
 namespace pipeline::testing {
 namespace {
 
-const char* const k_stage_names[] = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
 
 // A run halfway through: two stages done, one failed, two pending.
 RunState sample_state() {
@@ -78,7 +78,7 @@ json with(json document, const std::string& pointer, json value) {
   return document;
 }
 
-json without(json document, const std::string& pointer) {
+json without_field(json document, const std::string& pointer) {
   const json::json_pointer where(pointer);
   json& parent = document.at(where.parent_pointer());
   if (parent.is_array()) parent.erase(std::stoul(where.back()));
@@ -136,7 +136,7 @@ TEST_CASE("the JSON form uses snake_case keys, lowercase statuses and null for w
 
 TEST_CASE("a checkpoint without files, or with null files, reads as a run without run-level files") {
   const json good = to_json(sample_state());
-  for (const json& document : {without(good, "/files"), with(good, "/files", nullptr)}) {
+  for (const json& document : {without_field(good, "/files"), with(good, "/files", nullptr)}) {
     auto parsed = from_json(document);
     REQUIRE_MESSAGE(parsed.has_value(), parsed.error().message);
     CHECK(parsed->files.empty());
@@ -184,7 +184,7 @@ TEST_CASE("an unsupported schema version is refused with the documented message"
         std::string::npos);
   CHECK(failure_of(with(document, "/schema_version", "1")).find("schema_version must be an integer, not string") !=
         std::string::npos);
-  CHECK(failure_of(without(document, "/schema_version")) == "invalid checkpoint: missing field schema_version");
+  CHECK(failure_of(without_field(document, "/schema_version")) == "invalid checkpoint: missing field schema_version");
 }
 
 TEST_CASE("each kind of problem is bad_input naming the field") {
@@ -196,26 +196,26 @@ TEST_CASE("each kind of problem is bad_input naming the field") {
   const std::vector<Case> cases = {
       {json::array(), "the checkpoint must be a JSON object, not array"},
       {json(nullptr), "the checkpoint must be a JSON object, not null"},
-      {without(good, "/run_id"), "missing field run_id"},
+      {without_field(good, "/run_id"), "missing field run_id"},
       {with(good, "/run_id", "../x"), "field run_id is \"../x\", which is not a valid run id"},
       {with(good, "/run_id", 7), "field run_id must be a string, not number"},
       {with(good, "/tool_version", nullptr), "field tool_version must be a string, not null"},
       {with(good, "/status", "finished"),
        "field status has unknown value \"finished\" (expected created, running, incomplete, failed or completed)"},
       {with(good, "/status", "Running"), "field status has unknown value \"Running\""},
-      {without(good, "/created_at"), "missing field created_at"},
-      {without(good, "/input"), "missing field input"},
+      {without_field(good, "/created_at"), "missing field created_at"},
+      {without_field(good, "/input"), "missing field input"},
       {with(good, "/input", "x.pdf"), "field input must be an object, not string"},
-      {without(good, "/input/sha256"), "missing field input.sha256"},
+      {without_field(good, "/input/sha256"), "missing field input.sha256"},
       {with(good, "/input/sha256", "ABC"), "field input.sha256 must be a SHA-256 of 64 lowercase hex digits"},
       {with(good, "/input/bytes", -5), "field input.bytes must not be negative"},
       {with(good, "/input/chars", 1.5), "field input.chars must be a non-negative integer, not number"},
       {with(good, "/input/pages", "7"), "field input.pages must be an integer, not string"},
-      {without(good, "/brand/id"), "missing field brand.id"},
+      {without_field(good, "/brand/id"), "missing field brand.id"},
       {with(good, "/settings", json::array()), "field settings must be an object, not array"},
-      {without(good, "/stages"), "missing field stages"},
+      {without_field(good, "/stages"), "missing field stages"},
       {with(good, "/stages", json::object()), "field stages must be an array, not object"},
-      {without(good, "/stages/4"), "field stages must hold exactly 5 stages, not 4"},
+      {without_field(good, "/stages/4"), "field stages must hold exactly 5 stages, not 4"},
       {with(good, "/stages/5", good["stages"][4]), "field stages must hold exactly 5 stages, not 6"},
       {with(good, "/stages/2/number", 4), "field stages[2].number is 4; stages must be numbered 1 to 5 in order"},
       {with(good, "/stages/2/number", 9), "field stages[2].number must be between 1 and 5"},
@@ -227,7 +227,7 @@ TEST_CASE("each kind of problem is bad_input naming the field") {
       {with(good, "/stages/2/parts/0/artifact/path", "../x"), "stages[2].parts[0].artifact.path"},
       {with(good, "/stages/0/status", "complete"),
        "field stages[0].status has unknown value \"complete\" (expected pending, running, done, failed or stale)"},
-      {without(good, "/stages/3/status"), "missing field stages[3].status"},
+      {without_field(good, "/stages/3/status"), "missing field stages[3].status"},
       {with(good, "/stages/1/attempts", "3"), "field stages[1].attempts must be an integer, not string"},
       {with(good, "/stages/1/attempts", -1), "field stages[1].attempts must be between 0"},
       {with(good, "/stages/1/attempts", 2.0), "field stages[1].attempts must be an integer, not number"},
@@ -241,12 +241,12 @@ TEST_CASE("each kind of problem is bad_input naming the field") {
       {with(good, "/stages/0/artifacts/0/path", "checkpoint.json"), "field stages[0].artifacts[0].path"},
       {with(good, "/stages/0/artifacts/0/sha256", "xyz"),
        "field stages[0].artifacts[0].sha256 must be a SHA-256 of 64 lowercase hex digits, not \"xyz\""},
-      {without(good, "/stages/1/artifacts/0/sha256"), "missing field stages[1].artifacts[0].sha256"},
+      {without_field(good, "/stages/1/artifacts/0/sha256"), "missing field stages[1].artifacts[0].sha256"},
       {with(good, "/stages/0/usage", json::array()), "field stages[0].usage must be an object, not array"},
       {with(good, "/stages/2/error", "deadline"), "field stages[2].error must be an object or null, not string"},
       {with(good, "/stages/2/error/kind", 1), "field stages[2].error.kind must be a string, not number"},
-      {without(good, "/stages/2/error/message"), "missing field stages[2].error.message"},
-      {without(good, "/stages/4/deadline_abandons"), "missing field stages[4].deadline_abandons"},
+      {without_field(good, "/stages/2/error/message"), "missing field stages[2].error.message"},
+      {without_field(good, "/stages/4/deadline_abandons"), "missing field stages[4].deadline_abandons"},
       {with(good, "/error", json::array()), "field error must be an object or null, not array"},
       {with(good, "/files", json::object()), "field files must be an array, not object"},
       {with(good, "/files/0", "input/document.txt"), "field files[0] must be an object, not string"},
@@ -254,7 +254,7 @@ TEST_CASE("each kind of problem is bad_input naming the field") {
        "field files[1].path is \"../brand.json\", which is not a relative path inside the run directory"},
       {with(good, "/files/0/path", ".lock"), "field files[0].path"},
       {with(good, "/files/2/sha256", ""), "field files[2].sha256 must be a SHA-256 of 64 lowercase hex digits"},
-      {without(good, "/files/0/path"), "missing field files[0].path"},
+      {without_field(good, "/files/0/path"), "missing field files[0].path"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.expected);

@@ -9,7 +9,7 @@ using pipeline::util::CancelToken;
 
 namespace {
 
-ClientConfig config_for(const FakeLlmServer& server) {
+ClientConfig doctor_config_for(const FakeLlmServer& server) {
   ClientConfig config;
   config.base_url = server.base_url();
   config.model = "test-model";
@@ -26,7 +26,7 @@ const DoctorCheck* find(const DoctorReport& report, const std::string& name) {
 
 TEST_CASE("a healthy local setup passes every check, ping included") {
   FakeLlmServer server;
-  const auto report = run_doctor(config_for(server), true, CancelToken{});
+  const auto report = run_doctor(doctor_config_for(server), true, CancelToken{});
   CHECK(report.ok());
   CHECK(report.first_failure() == nullptr);
   REQUIRE(report.checks.size() == 7);
@@ -48,7 +48,7 @@ TEST_CASE("a healthy local setup passes every check, ping included") {
 
 TEST_CASE("doctor names the profile --schema-dialect picks and a forced rung") {
   FakeLlmServer server;
-  auto config = config_for(server);
+  auto config = doctor_config_for(server);
   config.schema_dialect = "anthropic";
   config.forced_rung = StructuredRung::json_object;
   const auto report = run_doctor(config, false, CancelToken{});
@@ -62,7 +62,7 @@ TEST_CASE("doctor names the profile --schema-dialect picks and a forced rung") {
 
 TEST_CASE("without --ping no completion is sent") {
   FakeLlmServer server;
-  const auto report = run_doctor(config_for(server), false, CancelToken{});
+  const auto report = run_doctor(doctor_config_for(server), false, CancelToken{});
   CHECK(report.ok());
   CHECK(find(report, "ping") == nullptr);
   CHECK(server.request_count() == 0);
@@ -70,7 +70,7 @@ TEST_CASE("without --ping no completion is sent") {
 
 TEST_CASE("a model the server does not list fails with what to fix") {
   FakeLlmServer server;
-  auto config = config_for(server);
+  auto config = doctor_config_for(server);
   config.model = "acme/unknown";
   const auto report = run_doctor(config, false, CancelToken{});
   CHECK_FALSE(report.ok());
@@ -83,7 +83,7 @@ TEST_CASE("a refused key fails the models check and the key is shown masked only
   const std::string key = "sk-or-v1-DOCTORCANARY-0011223344556677";
   FakeLlmServer server;
   server.require_key("another-key");
-  auto config = config_for(server);
+  auto config = doctor_config_for(server);
   config.api_key = ApiKey{key, "OPENROUTER_API_KEY"};
   const auto report = run_doctor(config, true, CancelToken{});
   CHECK_FALSE(report.ok());
@@ -97,7 +97,7 @@ TEST_CASE("a key that GET /models does not need is not claimed to work without -
   FakeLlmServer server;
   server.require_key("the-right-key");
   server.set_models_need_key(false);  // like OpenRouter
-  auto config = config_for(server);
+  auto config = doctor_config_for(server);
   config.api_key = ApiKey{"sk-or-v1-revoked-00000000000000001111", "OPENROUTER_API_KEY"};
   auto report = run_doctor(config, false, CancelToken{});
   CHECK(report.ok());
@@ -125,7 +125,7 @@ TEST_CASE("a key that GET /models does not need is not claimed to work without -
 TEST_CASE("a model without a tag is listed by its :latest tag, as Ollama lists it") {
   FakeLlmServer server;
   server.set_models({"llama3.2:latest", "qwen2.5:7b"});
-  auto config = config_for(server);
+  auto config = doctor_config_for(server);
   config.model = "llama3.2";
   CHECK(run_doctor(config, false, CancelToken{}).ok());
   config.model = "qwen2.5";  // only a :latest tag stands in for no tag
@@ -142,12 +142,12 @@ TEST_CASE("a doctor stopped by a cancel or a deadline says so instead of blaming
   FakeLlmServer server;
   CancelToken cancelled;
   cancelled.cancel();
-  auto report = run_doctor(config_for(server), false, cancelled);
+  auto report = run_doctor(doctor_config_for(server), false, cancelled);
   REQUIRE(report.first_failure() != nullptr);
   CHECK(report.first_failure()->name == "models");
   CHECK(report.first_failure()->failure_kind == pipeline::util::ErrorKind::interrupted);
 
-  report = run_doctor(config_for(server), false, CancelToken(pipeline::util::Clock::now()));
+  report = run_doctor(doctor_config_for(server), false, CancelToken(pipeline::util::Clock::now()));
   REQUIRE(report.first_failure() != nullptr);
   CHECK(report.first_failure()->failure_kind == pipeline::util::ErrorKind::deadline);
 }

@@ -11,7 +11,7 @@ using pipeline::testing::openai_schema_problem;
 
 namespace {
 
-ProviderProfile dialect(const char* name) {
+ProviderProfile lowering_profile(const char* name) {
   auto profile = profile_by_dialect(name);
   REQUIRE_MESSAGE(profile, name);
   return *profile;
@@ -55,7 +55,7 @@ const std::vector<std::string> k_length_keywords = {"minLength", "maxLength"};
 }  // namespace
 
 TEST_CASE("the openai lowering removes string lengths at every depth and says them in the description") {
-  const json lowered = lower_schema(k_nested, dialect("openai"));
+  const json lowered = lower_schema(k_nested, lowering_profile("openai"));
   for (const auto& keyword : k_length_keywords) {
     CAPTURE(keyword);
     CHECK(count_keyword(lowered, keyword) == 0);
@@ -84,7 +84,7 @@ TEST_CASE("the openai lowering keeps enums, patterns and number bounds and leave
       "code": {"type": "string", "pattern": "^When .+$"}
     }
   })");
-  CHECK(lower_schema(schema, dialect("openai")) == schema);
+  CHECK(lower_schema(schema, lowering_profile("openai")) == schema);
 }
 
 TEST_CASE("the anthropic lowering puts bounds, counts and patterns into words") {
@@ -98,7 +98,7 @@ TEST_CASE("the anthropic lowering puts bounds, counts and patterns into words") 
       "note": {"type": ["string", "null"], "maxLength": 40, "description": "A remark"}
     }
   })");
-  const json lowered = lower_schema(schema, dialect("anthropic"));
+  const json lowered = lower_schema(schema, lowering_profile("anthropic"));
   const json& properties = lowered["properties"];
   // Equal counts read as one exact count, never as a range.
   CHECK(properties["steps"]["type"] == "array");
@@ -132,7 +132,7 @@ TEST_CASE("the gemini lowering turns const into an enum, type arrays into nullab
       "inner": {"type": "object", "additionalProperties": false, "properties": {}, "required": []}
     }
   })");
-  const json lowered = lower_schema(schema, dialect("gemini"));
+  const json lowered = lower_schema(schema, lowering_profile("gemini"));
   CHECK_FALSE(lowered.contains("additionalProperties"));
   CHECK_FALSE(lowered["properties"]["inner"].contains("additionalProperties"));
   CHECK(lowered["properties"]["kind"] == json{{"type", "string"}, {"enum", {"opportunities"}}});
@@ -142,12 +142,12 @@ TEST_CASE("the gemini lowering turns const into an enum, type arrays into nullab
 
 TEST_CASE("a type array with two real types is left as it is, having no single nullable form") {
   const json schema = {{"type", {"string", "integer", "null"}}};
-  CHECK(lower_schema(schema, dialect("anthropic")) == schema);
-  CHECK(lower_schema(schema, dialect("gemini")) == schema);
+  CHECK(lower_schema(schema, lowering_profile("anthropic")) == schema);
+  CHECK(lower_schema(schema, lowering_profile("gemini")) == schema);
 }
 
 TEST_CASE("the structural schema keeps only structure, every bound in words") {
-  const json structural = structural_schema(k_nested, dialect("openai"));
+  const json structural = structural_schema(k_nested, lowering_profile("openai"));
   const json expected = json::parse(R"({
     "type": "object", "additionalProperties": false, "required": ["title", "steps", "choice", "ref"],
     "properties": {
@@ -183,7 +183,7 @@ TEST_CASE("describe_rule says each keyword in words") {
 }
 
 TEST_CASE("every stage schema, lowered for OpenAI, passes OpenAI's strict checks; unlowered it does not") {
-  const auto openai = dialect("openai");
+  const auto openai = lowering_profile("openai");
   for (const auto& stage : pipeline::stages::all_stages()) {
     const std::string name(stage->name());
     CAPTURE(name);
@@ -195,7 +195,7 @@ TEST_CASE("every stage schema, lowered for OpenAI, passes OpenAI's strict checks
 }
 
 TEST_CASE("every stage schema, lowered or structural for Anthropic, passes Anthropic's checks; unlowered it does not") {
-  const auto anthropic = dialect("anthropic");
+  const auto anthropic = lowering_profile("anthropic");
   for (const auto& stage : pipeline::stages::all_stages()) {
     CAPTURE(stage->name());
     const json& schema = stage->schema();

@@ -21,7 +21,7 @@ const std::map<std::string, Price> k_prices = {{"m", Price{3, 6}}};
 // 14 prompt tokens and 1000 completion tokens of "m".
 constexpr double k_call_usd = (14 * 3.0 + 1000 * 6.0) / 1e6;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has_text(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -70,10 +70,10 @@ TEST_CASE("a call that could pass the cap is refused with the figures that say w
   CHECK(pipeline::util::exit_code(third.error().kind) == 7);
   const std::string& message = third.error().message;
   CAPTURE(message);
-  CHECK(contains(message, "the next model call could cost up to $0.0060"));
-  CHECK(contains(message, "about 14 prompt tokens + 1000 completion tokens of m"));
-  CHECK(contains(message, "with $0.0100 spent (and $0.0121 reserved by calls in flight)"));
-  CHECK(contains(message, "the cost cap of $0.0231 (--max-cost)"));
+  CHECK(has_text(message, "the next model call could cost up to $0.0060"));
+  CHECK(has_text(message, "about 14 prompt tokens + 1000 completion tokens of m"));
+  CHECK(has_text(message, "with $0.0100 spent (and $0.0121 reserved by calls in flight)"));
+  CHECK(has_text(message, "the cost cap of $0.0231 (--max-cost)"));
   CHECK(guard.reserved() == doctest::Approx(2 * k_call_usd));
 
   // Settled for less than reserved, the room comes back: with $0.011 spent and
@@ -86,7 +86,7 @@ TEST_CASE("a call that could pass the cap is refused with the figures that say w
   auto fifth = guard.reserve("m", k_messages, 1000);
   REQUIRE_FALSE(fifth.has_value());
   // Nothing in flight: the message does not mention reservations.
-  CHECK_FALSE(contains(fifth.error().message, "reserved"));
+  CHECK_FALSE(has_text(fifth.error().message, "reserved"));
 }
 
 TEST_CASE("money spent by earlier invocations counts against the cap") {

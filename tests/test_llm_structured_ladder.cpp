@@ -33,7 +33,7 @@ const std::string k_model_not_found =
     R"({"error":{"message":"The model `x` does not exist.","type":"invalid_request_error","param":null,)"
     R"("code":"model_not_found"}})";
 
-ProviderProfile dialect(const char* name) {
+ProviderProfile ladder_profile(const char* name) {
   auto profile = profile_by_dialect(name);
   REQUIRE_MESSAGE(profile, name);
   return *profile;
@@ -75,17 +75,17 @@ TEST_CASE("a refusal of the schema's content is told from a refusal of json_sche
 
 TEST_CASE("the ladder begins at the profile's first rung with a probe") {
   StructuredLadder ladder(std::nullopt, {});
-  auto openai = begin(ladder, "gpt", dialect("openai"));
+  auto openai = begin(ladder, "gpt", ladder_profile("openai"));
   CHECK(openai.rung == StructuredRung::strict_schema);
   CHECK(openai.probe);
   // Each model is learned on its own: another model probes at once.
-  auto local = begin(ladder, "llama", dialect("llama.cpp"));
+  auto local = begin(ladder, "llama", ladder_profile("llama.cpp"));
   CHECK(local.rung == StructuredRung::schema);
   CHECK(local.probe);
 }
 
 TEST_CASE("each refusal drops one rung until prompt, below which there is none") {
-  const auto openai = dialect("openai");
+  const auto openai = ladder_profile("openai");
   StructuredLadder ladder(std::nullopt, {});
   const std::vector<StructuredRung> expected = {StructuredRung::strict_schema, StructuredRung::schema,
                                                 StructuredRung::json_object, StructuredRung::prompt};
@@ -107,14 +107,14 @@ TEST_CASE("each refusal drops one rung until prompt, below which there is none")
 
 TEST_CASE("a provider that refuses json_schema itself skips the non-strict schema rung") {
   StructuredLadder ladder(std::nullopt, {});
-  auto turn = begin(ladder, "m", dialect("openai"));
-  CHECK(ladder.refused("m", turn, dialect("openai"), k_openrouter_no_endpoints) == StructuredRung::json_object);
-  auto next = begin(ladder, "m", dialect("openai"));
+  auto turn = begin(ladder, "m", ladder_profile("openai"));
+  CHECK(ladder.refused("m", turn, ladder_profile("openai"), k_openrouter_no_endpoints) == StructuredRung::json_object);
+  auto next = begin(ladder, "m", ladder_profile("openai"));
   CHECK(next.rung == StructuredRung::json_object);
 }
 
 TEST_CASE("LM Studio drops from the schema rung straight to prompt") {
-  const auto lm_studio = dialect("lm-studio");
+  const auto lm_studio = ladder_profile("lm-studio");
   StructuredLadder ladder(std::nullopt, {});
   auto turn = begin(ladder, "m", lm_studio);
   CHECK(turn.rung == StructuredRung::schema);
@@ -123,17 +123,17 @@ TEST_CASE("LM Studio drops from the schema rung straight to prompt") {
 
 TEST_CASE("a forced rung is the only one: never probed, never left") {
   StructuredLadder ladder(StructuredRung::json_object, {{"m", StructuredRung::prompt}});
-  auto turn = begin(ladder, "m", dialect("openai"));
+  auto turn = begin(ladder, "m", ladder_profile("openai"));
   CHECK(turn.rung == StructuredRung::json_object);
   CHECK_FALSE(turn.probe);
-  CHECK_FALSE(ladder.refused("m", turn, dialect("openai"), k_openai_min_length));
+  CHECK_FALSE(ladder.refused("m", turn, ladder_profile("openai"), k_openai_min_length));
   ladder.answered("m", turn);
-  auto again = begin(ladder, "m", dialect("openai"));
+  auto again = begin(ladder, "m", ladder_profile("openai"));
   CHECK(again.rung == StructuredRung::json_object);
 }
 
 TEST_CASE("once a rung has answered, later requests take it without a probe") {
-  const auto openai = dialect("openai");
+  const auto openai = ladder_profile("openai");
   StructuredLadder ladder(std::nullopt, {});
   auto first = begin(ladder, "gpt", openai);
   REQUIRE(ladder.refused("gpt", first, openai, k_openai_min_length) == StructuredRung::schema);
@@ -152,7 +152,7 @@ TEST_CASE("once a rung has answered, later requests take it without a probe") {
 
 TEST_CASE("rungs learned by an earlier invocation are used at once") {
   StructuredLadder ladder(std::nullopt, {{"gpt", StructuredRung::json_object}});
-  auto turn = begin(ladder, "gpt", dialect("openai"));
+  auto turn = begin(ladder, "gpt", ladder_profile("openai"));
   CHECK(turn.rung == StructuredRung::json_object);
   CHECK_FALSE(turn.probe);
   CHECK(ladder.learned() == std::map<std::string, StructuredRung>{{"gpt", StructuredRung::json_object}});
@@ -160,7 +160,7 @@ TEST_CASE("rungs learned by an earlier invocation are used at once") {
 
 TEST_CASE("two requests refused on the same learned rung drop it only once") {
   // Requests on a learned rung run in parallel without probes, so several may see its refusal.
-  const auto openai = dialect("openai");
+  const auto openai = ladder_profile("openai");
   StructuredLadder ladder(std::nullopt, {{"gpt", StructuredRung::strict_schema}});
   auto one = begin(ladder, "gpt", openai);
   auto two = begin(ladder, "gpt", openai);
@@ -175,7 +175,7 @@ TEST_CASE("two requests refused on the same learned rung drop it only once") {
 }
 
 TEST_CASE("while one request probes a rung, another waits and then takes the answered rung") {
-  const auto openai = dialect("openai");
+  const auto openai = ladder_profile("openai");
   StructuredLadder ladder(std::nullopt, {});
   auto probe = begin(ladder, "gpt", openai);
   REQUIRE(probe.probe);
@@ -190,7 +190,7 @@ TEST_CASE("while one request probes a rung, another waits and then takes the ans
 }
 
 TEST_CASE("while one request probes a rung, another waits and then probes the next rung after a refusal") {
-  const auto openai = dialect("openai");
+  const auto openai = ladder_profile("openai");
   StructuredLadder ladder(std::nullopt, {});
   auto probe = begin(ladder, "gpt", openai);
   auto waiter = std::async(std::launch::async, [&] { return ladder.begin("gpt", openai, bounded()); });
@@ -207,7 +207,7 @@ TEST_CASE("while one request probes a rung, another waits and then probes the ne
 }
 
 TEST_CASE("a waiting request whose token is cancelled gives up with nullopt") {
-  const auto openai = dialect("openai");
+  const auto openai = ladder_profile("openai");
   StructuredLadder ladder(std::nullopt, {});
   auto probe = begin(ladder, "gpt", openai);
   const CancelToken token(Clock::now() + 5s);

@@ -9,7 +9,7 @@ namespace {
 const nlohmann::json k_schema = nlohmann::json::parse(
     R"({"type":"object","required":["title"],"additionalProperties":false,"properties":{"title":{"type":"string","maxLength":10}}})");
 
-ChatRequest schema_request(bool with_system) {
+ChatRequest schema_asking(bool with_system) {
   ChatRequest request;
   if (with_system) request.messages.push_back({"system", "You are precise."});
   request.messages.push_back({"user", "Name it."});
@@ -20,7 +20,7 @@ ChatRequest schema_request(bool with_system) {
 }  // namespace
 
 TEST_CASE("prompt mode appends the schema between markers to the system message") {
-  const auto messages = messages_to_send(schema_request(true), StructuredRung::prompt);
+  const auto messages = messages_to_send(schema_asking(true), StructuredRung::prompt);
   REQUIRE(messages.size() == 2);
   CHECK(messages[0].content.rfind("You are precise.", 0) == 0);
   CHECK(schema_from_prompt(messages[0].content) == k_schema);
@@ -28,15 +28,15 @@ TEST_CASE("prompt mode appends the schema between markers to the system message"
 }
 
 TEST_CASE("prompt mode adds a system message when there is none") {
-  const auto messages = messages_to_send(schema_request(false), StructuredRung::prompt);
+  const auto messages = messages_to_send(schema_asking(false), StructuredRung::prompt);
   REQUIRE(messages.size() == 2);
   CHECK(messages[0].role == "system");
   CHECK(schema_from_prompt(messages[0].content) == k_schema);
 }
 
 TEST_CASE("json_schema mode and schema-less requests leave the messages alone") {
-  CHECK(messages_to_send(schema_request(true), StructuredRung::strict_schema).size() == 2);
-  CHECK(messages_to_send(schema_request(true), StructuredRung::strict_schema)[0].content == "You are precise.");
+  CHECK(messages_to_send(schema_asking(true), StructuredRung::strict_schema).size() == 2);
+  CHECK(messages_to_send(schema_asking(true), StructuredRung::strict_schema)[0].content == "You are precise.");
   ChatRequest plain;
   plain.messages.push_back({"user", "hi"});
   CHECK(messages_to_send(plain, StructuredRung::prompt).size() == 1);

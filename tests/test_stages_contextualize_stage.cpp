@@ -15,25 +15,25 @@ using pipeline::testing::sample_output;
 
 namespace {
 
-const stages::ContextualizeStage k_stage;
+const stages::ContextualizeStage k_contextualize_stage;
 
-const nlohmann::json k_patterns = {"better_for_you", "premiumisation", "convenience", "format_migration", "occasion_expansion"};
+const nlohmann::json k_pattern_names = {"better_for_you", "premiumisation", "convenience", "format_migration", "occasion_expansion"};
 
 }  // namespace
 
 TEST_CASE("contextualize is stage 4 and reads the brand and stages 1 to 3") {
-  CHECK(k_stage.number() == 4);
-  CHECK(k_stage.name() == "contextualize");
-  CHECK(k_stage.reads() == std::vector<int>{1, 2, 3});
-  CHECK(k_stage.uses_brand());
+  CHECK(k_contextualize_stage.number() == 4);
+  CHECK(k_contextualize_stage.name() == "contextualize");
+  CHECK(k_contextualize_stage.reads() == std::vector<int>{1, 2, 3});
+  CHECK(k_contextualize_stage.uses_brand());
 }
 
 TEST_CASE("contextualize schema maps all five patterns, scores three directions and names claims and go / no-go") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_contextualize_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
   const auto& fit = schema["properties"]["pattern_fit"];
-  CHECK(fit["required"] == k_patterns);
-  for (const auto& pattern : k_patterns) {
+  CHECK(fit["required"] == k_pattern_names);
+  for (const auto& pattern : k_pattern_names) {
     const auto& entry = fit["properties"][pattern.get<std::string>()];
     CHECK(entry["properties"]["fit_score"]["minimum"] == 1);
     CHECK(entry["properties"]["fit_score"]["maximum"] == 5);
@@ -47,7 +47,7 @@ TEST_CASE("contextualize schema maps all five patterns, scores three directions 
   const auto& directions = schema["properties"]["strongest_directions"];
   CHECK(directions["minItems"] == 3);
   CHECK(directions["maxItems"] == 3);
-  CHECK(directions["items"]["properties"]["pattern"]["enum"] == k_patterns);
+  CHECK(directions["items"]["properties"]["pattern"]["enum"] == k_pattern_names);
   CHECK(directions["items"]["properties"]["scorecard"]["required"] ==
         nlohmann::json({"velocity", "margin", "shelf_visibility"}));
   CHECK(schema["properties"]["claims"]["required"] == nlohmann::json({"can_make", "cannot_make"}));
@@ -56,7 +56,7 @@ TEST_CASE("contextualize schema maps all five patterns, scores three directions 
 }
 
 TEST_CASE("the contextualize sample conforms; a fit of 6, a missing pattern or a margin over 100 does not") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_contextualize_stage.schema();
   CHECK(validate_json(schema, sample_output(4)).empty());
   auto high = sample_output(4);
   high["pattern_fit"]["convenience"]["fit_score"] = 6;
@@ -72,10 +72,10 @@ TEST_CASE("the contextualize sample conforms; a fit of 6, a missing pattern or a
 TEST_CASE("the contextualize request carries the brand, the document and stages 1 to 3") {
   auto prompt = prompts::load_prompt("contextualize");
   REQUIRE(prompt);
-  auto request = stages::build_request(k_stage, *prompt, sample_context(4), k_stage.default_params(), "run-model");
+  auto request = stages::build_request(k_contextualize_stage, *prompt, sample_context(4), k_contextualize_stage.default_params(), "run-model");
   REQUIRE(request);
   REQUIRE(request->schema);
-  CHECK(*request->schema == k_stage.schema());
+  CHECK(*request->schema == k_contextualize_stage.schema());
   CHECK(request->schema_name == "contextualize");
   const std::string& user = request->messages.at(1).content;
   const auto brand = user.find("<brand_profile>");
@@ -103,13 +103,13 @@ TEST_CASE("a contextualize request without a brand is refused") {
   REQUIRE(prompt);
   auto context = sample_context(4);
   context.brand_text.clear();
-  auto request = stages::build_request(k_stage, *prompt, context, k_stage.default_params(), "run-model");
+  auto request = stages::build_request(k_contextualize_stage, *prompt, context, k_contextualize_stage.default_params(), "run-model");
   REQUIRE_FALSE(request);
   CHECK(request.error().kind == util::ErrorKind::bad_input);
 }
 
 TEST_CASE("contextualize renders fit, competitors, all five patterns, thresholds, scorecards, claims and go / no-go") {
-  const auto files = k_stage.render(sample_output(4));
+  const auto files = k_contextualize_stage.render(sample_output(4));
   REQUIRE(files.size() == 2);
   CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/04-contextualize.json")) == sample_output(4));
   const std::string markdown = testing::rendered_file(files, "stages/04-contextualize.md");

@@ -15,19 +15,19 @@ using pipeline::testing::sample_output;
 
 namespace {
 
-const stages::LessonsStage k_stage;
+const stages::LessonsStage k_lessons_stage;
 
 }  // namespace
 
 TEST_CASE("lessons is stage 3 and reads stages 1 and 2") {
-  CHECK(k_stage.number() == 3);
-  CHECK(k_stage.name() == "lessons");
-  CHECK(k_stage.reads() == std::vector<int>{1, 2});
-  CHECK_FALSE(k_stage.uses_brand());
+  CHECK(k_lessons_stage.number() == 3);
+  CHECK(k_lessons_stage.name() == "lessons");
+  CHECK(k_lessons_stage.reads() == std::vector<int>{1, 2});
+  CHECK_FALSE(k_lessons_stage.uses_brand());
 }
 
 TEST_CASE("lessons schema asks for exactly three industries and the job in its form") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_lessons_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
   const auto& industries = schema["properties"]["analogous_industries"];
   CHECK(industries["minItems"] == 3);
@@ -37,7 +37,7 @@ TEST_CASE("lessons schema asks for exactly three industries and the job in its f
 }
 
 TEST_CASE("the lessons sample conforms; two industries or a loose job do not") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_lessons_stage.schema();
   CHECK(validate_json(schema, sample_output(3)).empty());
   auto two = sample_output(3);
   two["analogous_industries"].erase(2);
@@ -50,10 +50,10 @@ TEST_CASE("the lessons sample conforms; two industries or a loose job do not") {
 TEST_CASE("the lessons request carries the document and stages 1 and 2, not the brand") {
   auto prompt = prompts::load_prompt("lessons");
   REQUIRE(prompt);
-  auto request = stages::build_request(k_stage, *prompt, sample_context(3), k_stage.default_params(), "run-model");
+  auto request = stages::build_request(k_lessons_stage, *prompt, sample_context(3), k_lessons_stage.default_params(), "run-model");
   REQUIRE(request);
   REQUIRE(request->schema);
-  CHECK(*request->schema == k_stage.schema());
+  CHECK(*request->schema == k_lessons_stage.schema());
   CHECK(request->schema_name == "lessons");
   const std::string& user = request->messages.at(1).content;
   CHECK(user.find("<document title=") != std::string::npos);
@@ -72,13 +72,13 @@ TEST_CASE("a lessons request without stage 2's output is refused, naming it") {
   REQUIRE(prompt);
   auto context = sample_context(3);
   context.outputs.erase(2);
-  auto request = stages::build_request(k_stage, *prompt, context, k_stage.default_params(), "run-model");
+  auto request = stages::build_request(k_lessons_stage, *prompt, context, k_lessons_stage.default_params(), "run-model");
   REQUIRE_FALSE(request);
   CHECK(request.error().message.find("signals") != std::string::npos);
 }
 
 TEST_CASE("lessons renders the insight, the jobs, the constraints and the industries") {
-  const auto files = k_stage.render(sample_output(3));
+  const auto files = k_lessons_stage.render(sample_output(3));
   REQUIRE(files.size() == 2);
   CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/03-lessons.json")) == sample_output(3));
   const std::string markdown = testing::rendered_file(files, "stages/03-lessons.md");

@@ -25,7 +25,7 @@ json two_mechanism_signals() {
   return output;
 }
 
-bool mentions(const std::vector<std::string>& errors, const std::string& text) {
+bool names_error(const std::vector<std::string>& errors, const std::string& text) {
   for (const auto& error : errors)
     if (error.find(text) != std::string::npos) return true;
   return false;
@@ -112,5 +112,5 @@ TEST_CASE("a signals answer naming a mechanism stage 1 did not find breaks the l
   json signal_m3 = good;
   signal_m3["signals"][0]["mechanism_ids"] = {"M2", "M3"};
   CHECK(validate_json(signals_schema(), signal_m3).empty());
-  CHECK(mentions(validate_json(limited, signal_m3), "$.signals[0].mechanism_ids[1]: \"M3\" is not one of"));
+  CHECK(names_error(validate_json(limited, signal_m3), "$.signals[0].mechanism_ids[1]: \"M3\" is not one of"));
 }

@@ -20,7 +20,7 @@ using pipeline::testing::sample_output;
 
 namespace {
 
-const stages::MechanismsStage k_stage;
+const stages::MechanismsStage k_mechanisms_stage;
 
 // `count` pages of about 600 bytes (200 tokens), each starting "Page N.".
 std::string long_document(int count) {
@@ -37,7 +37,7 @@ std::string long_document(int count) {
 prompts::PromptTemplate short_prompt() { return {"Find the mechanisms of {{document_title}}.", "{{document}}", "test"}; }
 
 stages::StageParams params_with_limit(int max_input_tokens) {
-  auto params = k_stage.default_params();
+  auto params = k_mechanisms_stage.default_params();
   params.max_input_tokens = max_input_tokens;
   return params;
 }
@@ -52,15 +52,15 @@ nlohmann::json answer_named(const std::string& name) {
 }  // namespace
 
 TEST_CASE("mechanisms is stage 1 and reads only the document") {
-  CHECK(k_stage.number() == 1);
-  CHECK(k_stage.name() == "mechanisms");
-  CHECK(k_stage.reads().empty());
-  CHECK_FALSE(k_stage.uses_brand());
-  CHECK(k_stage.default_params().temperature <= 0.5);
+  CHECK(k_mechanisms_stage.number() == 1);
+  CHECK(k_mechanisms_stage.name() == "mechanisms");
+  CHECK(k_mechanisms_stage.reads().empty());
+  CHECK_FALSE(k_mechanisms_stage.uses_brand());
+  CHECK(k_mechanisms_stage.default_params().temperature <= 0.5);
 }
 
 TEST_CASE("mechanisms schema stays in the subset and carries the methodology's rules") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_mechanisms_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
   const auto& mechanisms = schema["properties"]["mechanisms"];
   // One strong mechanism may stand alone rather than be joined by an invented second.
@@ -76,7 +76,7 @@ TEST_CASE("mechanisms schema stays in the subset and carries the methodology's r
 }
 
 TEST_CASE("the mechanisms sample conforms, and breaking a rule is caught by the schema") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_mechanisms_stage.schema();
   CHECK(validate_json(schema, sample_output(1)).empty());
 
   auto too_many = sample_output(1);
@@ -100,13 +100,13 @@ TEST_CASE("the mechanisms request delimits the document and leaves the brand out
   auto prompt = prompts::load_prompt("mechanisms");
   REQUIRE(prompt);
   const auto context = sample_context(1);
-  auto request = stages::build_request(k_stage, *prompt, context, k_stage.default_params(), "run-model");
+  auto request = stages::build_request(k_mechanisms_stage, *prompt, context, k_mechanisms_stage.default_params(), "run-model");
   REQUIRE(request);
   REQUIRE(request->messages.size() == 2);
   CHECK(request->messages[0].role == "system");
   CHECK(request->messages[1].role == "user");
   REQUIRE(request->schema);
-  CHECK(*request->schema == k_stage.schema());
+  CHECK(*request->schema == k_mechanisms_stage.schema());
   CHECK(request->schema_name == "mechanisms");
   CHECK(request->model == "run-model");
   const std::string& user = request->messages[1].content;
@@ -135,7 +135,7 @@ TEST_CASE("the mechanisms prompt bans empty words and asks for the structural se
 }
 
 TEST_CASE("mechanisms renders its JSON and a Markdown page with the findings") {
-  const auto files = k_stage.render(sample_output(1));
+  const auto files = k_mechanisms_stage.render(sample_output(1));
   REQUIRE(files.size() == 2);
   CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/01-mechanisms.json")) == sample_output(1));
   const std::string markdown = testing::rendered_file(files, "stages/01-mechanisms.md");
@@ -149,40 +149,40 @@ TEST_CASE("mechanisms renders its JSON and a Markdown page with the findings") {
 }
 
 TEST_CASE("mechanisms renders a partial output without throwing") {
-  const auto files = k_stage.render(nlohmann::json::object());
+  const auto files = k_mechanisms_stage.render(nlohmann::json::object());
   CHECK(files.size() == 2);
 }
 
 TEST_CASE("mechanisms uses its own prompt and a merge prompt, both built in") {
-  CHECK(k_stage.prompt_names() == std::vector<std::string>{"mechanisms", "mechanisms_merge"});
-  for (const auto& name : k_stage.prompt_names()) {
+  CHECK(k_mechanisms_stage.prompt_names() == std::vector<std::string>{"mechanisms", "mechanisms_merge"});
+  for (const auto& name : k_mechanisms_stage.prompt_names()) {
     CAPTURE(name);
     CHECK(prompts::load_prompt(name));
   }
 }
 
 TEST_CASE("a document within the input limit is one request, part answer, as the default makes it") {
-  testing::MemoryStageWork work(sample_context(1), k_stage.default_params());
+  testing::MemoryStageWork work(sample_context(1), k_mechanisms_stage.default_params());
   work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return sample_output(1); });
-  auto output = k_stage.produce(work);
+  auto output = k_mechanisms_stage.produce(work);
   REQUIRE(output);
   CHECK(*output == sample_output(1));
   const auto asks = work.asks();
   REQUIRE(asks.size() == 1);
   REQUIRE(asks[0].size() == 1);
   CHECK(asks[0][0].part == "answer");
-  auto expected = stages::build_request(k_stage, *prompts::load_prompt("mechanisms"), sample_context(1), k_stage.default_params(), "run-model");
+  auto expected = stages::build_request(k_mechanisms_stage, *prompts::load_prompt("mechanisms"), sample_context(1), k_mechanisms_stage.default_params(), "run-model");
   REQUIRE(expected);
   CHECK(asks[0][0].request.messages.at(1).content == expected->messages.at(1).content);
   CHECK(asks[0][0].request.schema_name == "mechanisms");
-  CHECK(*asks[0][0].request.schema == k_stage.schema());
+  CHECK(*asks[0][0].request.schema == k_mechanisms_stage.schema());
 }
 
 TEST_CASE("with no input limit even a long document is one request") {
   auto context = sample_context(1);
   context.document_text = long_document(200);
   testing::MemoryStageWork work(context, params_with_limit(0));
-  REQUIRE(k_stage.produce(work));
+  REQUIRE(k_mechanisms_stage.produce(work));
   REQUIRE(work.requests().size() == 1);
   CHECK(work.requests()[0].part == "answer");
 }
@@ -195,10 +195,10 @@ TEST_CASE("a long document is read in chunks of pages, asked together, then merg
   work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
     return answer_named(request.part == "merge" ? "Merged" : "Found in " + request.part);
   });
-  auto output = k_stage.produce(work);
+  auto output = k_mechanisms_stage.produce(work);
   REQUIRE(output);
   CHECK(*output == answer_named("Merged"));
-  CHECK(llm::validate_json(k_stage.schema(), *output).empty());
+  CHECK(llm::validate_json(k_mechanisms_stage.schema(), *output).empty());
 
   const auto asks = work.asks();
   REQUIRE(asks.size() == 2);
@@ -211,7 +211,7 @@ TEST_CASE("a long document is read in chunks of pages, asked together, then merg
     const auto& request = chunks[i].request;
     CHECK(chunks[i].part == "chunk-" + std::to_string(i + 1));
     CHECK(request.schema_name == "mechanisms");
-    CHECK(*request.schema == k_stage.schema());
+    CHECK(*request.schema == k_mechanisms_stage.schema());
     CHECK(llm::estimate_prompt_tokens(request.messages) <= 1000);
     std::smatch found;
     REQUIRE(std::regex_search(request.messages.at(0).content, found, range));
@@ -231,8 +231,8 @@ TEST_CASE("a long document is read in chunks of pages, asked together, then merg
   const auto& merge = asks[1][0];
   CHECK(merge.part == "merge");
   CHECK(merge.request.schema_name == "mechanisms_merge");
-  CHECK(*merge.request.schema == k_stage.schema());
-  CHECK(merge.request.max_tokens == k_stage.default_params().max_tokens);
+  CHECK(*merge.request.schema == k_mechanisms_stage.schema());
+  CHECK(merge.request.max_tokens == k_mechanisms_stage.default_params().max_tokens);
   const std::string& user = merge.request.messages.at(1).content;
   CHECK(user.find("<candidates parts=\"" + std::to_string(chunks.size()) + "\">") != std::string::npos);
   CHECK(user.find("</candidates>") != std::string::npos);
@@ -249,9 +249,9 @@ TEST_CASE("the built-in prompt reads a long document in chunks within the defaul
   auto context = sample_context(1);
   context.document_text = long_document(60);
   testing::MemoryStageWork work(context, params_with_limit(4000));
-  auto output = k_stage.produce(work);
+  auto output = k_mechanisms_stage.produce(work);
   REQUIRE(output);
-  CHECK(llm::validate_json(k_stage.schema(), *output).empty());
+  CHECK(llm::validate_json(k_mechanisms_stage.schema(), *output).empty());
   const auto asks = work.asks();
   REQUIRE(asks.size() == 2);
   CHECK(asks[0].size() > 1);
@@ -263,7 +263,7 @@ TEST_CASE("an input limit too small for the prompt itself is bad input naming a 
   auto context = sample_context(1);
   context.document_text = long_document(30);
   testing::MemoryStageWork work(context, params_with_limit(1000));
-  auto output = k_stage.produce(work);
+  auto output = k_mechanisms_stage.produce(work);
   REQUIRE_FALSE(output);
   CHECK(output.error().kind == util::ErrorKind::bad_input);
   CHECK(output.error().message.find("max_input_tokens 1000") != std::string::npos);
@@ -280,7 +280,7 @@ TEST_CASE("a failed chunk fails the stage before any merge") {
     if (request.part == "chunk-2") return util::fail(util::ErrorKind::transient, "rate limited");
     return sample_output(1);
   });
-  auto output = k_stage.produce(work);
+  auto output = k_mechanisms_stage.produce(work);
   REQUIRE_FALSE(output);
   CHECK(output.error().kind == util::ErrorKind::transient);
   CHECK(work.asks().size() == 1);

@@ -23,7 +23,7 @@ using pipeline::testing::sample_output;
 
 namespace {
 
-const stages::OpportunitiesStage k_stage;
+const stages::OpportunitiesStage k_opportunities_stage;
 
 const std::vector<std::string> k_patterns = {"better_for_you", "premiumisation", "convenience", "format_migration",
                                              "occasion_expansion"};
@@ -52,10 +52,10 @@ util::Expected<nlohmann::json> sample_answer(const stages::NamedRequest& request
 }
 
 // The requests of a produce() run over the sample context with sample answers.
-std::vector<std::vector<stages::NamedRequest>> sample_asks(const stages::StageParams& params = k_stage.default_params()) {
+std::vector<std::vector<stages::NamedRequest>> sample_asks(const stages::StageParams& params = k_opportunities_stage.default_params()) {
   testing::MemoryStageWork work(sample_context(5), params);
   work.set_answer(sample_answer);
-  auto output = k_stage.produce(work);
+  auto output = k_opportunities_stage.produce(work);
   REQUIRE(output);
   return work.asks();
 }
@@ -63,15 +63,15 @@ std::vector<std::vector<stages::NamedRequest>> sample_asks(const stages::StagePa
 }  // namespace
 
 TEST_CASE("opportunities is stage 5 and reads the brand and stages 1 to 4") {
-  CHECK(k_stage.number() == 5);
-  CHECK(k_stage.name() == "opportunities");
-  CHECK(k_stage.reads() == std::vector<int>{1, 2, 3, 4});
-  CHECK(k_stage.uses_brand());
-  CHECK(k_stage.default_params().temperature > 0.5);
+  CHECK(k_opportunities_stage.number() == 5);
+  CHECK(k_opportunities_stage.name() == "opportunities");
+  CHECK(k_opportunities_stage.reads() == std::vector<int>{1, 2, 3, 4});
+  CHECK(k_opportunities_stage.uses_brand());
+  CHECK(k_opportunities_stage.default_params().temperature > 0.5);
 }
 
 TEST_CASE("opportunities schema has one card property per pattern with the card's rules") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_opportunities_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
   REQUIRE(schema["properties"].size() == 5);
   for (const auto& pattern : k_patterns) {
@@ -106,7 +106,7 @@ TEST_CASE("opportunities schema has one card property per pattern with the card'
 }
 
 TEST_CASE("the card title pattern allows eight words and refuses nine") {
-  const std::regex title(k_stage.schema()["properties"]["convenience"]["properties"]["title"]["pattern"].get<std::string>(),
+  const std::regex title(k_opportunities_stage.schema()["properties"]["convenience"]["properties"]["title"]["pattern"].get<std::string>(),
                          std::regex::ECMAScript);
   CHECK(std::regex_search("Morning Rolls from the station locker", title));
   CHECK(std::regex_search("one two three four five six seven eight", title));
@@ -115,7 +115,7 @@ TEST_CASE("the card title pattern allows eight words and refuses nine") {
 }
 
 TEST_CASE("the opportunities sample conforms; a missing card, a wrong pattern, a fourth step or a slow launch do not") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_opportunities_stage.schema();
   CHECK(validate_json(schema, sample_output(5)).empty());
   auto missing = sample_output(5);
   missing.erase("convenience");
@@ -142,7 +142,7 @@ TEST_CASE("the opportunities sample conforms; a missing card, a wrong pattern, a
 }
 
 TEST_CASE("a card's price and sales rate are above zero and its currency is an ISO 4217 code") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_opportunities_stage.schema();
   auto cheapest = sample_output(5);
   cheapest["convenience"]["retail"]["price"] = 0.01;
   cheapest["convenience"]["retail"]["units_per_store_per_week"] = 0.01;
@@ -166,8 +166,8 @@ TEST_CASE("a card's price and sales rate are above zero and its currency is an I
 }
 
 TEST_CASE("opportunities uses its plan prompt and a card prompt, both built in") {
-  CHECK(k_stage.prompt_names() == std::vector<std::string>{"opportunities", "opportunity_card"});
-  for (const auto& name : k_stage.prompt_names()) {
+  CHECK(k_opportunities_stage.prompt_names() == std::vector<std::string>{"opportunities", "opportunity_card"});
+  for (const auto& name : k_opportunities_stage.prompt_names()) {
     CAPTURE(name);
     CHECK(prompts::load_prompt(name));
   }
@@ -181,12 +181,12 @@ TEST_CASE("pattern ids make valid part names") {
 }
 
 TEST_CASE("opportunities plans first, then writes the five cards in one parallel ask") {
-  testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
+  testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
   work.set_answer(sample_answer);
-  auto output = k_stage.produce(work);
+  auto output = k_opportunities_stage.produce(work);
   REQUIRE(output);
   CHECK(*output == sample_output(5));
-  CHECK(validate_json(k_stage.schema(), *output).empty());
+  CHECK(validate_json(k_opportunities_stage.schema(), *output).empty());
 
   const auto asks = work.asks();
   REQUIRE(asks.size() == 2);
@@ -202,7 +202,7 @@ TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the docu
   CHECK(plan.schema_name == "opportunities_plan");
   CHECK(plan.model == "run-model");
   CHECK(plan.max_tokens == 3000);
-  CHECK(plan.temperature == doctest::Approx(k_stage.default_params().temperature));
+  CHECK(plan.temperature == doctest::Approx(k_opportunities_stage.default_params().temperature));
   CHECK(plan.check);
   REQUIRE(plan.schema);
   const auto& schema = *plan.schema;
@@ -217,7 +217,7 @@ TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the docu
     const auto& line = concept_schema["properties"]["brand_anchor"]["properties"]["product_line"];
     REQUIRE(line.contains("anyOf"));
     CHECK(line["anyOf"][0]["enum"].size() == 3);
-    CHECK(concept_schema["properties"]["title"]["pattern"] == k_stage.schema()["properties"][pattern]["properties"]["title"]["pattern"]);
+    CHECK(concept_schema["properties"]["title"]["pattern"] == k_opportunities_stage.schema()["properties"][pattern]["properties"]["title"]["pattern"]);
   }
   CHECK(validate_json(schema, sample_plan()).empty());
 
@@ -237,7 +237,7 @@ TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the docu
 }
 
 TEST_CASE("a small max_tokens caps the plan and each card alike") {
-  auto params = k_stage.default_params();
+  auto params = k_opportunities_stage.default_params();
   params.max_tokens = 900;
   const auto asks = sample_asks(params);
   CHECK(asks.at(0).at(0).request.max_tokens == 900);
@@ -265,7 +265,7 @@ TEST_CASE("each card request writes its own concept, told the other four, agains
     CHECK(validate_json(schema, sample_output(5)[pattern]).empty());
     CHECK(request.style_check);
     CHECK(request.style_check(sample_output(5)[pattern]).empty());
-    CHECK(request.max_tokens == k_stage.default_params().max_tokens);
+    CHECK(request.max_tokens == k_opportunities_stage.default_params().max_tokens);
     CHECK(request.check);
     if (i == 0) shared_system = request.messages.at(0).content;
     CHECK(request.messages.at(0).content == shared_system);
@@ -326,31 +326,31 @@ TEST_CASE("the card check refuses a title planned for another pattern") {
 
 TEST_CASE("a plan that fails stops the stage before any card; a card that fails fails the stage") {
   {
-    testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
+    testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
     work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> {
       return util::fail(util::ErrorKind::provider, "no credit");
     });
-    auto output = k_stage.produce(work);
+    auto output = k_opportunities_stage.produce(work);
     REQUIRE_FALSE(output);
     CHECK(output.error().kind == util::ErrorKind::provider);
     CHECK(work.asks().size() == 1);
   }
-  testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
+  testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
   work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
     if (request.part == "card-convenience") return util::fail(util::ErrorKind::deadline, "out of time");
     return sample_answer(request);
   });
-  auto output = k_stage.produce(work);
+  auto output = k_opportunities_stage.produce(work);
   REQUIRE_FALSE(output);
   CHECK(output.error().kind == util::ErrorKind::deadline);
   CHECK(work.asks().size() == 2);
 }
 
 TEST_CASE("the fake model's answers pass the plan and card checks and make a valid output") {
-  testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
-  auto output = k_stage.produce(work);
+  testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
+  auto output = k_opportunities_stage.produce(work);
   REQUIRE(output);
-  CHECK(validate_json(k_stage.schema(), *output).empty());
+  CHECK(validate_json(k_opportunities_stage.schema(), *output).empty());
 
   // The fake server seeds its answers from the request; its plans must have
   // five different titles, formats and shopper-occasion pairs, or the plan
@@ -380,7 +380,7 @@ TEST_CASE("the fake model's answers pass the plan and card checks and make a val
 }
 
 TEST_CASE("opportunities renders five card files, opportunities.json and the stage files") {
-  const auto files = k_stage.render(sample_output(5));
+  const auto files = k_opportunities_stage.render(sample_output(5));
   CHECK(files.size() == 8);
   CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/05-opportunities.json")) == sample_output(5));
 
@@ -414,7 +414,7 @@ TEST_CASE("opportunities renders five card files, opportunities.json and the sta
 }
 
 TEST_CASE("a card that repeats an earlier card's next step is asked again alone, with what it repeats") {
-  testing::MemoryStageWork work(sample_context(5), k_stage.default_params());
+  testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
   work.set_answer([](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
     if (request.part == "card-format-migration") {
       auto card = sample_output(5)["format_migration"];
@@ -424,7 +424,7 @@ TEST_CASE("a card that repeats an earlier card's next step is asked again alone,
     if (request.part == "card-format-migration-again") return sample_output(5)["format_migration"];
     return sample_answer(request);
   });
-  auto output = k_stage.produce(work);
+  auto output = k_opportunities_stage.produce(work);
   REQUIRE(output);
   CHECK(*output == sample_output(5));
   const auto asks = work.asks();

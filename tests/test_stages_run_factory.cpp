@@ -15,7 +15,7 @@ using testing::TempDir;
 
 namespace {
 
-stages::NewRunRequest request_for(const std::string& brand) {
+stages::NewRunRequest new_run_request(const std::string& brand) {
   stages::NewRunRequest request;
   request.input = testing::example_pdf_path();
   request.brand = brand;
@@ -89,7 +89,7 @@ TEST_CASE("a run is created with a --prompts override in its snapshot") {
   std::filesystem::create_directories(dir / "prompts");
   std::ofstream(dir / "prompts/signals.prompt") << "### system\nBe brief.\n### user\nClassify {{mechanisms}}\n";
   auto store = checkpoints::make_file_run_store(dir / "runs");
-  auto request = request_for(brand);
+  auto request = new_run_request(brand);
   request.prompts_dir = dir / "prompts";
   request.run_id = "override";
   auto created = stages::create_run(*store, request);
@@ -104,22 +104,22 @@ TEST_CASE("bad input to a new run leaves no run behind") {
   const auto brand = testing::write_test_brand(dir.path(), "test-dairy", "Testmark");
   auto store = checkpoints::make_file_run_store(dir / "runs");
 
-  auto unknown_brand = request_for("no-such-brand");
+  auto unknown_brand = new_run_request("no-such-brand");
   unknown_brand.brand_search_dirs = {dir.path()};
   auto refused = stages::create_run(*store, unknown_brand);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().kind == util::ErrorKind::bad_input);
 
-  auto missing_pdf = request_for(brand);
+  auto missing_pdf = new_run_request(brand);
   missing_pdf.input = dir / "missing.pdf";
   CHECK(stages::create_run(*store, missing_pdf).error().kind == util::ErrorKind::bad_input);
 
-  auto bad_id = request_for(brand);
+  auto bad_id = new_run_request(brand);
   bad_id.run_id = "../escape";
   CHECK(stages::create_run(*store, bad_id).error().kind == util::ErrorKind::usage);
   CHECK(store->list().empty());
 
-  auto first = request_for(brand);
+  auto first = new_run_request(brand);
   first.run_id = "taken";
   REQUIRE(stages::create_run(*store, first));  // its lock is released at once
   auto again = stages::create_run(*store, first);
@@ -131,7 +131,7 @@ TEST_CASE("the creator holds the new run's lock until it lets go") {
   TempDir dir;
   const auto brand = testing::write_test_brand(dir.path(), "test-dairy", "Testmark");
   auto store = checkpoints::make_file_run_store(dir / "runs");
-  auto request = request_for(brand);
+  auto request = new_run_request(brand);
   request.run_id = "held";
   auto created = stages::create_run(*store, request);
   REQUIRE(created);

@@ -15,7 +15,7 @@ using pipeline::testing::sample_output;
 
 namespace {
 
-const stages::SignalsStage k_stage;
+const stages::SignalsStage k_signals_stage;
 
 const nlohmann::json k_ten_types = {"profit_model", "network", "structure", "process", "product_performance",
                                     "product_system", "service", "channel", "brand", "customer_engagement"};
@@ -23,14 +23,14 @@ const nlohmann::json k_ten_types = {"profit_model", "network", "structure", "pro
 }  // namespace
 
 TEST_CASE("signals is stage 2 and reads the mechanisms") {
-  CHECK(k_stage.number() == 2);
-  CHECK(k_stage.name() == "signals");
-  CHECK(k_stage.reads() == std::vector<int>{1});
-  CHECK_FALSE(k_stage.uses_brand());
+  CHECK(k_signals_stage.number() == 2);
+  CHECK(k_signals_stage.name() == "signals");
+  CHECK(k_signals_stage.reads() == std::vector<int>{1});
+  CHECK_FALSE(k_signals_stage.uses_brand());
 }
 
 TEST_CASE("signals schema enumerates Doblin's Ten Types and the defensibility levels") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_signals_stage.schema();
   CHECK(testing::schema_subset_problems(schema).empty());
   const auto& anatomy = schema["properties"]["anatomies"]["items"]["properties"];
   CHECK(anatomy["primary_type"]["enum"] == k_ten_types);
@@ -41,7 +41,7 @@ TEST_CASE("signals schema enumerates Doblin's Ten Types and the defensibility le
 }
 
 TEST_CASE("the signals sample conforms, and an unknown type is caught") {
-  const auto& schema = k_stage.schema();
+  const auto& schema = k_signals_stage.schema();
   CHECK(validate_json(schema, sample_output(2)).empty());
   auto wrong = sample_output(2);
   wrong["anatomies"][0]["primary_type"] = "marketing";
@@ -55,15 +55,15 @@ TEST_CASE("the signals request carries the document and stage 1, not the brand")
   auto prompt = prompts::load_prompt("signals");
   REQUIRE(prompt);
   const auto context = sample_context(2);
-  stages::StageParams params = k_stage.default_params();
+  stages::StageParams params = k_signals_stage.default_params();
   params.model = "stage-model";
-  auto request = stages::build_request(k_stage, *prompt, context, params, "run-model");
+  auto request = stages::build_request(k_signals_stage, *prompt, context, params, "run-model");
   REQUIRE(request);
   CHECK(request->model == "stage-model");
   CHECK(request->temperature == doctest::Approx(params.temperature));
   CHECK(request->max_tokens == params.max_tokens);
   REQUIRE(request->schema);
-  CHECK(*request->schema == k_stage.schema());
+  CHECK(*request->schema == k_signals_stage.schema());
   CHECK(request->schema_name == "signals");
   const std::string& user = request->messages.at(1).content;
   CHECK(user.find("<document title=") != std::string::npos);
@@ -81,7 +81,7 @@ TEST_CASE("the signals request carries the document and stage 1, not the brand")
 }
 
 TEST_CASE("signals renders the anatomy table, the combination and the signals") {
-  const auto files = k_stage.render(sample_output(2));
+  const auto files = k_signals_stage.render(sample_output(2));
   REQUIRE(files.size() == 2);
   CHECK(nlohmann::json::parse(testing::rendered_file(files, "stages/02-signals.json")) == sample_output(2));
   const std::string markdown = testing::rendered_file(files, "stages/02-signals.md");

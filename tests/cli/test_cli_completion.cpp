@@ -14,7 +14,7 @@ namespace testing = pipeline::testing;
 
 namespace {
 
-const std::string k_examples = std::string(PIPELINE_SOURCE_DIR) + "/examples";
+const std::string k_completion_examples = std::string(PIPELINE_SOURCE_DIR) + "/examples";
 
 std::string write_file(const testing::TempDir& dir, const std::string& name, const std::string& text) {
   const std::string path = dir / name;
@@ -124,7 +124,7 @@ TEST_CASE("completion bash: completes commands, choices, stages and brand ids in
 TEST_CASE("completion bash: completes run ids from `pipeline list --json`, in the runs folder given") {
   testing::FakeLlmServer server;
   testing::CliEnv env(server);
-  const auto created = env.run({"new", k_examples + "/example-case-study.pdf", "--brand", env.brand_path,
+  const auto created = env.run({"new", k_completion_examples + "/example-case-study.pdf", "--brand", env.brand_path,
                                 "--run-id", "completion-run-1"});
   REQUIRE(created.exit_code == 0);
   testing::TempDir dir;

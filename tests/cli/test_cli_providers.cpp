@@ -41,7 +41,7 @@ ScriptedReply stage1_reply(std::optional<std::string> content, FaultKind fault =
   return reply;
 }
 
-std::vector<std::string> run_args(const std::string& brand, const std::string& run_id) {
+std::vector<std::string> example_run_args(const std::string& brand, const std::string& run_id) {
   return {"run", example_pdf_path(), "--brand", brand, "--run-id", run_id};
 }
 
@@ -54,7 +54,7 @@ struct PlayedProvider {
   }
   // `pipeline run` of the example for the test brand as run `run_id`, with `extra` options.
   ProcessResult run_example(const std::string& run_id, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = run_args(env.brand_path, run_id);
+    std::vector<std::string> args = example_run_args(env.brand_path, run_id);
     args.insert(args.end(), extra.begin(), extra.end());
     return env.run(args);
   }

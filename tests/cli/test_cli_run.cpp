@@ -51,7 +51,7 @@ bool wait_for_requests(const FakeLlmServer& server, int count) {
 }
 
 // Progress lines may come first; the error is one line, the last.
-void check_one_error_line(const ProcessResult& result) {
+void check_last_line_is_the_error(const ProcessResult& result) {
   const auto lines = split_lines(result.err);
   REQUIRE_FALSE(lines.empty());
   CHECK(lines.back().rfind("pipeline: error: ", 0) == 0);
@@ -107,7 +107,7 @@ TEST_CASE("stage commands one by one reach the same result as run, and refuse a 
 
   auto early = env.run({"lessons", "steps"});
   CHECK(early.exit_code == 3);
-  check_one_error_line(early);
+  check_last_line_is_the_error(early);
   CHECK(early.err.find("pipeline mechanisms steps") != std::string::npos);
 
   for (const auto& name : k_stage_names) {
@@ -203,7 +203,7 @@ TEST_CASE("repeated resume --deadline calls finish a run whose stages fit; a sta
     ++invocations;
     last = result.exit_code;
     if (last != 75) break;
-    check_one_error_line(result);
+    check_last_line_is_the_error(result);
     CHECK(result.err.find("pipeline resume budget") != std::string::npos);
   }
   CHECK(last == 0);
@@ -218,7 +218,7 @@ TEST_CASE("repeated resume --deadline calls finish a run whose stages fit; a sta
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
   auto second = env.run({"resume", "tight", "--deadline", "500ms"});
   CHECK(second.exit_code == 6);
-  check_one_error_line(second);
+  check_last_line_is_the_error(second);
   CHECK(second.err.find("deadline") != std::string::npos);
 }
 
@@ -239,7 +239,7 @@ TEST_CASE("SIGTERM and SIGINT abandon the call in flight, save, and exit 143 or 
     auto result = process.wait(std::chrono::seconds(10));
     CHECK(std::chrono::steady_clock::now() - sent < std::chrono::seconds(5));
     CHECK(result.exit_code == code);
-    check_one_error_line(result);
+    check_last_line_is_the_error(result);
     const auto checkpoint = env.checkpoint("signal");
     CHECK(checkpoint.at("status") == "incomplete");
     CHECK(checkpoint.at("stages").at(0).at("status") == "pending");
@@ -260,7 +260,7 @@ TEST_CASE("a second process on a locked run gets exit 5 naming the holder") {
   REQUIRE(wait_for_requests(server, 1));
   auto second = env.run({"resume", "locked"});
   CHECK(second.exit_code == 5);
-  check_one_error_line(second);
+  check_last_line_is_the_error(second);
   CHECK(second.err.find(std::to_string(holder.pid())) != std::string::npos);
   holder.send_signal(SIGTERM);
   CHECK(holder.wait().exit_code == 143);
@@ -278,7 +278,7 @@ TEST_CASE("a corrupted checkpoint or edited artifact is reported with exit 3 and
       auto result = env.run(command);
       INFO("cut at " << cut << ": " << result.err);
       CHECK(result.exit_code == 3);
-      check_one_error_line(result);
+      check_last_line_is_the_error(result);
       CHECK(env.read("good", "checkpoint.json") == original.substr(0, cut));
     }
   }
