@@ -121,7 +121,7 @@ void remove_leftover_temporaries(const fs::path& dir) {
 }
 
 constexpr const char* k_report_file = "report.md";
-constexpr int k_stage_count = 5;
+constexpr int k_run_stage_count = 5;
 
 // True when the file exists and its content has the given SHA-256.
 bool matches(const fs::path& file, const std::string& sha256) {
@@ -248,7 +248,7 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_
                             "untouched)",
                             path.string(), state->run_id, run_id));
   }
-  if (redo_from < 1 || redo_from > k_stage_count) redo_from = 0;
+  if (redo_from < 1 || redo_from > k_run_stage_count) redo_from = 0;
   if (auto verified = verify_files(*state, *dir, redo_from); !verified) return verified.error();
   if (auto verified = verify_artifacts(*state, *dir, redo_from); !verified) return verified.error();
   return state;

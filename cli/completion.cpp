@@ -23,7 +23,7 @@ struct CommandEntry {
 
 bool visible(const CLI::Option* option) { return !option->get_group().empty(); }
 
-void collect(const CLI::App& command, const std::string& path, std::vector<const CLI::Option*> inherited,
+void collect_commands(const CLI::App& command, const std::string& path, std::vector<const CLI::Option*> inherited,
              std::vector<CommandEntry>& entries) {
   CommandEntry entry{path, visible_subcommands(command), {}, {}, {}};
   std::set<std::string> seen;
@@ -45,12 +45,12 @@ void collect(const CLI::App& command, const std::string& path, std::vector<const
   }
   const auto passed_down = entry.options;
   entries.push_back(std::move(entry));
-  for (const auto* sub : visible_subcommands(command)) collect(*sub, path + " " + sub->get_name(), passed_down, entries);
+  for (const auto* sub : visible_subcommands(command)) collect_commands(*sub, path + " " + sub->get_name(), passed_down, entries);
 }
 
 std::vector<CommandEntry> command_entries(const CLI::App& app) {
   std::vector<CommandEntry> entries;
-  collect(app, app.get_name(), {}, entries);
+  collect_commands(app, app.get_name(), {}, entries);
   return entries;
 }
 

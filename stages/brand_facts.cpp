@@ -4,14 +4,11 @@
 #include <cctype>
 
 #include "stages/schema_builder.hpp"
+#include "lib/util/text.hpp"
 
 namespace pipeline::stages {
 namespace {
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 bool mentions(const std::string& lowered, const std::vector<std::string>& phrases) {
   return std::any_of(phrases.begin(), phrases.end(),
@@ -32,10 +29,10 @@ std::string profile_words(const nlohmann::json& profile) {
   std::string out;
   if (!profile.is_object()) return out;
   for (const auto& [key, value] : profile.items()) {
-    if (value.is_string()) out += lower(value.get<std::string>()) + "\n";
+    if (value.is_string()) out += util::to_lower(value.get<std::string>()) + "\n";
     if (value.is_array())
       for (const auto& item : value)
-        if (item.is_string()) out += lower(item.get<std::string>()) + "\n";
+        if (item.is_string()) out += util::to_lower(item.get<std::string>()) + "\n";
   }
   return out;
 }
@@ -89,10 +86,10 @@ BrandFacts brand_facts(const nlohmann::json& profile) {
   facts.customer_segments = strings_of(profile, "target_customers");
   std::string words = profile_words(profile);
   if (auto research = profile.find("research"); research != profile.end() && research->is_string())
-    words += lower(research->get<std::string>());
+    words += util::to_lower(research->get<std::string>());
   facts.cold_chain = mentions(words, k_cold_words) && !mentions(words, k_no_cold_words);
   facts.direct_channel = mentions(words, k_direct_words) && !mentions(words, k_no_direct_words);
-  facts.value_brand = mentions(lower(profile.value("positioning", std::string())), k_value_words);
+  facts.value_brand = mentions(util::to_lower(profile.value("positioning", std::string())), k_value_words);
   return facts;
 }
 

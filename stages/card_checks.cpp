@@ -66,8 +66,8 @@ std::string card_wording(const nlohmann::json& card) {
   return normalised_text(out);
 }
 
-const std::vector<std::string> k_cold_words = {"chilled", "refrigerat", "frozen", "fridge", "freezer", "cold chain"};
-const std::vector<std::string> k_direct_words = {"subscription", "subscribe", "direct-to-consumer", "direct to consumer",
+const std::vector<std::string> k_cold_card_words = {"chilled", "refrigerat", "frozen", "fridge", "freezer", "cold chain"};
+const std::vector<std::string> k_direct_card_words = {"subscription", "subscribe", "direct-to-consumer", "direct to consumer",
                                                  "d2c", "own website", "own web shop"};
 
 }  // namespace
@@ -162,9 +162,9 @@ std::string feasibility_problems(const nlohmann::json& card, const BrandFacts& f
   if (!channel.empty() && std::find(channels.begin(), channels.end(), channel) == channels.end())
     append(problems, fmt::format("feasibility.channel \"{}\" needs a direct channel the brand does not have", channel));
   const std::string wording = card_wording(card);
-  if (!facts.cold_chain && contains_any(wording, k_cold_words))
+  if (!facts.cold_chain && contains_any(wording, k_cold_card_words))
     append(problems, "the card speaks of chilled or frozen goods, and the brand has no cold chain: make it shelf-stable");
-  if (!facts.direct_channel && contains_any(wording, k_direct_words))
+  if (!facts.direct_channel && contains_any(wording, k_direct_card_words))
     append(problems, "the card speaks of a subscription or a direct-to-consumer offer, and the brand has no channel of "
                      "its own to consumers: sell it through retailers");
   return problems;

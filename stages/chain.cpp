@@ -91,7 +91,7 @@ bool is_resumable(ErrorKind kind) {
          kind == ErrorKind::cost_limit;
 }
 
-Error stop_error(const util::CancelToken& cancel, const std::string& what) {
+Error stopped_error(const util::CancelToken& cancel, const std::string& what) {
   return {cancel.stop_reason() == util::StopReason::signal ? ErrorKind::interrupted : ErrorKind::deadline,
           "stopped " + what, {}};
 }
@@ -303,7 +303,7 @@ Expected<Chain::Prepared> Chain::prepare(const RunState& state, int number) {
 Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelToken& cancel,
                                 bool first_in_invocation, bool redo) {
   const Stage& stage = stage_by_number(number);
-  if (cancel.stop_requested()) return stop_error(cancel, fmt::format("before stage {} ({})", number, stage.name()));
+  if (cancel.stop_requested()) return stopped_error(cancel, fmt::format("before stage {} ({})", number, stage.name()));
   if (!should_start_stage(state, number, cancel.seconds_left(), first_in_invocation)) {
     return util::fail(ErrorKind::deadline,
                       fmt::format("not enough time left to start stage {} ({}): about {:.0f} s needed, {:.0f} s left",
@@ -340,7 +340,7 @@ Expected<void> Chain::run_stage(RunState& state, int number, const util::CancelT
       emit(state, {{"event", "stage_waiting"}, {"stage", number}, {"name", stage.name()},
                    {"reason", "another run is computing the same stage"}});
       if (!m_shared.latch->acquire(prepared->fingerprint, cancel)) {
-        return stop_error(cancel, fmt::format("while waiting for stage {} ({})", number, stage.name()));
+        return stopped_error(cancel, fmt::format("while waiting for stage {} ({})", number, stage.name()));
       }
     }
     hold.emplace(*m_shared.latch, prepared->fingerprint);

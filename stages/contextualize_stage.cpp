@@ -52,7 +52,7 @@ nlohmann::json scorecard_schema() {
   }, "The direction scored against the retail thresholds");
 }
 
-nlohmann::json make_schema() {
+nlohmann::json make_contextualize_schema() {
   using namespace schema;
   const auto mechanism_id = enumeration(vocabulary::mechanism_ids(), "A stage 1 mechanism");
   const auto pattern = enumeration(vocabulary::patterns(), "One of the five consumer-goods patterns");
@@ -133,7 +133,7 @@ std::string against(const nlohmann::json& expected, const nlohmann::json& thresh
   return expected.get<double>() >= threshold.get<double>() ? "meets" : "below";
 }
 
-std::string render_markdown(const ContextualizeStage& stage, const nlohmann::json& output) {
+std::string contextualize_markdown(const ContextualizeStage& stage, const nlohmann::json& output) {
   std::string out = md::heading(1, stage_heading(stage));
   out += md::field("Brand", md::text(output, "brand_name"));
   const auto& fit = md::child(output, "portfolio_fit");
@@ -237,7 +237,7 @@ std::string render_markdown(const ContextualizeStage& stage, const nlohmann::jso
 StageParams ContextualizeStage::default_params() const { return {0.5, 7000, {}}; }
 
 const nlohmann::json& ContextualizeStage::schema() const {
-  static const nlohmann::json schema = make_schema();
+  static const nlohmann::json schema = make_contextualize_schema();
   return schema;
 }
 
@@ -248,7 +248,7 @@ std::map<std::string, std::string> ContextualizeStage::prompt_variables(const St
 }
 
 std::vector<RenderedFile> ContextualizeStage::render(const nlohmann::json& output) const {
-  return stage_files(*this, output, render_markdown(*this, output));
+  return stage_files(*this, output, contextualize_markdown(*this, output));
 }
 
 }  // namespace pipeline::stages

@@ -17,7 +17,7 @@ const std::vector<std::string>& figure_sources() {
   return values;
 }
 
-nlohmann::json make_schema() {
+nlohmann::json make_lessons_schema() {
   using namespace schema;
   const auto constraint = object({
       {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism that removes it")},
@@ -55,7 +55,7 @@ nlohmann::json make_schema() {
   });
 }
 
-std::string render_markdown(const LessonsStage& stage, const nlohmann::json& output) {
+std::string lessons_markdown(const LessonsStage& stage, const nlohmann::json& output) {
   std::string out = md::heading(1, stage_heading(stage));
   out += md::heading(2, "Transferable insight");
   out += md::paragraph("> " + md::text(output, "transferable_insight"));
@@ -92,7 +92,7 @@ std::string render_markdown(const LessonsStage& stage, const nlohmann::json& out
 StageParams LessonsStage::default_params() const { return {0.4, 5000, {}}; }
 
 const nlohmann::json& LessonsStage::schema() const {
-  static const nlohmann::json schema = make_schema();
+  static const nlohmann::json schema = make_lessons_schema();
   return schema;
 }
 
@@ -101,7 +101,7 @@ std::map<std::string, std::string> LessonsStage::prompt_variables(const StageCon
 }
 
 std::vector<RenderedFile> LessonsStage::render(const nlohmann::json& output) const {
-  return stage_files(*this, output, render_markdown(*this, output));
+  return stage_files(*this, output, lessons_markdown(*this, output));
 }
 
 }  // namespace pipeline::stages

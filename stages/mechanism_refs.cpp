@@ -3,7 +3,7 @@
 namespace pipeline::stages {
 namespace {
 
-void limit(nlohmann::json& schema, const nlohmann::json& ids) {
+void limit_refs(nlohmann::json& schema, const nlohmann::json& ids) {
   if (!schema.is_object()) return;
   if (auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
     for (auto& [name, member] : properties->items()) {
@@ -12,13 +12,13 @@ void limit(nlohmann::json& schema, const nlohmann::json& ids) {
       } else if (name == "mechanism_ids" && member.contains("items") && member["items"].contains("enum")) {
         member["items"]["enum"] = ids;
       } else {
-        limit(member, ids);
+        limit_refs(member, ids);
       }
     }
   }
-  if (auto items = schema.find("items"); items != schema.end()) limit(*items, ids);
+  if (auto items = schema.find("items"); items != schema.end()) limit_refs(*items, ids);
   if (auto options = schema.find("anyOf"); options != schema.end() && options->is_array())
-    for (auto& option : *options) limit(option, ids);
+    for (auto& option : *options) limit_refs(option, ids);
 }
 
 }  // namespace
@@ -43,7 +43,7 @@ std::vector<std::string> found_mechanism_ids(const StageContext& context) {
 
 nlohmann::json limit_mechanism_refs(nlohmann::json schema, const std::vector<std::string>& ids) {
   if (ids.empty()) return schema;
-  limit(schema, nlohmann::json(ids));
+  limit_refs(schema, nlohmann::json(ids));
   return schema;
 }
 

@@ -19,7 +19,7 @@ namespace {
 
 namespace md = markdown;
 
-nlohmann::json make_schema() {
+nlohmann::json make_mechanisms_schema() {
   using namespace schema;
   const auto mechanism = object({
       {"id", enumeration(vocabulary::mechanism_ids(), "M1 for the first mechanism, then M2 and M3, in order")},
@@ -67,7 +67,7 @@ nlohmann::json make_schema() {
   });
 }
 
-std::string render_markdown(const MechanismsStage& stage, const nlohmann::json& output) {
+std::string mechanisms_markdown(const MechanismsStage& stage, const nlohmann::json& output) {
   std::string out = md::heading(1, stage_heading(stage));
   const auto& innovation = md::child(output, "innovation");
   out += md::heading(2, "The innovation: " + md::text(innovation, "name"));
@@ -148,7 +148,7 @@ std::string candidates_block(const std::vector<PageChunk>& chunks, const std::ve
 StageParams MechanismsStage::default_params() const { return {0.3, 5000, {}, 100'000}; }
 
 const nlohmann::json& MechanismsStage::schema() const {
-  static const nlohmann::json schema = make_schema();
+  static const nlohmann::json schema = make_mechanisms_schema();
   return schema;
 }
 
@@ -157,7 +157,7 @@ std::map<std::string, std::string> MechanismsStage::prompt_variables(const Stage
 }
 
 std::vector<RenderedFile> MechanismsStage::render(const nlohmann::json& output) const {
-  return stage_files(*this, output, render_markdown(*this, output));
+  return stage_files(*this, output, mechanisms_markdown(*this, output));
 }
 
 std::vector<std::string> MechanismsStage::prompt_names() const { return {std::string(name()), k_merge_prompt}; }

@@ -165,7 +165,7 @@ nlohmann::json make_plan_schema() {
   return schema;
 }
 
-nlohmann::json make_schema() {
+nlohmann::json make_opportunities_schema() {
   nlohmann::json schema = schema::object({}, "Exactly five opportunity cards, one per consumer-goods pattern");
   for (const auto& pattern : vocabulary::patterns()) {
     schema["properties"][pattern] = card_schema(pattern);
@@ -229,7 +229,7 @@ std::string card_markdown(const nlohmann::json& card, const std::string& pattern
   return out;
 }
 
-std::string render_markdown(const OpportunitiesStage& stage, const nlohmann::json& output) {
+std::string opportunities_markdown(const OpportunitiesStage& stage, const nlohmann::json& output) {
   std::string out = md::heading(1, stage_heading(stage));
   std::vector<std::vector<std::string>> rows;
   const auto& patterns = vocabulary::patterns();
@@ -308,7 +308,7 @@ NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& car
 StageParams OpportunitiesStage::default_params() const { return {0.8, 4000, {}}; }
 
 const nlohmann::json& OpportunitiesStage::schema() const {
-  static const nlohmann::json schema = make_schema();
+  static const nlohmann::json schema = make_opportunities_schema();
   return schema;
 }
 
@@ -383,7 +383,7 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
 }
 
 std::vector<RenderedFile> OpportunitiesStage::render(const nlohmann::json& output) const {
-  std::vector<RenderedFile> files = stage_files(*this, output, render_markdown(*this, output));
+  std::vector<RenderedFile> files = stage_files(*this, output, opportunities_markdown(*this, output));
   nlohmann::json opportunities = nlohmann::json::array();
   const auto& patterns = vocabulary::patterns();
   for (size_t i = 0; i < patterns.size(); ++i) {

@@ -3,17 +3,11 @@
 #include <cctype>
 
 #include "stages/stage_registry.hpp"
+#include "lib/util/text.hpp"
 
 namespace pipeline::stages {
 namespace {
 
-bool starts_with_ignoring_case(std::string_view text, size_t at, std::string_view prefix) {
-  if (text.size() - at < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[at + i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
-  }
-  return true;
-}
 
 std::string attribute_value(std::string_view text) {
   std::string out;
@@ -32,7 +26,7 @@ std::string data_block(std::string_view tag, std::string_view attributes, std::s
   if (!attributes.empty()) out += " " + std::string(attributes);
   out += ">\n";
   for (size_t i = 0; i < content.size(); ++i) {
-    if (content[i] == '<' && starts_with_ignoring_case(content, i, closing)) {
+    if (content[i] == '<' && util::starts_with_ignoring_case(std::string_view(content).substr(i), closing)) {
       out += "<\\";
       continue;
     }

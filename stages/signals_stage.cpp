@@ -17,7 +17,7 @@ const std::vector<std::string>& momentum_levels() {
   return values;
 }
 
-nlohmann::json make_schema() {
+nlohmann::json make_signals_schema() {
   using namespace schema;
   const auto ten_type = enumeration(vocabulary::ten_types(), "One of Doblin's Ten Types of Innovation");
   const auto anatomy = object({
@@ -54,17 +54,17 @@ std::string type_with_category(const std::string& type) {
   return md::label(type) + " (" + std::string(vocabulary::ten_type_category(type)) + ")";
 }
 
-std::string join(const std::vector<std::string>& values, std::string (*format)(const std::string&)) {
+std::string join_ids(const std::vector<std::string>& values, std::string (*format)(const std::string&)) {
   std::string out;
   for (const auto& value : values) out += (out.empty() ? "" : ", ") + format(value);
   return out;
 }
 
-std::string render_markdown(const SignalsStage& stage, const nlohmann::json& output) {
+std::string signals_markdown(const SignalsStage& stage, const nlohmann::json& output) {
   std::string out = md::heading(1, stage_heading(stage));
   std::vector<std::vector<std::string>> rows;
   for (const auto& anatomy : md::child(output, "anatomies")) {
-    std::string secondary = join(md::texts(anatomy, "secondary_types"), type_with_category);
+    std::string secondary = join_ids(md::texts(anatomy, "secondary_types"), type_with_category);
     rows.push_back({md::text(anatomy, "mechanism_id"), type_with_category(md::text(anatomy, "primary_type")),
                     secondary.empty() ? "none" : secondary, md::label(md::text(anatomy, "defensibility"))});
   }
@@ -79,7 +79,7 @@ std::string render_markdown(const SignalsStage& stage, const nlohmann::json& out
   }
   const auto& combination = md::child(output, "combination");
   out += md::heading(2, "The combination");
-  out += md::field("Types", join(md::texts(combination, "types"), type_with_category));
+  out += md::field("Types", join_ids(md::texts(combination, "types"), type_with_category));
   out += md::field("Defensibility", md::label(md::text(combination, "defensibility")));
   out += md::paragraph(md::text(combination, "rationale"));
   out += md::heading(2, "Signals it rides on");
@@ -100,7 +100,7 @@ std::string render_markdown(const SignalsStage& stage, const nlohmann::json& out
 StageParams SignalsStage::default_params() const { return {0.3, 5000, {}}; }
 
 const nlohmann::json& SignalsStage::schema() const {
-  static const nlohmann::json schema = make_schema();
+  static const nlohmann::json schema = make_signals_schema();
   return schema;
 }
 
@@ -109,7 +109,7 @@ std::map<std::string, std::string> SignalsStage::prompt_variables(const StageCon
 }
 
 std::vector<RenderedFile> SignalsStage::render(const nlohmann::json& output) const {
-  return stage_files(*this, output, render_markdown(*this, output));
+  return stage_files(*this, output, signals_markdown(*this, output));
 }
 
 }  // namespace pipeline::stages

@@ -10,6 +10,7 @@
 #include "lib/brand/research_file.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/log.hpp"
+#include "lib/util/text.hpp"
 
 namespace pipeline::brand {
 namespace {
@@ -33,10 +34,6 @@ util::Error bad_input(std::string message) {
 
 std::string in_quotes(std::string_view text) {
   return "\"" + std::string(text) + "\"";
-}
-
-bool is_blank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 bool is_known_field(std::string_view name) {
@@ -101,7 +98,7 @@ class Checker {
       problem(field, "is missing (a non-empty string)");
       return {};
     }
-    if (!it->is_string() || is_blank(it->get_ref<const std::string&>())) {
+    if (!it->is_string() || util::is_blank(it->get_ref<const std::string&>())) {
       problem(field, "must be a non-empty string");
       return {};
     }
@@ -121,7 +118,7 @@ class Checker {
     std::vector<std::string> items;
     for (std::size_t i = 0; i < it->size(); ++i) {
       const auto& item = (*it)[i];
-      if (!item.is_string() || is_blank(item.get_ref<const std::string&>())) {
+      if (!item.is_string() || util::is_blank(item.get_ref<const std::string&>())) {
         problem(field, "item " + std::to_string(i + 1) + " must be a non-empty string");
         return {};
       }
@@ -174,7 +171,7 @@ std::string line_and_column(const std::string& text, std::size_t byte) {
 }
 
 util::Expected<json> parse_json_file(const std::string& text, const fs::path& path) {
-  if (is_blank(text)) return bad_input(path.string() + ": the file is empty; a brand profile is a JSON object");
+  if (util::is_blank(text)) return bad_input(path.string() + ": the file is empty; a brand profile is a JSON object");
   std::set<std::string> seen;
   std::set<std::string> duplicates;
   // Rejecting repeated top-level keys keeps a second "portfolio" from silently

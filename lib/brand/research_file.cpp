@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "lib/util/file_io.hpp"
+#include "lib/util/text.hpp"
 
 namespace pipeline::brand {
 namespace {
@@ -17,10 +18,6 @@ util::Error refuse(const std::string& message) {
 bool is_inside(const fs::path& inner, const fs::path& outer) {
   auto [outer_end, inner_end] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
   return outer_end == outer.end();
-}
-
-bool is_blank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 }  // namespace
@@ -89,7 +86,7 @@ util::Expected<std::string> read_research_file(const fs::path& profile_dir, std:
   }
   auto text = util::read_file(full);
   if (!text) return refuse(text.error().message);
-  if (is_blank(*text)) return refuse("\"" + full.string() + "\" is empty");
+  if (util::is_blank(*text)) return refuse("\"" + full.string() + "\" is empty");
   if (!is_valid_utf8(*text)) return refuse("\"" + full.string() + "\" is not UTF-8 text");
   return std::move(text).value();
 }

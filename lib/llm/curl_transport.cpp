@@ -1,4 +1,5 @@
 #include "lib/llm/curl_transport.hpp"
+#include "lib/util/text.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -44,10 +45,6 @@ std::string trimmed(std::string_view value) {
   return std::string(value.substr(first, last - first + 1));
 }
 
-std::string lowercase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto& state = *static_cast<TransferState*>(user);
@@ -62,11 +59,11 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();
-  const std::string name = lowercase(std::string(line.substr(0, colon)));
+  const std::string name = util::to_lower(line.substr(0, colon));
   if (name == "retry-after") {
     if (std::string value = trimmed(line.substr(colon + 1)); !value.empty()) state.retry_after = value;
   } else if (name == "content-type") {
-    const std::string value = lowercase(trimmed(line.substr(colon + 1)));
+    const std::string value = util::to_lower(trimmed(line.substr(colon + 1)));
     state.content_type = trimmed(value.substr(0, value.find(';')));
     // A whole answer's headers are its first sign of life.
     if (state.bytes_are_progress()) state.last_content = util::Clock::now();

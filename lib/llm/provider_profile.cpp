@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "lib/util/text.hpp"
+
 namespace pipeline::llm {
 namespace {
 
@@ -76,11 +78,6 @@ bool is_local_host(const std::string& host) {
          host.ends_with(".localhost");
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 }  // namespace
 
@@ -129,7 +126,7 @@ const std::vector<std::string>& dialect_names() {
 }
 
 std::optional<ProviderProfile> profile_by_dialect(std::string_view dialect) {
-  const std::string name = lower(dialect);
+  const std::string name = util::to_lower(dialect);
   if (name == "openai") return openai_profile();
   if (name == "anthropic") return anthropic_profile();
   if (name == "gemini") return gemini_profile();
@@ -154,8 +151,8 @@ std::string url_host(const std::string& url) {
   if (auto scheme = rest.find("://"); scheme != std::string::npos) rest = rest.substr(scheme + 3);
   rest = rest.substr(0, rest.find_first_of("/?#"));
   if (auto at = rest.rfind('@'); at != std::string::npos) rest = rest.substr(at + 1);
-  if (!rest.empty() && rest.front() == '[') return lower(rest.substr(1, rest.find(']') - 1));
-  return lower(rest.substr(0, rest.find(':')));
+  if (!rest.empty() && rest.front() == '[') return util::to_lower(rest.substr(1, rest.find(']') - 1));
+  return util::to_lower(rest.substr(0, rest.find(':')));
 }
 
 bool is_local_url(const std::string& url) { return is_local_host(url_host(url)); }
@@ -187,7 +184,7 @@ ProviderProfile detect_profile(const std::string& base_url, const std::string& m
   if (host == "api.anthropic.com") return chosen(anthropic_profile(), "the base URL api.anthropic.com");
   if (host == "generativelanguage.googleapis.com") return chosen(gemini_profile(), "the base URL " + host);
   if (host == "openrouter.ai" || host.ends_with(".openrouter.ai")) {
-    const std::string vendor = lower(model.substr(0, model.find('/')));
+    const std::string vendor = util::to_lower(model.substr(0, model.find('/')));
     if (vendor == "openai") return chosen(openai_profile(), "the OpenRouter model " + model);
     if (vendor == "anthropic") return chosen(anthropic_profile(), "the OpenRouter model " + model);
     if (vendor == "google") return chosen(gemini_profile(), "the OpenRouter model " + model);

@@ -31,7 +31,7 @@ std::string number_text(const nlohmann::json& value) {
 
 using Keep = std::function<bool(const std::string& keyword)>;
 
-nlohmann::json lower(const nlohmann::json& schema, const ProviderProfile& profile, const Keep& keep) {
+nlohmann::json lower_node(const nlohmann::json& schema, const ProviderProfile& profile, const Keep& keep) {
   if (!schema.is_object()) return schema;
   nlohmann::json out = nlohmann::json::object();
   std::vector<std::string> rules;
@@ -55,14 +55,14 @@ nlohmann::json lower(const nlohmann::json& schema, const ProviderProfile& profil
     if (keyword == "description" || !keep(keyword)) continue;
     if (keyword == "properties" || keyword == "$defs") {
       nlohmann::json members = nlohmann::json::object();
-      for (const auto& [name, member] : value.items()) members[name] = lower(member, profile, keep);
+      for (const auto& [name, member] : value.items()) members[name] = lower_node(member, profile, keep);
       out[keyword] = std::move(members);
     } else if (keyword == "anyOf") {
       nlohmann::json options = nlohmann::json::array();
-      for (const auto& option : value) options.push_back(lower(option, profile, keep));
+      for (const auto& option : value) options.push_back(lower_node(option, profile, keep));
       out[keyword] = std::move(options);
     } else if (nesting_keywords().count(keyword) && value.is_object()) {
-      out[keyword] = lower(value, profile, keep);
+      out[keyword] = lower_node(value, profile, keep);
     } else {
       out[keyword] = value;
     }
@@ -136,13 +136,13 @@ std::string describe_rule(const std::string& keyword, const nlohmann::json& valu
 
 nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile& profile) {
   const auto& refused = profile.refused_keywords;
-  return lower(schema, profile, [&refused](const std::string& keyword) {
+  return lower_node(schema, profile, [&refused](const std::string& keyword) {
     return std::find(refused.begin(), refused.end(), keyword) == refused.end();
   });
 }
 
 nlohmann::json structural_schema(const nlohmann::json& schema, const ProviderProfile& profile) {
-  return lower(schema, profile, [](const std::string& keyword) { return structural_keywords().count(keyword) > 0; });
+  return lower_node(schema, profile, [](const std::string& keyword) { return structural_keywords().count(keyword) > 0; });
 }
 
 }  // namespace pipeline::llm

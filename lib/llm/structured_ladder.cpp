@@ -1,4 +1,5 @@
 #include "lib/llm/structured_ladder.hpp"
+#include "lib/util/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,11 +8,6 @@
 namespace pipeline::llm {
 namespace {
 
-std::string lowercase(const std::string& text) {
-  std::string out = text;
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // Whether `text` holds one of `needles` as a whole word or phrase: a needle
 // that begins or ends with a letter must not touch another letter there, so
@@ -33,7 +29,7 @@ bool mentions_any(const std::string& text, std::initializer_list<const char*> ne
 
 bool is_structured_output_refusal(int status, const std::string& body) {
   if (status != 400 && status != 404 && status != 422) return false;
-  const std::string text = lowercase(body);
+  const std::string text = util::to_lower(body);
   // A prompt too long for the model is refused whatever the rung.
   if (mentions_any(text, {"context length", "context_length", "context size", "too many tokens"})) return false;
   return mentions_any(text, {"response_format", "response format", "json_schema", "json_object", "structured output",
@@ -42,7 +38,7 @@ bool is_structured_output_refusal(int status, const std::string& body) {
 }
 
 bool refuses_schema_content(const std::string& body) {
-  const std::string text = lowercase(body);
+  const std::string text = util::to_lower(body);
   return mentions_any(text, {"invalid schema", "is not permitted", "output_format.schema", "is not supported for",
                              "property '", "keyword", "strict"});
 }

@@ -1,4 +1,5 @@
 #include "lib/pdf/download.hpp"
+#include "lib/util/text.hpp"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -21,13 +22,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_allowed_protocols = "http,https";
 
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
-}
 
 std::string megabytes(std::uint64_t bytes) {
   char text[32];
@@ -131,7 +125,7 @@ class PartFile {
 }  // namespace
 
 bool is_url(std::string_view input) {
-  return starts_with_ignoring_case(input, "http://") || starts_with_ignoring_case(input, "https://");
+  return util::starts_with_ignoring_case(input, "http://") || util::starts_with_ignoring_case(input, "https://");
 }
 
 bool has_url_scheme(std::string_view input) {

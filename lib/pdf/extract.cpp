@@ -30,7 +30,7 @@ constexpr std::size_t k_header_window = 1024;
 constexpr std::size_t k_trailer_window = 1024;
 constexpr int k_title_capacity = 4096;
 
-util::Error bad_input(std::string message) { return util::fail(util::ErrorKind::bad_input, std::move(message)); }
+util::Error bad_pdf(std::string message) { return util::fail(util::ErrorKind::bad_input, std::move(message)); }
 
 // The whole file in one read of its known size; nullopt when it cannot be read.
 std::optional<std::string> read_whole_file(const fs::path& path) {
@@ -142,7 +142,7 @@ util::Expected<std::size_t> read_pages(fz_context* ctx, pdf_document* doc, int p
   for (int number = 0; number < pages; ++number) {
     fz_stext_page* page = page_text(ctx, doc, number, &options);
     if (!page) {
-      return bad_input(name + " is damaged: page " + std::to_string(number + 1) + " of " + std::to_string(pages) +
+      return bad_pdf(name + " is damaged: page " + std::to_string(number + 1) + " of " + std::to_string(pages) +
                        " cannot be read");
     }
     if (number > 0) text += '\f';
@@ -170,27 +170,27 @@ util::Expected<ExtractedDocument> extract_text(const fs::path& path) {
   const std::string name = path.string();
   std::error_code ec;
   const auto status = fs::status(path, ec);
-  if (!fs::exists(status)) return bad_input("cannot read " + name + ": the file does not exist");
-  if (fs::is_directory(status)) return bad_input(name + " is a directory, not a PDF file");
+  if (!fs::exists(status)) return bad_pdf("cannot read " + name + ": the file does not exist");
+  if (fs::is_directory(status)) return bad_pdf(name + " is a directory, not a PDF file");
   const auto bytes = read_whole_file(path);
-  if (!bytes) return bad_input("cannot read " + name + ": " + std::strerror(errno));
+  if (!bytes) return bad_pdf("cannot read " + name + ": " + std::strerror(errno));
   const std::string& data = *bytes;
-  if (data.empty()) return bad_input(name + " is empty (0 bytes), not a PDF");
-  if (!has_pdf_header(data)) return bad_input(name + " is not a PDF: it does not start with a %PDF- header");
+  if (data.empty()) return bad_pdf(name + " is empty (0 bytes), not a PDF");
+  if (!has_pdf_header(data)) return bad_pdf(name + " is not a PDF: it does not start with a %PDF- header");
 
   MupdfContext mupdf;
   if (!mupdf) return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory");
   fz_context* ctx = mupdf.get();
 
   pdf_document* doc = open_pdf(ctx, data);
-  if (!doc) return bad_input(name + " is damaged or truncated: MuPDF cannot open it as a PDF");
+  if (!doc) return bad_pdf(name + " is damaged or truncated: MuPDF cannot open it as a PDF");
   DocumentCloser closer{ctx, doc};
 
   if (pdf_needs_password(ctx, doc)) {
-    return bad_input(name + " is encrypted with a password; decrypt it first (for example with qpdf --decrypt)");
+    return bad_pdf(name + " is encrypted with a password; decrypt it first (for example with qpdf --decrypt)");
   }
   const int pages = count_pages(ctx, doc);
-  if (pages <= 0) return bad_input(name + " has no readable pages: it is truncated or damaged");
+  if (pages <= 0) return bad_pdf(name + " has no readable pages: it is truncated or damaged");
 
   ExtractedDocument document;
   document.path = name;
@@ -202,11 +202,11 @@ util::Expected<ExtractedDocument> extract_text(const fs::path& path) {
   if (pdf_was_repaired(ctx, doc)) {
     // MuPDF rebuilds a broken cross-reference table silently; a file that
     // also lacks its end marker was cut short, so its text is incomplete.
-    if (!has_eof_marker(data)) return bad_input(name + " is truncated: it ends before the PDF's end marker");
+    if (!has_eof_marker(data)) return bad_pdf(name + " is truncated: it ends before the PDF's end marker");
     util::log_verbose(name + " has a broken cross-reference table; MuPDF repaired it");
   }
   if (*visible == 0) {
-    return bad_input(name + " has no text layer (it is scanned or image-only); OCR is not supported");
+    return bad_pdf(name + " has no text layer (it is scanned or image-only); OCR is not supported");
   }
 
   std::string title(k_title_capacity, '\0');

@@ -6,7 +6,7 @@
 namespace pipeline::testing {
 namespace {
 
-constexpr std::array k_words = {"refill", "pantry", "season", "local", "bundle", "fresh", "market", "daily",
+constexpr std::array k_example_words = {"refill", "pantry", "season", "local", "bundle", "fresh", "market", "daily",
                                 "craft", "circle", "origin", "shelf", "family", "plant", "trial", "direct"};
 
 // Walks a pattern once, writing one matching string.
@@ -21,7 +21,7 @@ class PatternWriter {
   }
 
  private:
-  std::string word() { return k_words[next() % k_words.size()]; }
+  std::string word() { return k_example_words[next() % k_example_words.size()]; }
   std::uint64_t next() {
     // splitmix64: neighbouring seeds give unrelated words.
     std::uint64_t z = (m_seed += 0x9E3779B97F4A7C15ULL);

@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pipeline::util {
+
+// `text` in ASCII lower case; other bytes (UTF-8 sequences among them) unchanged.
+std::string to_lower(std::string_view text);
+
+// Whether `text` is empty or holds only spaces, tabs and line breaks.
+bool is_blank(std::string_view text);
+
+// Whether `text` begins with `prefix`, ignoring ASCII case.
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
+}  // namespace pipeline::util
