@@ -1,0 +1,27 @@
+#include <doctest/doctest.h>
+
+#include "lib/util/text.hpp"
+
+using namespace pipeline::util;
+
+TEST_CASE("to_lower folds ASCII letters only") {
+  CHECK(to_lower("OpenRouter.AI:443") == "openrouter.ai:443");
+  // UTF-8 bytes pass through untouched.
+  CHECK(to_lower("CAFÉ") == "cafÉ");
+  CHECK(to_lower("") == "");
+}
+
+TEST_CASE("is_blank is true for spaces, tabs and line breaks only") {
+  CHECK(is_blank(""));
+  CHECK(is_blank(" \t\r\n "));
+  CHECK_FALSE(is_blank("  x "));
+  CHECK_FALSE(is_blank("\v"));
+}
+
+TEST_CASE("starts_with_ignoring_case compares the prefix in either case") {
+  CHECK(starts_with_ignoring_case("HTTPS://example.com/a.pdf", "https://"));
+  CHECK(starts_with_ignoring_case("</Document>", "</document"));
+  CHECK_FALSE(starts_with_ignoring_case("http", "https://"));
+  CHECK_FALSE(starts_with_ignoring_case("ftp://x", "http"));
+  CHECK(starts_with_ignoring_case("anything", ""));
+}
