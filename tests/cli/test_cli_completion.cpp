@@ -69,16 +69,20 @@ std::string bash_complete(const std::string& script, const std::vector<std::stri
   return result.out;
 }
 
+// The script saved as `name` passes `<shell> -n`.
+void check_parses(const std::string& shell, const std::string& name, const std::string& script) {
+  testing::TempDir dir;
+  const auto syntax = testing::run_process({shell, "-n", write_file(dir, name, script)});
+  CAPTURE(syntax.err);
+  CHECK(syntax.exit_code == 0);
+}
+
 }  // namespace
 
 TEST_CASE("completion bash: a script that parses and names every command, option and choice") {
   const auto result = testing::run_pipeline({"completion", "bash"});
   REQUIRE(result.exit_code == 0);
-  testing::TempDir dir;
-  const auto script = write_file(dir, "pipeline.bash", result.out);
-  const auto syntax = testing::run_process({"bash", "-n", script});
-  CAPTURE(syntax.err);
-  CHECK(syntax.exit_code == 0);
+  check_parses("bash", "pipeline.bash", result.out);
 
   Tree tree;
   std::vector<std::string> paths;
@@ -140,11 +144,7 @@ TEST_CASE("completion zsh: a script zsh parses, with a compdef header and every 
   const auto result = testing::run_pipeline({"completion", "zsh"});
   REQUIRE(result.exit_code == 0);
   CHECK(result.out.rfind("#compdef pipeline\n", 0) == 0);
-  testing::TempDir dir;
-  const auto script = write_file(dir, "_pipeline", result.out);
-  const auto syntax = testing::run_process({"zsh", "-n", script});
-  CAPTURE(syntax.err);
-  CHECK(syntax.exit_code == 0);
+  check_parses("zsh", "_pipeline", result.out);
   Tree tree;
   for (const auto* sub : pipeline::cli::visible_subcommands(tree.app)) {
     CAPTURE(sub->get_name());
