@@ -54,7 +54,7 @@ RunState sample_state() {
   auto& failed = state.stage(3);
   failed.parts = {{"card-convenience", util::sha256_hex("request"),
                    {"stages/03-lessons.parts/card-convenience.json", util::sha256_hex("part")},
-                   {{"prompt_tokens", 10}, {"cost_usd", 0.001}}}};
+                   {{"prompt_tokens", 10}, {"cost_usd", 0.001}}, "", ""}};
   failed.status = StageStatus::failed;
   failed.attempts = 2;
   failed.deadline_abandons = 1;

@@ -733,7 +733,7 @@ TEST_CASE("ChatRequest::check rejects a schema-valid answer and the re-ask carri
   CHECK(messages[2]["role"] == "assistant");
   CHECK(messages[2]["content"].get<std::string>().find("Refill club") != std::string::npos);
   CHECK(messages[3]["role"] == "user");
-  CHECK(messages[3]["content"] == reask_text(StructuredCheck{{}, "check_failed", problem}));
+  CHECK(messages[3]["content"] == reask_text(StructuredCheck{{}, "check_failed", problem, {}}));
 }
 
 TEST_CASE("ChatRequest::check sees only schema-valid answers and its last problem ends the call") {

@@ -18,13 +18,6 @@ void ensure_curl_initialised() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// One reusable transfer context: a multi handle keeps the connection cache,
-// the easy handle its TLS session and DNS entries.
-struct Slot {
-  CURLM* multi = nullptr;
-  CURL* easy = nullptr;
-};
-
 // State shared with libcurl's callbacks during one transfer.
 struct TransferState {
   const BodySink* sink = nullptr;
@@ -81,7 +74,16 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 
 }  // namespace
 
+// One reusable transfer context: a multi handle keeps the connection cache,
+// the easy handle its TLS session and DNS entries. Outside the anonymous
+// namespace, since the pool (declared in the header) holds them.
+struct CurlSlot {
+  CURLM* multi = nullptr;
+  CURL* easy = nullptr;
+};
+
 struct CurlTransport::Pool {
+  using Slot = CurlSlot;
   std::mutex mutex;
   std::vector<Slot> idle;
   std::atomic<long> connections{0};
@@ -140,7 +142,7 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
   state.last_content = start;
   char error_buffer[CURL_ERROR_SIZE] = {0};
 
-  Slot slot = m_pool->take();
+  CurlSlot slot = m_pool->take();
   CURL* easy = slot.easy;
   curl_easy_reset(easy);
   curl_slist* headers = nullptr;

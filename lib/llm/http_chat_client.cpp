@@ -158,7 +158,7 @@ HttpChatClient::HttpChatClient(ClientConfig config)
 util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
                                                     const CallObserver& observer) {
   const std::string model = request.model.empty() ? m_config.model : request.model;
-  CallState call{cancel, observer, model, provider_profile(m_config, model)};
+  CallState call{cancel, observer, model, provider_profile(m_config, model), {}, 0, 0, 0, StructuredRung::prompt};
   // Re-asks after invalid answers follow the request's own messages on any rung.
   std::vector<Message> reasks;
   for (int ask = 0;; ++ask) {
