@@ -1231,6 +1231,12 @@ TEST_CASE("each rung sends what it promises, and the ladder stops at the first r
     REQUIRE(result->attempts.size() == 2);
     CHECK(result->attempts[0].error_class == "structured_output_refused");
     CHECK(result->attempts[0].http_status == 404);
+    // The provider's words, not the advice to check --model that a refused request gets.
+    CHECK(result->attempts[0].message.rfind("the provider refused structured output on the strict rung (HTTP 404: "
+                                            "No endpoints found that can handle the requested parameters.",
+                                            0) == 0);
+    CHECK(result->attempts[0].message.find("asking on the json_object rung") != std::string::npos);
+    CHECK(result->attempts[0].message.find("--model") == std::string::npos);
     const auto body = server.requests().back();
     CHECK(body["response_format"] == nlohmann::json{{"type", "json_object"}});
     CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_schema);

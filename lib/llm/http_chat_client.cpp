@@ -264,9 +264,12 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
           // A refused rung is no failed attempt: the next rung is asked at once.
           answer.attempt.error_class = "structured_output_refused";
           answer.attempt.then = "next_rung";
-          answer.attempt.message = "the provider refused structured output on the " + std::string(to_string(turn->rung)) +
-                                   " rung, asking on the " + std::string(to_string(*next)) +
-                                   " rung: " + answer.attempt.message;
+          // The provider's own words, not the advice for a refused request: nothing is for a person to fix.
+          const auto said = nlohmann::json::parse(answer.error_body, nullptr, false);
+          answer.attempt.message = m_config.api_key.redact(
+              "the provider refused structured output on the " + std::string(to_string(turn->rung)) + " rung (HTTP " +
+              std::to_string(status) + (said.is_discarded() ? "" : ": " + provider_error_message(said)) +
+              "); asking on the " + std::string(to_string(*next)) + " rung");
           util::log_verbose(answer.attempt.message);
           report(answer.attempt, call);
           --retry;
