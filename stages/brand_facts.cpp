@@ -10,11 +10,6 @@ namespace pipeline::stages {
 namespace {
 
 
-bool mentions(const std::string& lowered, const std::vector<std::string>& phrases) {
-  return std::any_of(phrases.begin(), phrases.end(),
-                     [&](const std::string& phrase) { return lowered.find(phrase) != std::string::npos; });
-}
-
 std::vector<std::string> strings_of(const nlohmann::json& profile, const char* field) {
   std::vector<std::string> out;
   auto it = profile.find(field);
@@ -87,9 +82,9 @@ BrandFacts brand_facts(const nlohmann::json& profile) {
   std::string words = profile_words(profile);
   if (auto research = profile.find("research"); research != profile.end() && research->is_string())
     words += util::to_lower(research->get<std::string>());
-  facts.cold_chain = mentions(words, k_cold_words) && !mentions(words, k_no_cold_words);
-  facts.direct_channel = mentions(words, k_direct_words) && !mentions(words, k_no_direct_words);
-  facts.value_brand = mentions(util::to_lower(profile.value("positioning", std::string())), k_value_words);
+  facts.cold_chain = util::contains_any(words, k_cold_words) && !util::contains_any(words, k_no_cold_words);
+  facts.direct_channel = util::contains_any(words, k_direct_words) && !util::contains_any(words, k_no_direct_words);
+  facts.value_brand = util::contains_any(util::to_lower(profile.value("positioning", std::string())), k_value_words);
   return facts;
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "stages/vocabulary.hpp"
+#include "lib/util/text.hpp"
 
 namespace pipeline::stages {
 namespace {
@@ -50,10 +51,6 @@ std::string figures_key(const nlohmann::json& card) {
   if (!price.is_number() || !units.is_number() || !margin.is_number()) return {};
   return fmt::format("{:.2f} {} / {:.2f} units / {:.1f} %", price.get<double>(), text_at(retail, "currency"),
                      units.get<double>(), margin.get<double>());
-}
-
-bool contains_any(const std::string& lowered, const std::vector<std::string>& words) {
-  return std::any_of(words.begin(), words.end(), [&](const std::string& word) { return lowered.find(word) != std::string::npos; });
 }
 
 // The parts of a card that say what it is and where it is sold.
@@ -162,9 +159,9 @@ std::string feasibility_problems(const nlohmann::json& card, const BrandFacts& f
   if (!channel.empty() && std::find(channels.begin(), channels.end(), channel) == channels.end())
     append(problems, fmt::format("feasibility.channel \"{}\" needs a direct channel the brand does not have", channel));
   const std::string wording = card_wording(card);
-  if (!facts.cold_chain && contains_any(wording, k_cold_card_words))
+  if (!facts.cold_chain && util::contains_any(wording, k_cold_card_words))
     append(problems, "the card speaks of chilled or frozen goods, and the brand has no cold chain: make it shelf-stable");
-  if (!facts.direct_channel && contains_any(wording, k_direct_card_words))
+  if (!facts.direct_channel && util::contains_any(wording, k_direct_card_words))
     append(problems, "the card speaks of a subscription or a direct-to-consumer offer, and the brand has no channel of "
                      "its own to consumers: sell it through retailers");
   return problems;

@@ -25,3 +25,9 @@ TEST_CASE("starts_with_ignoring_case compares the prefix in either case") {
   CHECK_FALSE(starts_with_ignoring_case("ftp://x", "http"));
   CHECK(starts_with_ignoring_case("anything", ""));
 }
+
+TEST_CASE("contains_any finds any needle as a substring") {
+  CHECK(contains_any("sold chilled in stores", {"frozen", "chilled"}));
+  CHECK_FALSE(contains_any("ambient shelf", {"frozen", "chilled"}));
+  CHECK_FALSE(contains_any("anything", {}));
+}

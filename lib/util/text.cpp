@@ -15,6 +15,11 @@ bool is_blank(std::string_view text) {
   return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
+bool contains_any(std::string_view text, const std::vector<std::string>& needles) {
+  return std::any_of(needles.begin(), needles.end(),
+                     [text](const std::string& needle) { return text.find(needle) != std::string_view::npos; });
+}
+
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {

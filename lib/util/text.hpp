@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pipeline::util {
 
@@ -10,6 +11,9 @@ std::string to_lower(std::string_view text);
 
 // Whether `text` is empty or holds only spaces, tabs and line breaks.
 bool is_blank(std::string_view text);
+
+// Whether any of `needles` occurs anywhere in `text` (plain substring search).
+bool contains_any(std::string_view text, const std::vector<std::string>& needles);
 
 // Whether `text` begins with `prefix`, ignoring ASCII case.
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
