@@ -4,7 +4,7 @@
 
 namespace pipeline::llm {
 
-constexpr auto k_check_interval = std::chrono::milliseconds(50);
+constexpr auto k_limit_check_interval = std::chrono::milliseconds(50);
 
 ConcurrencyLimit::ConcurrencyLimit(int limit) : m_available(std::max(1, limit)) {}
 
@@ -12,7 +12,7 @@ bool ConcurrencyLimit::acquire(const util::CancelToken& cancel) {
   std::unique_lock lock(m_mutex);
   while (m_available == 0) {
     if (cancel.stop_requested()) return false;
-    m_freed.wait_for(lock, k_check_interval);
+    m_freed.wait_for(lock, k_limit_check_interval);
   }
   --m_available;
   return true;

@@ -5,7 +5,7 @@
 namespace pipeline::llm {
 
 // How often a waiter looks at its cancel token.
-constexpr auto k_check_interval = std::chrono::milliseconds(50);
+constexpr auto k_gate_check_interval = std::chrono::milliseconds(50);
 // The longest pause taken, so that an absurd Retry-After cannot overflow the clock.
 constexpr double k_longest_pause_s = 24 * 3600;
 
@@ -27,7 +27,7 @@ bool RequestGate::wait_turn(const util::CancelToken& cancel) {
       return true;
     }
     // Nothing that happens meanwhile makes `ready` earlier, so a timed wait is enough.
-    m_changed.wait_for(lock, std::min<Clock::duration>(k_check_interval, ready - now));
+    m_changed.wait_for(lock, std::min<Clock::duration>(k_gate_check_interval, ready - now));
   }
 }
 
