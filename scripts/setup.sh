@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev
   libmupdf-dev libharfbuzz-dev libfreetype-dev libjbig2dec0-dev libopenjp2-7-dev libjpeg-dev
   libgumbo-dev libmujs-dev zlib1g-dev
+  libhiredis-dev redis-server redis-tools openssl
   mupdf-tools poppler-utils time
   dpkg-dev file groff-base man-db zsh debootstrap
 )

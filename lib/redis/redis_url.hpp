@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "lib/util/expected.hpp"
+
+namespace pipeline::redis {
+
+// Where a Redis server is and how to log in: the parts of
+// redis://[user:password@]host[:port][/db] or rediss://... (TLS).
+struct RedisUrl {
+  bool tls = false;
+  std::string user;      // empty: the default user
+  std::string password;  // empty: no AUTH; never printed, see masked()
+  std::string host;      // a name, an IPv4 address or an IPv6 address without brackets
+  int port = 6379;
+  int db = 0;
+
+  // The URL for people and logs, the password replaced by "***":
+  // "rediss://default:***@host:6379/0". Port and db are always shown.
+  std::string masked() const;
+};
+
+// True when `text` starts with redis:// or rediss:// (any case).
+bool is_redis_url(std::string_view text);
+
+// Parses a Redis URL. User and password are percent-decoded; a userinfo
+// without ':' is the password alone, as redis-cli reads it. Errors are
+// bad_input and never repeat the URL, which may hold a password.
+util::Expected<RedisUrl> parse_redis_url(std::string_view text);
+
+}  // namespace pipeline::redis
