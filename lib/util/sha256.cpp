@@ -6,20 +6,12 @@
 #include <fstream>
 #include <memory>
 
+#include "lib/util/hex.hpp"
+
 namespace pipeline::util {
 namespace {
 
 using DigestContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-std::string to_hex(const unsigned char* bytes, unsigned int size) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string hex(size * 2, '0');
-  for (unsigned int i = 0; i < size; ++i) {
-    hex[2 * i] = k_digits[bytes[i] >> 4];
-    hex[2 * i + 1] = k_digits[bytes[i] & 0x0f];
-  }
-  return hex;
-}
 
 DigestContext new_context() {
   DigestContext context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
@@ -31,7 +23,7 @@ std::string finish(EVP_MD_CTX* context) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
   EVP_DigestFinal_ex(context, digest.data(), &size);
-  return to_hex(digest.data(), size);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), size));
 }
 
 }  // namespace
