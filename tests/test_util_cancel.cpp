@@ -134,3 +134,19 @@ TEST_CASE("the first stop signal is the one remembered") {
   REQUIRE(std::raise(SIGTERM) == 0);
   CHECK(pipeline::util::received_stop_signal() == SIGINT);
 }
+
+TEST_CASE("a token ignoring signals stops only by cancel or its deadline, and its copies ignore them too") {
+  StopHandlersScope scope;
+  const CancelToken token = CancelToken::ignoring_signals();
+  const CancelToken copy = token;
+  const CancelToken ordinary;
+  REQUIRE(std::raise(SIGTERM) == 0);
+  CHECK(ordinary.stop_reason() == StopReason::signal);
+  CHECK(token.stop_reason() == StopReason::none);
+  CHECK(copy.stop_reason() == StopReason::none);
+  copy.cancel();
+  CHECK(token.stop_reason() == StopReason::cancelled);
+
+  const CancelToken timed = CancelToken::ignoring_signals(Clock::now() - 1s);
+  CHECK(timed.stop_reason() == StopReason::deadline);
+}

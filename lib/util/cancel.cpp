@@ -31,8 +31,14 @@ CancelToken::CancelToken() : m_cancelled(std::make_shared<std::atomic<bool>>(fal
 CancelToken::CancelToken(std::optional<Clock::time_point> deadline)
     : m_cancelled(std::make_shared<std::atomic<bool>>(false)), m_deadline(deadline) {}
 
+CancelToken CancelToken::ignoring_signals(std::optional<Clock::time_point> deadline) {
+  CancelToken token(deadline);
+  token.m_ignores_signals = true;
+  return token;
+}
+
 StopReason CancelToken::stop_reason() const {
-  if (g_stop_signal != 0) return StopReason::signal;
+  if (g_stop_signal != 0 && !m_ignores_signals) return StopReason::signal;
   if (m_cancelled->load()) return StopReason::cancelled;
   if (m_deadline && Clock::now() >= *m_deadline) return StopReason::deadline;
   return StopReason::none;

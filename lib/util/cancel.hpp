@@ -28,6 +28,10 @@ class CancelToken {
  public:
   CancelToken();
   explicit CancelToken(std::optional<Clock::time_point> deadline);
+  // A token that a stop signal does not stop, only cancel() and its deadline:
+  // for short, bounded work that is still worth doing after a signal, such as
+  // delivering the webhooks of a run that has just been saved.
+  static CancelToken ignoring_signals(std::optional<Clock::time_point> deadline = std::nullopt);
 
   StopReason stop_reason() const;
   bool stop_requested() const { return stop_reason() != StopReason::none; }
@@ -38,6 +42,7 @@ class CancelToken {
  private:
   std::shared_ptr<std::atomic<bool>> m_cancelled;
   std::optional<Clock::time_point> m_deadline;
+  bool m_ignores_signals = false;
 };
 
 }  // namespace pipeline::util
