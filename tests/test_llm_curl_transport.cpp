@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include <curl/curl.h>
+
 #include "lib/llm/curl_transport.hpp"
 #include "tests/fake_server/fake_llm_server.hpp"
 
@@ -159,4 +161,31 @@ TEST_CASE("a refused connection and a malformed URL are told apart") {
   request.url = "htp:/nonsense";
   outcome = transport.perform(request, collect(body), CancelToken{});
   CHECK(CurlTransport::is_permanent_failure(outcome.curl_code));
+}
+
+TEST_CASE("configure_handle sets options on the transfer's handle, and the next transfer has none of them") {
+  FakeLlmServer server;
+  CurlTransport transport;
+  auto user_agent = [&server] {
+    std::string agent;
+    for (const auto& [name, value] : server.last_headers())
+      if (name == "user-agent") agent = value;
+    return agent;
+  };
+  auto request = chat_post(server, false);
+  int calls = 0;
+  request.configure_handle = [&calls](void* handle) {
+    ++calls;
+    curl_easy_setopt(static_cast<CURL*>(handle), CURLOPT_USERAGENT, "configured-agent/1");
+  };
+  std::string body;
+  CHECK(transport.perform(request, collect(body), CancelToken{}).status == 200);
+  CHECK(calls == 1);
+  CHECK(user_agent() == "configured-agent/1");
+  // The same pooled handle, reset: the option is gone.
+  body.clear();
+  CHECK(transport.perform(chat_post(server, false), collect(body), CancelToken{}).status == 200);
+  CHECK(calls == 1);
+  CHECK(user_agent().empty());
+  CHECK(transport.connections_opened() == 1);
 }

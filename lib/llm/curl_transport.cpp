@@ -173,6 +173,7 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   }
 
+  if (request.configure_handle) request.configure_handle(easy);
   curl_multi_add_handle(slot.multi, easy);
   int running = 1;
   while (true) {

@@ -22,6 +22,10 @@ struct HttpRequest {
   // Progress is a content event of an event stream, or any body bytes of a
   // 2xx answer that is not text/event-stream (a server that ignored "stream").
   double idle_timeout_s = 0;
+  // Called with the transfer's libcurl easy handle (a CURL*) once the options
+  // above are set, for what they do not name, e.g. the address guard of
+  // lib/net/address_guard.hpp. The handle is reset before its next transfer.
+  std::function<void(void* curl_handle)> configure_handle;
 };
 
 // Takes the response body as it arrives, with the HTTP status; returns how
