@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -86,6 +87,13 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
       ->envname("PIPELINE_RPM")->check(CLI::NonNegativeNumber);
   app.add_option("--max-download-mb", o.max_download_mb, "Largest PDF downloaded from a URL, in MB")
       ->check(CLI::PositiveNumber);
+  app.add_flag("--allow-private-urls", o.allow_private_urls,
+               "Let document URLs reach loopback, private and link-local addresses (refused by default)")
+      ->envname("PIPELINE_ALLOW_PRIVATE_URLS");
+  app.add_option("--max-pages", o.max_pages, "Most pages a PDF may have")
+      ->envname("PIPELINE_MAX_PAGES")->check(CLI::PositiveNumber);
+  app.add_option("--max-text-mb", o.max_text_mb, "Most text read from a PDF, in MB; reading stops there")
+      ->envname("PIPELINE_MAX_TEXT_MB")->check(CLI::PositiveNumber);
   app.parse_complete_callback([&o] { util::set_verbose(o.verbose); });
 }
 
@@ -94,6 +102,16 @@ std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& option
   if (!options.brands_dir.empty()) dirs.emplace_back(options.brands_dir);
   for (const auto& data : util::shipped_data_dirs()) dirs.push_back(data / "brands");
   return dirs;
+}
+
+pdf::IngestOptions ingest_options(const GlobalOptions& o) {
+  pdf::IngestOptions ingest;
+  ingest.download.max_bytes = static_cast<std::uint64_t>(std::llround(o.max_download_mb * 1024 * 1024));
+  ingest.download.connect_timeout_s = static_cast<long>(std::ceil(o.connect_timeout_s));
+  ingest.download.url_guard.allow_private = o.allow_private_urls;
+  ingest.limits.max_pages = o.max_pages;
+  ingest.limits.max_text_bytes = static_cast<std::uint64_t>(std::llround(o.max_text_mb * 1024 * 1024));
+  return ingest;
 }
 
 llm::ClientConfig client_config(const GlobalOptions& o) {

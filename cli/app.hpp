@@ -14,6 +14,7 @@
 
 #include "checkpoints/stage_cache.hpp"
 #include "lib/llm/client_config.hpp"
+#include "lib/pdf/ingest.hpp"
 
 namespace pipeline::cli {
 
@@ -47,6 +48,9 @@ struct GlobalOptions {
   int rpm = 0;            // PIPELINE_RPM; 0: no limit
   // PDF input.
   double max_download_mb = 100;
+  bool allow_private_urls = false;  // PIPELINE_ALLOW_PRIVATE_URLS
+  int max_pages = 2000;             // PIPELINE_MAX_PAGES
+  double max_text_mb = 20;          // PIPELINE_MAX_TEXT_MB
 };
 
 // Adds the global options to the app and sets up the environment fallbacks.
@@ -54,6 +58,10 @@ void register_global_options(CLI::App& app, GlobalOptions& options);
 
 // The brand search path: --brands-dir first, then the brands shipped with the tool.
 std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& options);
+
+// How documents are fetched and read: download caps, the URL guard, the page
+// and text limits. Every command that reads a document uses it.
+pdf::IngestOptions ingest_options(const GlobalOptions& options);
 
 // The model client settings from the options and the environment's API key.
 llm::ClientConfig client_config(const GlobalOptions& options);

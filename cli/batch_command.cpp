@@ -129,11 +129,10 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   }
   manifest.settings["jobs"] = batch.jobs;
   const util::CancelToken cancel(deadline);
-  pdf::DownloadOptions download;
-  download.max_bytes = static_cast<std::uint64_t>(options.max_download_mb * 1024 * 1024);
+  const auto ingest = ingest_options(options);
   std::vector<std::shared_ptr<const pdf::ExtractedDocument>> documents;
   for (const auto& input : batch.inputs) {
-    documents.push_back(std::make_shared<const pdf::ExtractedDocument>(pdf::ingest(input, download, cancel).value_or_throw()));
+    documents.push_back(std::make_shared<const pdf::ExtractedDocument>(pdf::ingest(input, ingest, cancel).value_or_throw()));
   }
 
   manifest.tool_version = PIPELINE_VERSION;

@@ -10,11 +10,8 @@ namespace pipeline::cli {
 namespace {
 
 pdf::ExtractedDocument extract_input(const std::string& input, const GlobalOptions& options) {
-  pdf::DownloadOptions download;
-  download.max_bytes = static_cast<std::uint64_t>(std::llround(options.max_download_mb * 1024 * 1024));
-  download.connect_timeout_s = static_cast<long>(std::ceil(options.connect_timeout_s));
   if (pdf::is_url(input)) util::log_verbose("downloading " + input);
-  return pdf::ingest(input, download, util::CancelToken{}).value_or_throw();
+  return pdf::ingest(input, ingest_options(options), util::CancelToken{}).value_or_throw();
 }
 
 void run_extract(const std::string& input, const GlobalOptions& options) {

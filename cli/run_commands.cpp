@@ -60,7 +60,7 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
   request.brand_search_dirs = brand_search_dirs(options);
   request.run_id = run.run_id;
   request.prompts_dir = run.setup.prompts_dir;
-  request.max_download_bytes = static_cast<std::uint64_t>(options.max_download_mb * 1024 * 1024);
+  request.ingest = ingest_options(options);
   request.cancel = util::CancelToken(deadline);
   request.settings = new_run_settings(options, run.setup);
   return stages::create_run(store, request).value_or_throw();

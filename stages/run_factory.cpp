@@ -21,12 +21,6 @@ namespace {
 using util::ErrorKind;
 using util::Expected;
 
-Expected<pdf::ExtractedDocument> ingest(const NewRunRequest& request) {
-  pdf::DownloadOptions options;
-  options.max_bytes = request.max_download_bytes;
-  return pdf::ingest(request.input, options, request.cancel);
-}
-
 // The document's name for a generated id: the URL's or file's last part.
 std::string document_name(const std::string& input) {
   auto name = input.substr(input.find_last_of('/') + 1);
@@ -112,7 +106,7 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
   }
   std::shared_ptr<const pdf::ExtractedDocument> document = request.document;
   if (!document) {
-    auto ingested = ingest(request);
+    auto ingested = pdf::ingest(request.input, request.ingest, request.cancel);
     if (!ingested) return ingested.error();
     document = std::make_shared<const pdf::ExtractedDocument>(std::move(*ingested));
   }

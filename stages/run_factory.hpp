@@ -11,7 +11,7 @@
 
 #include "checkpoints/run_store.hpp"
 #include "lib/llm/provider_profile.hpp"
-#include "lib/pdf/extract.hpp"
+#include "lib/pdf/ingest.hpp"
 #include "lib/util/cancel.hpp"
 #include "lib/util/expected.hpp"
 
@@ -26,7 +26,7 @@ struct NewRunRequest {
   std::string prompts_dir;  // overrides of the built-in prompts, may be empty
   // base_url, model, structured_output and "stages": {name: StageParams}.
   nlohmann::json settings;
-  std::uint64_t max_download_bytes = 100ull * 1024 * 1024;
+  pdf::IngestOptions ingest;  // download caps, the URL guard, page and text limits
   util::CancelToken cancel;  // stops a download: signals and the command's deadline
   // The document already read (a batch reads each one once for all its
   // brands); when null, `input` is ingested here.

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <string>
@@ -213,4 +214,51 @@ TEST_CASE("extract_text reads a complete PDF whose cross-reference offset is wro
   auto document = extract_text(dir / "shifted.pdf");
   REQUIRE(document.has_value());
   CHECK(document->text == "Still readable after repair.");
+}
+
+TEST_CASE("extract_text refuses more pages than max_pages before reading any") {
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "three.pdf", {"One.", "Two.", "Three."});
+  pipeline::pdf::ExtractLimits limits;
+  limits.max_pages = 2;
+  const auto refused = extract_text(dir / "three.pdf", limits);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().kind == ErrorKind::bad_input);
+  CHECK(refused.error().message == dir / "three.pdf" + " has 3 pages, more than the limit of --max-pages (2); pass a "
+                                                         "higher --max-pages (or PIPELINE_MAX_PAGES) to read it");
+  limits.max_pages = 3;
+  CHECK(extract_text(dir / "three.pdf", limits).has_value());
+}
+
+TEST_CASE("extract_text stops at max_text_bytes, in the middle of the page that passes it") {
+  testing::TempDir dir;
+  testing::write_dense_text_pdf(dir / "dense.pdf", 4, 100'000);
+  pipeline::pdf::ExtractLimits limits;
+  limits.max_text_bytes = 256 * 1024;
+  const auto capped = extract_text(dir / "dense.pdf", limits);
+  REQUIRE_FALSE(capped.has_value());
+  CHECK(capped.error().kind == ErrorKind::bad_input);
+  CHECK(capped.error().message == dir / "dense.pdf" + " holds more than 0.25 MB of text, the limit of --max-text-mb: "
+                                                      "reading stopped at page 3 of 4; pass a higher --max-text-mb "
+                                                      "(or PIPELINE_MAX_TEXT_MB) to read it");
+  limits.max_text_bytes = 1024 * 1024;
+  const auto whole = extract_text(dir / "dense.pdf", limits);
+  REQUIRE(whole.has_value());
+  CHECK(std::count(whole->text.begin(), whole->text.end(), 'd') == 400'000);
+}
+
+TEST_CASE("extract_text holds one page to a sixteenth of max_text_bytes in characters, at least 262144") {
+  testing::TempDir dir;
+  testing::write_dense_text_pdf(dir / "page.pdf", 1, 300'000);
+  pipeline::pdf::ExtractLimits limits;
+  limits.max_text_bytes = 1024 * 1024;  // a sixteenth is 65536, below the floor
+  const auto refused = extract_text(dir / "page.pdf", limits);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message == dir / "page.pdf" + ": page 1 holds more than 262144 characters, more than one "
+                                                      "page may hold at --max-text-mb 1 MB; pass a higher "
+                                                      "--max-text-mb (or PIPELINE_MAX_TEXT_MB) to read it");
+  limits.max_text_bytes = 8 * 1024 * 1024;  // a sixteenth is 524288
+  const auto read = extract_text(dir / "page.pdf", limits);
+  REQUIRE(read.has_value());
+  CHECK(std::count(read->text.begin(), read->text.end(), 'd') == 300'000);
 }

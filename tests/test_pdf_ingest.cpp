@@ -12,7 +12,7 @@
 #include "tests/support/pdf_builder.hpp"
 #include "tests/support/process.hpp"
 
-using pipeline::pdf::DownloadOptions;
+using pipeline::pdf::IngestOptions;
 using pipeline::pdf::ingest;
 using pipeline::util::CancelToken;
 using pipeline::util::ErrorKind;
@@ -55,11 +55,13 @@ class ScopedTmpdir {
 
 namespace {
 
-DownloadOptions quick_options() {
-  DownloadOptions options;
-  options.max_bytes = 1 << 20;
-  options.connect_timeout_s = 5;
-  options.total_timeout_s = 30;
+// The test server listens on loopback, which downloads refuse unless allowed.
+IngestOptions quick_options() {
+  IngestOptions options;
+  options.download.url_guard.allow_private = true;
+  options.download.max_bytes = 1 << 20;
+  options.download.connect_timeout_s = 5;
+  options.download.total_timeout_s = 30;
   return options;
 }
 

@@ -31,3 +31,10 @@ TEST_CASE("contains_any finds any needle as a substring") {
   CHECK_FALSE(contains_any("ambient shelf", {"frozen", "chilled"}));
   CHECK_FALSE(contains_any("anything", {}));
 }
+
+TEST_CASE("megabytes_text writes sizes in MB with up to four significant digits") {
+  CHECK(pipeline::util::megabytes_text(20ull * 1024 * 1024) == "20 MB");
+  CHECK(pipeline::util::megabytes_text(512 * 1024) == "0.5 MB");
+  CHECK(pipeline::util::megabytes_text(1280 * 1024) == "1.25 MB");
+  CHECK(pipeline::util::megabytes_text(10486) == "0.01 MB");
+}

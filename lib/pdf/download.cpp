@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_allowed_protocols = "http,https";
 
-
-std::string megabytes(std::uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  return text;
-}
-
 void initialise_curl_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -182,6 +175,8 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
   curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, check_stop);
   curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &cancel);
+  net::GuardState guard;
+  net::guard_curl_handle(handle, options.url_guard, guard);
 
   const CURLcode code = curl_easy_perform(handle);
   long status = 0;
@@ -194,8 +189,9 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
     // server, even when curl's clock fired a hair before the token's.
     if (code == CURLE_OPERATION_TIMEDOUT && deadline_caps) return stopped(url, util::StopReason::deadline);
   }
+  if (code != CURLE_OK && guard.any_refused()) return net::refusal_error(url, guard);
   if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
-    return bad("the file is larger than the limit of " + megabytes(options.max_bytes));
+    return bad("the file is larger than the limit of " + util::megabytes_text(options.max_bytes));
   }
   if (sink.write_failed) {
     return util::fail(util::ErrorKind::failed, failed + "cannot write " + part.path() + ": " + std::strerror(errno));

@@ -11,6 +11,7 @@
 #include "lib/pdf/mupdf_context.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
+#include "lib/util/text.hpp"
 
 extern "C" {
 #include <mupdf/pdf.h>
@@ -29,6 +30,11 @@ namespace fs = std::filesystem;
 constexpr std::size_t k_header_window = 1024;
 constexpr std::size_t k_trailer_window = 1024;
 constexpr int k_title_capacity = 4096;
+// One page may bring at most this share of the text cap in characters, and
+// never less than the floor: MuPDF keeps about 75 bytes per character of a
+// page until the page is done, so a page is held to ~100 MB at the default cap.
+constexpr std::uint64_t k_page_share_of_cap = 16;
+constexpr std::uint64_t k_page_chars_floor = 256 * 1024;
 
 util::Error bad_pdf(std::string message) { return util::fail(util::ErrorKind::bad_input, std::move(message)); }
 
@@ -85,19 +91,123 @@ int lookup_title(fz_context* ctx, pdf_document* doc, char* buffer, int capacity)
   return length;
 }
 
-// The structured text of one page, or nullptr when the page cannot be read.
-fz_stext_page* page_text(fz_context* ctx, pdf_document* doc, int number, const fz_stext_options* options) {
+// A device between the interpreter and MuPDF's structured-text device that
+// counts the characters it passes on and, once a page has brought more than
+// its budget, passes no more and asks the interpreter to stop (the cookie's
+// abort ends the content stream). The text device needs only the text calls.
+struct CappedTextDevice {
+  fz_device super;
+  fz_device* target;
+  fz_cookie* cookie;
+  std::size_t budget;
+  std::size_t glyphs;
+  int over;
+};
+
+// Whether `text` still fits the page's budget; counts it either way.
+bool capped_take(fz_device* device, const fz_text* text) {
+  auto* capped = reinterpret_cast<CappedTextDevice*>(device);
+  if (capped->over) return false;
+  for (const fz_text_span* span = text->head; span; span = span->next) {
+    capped->glyphs += static_cast<std::size_t>(span->len);
+  }
+  if (capped->glyphs <= capped->budget) return true;
+  capped->over = 1;
+  capped->cookie->abort = 1;
+  return false;
+}
+
+fz_device* capped_target(fz_device* device) { return reinterpret_cast<CappedTextDevice*>(device)->target; }
+
+void capped_fill_text(fz_context* ctx, fz_device* device, const fz_text* text, fz_matrix ctm, fz_colorspace* space,
+                      const float* color, float alpha, fz_color_params params) {
+  fz_device* target = capped_target(device);
+  if (capped_take(device, text) && target->fill_text) target->fill_text(ctx, target, text, ctm, space, color, alpha, params);
+}
+
+void capped_stroke_text(fz_context* ctx, fz_device* device, const fz_text* text, const fz_stroke_state* stroke,
+                        fz_matrix ctm, fz_colorspace* space, const float* color, float alpha, fz_color_params params) {
+  fz_device* target = capped_target(device);
+  if (capped_take(device, text) && target->stroke_text) {
+    target->stroke_text(ctx, target, text, stroke, ctm, space, color, alpha, params);
+  }
+}
+
+void capped_clip_text(fz_context* ctx, fz_device* device, const fz_text* text, fz_matrix ctm, fz_rect scissor) {
+  fz_device* target = capped_target(device);
+  if (capped_take(device, text) && target->clip_text) target->clip_text(ctx, target, text, ctm, scissor);
+}
+
+void capped_clip_stroke_text(fz_context* ctx, fz_device* device, const fz_text* text, const fz_stroke_state* stroke,
+                             fz_matrix ctm, fz_rect scissor) {
+  fz_device* target = capped_target(device);
+  if (capped_take(device, text) && target->clip_stroke_text) {
+    target->clip_stroke_text(ctx, target, text, stroke, ctm, scissor);
+  }
+}
+
+void capped_ignore_text(fz_context* ctx, fz_device* device, const fz_text* text, fz_matrix ctm) {
+  fz_device* target = capped_target(device);
+  if (capped_take(device, text) && target->ignore_text) target->ignore_text(ctx, target, text, ctm);
+}
+
+void capped_close(fz_context* ctx, fz_device* device) { fz_close_device(ctx, capped_target(device)); }
+
+fz_device* new_capped_text_device(fz_context* ctx, fz_device* target, fz_cookie* cookie, std::size_t budget) {
+  auto* capped = fz_new_derived_device(ctx, CappedTextDevice);
+  capped->super.close_device = capped_close;
+  capped->super.fill_text = capped_fill_text;
+  capped->super.stroke_text = capped_stroke_text;
+  capped->super.clip_text = capped_clip_text;
+  capped->super.clip_stroke_text = capped_clip_stroke_text;
+  capped->super.ignore_text = capped_ignore_text;
+  capped->target = target;
+  capped->cookie = cookie;
+  capped->budget = budget;
+  return &capped->super;
+}
+
+enum class PageRead { ok, unreadable, over_budget };
+
+// The structured text of one page in `*out`, read until the page has brought
+// more than `budget` characters.
+PageRead page_text(fz_context* ctx, pdf_document* doc, int number, const fz_stext_options* options,
+                   std::size_t budget, fz_stext_page** out) {
   fz_page* page = nullptr;
   fz_stext_page* text = nullptr;
+  fz_device* stext = nullptr;
+  fz_device* capped = nullptr;
+  fz_cookie cookie{};
+  int over = 0;
   fz_var(page);
   fz_var(text);
+  fz_var(stext);
+  fz_var(capped);
+  fz_var(over);
   fz_try(ctx) {
     page = fz_load_page(ctx, &doc->super, number);
-    text = fz_new_stext_page_from_page(ctx, page, options);
+    text = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
+    stext = fz_new_stext_device(ctx, text, options);
+    capped = new_capped_text_device(ctx, stext, &cookie, budget);
+    fz_run_page_contents(ctx, page, capped, fz_identity, &cookie);
+    over = reinterpret_cast<CappedTextDevice*>(capped)->over;
+    fz_close_device(ctx, capped);
   }
-  fz_always(ctx) { fz_drop_page(ctx, page); }
-  fz_catch(ctx) { text = nullptr; }
-  return text;
+  fz_always(ctx) {
+    fz_drop_device(ctx, capped);
+    fz_drop_device(ctx, stext);
+    fz_drop_page(ctx, page);
+  }
+  fz_catch(ctx) {
+    fz_drop_stext_page(ctx, text);
+    text = nullptr;
+  }
+  if (over) {
+    fz_drop_stext_page(ctx, text);
+    return PageRead::over_budget;
+  }
+  *out = text;
+  return text ? PageRead::ok : PageRead::unreadable;
 }
 
 void append_rune(std::string& out, int rune) {
@@ -133,21 +243,42 @@ std::size_t append_page_text(std::string& out, const fz_stext_page* page) {
   return visible;
 }
 
-// The text of every page, or an error naming the first page that failed.
+std::string text_cap_error(const std::string& name, const ExtractLimits& limits, int number, int pages) {
+  return name + " holds more than " + util::megabytes_text(limits.max_text_bytes) +
+         " of text, the limit of --max-text-mb: reading stopped at page " + std::to_string(number + 1) + " of " +
+         std::to_string(pages) + "; pass a higher --max-text-mb (or PIPELINE_MAX_TEXT_MB) to read it";
+}
+
+// The text of every page, or an error naming the first page that failed or
+// passed the limits.
 util::Expected<std::size_t> read_pages(fz_context* ctx, pdf_document* doc, int pages, const std::string& name,
-                                       std::string& text) {
+                                       const ExtractLimits& limits, std::string& text) {
   fz_stext_options options{};
   options.flags = FZ_STEXT_DEHYPHENATE | FZ_STEXT_MEDIABOX_CLIP;
+  const std::uint64_t page_ceiling = std::max(limits.max_text_bytes / k_page_share_of_cap, k_page_chars_floor);
   std::size_t visible = 0;
   for (int number = 0; number < pages; ++number) {
-    fz_stext_page* page = page_text(ctx, doc, number, &options);
-    if (!page) {
+    // Every character gives at least one byte of text, so a page that brings
+    // more characters than the bytes left would pass the cap.
+    const std::uint64_t left = limits.max_text_bytes > text.size() ? limits.max_text_bytes - text.size() : 0;
+    const auto budget = static_cast<std::size_t>(std::min(left, page_ceiling));
+    fz_stext_page* page = nullptr;
+    const PageRead read = page_text(ctx, doc, number, &options, budget, &page);
+    if (read == PageRead::unreadable) {
       return bad_pdf(name + " is damaged: page " + std::to_string(number + 1) + " of " + std::to_string(pages) +
                        " cannot be read");
+    }
+    if (read == PageRead::over_budget && budget == left) return bad_pdf(text_cap_error(name, limits, number, pages));
+    if (read == PageRead::over_budget) {
+      return bad_pdf(name + ": page " + std::to_string(number + 1) + " holds more than " +
+                     std::to_string(page_ceiling) + " characters, more than one page may hold at --max-text-mb " +
+                     util::megabytes_text(limits.max_text_bytes) +
+                     "; pass a higher --max-text-mb (or PIPELINE_MAX_TEXT_MB) to read it");
     }
     if (number > 0) text += '\f';
     visible += append_page_text(text, page);
     fz_drop_stext_page(ctx, page);
+    if (text.size() > limits.max_text_bytes) return bad_pdf(text_cap_error(name, limits, number, pages));
   }
   return visible;
 }
@@ -166,7 +297,7 @@ std::size_t ExtractedDocument::chars() const {
       std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 
-util::Expected<ExtractedDocument> extract_text(const fs::path& path) {
+util::Expected<ExtractedDocument> extract_text(const fs::path& path, const ExtractLimits& limits) {
   const std::string name = path.string();
   std::error_code ec;
   const auto status = fs::status(path, ec);
@@ -191,12 +322,16 @@ util::Expected<ExtractedDocument> extract_text(const fs::path& path) {
   }
   const int pages = count_pages(ctx, doc);
   if (pages <= 0) return bad_pdf(name + " has no readable pages: it is truncated or damaged");
+  if (pages > limits.max_pages) {
+    return bad_pdf(name + " has " + std::to_string(pages) + " pages, more than the limit of --max-pages (" +
+                   std::to_string(limits.max_pages) + "); pass a higher --max-pages (or PIPELINE_MAX_PAGES) to read it");
+  }
 
   ExtractedDocument document;
   document.path = name;
   document.bytes = data.size();
   document.pages = pages;
-  auto visible = read_pages(ctx, doc, pages, name, document.text);
+  auto visible = read_pages(ctx, doc, pages, name, limits, document.text);
   if (!visible) return visible.error();
 
   if (pdf_was_repaired(ctx, doc)) {

@@ -19,10 +19,22 @@ struct ExtractedDocument {
   std::size_t chars() const;  // Unicode code points in text
 };
 
+// How much of a document extraction will read, so that a hostile PDF costs
+// seconds, not minutes or gigabytes.
+struct ExtractLimits {
+  int max_pages = 2000;                                 // --max-pages
+  std::uint64_t max_text_bytes = 20ull * 1024 * 1024;  // --max-text-mb
+};
+
 // Extracts the text of every page with MuPDF. Fails with bad_input, with one
 // clear sentence, for a missing file, a directory, an empty file, a file that
-// is not a PDF, a truncated or damaged PDF, a password-protected PDF and a PDF
-// with no text layer. MuPDF's own messages go to util::log_verbose only.
-util::Expected<ExtractedDocument> extract_text(const std::filesystem::path& path);
+// is not a PDF, a truncated or damaged PDF, a password-protected PDF, a PDF
+// with no text layer, and one past `limits`: more pages than max_pages (found
+// before any page is read), or more text than max_text_bytes. Reading stops
+// as soon as the text passes the cap, also in the middle of a page; one page
+// may hold at most a sixteenth of the cap in characters (at least 262144),
+// which bounds MuPDF's memory for a page to about 100 MB at the default cap.
+// MuPDF's own messages go to util::log_verbose only.
+util::Expected<ExtractedDocument> extract_text(const std::filesystem::path& path, const ExtractLimits& limits = {});
 
 }  // namespace pipeline::pdf

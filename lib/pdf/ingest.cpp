@@ -47,10 +47,10 @@ util::Error renamed(util::Error error, const std::string& from, const std::strin
 
 }  // namespace
 
-util::Expected<ExtractedDocument> ingest(std::string_view input_view, const DownloadOptions& options,
+util::Expected<ExtractedDocument> ingest(std::string_view input_view, const IngestOptions& options,
                                          const util::CancelToken& cancel) {
   const std::string input(input_view);
-  if (!has_url_scheme(input)) return extract_text(input);
+  if (!has_url_scheme(input)) return extract_text(input, options.limits);
   if (!is_url(input)) {
     return util::fail(util::ErrorKind::bad_input,
                       "refused to download " + input + ": only http:// and https:// URLs are supported");
@@ -62,8 +62,8 @@ util::Expected<ExtractedDocument> ingest(std::string_view input_view, const Down
   }
   const fs::path file = folder.path() / "document.pdf";
   // Download errors name the URL already.
-  if (auto downloaded = download(input, file, options, cancel); !downloaded) return downloaded.error();
-  auto document = extract_text(file);
+  if (auto downloaded = download(input, file, options.download, cancel); !downloaded) return downloaded.error();
+  auto document = extract_text(file, options.limits);
   if (!document) return renamed(document.error(), file.string(), input);
   document->path = input;
   return document;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace pipeline::util {
 
@@ -27,6 +28,12 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
       return false;
   }
   return true;
+}
+
+std::string megabytes_text(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
 }
 
 }  // namespace pipeline::util

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,5 +18,9 @@ bool contains_any(std::string_view text, const std::vector<std::string>& needles
 
 // Whether `text` begins with `prefix`, ignoring ASCII case.
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix);
+
+// A size for a message, in MB of 1024 * 1024 bytes with up to four
+// significant digits: "20 MB", "0.5 MB", "1.25 MB".
+std::string megabytes_text(std::uint64_t bytes);
 
 }  // namespace pipeline::util

@@ -121,25 +121,82 @@ TEST_CASE("pipeline extract downloads an http URL") {
   server.serve("/files/big.pdf", std::string(3 * 1024 * 1024, 'x').replace(0, 5, "%PDF-"));
   server.serve("/files/not-a-pdf", "<html>a login page</html>");
 
+  // The server listens on loopback, which only --allow-private-urls reaches.
   const auto url = server.url("/latest");
-  const auto plain = testing::run_pipeline({"extract", url});
+  const auto plain = testing::run_pipeline({"extract", url, "--allow-private-urls"});
   CHECK(plain.exit_code == 0);
   CHECK(plain.out == "Text that came over HTTP.\n");
 
-  const auto json_result = testing::run_pipeline({"extract", url, "--json"});
+  const auto json_result = testing::run_pipeline({"extract", url, "--json", "--allow-private-urls"});
   REQUIRE(json_result.exit_code == 0);
   const auto json = nlohmann::json::parse(json_result.out);
   CHECK(json.at("path") == url);
   CHECK(json.at("pages") == 1);
 
-  check_one_line_error(testing::run_pipeline({"extract", server.url("/files/none.pdf")}), "HTTP 404");
-  check_one_line_error(testing::run_pipeline({"extract", server.url("/files/big.pdf"), "--max-download-mb", "1"}),
+  check_one_line_error(testing::run_pipeline({"extract", server.url("/files/none.pdf"), "--allow-private-urls"}),
+                       "HTTP 404");
+  check_one_line_error(testing::run_pipeline({"extract", server.url("/files/big.pdf"), "--max-download-mb", "1",
+                                              "--allow-private-urls"}),
                        "larger than the limit");
-  const auto html = testing::run_pipeline({"extract", server.url("/files/not-a-pdf")});
+  const auto html = testing::run_pipeline({"extract", server.url("/files/not-a-pdf"), "--allow-private-urls"});
   check_one_line_error(html, "is not a PDF");
   CHECK(html.err.find(server.url("/files/not-a-pdf")) != std::string::npos);
   CHECK(html.err.find("pipeline-download") == std::string::npos);
   CHECK(html.err.find("document.pdf") == std::string::npos);
+}
+
+TEST_CASE("pipeline extract refuses a URL that reaches a private address, before any request") {
+  testing::HttpFileServer server;
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "remote.pdf", {"Text that must not be fetched."});
+  server.serve("/remote.pdf", testing::read_bytes(dir / "remote.pdf"));
+  const std::string by_name = "http://localhost:" + std::to_string(server.port()) + "/remote.pdf";
+
+  const auto by_number = testing::run_pipeline({"extract", server.url("/remote.pdf")});
+  check_one_line_error(by_number, "refusing to fetch " + server.url("/remote.pdf") + ": it resolves to 127.0.0.1 "
+                                  "(loopback); pass --allow-private-urls (or PIPELINE_ALLOW_PRIVATE_URLS=1)");
+  const auto named = testing::run_pipeline({"extract", by_name, "--json"});
+  check_one_line_error(named, "refusing to fetch " + by_name + ": it resolves to ");
+  CHECK(named.err.find("(loopback)") != std::string::npos);
+  // PIPELINE_ALLOW_PRIVATE_URLS=0 is no permission.
+  testing::ProcessOptions zero;
+  zero.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "0";
+  check_one_line_error(testing::run_pipeline({"extract", by_name}, zero), "refusing to fetch");
+  CHECK(server.requests() == 0);
+
+  testing::ProcessOptions allowed;
+  allowed.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
+  const auto fetched = testing::run_pipeline({"extract", by_name}, allowed);
+  CHECK(fetched.exit_code == 0);
+  CHECK(fetched.out == "Text that must not be fetched.\n");
+  CHECK(server.requests() == 1);
+}
+
+TEST_CASE("pipeline extract stops at --max-pages and --max-text-mb with one line naming the flag") {
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "three.pdf", {"One.", "Two.", "Three."});
+  check_one_line_error(testing::run_pipeline({"extract", dir / "three.pdf", "--max-pages", "2"}),
+                       "has 3 pages, more than the limit of --max-pages (2); pass a higher --max-pages (or "
+                       "PIPELINE_MAX_PAGES)");
+  testing::ProcessOptions two_pages;
+  two_pages.env["PIPELINE_MAX_PAGES"] = "2";
+  check_one_line_error(testing::run_pipeline({"extract", dir / "three.pdf"}, two_pages), "--max-pages (2)");
+  CHECK(testing::run_pipeline({"extract", dir / "three.pdf", "--max-pages", "3"}).exit_code == 0);
+
+  // Twenty pages of about 1,800 characters each: about 36 KB of text.
+  const std::string line(60, 'e');
+  std::string page;
+  for (int i = 0; i < 30; ++i) page += line + "\n";
+  testing::write_text_pdf(dir / "wordy.pdf", std::vector<std::string>(20, page));
+  const auto capped = testing::run_pipeline({"extract", dir / "wordy.pdf", "--max-text-mb", "0.01"});
+  check_one_line_error(capped, "holds more than 0.01 MB of text, the limit of --max-text-mb: reading stopped at "
+                               "page 6 of 20; pass a higher --max-text-mb (or PIPELINE_MAX_TEXT_MB)");
+  testing::ProcessOptions small_cap;
+  small_cap.env["PIPELINE_MAX_TEXT_MB"] = "0.01";
+  check_one_line_error(testing::run_pipeline({"extract", dir / "wordy.pdf"}, small_cap), "--max-text-mb");
+  const auto whole = testing::run_pipeline({"extract", dir / "wordy.pdf", "--max-text-mb", "0.04", "--json"});
+  REQUIRE(whole.exit_code == 0);
+  CHECK(nlohmann::json::parse(whole.out).at("pages") == 20);
 }
 
 TEST_CASE("pipeline extract without an input is a usage error") {

@@ -40,7 +40,14 @@ TEST_CASE("a PDF given by URL is downloaded into the run") {
   CliEnv env(server);
   HttpFileServer files;
   files.serve("/report.pdf", *pipeline::util::read_file(example_pdf_path()));
-  auto created = env.run({"new", files.url("/report.pdf"), "--brand", env.brand_path, "--run-id", "fetched"});
+  // The file server listens on loopback, which only --allow-private-urls reaches.
+  const auto refused = env.run({"new", files.url("/report.pdf"), "--brand", env.brand_path, "--run-id", "fetched"});
+  CHECK(refused.exit_code == 3);
+  CHECK(refused.err.find("--allow-private-urls") != std::string::npos);
+  CHECK(files.requests() == 0);
+  CHECK_FALSE(std::filesystem::exists(env.runs_dir + "/fetched"));
+  auto created = env.run({"new", files.url("/report.pdf"), "--brand", env.brand_path, "--run-id", "fetched",
+                          "--allow-private-urls"});
   INFO(created.err);
   REQUIRE(created.exit_code == 0);
   const auto checkpoint = env.checkpoint("fetched");

@@ -1,5 +1,6 @@
 #include "tests/support/pdf_builder.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -170,6 +171,16 @@ void write_drawing_only_pdf(const std::string& path) {
       "0.9 0.4 0.1 rg 72 600 200 120 re f\n"
       "0 0 0.6 RG 4 w 300 300 m 500 500 l 500 300 l h S\n";
   write_document(path, {content}, Resource::none, {});
+}
+
+void write_dense_text_pdf(const std::string& path, int pages, std::size_t chars_per_page) {
+  std::string content;
+  const std::string line(100, 'd');
+  for (std::size_t shown = 0; shown < chars_per_page; shown += line.size()) {
+    const std::size_t take = std::min(line.size(), chars_per_page - shown);
+    content += "BT /F1 1 Tf 20 20 Td (" + line.substr(0, take) + ") Tj ET\n";
+  }
+  write_document(path, std::vector<std::string>(static_cast<std::size_t>(pages), content), Resource::font, {});
 }
 
 void write_truncated_copy(const std::string& source, const std::string& destination, double keep_fraction) {

@@ -3,6 +3,7 @@
 // Builds the PDFs the tests need with MuPDF's own writing API, so that no test
 // depends on a file from outside the repository.
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ void write_image_only_pdf(const std::string& path, int pages = 1);
 
 // Writes one page of vector drawing (filled and stroked shapes), no text.
 void write_drawing_only_pdf(const std::string& path);
+
+// Writes `pages` pages that each pile `chars_per_page` characters of 1 pt
+// text onto one spot: all of them inside the page, so all of them are text.
+void write_dense_text_pdf(const std::string& path, int pages, std::size_t chars_per_page);
 
 // Copies the first `keep_fraction` of `source`'s bytes to `destination`,
 // as an interrupted download leaves it.
