@@ -288,3 +288,25 @@ TEST_CASE("a delivery beyond the queue's bound, or after finish, is given up at 
   }
   CHECK(records.named("webhook_gave_up").size() == 6);
 }
+
+TEST_CASE("a receiver at a private address is refused before any byte is sent, unless private addresses are allowed") {
+  WebhookReceiver receiver;
+  SenderRecords records;
+  auto options = fast_sender_options();
+  options.allow_private_urls = false;
+  {
+    WebhookSender sender(options, records.recorder());
+    sender.enqueue(stage_done_delivery(receiver.url("/hook?token=abc")));
+  }
+  CHECK(receiver.received().empty());
+  const auto failed = records.named("webhook_failed");
+  REQUIRE(failed.size() == 1);
+  const std::string error = failed[0].at("error");
+  CHECK(error.rfind("refusing to post webhooks to " + receiver.url("/hook") + ": it resolves to", 0) == 0);
+  CHECK(error.find("127.0.0.1 (loopback)") != std::string::npos);
+  CHECK(error.find("--allow-private-urls") != std::string::npos);
+  INFO(error);
+  CHECK(error.find("abc") == std::string::npos);
+  REQUIRE(records.named("webhook_gave_up").size() == 1);
+  CHECK(records.named("webhook_gave_up")[0].at("attempts") == 1);
+}

@@ -52,3 +52,27 @@ TEST_CASE("redacted_url keeps scheme, host, port and path, and drops user, passw
   CHECK(redacted_url("http://[::1]:9/h") == "http://[::1]:9/h");
   CHECK(redacted_url("::nonsense::") == "(not a URL)");
 }
+
+TEST_CASE("check_webhook_address refuses hosts that are or resolve only to private addresses, unless allowed") {
+  using pipeline::notify::check_webhook_address;
+  for (const std::string url : {"http://127.0.0.1:9/hook?k=v", "http://localhost:9/hook", "http://[::1]:9/hook",
+                                "http://10.1.2.3/hook", "http://169.254.169.254/latest/meta-data/",
+                                "http://[::ffff:192.168.0.1]/hook"}) {
+    INFO(url);
+    auto parsed = parse_webhook_url(url);
+    REQUIRE(parsed);
+    auto checked = check_webhook_address(*parsed, false);
+    REQUIRE_FALSE(checked);
+    CHECK(checked.error().kind == ErrorKind::bad_input);
+    CHECK(checked.error().message.rfind("refusing to post webhooks to ", 0) == 0);
+    CHECK(checked.error().message.find("--allow-private-urls") != std::string::npos);
+    CHECK(checked.error().message.find("k=v") == std::string::npos);
+    CHECK(check_webhook_address(*parsed, true));
+  }
+  auto loopback = check_webhook_address(*parse_webhook_url("http://127.0.0.1:9/hook"), false);
+  REQUIRE_FALSE(loopback);
+  CHECK(loopback.error().message.find("127.0.0.1 (loopback)") != std::string::npos);
+  // A public address, and a name that resolves to nothing now (the guard checks each delivery).
+  CHECK(check_webhook_address(*parse_webhook_url("https://93.184.216.34/hook"), false));
+  CHECK(check_webhook_address(*parse_webhook_url("https://no-such-host.invalid/hook"), false));
+}

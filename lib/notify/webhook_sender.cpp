@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "lib/net/address_guard.hpp"
 #include "lib/notify/webhook_signature.hpp"
 #include "lib/notify/webhook_url.hpp"
 #include "lib/util/hex.hpp"
@@ -134,6 +135,12 @@ WebhookSender::AttemptResult WebhookSender::attempt(Pending& pending) {
                      std::string("User-Agent: pipeline/") + PIPELINE_VERSION + " (webhook)",
                      std::string(k_signature_header) + ": " + webhook_signature(m_options.secret, delivery.body),
                      "X-Pipeline-Event: " + delivery.event, "X-Pipeline-Delivery: " + pending.id};
+  net::UrlGuardPolicy policy;
+  policy.allow_private = m_options.allow_private_urls;
+  net::GuardState guard;
+  request.configure_handle = [&policy, &guard](void* handle) {
+    net::guard_curl_handle(static_cast<CURL*>(handle), policy, guard);
+  };
   const auto outcome = m_transport.perform(request, [](std::string_view, int) { return 0; }, m_abandon_token);
 
   const bool delivered = outcome.curl_code == 0 && outcome.status >= 200 && outcome.status < 300;
@@ -151,6 +158,10 @@ WebhookSender::AttemptResult WebhookSender::attempt(Pending& pending) {
   if (outcome.stop == llm::HttpOutcome::Stop::cancelled) {
     error = "abandoned while in flight";
     result = AttemptResult::abandoned;
+  } else if (outcome.curl_code != 0 && guard.any_refused()) {
+    // The same address would be refused next time.
+    error = webhook_refusal(delivery.url, guard).message;
+    final_reason = "the receiver's address is not allowed";
   } else if (outcome.curl_code != 0) {
     error = outcome.curl_error;
     if (llm::CurlTransport::is_permanent_failure(outcome.curl_code)) {

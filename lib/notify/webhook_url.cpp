@@ -1,11 +1,16 @@
 #include "lib/notify/webhook_url.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "lib/net/address_guard.hpp"
 #include "lib/util/text.hpp"
 
 namespace pipeline::notify {
@@ -65,6 +70,44 @@ util::Expected<WebhookUrl> parse_webhook_url(std::string_view text) {
   }
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   return WebhookUrl{std::string(text), std::move(host), redacted};
+}
+
+util::Expected<void> check_webhook_address(const WebhookUrl& url, bool allow_private) {
+  if (allow_private) return {};
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(url.host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return {};
+  net::GuardState refused;
+  bool any_allowed = false;
+  for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
+    auto reason = net::private_address_reason(entry->ai_addr);
+    if (!reason) {
+      any_allowed = true;
+      break;
+    }
+    const std::string address = net::address_text(entry->ai_addr);
+    const bool seen = std::any_of(refused.refused.begin(), refused.refused.end(),
+                                  [&](const auto& refusal) { return refusal.address == address; });
+    if (!seen) refused.refused.push_back({address, *reason});
+  }
+  ::freeaddrinfo(found);
+  if (any_allowed) return {};
+  return webhook_refusal(url.url, std::move(refused));
+}
+
+util::Error webhook_refusal(std::string_view url, net::GuardState refused) {
+  // Redirects are not followed, so the URL refused is the one posted to;
+  // neither is shown with its query.
+  if (!refused.refused_url.empty()) refused.refused_url = redacted_url(refused.refused_url);
+  util::Error error = net::refusal_error(redacted_url(url), refused);
+  // The guard speaks of fetching documents; a webhook is posted.
+  constexpr std::string_view k_fetch_words = "refusing to fetch ";
+  if (error.message.rfind(k_fetch_words, 0) == 0) {
+    error.message = "refusing to post webhooks to " + error.message.substr(k_fetch_words.size());
+  }
+  return error;
 }
 
 std::string redacted_url(std::string_view url) {
