@@ -27,6 +27,7 @@ struct BatchOptions {
   std::string batch_id;
   std::string deadline;
   RunSetupOptions setup;
+  NotifyOption notify;
 };
 
 double total_seconds(const RunState& state) {
@@ -38,7 +39,7 @@ double total_seconds(const RunState& state) {
 // Runs the jobs of a batch and reports the outcome; throws FatalError unless every run completed.
 void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
               const BatchManifest& manifest, std::vector<stages::BatchJob> jobs,
-              std::optional<util::Clock::time_point> deadline, int parallel) {
+              std::optional<util::Clock::time_point> deadline, int parallel, const NotifyOption& notify) {
   // One client for the whole batch, so that --max-concurrency, --rpm, a
   // server's Retry-After and --max-cost hold across all its runs.
   std::optional<RunState> first;
@@ -47,6 +48,9 @@ void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::Ru
     auto state = store.load(run.run_id);
     if (!state) continue;
     spent += spent_usd(*state);
+    // Every run that will notify can, or none starts.
+    apply_notify_option(notify, state->settings);
+    RunWebhooks::check_run(options, *state);
     if (!first) first = std::move(*state);
   }
   if (!first) throw FatalError(ErrorKind::bad_input, fmt::format("no run of batch {} can be read", manifest.batch_id));
@@ -62,9 +66,14 @@ void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::Ru
   if (!cache) cache = checkpoints::make_memory_stage_cache();
   util::KeyLatch latch;
   ProgressPrinter printer(options, true);
+  RunWebhooks webhooks(options, store);
   const auto outcomes = stages::run_batch(
-      store, *client, std::move(jobs), parallel, {cache.get(), &latch}, std::ref(printer), util::CancelToken(deadline),
-      [&](RunState& state) { apply_explicit_settings(app, options, state, false); });
+      store, *client, std::move(jobs), parallel, {cache.get(), &latch}, webhooks.sink(std::ref(printer)),
+      util::CancelToken(deadline), [&](RunState& state) {
+        apply_explicit_settings(app, options, state, false);
+        apply_notify_option(notify, state.settings);
+        webhooks.watch(state);
+      });
 
   int completed = 0;
   nlohmann::json runs = nlohmann::json::array();
@@ -106,6 +115,7 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   const auto deadline = parse_deadline(batch.deadline);
   if (batch.jobs < 1) throw FatalError(ErrorKind::usage, "--jobs must be at least 1");
   require_key(client_config(options));
+  check_notify_option(options, batch.notify, true);
   auto store = open_store(options);
   BatchManifest manifest;
   manifest.batch_id = batch.batch_id.empty() ? checkpoints::generate_batch_id() : batch.batch_id;
@@ -123,6 +133,7 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   std::vector<brand::BrandProfile> brands;
   for (const auto& name : batch.brands) brands.push_back(brand::resolve_brand(name, brand_search_dirs(options)).value_or_throw());
   auto settings = new_run_settings(options, batch.setup);
+  apply_notify_option(batch.notify, settings);
   if (settings.contains("max_cost_usd")) {
     manifest.settings["max_cost_usd"] = settings.at("max_cost_usd");
     settings.erase("max_cost_usd");
@@ -157,18 +168,19 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   store->save_batch(manifest).value_or_throw();
   print_human(options, fmt::format("batch {} created: {} documents x {} brands = {} runs", manifest.batch_id,
                                    documents.size(), brands.size(), manifest.runs.size()));
-  run_jobs(app, options, *store, manifest, std::move(jobs), deadline, batch.jobs);
+  run_jobs(app, options, *store, manifest, std::move(jobs), deadline, batch.jobs, NotifyOption{});
 }
 
 }  // namespace
 
 void resume_batch(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
-                  const std::string& batch_id, std::optional<util::Clock::time_point> deadline, int jobs) {
+                  const std::string& batch_id, std::optional<util::Clock::time_point> deadline, int jobs,
+                  const NotifyOption& notify) {
   const auto manifest = store.load_batch(batch_id).value_or_throw();
   std::vector<stages::BatchJob> pending;
   for (const auto& run : manifest.runs) pending.push_back({run.run_id, nullptr});
   const int parallel = jobs > 0 ? jobs : manifest.settings.value("jobs", 4);
-  run_jobs(app, options, store, manifest, std::move(pending), deadline, parallel);
+  run_jobs(app, options, store, manifest, std::move(pending), deadline, parallel, notify);
 }
 
 void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& store, const std::string& batch_id) {
@@ -235,6 +247,7 @@ void register_batch_command(CLI::App& app, GlobalOptions& options) {
                       "Wall-clock budget for the whole batch (e.g. 55s, 4m); unfinished runs are left for "
                       "`pipeline resume <batch_id>`");
   register_setup_options(command, batch->setup);
+  register_notify_option(command, batch->notify);
   command->footer(
       "Stages 1 to 3 depend on the document alone: they are computed once per document and shared by its\n"
       "brands (through the stage cache, or in memory with --no-cache); stages 4 and 5 run per brand.\n"

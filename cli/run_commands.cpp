@@ -6,9 +6,11 @@
 #include "checkpoints/run_store.hpp"
 #include "cli/app.hpp"
 #include "cli/batch_command.hpp"
+#include "cli/notify_options.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_support.hpp"
 #include "lib/llm/doctor.hpp"
+#include "lib/notify/webhook_url.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/time.hpp"
@@ -31,6 +33,7 @@ struct NewRunOptions {
   std::string brand;
   std::string run_id;
   RunSetupOptions setup;
+  NotifyOption notify;
 };
 
 // Options of the commands that run stages.
@@ -40,6 +43,7 @@ struct StageRunOptions {
   std::string from;
   std::string stage;
   int jobs = 0;
+  NotifyOption notify;  // resume's
 };
 
 const stages::Stage& parse_stage(const std::string& text) {
@@ -63,6 +67,7 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
   request.ingest = ingest_options(options);
   request.cancel = util::CancelToken(deadline);
   request.settings = new_run_settings(options, run.setup);
+  apply_notify_option(run.notify, request.settings);
   return stages::create_run(store, request).value_or_throw();
 }
 
@@ -75,11 +80,15 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
 void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
              const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
              const std::function<std::vector<int>(const RunState&)>& which,
-             std::unique_ptr<checkpoints::RunLock> lock = nullptr, std::optional<RunState> created = std::nullopt) {
+             std::unique_ptr<checkpoints::RunLock> lock = nullptr, std::optional<RunState> created = std::nullopt,
+             const NotifyOption& notify = NotifyOption{}) {
   if (!lock) lock = store.lock(run_id).value_or_throw();
   RunState state = created ? std::move(*created) : store.load(run_id, redo_from).value_or_throw();
   const std::vector<int> stage_numbers = which(state);
+  apply_notify_option(notify, state.settings);
   if (stage_numbers.empty() && state.status == checkpoints::RunStatus::completed) {
+    // A completed run keeps a --notify given now for a later --from.
+    if (notify.given()) store.save(state).value_or_throw();
     print_human(options, fmt::format("run {} is complete; nothing to do", run_id));
     if (options.json) {
       ProgressPrinter printer(options);
@@ -91,12 +100,17 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
   // With every stage done but the run not completed (killed just after its
   // last stage), the chain runs no stage and only finishes the run.
   apply_explicit_settings(app, options, state);
+  RunWebhooks::check_run(options, state);
   auto config = run_client_config(options, state, std::nullopt, spent_usd(state));
   if (!stage_numbers.empty()) require_key(config);
   auto client = llm::make_chat_client(config);
   ProgressPrinter printer(options);
+  // Declared after the printer and before the chain: its last deliveries
+  // are waited for before the run's lock is released.
+  RunWebhooks webhooks(options, store);
+  webhooks.watch(state);
   auto cache = open_stage_cache(options);
-  stages::Chain chain(store, *client, std::ref(printer), {cache.get(), nullptr});
+  stages::Chain chain(store, *client, webhooks.sink(std::ref(printer)), {cache.get(), nullptr});
   auto result = chain.run(std::move(state), stage_numbers, util::CancelToken(deadline));
   if (!result) {
     const auto& error = result.error();
@@ -174,6 +188,10 @@ nlohmann::json status_json(checkpoints::RunStore& store, const RunState& state) 
   json["live_status"] = live_status(store, state);
   json["usage"] = stages::run_usage(state);
   json["location"] = store.location(state.run_id);
+  // The webhook URL's query or user name may hold the receiver's token.
+  if (const auto url = notify_url(state.settings); !url.empty()) {
+    json["settings"][notify::k_notify_url_setting] = notify::redacted_url(url);
+  }
   return json;
 }
 
@@ -186,6 +204,7 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
                                  live_status(store, state), state.input.source, state.input.pages, state.brand.id,
                                  state.brand.company_name, state.settings.value("model", ""));
   text += "  output " + structured_output_text(state.settings) + "\n";
+  if (const auto url = notify_url(state.settings); !url.empty()) text += "  notify " + notify::redacted_url(url) + "\n";
   for (const auto& record : state.stages) {
     text += fmt::format("  {}. {:<14} {:<16} {}{}\n", record.number, record.name, stage_status_text(record),
                         record.usage.empty() ? std::string() : describe_usage(record.usage), answered_text(record));
@@ -209,6 +228,7 @@ void register_new_options(CLI::App* command, NewRunOptions& run) {
       ->required();
   command->add_option("--run-id", run.run_id, "Id for the run (default: generated from document, brand and time)");
   register_setup_options(command, run.setup);
+  register_notify_option(command, run.notify);
 }
 
 void register_stage_command(CLI::App& app, GlobalOptions& options, const std::string& name,
@@ -233,6 +253,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   auto* new_command = app.add_subcommand("new", "Create a run: ingest the PDF and snapshot the brand; no model calls");
   register_new_options(new_command, *new_run);
   new_command->callback([&options, new_run] {
+    // The command that runs it signs the webhooks: no secret is needed yet.
+    check_notify_option(options, new_run->notify, false);
     auto store = open_store(options);
     const auto created = create(options, *new_run, *store);
     const auto& id = created.state.run_id;
@@ -254,6 +276,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     // The budget counts from the start: ingesting the PDF spends it too.
     const auto deadline = parse_deadline(run_stages->deadline);
     require_key(client_config(options));
+    check_notify_option(options, run_run->notify, true);
     auto store = open_store(options);
     auto created = create(options, *run_run, *store, deadline);
     const std::string id = created.state.run_id;
@@ -270,23 +293,26 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   resume_command->add_option("--jobs", resume->jobs, "For a batch: runs in progress at once (default: the batch's)")
       ->check(CLI::PositiveNumber);
   add_deadline_option(resume_command, *resume);
+  register_notify_option(resume_command, resume->notify, true);
   resume_command->footer(
       "Runs every stage not done (pending, failed, stale, or cut off by a kill), in order. A completed\n"
       "run has nothing to do and exits 0. Serverless use: call `pipeline resume <id> --deadline 55s`\n"
       "until it exits 0; it exits 75 while work remains, 6 when a stage cannot fit the budget.");
   resume_command->callback([&app, &options, resume] {
     const auto deadline = parse_deadline(resume->deadline);
+    check_notify_option(options, resume->notify, true);
     auto store = open_store(options);
     if (store->batch_exists(resume->run_id)) {
       if (!resume->from.empty()) throw FatalError(ErrorKind::usage, "--from redoes stages of one run, not of a batch");
-      resume_batch(app, options, *store, resume->run_id, deadline, resume->jobs);
+      resume_batch(app, options, *store, resume->run_id, deadline, resume->jobs, resume->notify);
       return;
     }
     std::optional<int> from;
     if (!resume->from.empty()) from = parse_stage(resume->from).number();
-    execute(app, options, *store, resume->run_id, deadline, from.value_or(0), [from](const RunState& state) {
-      return from ? numbers_from(*from) : stages::Chain::remaining_stages(state);
-    });
+    execute(
+        app, options, *store, resume->run_id, deadline, from.value_or(0),
+        [from](const RunState& state) { return from ? numbers_from(*from) : stages::Chain::remaining_stages(state); },
+        nullptr, std::nullopt, resume->notify);
   });
 
   auto stage_options = std::make_shared<StageRunOptions>();
