@@ -130,3 +130,34 @@ TEST_CASE("without the rules in words, answers to the structural stage schemas b
   }
   CHECK(broken > 0);
 }
+
+TEST_CASE("free text takes about half its words from the names a schema suggests, without hype words") {
+  // A suggested string as stages::schema::suggested_string writes it: the profile's names beside a free string.
+  const nlohmann::json suggested = {
+      {"anyOf", nlohmann::json::array({{{"type", "string"}, {"enum", {"Hollowmere skyr pots", "Better butter"}}},
+                                       {{"type", "string"}}})}};
+  const nlohmann::json schema = {{"type", "object"},
+                                 {"properties", {{"line", suggested}, {"story", {{"type", "string"}, {"minLength", 400}}}}}};
+  const std::set<std::string> brand_words = {"hollowmere", "skyr", "pot", "butter"};
+  int from_brand = 0, total = 0;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const auto document = generate_from_schema(schema, seed);
+    std::string story = document["story"];
+    for (char& c : story) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::size_t start = 0;
+    while (start < story.size()) {
+      const auto end = std::min(story.find(' ', start), story.size());
+      const std::string word = story.substr(start, end - start);
+      CHECK(word != "better");
+      from_brand += brand_words.count(word) > 0;
+      total += 1;
+      start = end + 1;
+    }
+  }
+  CHECK(from_brand > total / 3);
+  CHECK(from_brand < 2 * total / 3);
+  // Without suggestions the words are the fake's own.
+  const nlohmann::json plain = {{"type", "object"}, {"properties", {{"story", {{"type", "string"}, {"minLength", 400}}}}}};
+  const std::string story = generate_from_schema(plain, 1)["story"];
+  CHECK(story.find("skyr") == std::string::npos);
+}

@@ -115,7 +115,11 @@ class FakeLlmServer {
 nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& answer);
 
 // The deterministic JSON document the server answers for `schema`, with
-// variation taken from `seed`; exposed so tests can predict answers.
+// variation taken from `seed`; exposed so tests can predict answers. Free
+// text is made of plausible words; when the schema suggests names (an anyOf
+// of an enumeration and a free string, as stage 5 offers the brand's
+// product lines and customers), about half of the words come from those
+// names, so two brands' cards differ in their words as a real model's would.
 nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed);
 
 }  // namespace pipeline::testing

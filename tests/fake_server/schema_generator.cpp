@@ -4,9 +4,12 @@
 #include <array>
 #include <cmath>
 #include <regex>
+#include <set>
 #include <string>
 
 #include "tests/fake_server/fake_llm_server.hpp"
+#include "lib/util/content_words.hpp"
+#include "stages/vague_words.hpp"
 #include "tests/fake_server/pattern_example.hpp"
 
 namespace pipeline::testing {
@@ -56,12 +59,19 @@ std::string chosen_type(const nlohmann::json& schema) {
   return "string";
 }
 
-std::string words(std::uint64_t seed, int count) {
+// Words the schema suggests (the brand's product lines and customers, see
+// stages/brand_facts.hpp): free text takes about half of its words from
+// them, like a model that leans on the brand it was given, so that two
+// brands' answers differ in their words and not only in their anchors.
+using SuggestedWords = std::vector<std::string>;
+
+std::string words(std::uint64_t seed, int count, const SuggestedWords& suggested) {
   std::string text;
   for (int i = 0; i < count; ++i) {
     seed = mix(seed);
     if (i > 0) text += ' ';
-    text += k_words[seed % k_words.size()];
+    if (!suggested.empty() && (seed >> 40) % 2 == 0) text += suggested[(seed >> 20) % suggested.size()];
+    else text += k_words[seed % k_words.size()];
   }
   if (!text.empty()) text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
   return text;
@@ -72,11 +82,11 @@ bool length_fits(const std::string& text, std::int64_t min_length, std::int64_t 
   return length >= min_length && length <= max_length;
 }
 
-std::string make_string(const nlohmann::json& schema, std::uint64_t seed) {
+std::string make_string(const nlohmann::json& schema, std::uint64_t seed, const SuggestedWords& suggested) {
   const std::int64_t min_length = integer_at(schema, "minLength").value_or(0);
   const std::int64_t max_length = integer_at(schema, "maxLength").value_or(1 << 20);
-  std::string text = words(seed, 3 + static_cast<int>(seed % 5));
-  while (static_cast<std::int64_t>(text.size()) < min_length) text += " " + words(mix(seed + text.size()), 4);
+  std::string text = words(seed, 3 + static_cast<int>(seed % 5), suggested);
+  while (static_cast<std::int64_t>(text.size()) < min_length) text += " " + words(mix(seed + text.size()), 4, suggested);
   if (static_cast<std::int64_t>(text.size()) > max_length) {
     const bool cuts_a_word = text[static_cast<std::size_t>(max_length)] != ' ';
     text.resize(static_cast<std::size_t>(max_length));
@@ -163,19 +173,47 @@ nlohmann::json with_described_rules(const nlohmann::json& schema) {
   return out;
 }
 
-nlohmann::json make(const nlohmann::json& given, std::uint64_t seed) {
+// The content words of every string an anyOf offers as a suggestion
+// (stages::schema::suggested_string: an enumeration beside a free string),
+// each once, without the hype words the stages re-ask.
+void collect_suggested(const nlohmann::json& schema, std::set<std::string>& out) {
+  if (schema.is_object()) {
+    if (auto any_of = schema.find("anyOf"); any_of != schema.end() && any_of->is_array() && any_of->size() > 1) {
+      const auto& first = any_of->front();
+      if (first.is_object() && first.contains("enum") && first.at("enum").is_array()) {
+        for (const auto& value : first.at("enum"))
+          if (value.is_string())
+            for (auto& word : util::content_words(value.get<std::string>())) out.insert(std::move(word));
+      }
+    }
+  }
+  if (schema.is_object() || schema.is_array())
+    for (const auto& member : schema) collect_suggested(member, out);
+}
+
+SuggestedWords suggested_words(const nlohmann::json& schema) {
+  std::set<std::string> found;
+  collect_suggested(schema, found);
+  SuggestedWords out;
+  const auto& banned = stages::vague_words();
+  for (const auto& word : found)
+    if (std::find(banned.begin(), banned.end(), word) == banned.end()) out.push_back(word);
+  return out;
+}
+
+nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const SuggestedWords& suggested) {
   if (!given.is_object()) return nullptr;
   const nlohmann::json schema = with_described_rules(given);
   if (auto it = schema.find("const"); it != schema.end()) return *it;
   if (auto it = schema.find("enum"); it != schema.end() && it->is_array() && !it->empty())
     return (*it)[seed % it->size()];
   if (auto it = schema.find("anyOf"); it != schema.end() && it->is_array() && !it->empty())
-    return make(it->front(), seed);
+    return make(it->front(), seed, suggested);
   const std::string type = chosen_type(schema);
   if (type == "object") {
     nlohmann::json object = nlohmann::json::object();
     if (auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
-      for (const auto& [name, member] : properties->items()) object[name] = make(member, mix(seed, name));
+      for (const auto& [name, member] : properties->items()) object[name] = make(member, mix(seed, name), suggested);
     }
     return object;
   }
@@ -186,18 +224,20 @@ nlohmann::json make(const nlohmann::json& given, std::uint64_t seed) {
         max_items <= min_items ? min_items : min_items + static_cast<std::int64_t>(seed % (max_items - min_items + 1));
     nlohmann::json array = nlohmann::json::array();
     const nlohmann::json items = schema.value("items", nlohmann::json::object());
-    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i))));
+    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i)), suggested));
     return array;
   }
   if (type == "integer") return make_number(schema, seed, true);
   if (type == "number") return make_number(schema, seed, false);
   if (type == "boolean") return seed % 2 == 0;
   if (type == "null") return nullptr;
-  return make_string(schema, seed);
+  return make_string(schema, seed, suggested);
 }
 
 }  // namespace
 
-nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed) { return make(schema, mix(seed)); }
+nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed) {
+  return make(schema, mix(seed), suggested_words(schema));
+}
 
 }  // namespace pipeline::testing
