@@ -7,6 +7,7 @@
 
 #include "lib/notify/webhook_sender.hpp"
 #include "lib/notify/webhook_signature.hpp"
+#include "tests/support/redis_server.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
 using namespace std::chrono_literals;
@@ -15,7 +16,7 @@ using pipeline::notify::verify_webhook_signature;
 using pipeline::notify::WebhookDelivery;
 using pipeline::notify::WebhookSender;
 using pipeline::notify::WebhookSenderOptions;
-using pipeline::testing::closed_port;
+using pipeline::testing::free_local_port;
 using pipeline::testing::SilentListener;
 using pipeline::testing::WebhookReceiver;
 
@@ -209,7 +210,7 @@ TEST_CASE("after every attempt failed the delivery is given up and that is recor
 
 TEST_CASE("a receiver that refuses connections is retried and given up, without the enqueuer waiting") {
   SenderRecords records;
-  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/hook";
+  const std::string url = "http://127.0.0.1:" + std::to_string(free_local_port()) + "/hook";
   {
     WebhookSender sender(fast_sender_options(), records.recorder());
     const auto start = std::chrono::steady_clock::now();
@@ -257,7 +258,7 @@ TEST_CASE("finish waits for deliveries due within its budget and gives up retrie
   auto options = fast_sender_options();
   options.retry_delays_s = {0.1, 30, 30};
   options.finish_budget_s = 1;
-  const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/hook";
+  const std::string url = "http://127.0.0.1:" + std::to_string(free_local_port()) + "/hook";
   const auto start = std::chrono::steady_clock::now();
   {
     WebhookSender sender(options, records.recorder());

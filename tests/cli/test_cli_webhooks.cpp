@@ -8,6 +8,7 @@
 #include "lib/notify/webhook_signature.hpp"
 #include "tests/support/cli_env.hpp"
 #include "tests/support/run_fixture.hpp"
+#include "tests/support/redis_server.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
 using namespace pipeline::testing;
@@ -19,12 +20,10 @@ namespace {
 
 constexpr const char* k_webhook_secret = "whsec-CLI-3b8e61d0";
 
-// The CLI environment with the webhook secret set.
-CliEnv webhook_env(FakeLlmServer& server) {
-  CliEnv env(server);
+// Sets the webhook secret, and leaves private addresses refused unless a test allows them.
+void set_webhook_env(CliEnv& env) {
   env.options.env["PIPELINE_WEBHOOK_SECRET"] = k_webhook_secret;
   env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "";
-  return env;
 }
 
 std::vector<json> run_events(const CliEnv& env, const std::string& run_id, const std::string& name) {
@@ -68,7 +67,8 @@ double timed_run(const CliEnv& env, const std::vector<std::string>& args, int& e
 TEST_CASE("run --notify posts each stage_done and run_finished as its event line, signed, and records each delivery") {
   FakeLlmServer server;
   WebhookReceiver receiver;
-  CliEnv env = webhook_env(server);
+  CliEnv env(server);
+  set_webhook_env(env);
   const std::string url = receiver.url("/hook?token=t0k3n-q");
   auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "hooked", "--notify", url,
                          "--allow-private-urls", "--json", "--verbose"});
@@ -140,7 +140,8 @@ TEST_CASE("run --notify posts each stage_done and run_finished as its event line
 TEST_CASE("a bad --notify is exit 3 with one line before any run is made or anything is posted") {
   FakeLlmServer server;
   WebhookReceiver receiver;
-  CliEnv env = webhook_env(server);
+  CliEnv env(server);
+  set_webhook_env(env);
   auto attempt = [&](const std::vector<std::string>& extra, const std::string& expected) {
     std::vector<std::string> args = {"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "refused"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -160,7 +161,7 @@ TEST_CASE("a bad --notify is exit 3 with one line before any run is made or anyt
   attempt({"--notify", "https://user:pa55@example.com/hook", "--allow-private-urls"}, "Authorization");
   // Loopback without --allow-private-urls: refused, naming the address and the way out.
   attempt({"--notify", receiver.url()}, "127.0.0.1 (loopback)");
-  attempt({"--notify", "http://localhost:" + std::to_string(closed_port()) + "/hook"}, "--allow-private-urls");
+  attempt({"--notify", "http://localhost:" + std::to_string(free_local_port()) + "/hook"}, "--allow-private-urls");
   // Without the secret nothing could be signed.
   env.options.env["PIPELINE_WEBHOOK_SECRET"] = "";
   attempt({"--notify", receiver.url(), "--allow-private-urls"}, "PIPELINE_WEBHOOK_SECRET");
@@ -190,11 +191,12 @@ TEST_CASE("a bad --notify is exit 3 with one line before any run is made or anyt
 
 TEST_CASE("a receiver that refuses connections or never answers does not slow the run measurably") {
   FakeLlmServer server;
-  CliEnv env = webhook_env(server);
+  CliEnv env(server);
+  set_webhook_env(env);
   // Every run asks the model, so that the runs compared do the same work.
   env.disable_cache();
   SilentListener silent;
-  const std::string refused_url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/hook";
+  const std::string refused_url = "http://127.0.0.1:" + std::to_string(free_local_port()) + "/hook";
   auto args = [&](const std::string& id) {
     return std::vector<std::string>{"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", id,
                                     "--allow-private-urls"};
@@ -234,7 +236,8 @@ TEST_CASE("a receiver that refuses connections or never answers does not slow th
 TEST_CASE("a stage that fails posts stage_failed and run_finished with the failure") {
   FakeLlmServer server;
   WebhookReceiver receiver;
-  CliEnv env = webhook_env(server);
+  CliEnv env(server);
+  set_webhook_env(env);
   env.disable_cache();
   server.require_key("another-key");
   auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "broken", "--notify",
@@ -253,7 +256,8 @@ TEST_CASE("a stage that fails posts stage_failed and run_finished with the failu
 TEST_CASE("batch --notify posts the events of every run, and each run keeps the URL") {
   FakeLlmServer server;
   WebhookReceiver receiver;
-  CliEnv env = webhook_env(server);
+  CliEnv env(server);
+  set_webhook_env(env);
   const auto other_brand = write_test_brand(env.dir.path(), "other-brand", "Othermark Foods");
   auto result = env.run({"batch", example_pdf_path(), "--brand", env.brand_path, "--brand", other_brand, "--batch-id",
                          "hooks", "--notify", receiver.url("/batch"), "--allow-private-urls", "--json"});

@@ -101,10 +101,4 @@ SilentListener::~SilentListener() { ::close(m_fd); }
 
 std::string SilentListener::url(const std::string& path) const { return loopback_url(m_port, path); }
 
-int closed_port() {
-  int port = 0;
-  ::close(bind_loopback_socket(port));
-  return port;
-}
-
 }  // namespace pipeline::testing

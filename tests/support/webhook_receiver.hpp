@@ -65,7 +65,4 @@ class SilentListener {
   int m_port = 0;
 };
 
-// A port on 127.0.0.1 where nothing listens, so connecting is refused.
-int closed_port();
-
 }  // namespace pipeline::testing
