@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "lib/notify/webhook_signature.hpp"
 #include "tests/support/cli_env.hpp"
@@ -276,4 +278,27 @@ TEST_CASE("batch --notify posts the events of every run, and each run keeps the 
     CHECK(env.checkpoint(run_id).at("settings").at("notify_url") == receiver.url("/batch"));
     CHECK(run_events(env, run_id, "webhook_delivered").size() == 6);
   }
+}
+
+TEST_CASE("after SIGTERM the run is saved and its stage_failed and run_finished are still posted") {
+  FakeLlmServer server;
+  server.set_pace({std::chrono::milliseconds(10000), 0});
+  WebhookReceiver receiver;
+  CliEnv env(server);
+  set_webhook_env(env);
+  auto process = env.start({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "stopped", "--notify",
+                            receiver.url(), "--allow-private-urls"});
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (server.request_count() < 1 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(10ms);
+  REQUIRE(server.request_count() == 1);
+  const auto sent = std::chrono::steady_clock::now();
+  process.send_signal(SIGTERM);
+  auto result = process.wait(10s);
+  CHECK(result.exit_code == 143);
+  CHECK(std::chrono::steady_clock::now() - sent < 5s);
+  const auto received = receiver.received();
+  REQUIRE(event_names(received) == std::vector<std::string>{"stage_failed", "run_finished"});
+  CHECK(json::parse(received[0].body).at("error_kind") == "interrupted");
+  CHECK(json::parse(received[1].body).at("status") == "incomplete");
+  CHECK(run_events(env, "stopped", "webhook_delivered").size() == 2);
 }
