@@ -17,7 +17,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "checkpoints/run_verification.hpp"
 #include "lib/util/file_io.hpp"
+#include "lib/util/host_name.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
 
@@ -27,18 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 using util::ErrorKind;
 using util::fail;
-
-util::Error invalid_run_id(const std::string& run_id) {
-  return fail(ErrorKind::bad_input,
-              fmt::format("invalid run id \"{}\": an id is [a-z0-9][a-z0-9._-]*, without \"..\", at most 128 characters",
-                          run_id));
-}
-
-std::string host_name() {
-  char buffer[256] = {};
-  if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
-  return buffer;
-}
 
 // The text of an open file from its start; empty on any error.
 std::string read_fd(int fd) {
@@ -120,17 +110,6 @@ void remove_leftover_temporaries(const fs::path& dir) {
   for (const auto& path : leftovers) fs::remove(path, ec);
 }
 
-constexpr const char* k_report_file = "report.md";
-constexpr int k_run_stage_count = 5;
-
-// True when the file exists and its content has the given SHA-256.
-bool matches(const fs::path& file, const std::string& sha256) {
-  std::error_code ec;
-  if (!fs::is_regular_file(file, ec)) return false;
-  auto digest = util::sha256_file(file);
-  return digest && *digest == sha256;
-}
-
 std::string parse_error_text(const nlohmann::json::parse_error& error) {
   std::string text = error.what();
   // nlohmann prefixes "[json.exception.parse_error.101] "; a person does not need it.
@@ -144,7 +123,7 @@ std::string parse_error_text(const nlohmann::json::parse_error& error) {
 FileRunStore::FileRunStore(fs::path root) : m_root(std::move(root)) {}
 
 util::Expected<fs::path> FileRunStore::existing_run_dir(const std::string& run_id) const {
-  if (!is_valid_run_id(run_id)) return invalid_run_id(run_id);
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
   fs::path dir = run_dir(run_id);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -154,7 +133,7 @@ util::Expected<fs::path> FileRunStore::existing_run_dir(const std::string& run_i
 }
 
 util::Expected<std::unique_ptr<RunLock>> FileRunStore::create(const std::string& run_id) {
-  if (!is_valid_run_id(run_id)) return invalid_run_id(run_id);
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
   std::error_code ec;
   fs::create_directories(m_root, ec);
   if (ec) return fail(ErrorKind::failed, fmt::format("cannot create the runs folder {}: {}", m_root.string(), ec.message()));
@@ -248,58 +227,21 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_
                             "untouched)",
                             path.string(), state->run_id, run_id));
   }
-  if (redo_from < 1 || redo_from > k_run_stage_count) redo_from = 0;
-  if (auto verified = verify_files(*state, *dir, redo_from); !verified) return verified.error();
-  if (auto verified = verify_artifacts(*state, *dir, redo_from); !verified) return verified.error();
+  auto verified = verify_run_contents(*state, redo_from, dir->string(),
+                                      [&](const std::string& relative) -> util::Expected<std::optional<std::string>> {
+                                        const fs::path file = *dir / relative;
+                                        std::error_code ec;
+                                        if (!fs::is_regular_file(file, ec)) return std::optional<std::string>();
+                                        auto digest = util::sha256_file(file);
+                                        if (!digest) return digest.error();
+                                        return std::optional<std::string>(std::move(*digest));
+                                      });
+  if (!verified) return verified.error();
   return state;
 }
 
-util::Expected<void> FileRunStore::verify_files(const RunState& state, const fs::path& dir, int redo_from) const {
-  for (const auto& file : state.files) {
-    const bool is_report = file.path == k_report_file;
-    // Any redo ends by writing the report anew.
-    if (is_report && redo_from != 0) continue;
-    const std::string advice =
-        is_report ? fmt::format("restore it or run `pipeline resume {} --from opportunities`", state.run_id)
-                  : std::string("it is part of the run's input: create a new run");
-    if (!matches(dir / file.path, file.sha256)) {
-      return fail(ErrorKind::bad_input, fmt::format("file {} of run {} was changed or removed (sha256 mismatch); {}",
-                                                    file.path, state.run_id, advice));
-    }
-  }
-  return {};
-}
-
-util::Expected<void> FileRunStore::verify_artifacts(const RunState& state, const fs::path& dir, int redo_from) const {
-  for (const auto& stage : state.stages) {
-    if (stage.status != StageStatus::done) continue;
-    if (redo_from != 0 && stage.number >= redo_from) continue;
-    for (const auto& artifact : stage.artifacts) {
-      const std::string redo =
-          fmt::format("redo the stage with `pipeline resume {} --from {}`", state.run_id, stage.name);
-      const fs::path file = dir / artifact.path;
-      std::error_code ec;
-      if (!fs::is_regular_file(file, ec)) {
-        return fail(ErrorKind::bad_input, fmt::format("artifact {} of stage {} was removed (no file {}); {}",
-                                                      artifact.path, stage.number, file.string(), redo));
-      }
-      auto digest = util::sha256_file(file);
-      if (!digest) {
-        return fail(ErrorKind::bad_input, fmt::format("artifact {} of stage {} cannot be read ({}); {}", artifact.path,
-                                                      stage.number, digest.error().message, redo));
-      }
-      if (*digest != artifact.sha256) {
-        return fail(ErrorKind::bad_input,
-                    fmt::format("artifact {} of stage {} was changed or removed (sha256 mismatch); {}", artifact.path,
-                                stage.number, redo));
-      }
-    }
-  }
-  return {};
-}
-
 util::Expected<void> FileRunStore::save(const RunState& state) {
-  if (!is_valid_run_id(state.run_id)) return invalid_run_id(state.run_id);
+  if (!is_valid_run_id(state.run_id)) return invalid_run_id_error(state.run_id);
   std::error_code ec;
   const fs::path dir = run_dir(state.run_id);
   if (!fs::is_directory(dir, ec)) {
@@ -386,7 +328,7 @@ util::Expected<std::unique_ptr<RunLock>> FileRunStore::lock(const std::string& r
   }
 
   auto lock = std::make_unique<FileRunLock>(fd);
-  const nlohmann::json record{{"pid", static_cast<long long>(::getpid())}, {"host", host_name()},
+  const nlohmann::json record{{"pid", static_cast<long long>(::getpid())}, {"host", util::host_name()},
                               {"since", util::now_iso8601()}};
   const std::string text = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
@@ -407,7 +349,7 @@ std::optional<std::string> FileRunStore::lock_holder(const std::string& run_id) 
   if (!holder) return std::nullopt;
   const std::string description = fmt::format("pid {} on host {}", holder->pid, holder->host);
   // A process on another machine cannot be checked; assume it is at work.
-  if (holder->host != host_name()) return description;
+  if (holder->host != util::host_name()) return description;
   if (::kill(holder->pid, 0) == 0 || errno == EPERM) return description;
   return std::nullopt;
 }
@@ -447,6 +389,29 @@ util::Expected<BatchManifest> FileRunStore::load_batch(const std::string& batch_
 bool FileRunStore::batch_exists(const std::string& batch_id) const {
   std::error_code ignored;
   return is_valid_run_id(batch_id) && fs::is_regular_file(batch_path(batch_id), ignored);
+}
+
+util::Expected<void> FileRunStore::save_brand(const std::string& brand_id, std::string_view json) {
+  if (!is_valid_run_id(brand_id)) {
+    return util::fail(util::ErrorKind::bad_input, fmt::format("brand id \"{}\" is not valid", brand_id));
+  }
+  std::error_code error;
+  fs::create_directories(brand_path(brand_id).parent_path(), error);
+  if (error) {
+    return util::fail(util::ErrorKind::bad_input,
+                      fmt::format("cannot make {}: {}", brand_path(brand_id).parent_path().string(), error.message()));
+  }
+  return util::write_file_atomic(brand_path(brand_id), json);
+}
+
+util::Expected<std::optional<std::string>> FileRunStore::find_brand(const std::string& brand_id) const {
+  std::error_code ignored;
+  if (!is_valid_run_id(brand_id) || !fs::is_regular_file(brand_path(brand_id), ignored)) {
+    return std::optional<std::string>();
+  }
+  auto text = util::read_file(brand_path(brand_id));
+  if (!text) return text.error();
+  return std::optional<std::string>(std::move(*text));
 }
 
 }  // namespace pipeline::checkpoints

@@ -39,15 +39,17 @@ class FileRunStore : public RunStore {
   util::Expected<void> save_batch(const BatchManifest& manifest) override;
   util::Expected<BatchManifest> load_batch(const std::string& batch_id) const override;
   bool batch_exists(const std::string& batch_id) const override;
+  // Brands pushed to the store live in <root>/.brands/<id>.json.
+  util::Expected<void> save_brand(const std::string& brand_id, std::string_view json) override;
+  util::Expected<std::optional<std::string>> find_brand(const std::string& brand_id) const override;
 
  private:
   std::filesystem::path run_dir(const std::string& run_id) const { return m_root / run_id; }
   // Manifests live in a folder whose name is no valid run id.
   std::filesystem::path batch_path(const std::string& batch_id) const { return m_root / ".batches" / (batch_id + ".json"); }
+  std::filesystem::path brand_path(const std::string& brand_id) const { return m_root / ".brands" / (brand_id + ".json"); }
   // The run's folder, or bad_input when the id is invalid or the run does not exist.
   util::Expected<std::filesystem::path> existing_run_dir(const std::string& run_id) const;
-  util::Expected<void> verify_files(const RunState& state, const std::filesystem::path& dir, int redo_from) const;
-  util::Expected<void> verify_artifacts(const RunState& state, const std::filesystem::path& dir, int redo_from) const;
 
   std::filesystem::path m_root;
 };

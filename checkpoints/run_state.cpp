@@ -495,6 +495,13 @@ util::Expected<RunState> from_json(const nlohmann::json& json) {
   }
 }
 
+util::Error invalid_run_id_error(const std::string& run_id) {
+  return util::fail(util::ErrorKind::bad_input,
+                    fmt::format("invalid run id \"{}\": an id is [a-z0-9][a-z0-9._-]*, without \"..\", at most 128 "
+                                "characters",
+                                run_id));
+}
+
 bool is_valid_run_id(std::string_view id) {
   if (id.empty() || id.size() > k_max_run_id_length) return false;
   auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };

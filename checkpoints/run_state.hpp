@@ -108,6 +108,8 @@ util::Expected<RunState> from_json(const nlohmann::json& json);
 
 // True for ids of the form [a-z0-9][a-z0-9._-]* without "..".
 bool is_valid_run_id(std::string_view id);
+// bad_input naming the invalid run id and the rule it breaks.
+util::Error invalid_run_id_error(const std::string& run_id);
 
 // True for a relative path inside the run directory: no leading '/', no
 // empty, "." or ".." component, and not one of the store's own files

@@ -17,6 +17,9 @@ namespace pipeline::checkpoints {
 class RunLock {
  public:
   virtual ~RunLock() = default;
+  // False once the lock is no longer this process's: a lease that expired
+  // or was taken over (see RedisRunLock). A file lock is held until released.
+  virtual bool held() const { return true; }
 };
 
 // Where runs live: their checkpoints and artifacts. The file store is the
@@ -41,7 +44,7 @@ class RunStore {
   // Loads the checkpoint and verifies the run's files and every artifact of a
   // done stage against their recorded SHA-256. With redo_from 1 to 5 the
   // caller is about to redo the stages from that number on, so their
-  // artifacts and report.md (which any redo rewrites) are not verified; the
+  // artifacts and the reports (which any redo rewrites) are not verified; the
   // input files always are. Not found, unparsable, an unknown schema version
   // and a hash mismatch are bad_input; nothing is changed on disk.
   virtual util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const = 0;
@@ -82,6 +85,12 @@ class RunStore {
   virtual util::Expected<void> save_batch(const BatchManifest& manifest) = 0;
   virtual util::Expected<BatchManifest> load_batch(const std::string& batch_id) const = 0;
   virtual bool batch_exists(const std::string& batch_id) const = 0;
+
+  // Brand profiles kept in the store (`pipeline brands push`), so that every
+  // machine using it finds them by id: the profile's JSON text. find_brand
+  // gives nullopt when the store has no brand of that id.
+  virtual util::Expected<void> save_brand(const std::string& brand_id, std::string_view json) = 0;
+  virtual util::Expected<std::optional<std::string>> find_brand(const std::string& brand_id) const = 0;
 };
 
 // Runs as folders under a root: <root>/<run_id>/checkpoint.json and artifacts.

@@ -17,7 +17,7 @@
 #include "lib/util/file_io.hpp"
 #include "lib/util/sha256.hpp"
 #include "tests/support/process.hpp"
-#include "tests/support/stage_names.hpp"
+#include "tests/support/run_states.hpp"
 
 using nlohmann::json;
 using namespace pipeline::checkpoints;
@@ -48,52 +48,6 @@ void overwrite_in_place(const fs::path& path, const std::string& content) {
   std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
   out << content;
   REQUIRE(out.good());
-}
-
-RunState fresh_state(const std::string& run_id) {
-  RunState state;
-  state.tool_version = "0.1.0";
-  state.run_id = run_id;
-  state.created_at = "2026-01-01T12:00:00.000Z";
-  state.updated_at = state.created_at;
-  state.input = {"report.pdf", util::sha256_hex("pdf"), 10, 1, 100, "Report"};
-  state.brand = {"acme", util::sha256_hex("brand"), "Acme"};
-  state.settings = {{"model", "m1"}};
-  for (int number = 1; number <= 5; ++number) {
-    StageRecord stage;
-    stage.number = number;
-    stage.name = k_stage_names[number - 1];
-    state.stages.push_back(stage);
-  }
-  return state;
-}
-
-// A run with stages 1 and 2 done, their artifacts written through the store.
-RunState run_with_two_done_stages(RunStore& store, const std::string& run_id) {
-  REQUIRE(store.create(run_id));
-  RunState state = fresh_state(run_id);
-  state.status = RunStatus::incomplete;
-  for (const std::string path : {"input/document.txt", "input/brand.json", "input/prompts/mechanisms.prompt"}) {
-    auto file = store.write_artifact(run_id, path, "content of " + path);
-    REQUIRE_MESSAGE(file.has_value(), file.error().message);
-    state.files.push_back(*file);
-  }
-  for (int number = 1; number <= 2; ++number) {
-    auto& stage = state.stage(number);
-    const std::string base = "stages/0" + std::to_string(number) + "-" + stage.name;
-    for (const std::string ext : {".json", ".md"}) {
-      auto artifact = store.write_artifact(run_id, base + ext, "output of " + stage.name + ext);
-      REQUIRE_MESSAGE(artifact.has_value(), artifact.error().message);
-      stage.artifacts.push_back(*artifact);
-    }
-    stage.status = StageStatus::done;
-    stage.attempts = 1;
-    stage.duration_s = 1.5;
-    stage.fingerprint = util::sha256_hex(base);
-    stage.usage = {{"prompt_tokens", 10}};
-  }
-  REQUIRE(store.save(state));
-  return state;
 }
 
 std::string load_failure(const RunStore& store, const std::string& run_id) {
@@ -181,7 +135,7 @@ TEST_CASE("create makes a run folder, holding its lock, and list shows runs with
     CHECK_FALSE(store->exists("b-run"));  // no checkpoint yet
     CHECK(store->location("b-run") == (root / "b-run").string());
     CHECK(store->list().empty());
-    REQUIRE(store->save(fresh_state("b-run")));
+    REQUIRE(store->save(sample_run_state("b-run")));
     CHECK(store->exists("b-run"));
   }
   CHECK(store->lock("b-run").has_value());
@@ -193,7 +147,7 @@ TEST_CASE("create makes a run folder, holding its lock, and list shows runs with
   CHECK_FALSE(fs::exists(fs::path(temp.path()) / "escape"));
 
   REQUIRE(store->create("a-run"));
-  REQUIRE(store->save(fresh_state("a-run")));
+  REQUIRE(store->save(sample_run_state("a-run")));
   REQUIRE(store->create("c-run"));
   fs::create_directories(root / "Not-A-Run");
   overwrite(root / "Not-A-Run" / "checkpoint.json", "{}");
@@ -239,7 +193,7 @@ TEST_CASE("a folder left by a creation that was killed before its first checkpoi
   CHECK(left == std::vector<std::string>{".lock"});
   CHECK(json::parse(slurp(dir / ".lock"))["pid"] == ::getpid());
   CHECK_FALSE(store->lock("r1").has_value());  // still held by the creator
-  REQUIRE(store->save(fresh_state("r1")));
+  REQUIRE(store->save(sample_run_state("r1")));
   CHECK(store->exists("r1"));
 }
 
@@ -289,14 +243,14 @@ TEST_CASE("save refuses a state that load would refuse, and a run that was never
   TempDir temp;
   auto store = make_file_run_store(temp.path());
   REQUIRE(store->create("r1"));
-  RunState state = fresh_state("r1");
+  RunState state = sample_run_state("r1");
   state.stages.pop_back();
   auto refused = store->save(state);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message.find("field stages must hold exactly 5 stages, not 4") != std::string::npos);
   CHECK_FALSE(fs::exists(fs::path(temp.path()) / "r1" / "checkpoint.json"));
 
-  auto missing = store->save(fresh_state("never-created"));
+  auto missing = store->save(sample_run_state("never-created"));
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("does not exist") != std::string::npos);
 }
@@ -622,8 +576,8 @@ TEST_CASE("a writer killed at random moments always leaves the old or the new ch
   const fs::path root = temp.path();
   auto store = make_file_run_store(root);
   REQUIRE(store->create("r1"));
-  RunState small = fresh_state("r1");
-  RunState large = fresh_state("r1");
+  RunState small = sample_run_state("r1");
+  RunState large = sample_run_state("r1");
   large.status = RunStatus::running;
   large.settings["notes"] = std::string(64 * 1024, 'n');  // spans many pages
   const json small_json = to_json(small);

@@ -79,7 +79,7 @@ TEST_CASE("masked() hides the password and keeps the user") {
 
 TEST_CASE("invalid URLs are bad input and never repeat the password") {
   const char* secret = "Pa55-w0rd-XYZ";
-  for (const std::string text :
+  for (const std::string& text :
        {std::string("http://host"), std::string("redis://"), std::string("redis://:") + secret + "@",
         std::string("redis://:") + secret + "@host:0", std::string("redis://:") + secret + "@host:70000",
         std::string("redis://:") + secret + "@host:port", std::string("redis://:") + secret + "@host/db",

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include "lib/util/hex.hpp"
+
 namespace pipeline::redis {
 namespace {
 
@@ -10,13 +12,7 @@ std::string script_sha1(const std::string& source) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(source.data(), source.size(), digest, &length, EVP_sha1(), nullptr);
-  static const char* const digits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(digits[digest[i] >> 4]);
-    hex.push_back(digits[digest[i] & 15]);
-  }
-  return hex;
+  return util::to_hex(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 }  // namespace

@@ -1,0 +1,326 @@
+#include "checkpoints/redis_run_store.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "checkpoints/run_verification.hpp"
+#include "lib/redis/chunked_value.hpp"
+#include "lib/redis/redis_script.hpp"
+#include "lib/util/sha256.hpp"
+
+namespace pipeline::checkpoints {
+namespace {
+
+using util::ErrorKind;
+using util::fail;
+
+// KEYS: lease, events. ARGV: owner, epoch, line.
+const redis::Script& append_event_script() {
+  static const redis::Script script(redis::lua_fence_check() + R"lua(
+redis.call('RPUSH', KEYS[2], ARGV[3])
+return 1
+)lua");
+  return script;
+}
+
+// KEYS: lease. ARGV: owner, epoch. Only the fence: 1 while the lease is ours.
+const redis::Script& fence_only_script() {
+  static const redis::Script script(redis::lua_fence_check() + "return 1\n");
+  return script;
+}
+
+// KEYS: lease, files, events. ARGV: owner, epoch.
+const redis::Script& clear_run_script() {
+  static const redis::Script script(redis::lua_drop_chunks() + redis::lua_fence_check() + R"lua(
+for _, record in ipairs(redis.call('HVALS', KEYS[2])) do drop_chunks(record) end
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+)lua");
+  return script;
+}
+
+util::Error unsafe_artifact_path(const std::string& path) {
+  return fail(ErrorKind::bad_input, fmt::format("artifact path \"{}\" is not a relative path inside the run", path));
+}
+
+// The value of an answer that only a method without an error channel can give.
+template <typename T>
+T or_throw(util::Expected<T> value) {
+  return std::move(value).value_or_throw();
+}
+
+}  // namespace
+
+RedisRunStore::RedisRunStore(RedisStoreOptions options)
+    : m_options(std::move(options)), m_keys(m_options.key_prefix), m_connection(m_options.connect) {}
+
+std::unique_ptr<RedisRunStore> make_redis_run_store(RedisStoreOptions options) {
+  return std::make_unique<RedisRunStore>(std::move(options));
+}
+
+void RedisRunStore::set_lease_ttl(std::chrono::milliseconds ttl) {
+  std::lock_guard lock(m_mutex);
+  m_options.lease_ttl = ttl;
+}
+
+std::chrono::milliseconds RedisRunStore::lease_ttl() const {
+  std::lock_guard lock(m_mutex);
+  return m_options.lease_ttl;
+}
+
+std::string RedisRunStore::location(const std::string& run_id) const { return where() + "#" + run_id; }
+
+util::Expected<redis::Reply> RedisRunStore::command(const redis::Command& command) const {
+  std::lock_guard lock(m_mutex);
+  return m_connection.command(command);
+}
+
+std::unique_ptr<redis::Connection> RedisRunStore::new_connection() const {
+  return std::make_unique<redis::Connection>(m_options.connect);
+}
+
+util::Expected<redis::Fence> RedisRunStore::fence_for(const std::string& run_id, const std::string& what) const {
+  const auto found = m_leases.find(run_id);
+  const auto handle = found == m_leases.end() ? nullptr : found->second.lock();
+  if (!handle || handle->released()) {
+    return fail(ErrorKind::failed,
+                fmt::format("{} was refused: this process holds no lease on run {} (lock it first)", what, run_id),
+                "no_lease");
+  }
+  if (!handle->valid()) {
+    return fail(ErrorKind::busy,
+                fmt::format("{} was refused: the lease of run {} (epoch {}) was not renewed within its {} ms, so "
+                            "another process may have taken the run over; this one stops",
+                            what, run_id, handle->fence().epoch, handle->ttl().count()),
+                redis::k_lease_lost_code);
+  }
+  return handle->fence();
+}
+
+util::Expected<std::unique_ptr<RunLock>> RedisRunStore::take_lease(const std::string& run_id, LeaseMode mode) {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  std::lock_guard lock(m_mutex);
+  auto taken = acquire_run_lease(m_connection, m_options.connect, m_keys, run_id, m_options.lease_ttl, mode);
+  if (!taken) return taken.error();
+  for (auto it = m_leases.begin(); it != m_leases.end();) {
+    it = it->second.expired() ? m_leases.erase(it) : std::next(it);
+  }
+  m_leases[run_id] = (*taken)->handle();
+  return std::unique_ptr<RunLock>(std::move(*taken));
+}
+
+util::Expected<std::unique_ptr<RunLock>> RedisRunStore::create(const std::string& run_id) {
+  auto taken = take_lease(run_id, LeaseMode::create);
+  if (!taken) return taken.error();
+  const auto& fence = static_cast<RedisRunLock&>(**taken).handle()->fence();
+  if (auto cleared = clear_leftovers(run_id, fence); !cleared) return cleared.error();
+  return taken;
+}
+
+util::Expected<void> RedisRunStore::clear_leftovers(const std::string& run_id, const redis::Fence& fence) {
+  std::lock_guard lock(m_mutex);
+  auto reply = clear_run_script().run(m_connection, {fence.lease_key, m_keys.files(run_id), m_keys.events(run_id)},
+                                      redis::fence_args(fence));
+  if (!reply) return reply.error();
+  if (reply->is_error()) {
+    return redis::script_error(*reply, "clearing what an interrupted creation of run " + run_id + " left", where());
+  }
+  return {};
+}
+
+util::Expected<std::unique_ptr<RunLock>> RedisRunStore::lock(const std::string& run_id) {
+  return take_lease(run_id, LeaseMode::lock);
+}
+
+bool RedisRunStore::exists(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return false;
+  auto reply = redis::expect_success(command({"EXISTS", m_keys.checkpoint(run_id)}), "looking for run " + run_id, where());
+  return or_throw(std::move(reply)).integer == 1;
+}
+
+std::vector<std::string> RedisRunStore::list() const {
+  auto reply = or_throw(redis::expect_success(command({"SMEMBERS", m_keys.runs()}), "listing the runs", where()));
+  std::vector<std::string> ids;
+  for (const auto& element : reply.elements) {
+    if (is_valid_run_id(element.text)) ids.push_back(element.text);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+util::Expected<RunState> RedisRunStore::load(const std::string& run_id, int redo_from) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  std::lock_guard lock(m_mutex);
+  auto text = redis::get_value(m_connection, {m_keys.checkpoint(run_id), "", m_keys.run_chunks(run_id)});
+  if (!text) return text.error();
+  if (!*text) return fail(ErrorKind::bad_input, fmt::format("run {} not found in {}", run_id, where()));
+  const auto json = nlohmann::json::parse(**text, nullptr, false);
+  if (json.is_discarded()) {
+    return fail(ErrorKind::bad_input,
+                fmt::format("the checkpoint of run {} in {} is corrupt: it is not valid JSON ({} bytes); it was left "
+                            "untouched",
+                            run_id, where(), (*text)->size()));
+  }
+  auto state = from_json(json);
+  if (!state) {
+    return fail(ErrorKind::bad_input, fmt::format("{} (the checkpoint of run {} in {}; it was left untouched)",
+                                                  state.error().message, run_id, where()));
+  }
+  if (state->run_id != run_id) {
+    return fail(ErrorKind::bad_input, fmt::format("the checkpoint of run {} in {} names run \"{}\"; it was left untouched",
+                                                  run_id, where(), state->run_id));
+  }
+  const auto paths = paths_to_verify(*state, redo_from);
+  auto contents = redis::get_fields(m_connection, m_keys.files(run_id), paths, m_keys.run_chunks(run_id));
+  if (!contents) return contents.error();
+  std::map<std::string, std::optional<std::string>> digests;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const auto& content = (*contents)[i];
+    digests[paths[i]] = content ? std::optional<std::string>(util::sha256_hex(*content)) : std::nullopt;
+  }
+  auto verified = verify_run_contents(*state, redo_from, location(run_id),
+                                      [&](const std::string& path) -> util::Expected<std::optional<std::string>> {
+                                        const auto found = digests.find(path);
+                                        return found == digests.end() ? std::nullopt : found->second;
+                                      });
+  if (!verified) return verified.error();
+  return state;
+}
+
+util::Expected<void> RedisRunStore::save(const RunState& state) {
+  if (!is_valid_run_id(state.run_id)) return invalid_run_id_error(state.run_id);
+  const nlohmann::json json = to_json(state);
+  // Never write a checkpoint that load would refuse.
+  if (auto check = from_json(json); !check) {
+    return fail(ErrorKind::failed, fmt::format("refusing to save run {}: {}", state.run_id, check.error().message));
+  }
+  std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  text.push_back('\n');
+  const std::string what = "saving run " + state.run_id;
+  std::lock_guard lock(m_mutex);
+  auto fence = fence_for(state.run_id, what);
+  if (!fence) return fence.error();
+  return redis::put_value(m_connection, {m_keys.checkpoint(state.run_id), "", m_keys.run_chunks(state.run_id)}, text,
+                          {*fence, m_keys.runs(), state.run_id}, what);
+}
+
+util::Expected<void> RedisRunStore::flush(const std::string& run_id) {
+  // Redis makes writes durable by its own settings (appendonly, save); what
+  // is left to check is that the writes so far were made under our lease.
+  const std::string what = "flushing run " + run_id;
+  std::lock_guard lock(m_mutex);
+  auto fence = fence_for(run_id, what);
+  if (!fence) return fence.error();
+  auto reply = fence_only_script().run(m_connection, {fence->lease_key}, redis::fence_args(*fence));
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::script_error(*reply, what, where());
+  return {};
+}
+
+util::Expected<ArtifactRef> RedisRunStore::write_artifact(const std::string& run_id, const std::string& path,
+                                                          std::string_view content) {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  if (!is_safe_artifact_path(path)) return unsafe_artifact_path(path);
+  const std::string what = fmt::format("writing {} of run {}", path, run_id);
+  std::lock_guard lock(m_mutex);
+  auto fence = fence_for(run_id, what);
+  if (!fence) return fence.error();
+  auto written = redis::put_value(m_connection, {m_keys.files(run_id), path, m_keys.run_chunks(run_id)}, content,
+                                  {*fence, "", ""}, what);
+  if (!written) return written.error();
+  return ArtifactRef{path, util::sha256_hex(content)};
+}
+
+util::Expected<std::string> RedisRunStore::read_artifact(const std::string& run_id, const std::string& path) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  if (!is_safe_artifact_path(path)) return unsafe_artifact_path(path);
+  std::lock_guard lock(m_mutex);
+  auto value = redis::get_value(m_connection, {m_keys.files(run_id), path, m_keys.run_chunks(run_id)});
+  if (!value) return value.error();
+  if (!*value) return fail(ErrorKind::bad_input, fmt::format("run {} has no file {} in {}", run_id, path, where()));
+  return std::move(**value);
+}
+
+util::Expected<void> RedisRunStore::append_event(const std::string& run_id, std::string_view line) {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  if (line.find('\n') != std::string_view::npos) return fail(ErrorKind::failed, "an event must be a single line");
+  const std::string what = "recording an event of run " + run_id;
+  std::lock_guard lock(m_mutex);
+  auto fence = fence_for(run_id, what);
+  if (!fence) return fence.error();
+  auto args = redis::fence_args(*fence);
+  args.emplace_back(line);
+  auto reply = append_event_script().run(m_connection, {fence->lease_key, m_keys.events(run_id)}, args);
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::script_error(*reply, what, where());
+  return {};
+}
+
+util::Expected<std::vector<std::string>> RedisRunStore::events(const std::string& run_id) const {
+  auto reply = redis::expect_success(command({"LRANGE", m_keys.events(run_id), "0", "-1"}),
+                                     "reading the events of run " + run_id, where());
+  if (!reply) return reply.error();
+  std::vector<std::string> lines;
+  for (auto& element : reply->elements) lines.push_back(std::move(element.text));
+  return lines;
+}
+
+util::Expected<std::optional<LeaseRecord>> RedisRunStore::lease(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  std::lock_guard lock(m_mutex);
+  return read_run_lease(m_connection, m_keys, run_id);
+}
+
+std::optional<std::string> RedisRunStore::lock_holder(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return std::nullopt;
+  const auto holder = or_throw(lease(run_id));
+  if (!holder) return std::nullopt;
+  return holder->describe();
+}
+
+util::Expected<void> RedisRunStore::save_batch(const BatchManifest& manifest) {
+  if (!is_valid_run_id(manifest.batch_id)) {
+    return fail(ErrorKind::usage, fmt::format("batch id \"{}\" is not valid", manifest.batch_id));
+  }
+  std::lock_guard lock(m_mutex);
+  return redis::put_value(m_connection, {m_keys.batch(manifest.batch_id), "", m_keys.batch_chunks(manifest.batch_id)},
+                          to_json(manifest).dump(2) + "\n", {}, "saving batch " + manifest.batch_id);
+}
+
+util::Expected<BatchManifest> RedisRunStore::load_batch(const std::string& batch_id) const {
+  if (!is_valid_run_id(batch_id)) {
+    return fail(ErrorKind::bad_input, fmt::format("there is no batch {} in {}", batch_id, where()));
+  }
+  std::lock_guard lock(m_mutex);
+  auto text = redis::get_value(m_connection, {m_keys.batch(batch_id), "", m_keys.batch_chunks(batch_id)});
+  if (!text) return text.error();
+  if (!*text) return fail(ErrorKind::bad_input, fmt::format("there is no batch {} in {}", batch_id, where()));
+  auto manifest = batch_from_json(nlohmann::json::parse(**text, nullptr, false));
+  if (!manifest) {
+    return fail(ErrorKind::bad_input, fmt::format("batch {} in {}: {}", batch_id, where(), manifest.error().message));
+  }
+  return manifest;
+}
+
+bool RedisRunStore::batch_exists(const std::string& batch_id) const {
+  if (!is_valid_run_id(batch_id)) return false;
+  auto reply = redis::expect_success(command({"EXISTS", m_keys.batch(batch_id)}), "looking for batch " + batch_id, where());
+  return or_throw(std::move(reply)).integer == 1;
+}
+
+util::Expected<void> RedisRunStore::save_brand(const std::string& brand_id, std::string_view json) {
+  if (!is_valid_run_id(brand_id)) return fail(ErrorKind::bad_input, fmt::format("brand id \"{}\" is not valid", brand_id));
+  std::lock_guard lock(m_mutex);
+  return redis::put_value(m_connection, {m_keys.brand(brand_id), "", m_keys.brand_chunks(brand_id)}, json,
+                          {std::nullopt, m_keys.brands(), brand_id}, "saving brand " + brand_id);
+}
+
+util::Expected<std::optional<std::string>> RedisRunStore::find_brand(const std::string& brand_id) const {
+  if (!is_valid_run_id(brand_id)) return std::optional<std::string>();
+  std::lock_guard lock(m_mutex);
+  return redis::get_value(m_connection, {m_keys.brand(brand_id), "", m_keys.brand_chunks(brand_id)});
+}
+
+}  // namespace pipeline::checkpoints
