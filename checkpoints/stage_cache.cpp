@@ -14,60 +14,25 @@
 namespace pipeline::checkpoints {
 namespace {
 
-bool is_fingerprint(const std::string& text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-nlohmann::json entry_to_json(const CachedStage& entry) {
-  return {{"fingerprint", entry.fingerprint}, {"sha256", entry.sha256},   {"stage", entry.stage},
-          {"run_id", entry.run_id},           {"created_at", entry.created_at}, {"usage", entry.usage},
-          {"output", entry.output}};
-}
-
-// The entry in `text`, when it is whole and answers `fingerprint`.
-std::optional<CachedStage> entry_from_text(const std::string& text, const std::string& fingerprint) {
-  const auto json = nlohmann::json::parse(text, nullptr, false);
-  if (!json.is_object()) return std::nullopt;
-  CachedStage entry;
-  try {
-    entry.fingerprint = json.at("fingerprint").get<std::string>();
-    entry.sha256 = json.at("sha256").get<std::string>();
-    entry.output = json.at("output").get<std::string>();
-    entry.stage = json.value("stage", "");
-    entry.run_id = json.value("run_id", "");
-    entry.created_at = json.value("created_at", "");
-    entry.usage = json.value("usage", nlohmann::json::object());
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-  if (entry.fingerprint != fingerprint || entry.sha256 != util::sha256_hex(entry.output)) return std::nullopt;
-  return entry;
-}
-
 class FileStageCache final : public StageCache {
  public:
   explicit FileStageCache(std::filesystem::path dir) : m_dir(std::move(dir)) {}
 
   std::optional<CachedStage> find(const std::string& fingerprint) const override {
-    if (!is_fingerprint(fingerprint)) return std::nullopt;
+    if (!is_stage_fingerprint(fingerprint)) return std::nullopt;
     std::error_code ignored;
     const auto path = entry_path(fingerprint);
     if (!std::filesystem::exists(path, ignored)) return std::nullopt;
     auto text = util::read_file(path);
     if (!text) return std::nullopt;
-    auto entry = entry_from_text(*text, fingerprint);
+    auto entry = parse_stage_cache_entry(*text, fingerprint);
     if (!entry) util::log_verbose(fmt::format("ignoring the damaged stage cache entry {}", path.string()));
     return entry;
   }
 
   util::Expected<void> put(const CachedStage& entry) override {
-    if (!is_fingerprint(entry.fingerprint)) {
-      return util::fail(util::ErrorKind::failed, "a stage cache key must be 64 hex digits");
-    }
+    auto stored = sealed_stage_cache_entry(entry);
+    if (!stored) return stored.error();
     const auto path = entry_path(entry.fingerprint);
     std::error_code error;
     std::filesystem::create_directories(path.parent_path(), error);
@@ -75,9 +40,7 @@ class FileStageCache final : public StageCache {
       return util::fail(util::ErrorKind::bad_input, fmt::format("cannot make the stage cache folder {}: {}",
                                                                 path.parent_path().string(), error.message()));
     }
-    CachedStage stored = entry;
-    stored.sha256 = util::sha256_hex(entry.output);
-    return util::write_file_atomic(path, entry_to_json(stored).dump(1) + "\n");
+    return util::write_file_atomic(path, stage_cache_entry_json(*stored).dump(1) + "\n");
   }
 
   std::string location() const override { return m_dir.string(); }
@@ -96,17 +59,14 @@ class MemoryStageCache final : public StageCache {
     std::lock_guard lock(m_mutex);
     auto it = m_entries.find(fingerprint);
     if (it == m_entries.end()) return std::nullopt;
-    return entry_from_text(it->second, fingerprint);
+    return parse_stage_cache_entry(it->second, fingerprint);
   }
 
   util::Expected<void> put(const CachedStage& entry) override {
-    if (!is_fingerprint(entry.fingerprint)) {
-      return util::fail(util::ErrorKind::failed, "a stage cache key must be 64 hex digits");
-    }
-    CachedStage stored = entry;
-    stored.sha256 = util::sha256_hex(entry.output);
+    auto stored = sealed_stage_cache_entry(entry);
+    if (!stored) return stored.error();
     std::lock_guard lock(m_mutex);
-    m_entries[entry.fingerprint] = entry_to_json(stored).dump();
+    m_entries[entry.fingerprint] = stage_cache_entry_json(*stored).dump();
     return {};
   }
 
@@ -119,6 +79,48 @@ class MemoryStageCache final : public StageCache {
 };
 
 }  // namespace
+
+bool is_stage_fingerprint(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+util::Expected<CachedStage> sealed_stage_cache_entry(const CachedStage& entry) {
+  if (!is_stage_fingerprint(entry.fingerprint)) {
+    return util::fail(util::ErrorKind::failed, "a stage cache key must be 64 hex digits");
+  }
+  CachedStage stored = entry;
+  stored.sha256 = util::sha256_hex(entry.output);
+  return stored;
+}
+
+nlohmann::json stage_cache_entry_json(const CachedStage& entry) {
+  return {{"fingerprint", entry.fingerprint}, {"sha256", entry.sha256},   {"stage", entry.stage},
+          {"run_id", entry.run_id},           {"created_at", entry.created_at}, {"usage", entry.usage},
+          {"output", entry.output}};
+}
+
+std::optional<CachedStage> parse_stage_cache_entry(const std::string& text, const std::string& fingerprint) {
+  const auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return std::nullopt;
+  CachedStage entry;
+  try {
+    entry.fingerprint = json.at("fingerprint").get<std::string>();
+    entry.sha256 = json.at("sha256").get<std::string>();
+    entry.output = json.at("output").get<std::string>();
+    entry.stage = json.value("stage", "");
+    entry.run_id = json.value("run_id", "");
+    entry.created_at = json.value("created_at", "");
+    entry.usage = json.value("usage", nlohmann::json::object());
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+  if (entry.fingerprint != fingerprint || entry.sha256 != util::sha256_hex(entry.output)) return std::nullopt;
+  return entry;
+}
 
 std::unique_ptr<StageCache> make_file_stage_cache(const std::filesystem::path& dir) {
   return std::make_unique<FileStageCache>(dir);

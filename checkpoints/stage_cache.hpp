@@ -24,8 +24,9 @@ struct CachedStage {
 
 // Stage outputs by stage fingerprint, shared by every run that uses the same
 // cache: a stage whose fingerprint is found is not asked of the model again.
-// Backends: a folder (make_file_stage_cache) and memory (make_memory_stage_cache,
-// for a batch run with --no-cache, and for tests). Thread-safe.
+// Backends: a folder (make_file_stage_cache), Redis (make_redis_stage_cache,
+// shared by every worker) and memory (make_memory_stage_cache, for a batch
+// run with --no-cache, and for tests). Thread-safe.
 class StageCache {
  public:
   virtual ~StageCache() = default;
@@ -40,6 +41,17 @@ class StageCache {
   // A place name for messages, e.g. the folder.
   virtual std::string location() const = 0;
 };
+
+// True for 64 lowercase hex digits, the form of every cache key.
+bool is_stage_fingerprint(const std::string& text);
+// The entry as put() stores it: failed unless its fingerprint is one, and
+// with the SHA-256 of its output.
+util::Expected<CachedStage> sealed_stage_cache_entry(const CachedStage& entry);
+// An entry as every backend stores it: JSON with the output and its origin.
+nlohmann::json stage_cache_entry_json(const CachedStage& entry);
+// The entry in a stored text, when it is whole and answers `fingerprint`
+// (its output's SHA-256 is the recorded one).
+std::optional<CachedStage> parse_stage_cache_entry(const std::string& text, const std::string& fingerprint);
 
 // Entries as <dir>/<first two hex digits>/<fingerprint>.json; the folder is
 // made on the first put. An unwritable folder is an error of put, never of find.

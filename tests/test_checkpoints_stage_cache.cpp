@@ -9,59 +9,24 @@
 #include "lib/util/file_io.hpp"
 #include "lib/util/sha256.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/stage_cache_checks.hpp"
 
 using namespace pipeline;
 using checkpoints::CachedStage;
 
-namespace {
-
-CachedStage entry_for(const std::string& seed) {
-  CachedStage entry;
-  entry.fingerprint = util::sha256_hex(seed);
-  entry.output = R"({"answer": ")" + seed + "\"}\n";
-  entry.stage = "signals";
-  entry.run_id = "run-" + seed;
-  entry.created_at = "2026-11-29T12:00:00Z";
-  entry.usage = {{"prompt_tokens", 10}, {"completion_tokens", 5}, {"cost_usd", 0.001}};
-  return entry;
-}
-
-void check_round_trip(checkpoints::StageCache& cache) {
-  const auto entry = entry_for("one");
-  CHECK_FALSE(cache.find(entry.fingerprint));
-  REQUIRE(cache.put(entry));
-  auto found = cache.find(entry.fingerprint);
-  REQUIRE(found);
-  CHECK(found->output == entry.output);
-  CHECK(found->sha256 == util::sha256_hex(entry.output));
-  CHECK(found->run_id == "run-one");
-  CHECK(found->stage == "signals");
-  CHECK(found->usage == entry.usage);
-  CHECK_FALSE(cache.find(entry_for("two").fingerprint));
-  CHECK_FALSE(cache.find("not-a-fingerprint"));
-  // A later put replaces the entry.
-  auto changed = entry;
-  changed.output = "{}\n";
-  REQUIRE(cache.put(changed));
-  CHECK(cache.find(entry.fingerprint)->output == "{}\n");
-  CHECK_FALSE(cache.put(CachedStage{"short", "{}", "", "", "", "", {}}));
-}
-
-}  // namespace
-
 TEST_CASE("both backends keep and give back entries by fingerprint") {
   testing::TempDir dir;
   auto files = checkpoints::make_file_stage_cache(dir / "cache");
-  check_round_trip(*files);
+  testing::check_stage_cache_round_trip(*files);
   CHECK(files->location() == dir / "cache");
   auto memory = checkpoints::make_memory_stage_cache();
-  check_round_trip(*memory);
+  testing::check_stage_cache_round_trip(*memory);
 }
 
 TEST_CASE("the file cache spreads entries over two-digit folders and never trusts a damaged one") {
   testing::TempDir dir;
   auto cache = checkpoints::make_file_stage_cache(dir / "cache");
-  const auto entry = entry_for("damaged");
+  const auto entry = testing::sample_cache_entry("damaged");
   REQUIRE(cache->put(entry));
   const std::filesystem::path path =
       std::filesystem::path(dir / "cache") / entry.fingerprint.substr(0, 2) / (entry.fingerprint + ".json");
@@ -73,7 +38,7 @@ TEST_CASE("the file cache spreads entries over two-digit folders and never trust
   CHECK_FALSE(cache->find(entry.fingerprint));
 
   // An entry stored under another fingerprint's name is not an answer for it.
-  auto moved = entry_for("elsewhere");
+  auto moved = testing::sample_cache_entry("elsewhere");
   REQUIRE(cache->put(moved));
   const std::filesystem::path moved_path =
       std::filesystem::path(dir / "cache") / moved.fingerprint.substr(0, 2) / (moved.fingerprint + ".json");
@@ -91,8 +56,8 @@ TEST_CASE("an unwritable cache folder fails put, not find") {
   testing::TempDir dir;
   std::ofstream(dir / "file") << "x";
   auto cache = checkpoints::make_file_stage_cache(std::filesystem::path(dir / "file") / "cache");
-  CHECK_FALSE(cache->find(entry_for("x").fingerprint));
-  auto put = cache->put(entry_for("x"));
+  CHECK_FALSE(cache->find(testing::sample_cache_entry("x").fingerprint));
+  auto put = cache->put(testing::sample_cache_entry("x"));
   REQUIRE_FALSE(put);
   CHECK(put.error().message.find("stage cache") != std::string::npos);
 }
@@ -105,7 +70,7 @@ TEST_CASE("the file cache takes concurrent puts and finds") {
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0; i < 20; ++i) {
-          const auto entry = entry_for(std::to_string(i));
+          const auto entry = testing::sample_cache_entry(std::to_string(i));
           CHECK(cache->put(entry));
           auto found = cache->find(entry.fingerprint);
           CHECK((found && found->output == entry.output));
@@ -114,7 +79,7 @@ TEST_CASE("the file cache takes concurrent puts and finds") {
       });
     }
   }
-  for (int i = 0; i < 20; ++i) CHECK(cache->find(entry_for(std::to_string(i)).fingerprint));
+  for (int i = 0; i < 20; ++i) CHECK(cache->find(testing::sample_cache_entry(std::to_string(i)).fingerprint));
 }
 
 TEST_CASE("the default folder follows XDG_CACHE_HOME, then HOME") {
