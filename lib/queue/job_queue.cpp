@@ -1,0 +1,455 @@
+#include "lib/queue/job_queue.hpp"
+
+#include <fmt/format.h>
+
+#include "lib/redis/redis_script.hpp"
+#include "lib/util/time.hpp"
+
+namespace pipeline::queue {
+namespace {
+
+using redis::Reply;
+using util::ErrorKind;
+using util::Expected;
+
+// Resets an entry's idle time only while this consumer holds it, so a worker
+// that was stopped past its lease cannot take a job back from its new owner.
+const redis::Script& touch_entry_script() {
+  static const redis::Script script(R"lua(
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #pending == 0 or pending[1][2] ~= ARGV[3] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+return 1
+)lua");
+  return script;
+}
+
+// Moves the delayed jobs that are due back to their streams, each once.
+const redis::Script& promote_retries_script() {
+  static const redis::Script script(R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 50)
+local moved = 0
+for _, id in ipairs(due) do
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    local job = ARGV[2] .. 'job:' .. id
+    if redis.call('HGET', job, 'state') == 'queued' then
+      local priority = redis.call('HGET', job, 'priority') or 'normal'
+      local run_id = redis.call('HGET', job, 'run_id') or id
+      local kind = redis.call('HGET', job, 'kind') or 'run'
+      redis.call('XADD', ARGV[2] .. 'jobs:' .. priority, '*', 'job_id', id, 'run_id', run_id, 'kind', kind)
+      moved = moved + 1
+    end
+  end
+end
+return moved
+)lua");
+  return script;
+}
+
+std::vector<std::string> queue_reply_strings(const Reply& reply) {
+  std::vector<std::string> strings;
+  for (const auto& element : reply.elements) strings.push_back(element.text);
+  return strings;
+}
+
+redis::Command queue_hset_command(const std::string& key, const std::map<std::string, std::string>& fields) {
+  redis::Command command{"HSET", key};
+  for (const auto& [name, value] : fields) {
+    command.push_back(name);
+    command.push_back(value);
+  }
+  return command;
+}
+
+// The time in a stream entry id ("1700000000000-0").
+std::optional<long long> entry_time_ms(const std::string& entry_id) {
+  try {
+    return std::stoll(entry_id.substr(0, entry_id.find('-')));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+long long unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+JobQueue::JobQueue(std::unique_ptr<redis::Connection> connection, const std::string& prefix, std::string consumer)
+    : m_connection(std::move(connection)), m_keys(prefix), m_consumer(std::move(consumer)) {}
+
+Expected<Reply> JobQueue::run(const redis::Command& command, const std::string& what) {
+  return redis::expect_success(m_connection->command(command), what, m_connection->where());
+}
+
+Expected<void> JobQueue::ensure_groups() {
+  for (const Priority priority : all_priorities()) {
+    auto reply = m_connection->command({"XGROUP", "CREATE", m_keys.stream(priority), k_consumer_group, "0", "MKSTREAM"});
+    if (!reply) return reply.error();
+    if (reply->is_error() && reply->error_code() != "BUSYGROUP") {
+      return redis::reply_error(*reply, "creating the job streams", m_connection->where());
+    }
+  }
+  return {};
+}
+
+Expected<void> JobQueue::add_entry(const Job& job) {
+  auto added = run({"XADD", m_keys.stream(job.priority), "*", "job_id", job.job_id, "run_id", job.run_id, "kind",
+                    std::string(to_string(job.kind))},
+                   "queueing job " + job.job_id);
+  if (!added) return added.error();
+  return {};
+}
+
+Expected<void> JobQueue::enqueue(Job job) {
+  job.state = JobState::queued;
+  const std::string now = util::now_iso8601();
+  if (job.created_at.empty()) job.created_at = now;
+  job.updated_at = now;
+  std::map<std::string, std::string> fields;
+  for (auto& [name, value] : job.to_fields()) fields[name] = value;
+  auto replies = m_connection->pipeline({{"DEL", m_keys.job(job.job_id)},
+                                         queue_hset_command(m_keys.job(job.job_id), fields),
+                                         {"ZADD", m_keys.index(), "NX", std::to_string(unix_ms()), job.job_id},
+                                         {"ZREM", m_keys.delayed(), job.job_id},
+                                         {"LREM", m_keys.dead(), "0", job.job_id}});
+  if (!replies) return replies.error();
+  for (const auto& reply : *replies) {
+    if (reply.is_error()) return redis::reply_error(reply, "queueing job " + job.job_id, m_connection->where());
+  }
+  return add_entry(job);
+}
+
+Expected<void> JobQueue::promote_due_retries() {
+  auto moved = promote_retries_script().run(*m_connection, {m_keys.delayed()}, {std::to_string(unix_ms()), m_keys.prefix()});
+  if (!moved) return moved.error();
+  if (moved->is_error()) return redis::reply_error(*moved, "moving due retries", m_connection->where());
+  return {};
+}
+
+Expected<std::optional<Delivery>> JobQueue::deliver(Priority priority, const Reply& entry, bool reclaimed) {
+  Delivery delivery;
+  delivery.stream = priority;
+  delivery.reclaimed = reclaimed;
+  if (entry.elements.empty()) return std::optional<Delivery>();
+  delivery.entry_id = entry.elements[0].text;
+  std::map<std::string, std::string> entry_fields;
+  if (entry.elements.size() > 1) entry_fields = fields_from_flat(queue_reply_strings(entry.elements[1]));
+  std::string job_id = entry_fields.count("job_id") ? entry_fields["job_id"] : entry_fields["run_id"];
+  auto stored = job_id.empty() ? Expected<Reply>(Reply{}) : run({"HGETALL", m_keys.job(job_id)}, "reading job " + job_id);
+  if (!stored) return stored.error();
+  const bool known = !job_id.empty() && !stored->elements.empty();
+  auto job = Job::from_fields(known ? fields_from_flat(queue_reply_strings(*stored)) : entry_fields);
+  if (!job) {
+    // An entry no worker can run (written by hand with a field missing): its
+    // job, when it names one, says why.
+    if (!job_id.empty()) {
+      auto recorded = update(job_id, {{"state", "failed"}, {"error", job.error().message}});
+      if (!recorded) return recorded.error();
+    }
+    auto dropped = drop(delivery);
+    if (!dropped) return dropped.error();
+    return std::optional<Delivery>();
+  }
+  delivery.job = std::move(*job);
+  if (!known) {
+    // Enqueued with one XADD by another program: the job's hash starts here.
+    delivery.job.priority = priority;
+    delivery.job.created_at = util::now_iso8601();
+    delivery.job.updated_at = delivery.job.created_at;
+    std::map<std::string, std::string> fields;
+    for (auto& [name, value] : delivery.job.to_fields()) fields[name] = value;
+    auto replies = m_connection->pipeline({queue_hset_command(m_keys.job(delivery.job.job_id), fields),
+                                           {"ZADD", m_keys.index(), "NX", std::to_string(unix_ms()), delivery.job.job_id}});
+    if (!replies) return replies.error();
+  }
+  if (is_final(delivery.job.state)) {
+    auto dropped = drop(delivery);
+    if (!dropped) return dropped.error();
+    return std::optional<Delivery>();
+  }
+  if (reclaimed) {
+    auto deaths = run({"HINCRBY", m_keys.job(delivery.job.job_id), "deaths", "1"}, "counting a worker's death");
+    if (!deaths) return deaths.error();
+    delivery.job.deaths = static_cast<int>(deaths->integer);
+    if (delivery.job.deaths >= k_max_deaths) {
+      const std::string error =
+          fmt::format("its worker died {} times without finishing a stage; not run again (pipeline jobs retry {})",
+                      delivery.job.deaths, delivery.job.job_id);
+      auto replies = m_connection->pipeline({{"LREM", m_keys.dead(), "0", delivery.job.job_id},
+                                             {"LPUSH", m_keys.dead(), delivery.job.job_id}});
+      if (!replies) return replies.error();
+      auto finished = finish(delivery, JobState::dead, error);
+      if (!finished) return finished.error();
+      return std::optional<Delivery>();
+    }
+  }
+  return std::optional<Delivery>(std::move(delivery));
+}
+
+Expected<std::optional<Delivery>> JobQueue::reclaim(Priority priority, std::chrono::milliseconds idle) {
+  auto reply = run({"XAUTOCLAIM", m_keys.stream(priority), k_consumer_group, m_consumer, std::to_string(idle.count()),
+                    "0-0", "COUNT", "1"},
+                   "taking over a dead worker's job");
+  if (!reply) return reply.error();
+  if (reply->elements.size() < 2) return std::optional<Delivery>();
+  for (const auto& entry : reply->elements[1].elements) {
+    if (entry.elements.size() < 2 || entry.elements[1].is_nil()) {
+      // Deleted meanwhile: nothing to run.
+      Delivery gone;
+      gone.stream = priority;
+      gone.entry_id = entry.elements.empty() ? entry.text : entry.elements[0].text;
+      auto dropped = drop(gone);
+      if (!dropped) return dropped.error();
+      continue;
+    }
+    auto delivery = deliver(priority, entry, true);
+    if (!delivery || *delivery) return delivery;
+  }
+  return std::optional<Delivery>();
+}
+
+Expected<std::optional<Delivery>> JobQueue::read_new(std::chrono::milliseconds wait) {
+  for (const Priority priority : all_priorities()) {
+    // Entries whose jobs are over are dropped one by one; stop after a few
+    // so a long run of them cannot keep the worker from waiting.
+    for (int tries = 0; tries < 16; ++tries) {
+      auto reply = run({"XREADGROUP", "GROUP", k_consumer_group, m_consumer, "COUNT", "1", "STREAMS",
+                        m_keys.stream(priority), ">"},
+                       "reading the job stream");
+      if (!reply) return reply.error();
+      if (reply->is_nil() || reply->elements.empty() || reply->elements[0].elements.size() < 2 ||
+          reply->elements[0].elements[1].elements.empty()) {
+        break;
+      }
+      auto delivery = deliver(priority, reply->elements[0].elements[1].elements[0], false);
+      if (!delivery || *delivery) return delivery;
+    }
+  }
+  if (wait.count() <= 0) return std::optional<Delivery>();
+  redis::Command command{"XREADGROUP", "GROUP", k_consumer_group, m_consumer, "COUNT", "1",
+                         "BLOCK",      std::to_string(wait.count()), "STREAMS"};
+  for (const Priority priority : all_priorities()) command.push_back(m_keys.stream(priority));
+  for (std::size_t i = 0; i < all_priorities().size(); ++i) command.push_back(">");
+  auto reply = run(command, "waiting for a job");
+  if (!reply) return reply.error();
+  if (reply->is_nil()) return std::optional<Delivery>();
+  // Entries of several streams may come at once: the most urgent is kept and
+  // the others go back, so that another worker can take them now.
+  std::optional<Delivery> kept;
+  for (const Priority priority : all_priorities()) {
+    for (const auto& stream : reply->elements) {
+      if (stream.elements.size() < 2 || stream.elements[0].text != m_keys.stream(priority)) continue;
+      for (const auto& entry : stream.elements[1].elements) {
+        auto delivery = deliver(priority, entry, false);
+        if (!delivery) return delivery.error();
+        if (!*delivery) continue;
+        if (!kept) {
+          kept = std::move(**delivery);
+        } else if (auto released = release(**delivery); !released) {
+          return released.error();
+        }
+      }
+    }
+  }
+  return kept;
+}
+
+Expected<std::optional<Delivery>> JobQueue::take(std::chrono::milliseconds wait,
+                                                 std::optional<std::chrono::milliseconds> reclaim_idle) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto taken = [&]() -> Expected<std::optional<Delivery>> {
+      if (auto promoted = promote_due_retries(); !promoted) return promoted.error();
+      if (reclaim_idle) {
+        for (const Priority priority : all_priorities()) {
+          auto delivery = reclaim(priority, *reclaim_idle);
+          if (!delivery || *delivery) return delivery;
+        }
+      }
+      return read_new(wait);
+    }();
+    // A server that lost its data (no persistence) lost the groups too.
+    if (!taken && attempt == 0 && taken.error().message.find("NOGROUP") != std::string::npos) {
+      if (auto made = ensure_groups(); !made) return made.error();
+      continue;
+    }
+    return taken;
+  }
+  return std::optional<Delivery>();
+}
+
+Expected<bool> JobQueue::touch(const Delivery& delivery) {
+  auto reply = touch_entry_script().run(*m_connection, {m_keys.stream(delivery.stream)},
+                                        {k_consumer_group, delivery.entry_id, m_consumer});
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::reply_error(*reply, "renewing job " + delivery.job.job_id, m_connection->where());
+  return reply->integer == 1;
+}
+
+Expected<void> JobQueue::drop(const Delivery& delivery) {
+  const std::string stream = m_keys.stream(delivery.stream);
+  auto replies = m_connection->pipeline(
+      {{"XACK", stream, k_consumer_group, delivery.entry_id}, {"XDEL", stream, delivery.entry_id}});
+  if (!replies) return replies.error();
+  for (const auto& reply : *replies) {
+    if (reply.is_error()) return redis::reply_error(reply, "acknowledging a job", m_connection->where());
+  }
+  return {};
+}
+
+Expected<void> JobQueue::finish(const Delivery& delivery, JobState state, const std::string& error) {
+  const std::string now = util::now_iso8601();
+  auto updated = update(delivery.job.job_id, {{"state", std::string(to_string(state))}, {"error", error}, {"finished_at", now}});
+  if (!updated) return updated.error();
+  return drop(delivery);
+}
+
+Expected<void> JobQueue::retry_later(const Delivery& delivery, std::chrono::milliseconds delay, const std::string& error) {
+  auto updated = update(delivery.job.job_id, {{"state", "queued"}, {"error", error}});
+  if (!updated) return updated.error();
+  auto delayed = run({"ZADD", m_keys.delayed(), std::to_string(unix_ms() + delay.count()), delivery.job.job_id},
+                     "delaying job " + delivery.job.job_id);
+  if (!delayed) return delayed.error();
+  return drop(delivery);
+}
+
+Expected<void> JobQueue::release(const Delivery& delivery) {
+  auto updated = update(delivery.job.job_id, {{"state", "queued"}});
+  if (!updated) return updated.error();
+  if (auto added = add_entry(delivery.job); !added) return added.error();
+  return drop(delivery);
+}
+
+Expected<std::optional<Job>> JobQueue::find(const std::string& job_id) {
+  auto reply = run({"HGETALL", m_keys.job(job_id)}, "reading job " + job_id);
+  if (!reply) return reply.error();
+  if (reply->elements.empty()) return std::optional<Job>();
+  auto job = Job::from_fields(fields_from_flat(queue_reply_strings(*reply)));
+  if (!job) return job.error();
+  return std::optional<Job>(std::move(*job));
+}
+
+Expected<void> JobQueue::update(const std::string& job_id, const std::map<std::string, std::string>& fields) {
+  auto all = fields;
+  all["updated_at"] = util::now_iso8601();
+  auto reply = run(queue_hset_command(m_keys.job(job_id), all), "updating job " + job_id);
+  if (!reply) return reply.error();
+  return {};
+}
+
+Expected<std::vector<Job>> JobQueue::list() {
+  auto ids = run({"ZRANGE", m_keys.index(), "0", "-1"}, "listing jobs");
+  if (!ids) return ids.error();
+  std::vector<redis::Command> reads;
+  for (const auto& id : ids->elements) reads.push_back({"HGETALL", m_keys.job(id.text)});
+  std::vector<Job> jobs;
+  if (reads.empty()) return jobs;
+  auto replies = m_connection->pipeline(reads);
+  if (!replies) return replies.error();
+  for (const auto& reply : *replies) {
+    if (reply.is_error() || reply.elements.empty()) continue;
+    if (auto job = Job::from_fields(fields_from_flat(queue_reply_strings(reply)))) jobs.push_back(std::move(*job));
+  }
+  return jobs;
+}
+
+Expected<Job> JobQueue::cancel(const std::string& job_id) {
+  auto job = find(job_id);
+  if (!job) return job.error();
+  if (!*job) return util::fail(ErrorKind::bad_input, fmt::format("there is no job {}", job_id));
+  if ((*job)->state == JobState::done) {
+    return util::fail(ErrorKind::bad_input, fmt::format("job {} is done; there is nothing to cancel", job_id));
+  }
+  auto updated = update(job_id, {{"state", "cancelled"}, {"finished_at", util::now_iso8601()}});
+  if (!updated) return updated.error();
+  auto removed = run({"ZREM", m_keys.delayed(), job_id}, "cancelling job " + job_id);
+  if (!removed) return removed.error();
+  (*job)->state = JobState::cancelled;
+  return std::move(**job);
+}
+
+Expected<Job> JobQueue::retry(const std::string& job_id) {
+  auto job = find(job_id);
+  if (!job) return job.error();
+  if (!*job) return util::fail(ErrorKind::bad_input, fmt::format("there is no job {}", job_id));
+  const JobState state = (*job)->state;
+  if (state != JobState::failed && state != JobState::dead && state != JobState::cancelled) {
+    return util::fail(ErrorKind::bad_input, fmt::format("job {} is {}; only a failed, dead or cancelled job is retried",
+                                                        job_id, to_string(state)));
+  }
+  Job again = std::move(**job);
+  again.deaths = 0;
+  again.error.clear();
+  again.finished_at.clear();
+  again.worker.clear();
+  auto queued = enqueue(again);
+  if (!queued) return queued.error();
+  again.state = JobState::queued;
+  return again;
+}
+
+Expected<QueueCounts> JobQueue::counts() {
+  QueueCounts counts;
+  for (const Priority priority : all_priorities()) {
+    const std::string stream = m_keys.stream(priority);
+    auto replies = m_connection->pipeline({{"XLEN", stream}, {"XPENDING", stream, k_consumer_group}, {"XINFO", "GROUPS", stream}});
+    if (!replies) return replies.error();
+    const auto& length = (*replies)[0];
+    const auto& pending = (*replies)[1];
+    const long long in_flight = !pending.is_error() && !pending.elements.empty() ? pending.elements[0].integer : 0;
+    counts.in_flight += in_flight;
+    counts.queued[priority] = std::max(0LL, length.integer - in_flight);
+    std::string last_delivered = "0-0";
+    for (const auto& group : (*replies)[2].elements) {
+      const auto fields = fields_from_flat(queue_reply_strings(group));
+      if (fields.count("name") && fields.at("name") == k_consumer_group && fields.count("last-delivered-id")) {
+        last_delivered = fields.at("last-delivered-id");
+      }
+    }
+    if (counts.queued[priority] == 0) continue;
+    auto oldest = run({"XRANGE", stream, "(" + last_delivered, "+", "COUNT", "1"}, "reading the job stream");
+    if (!oldest) return oldest.error();
+    if (oldest->elements.empty() || oldest->elements[0].elements.empty()) continue;
+    if (const auto at = entry_time_ms(oldest->elements[0].elements[0].text)) {
+      const double age = static_cast<double>(unix_ms() - *at) / 1000.0;
+      counts.oldest_queued_age_s = std::max(counts.oldest_queued_age_s.value_or(0.0), age);
+    }
+  }
+  auto replies = m_connection->pipeline({{"ZCARD", m_keys.delayed()}, {"LLEN", m_keys.dead()}});
+  if (!replies) return replies.error();
+  counts.delayed = (*replies)[0].integer;
+  counts.dead = (*replies)[1].integer;
+  std::string cursor = "0";
+  do {
+    auto scanned = run({"SCAN", cursor, "MATCH", m_keys.workers_pattern(), "COUNT", "1000"}, "counting workers");
+    if (!scanned) return scanned.error();
+    if (scanned->elements.size() < 2) break;
+    cursor = scanned->elements[0].text;
+    counts.live_workers += static_cast<long long>(scanned->elements[1].elements.size());
+  } while (cursor != "0");
+  return counts;
+}
+
+Expected<void> JobQueue::register_worker(const std::string& description, std::chrono::milliseconds ttl) {
+  auto reply = run({"SET", m_keys.worker(m_consumer), description, "PX", std::to_string(ttl.count())}, "registering the worker");
+  if (!reply) return reply.error();
+  return {};
+}
+
+Expected<void> JobQueue::unregister_worker() {
+  auto reply = run({"DEL", m_keys.worker(m_consumer)}, "unregistering the worker");
+  if (!reply) return reply.error();
+  return {};
+}
+
+Expected<void> JobQueue::update_status(const std::string& run_id, const std::map<std::string, std::string>& fields) {
+  auto all = fields;
+  all["updated_at"] = util::now_iso8601();
+  auto reply = run(queue_hset_command(m_keys.status(run_id), all), "updating the status of run " + run_id);
+  if (!reply) return reply.error();
+  return {};
+}
+
+}  // namespace pipeline::queue
