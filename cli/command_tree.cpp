@@ -14,7 +14,7 @@ using Type = ValueKind::Type;
 // for a string option, so these are looked up by the option's name.
 const std::map<std::string, Type>& kinds_by_name() {
   static const std::map<std::string, Type> kinds{
-      {"run_id", Type::run_id},       {"--brand", Type::brand},        {"brand", Type::brand},
+      {"run_id", Type::run_id},       {"job_id", Type::run_id},       {"--brand", Type::brand},        {"brand", Type::brand},
       {"input", Type::file},          {"inputs", Type::file},          {"files", Type::file},
       {"--config", Type::file},       {"--runs-dir", Type::directory}, {"--brands-dir", Type::directory},
       {"--cache-dir", Type::directory}, {"--record", Type::directory}, {"--replay", Type::directory},
@@ -73,6 +73,8 @@ void build_app(CLI::App& app, GlobalOptions& options) {
   register_doctor_command(app, options);
   register_run_commands(app, options);
   register_batch_command(app, options);
+  register_queue_commands(app, options);
+  register_worker_command(app, options);
   register_completion_command(app);
   register_manpage_command(app);
 }

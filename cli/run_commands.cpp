@@ -8,6 +8,7 @@
 #include "cli/batch_command.hpp"
 #include "cli/notify_options.hpp"
 #include "cli/progress.hpp"
+#include "cli/run_execution.hpp"
 #include "cli/run_support.hpp"
 #include "lib/llm/doctor.hpp"
 #include "lib/notify/webhook_url.hpp"
@@ -26,15 +27,6 @@ namespace {
 using checkpoints::RunState;
 using util::ErrorKind;
 using util::FatalError;
-
-// Options of the commands that create a run.
-struct NewRunOptions {
-  std::string input;
-  std::string brand;
-  std::string run_id;
-  RunSetupOptions setup;
-  NotifyOption notify;
-};
 
 // Options of the commands that run stages.
 struct StageRunOptions {
@@ -56,8 +48,10 @@ const stages::Stage& parse_stage(const std::string& text) {
   return *stage;
 }
 
+}  // namespace
+
 stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store,
-                      std::optional<util::Clock::time_point> deadline = std::nullopt) {
+                      std::optional<util::Clock::time_point> deadline) {
   stages::NewRunRequest request;
   request.input = run.input;
   request.brand = run.brand;
@@ -80,8 +74,8 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
 void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
              const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
              const std::function<std::vector<int>(const RunState&)>& which,
-             std::unique_ptr<checkpoints::RunLock> lock = nullptr, std::optional<RunState> created = std::nullopt,
-             const NotifyOption& notify = NotifyOption{}) {
+             std::unique_ptr<checkpoints::RunLock> lock, std::optional<RunState> created,
+             const NotifyOption& notify, const ExecutionControl& control) {
   if (!lock) lock = store.lock(run_id).value_or_throw();
   RunState state = created ? std::move(*created) : store.load(run_id, redo_from).value_or_throw();
   const std::vector<int> stage_numbers = which(state);
@@ -110,8 +104,15 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
   RunWebhooks webhooks(options, store);
   webhooks.watch(state);
   auto cache = open_stage_cache(options);
-  stages::Chain chain(store, *client, webhooks.sink(std::ref(printer)), {cache.get(), nullptr});
-  auto result = chain.run(std::move(state), stage_numbers, util::CancelToken(deadline));
+  stages::EventSink sink = webhooks.sink(std::ref(printer));
+  if (control.observer) {
+    sink = [sink, observer = control.observer](const nlohmann::json& event) {
+      sink(event);
+      observer(event);
+    };
+  }
+  stages::Chain chain(store, *client, sink, {cache.get(), nullptr});
+  auto result = chain.run(std::move(state), stage_numbers, control.cancel.value_or(util::CancelToken(deadline)));
   if (!result) {
     const auto& error = result.error();
     switch (error.kind) {
@@ -136,6 +137,8 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
                                                                           : "run folder: " + folder);
   }
 }
+
+namespace {
 
 std::vector<int> numbers_from(int first) {
   std::vector<int> numbers;

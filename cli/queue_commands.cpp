@@ -1,0 +1,178 @@
+// pipeline submit, jobs and queue: putting runs in the queue and looking at it.
+
+#include <fmt/format.h>
+
+#include "cli/app.hpp"
+#include "cli/queue_support.hpp"
+#include "cli/run_execution.hpp"
+#include "lib/util/error.hpp"
+#include "lib/util/time.hpp"
+
+namespace pipeline::cli {
+namespace {
+
+using util::ErrorKind;
+using util::FatalError;
+
+struct SubmitOptions {
+  NewRunOptions run;
+  std::string existing_run;
+  std::string priority = "normal";
+};
+
+queue::Priority parse_priority_option(const std::string& text) {
+  const auto priority = queue::parse_priority(text);
+  if (!priority) throw FatalError(ErrorKind::usage, fmt::format("--priority is high, normal or low, not \"{}\"", text));
+  return *priority;
+}
+
+void submit(const GlobalOptions& options, const SubmitOptions& submit) {
+  const queue::Priority priority = parse_priority_option(submit.priority);
+  if (submit.existing_run.empty() && (submit.run.input.empty() || submit.run.brand.empty())) {
+    throw FatalError(ErrorKind::usage, "submit needs a PDF and --brand, or --run <run_id> for a run that exists");
+  }
+  if (!submit.existing_run.empty() && !submit.run.input.empty()) {
+    throw FatalError(ErrorKind::usage, "submit takes a PDF or --run <run_id>, not both");
+  }
+  // The worker that runs the job signs the webhooks: no secret is needed here.
+  check_notify_option(options, submit.run.notify, false);
+  auto store = open_queue_store(options, "submit");
+  auto job_queue = open_job_queue(*store, "submit");
+  queue::Job job;
+  job.priority = priority;
+  if (!submit.existing_run.empty()) {
+    if (!store->exists(submit.existing_run)) {
+      throw FatalError(ErrorKind::bad_input, fmt::format("run {} not found in {}", submit.existing_run, store->where()));
+    }
+    job.run_id = submit.existing_run;
+  } else {
+    auto created = create(options, submit.run, *store);
+    job.run_id = created.state.run_id;
+    job.notify = notify_url(created.state.settings);
+  }
+  job.job_id = job.run_id;
+  job_queue->enqueue(job).value_or_throw();
+  job_queue->update_status(job.run_id, {{"status", "queued"}, {"error", ""}}).value_or_throw();
+  if (options.json) print_json({{"run_id", job.run_id}, {"status", "queued"}});
+  else print_human(options, job.run_id);
+}
+
+void print_jobs(const GlobalOptions& options, const std::vector<queue::Job>& jobs) {
+  if (options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& job : jobs) list.push_back(job_json(job));
+    print_json(list);
+    return;
+  }
+  std::string text;
+  for (const auto& job : jobs) {
+    text += fmt::format("{:<48} {:<9} {:<6} {:<6} attempts {} deaths {}{}\n", job.job_id, queue::to_string(job.state),
+                        queue::to_string(job.priority), queue::to_string(job.kind), job.attempts, job.deaths,
+                        job.error.empty() ? std::string() : "  " + job.error);
+  }
+  print_human(options, text.empty() ? "no jobs" : text);
+}
+
+void print_job(const GlobalOptions& options, const queue::Job& job) {
+  if (options.json) {
+    print_json(job_json(job));
+    return;
+  }
+  std::string text;
+  for (const auto& [name, value] : job_json(job).items()) {
+    text += fmt::format("  {:<12} {}\n", name, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  print_human(options, "job " + job.job_id + "\n" + text);
+}
+
+queue::Job find_job(queue::JobQueue& job_queue, const std::string& job_id) {
+  auto job = job_queue.find(job_id).value_or_throw();
+  if (!job) throw FatalError(ErrorKind::bad_input, fmt::format("there is no job {}", job_id));
+  return *job;
+}
+
+void print_queue(const GlobalOptions& options, const queue::QueueCounts& counts) {
+  nlohmann::json queued = nlohmann::json::object();
+  long long total = 0;
+  for (const auto& [priority, count] : counts.queued) {
+    queued[std::string(queue::to_string(priority))] = count;
+    total += count;
+  }
+  nlohmann::json json = {{"queued", queued},         {"in_flight", counts.in_flight}, {"delayed", counts.delayed},
+                         {"dead", counts.dead},      {"live_workers", counts.live_workers},
+                         {"oldest_queued_age_s", counts.oldest_queued_age_s ? nlohmann::json(*counts.oldest_queued_age_s)
+                                                                            : nlohmann::json(nullptr)}};
+  if (options.json) {
+    print_json(json);
+    return;
+  }
+  print_human(options,
+              fmt::format("queued     {} (high {}, normal {}, low {}){}\nin flight  {}\nretrying   {}\ndead       {}\n"
+                          "workers    {} live",
+                          total, queued.value("high", 0LL), queued.value("normal", 0LL), queued.value("low", 0LL),
+                          counts.oldest_queued_age_s ? fmt::format(", oldest {:.1f} s", *counts.oldest_queued_age_s)
+                                                     : std::string(),
+                          counts.in_flight, counts.delayed, counts.dead, counts.live_workers));
+}
+
+}  // namespace
+
+void register_queue_commands(CLI::App& app, GlobalOptions& options) {
+  auto submit_options = std::make_shared<SubmitOptions>();
+  auto* submit_command = app.add_subcommand(
+      "submit", "Create a run in a Redis store and queue it for the workers; prints the run id at once");
+  submit_command->add_option("input", submit_options->run.input, "The PDF: a local path or an http(s) URL");
+  submit_command->add_option("--brand", submit_options->run.brand,
+                             "Brand id (looked up in the brand folders and the store) or path to a brand file");
+  submit_command->add_option("--run-id", submit_options->run.run_id,
+                             "Id for the run (default: generated from document, brand and time)");
+  submit_command->add_option("--run", submit_options->existing_run, "Queue this existing run instead of a new one");
+  submit_command->add_option("--priority", submit_options->priority, "high, normal (default) or low");
+  register_setup_options(submit_command, submit_options->run.setup);
+  register_notify_option(submit_command, submit_options->run.notify);
+  submit_command->footer(
+      "Needs a Redis store (--store redis://... or PIPELINE_STORE). Exit 0 once queued; `pipeline worker`\n"
+      "runs it; poll `HGETALL pipeline:status:<run_id>` or `pipeline status <run_id>`.");
+  submit_command->callback([&options, submit_options] { submit(options, *submit_options); });
+
+  auto job_id = std::make_shared<std::string>();
+  auto* jobs_command = app.add_subcommand("jobs", "The queue's jobs: list, show, retry, cancel");
+  jobs_command->require_subcommand(1);
+  jobs_command->add_subcommand("list", "Every job with its state, oldest first")->callback([&options] {
+    auto store = open_queue_store(options, "jobs");
+    print_jobs(options, open_job_queue(*store, "jobs")->list().value_or_throw());
+  });
+  auto* show_command = jobs_command->add_subcommand("show", "One job's fields");
+  show_command->add_option("job_id", *job_id, "The job (its run's id)")->required();
+  show_command->callback([&options, job_id] {
+    auto store = open_queue_store(options, "jobs");
+    print_job(options, find_job(*open_job_queue(*store, "jobs"), *job_id));
+  });
+  auto* retry_command = jobs_command->add_subcommand("retry", "Queue a failed, dead or cancelled job again");
+  retry_command->add_option("job_id", *job_id, "The job (its run's id)")->required();
+  retry_command->callback([&options, job_id] {
+    auto store = open_queue_store(options, "jobs");
+    auto job_queue = open_job_queue(*store, "jobs");
+    const auto job = job_queue->retry(*job_id).value_or_throw();
+    job_queue->update_status(job.run_id, {{"status", "queued"}, {"error", ""}}).value_or_throw();
+    print_job(options, job);
+  });
+  auto* cancel_command = jobs_command->add_subcommand("cancel", "Cancel a job; a worker running it stops and saves");
+  cancel_command->add_option("job_id", *job_id, "The job (its run's id)")->required();
+  cancel_command->callback([&options, job_id] {
+    auto store = open_queue_store(options, "jobs");
+    auto job_queue = open_job_queue(*store, "jobs");
+    const auto job = job_queue->cancel(*job_id).value_or_throw();
+    job_queue->update_status(job.run_id, {{"status", "cancelled"}}).value_or_throw();
+    print_job(options, job);
+  });
+
+  auto* queue_command =
+      app.add_subcommand("queue", "The queue at a glance: queued per priority, in flight, dead, live workers");
+  queue_command->callback([&options] {
+    auto store = open_queue_store(options, "queue");
+    print_queue(options, open_job_queue(*store, "queue")->counts().value_or_throw());
+  });
+}
+
+}  // namespace pipeline::cli

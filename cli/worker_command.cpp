@@ -1,0 +1,413 @@
+// pipeline worker: takes jobs from the queue and runs them as resume does.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "checkpoints/redis_lease.hpp"
+#include "cli/app.hpp"
+#include "cli/queue_support.hpp"
+#include "cli/run_execution.hpp"
+#include "lib/llm/chat.hpp"
+#include "lib/notify/webhook_notifier.hpp"
+#include "lib/queue/server_checks.hpp"
+#include "lib/util/error.hpp"
+#include "lib/util/host_name.hpp"
+#include "lib/util/random_hex.hpp"
+#include "lib/util/time.hpp"
+#include "stages/run_files.hpp"
+
+namespace pipeline::cli {
+namespace {
+
+using Ms = std::chrono::milliseconds;
+using util::ErrorKind;
+using util::FatalError;
+
+// Transient failures of a job before it is marked failed.
+constexpr int k_worker_max_attempts = 5;
+
+struct WorkerOptions {
+  int concurrency = 1;
+  std::string lease = "30s";
+  bool once = false;
+  std::string deadline;
+  std::string drain_timeout = "25s";
+};
+
+// A lock the worker keeps, lent to execute(), which must not release it.
+class LentRunLock final : public checkpoints::RunLock {
+ public:
+  explicit LentRunLock(const checkpoints::RunLock& lock) : m_lock(lock) {}
+  bool held() const override { return m_lock.held(); }
+
+ private:
+  const checkpoints::RunLock& m_lock;
+};
+
+// A job a slot works on, as the worker's heartbeat sees it.
+struct ActiveJob {
+  queue::Delivery delivery;
+  util::CancelToken cancel;
+  std::atomic<bool> lost{false};
+  std::atomic<bool> cancelled{false};
+  std::atomic<bool> draining{false};
+};
+
+enum class JobOutcome { done, released, delayed, failed, lost, cancelled };
+
+Ms parse_worker_duration(const std::string& text, const std::string& option) {
+  const auto duration = util::parse_duration(text);
+  if (!duration) throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
+  return *duration;
+}
+
+class Worker {
+ public:
+  Worker(const CLI::App& app, const GlobalOptions& options, const WorkerOptions& worker)
+      : m_app(app),
+        m_options(options),
+        m_worker(worker),
+        m_lease(parse_worker_duration(worker.lease, "--lease")),
+        m_drain(parse_worker_duration(worker.drain_timeout, "--drain-timeout")),
+        m_deadline(parse_deadline(worker.deadline)),
+        m_store(open_queue_store(options, "worker")),
+        m_id(fmt::format("{}-{}-{}", util::host_name(), ::getpid(), util::random_hex(3))) {
+    if (m_lease < Ms(1000)) throw FatalError(ErrorKind::usage, "--lease must be at least 1s");
+    m_store->set_lease_ttl(m_lease);
+  }
+
+  int run() {
+    check_server_fitness();
+    auto heartbeat_queue = open_job_queue(*m_store, m_id);
+    heartbeat_queue->register_worker(description(), m_lease).value_or_throw();
+    log(fmt::format("worker {} takes jobs from {} ({} at a time, lease {} ms)", m_id, m_store->where(),
+                    m_worker.once ? 1 : m_worker.concurrency, m_lease.count()));
+    std::atomic<int> running{0};
+    std::vector<std::thread> slots;
+    const int count = m_worker.once ? 1 : m_worker.concurrency;
+    for (int i = 0; i < count; ++i) {
+      ++running;
+      slots.emplace_back([this, &running] {
+        slot();
+        --running;
+      });
+    }
+    heartbeat(*heartbeat_queue, running);
+    for (auto& thread : slots) thread.join();
+    (void)heartbeat_queue->unregister_worker();
+    log(fmt::format("worker {} stopped", m_id));
+    return m_exit_code;
+  }
+
+ private:
+  void log(const std::string& text) const { fmt::print(stderr, "pipeline worker: {}\n", text); }
+
+  std::string description() const {
+    return nlohmann::json{{"pid", ::getpid()},
+                          {"host", util::host_name()},
+                          {"concurrency", m_worker.concurrency},
+                          {"started_at", m_started_at}}
+        .dump();
+  }
+
+  void check_server_fitness() {
+    auto connection = m_store->new_connection();
+    const auto fitness = queue::check_server(*connection).value_or_throw();
+    if (const auto refusal = queue::eviction_refusal(fitness, m_store->where())) {
+      throw FatalError(ErrorKind::bad_input, *refusal);
+    }
+    if (!fitness.persistent) {
+      log(fmt::format("warning: Redis at {} keeps nothing on disk (appendonly no, no RDB snapshots): a restart "
+                      "of the server loses every job and run",
+                      m_store->where()));
+    }
+  }
+
+  // Renews the worker's key and the entries of its jobs every third of the
+  // lease, notices cancelled jobs, and on SIGTERM drains: no new jobs, the
+  // stages in flight finish up to --drain-timeout, then are abandoned.
+  void heartbeat(queue::JobQueue& jobs, const std::atomic<int>& running) {
+    auto last_beat = util::Clock::now();
+    std::optional<util::Clock::time_point> drain_until;
+    while (running > 0) {
+      std::this_thread::sleep_for(Ms(100));
+      const auto now = util::Clock::now();
+      if (util::received_stop_signal() && !m_stopping) {
+        m_stopping = true;
+        drain_until = now + m_drain;
+        log("stopping: no new jobs; the stages in flight finish, then their jobs go back to the queue");
+        for_each_active([](ActiveJob& active) { active.draining = true; });
+      }
+      if (drain_until && now > *drain_until) for_each_active([](ActiveJob& active) { active.cancel.cancel(); });
+      if (now - last_beat < m_lease / 3) continue;
+      last_beat = now;
+      try {
+        jobs.register_worker(description(), m_lease).value_or_throw();
+        for_each_active([&](ActiveJob& active) {
+          if (!jobs.touch(active.delivery).value_or_throw()) {
+            active.lost = true;
+            active.cancel.cancel();
+          }
+          const auto job = jobs.find(active.delivery.job.job_id).value_or_throw();
+          if (job && job->state == queue::JobState::cancelled) {
+            active.cancelled = true;
+            active.cancel.cancel();
+          }
+        });
+      } catch (const FatalError& error) {
+        log(fmt::format("heartbeat: {}", error.what()));
+      }
+    }
+  }
+
+  void for_each_active(const std::function<void(ActiveJob&)>& action) {
+    std::lock_guard<std::mutex> guard(m_mutex);
+    for (const auto& active : m_active) action(*active);
+  }
+
+  void slot() {
+    std::unique_ptr<queue::JobQueue> jobs;
+    auto last_reclaim = util::Clock::now() - m_lease;
+    const Ms wait = m_worker.once ? Ms(1000) : std::min(Ms(2000), m_lease / 3);
+    while (!m_stopping) {
+      try {
+        if (!jobs) jobs = open_job_queue(*m_store, m_id);
+        // Entries of dead workers are looked for every third of the lease.
+        std::optional<Ms> reclaim;
+        if (util::Clock::now() - last_reclaim >= m_lease / 3) {
+          reclaim = m_lease;
+          last_reclaim = util::Clock::now();
+        }
+        auto delivery = jobs->take(wait, reclaim).value_or_throw();
+        if (!delivery) {
+          if (m_worker.once) return;
+          continue;
+        }
+        if (m_stopping) {
+          jobs->release(*delivery).value_or_throw();
+          return;
+        }
+        const JobOutcome outcome = work(*jobs, std::move(*delivery));
+        if (m_worker.once) {
+          if (outcome == JobOutcome::released || outcome == JobOutcome::delayed || outcome == JobOutcome::lost) {
+            m_exit_code = util::exit_code(ErrorKind::deadline);
+          }
+          return;
+        }
+      } catch (const FatalError& error) {
+        log(error.what());
+        if (m_worker.once) {
+          m_exit_code = util::exit_code(error.kind());
+          return;
+        }
+        std::this_thread::sleep_for(Ms(1000));
+      }
+    }
+  }
+
+  // Takes the run's lease; a dead worker's may take up to its TTL to lapse.
+  std::unique_ptr<checkpoints::RunLock> take_lease(const queue::Delivery& delivery) {
+    const auto give_up = util::Clock::now() + m_lease + Ms(2000);
+    while (true) {
+      auto lock = m_store->lock(delivery.job.run_id);
+      if (lock) return std::move(*lock);
+      if (lock.error().kind != ErrorKind::busy || util::Clock::now() > give_up || m_stopping) {
+        throw FatalError(lock.error());
+      }
+      std::this_thread::sleep_for(Ms(250));
+    }
+  }
+
+  void set_status(queue::JobQueue& jobs, const std::string& run_id, std::map<std::string, std::string> fields) {
+    fields["worker"] = m_id;
+    if (auto updated = jobs.update_status(run_id, fields); !updated) log("status: " + updated.error().message);
+  }
+
+  JobOutcome work(queue::JobQueue& jobs, queue::Delivery delivery) {
+    const queue::Job job = delivery.job;
+    jobs.update(job.job_id, {{"state", "running"},
+                             {"worker", m_id},
+                             {"attempts", std::to_string(job.attempts + 1)},
+                             {"started_at", util::now_iso8601()},
+                             {"error", ""}})
+        .value_or_throw();
+    set_status(jobs, job.run_id, {{"status", "running"}, {"error", ""}});
+    log(fmt::format("job {} taken{}", job.job_id, delivery.reclaimed ? " over from a worker that died" : ""));
+    auto active = std::make_shared<ActiveJob>();
+    active->delivery = delivery;
+    active->cancel = util::CancelToken::ignoring_signals(m_deadline);
+    {
+      std::lock_guard<std::mutex> guard(m_mutex);
+      m_active.insert(active);
+    }
+    struct Unregister {
+      Worker& worker;
+      std::shared_ptr<ActiveJob> active;
+      ~Unregister() {
+        std::lock_guard<std::mutex> guard(worker.m_mutex);
+        worker.m_active.erase(active);
+      }
+    } unregister{*this, active};
+
+    std::unique_ptr<checkpoints::RunLock> lock;
+    try {
+      std::optional<checkpoints::RunState> state;
+      if (job.kind == queue::JobKind::source && !m_store->exists(job.run_id)) {
+        NewRunOptions run;
+        run.input = job.source;
+        run.brand = job.brand;
+        run.run_id = job.run_id;
+        auto created = create(m_options, run, *m_store, m_deadline);
+        if (!job.notify.empty()) {
+          created.state.settings[notify::k_notify_url_setting] = job.notify;
+          m_store->save(created.state).value_or_throw();
+        }
+        lock = std::move(created.lock);
+        state = std::move(created.state);
+      } else {
+        lock = take_lease(delivery);
+        state = m_store->load(job.run_id).value_or_throw();
+      }
+      if (auto* lease = dynamic_cast<checkpoints::RedisRunLock*>(lock.get())) {
+        lease->on_lost([active] {
+          active->lost = true;
+          active->cancel.cancel();
+        });
+      }
+      int stages_done = 0;
+      for (const auto& record : state->stages) stages_done += record.status == checkpoints::StageStatus::done;
+      llm::Usage usage = llm::Usage::from_json(stages::run_usage(*state));
+      std::mutex status_mutex;
+      auto usage_fields = [&](std::map<std::string, std::string> fields) {
+        fields["stages_done"] = std::to_string(stages_done);
+        fields["tokens"] = std::to_string(usage.prompt_tokens + usage.completion_tokens);
+        fields["cost_usd"] = usage.cost_usd ? fmt::format("{:.6f}", *usage.cost_usd) : std::string();
+        return fields;
+      };
+      set_status(jobs, job.run_id, usage_fields({{"status", "running"}}));
+      ExecutionControl control;
+      control.cancel = active->cancel;
+      control.observer = [&](const nlohmann::json& event) {
+        const std::string name = event.value("event", "");
+        if (name != "stage_started" && name != "stage_done") return;
+        std::lock_guard<std::mutex> guard(status_mutex);
+        if (name == "stage_started") {
+          set_status(jobs, job.run_id, usage_fields({{"stage", event.value("name", "")}}));
+          return;
+        }
+        ++stages_done;
+        if (event.contains("usage") && event.at("usage").is_object()) usage += llm::Usage::from_json(event.at("usage"));
+        // A finished stage is progress: the deaths before it no longer count.
+        if (auto reset = jobs.update(job.job_id, {{"deaths", "0"}}); !reset) log(reset.error().message);
+        set_status(jobs, job.run_id, usage_fields({{"stage", event.value("name", "")}}));
+        if (active->draining) active->cancel.cancel();
+      };
+      execute(m_app, m_options, *m_store, job.run_id, m_deadline, 0, stages::Chain::remaining_stages,
+              std::make_unique<LentRunLock>(*lock), std::move(state), NotifyOption{}, control);
+      jobs.finish(delivery, queue::JobState::done, "").value_or_throw();
+      set_status(jobs, job.run_id, usage_fields({{"status", "completed"}, {"stages_done", "5"}}));
+      log(fmt::format("job {} done", job.job_id));
+      return JobOutcome::done;
+    } catch (const FatalError& error) {
+      return failed(jobs, delivery, *active, lock.get(), error);
+    } catch (const std::exception& error) {
+      return failed(jobs, delivery, *active, lock.get(), FatalError(ErrorKind::failed, error.what()));
+    }
+  }
+
+  // What becomes of a job the chain stopped: nothing when its lease went to
+  // another worker; back in the queue when drained or out of --deadline;
+  // retried later for transient errors; failed otherwise.
+  JobOutcome failed(queue::JobQueue& jobs, const queue::Delivery& delivery, ActiveJob& active,
+                    checkpoints::RunLock* lock, const FatalError& error) {
+    const queue::Job& job = delivery.job;
+    if (active.lost || (lock && !lock->held())) {
+      log(fmt::format("job {}: lost the run's lease to another worker, which goes on with it ({})", job.job_id,
+                      error.what()));
+      return JobOutcome::lost;
+    }
+    auto* lease = dynamic_cast<checkpoints::RedisRunLock*>(lock);
+    auto release_lease = [&] {
+      if (lease) (void)lease->release();
+    };
+    if (active.cancelled) {
+      release_lease();
+      jobs.drop(delivery).value_or_throw();
+      set_status(jobs, job.run_id, {{"status", "cancelled"}});
+      log(fmt::format("job {} cancelled", job.job_id));
+      return JobOutcome::cancelled;
+    }
+    const ErrorKind kind = error.kind();
+    const bool stopped = kind == ErrorKind::deadline || kind == ErrorKind::interrupted;
+    if (stopped && (active.draining || m_worker.once || m_stopping)) {
+      release_lease();
+      jobs.release(delivery).value_or_throw();
+      set_status(jobs, job.run_id, {{"status", "queued"}});
+      log(fmt::format("job {} saved and given back to the queue: {}", job.job_id, error.what()));
+      return JobOutcome::released;
+    }
+    if (kind == ErrorKind::transient || kind == ErrorKind::deadline || kind == ErrorKind::busy) {
+      const int attempts = job.attempts + 1;
+      if (attempts < k_worker_max_attempts) {
+        release_lease();
+        const Ms delay = std::min(Ms(60000), Ms(1000) * (1 << std::min(attempts, 6)));
+        jobs.retry_later(delivery, delay, error.what()).value_or_throw();
+        set_status(jobs, job.run_id, {{"status", "retrying"}, {"error", error.what()}});
+        log(fmt::format("job {}: {}; retried in {} s", job.job_id, error.what(), delay.count() / 1000));
+        return JobOutcome::delayed;
+      }
+    }
+    release_lease();
+    jobs.finish(delivery, queue::JobState::failed, error.what()).value_or_throw();
+    set_status(jobs, job.run_id, {{"status", "failed"}, {"error", error.what()}});
+    log(fmt::format("job {} failed: {}", job.job_id, error.what()));
+    return JobOutcome::failed;
+  }
+
+  const CLI::App& m_app;
+  const GlobalOptions& m_options;
+  WorkerOptions m_worker;
+  Ms m_lease;
+  Ms m_drain;
+  std::optional<util::Clock::time_point> m_deadline;
+  std::unique_ptr<checkpoints::RedisRunStore> m_store;
+  std::string m_id;
+  std::string m_started_at = util::now_iso8601();
+  std::mutex m_mutex;  // guards m_active
+  std::set<std::shared_ptr<ActiveJob>> m_active;
+  std::atomic<bool> m_stopping{false};
+  std::atomic<int> m_exit_code{0};
+};
+
+}  // namespace
+
+void register_worker_command(CLI::App& app, GlobalOptions& options) {
+  auto worker = std::make_shared<WorkerOptions>();
+  auto* command = app.add_subcommand("worker", "Take jobs from the queue of a Redis store and run them as resume does");
+  command->add_option("--concurrency", worker->concurrency, "Jobs at once (default 1)")->check(CLI::PositiveNumber);
+  command->add_option("--lease", worker->lease,
+                      "How long a run's lease and a job last without renewal (renewed every third; default 30s)");
+  command->add_flag("--once", worker->once, "Take one job, work on it within --deadline, then exit");
+  command->add_option("--deadline", worker->deadline,
+                      "Wall-clock budget (e.g. 50s): what does not fit is saved and the job goes back to the queue");
+  command->add_option("--drain-timeout", worker->drain_timeout,
+                      "On SIGTERM, how long the stages in flight may take to finish (default 25s)");
+  command->footer(
+      "Exit 0 on SIGTERM after draining, and with --once when the job is done or the queue empty; 75 with\n"
+      "--once when the job was left unfinished (it is back in the queue for the next invocation); 3 when the\n"
+      "Redis server evicts keys (maxmemory-policy other than noeviction).\n\n"
+      "Example: pipeline worker --store rediss://default:PASSWORD@host:6379 --concurrency 4");
+  command->callback([&app, &options, worker] {
+    Worker running(app, options, *worker);
+    const int code = running.run();
+    if (code != 0) throw FatalError(ErrorKind::deadline, "the job is unfinished and back in the queue");
+  });
+}
+
+}  // namespace pipeline::cli
