@@ -18,7 +18,7 @@ const std::map<std::string, Type>& kinds_by_name() {
       {"input", Type::file},          {"inputs", Type::file},          {"files", Type::file},
       {"--config", Type::file},       {"--runs-dir", Type::directory}, {"--brands-dir", Type::directory},
       {"--cache-dir", Type::directory}, {"--record", Type::directory}, {"--replay", Type::directory},
-      {"--prompts", Type::directory},
+      {"--prompts", Type::directory}, {"--output", Type::file},
   };
   return kinds;
 }
@@ -73,6 +73,7 @@ void build_app(CLI::App& app, GlobalOptions& options) {
   register_doctor_command(app, options);
   register_run_commands(app, options);
   register_batch_command(app, options);
+  register_report_command(app, options);
   register_queue_commands(app, options);
   register_worker_command(app, options);
   register_completion_command(app);

@@ -2,6 +2,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "checkpoints/run_store.hpp"
 #include "cli/app.hpp"
@@ -139,6 +140,15 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
 }
 
 namespace {
+
+// "report: <run folder>/report.html", or for a run completed before the
+// tool wrote one, the command that renders it.
+std::string html_report_hint(const checkpoints::RunStore& store, const RunState& state) {
+  for (const auto& file : state.files) {
+    if (file.path == stages::k_html_report_path) return "report: " + store.location(state.run_id) + "/" + file.path;
+  }
+  return fmt::format("HTML report: `pipeline report {} -o report.html`", state.run_id);
+}
 
 std::vector<int> numbers_from(int first) {
   std::vector<int> numbers;
@@ -382,6 +392,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
         print_json(nlohmann::json::parse(store->read_artifact(state.run_id, "opportunities.json").value_or_throw()));
       } else {
         print_human(options, store->read_artifact(state.run_id, stages::k_report_path).value_or_throw());
+        // On a terminal, after a page of Markdown, the way to the page people read.
+        if (::isatty(STDOUT_FILENO)) print_human(options, html_report_hint(*store, state));
       }
       return;
     }

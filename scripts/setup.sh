@@ -10,7 +10,7 @@ packages=(
   libmupdf-dev libharfbuzz-dev libfreetype-dev libjbig2dec0-dev libopenjp2-7-dev libjpeg-dev
   libgumbo-dev libmujs-dev zlib1g-dev
   libhiredis-dev redis-server redis-tools openssl
-  mupdf-tools poppler-utils time
+  mupdf-tools poppler-utils time chromium
   dpkg-dev file groff-base man-db zsh debootstrap
 )
 

@@ -252,19 +252,8 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
 
   const bool all_done = remaining_stages(state).empty();
   if (all_done) {
-    std::map<int, nlohmann::json> outputs;
-    for (const auto& stage : all_stages()) {
-      auto text = m_store.read_artifact(run_id, output_path(*stage));
-      if (!text) return text.error();
-      outputs[stage->number()] = nlohmann::json::parse(*text, nullptr, false);
-    }
-    std::map<int, std::vector<std::string>> warnings;
-    for (const auto& record : state.stages) warnings[record.number] = record.warnings;
-    auto report = m_store.write_artifact(run_id, k_report_path, render_report(run_id, outputs, warnings));
-    if (!report) return report.error();
+    if (auto written = write_reports(m_store, state); !written) return written.error();
     if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
-    std::erase_if(state.files, [](const auto& file) { return file.path == k_report_path; });
-    state.files.push_back(*report);
   }
   state.status = all_done ? RunStatus::completed : RunStatus::incomplete;
   if (auto saved = save(state); !saved) return saved.error();

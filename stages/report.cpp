@@ -1,6 +1,10 @@
 #include "stages/report.hpp"
 
+#include <fmt/format.h>
+
+#include "stages/html_report.hpp"
 #include "stages/markdown.hpp"
+#include "stages/run_files.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_registry.hpp"
 
@@ -31,6 +35,40 @@ std::string render_report(const std::string& run_id, const std::map<int, nlohman
   }
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out + "\n";
+}
+
+util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoints::RunStore& store,
+                                                                 const checkpoints::RunState& state) {
+  std::map<int, nlohmann::json> outputs;
+  for (const auto& stage : all_stages()) {
+    if (state.stage(stage->number()).status != checkpoints::StageStatus::done) continue;
+    auto text = store.read_artifact(state.run_id, output_path(*stage));
+    if (!text) return text.error();
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    if (json.is_discarded()) {
+      return util::fail(util::ErrorKind::bad_input,
+                        fmt::format("the output of stage {} in run {} is not valid JSON; redo it with `pipeline resume "
+                                    "{} --from {}`",
+                                    stage->number(), state.run_id, state.run_id, stage->name()));
+    }
+    outputs[stage->number()] = std::move(json);
+  }
+  return outputs;
+}
+
+util::Expected<void> write_reports(checkpoints::RunStore& store, checkpoints::RunState& state) {
+  auto outputs = load_stage_outputs(store, state);
+  if (!outputs) return outputs.error();
+  std::map<int, std::vector<std::string>> warnings;
+  for (const auto& record : state.stages) warnings[record.number] = record.warnings;
+  auto markdown = store.write_artifact(state.run_id, k_report_path, render_report(state.run_id, *outputs, warnings));
+  if (!markdown) return markdown.error();
+  auto page = store.write_artifact(state.run_id, k_html_report_path, render_html_report(state, *outputs));
+  if (!page) return page.error();
+  std::erase_if(state.files, [](const auto& file) { return file.path == k_report_path || file.path == k_html_report_path; });
+  state.files.push_back(*markdown);
+  state.files.push_back(*page);
+  return {};
 }
 
 }  // namespace pipeline::stages

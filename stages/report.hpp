@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checkpoints/run_store.hpp"
+#include "lib/util/expected.hpp"
+
 namespace pipeline::stages {
 
 // report.md: every stage's Markdown and the cards, in order; a stage missing
@@ -13,5 +16,15 @@ namespace pipeline::stages {
 // `warnings` (style rules its output still breaks) are listed under it.
 std::string render_report(const std::string& run_id, const std::map<int, nlohmann::json>& outputs,
                           const std::map<int, std::vector<std::string>>& warnings = {});
+
+// The outputs of the run's done stages, by stage number, read from the store;
+// an output that is not valid JSON is bad_input naming the stage to redo.
+util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoints::RunStore& store,
+                                                                 const checkpoints::RunState& state);
+
+// Writes report.md and report.html of a run whose five stages are done and
+// records both, with their SHA-256, among the run's files (in `state`, which
+// the caller saves).
+util::Expected<void> write_reports(checkpoints::RunStore& store, checkpoints::RunState& state);
 
 }  // namespace pipeline::stages

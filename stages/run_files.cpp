@@ -56,7 +56,10 @@ nlohmann::json run_artifacts(const checkpoints::RunState& state) {
   for (const auto& record : state.stages) {
     for (const auto& artifact : record.artifacts) paths.push_back(artifact.path);
   }
-  if (state.status == checkpoints::RunStatus::completed) paths.push_back(k_report_path);
+  if (state.status == checkpoints::RunStatus::completed) {
+    paths.push_back(k_report_path);
+    paths.push_back(k_html_report_path);
+  }
   return paths;
 }
 

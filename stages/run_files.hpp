@@ -13,6 +13,7 @@ namespace pipeline::stages {
 inline constexpr const char* k_document_path = "input/document.txt";
 inline constexpr const char* k_brand_path = "input/brand.json";
 inline constexpr const char* k_report_path = "report.md";
+inline constexpr const char* k_html_report_path = "report.html";
 
 // input/prompts/<name>.prompt: a prompt the run was created with.
 std::string prompt_path(const std::string& prompt_name);

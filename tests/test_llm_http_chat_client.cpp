@@ -69,7 +69,7 @@ int complete_concurrently(HttpChatClient& client, int count) {
   return succeeded.load();
 }
 
-const nlohmann::json k_schema = nlohmann::json::parse(R"({
+const nlohmann::json k_chat_schema = nlohmann::json::parse(R"({
   "type": "object", "additionalProperties": false,
   "required": ["title", "pattern", "steps", "units"],
   "properties": {
@@ -82,7 +82,7 @@ const nlohmann::json k_schema = nlohmann::json::parse(R"({
 
 ChatRequest schema_request() {
   ChatRequest request = hello_request();
-  request.schema = k_schema;
+  request.schema = k_chat_schema;
   request.schema_name = "card";
   return request;
 }
@@ -185,14 +185,14 @@ TEST_CASE("structured output sends a strict json_schema and returns the validate
     HttpChatClient client(config);
     auto result = client.complete(schema_request(), CancelToken{});
     REQUIRE(result.has_value());
-    CHECK(validate_json(k_schema, result->json).empty());
+    CHECK(validate_json(k_chat_schema, result->json).empty());
     CHECK(result->json == nlohmann::json::parse(result->content));
     const auto format = server.requests().back()["response_format"];
     CHECK(format["type"] == "json_schema");
     CHECK(format["json_schema"]["name"] == "card");
     CHECK(format["json_schema"]["strict"] == true);
     // The wire schema is the lowered one; the strings' lengths travel in words.
-    CHECK(format["json_schema"]["schema"] == lower_schema(k_schema, provider_profile(config, "test-model")));
+    CHECK(format["json_schema"]["schema"] == lower_schema(k_chat_schema, provider_profile(config, "test-model")));
     CHECK_FALSE(format["json_schema"]["schema"]["properties"]["title"].contains("maxLength"));
     CHECK(format["json_schema"]["schema"]["properties"]["title"]["description"] ==
           "Rules: at least 5 characters; at most 48 characters.");
@@ -211,10 +211,10 @@ TEST_CASE("prompt mode puts the schema in the system prompt and still validates"
   CHECK(result->json["units"] == 12);
   auto second = client.complete(schema_request(), CancelToken{});
   REQUIRE(second.has_value());
-  CHECK(validate_json(k_schema, second->json).empty());
+  CHECK(validate_json(k_chat_schema, second->json).empty());
   const auto body = server.requests()[0];
   CHECK_FALSE(body.contains("response_format"));
-  CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_schema);
+  CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_chat_schema);
 }
 
 TEST_CASE("each retryable fault is retried once and then succeeds") {
@@ -511,7 +511,7 @@ TEST_CASE("invalid JSON is re-asked with the problem and then accepted") {
   server.enqueue(fault(FaultKind::invalid_json));
   auto result = client.complete(schema_request(), CancelToken{});
   REQUIRE(result.has_value());
-  CHECK(validate_json(k_schema, result->json).empty());
+  CHECK(validate_json(k_chat_schema, result->json).empty());
   REQUIRE(result->attempts.size() == 2);
   CHECK(result->attempts[0].error_class == "invalid_json");
   const auto messages = server.requests()[1]["messages"];
@@ -1239,7 +1239,7 @@ TEST_CASE("each rung sends what it promises, and the ladder stops at the first r
     CHECK(result->attempts[0].message.find("--model") == std::string::npos);
     const auto body = server.requests().back();
     CHECK(body["response_format"] == nlohmann::json{{"type", "json_object"}});
-    CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_schema);
+    CHECK(schema_from_prompt(body["messages"][0]["content"]) == k_chat_schema);
     // Learned: the next call asks on json_object at once.
     REQUIRE(client.complete(schema_request(), CancelToken{}).has_value());
     CHECK(server.request_count() == 3);

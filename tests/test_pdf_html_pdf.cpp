@@ -4,6 +4,7 @@
 
 #include "lib/pdf/extract.hpp"
 #include "lib/pdf/html_pdf.hpp"
+#include "tests/support/pdf_builder.hpp"
 #include "tests/support/process.hpp"
 
 namespace testing = pipeline::testing;
@@ -41,6 +42,27 @@ TEST_CASE("write_html_pdf reports a file it cannot write") {
   auto pages = pipeline::pdf::write_html_pdf(dir / "no-such-folder/notes.pdf", "<p>text</p>");
   REQUIRE_FALSE(pages.has_value());
   CHECK(pages.error().message.find("no-such-folder/notes.pdf") != std::string::npos);
+}
+
+TEST_CASE("render_html_pdf gives in memory the PDF that write_html_pdf writes") {
+  testing::TempDir dir;
+  const std::string html = "<html><body><h1>Shelf notes</h1><p>Two packs per store per week.</p>"
+                           "<p style=\"page-break-before: always\">A second page.</p></body></html>";
+  pipeline::pdf::HtmlPdfOptions options;
+  options.title = "Shelf notes";
+  auto bytes = pipeline::pdf::render_html_pdf(html, options);
+  REQUIRE(bytes.has_value());
+  CHECK(bytes->rfind("%PDF-", 0) == 0);
+  REQUIRE(pipeline::pdf::write_html_pdf(dir / "written.pdf", html, options).has_value());
+  CHECK(*bytes == testing::read_bytes(dir / "written.pdf"));
+
+  testing::write_bytes(dir / "rendered.pdf", *bytes);
+  auto document = pipeline::pdf::extract_text(dir / "rendered.pdf");
+  REQUIRE(document.has_value());
+  CHECK(document->pages == 2);
+  CHECK(document->title == "Shelf notes");
+  CHECK(document->text.find("Two packs per store per week.") != std::string::npos);
+  CHECK(document->text.find("A second page.") != std::string::npos);
 }
 
 TEST_CASE("the shipped example case study is a 2-to-4 page PDF with text and a title") {

@@ -114,7 +114,7 @@ TEST_CASE("run_usage of a run without any usage is zero tokens") {
   CHECK(total.contains("cost_usd"));
 }
 
-TEST_CASE("run_artifacts lists every stage artifact in order, and report.md only once completed") {
+TEST_CASE("run_artifacts lists every stage artifact in order, and report.md and report.html only once completed") {
   auto state = pipeline::testing::empty_run();
   std::vector<std::string> expected;
   for (auto& record : state.stages) {
@@ -135,8 +135,10 @@ TEST_CASE("run_artifacts lists every stage artifact in order, and report.md only
   }
   state.status = RunStatus::completed;
   expected.push_back(k_report_path);
+  expected.push_back(k_html_report_path);
   CHECK(run_artifacts(state) == nlohmann::json(expected));
   CHECK(std::string(k_report_path) == "report.md");
+  CHECK(std::string(k_html_report_path) == "report.html");
 }
 
 TEST_CASE("stage_artifacts of a stage that has not run is empty") {

@@ -46,18 +46,21 @@ int add_story_page(fz_context* ctx, pdf_document* doc, fz_story* story, fz_rect 
   return more;
 }
 
-// Writes the document; returns the page count, or -1 when MuPDF failed.
-int write_story(fz_context* ctx, const char* path, const char* html, std::size_t html_size, const char* css,
-                const char* title, const HtmlPdfOptions& options) {
+// Writes the document to the file `path`, or when it is null into `into`;
+// returns the page count, or -1 when MuPDF failed.
+int write_story(fz_context* ctx, const char* path, fz_buffer* into, const char* html, std::size_t html_size,
+                const char* css, const char* title, const HtmlPdfOptions& options) {
   fz_buffer* buffer = nullptr;
   fz_story* story = nullptr;
   pdf_document* doc = nullptr;
   pdf_obj* info = nullptr;
+  fz_output* out = nullptr;
   int pages = 0;
   fz_var(buffer);
   fz_var(story);
   fz_var(doc);
   fz_var(info);
+  fz_var(out);
   fz_var(pages);
   fz_try(ctx) {
     const fz_rect mediabox = fz_make_rect(0, 0, options.page_width, options.page_height);
@@ -80,9 +83,16 @@ int write_story(fz_context* ctx, const char* path, const char* html, std::size_t
     write.do_compress = 1;
     write.do_compress_fonts = 1;
     write.do_garbage = 3;
-    pdf_save_document(ctx, doc, path, &write);
+    if (path) {
+      pdf_save_document(ctx, doc, path, &write);
+    } else {
+      out = fz_new_output_with_buffer(ctx, into);
+      pdf_write_document(ctx, doc, out, &write);
+      fz_close_output(ctx, out);
+    }
   }
   fz_always(ctx) {
+    fz_drop_output(ctx, out);
     pdf_drop_obj(ctx, info);
     pdf_drop_document(ctx, doc);
     fz_drop_story(ctx, story);
@@ -99,10 +109,30 @@ util::Expected<int> write_html_pdf(const std::filesystem::path& path, std::strin
   MupdfContext mupdf;
   if (!mupdf) return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory");
   const std::string file = path.string();
-  const int pages = write_story(mupdf.get(), file.c_str(), html.data(), html.size(), options.css.c_str(),
+  const int pages = write_story(mupdf.get(), file.c_str(), nullptr, html.data(), html.size(), options.css.c_str(),
                                 options.title.c_str(), options);
   if (pages < 0) return util::fail(util::ErrorKind::failed, "cannot write " + file + ": " + mupdf.last_error());
   return pages;
+}
+
+util::Expected<std::string> render_html_pdf(std::string_view html, const HtmlPdfOptions& options) {
+  MupdfContext mupdf;
+  if (!mupdf) return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory");
+  fz_context* ctx = mupdf.get();
+  fz_buffer* buffer = nullptr;
+  fz_try(ctx) { buffer = fz_new_buffer(ctx, 64 * 1024); }
+  fz_catch(ctx) { return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory"); }
+  const int pages = write_story(ctx, nullptr, buffer, html.data(), html.size(), options.css.c_str(),
+                                options.title.c_str(), options);
+  std::string bytes;
+  if (pages >= 0) {
+    unsigned char* data = nullptr;
+    const std::size_t size = fz_buffer_storage(ctx, buffer, &data);
+    bytes.assign(reinterpret_cast<const char*>(data), size);
+  }
+  fz_drop_buffer(ctx, buffer);
+  if (pages < 0) return util::fail(util::ErrorKind::failed, "cannot lay out the PDF: " + mupdf.last_error());
+  return bytes;
 }
 
 }  // namespace pipeline::pdf

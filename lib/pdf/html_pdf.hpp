@@ -23,4 +23,7 @@ struct HtmlPdfOptions {
 util::Expected<int> write_html_pdf(const std::filesystem::path& path, std::string_view html,
                                    const HtmlPdfOptions& options = {});
 
+// The same PDF as write_html_pdf, as bytes in memory.
+util::Expected<std::string> render_html_pdf(std::string_view html, const HtmlPdfOptions& options = {});
+
 }  // namespace pipeline::pdf

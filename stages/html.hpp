@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pipeline::stages::html {
+
+// `text` safe as HTML element content and as a quoted attribute value: & < > " '
+// become character references, so markup, <script> or </style> in a model's
+// or a document's text shows as text. Bytes that are not valid UTF-8 become
+// U+FFFD and control characters other than tab and line breaks are dropped,
+// so no parser meets them.
+std::string escape(std::string_view text);
+
+// `<tag class="...">escaped text</tag>`; no class attribute when `css_class` is empty.
+std::string element(std::string_view tag, std::string_view text, std::string_view css_class = {});
+
+// The Markdown that stages/markdown.hpp writes, as HTML: headings (shifted
+// down by `heading_shift` levels, at most h6), paragraphs, `> ` quotes, bullet
+// and numbered lists, pipe tables, **strong** and *emphasis*. Every character
+// of the text is escaped: Markdown is the only markup read from it.
+std::string from_markdown(std::string_view markdown, int heading_shift = 0);
+
+}  // namespace pipeline::stages::html

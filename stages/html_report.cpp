@@ -1,0 +1,735 @@
+#include "stages/html_report.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "lib/llm/chat.hpp"
+#include "stages/html.hpp"
+#include "stages/markdown.hpp"
+#include "stages/run_files.hpp"
+#include "stages/stage_files.hpp"
+#include "stages/stage_registry.hpp"
+#include "stages/vocabulary.hpp"
+
+namespace pipeline::stages {
+namespace {
+// Named, so that the unity build's other files cannot collide with these helpers.
+namespace html_report_page {
+
+namespace md = markdown;
+using html::escape;
+
+// The analyses shown below the cards: every stage before the cards.
+constexpr int k_cards_stage = 5;
+
+// Colours and type shared by both style sheets; a restrained palette, one
+// colour per pattern for its badge and the card's top rule.
+constexpr const char* k_common_css = R"css(
+.p-better_for_you { --pattern: #2e7d4f; --pattern-soft: #e5f2ea; }
+.p-premiumisation { --pattern: #6d3b7a; --pattern-soft: #f1e7f4; }
+.p-convenience { --pattern: #1f5f99; --pattern-soft: #e4edf7; }
+.p-format_migration { --pattern: #99590e; --pattern-soft: #f7ecda; }
+.p-occasion_expansion { --pattern: #ad3f3b; --pattern-soft: #f8e6e5; }
+)css";
+
+constexpr const char* k_browser_css = R"css(
+:root { --ink: #1c2430; --muted: #5d6775; --line: #e2e5e9; --paper: #f5f4f0; --card: #ffffff; --accent: #1f3a5f;
+  --warn: #8a5a00; --warn-soft: #fff6e0; }
+* { box-sizing: border-box; }
+html { background: var(--paper); }
+body { margin: 0; color: var(--ink); font: 15px/1.5 "Inter", "Segoe UI", "Helvetica Neue", Helvetica, Arial,
+  "Liberation Sans", "DejaVu Sans", sans-serif; -webkit-font-smoothing: antialiased; }
+main { max-width: 1120px; margin: 0 auto; padding: 40px 32px 64px; }
+h1, h2, .card-title { font-family: Georgia, "Times New Roman", "DejaVu Serif", serif; font-weight: 600;
+  letter-spacing: -0.01em; }
+a { color: var(--accent); }
+.masthead { border-bottom: 1px solid var(--line); padding-bottom: 20px; margin-bottom: 28px; }
+.eyebrow { text-transform: uppercase; letter-spacing: 0.12em; font-size: 12px; font-weight: 600; color: var(--muted);
+  margin: 0 0 6px; }
+.masthead h1 { font-size: 34px; line-height: 1.15; margin: 0 0 8px; }
+.masthead .for { font-size: 18px; margin: 0 0 12px; color: var(--ink); }
+.masthead .meta { font-size: 13px; color: var(--muted); margin: 0 0 22px; }
+.masthead .meta .sep { margin: 0 8px; color: #a0a7b1; }
+.lede { display: grid; grid-template-columns: 1fr 1fr; gap: 28px; margin: 0 0 8px; }
+.lede h2 { font-family: inherit; font-size: 11px; text-transform: uppercase; letter-spacing: 0.1em; color: var(--muted);
+  margin: 0 0 4px; font-weight: 700; }
+.lede p { margin: 0; font-size: 15px; }
+.lede .insight p { font-family: Georgia, "Times New Roman", "DejaVu Serif", serif; font-size: 17px; font-style: italic; }
+.section-title { font-size: 22px; margin: 40px 0 14px; }
+.glance { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line);
+  border-radius: 10px; overflow: hidden; font-size: 14px; }
+.glance th { text-align: left; font-size: 11px; text-transform: uppercase; letter-spacing: 0.08em; color: var(--muted);
+  font-weight: 600; padding: 10px 14px; border-bottom: 1px solid var(--line); background: #fafaf8; }
+.glance td { padding: 10px 14px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+.glance tr:last-child td { border-bottom: 0; }
+.glance td.num, table.plain td.num, table.plain th.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+.glance th.num { text-align: right; }
+.glance a { color: var(--ink); text-decoration: none; font-weight: 600; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-size: 11px; font-weight: 700;
+  letter-spacing: 0.06em; text-transform: uppercase; color: var(--pattern); background: var(--pattern-soft);
+  white-space: nowrap; }
+.cards { display: grid; gap: 28px; }
+.card { background: var(--card); border: 1px solid var(--line); border-top: 5px solid var(--pattern);
+  border-radius: 12px; padding: 26px 30px 22px; box-shadow: 0 1px 2px rgba(20, 30, 45, 0.05); }
+.card-head { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; font-size: 13px; color: var(--muted); }
+.card-head .count { margin-left: auto; }
+.card-title { font-size: 27px; line-height: 1.2; margin: 12px 0 4px; }
+.price-point { margin: 0 0 16px; font-size: 15px; color: var(--muted); }
+.price-point strong { color: var(--ink); }
+.figures { display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; margin: 0 0 6px; }
+.figure { background: var(--pattern-soft); border-radius: 8px; padding: 10px 14px; }
+.figure .value { display: block; font-size: 21px; font-weight: 700; color: var(--ink);
+  font-variant-numeric: tabular-nums; line-height: 1.2; }
+.figure .label { display: block; font-size: 11px; color: var(--muted); text-transform: uppercase; letter-spacing: 0.06em; }
+.basis { font-size: 12px; color: var(--muted); margin: 0 0 18px; }
+.card-body { display: grid; grid-template-columns: 1.1fr 1fr; gap: 28px; }
+.card h3 { font-size: 11px; text-transform: uppercase; letter-spacing: 0.1em; color: var(--pattern); margin: 0 0 4px;
+  font-weight: 700; }
+.card p { margin: 0 0 14px; }
+.shelf { font-style: italic; border-left: 3px solid var(--pattern); padding-left: 12px; }
+.steps, .questions { margin: 0 0 14px; padding: 0; list-style: none; }
+.steps li, .questions li { margin: 0 0 9px; padding-left: 0; }
+.step-kind, .question-kind { display: block; font-size: 12px; font-weight: 700; color: var(--ink); }
+.step-meta { display: block; font-size: 12px; color: var(--muted); }
+.anchor { border-top: 1px solid var(--line); margin-top: 6px; padding-top: 12px; font-size: 12.5px; color: var(--muted);
+  display: grid; grid-template-columns: repeat(4, 1fr); gap: 4px 18px; }
+.anchor b { display: block; color: var(--ink); font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; }
+.feasibility { font-size: 12.5px; color: var(--muted); margin: 10px 0 0; }
+.warnings { background: var(--warn-soft); border: 1px solid #f0d9a8; border-radius: 8px; padding: 10px 14px;
+  margin: 14px 0 0; font-size: 13px; color: var(--warn); }
+.warnings p { margin: 0 0 4px; font-weight: 600; }
+.warnings ul { margin: 0; padding-left: 18px; }
+.analyses details { background: var(--card); border: 1px solid var(--line); border-radius: 10px; margin: 0 0 10px; }
+.analyses summary { cursor: pointer; padding: 14px 18px; font-weight: 600; font-size: 16px; }
+.analyses summary .warn-count { color: var(--warn); font-weight: 500; font-size: 13px; margin-left: 8px; }
+.analysis { padding: 0 22px 16px; font-size: 14px; }
+.analysis h3 { font-size: 17px; margin: 18px 0 6px; }
+.analysis h4 { font-size: 15px; margin: 14px 0 4px; }
+.analysis h5 { font-size: 14px; margin: 12px 0 4px; }
+.analysis blockquote { margin: 8px 0; padding: 6px 14px; border-left: 3px solid var(--accent); background: #f7f8fa; }
+table.plain, .analysis table { border-collapse: collapse; width: 100%; margin: 8px 0 14px; font-size: 13px; }
+table.plain th, table.plain td, .analysis th, .analysis td { border-bottom: 1px solid var(--line); padding: 6px 8px;
+  text-align: left; vertical-align: top; }
+table.plain th, .analysis th { font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); }
+.provenance { font-size: 13px; }
+.provenance dl { display: grid; grid-template-columns: 160px 1fr; gap: 4px 16px; margin: 0 0 16px; }
+.provenance dt { color: var(--muted); }
+.provenance dd { margin: 0; }
+.hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 11.5px; word-break: break-all;
+  color: var(--muted); }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.chart { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px; margin: 8px 0 16px; }
+.chart svg { width: 100%; height: auto; display: block; }
+footer.colophon { margin-top: 36px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line);
+  padding-top: 12px; }
+@media screen and (max-width: 760px) {
+  .figures, .anchor { grid-template-columns: 1fr 1fr; }
+  .card-body, .lede { grid-template-columns: 1fr; }
+}
+@page { size: A4; margin: 12mm; }
+/* Print: two cards to a page, each on its own half and never cut; the analyses open. */
+@media print {
+  html, body { background: #fff; }
+  body { font-size: 8pt; line-height: 1.3; }
+  main { max-width: none; padding: 0; }
+  .masthead { margin-bottom: 10px; padding-bottom: 8px; }
+  .masthead h1 { font-size: 18pt; }
+  .masthead .meta { margin-bottom: 8px; }
+  .lede { margin-bottom: 6px; gap: 16px; }
+  .lede p, .lede .insight p { font-size: 8.5pt; }
+  .glance, .section-title.glance-title { display: none; }
+  .section-title { font-size: 14pt; margin: 10px 0 8px; }
+  .cards { display: block; }
+  .card { break-inside: avoid; page-break-inside: avoid; min-height: 128mm; margin: 0 0 4mm; box-shadow: none;
+    padding: 10px 16px; border-radius: 6px; }
+  .card-head { font-size: 7.5pt; }
+  .card-title { font-size: 15pt; margin: 4px 0 2px; }
+  .price-point { margin-bottom: 8px; font-size: 9pt; }
+  .figures { gap: 6px; }
+  .figure { padding: 4px 8px; }
+  .figure .value { font-size: 11.5pt; }
+  .figure .label { font-size: 6pt; }
+  .basis { margin-bottom: 8px; font-size: 7pt; }
+  .card-body { gap: 14px; }
+  .card h3 { font-size: 6.5pt; margin-bottom: 0; }
+  .card p { margin-bottom: 5px; }
+  .steps li, .questions li { margin-bottom: 4px; }
+  .step-kind, .question-kind, .step-meta { font-size: 7.5pt; }
+  .anchor { font-size: 7.5pt; padding-top: 6px; }
+  .anchor b { font-size: 6.5pt; }
+  .feasibility { font-size: 7.5pt; margin-top: 4px; }
+  .warnings { font-size: 7.5pt; padding: 4px 8px; margin-top: 6px; }
+  .analyses, .provenance { break-before: page; }
+  .analyses details { border: 0; }
+  .analyses summary { padding: 8px 0; list-style: none; }
+  details::details-content { content-visibility: visible; display: block; }
+  .analysis { padding: 0; }
+  .chart { break-inside: avoid; }
+}
+)css";
+
+// What MuPDF 1.21 lays out: no grid, flex, custom properties or details, so
+// plain blocks and tables, with the pattern colours spelled out.
+constexpr const char* k_pdf_css = R"css(
+article, section, header, footer, main, nav, aside { display: block; }
+body { font-family: sans-serif; color: #1c2430; }
+h1 { font-family: serif; font-size: 2em; margin: 0 0 0.3em 0; }
+h2 { font-family: serif; font-size: 1.5em; margin: 1em 0 0.4em 0; }
+h3 { font-size: 1.1em; margin: 1em 0 0.3em 0; }
+h4 { font-size: 1em; margin: 0.8em 0 0.2em 0; }
+h5 { font-size: 0.95em; margin: 0.6em 0 0.2em 0; }
+p { margin: 0 0 0.5em 0; }
+.eyebrow { font-size: 0.8em; font-weight: bold; color: #5d6775; margin: 0; }
+.for { font-size: 1.2em; margin: 0 0 0.3em 0; }
+.meta, .basis, .feasibility, .step-meta, .anchor { color: #5d6775; font-size: 0.85em; }
+/* The first page holds the title and the cards at a glance; then a card per page. */
+.card { page-break-before: always; border-top: 4pt solid #1c2430; padding-top: 6pt; }
+.glance li { margin: 0 0 0.6em 0; }
+.glance b { font-size: 1.1em; }
+.card h3 { font-size: 0.8em; font-weight: bold; margin: 0.9em 0 0.2em 0; color: #5d6775; }
+.card-title { font-family: serif; font-size: 1.7em; margin: 0.3em 0 0.2em 0; }
+.badge { font-weight: bold; font-size: 0.85em; }
+.card-head { color: #5d6775; font-size: 0.9em; }
+table { border-collapse: collapse; width: 100%; margin: 0.3em 0 0.6em 0; }
+th { text-align: left; font-size: 0.8em; color: #5d6775; padding: 2pt 6pt 2pt 0; }
+td { padding: 2pt 6pt 3pt 0; vertical-align: top; }
+.figures td { padding: 4pt 6pt 4pt 0; }
+.figure .value { font-size: 1.35em; font-weight: bold; }
+.figure .label { font-size: 0.75em; color: #5d6775; }
+.shelf { font-style: italic; }
+.step-kind, .question-kind { display: block; font-weight: bold; }
+.step-meta { display: block; }
+.steps, .questions { margin: 0 0 0.5em 0; }
+.sep { color: #a0a7b1; }
+.lede h2 { font-family: sans-serif; font-size: 0.8em; color: #5d6775; margin: 0.8em 0 0.1em 0; }
+.insight p { font-family: serif; font-style: italic; font-size: 1.1em; }
+.warnings { color: #8a5a00; border: 1pt solid #f0d9a8; padding: 4pt 6pt; margin-top: 6pt; }
+.analyses, .provenance { page-break-before: always; }
+blockquote { margin: 0.3em 0 0.3em 1em; font-style: italic; }
+.hash { font-family: monospace; font-size: 0.75em; color: #5d6775; }
+.num { text-align: right; }
+.colophon { color: #5d6775; font-size: 0.8em; margin-top: 1.5em; }
+.p-better_for_you .badge { color: #2e7d4f; }
+.p-premiumisation .badge { color: #6d3b7a; }
+.p-convenience .badge { color: #1f5f99; }
+.p-format_migration .badge { color: #99590e; }
+.p-occasion_expansion .badge { color: #ad3f3b; }
+.card.p-better_for_you { border-top-color: #2e7d4f; }
+.card.p-premiumisation { border-top-color: #6d3b7a; }
+.card.p-convenience { border-top-color: #1f5f99; }
+.card.p-format_migration { border-top-color: #99590e; }
+.card.p-occasion_expansion { border-top-color: #ad3f3b; }
+)css";
+
+// A count for people: 12345 -> "12,345".
+std::string grouped(std::int64_t value) {
+  std::string digits = std::to_string(value < 0 ? -value : value);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+std::string money(double usd) { return usd >= 0.1 ? fmt::format("${:.2f}", usd) : fmt::format("${:.4f}", usd); }
+
+std::string seconds(double value) { return value >= 10 ? fmt::format("{:.0f} s", value) : fmt::format("{:.1f} s", value); }
+
+// What a stage's usage says about its tokens and money.
+struct StageFigures {
+  std::optional<double> seconds;
+  std::optional<std::int64_t> tokens;  // nullopt when the provider reported none
+  std::optional<double> cost_usd;
+};
+
+StageFigures stage_figures(const checkpoints::StageRecord& record) {
+  StageFigures figures;
+  figures.seconds = record.duration_s;
+  if (record.usage.empty()) return figures;
+  const auto usage = llm::Usage::from_json(record.usage);
+  const bool reported = record.usage.value("prompt_tokens", nlohmann::json()).is_number();
+  if (reported) figures.tokens = usage.prompt_tokens + usage.completion_tokens;
+  figures.cost_usd = usage.cost_usd;
+  return figures;
+}
+
+std::string tokens_text(const checkpoints::StageRecord& record) {
+  const auto figures = stage_figures(record);
+  if (figures.tokens) return grouped(*figures.tokens);
+  const auto usage = llm::Usage::from_json(record.usage);
+  const auto estimated = usage.estimated_prompt_tokens + usage.estimated_completion_tokens;
+  return estimated > 0 ? "≈" + grouped(estimated) + " est." : "not reported";
+}
+
+std::string cost_text(const std::optional<double>& cost) { return cost ? money(*cost) : "not reported"; }
+
+// The warnings of stage 5 about one card's requests ("card-<pattern>: ..."
+// and "card-<pattern>-again: ..."), without the part name.
+std::vector<std::string> card_warnings(const checkpoints::StageRecord& record, const std::string& pattern) {
+  const std::string part = "card-" + vocabulary::dashed(pattern);
+  std::vector<std::string> out;
+  for (const auto& warning : record.warnings) {
+    for (const std::string prefix : {part + ": ", part + "-again: "}) {
+      if (warning.rfind(prefix, 0) == 0) out.push_back(warning.substr(prefix.size()));
+    }
+  }
+  return out;
+}
+
+bool is_card_warning(const std::string& warning) {
+  for (const auto& pattern : vocabulary::patterns()) {
+    const std::string part = "card-" + vocabulary::dashed(pattern);
+    if (warning.rfind(part + ": ", 0) == 0 || warning.rfind(part + "-again: ", 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string warnings_box(const std::vector<std::string>& warnings, std::string_view what) {
+  if (warnings.empty()) return {};
+  std::string out = "<div class=\"warnings\" role=\"note\"><p>" + escape(what) +
+                    " still breaks these style rules after every re-ask; it was kept because its content is "
+                    "complete:</p><ul>";
+  for (const auto& warning : warnings) out += "<li>" + escape(warning) + "</li>";
+  return out + "</ul></div>\n";
+}
+
+std::string price_text(const nlohmann::json& retail) {
+  const auto& price = md::child(retail, "price");
+  if (!price.is_number()) return {};
+  return fmt::format("{:.2f} {}", price.get<double>(), md::text(retail, "currency"));
+}
+
+std::string percent_text(const nlohmann::json& value) {
+  const std::string number = md::number(value, 1);
+  return number.empty() ? std::string() : number + " %";
+}
+
+// The stage 1 mechanism a card builds on, "M1 · Collect without queuing", or its id alone.
+std::string mechanism_text(const std::map<int, nlohmann::json>& outputs, const std::string& id) {
+  if (auto stage1 = outputs.find(1); stage1 != outputs.end()) {
+    for (const auto& mechanism : md::child(stage1->second, "mechanisms")) {
+      if (md::text(mechanism, "id") == id && !md::text(mechanism, "name").empty()) {
+        return id + " · " + md::text(mechanism, "name");
+      }
+    }
+  }
+  return id;
+}
+
+// Labelled figures: a grid of tiles in a browser, a one-row table for MuPDF.
+std::string figures_html(const std::vector<std::pair<std::string, std::string>>& figures, HtmlReportTarget target) {
+  std::string out;
+  if (target == HtmlReportTarget::pdf) {
+    out = "<table class=\"figures\"><tr>";
+    for (const auto& [label, value] : figures) {
+      out += "<td class=\"figure\"><span class=\"value\">" + escape(value) + "</span><br><span class=\"label\">" +
+             escape(label) + "</span></td>";
+    }
+    return out + "</tr></table>\n";
+  }
+  out = "<div class=\"figures\">";
+  for (const auto& [label, value] : figures) {
+    out += "<div class=\"figure\"><span class=\"value\">" + escape(value) + "</span><span class=\"label\">" +
+           escape(label) + "</span></div>";
+  }
+  return out + "</div>\n";
+}
+
+std::string card_html(const nlohmann::json& card, const std::string& pattern, size_t index,
+                      const std::map<int, nlohmann::json>& outputs, const checkpoints::StageRecord& record,
+                      HtmlReportTarget target) {
+  const auto& patterns = vocabulary::patterns();
+  std::string out = fmt::format("<article class=\"card p-{}\" id=\"card-{}\" data-pattern=\"{}\">\n", pattern,
+                                index + 1, pattern);
+  // MuPDF lays the head out as one line of text, so it needs the separators a browser's flex gap gives.
+  const std::string sep = target == HtmlReportTarget::pdf ? "<span class=\"sep\"> · </span>" : "";
+  out += "<div class=\"card-head\">" + html::element("span", vocabulary::pattern_label(pattern), "badge") + sep +
+         html::element("span", "builds on " + mechanism_text(outputs, md::text(card, "mechanism_id")), "mechanism") +
+         sep + html::element("span", fmt::format("Card {} of {}", index + 1, patterns.size()), "count") + "</div>\n";
+  out += html::element("h2", md::text(card, "title"), "card-title") + "\n";
+  out += "<p class=\"price-point\">Price point: <strong>" + escape(md::text(card, "price_point")) + "</strong></p>\n";
+
+  const auto& retail = md::child(card, "retail");
+  out += figures_html({{"Shelf price", price_text(retail)},
+                       {"Units / store / week", md::number(md::child(retail, "units_per_store_per_week"), 1)},
+                       {"Gross margin", percent_text(md::child(retail, "gross_margin_pct"))},
+                       {"Months to launch", md::number(md::child(retail, "months_to_launch"))}},
+                      target);
+  out += html::element("p", md::text(retail, "basis"), "basis") + "\n";
+
+  const auto& description = md::child(card, "description");
+  std::string left = "<div class=\"description\">";
+  left += "<h3>What it is</h3>" + html::element("p", md::text(description, "what"));
+  left += "<h3>Who it is for</h3>" + html::element("p", md::text(description, "who"));
+  left += "<h3>How it works, and why now</h3>" + html::element("p", md::text(description, "how_why_now"));
+  left += "<h3>On the shelf</h3>" + html::element("p", md::text(card, "shelf"), "shelf");
+  left += "</div>";
+
+  std::string right = "<div class=\"plan\"><h3>Next steps</h3><ol class=\"steps\">";
+  const auto& next = md::child(card, "next_steps");
+  for (const char* kind : {"production_trial", "retailer_test", "claim_proof"}) {
+    const auto& step = md::child(next, kind);
+    right += "<li>" + html::element("span", md::label(kind), "step-kind") + escape(md::text(step, "action")) +
+             html::element("span", md::text(step, "scale") + " · " + md::text(step, "timing"), "step-meta") + "</li>";
+  }
+  right += "</ol><h3>A retail buyer will ask</h3><ul class=\"questions\">";
+  const auto& questions = md::child(card, "buyer_questions");
+  const auto& versus = md::child(questions, "versus_competitor");
+  right += "<li>" + html::element("span", "Against " + md::text(versus, "competitor"), "question-kind") +
+           escape(md::text(versus, "question")) + "</li>";
+  right += "<li>" + html::element("span", "Trade terms", "question-kind") + escape(md::text(questions, "trade_terms")) +
+           "</li></ul></div>";
+  if (target == HtmlReportTarget::pdf) {
+    out += left + right;
+  } else {
+    out += "<div class=\"card-body\">" + left + right + "</div>\n";
+  }
+
+  const auto& anchor = md::child(card, "brand_anchor");
+  out += "<div class=\"anchor\">";
+  for (const auto& [label, key] : std::vector<std::pair<std::string, std::string>>{
+           {"Extends", "product_line"}, {"For", "customer_segment"}, {"Uses", "capability"},
+           {"Takes share from", "competitor"}}) {
+    out += target == HtmlReportTarget::pdf
+               ? "<b>" + escape(label) + ":</b> " + escape(md::text(anchor, key)) + "<br>"
+               : "<div><b>" + escape(label) + "</b>" + escape(md::text(anchor, key)) + "</div>";
+  }
+  out += "</div>\n";
+  const auto& feasibility = md::child(card, "feasibility");
+  std::string tier = md::label(md::text(feasibility, "price_tier")) + " tier";
+  if (!md::text(feasibility, "price_tier_reason").empty()) tier += ": " + md::text(feasibility, "price_tier_reason");
+  out += html::element("p",
+                       md::label(md::text(feasibility, "storage")) + " · " + md::label(md::text(feasibility, "channel")) +
+                           " · consumer education: " + md::text(feasibility, "consumer_education") + " · " + tier,
+                       "feasibility") +
+         "\n";
+  out += warnings_box(card_warnings(record, pattern), "This card");
+  return out + "</article>\n";
+}
+
+std::string title_of(const checkpoints::RunState& state) {
+  if (!state.input.title.empty()) return state.input.title;
+  const auto slash = state.input.source.find_last_of('/');
+  return slash == std::string::npos ? state.input.source : state.input.source.substr(slash + 1);
+}
+
+// What the cards grew from: the innovation (stage 1) and its transferable insight (stage 3).
+std::string lede_html(const std::map<int, nlohmann::json>& outputs) {
+  std::string innovation;
+  std::string insight;
+  if (auto stage1 = outputs.find(1); stage1 != outputs.end()) {
+    const auto& found = md::child(stage1->second, "innovation");
+    innovation = md::text(found, "summary");
+  }
+  if (auto stage3 = outputs.find(3); stage3 != outputs.end()) insight = md::text(stage3->second, "transferable_insight");
+  if (innovation.empty() && insight.empty()) return {};
+  std::string out = "<div class=\"lede\">";
+  if (!innovation.empty()) out += "<div class=\"innovation\"><h2>The innovation</h2>" + html::element("p", innovation) + "</div>";
+  if (!insight.empty()) out += "<div class=\"insight\"><h2>The insight that travels</h2>" + html::element("p", insight) + "</div>";
+  return out + "</div>\n";
+}
+
+std::string masthead_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs) {
+  std::string out = "<header class=\"masthead\">";
+  out += html::element("p", "Innovation opportunities", "eyebrow");
+  out += html::element("h1", title_of(state));
+  const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
+  out += "<p class=\"for\">Five opportunity cards for <strong>" + escape(company) + "</strong></p>";
+  const std::string sep = "<span class=\"sep\">·</span>";
+  out += "<p class=\"meta\">" + html::element("span", "Run " + state.run_id) + sep +
+         html::element("span", "created " + state.created_at.substr(0, std::min<size_t>(10, state.created_at.size()))) +
+         sep + html::element("span", "figures are model estimates") + "</p>";
+  out += lede_html(outputs);
+  return out + "</header>\n";
+}
+
+// The five cards in a few words each: a table in a browser; for MuPDF,
+// whose tables give every column the same width, a list.
+std::string glance_html(const nlohmann::json& cards, HtmlReportTarget target) {
+  const auto& patterns = vocabulary::patterns();
+  if (target == HtmlReportTarget::pdf) {
+    std::string out = "<h2 class=\"glance-title\">At a glance</h2>\n<ol class=\"glance\">";
+    for (size_t i = 0; i < patterns.size(); ++i) {
+      const auto& card = md::child(cards, patterns[i]);
+      const auto& retail = md::child(card, "retail");
+      out += fmt::format("<li class=\"p-{}\">", patterns[i]) + html::element("b", md::text(card, "title")) + "<br>" +
+             html::element("span", vocabulary::pattern_label(patterns[i]), "badge") +
+             escape(fmt::format(" · {} · {} units per store per week · {} margin · {} months to launch", price_text(retail),
+                                md::number(md::child(retail, "units_per_store_per_week"), 1),
+                                percent_text(md::child(retail, "gross_margin_pct")),
+                                md::number(md::child(retail, "months_to_launch")))) +
+             "</li>";
+    }
+    return out + "</ol>\n";
+  }
+  std::string out = "<h2 class=\"section-title glance-title\">At a glance</h2>\n<table class=\"glance\"><thead><tr>"
+                    "<th>Pattern</th><th>Opportunity</th><th class=\"num\">Price</th><th class=\"num\">Units / store / "
+                    "week</th><th class=\"num\">Margin</th><th class=\"num\">Months</th></tr></thead><tbody>";
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    const auto& card = md::child(cards, patterns[i]);
+    const auto& retail = md::child(card, "retail");
+    out += fmt::format("<tr class=\"p-{}\"><td>", patterns[i]) +
+           html::element("span", vocabulary::pattern_label(patterns[i]), "badge") + "</td><td>" +
+           fmt::format("<a href=\"#card-{}\">", i + 1) + escape(md::text(card, "title")) + "</a></td>" +
+           html::element("td", price_text(retail), "num") +
+           html::element("td", md::number(md::child(retail, "units_per_store_per_week"), 1), "num") +
+           html::element("td", percent_text(md::child(retail, "gross_margin_pct")), "num") +
+           html::element("td", md::number(md::child(retail, "months_to_launch")), "num") + "</tr>";
+  }
+  return out + "</tbody></table>\n";
+}
+
+std::string cards_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
+                       HtmlReportTarget target) {
+  const auto found = outputs.find(k_cards_stage);
+  if (found == outputs.end()) {
+    return "<section class=\"cards\">" + html::element("p", "The cards are not done yet (stage 5).", "warnings") +
+           "</section>\n";
+  }
+  const auto& record = state.stage(k_cards_stage);
+  std::string out;
+  out += glance_html(found->second, target);
+  std::vector<std::string> others;
+  for (const auto& warning : record.warnings) {
+    if (!is_card_warning(warning)) others.push_back(warning);
+  }
+  // In the PDF every card opens a page, so the heading would stand alone at the foot of the first.
+  if (target == HtmlReportTarget::browser) out += "<h2 class=\"section-title\">The five opportunities</h2>\n";
+  out += warnings_box(others, "The plan of the five cards");
+  out += "<section class=\"cards\">\n";
+  const auto& patterns = vocabulary::patterns();
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    out += card_html(md::child(found->second, patterns[i]), patterns[i], i, outputs, record, target);
+  }
+  return out + "</section>\n";
+}
+
+// A stage's Markdown without its top heading (the section's title says it).
+std::string stage_body_markdown(const Stage& stage, const nlohmann::json& output) {
+  const std::string wanted = stage_file_path(stage, "md");
+  for (const auto& file : stage.render(output)) {
+    if (file.path != wanted) continue;
+    const auto first_line_end = file.content.find('\n');
+    if (file.content.rfind("# ", 0) == 0 && first_line_end != std::string::npos) return file.content.substr(first_line_end + 1);
+    return file.content;
+  }
+  return {};
+}
+
+std::string analyses_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
+                          HtmlReportTarget target) {
+  std::string out = "<section class=\"analyses\">\n<h2 class=\"section-title\">How the cards were reached</h2>\n";
+  for (const auto& stage : all_stages()) {
+    if (stage->number() == k_cards_stage) continue;
+    const auto& record = state.stage(stage->number());
+    const auto found = outputs.find(stage->number());
+    std::string body = warnings_box(record.warnings, "The answer of this stage");
+    body += found == outputs.end() ? html::element("p", "Not done yet.")
+                                   : html::from_markdown(stage_body_markdown(*stage, found->second), 1);
+    const std::string id = fmt::format("stage-{}", stage->number());
+    if (target == HtmlReportTarget::pdf) {
+      out += "<div class=\"stage\" id=\"" + id + "\">" + html::element("h2", stage_heading(*stage)) + body + "</div>\n";
+      continue;
+    }
+    std::string summary = escape(stage_heading(*stage));
+    if (!record.warnings.empty()) {
+      summary += html::element("span", fmt::format("{} warning{}", record.warnings.size(),
+                                                   record.warnings.size() == 1 ? "" : "s"),
+                               "warn-count");
+    }
+    out += "<details id=\"" + id + "\"><summary>" + summary + "</summary><div class=\"analysis\">\n" + body +
+           "</div></details>\n";
+  }
+  return out + "</section>\n";
+}
+
+// A horizontal bar chart of one figure per stage, as one panel of the SVG.
+std::string chart_panel(double x, const std::string& title, const std::array<std::optional<double>, 5>& values,
+                        const std::array<std::string, 5>& labels, const std::string& colour) {
+  constexpr double k_label_width = 118;
+  constexpr double k_bar_space = 112;
+  constexpr double k_row_height = 26;
+  constexpr double k_top = 34;
+  double largest = 0;
+  for (const auto& value : values) largest = std::max(largest, value.value_or(0));
+  std::string out = fmt::format("<g transform=\"translate({:.0f},0)\">", x);
+  out += fmt::format("<text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"700\" fill=\"#1c2430\">{}</text>",
+                     escape(title));
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double y = k_top + static_cast<double>(i) * k_row_height;
+    out += fmt::format("<text x=\"0\" y=\"{:.0f}\" font-size=\"12\" fill=\"#5d6775\">{}</text>", y + 13,
+                       escape(fmt::format("{}. {}", i + 1, md::label(all_stages()[i]->name()))));
+    out += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.0f}\" height=\"16\" fill=\"#eef0f3\"/>", k_label_width,
+                       y, k_bar_space);
+    const double width = largest > 0 ? std::max(1.0, values[i].value_or(0) / largest * k_bar_space) : 0;
+    if (values[i] && width > 0) {
+      out += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"16\" fill=\"{}\"/>", k_label_width, y,
+                         width, colour);
+    }
+    out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\" font-size=\"12\" fill=\"#1c2430\">{}</text>",
+                       k_label_width + k_bar_space + 6, y + 13, escape(labels[i]));
+  }
+  return out + "</g>";
+}
+
+std::string chart_svg(const checkpoints::RunState& state) {
+  std::array<std::optional<double>, 5> time{}, tokens{}, cost{};
+  std::array<std::string, 5> time_labels, token_labels, cost_labels;
+  for (size_t i = 0; i < 5 && i < state.stages.size(); ++i) {
+    const auto& record = state.stages[i];
+    const auto figures = stage_figures(record);
+    time[i] = figures.seconds;
+    time_labels[i] = figures.seconds ? seconds(*figures.seconds) : "–";
+    if (figures.tokens) tokens[i] = static_cast<double>(*figures.tokens);
+    token_labels[i] = record.usage.empty() ? "–" : tokens_text(record);
+    cost[i] = figures.cost_usd;
+    cost_labels[i] = record.usage.empty() ? "–" : cost_text(figures.cost_usd);
+  }
+  std::string out =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 960 170\" width=\"960\" height=\"170\" role=\"img\" "
+      "aria-label=\"Time, tokens and money per stage\" font-family=\"Helvetica, Arial, DejaVu Sans, sans-serif\">";
+  out += chart_panel(0, "Time", time, time_labels, "#1f3a5f");
+  out += chart_panel(325, "Tokens", tokens, token_labels, "#4f7cac");
+  out += chart_panel(650, "Money", cost, cost_labels, "#99590e");
+  return out + "</svg>";
+}
+
+// A SHA-256 in small monospace; for MuPDF, which breaks no word, in two halves.
+std::string hash_html(const std::string& hash, HtmlReportTarget target) {
+  if (target == HtmlReportTarget::pdf && hash.size() > 32) {
+    return "<span class=\"hash\">" + escape(hash.substr(0, 32)) + "<br>" + escape(hash.substr(32)) + "</span>";
+  }
+  return html::element("span", hash, "hash");
+}
+
+std::string dl_row(const std::string& term, const std::string& detail_html) {
+  return "<dt>" + escape(term) + "</dt><dd>" + detail_html + "</dd>";
+}
+
+std::string definition_list(const std::vector<std::pair<std::string, std::string>>& rows, HtmlReportTarget target) {
+  std::string out;
+  if (target == HtmlReportTarget::pdf) {
+    for (const auto& [term, detail] : rows) out += "<p><b>" + escape(term) + "</b><br>" + detail + "</p>";
+    return out + "\n";
+  }
+  out = "<dl>";
+  for (const auto& [term, detail] : rows) out += dl_row(term, detail);
+  return out + "</dl>\n";
+}
+
+// "created <time>, stages finished <time of the last stage's end>".
+std::string run_times(const checkpoints::RunState& state) {
+  std::string last;
+  for (const auto& record : state.stages) last = std::max(last, record.finished_at);
+  return "created " + state.created_at + (last.empty() ? std::string() : ", stages finished " + last);
+}
+
+std::string list_text(const nlohmann::json& list) {
+  std::string out;
+  for (const auto& item : list) {
+    if (!item.is_string()) continue;
+    out += (out.empty() ? "" : ", ") + item.get<std::string>();
+  }
+  return out.empty() ? "–" : out;
+}
+
+// The provenance section, ending with the chart.
+std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget target) {
+  std::string out = "<section class=\"provenance\">\n<h2 class=\"section-title\">Provenance</h2>\n";
+  const auto& input = state.input;
+  const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
+  const auto& settings = state.settings;
+  out += definition_list(
+      {{"Document", escape(title_of(state)) + "<br>" + escape(input.source) + "<br>" +
+                        escape(fmt::format("{} pages, {} characters of text", input.pages, grouped(static_cast<std::int64_t>(input.chars)))) +
+                        "<br>" + hash_html(input.sha256, target)},
+       {"Brand", escape(company + " (" + state.brand.id + ")") + "<br>" +
+                     hash_html(state.brand.sha256, target)},
+       // Only what a later rendering of the same run says alike: no time of the last save.
+       {"Run", escape(state.run_id) + "<br>" + escape(run_times(state))},
+       {"Provider", escape(settings.value("base_url", std::string("–"))) + "<br>" +
+                        escape("model " + settings.value("model", std::string("–")) + ", structured output " +
+                               settings.value("structured_output", std::string("auto")))},
+       {"Tool", escape(fmt::format("pipeline {} made the run; pipeline {} wrote this page", state.tool_version,
+                                   PIPELINE_VERSION))}},
+      target);
+
+  // The figures last: MuPDF pads no table cell, and a number against the next column's text would run into it.
+  out += "<h3>Stages</h3>\n<table class=\"plain stages\"><thead><tr><th>Stage</th><th>Status</th><th>Models</th>"
+         "<th>Structured output</th><th class=\"num\">Time</th><th class=\"num\">Tokens</th><th class=\"num\">Money</th>"
+         "</tr></thead><tbody>";
+  for (const auto& record : state.stages) {
+    const Stage* stage = find_stage(std::to_string(record.number));
+    const auto figures = stage_figures(record);
+    std::string status(checkpoints::to_string(record.status));
+    if (record.cached) status += ", from the stage cache";
+    const auto answered = answered_by(record);
+    const std::string name = stage && target == HtmlReportTarget::browser ? stage_heading(*stage)
+                                                                          : fmt::format("{}. {}", record.number, record.name);
+    out += "<tr>" + html::element("td", name) + html::element("td", status) +
+           html::element("td", list_text(answered["models"])) + html::element("td", list_text(answered["rungs"])) +
+           html::element("td", figures.seconds ? seconds(*figures.seconds) : "–", "num") +
+           html::element("td", record.usage.empty() ? "–" : tokens_text(record), "num") +
+           html::element("td", record.usage.empty() ? "–" : cost_text(figures.cost_usd), "num") + "</tr>";
+  }
+  out += "</tbody></table>\n";
+
+  out += "<h3>Requests</h3>\n<table class=\"plain parts\"><thead><tr><th>Stage</th><th>Part</th><th>Model</th>"
+         "<th>Rung</th><th class=\"num\">Tokens</th><th class=\"num\">Money</th></tr></thead><tbody>";
+  for (const auto& record : state.stages) {
+    for (const auto& part : record.parts) {
+      const auto usage = llm::Usage::from_json(part.usage);
+      const bool reported = part.usage.value("prompt_tokens", nlohmann::json()).is_number();
+      out += "<tr>" + html::element("td", fmt::format("{}. {}", record.number, record.name)) +
+             html::element("td", part.name) + html::element("td", part.model.empty() ? "–" : part.model) +
+             html::element("td", part.rung.empty() ? "–" : part.rung) +
+             html::element("td", reported ? grouped(usage.prompt_tokens + usage.completion_tokens) : "not reported", "num") +
+             html::element("td", cost_text(usage.cost_usd), "num") + "</tr>";
+    }
+  }
+  out += "</tbody></table>\n";
+
+  out += "<h3>Prompts</h3>\n<table class=\"plain prompts\"><thead><tr><th>Prompt</th><th>SHA-256</th></tr></thead><tbody>";
+  const std::string prefix = "input/prompts/";
+  for (const auto& file : state.files) {
+    if (file.path.rfind(prefix, 0) != 0) continue;
+    out += "<tr>" + html::element("td", file.path.substr(prefix.size())) + "<td>" + hash_html(file.sha256, target) + "</td></tr>";
+  }
+  out += "</tbody></table>\n";
+  out += "<h3>Time, tokens and money per stage</h3>\n<div class=\"chart\">" + chart_svg(state) + "</div>\n";
+  return out + "</section>\n";
+}
+
+}  // namespace html_report_page
+}  // namespace
+
+std::string render_html_report(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
+                               HtmlReportTarget target) {
+  using namespace html_report_page;
+  const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
+  std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  // Nothing may be fetched, and nothing run: the page is a document, also as a mail attachment.
+  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n";
+  out += html::element("title", "Opportunity cards for " + company + ": " + title_of(state)) + "\n";
+  out += "<style>" + std::string(k_common_css) + (target == HtmlReportTarget::pdf ? k_pdf_css : k_browser_css) +
+         "</style>\n</head>\n<body>\n<main>\n";
+  out += masthead_html(state, outputs);
+  out += cards_html(state, outputs, target);
+  out += analyses_html(state, outputs, target);
+  out += provenance_html(state, target);
+  out += "<footer class=\"colophon\">" +
+         escape(fmt::format("Made by pipeline {} from run {}. The cards are a model's proposals from the document and "
+                            "the brand profile; every figure on them is an estimate to be checked.",
+                            PIPELINE_VERSION, state.run_id)) +
+         "</footer>\n</main>\n</body>\n</html>\n";
+  return out;
+}
+
+}  // namespace pipeline::stages
