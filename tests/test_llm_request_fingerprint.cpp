@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lib/llm/request_fingerprint.hpp"
+#include "tests/support/scoped_env.hpp"
 
 using pipeline::llm::canonical_request;
 using pipeline::llm::ChatRequest;
@@ -33,25 +34,6 @@ std::set<std::string> keys_of(const nlohmann::json& object) {
   for (const auto& item : object.items()) keys.insert(item.key());
   return keys;
 }
-
-// Sets an environment variable for one scope and puts back what was there.
-class ScopedEnv {
- public:
-  ScopedEnv(std::string name, const std::string& value) : m_name(std::move(name)) {
-    if (const char* previous = std::getenv(m_name.c_str())) m_previous = previous;
-    ::setenv(m_name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (m_previous) ::setenv(m_name.c_str(), m_previous->c_str(), 1);
-    else ::unsetenv(m_name.c_str());
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string m_name;
-  std::optional<std::string> m_previous;
-};
 
 }  // namespace
 }  // namespace pipeline::testing

@@ -24,6 +24,20 @@ struct AddressCase {
   const char* reason;  // nullptr: public
 };
 
+// Checks private_address_reason's answer for each address.
+void check_reasons(const std::vector<AddressCase>& cases) {
+  for (const auto& c : cases) {
+    CAPTURE(c.address);
+    const auto reason = net::private_address_reason(std::string(c.address));
+    if (c.reason) {
+      REQUIRE(reason.has_value());
+      CHECK(*reason == c.reason);
+    } else {
+      CHECK_FALSE(reason.has_value());
+    }
+  }
+}
+
 // One guarded GET of `url`; what curl returned and what the guard saw.
 struct GuardedFetch {
   CURLcode code = CURLE_OK;
@@ -73,16 +87,7 @@ TEST_CASE("private_address_reason names every non-public IPv4 range and passes p
       {"169.253.255.255", nullptr},     {"11.0.0.0", nullptr},               {"126.255.255.255", nullptr},
       {"223.255.255.255", nullptr},
   };
-  for (const auto& c : cases) {
-    CAPTURE(c.address);
-    const auto reason = net::private_address_reason(std::string(c.address));
-    if (c.reason) {
-      REQUIRE(reason.has_value());
-      CHECK(*reason == c.reason);
-    } else {
-      CHECK_FALSE(reason.has_value());
-    }
-  }
+  check_reasons(cases);
 }
 
 TEST_CASE("private_address_reason judges IPv6, and IPv4 carried inside IPv6 by its IPv4 address") {
@@ -112,16 +117,7 @@ TEST_CASE("private_address_reason judges IPv6, and IPv4 carried inside IPv6 by i
       {"2002:808:808::1", nullptr},
       {"fe7f::1", nullptr},
   };
-  for (const auto& c : cases) {
-    CAPTURE(c.address);
-    const auto reason = net::private_address_reason(std::string(c.address));
-    if (c.reason) {
-      REQUIRE(reason.has_value());
-      CHECK(*reason == c.reason);
-    } else {
-      CHECK_FALSE(reason.has_value());
-    }
-  }
+  check_reasons(cases);
   CHECK_FALSE(net::private_address_reason(std::string("localhost")).has_value());
   CHECK_FALSE(net::private_address_reason(std::string("")).has_value());
 }
