@@ -275,7 +275,7 @@ std::vector<std::string> card_warnings(const checkpoints::StageRecord& record, c
   const std::string part = "card-" + vocabulary::dashed(pattern);
   std::vector<std::string> out;
   for (const auto& warning : record.warnings) {
-    for (const std::string prefix : {part + ": ", part + "-again: "}) {
+    for (const auto& prefix : {part + ": ", part + "-again: "}) {
       if (warning.rfind(prefix, 0) == 0) out.push_back(warning.substr(prefix.size()));
     }
   }
