@@ -83,6 +83,7 @@ void register_doctor_command(CLI::App& app, GlobalOptions& options);
 void register_run_commands(CLI::App& app, GlobalOptions& options);
 void register_batch_command(CLI::App& app, GlobalOptions& options);
 void register_report_command(CLI::App& app, GlobalOptions& options);
+void register_compare_command(CLI::App& app, GlobalOptions& options);
 void register_queue_commands(CLI::App& app, GlobalOptions& options);
 void register_worker_command(CLI::App& app, GlobalOptions& options);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "checkpoints/batch_manifest.hpp"
+#include "cli/compare_command.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_support.hpp"
 #include "lib/brand/brand.hpp"
@@ -216,10 +217,12 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
   }
   auto total_json = total.to_json();
   if (!cost_known) total_json["cost_usd"] = nullptr;
+  const auto differentiation = stages::batch_differentiation(store, manifest);
   if (options.json) {
     print_json({{"batch_id", manifest.batch_id}, {"created_at", manifest.created_at}, {"inputs", manifest.inputs},
                 {"brands", manifest.brands}, {"settings", manifest.settings}, {"counts", counts},
-                {"runs", std::move(runs)}, {"usage", total_json}});
+                {"runs", std::move(runs)}, {"usage", total_json},
+                {"differentiation", stages::to_json(differentiation)}});
     return;
   }
   std::string counts_text;
@@ -233,6 +236,7 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
   }
   text += "\n";
   if (counts["completed"] != static_cast<int>(manifest.runs.size())) text += "  " + resume_hint(batch_id) + "\n";
+  text += batch_differentiation_text(differentiation);
   print_human(options, text);
 }
 

@@ -15,6 +15,7 @@ using Type = ValueKind::Type;
 const std::map<std::string, Type>& kinds_by_name() {
   static const std::map<std::string, Type> kinds{
       {"run_id", Type::run_id},       {"job_id", Type::run_id},       {"--brand", Type::brand},        {"brand", Type::brand},
+      {"run_a", Type::run_id},        {"run_b", Type::run_id},         {"--html", Type::file},
       {"input", Type::file},          {"inputs", Type::file},          {"files", Type::file},
       {"--config", Type::file},       {"--runs-dir", Type::directory}, {"--brands-dir", Type::directory},
       {"--cache-dir", Type::directory}, {"--record", Type::directory}, {"--replay", Type::directory},
@@ -74,6 +75,7 @@ void build_app(CLI::App& app, GlobalOptions& options) {
   register_run_commands(app, options);
   register_batch_command(app, options);
   register_report_command(app, options);
+  register_compare_command(app, options);
   register_queue_commands(app, options);
   register_worker_command(app, options);
   register_completion_command(app);

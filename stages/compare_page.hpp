@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string>
+
+#include "stages/differentiation.hpp"
+
+namespace pipeline::stages {
+
+// `pipeline compare --html`: one self-contained HTML page (inline CSS, no
+// scripts, nothing fetched) that sets the two runs' cards side by side,
+// pattern by pattern, with each pair's similarity, grounding and flag, the
+// overall score and the notes. Every text from a card, a profile or a
+// document name is escaped.
+std::string compare_page(const Differentiation& result);
+
+}  // namespace pipeline::stages
