@@ -79,7 +79,8 @@ void print_job(const GlobalOptions& options, const queue::Job& job) {
     return;
   }
   std::string text;
-  for (const auto& [name, value] : job_json(job).items()) {
+  const nlohmann::json fields = job_json(job);
+  for (const auto& [name, value] : fields.items()) {
     text += fmt::format("  {:<12} {}\n", name, value.is_string() ? value.get<std::string>() : value.dump());
   }
   print_human(options, "job " + job.job_id + "\n" + text);
