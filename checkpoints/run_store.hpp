@@ -22,9 +22,9 @@ class RunLock {
   virtual bool held() const { return true; }
 };
 
-// Where runs live: their checkpoints and artifacts. The file store is the
-// only backend for now; others (a Redis store for workers) come behind this
-// same interface.
+// Where runs live: their checkpoints and artifacts. Backends: folders
+// (FileRunStore) and Redis (RedisRunStore); open_run_store() in
+// checkpoints/open_run_store.hpp picks one by URL.
 class RunStore {
  public:
   virtual ~RunStore() = default;

@@ -34,7 +34,14 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.option_defaults()->always_capture_default();
   // Global options may also follow the subcommand: `pipeline run x.pdf --json`.
   app.fallthrough();
-  app.add_option("--runs-dir", o.runs_dir, "Folder that holds the runs")->envname("PIPELINE_RUNS_DIR");
+  app.add_option("--runs-dir", o.runs_dir, "Folder that holds the runs (--store names any store)")
+      ->envname("PIPELINE_RUNS_DIR");
+  app.add_option("--store", o.store,
+                 "Where runs live: a folder (a path or file:DIR), or Redis: redis://[user:password@]host:port/db, "
+                 "rediss://... for TLS (default: --runs-dir)")
+      ->envname("PIPELINE_STORE")->type_name("URL");
+  app.add_option("--redis-ca", o.redis_ca, "PEM file of the CAs that sign the Redis server's certificate (rediss://)")
+      ->envname("PIPELINE_REDIS_CA");
   app.add_option("--brands-dir", o.brands_dir, "Folder searched first for brand profiles")
       ->envname("PIPELINE_BRANDS_DIR");
   app.add_flag("--json", o.json, "Machine-readable output on stdout; human text goes to stderr");
@@ -136,8 +143,21 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
   return config;
 }
 
+std::string store_url(const GlobalOptions& options) { return options.store.empty() ? options.runs_dir : options.store; }
+
+checkpoints::StoreOptions store_options(const GlobalOptions& options) {
+  checkpoints::StoreOptions store;
+  store.redis_ca = options.redis_ca;
+  store.connect_timeout = std::chrono::milliseconds(std::llround(options.connect_timeout_s * 1000));
+  return store;
+}
+
 std::unique_ptr<checkpoints::StageCache> open_stage_cache(const GlobalOptions& options) {
   if (options.no_cache) return nullptr;
+  if (options.cache_dir.empty()) {
+    auto shared = checkpoints::open_store_stage_cache(store_url(options), store_options(options)).value_or_throw();
+    if (shared) return shared;
+  }
   return checkpoints::make_file_stage_cache(options.cache_dir.empty() ? checkpoints::default_stage_cache_dir()
                                                                       : std::filesystem::path(options.cache_dir));
 }

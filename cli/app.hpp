@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "checkpoints/open_run_store.hpp"
 #include "checkpoints/stage_cache.hpp"
 #include "lib/llm/client_config.hpp"
 #include "lib/pdf/ingest.hpp"
@@ -21,6 +22,8 @@ namespace pipeline::cli {
 // Options shared by every command. Precedence: flag, then environment, then default.
 struct GlobalOptions {
   std::string runs_dir = "./runs";  // PIPELINE_RUNS_DIR
+  std::string store;                // PIPELINE_STORE: a folder, file:DIR, redis:// or rediss://; empty: runs_dir
+  std::string redis_ca;             // PIPELINE_REDIS_CA
   std::string brands_dir;           // PIPELINE_BRANDS_DIR
   bool json = false;
   bool verbose = false;
@@ -63,11 +66,18 @@ std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& option
 // and text limits. Every command that reads a document uses it.
 pdf::IngestOptions ingest_options(const GlobalOptions& options);
 
+// Where runs live: --store, else --runs-dir.
+std::string store_url(const GlobalOptions& options);
+
+// How to open the store: --redis-ca, --connect-timeout.
+checkpoints::StoreOptions store_options(const GlobalOptions& options);
+
 // The model client settings from the options and the environment's API key.
 llm::ClientConfig client_config(const GlobalOptions& options);
 
-// The stage cache the options ask for: --cache-dir (or its default), or
-// nullptr with --no-cache.
+// The stage cache the options ask for: nullptr with --no-cache; else
+// --cache-dir; else the store's own for a Redis store (shared by everyone who
+// uses it); else the default cache folder.
 std::unique_ptr<checkpoints::StageCache> open_stage_cache(const GlobalOptions& options);
 
 // Machine-readable output goes to stdout, one JSON document per call.

@@ -132,7 +132,7 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   }
   // Everything is checked before any run is made: brands, settings, documents.
   std::vector<brand::BrandProfile> brands;
-  for (const auto& name : batch.brands) brands.push_back(brand::resolve_brand(name, brand_search_dirs(options)).value_or_throw());
+  for (const auto& name : batch.brands) brands.push_back(resolve_run_brand(options, *store, name));
   auto settings = new_run_settings(options, batch.setup);
   apply_notify_option(batch.notify, settings);
   if (settings.contains("max_cost_usd")) {
@@ -157,6 +157,7 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
       stages::NewRunRequest request;
       request.input = batch.inputs[d];
       request.brand = batch.brands[b];
+      request.profile = std::make_shared<const brand::BrandProfile>(brands[b]);
       request.brand_search_dirs = brand_search_dirs(options);
       request.prompts_dir = batch.setup.prompts_dir;
       request.settings = settings;

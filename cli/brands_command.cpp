@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/app.hpp"
+#include "cli/run_support.hpp"
 #include "lib/brand/brand.hpp"
 #include "lib/util/error.hpp"
 
@@ -59,7 +60,8 @@ void list_command(const GlobalOptions& options) {
 }
 
 void show_command(const GlobalOptions& options, const std::string& reference) {
-  auto profile = brand::resolve_brand(reference, brand_search_dirs(options)).value_or_throw();
+  auto store = open_store(options);
+  auto profile = resolve_run_brand(options, *store, reference);
   if (options.json) {
     print_json(profile.json);
     return;
@@ -94,14 +96,30 @@ void validate_command(const GlobalOptions& options, const std::vector<std::strin
   }
 }
 
+// Keeps brand files in the store, research notes inline, so that every
+// machine using the store finds them by id.
+void push_command(const GlobalOptions& options, const std::vector<std::string>& files) {
+  std::vector<brand::BrandProfile> profiles;
+  for (const auto& file : files) profiles.push_back(brand::load_brand_file(file).value_or_throw());
+  auto store = open_store(options);
+  auto results = nlohmann::json::array();
+  for (const auto& profile : profiles) {
+    store->save_brand(profile.id, profile.json.dump(2) + "\n").value_or_throw();
+    print_human(options, "pushed brand " + profile.id + " (" + profile.company_name + ") to " + store_place(options));
+    results.push_back({{"id", profile.id}, {"file", profile.source.string()}, {"store", store_place(options)}});
+  }
+  if (options.json) print_json(results);
+}
+
 }  // namespace
 
 void register_brands_command(CLI::App& app, GlobalOptions& options) {
-  auto* brands = app.add_subcommand("brands", "List, show and validate brand profiles");
+  auto* brands = app.add_subcommand("brands", "List, show, validate and push brand profiles");
   brands->require_subcommand(1);
   brands->footer(
-      "Brands are looked up by id as <dir>/<id>.json in --brands-dir (or PIPELINE_BRANDS_DIR), then in the "
-      "brands shipped with the tool. A reference containing '/' or ending in .json is a file path.");
+      "Brands are looked up by id as <dir>/<id>.json in --brands-dir (or PIPELINE_BRANDS_DIR), then among the "
+      "brands pushed to the store (--store), then in the brands shipped with the tool. A reference containing '/' "
+      "or ending in .json is a file path.");
 
   auto* list = brands->add_subcommand("list", "List the brands found in the brand folders");
   list->callback([&options] { list_command(options); });
@@ -115,6 +133,11 @@ void register_brands_command(CLI::App& app, GlobalOptions& options) {
   auto* validate = brands->add_subcommand("validate", "Check brand files; exit 3 if any is invalid");
   validate->add_option("files", *files, "Brand .json files to check")->required()->default_str("");
   validate->callback([&options, files] { validate_command(options, *files); });
+
+  auto pushed = std::make_shared<std::vector<std::string>>();
+  auto* push = brands->add_subcommand("push", "Keep brand files in the store (--store), found there by id from any machine");
+  push->add_option("files", *pushed, "Brand .json files to push")->required()->default_str("");
+  push->callback([&options, pushed] { push_command(options, *pushed); });
 }
 
 }  // namespace pipeline::cli

@@ -19,7 +19,7 @@ const std::map<std::string, Type>& kinds_by_name() {
       {"input", Type::file},          {"inputs", Type::file},          {"files", Type::file},
       {"--config", Type::file},       {"--runs-dir", Type::directory}, {"--brands-dir", Type::directory},
       {"--cache-dir", Type::directory}, {"--record", Type::directory}, {"--replay", Type::directory},
-      {"--prompts", Type::directory}, {"--output", Type::file},
+      {"--prompts", Type::directory}, {"--redis-ca", Type::file}, {"--output", Type::file},
   };
   return kinds;
 }

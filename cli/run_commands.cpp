@@ -57,6 +57,7 @@ stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, ch
   request.input = run.input;
   request.brand = run.brand;
   request.brand_search_dirs = brand_search_dirs(options);
+  request.profile = std::make_shared<const brand::BrandProfile>(resolve_run_brand(options, store, run.brand));
   request.run_id = run.run_id;
   request.prompts_dir = run.setup.prompts_dir;
   request.ingest = ingest_options(options);
@@ -133,9 +134,14 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
   if (!options.json) {
     // The run_finished line said the status and the totals; this says where to look.
     const auto& done = *result;
-    const std::string folder = fmt::format("{}/{}", options.runs_dir, run_id);
-    print_human(options, done.status == checkpoints::RunStatus::completed ? "report: " + folder + "/report.md"
-                                                                          : "run folder: " + folder);
+    const std::string place = store.location(run_id);
+    const bool completed = done.status == checkpoints::RunStatus::completed;
+    if (is_folder_store(options)) {
+      print_human(options, completed ? "report: " + place + "/report.md" : "run folder: " + place);
+    } else {
+      print_human(options, completed ? fmt::format("report: {}/report.md (`pipeline show {}` prints it)", place, run_id)
+                                     : "run: " + place);
+    }
   }
 }
 
@@ -351,7 +357,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     print_status(options, *store, store->load(*status_id).value_or_throw());
   });
 
-  auto* list_command = app.add_subcommand("list", "Every run in the runs folder with its state");
+  auto* list_command = app.add_subcommand("list", "Every run in the store with its state");
   list_command->callback([&options] {
     auto store = open_store(options);
     nlohmann::json runs = nlohmann::json::array();
@@ -372,7 +378,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
       text += fmt::format("{:<48} {:<11} {}/5  {:<16} {}\n", id, status, done, state->brand.id, describe_usage(usage));
     }
     if (options.json) print_json(runs);
-    else print_human(options, text.empty() ? "no runs in " + options.runs_dir : text);
+    else print_human(options, text.empty() ? "no runs in " + store_place(options) : text);
   });
 
   auto show = std::make_shared<StageRunOptions>();

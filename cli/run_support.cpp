@@ -136,7 +136,35 @@ nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOpti
 }
 
 std::unique_ptr<checkpoints::RunStore> open_store(const GlobalOptions& options) {
-  return checkpoints::make_file_run_store(options.runs_dir);
+  return checkpoints::open_run_store(store_url(options), store_options(options)).value_or_throw();
+}
+
+bool is_folder_store(const GlobalOptions& options) {
+  const auto location = checkpoints::parse_store_url(store_url(options)).value_or_throw();
+  return location.kind == checkpoints::StoreLocation::Kind::folder;
+}
+
+std::string store_place(const GlobalOptions& options) {
+  const auto location = checkpoints::parse_store_url(store_url(options)).value_or_throw();
+  return location.kind == checkpoints::StoreLocation::Kind::folder ? location.folder : location.redis.masked();
+}
+
+brand::BrandProfile resolve_run_brand(const GlobalOptions& options, const checkpoints::RunStore& store,
+                                      const std::string& reference) {
+  const auto search = brand_search_dirs(options);
+  if (!brand::is_valid_brand_id(reference)) return brand::resolve_brand(reference, search).value_or_throw();
+  std::error_code ignored;
+  if (!options.brands_dir.empty() &&
+      std::filesystem::exists(std::filesystem::path(options.brands_dir) / (reference + ".json"), ignored)) {
+    return brand::resolve_brand(reference, {options.brands_dir}).value_or_throw();
+  }
+  if (auto pushed = store.find_brand(reference).value_or_throw()) {
+    const std::string source = is_folder_store(options)
+                                   ? (std::filesystem::path(store_place(options)) / ".brands" / (reference + ".json")).string()
+                                   : store_place(options) + "#brand:" + reference;
+    return brand::parse_brand(nlohmann::json::parse(*pushed, nullptr, false), source).value_or_throw();
+  }
+  return brand::resolve_brand(reference, search).value_or_throw();
 }
 
 std::optional<util::Clock::time_point> parse_deadline(const std::string& text) {

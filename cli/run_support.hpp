@@ -10,6 +10,7 @@
 
 #include "checkpoints/run_store.hpp"
 #include "cli/app.hpp"
+#include "lib/brand/brand.hpp"
 #include "lib/llm/client_config.hpp"
 #include "lib/util/time.hpp"
 
@@ -29,7 +30,18 @@ void register_setup_options(CLI::App* command, RunSetupOptions& setup);
 // --config and --set, and the cost cap. Throws FatalError.
 nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOptions& setup);
 
+// The store --store (or --runs-dir) names. Throws FatalError.
 std::unique_ptr<checkpoints::RunStore> open_store(const GlobalOptions& options);
+// Whether that store is a folder (else Redis).
+bool is_folder_store(const GlobalOptions& options);
+// The store for messages: its folder, or its Redis URL with the password masked.
+std::string store_place(const GlobalOptions& options);
+
+// The brand --brand names: a file by its path; an id in --brands-dir, then
+// among the brands pushed to the store (`pipeline brands push`), then among
+// the shipped ones. Throws FatalError.
+brand::BrandProfile resolve_run_brand(const GlobalOptions& options, const checkpoints::RunStore& store,
+                                      const std::string& reference);
 
 // The deadline --deadline names from now; nullopt when empty. Throws a usage error.
 std::optional<util::Clock::time_point> parse_deadline(const std::string& text);

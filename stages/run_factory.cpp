@@ -91,7 +91,8 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
                                                         "with `pipeline resume {}`",
                                                         request.run_id, request.run_id));
   }
-  auto profile = brand::resolve_brand(request.brand, request.brand_search_dirs);
+  auto profile = request.profile ? util::Expected<brand::BrandProfile>(*request.profile)
+                                 : brand::resolve_brand(request.brand, request.brand_search_dirs);
   if (!profile) return profile.error();
   if (!request.prompts_dir.empty()) {
     if (auto checked = prompts::check_prompt_dir(request.prompts_dir); !checked) return checked.error();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/run_store.hpp"
+#include "lib/brand/brand.hpp"
 #include "lib/llm/provider_profile.hpp"
 #include "lib/pdf/ingest.hpp"
 #include "lib/util/cancel.hpp"
@@ -22,6 +23,9 @@ struct NewRunRequest {
   std::string input;  // a PDF path or an http(s) URL
   std::string brand;  // a brand id or a path to a brand file
   std::vector<std::filesystem::path> brand_search_dirs;
+  // The brand already resolved (from a store's pushed brands, for one); when
+  // null, `brand` is looked up in brand_search_dirs.
+  std::shared_ptr<const brand::BrandProfile> profile;
   std::string run_id;  // empty: generated
   std::string prompts_dir;  // overrides of the built-in prompts, may be empty
   // base_url, model, structured_output and "stages": {name: StageParams}.

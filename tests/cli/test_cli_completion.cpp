@@ -111,7 +111,7 @@ TEST_CASE("completion bash: completes commands, choices, stages and brand ids in
   const std::string program = testing::pipeline_binary();
 
   CHECK(bash_complete(script, {program, "br"}) == "brands\n");
-  CHECK(bash_complete(script, {program, "brands", ""}) == "list\nshow\nvalidate\n");
+  CHECK(bash_complete(script, {program, "brands", ""}) == "list\nshow\nvalidate\npush\n");
   CHECK(bash_complete(script, {program, "run", "x.pdf", "--structured-output", "js"}) == "json_schema\njson_object\n");
   // bash splits --schema-dialect=ll at the '='.
   CHECK(bash_complete(script, {program, "--schema-dialect", "=", "ll"}) == "llama.cpp\n");
