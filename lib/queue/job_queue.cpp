@@ -212,7 +212,9 @@ Expected<std::optional<Delivery>> JobQueue::reclaim(Priority priority, std::chro
 }
 
 Expected<std::optional<Delivery>> JobQueue::read_new(std::chrono::milliseconds wait) {
-  for (const Priority priority : all_priorities()) {
+  // After a wait that found nothing the streams were empty: the blocking
+  // read alone sees what came since, which keeps an idle worker's commands few.
+  for (const Priority priority : m_found_empty && wait.count() > 0 ? std::vector<Priority>{} : all_priorities()) {
     // Entries whose jobs are over are dropped one by one; stop after a few
     // so a long run of them cannot keep the worker from waiting.
     for (int tries = 0; tries < 16; ++tries) {
@@ -235,6 +237,7 @@ Expected<std::optional<Delivery>> JobQueue::read_new(std::chrono::milliseconds w
   for (std::size_t i = 0; i < all_priorities().size(); ++i) command.push_back(">");
   auto reply = run(command, "waiting for a job");
   if (!reply) return reply.error();
+  m_found_empty = reply->is_nil();
   if (reply->is_nil()) return std::optional<Delivery>();
   // Entries of several streams may come at once: the most urgent is kept and
   // the others go back, so that another worker can take them now.
@@ -261,8 +264,8 @@ Expected<std::optional<Delivery>> JobQueue::take(std::chrono::milliseconds wait,
                                                  std::optional<std::chrono::milliseconds> reclaim_idle) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto taken = [&]() -> Expected<std::optional<Delivery>> {
-      if (auto promoted = promote_due_retries(); !promoted) return promoted.error();
       if (reclaim_idle) {
+        if (auto promoted = promote_due_retries(); !promoted) return promoted.error();
         for (const Priority priority : all_priorities()) {
           auto delivery = reclaim(priority, *reclaim_idle);
           if (!delivery || *delivery) return delivery;
@@ -331,12 +334,16 @@ Expected<std::optional<Job>> JobQueue::find(const std::string& job_id) {
   return std::optional<Job>(std::move(*job));
 }
 
-Expected<void> JobQueue::update(const std::string& job_id, const std::map<std::string, std::string>& fields) {
-  auto all = fields;
-  all["updated_at"] = util::now_iso8601();
-  auto reply = run(queue_hset_command(m_keys.job(job_id), all), "updating job " + job_id);
+Expected<void> JobQueue::stamp_hash(const std::string& key, std::map<std::string, std::string> fields,
+                                    const std::string& what) {
+  fields["updated_at"] = util::now_iso8601();
+  auto reply = run(queue_hset_command(key, fields), what);
   if (!reply) return reply.error();
   return {};
+}
+
+Expected<void> JobQueue::update(const std::string& job_id, const std::map<std::string, std::string>& fields) {
+  return stamp_hash(m_keys.job(job_id), fields, "updating job " + job_id);
 }
 
 Expected<std::vector<Job>> JobQueue::list() {
@@ -445,11 +452,7 @@ Expected<void> JobQueue::unregister_worker() {
 }
 
 Expected<void> JobQueue::update_status(const std::string& run_id, const std::map<std::string, std::string>& fields) {
-  auto all = fields;
-  all["updated_at"] = util::now_iso8601();
-  auto reply = run(queue_hset_command(m_keys.status(run_id), all), "updating the status of run " + run_id);
-  if (!reply) return reply.error();
-  return {};
+  return stamp_hash(m_keys.status(run_id), fields, "updating the status of run " + run_id);
 }
 
 }  // namespace pipeline::queue

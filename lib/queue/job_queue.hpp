@@ -83,11 +83,12 @@ class JobQueue {
   // Writes the job's hash (state queued) and adds an entry to its stream.
   util::Expected<void> enqueue(Job job);
 
-  // The next job: first due retries are moved back to their streams; with
-  // `reclaim_idle`, entries idle longer than it are taken over from dead
-  // workers (counting a death; the third sends the job to the dead-letter
-  // list instead); then new entries, high before normal before low. Waits
-  // up to `wait` for one (0: no wait). nullopt when there is none.
+  // The next job. With `reclaim_idle` (a worker asks every third of its
+  // lease), due retries are first moved back to their streams and entries
+  // idle longer than it are taken over from dead workers (counting a death;
+  // the third sends the job to the dead-letter list instead). Then new
+  // entries, high before normal before low. Waits up to `wait` for one (0:
+  // no wait). nullopt when there is none.
   util::Expected<std::optional<Delivery>> take(std::chrono::milliseconds wait,
                                                std::optional<std::chrono::milliseconds> reclaim_idle);
   // Resets the entry's idle time if this consumer still holds it; false when
@@ -123,6 +124,9 @@ class JobQueue {
 
  private:
   util::Expected<redis::Reply> run(const redis::Command& command, const std::string& what);
+  // HSET of the fields and updated_at.
+  util::Expected<void> stamp_hash(const std::string& key, std::map<std::string, std::string> fields,
+                                  const std::string& what);
   util::Expected<void> promote_due_retries();
   util::Expected<std::optional<Delivery>> reclaim(Priority priority, std::chrono::milliseconds idle);
   util::Expected<std::optional<Delivery>> read_new(std::chrono::milliseconds wait);
@@ -133,6 +137,7 @@ class JobQueue {
   std::unique_ptr<redis::Connection> m_connection;
   QueueKeys m_keys;
   std::string m_consumer;
+  bool m_found_empty = false;  // the last wait for a job timed out
 };
 
 // Milliseconds since the epoch, the clock of the queue's scores.

@@ -54,6 +54,13 @@ struct WorkerWorld {
     return fields;
   }
   std::string job_state(const std::string& id) const { return hash("pipeline:job:" + id)["state"]; }
+  // True when the jobs <prefix>0 ... <prefix><count - 1> are all done.
+  bool all_done(const std::string& prefix, int count) const {
+    for (int i = 0; i < count; ++i) {
+      if (job_state(prefix + std::to_string(i)) != "done") return false;
+    }
+    return true;
+  }
   std::map<std::string, std::string> status(const std::string& id) const { return hash("pipeline:status:" + id); }
   std::string lease_pid(const std::string& run_id) const { return hash("pipeline:run:" + run_id + ":lease")["pid"]; }
 
@@ -129,14 +136,7 @@ TEST_CASE("three workers, six jobs: all complete, stages 1-3 of each document as
   for (int i = 0; i < 3; ++i) workers.push_back(world.start_worker());
   CHECK(worker_wait_until([&] { return json::parse(world.env.run({"queue", "--json"}).out).at("live_workers") == 3; },
                           seconds(10)));
-  const bool all_done = worker_wait_until(
-      [&] {
-        for (int i = 0; i < 6; ++i) {
-          if (world.job_state("six-" + std::to_string(i)) != "done") return false;
-        }
-        return true;
-      },
-      seconds(90));
+  const bool all_done = worker_wait_until([&] { return world.all_done("six-", 6); }, seconds(90));
   for (auto& worker : workers) worker_stop(*worker);
   REQUIRE(all_done);
   std::set<std::string> who;
@@ -309,14 +309,7 @@ TEST_CASE("kill -9 of redis-server mid-batch, then a restart: every job complete
   world.redis.kill(SIGKILL);
   std::this_thread::sleep_for(seconds(2));
   world.redis.restart();
-  const bool all_done = worker_wait_until(
-      [&] {
-        for (int i = 0; i < 4; ++i) {
-          if (world.job_state("crash-" + std::to_string(i)) != "done") return false;
-        }
-        return true;
-      },
-      seconds(90));
+  const bool all_done = worker_wait_until([&] { return world.all_done("crash-", 4); }, seconds(90));
   worker_stop(*a);
   worker_stop(*b);
   REQUIRE(all_done);
