@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -13,6 +12,7 @@
 #include "checkpoints/redis_run_store.hpp"
 #include "lib/redis/chunked_value.hpp"
 #include "lib/util/sha256.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/run_states.hpp"
 
@@ -55,14 +55,8 @@ std::string redis_store_field(const RedisServer& server, const std::string& key,
   return server.command({"HGET", key, field}).text;
 }
 
-// Waits until `condition` holds, at most `limit`.
-bool redis_store_eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
+long long redis_cli_lease_count(const RedisServer& server) {
+  return static_cast<long long>(server.command({"KEYS", "pipeline:run:*:lease"}).elements.size());
 }
 
 }  // namespace
@@ -321,66 +315,6 @@ TEST_CASE("a 1.5 MB artifact is written in chunks of 512 KiB and read back whole
   }
 }
 
-TEST_CASE("a torn chunked write is never visible") {
-  RedisServer server;
-  auto connection = server.connect();
-  const redis::ValueSlot slot{"pipeline:test:value", "", "pipeline:test:chunk:"};
-  const std::string old_value(900 * 1024, 'o');
-  redis_store_require(redis::put_value(*connection, slot, old_value, {}, "writing the old value"));
-  const std::string new_value(1200 * 1024, 'n');
-
-  SUBCASE("chunks written, the writer dies before the switch: the old value stays, the chunks expire") {
-    auto staged = redis::stage_value(*connection, slot, new_value);
-    REQUIRE(staged.has_value());
-    CHECK(staged->chunk_keys.size() == 3);
-    CHECK(redis::get_value(*connection, slot).value_or_throw() == old_value);
-    for (const auto& key : staged->chunk_keys) {
-      const auto ttl = server.command({"PTTL", key}).integer;
-      CHECK(ttl > 0);
-      CHECK(ttl <= std::chrono::milliseconds(redis::k_staged_chunk_ttl).count());
-    }
-  }
-  SUBCASE("a chunk gone before the switch makes the switch fail, and the old value stays") {
-    auto staged = redis::stage_value(*connection, slot, new_value);
-    REQUIRE(staged.has_value());
-    server.command({"DEL", staged->chunk_keys[2]});
-    auto committed = redis::commit_value(*connection, slot, *staged, {}, "writing the new value");
-    REQUIRE_FALSE(committed.has_value());
-    CHECK(committed.error().message.find("CHUNKMISSING") != std::string::npos);
-    CHECK(redis::get_value(*connection, slot).value_or_throw() == old_value);
-  }
-  SUBCASE("readers racing a writer see one value or the other, whole") {
-    std::atomic<bool> done{false};
-    std::atomic<int> reads{0};
-    std::atomic<int> torn{0};
-    std::thread reader([&] {
-      auto own = server.connect();
-      while (!done) {
-        auto value = redis::get_value(*own, slot);
-        if (!value || !*value) {
-          ++torn;
-          continue;
-        }
-        const std::string& text = **value;
-        const bool whole = text == old_value || text == new_value ||
-                           (text.size() == 1000 * 1024 && text.find_first_not_of('m') == std::string::npos);
-        if (!whole) ++torn;
-        ++reads;
-      }
-    });
-    for (int round = 0; round < 15; ++round) {
-      redis_store_require(redis::put_value(*connection, slot, round % 2 ? new_value : std::string(1000 * 1024, 'm'), {},
-                                           "rewriting the value"));
-    }
-    redis_store_eventually([&] { return reads > 20; }, 10s);
-    done = true;
-    reader.join();
-    CHECK(reads > 0);
-    CHECK(torn == 0);
-    CHECK(server.command({"KEYS", "pipeline:test:chunk:*"}).elements.size() == 2);
-  }
-}
-
 TEST_CASE("fencing: once another process took the run over, every write under the old lease is refused") {
   RedisServer server;
   auto first = redis_store_for(server);
@@ -465,7 +399,7 @@ TEST_CASE("fencing: a process stopped past its lease's TTL has its save refused 
 
   ::kill(child, SIGSTOP);
   std::unique_ptr<RunLock> taken;
-  CHECK(redis_store_eventually(
+  CHECK(eventually(
       [&] {
         auto lock = store->lock("r1");
         if (lock) taken = std::move(*lock);
@@ -489,63 +423,20 @@ TEST_CASE("fencing: a process stopped past its lease's TTL has its save refused 
   CHECK(taken->held());
 }
 
-TEST_CASE("the heartbeat keeps a lease; a lost one is reported once; release lets another take it at once") {
+TEST_CASE("lock_holder reads the lease: its holder while held, nobody once released") {
   RedisServer server;
-  auto store = redis_store_for(server, 300ms);
+  auto store = redis_store_for(server);
   run_with_two_done_stages(*store, "r1");
+  CHECK_FALSE(store->lock_holder("r1").has_value());
   auto lock = store->lock("r1");
   REQUIRE(lock.has_value());
-  auto& lease = static_cast<RedisRunLock&>(**lock);
-  std::this_thread::sleep_for(900ms);
-  CHECK(lease.held());
-  CHECK(server.command({"PTTL", store->keys().lease("r1")}).integer > 0);
   auto holder = store->lock_holder("r1");
   REQUIRE(holder.has_value());
   CHECK(holder->find(fmt::format("pid {} on host", ::getpid())) == 0);
   CHECK(holder->find("lease epoch 2") != std::string::npos);
-
-  SUBCASE("taken over: on_lost runs, held() turns false") {
-    std::atomic<int> lost{0};
-    lease.on_lost([&] { ++lost; });
-    server.command({"HSET", store->keys().lease("r1"), "owner", "someone-else"});
-    CHECK(redis_store_eventually([&] { return lost == 1; }, 2s));
-    CHECK_FALSE(lease.held());
-    std::atomic<int> late{0};
-    lease.on_lost([&] { ++late; });
-    CHECK(late == 1);
-    std::this_thread::sleep_for(300ms);
-    CHECK(lost == 1);
-    check_lease_lost(store->append_event("r1", "{}").error());
-  }
-  SUBCASE("released: gone from Redis, taken again at once, later writes refused") {
-    redis_store_require(lease.release());
-    CHECK_FALSE(lease.held());
-    CHECK_FALSE(store->lock_holder("r1").has_value());
-    CHECK(server.command({"EXISTS", store->keys().lease("r1")}).integer == 0);
-    CHECK_FALSE(store->append_event("r1", "{}").has_value());
-    auto other = redis_store_for(server);
-    auto again = other->lock("r1");
-    REQUIRE(again.has_value());
-    CHECK(static_cast<RedisRunLock&>(**again).epoch() == 3);
-  }
-  SUBCASE("the destructor releases it") {
-    lock->reset();
-    CHECK(server.command({"EXISTS", store->keys().lease("r1")}).integer == 0);
-  }
-}
-
-TEST_CASE("a lease lapses when Redis cannot be reached for longer than its TTL") {
-  RedisServer server;
-  auto store = redis_store_for(server, 400ms);
-  run_with_two_done_stages(*store, "r1");
-  auto lock = store->lock("r1");
-  REQUIRE(lock.has_value());
-  std::atomic<bool> lost{false};
-  static_cast<RedisRunLock&>(**lock).on_lost([&] { lost = true; });
-  server.signal(SIGSTOP);
-  CHECK(redis_store_eventually([&] { return lost.load(); }, 3s));
-  server.signal(SIGCONT);
-  CHECK_FALSE((*lock)->held());
+  lock->reset();
+  CHECK_FALSE(store->lock_holder("r1").has_value());
+  CHECK(redis_cli_lease_count(server) == 0);
 }
 
 TEST_CASE("batches and brands go both ways; location shows the URL without its password") {
