@@ -101,6 +101,7 @@ sleep 1
 first_worker="$(rcli HGET pipeline:status:takeover worker)"
 kill -KILL "$a"
 killed=$(now)
+{ wait "$a"; } 2>/dev/null || true
 until [[ "$(rcli HGET pipeline:status:takeover worker)" != "$first_worker" ]]; do sleep 0.02; done
 resumed=$(now)
 until [[ "$(rcli HGET pipeline:job:takeover state)" == done ]]; do sleep 0.1; done
