@@ -15,6 +15,7 @@
 #include "tests/support/pdf_builder.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/run_fixture.hpp"
+#include "tests/support/webhook_receiver.hpp"
 
 using namespace pipeline::testing;
 using nlohmann::json;
@@ -378,4 +379,30 @@ TEST_CASE("the queue needs a Redis store, and a worker refuses a server that evi
   auto refused = env.run({"worker", "--once"});
   CHECK(refused.exit_code == 3);
   CHECK(refused.err.find("maxmemory-policy allkeys-lru") != std::string::npos);
+}
+
+TEST_CASE("submit --notify keeps the URL in the run, and the worker posts the run's events there, signed") {
+  WorkerWorld world;
+  WebhookReceiver receiver;
+  world.env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
+  world.env.options.env["PIPELINE_WEBHOOK_SECRET"] = "worker-test-secret";
+  auto submitted = world.env.run({"submit", worker_pdf(world.env, "Hookmark"), "--brand", world.env.brand_path,
+                                  "--run-id", "hooked", "--notify", receiver.url("/hook?token=abc")});
+  INFO(submitted.err);
+  REQUIRE(submitted.exit_code == 0);
+  CHECK(world.hash("pipeline:job:hooked")["notify"] == receiver.url("/hook?token=abc"));
+  auto once = world.env.run({"worker", "--once", "--lease", "3s"});
+  INFO(once.err);
+  REQUIRE(once.exit_code == 0);
+  REQUIRE(receiver.wait_for(6, seconds(10)));
+  int finished = 0;
+  for (const auto& delivery : receiver.received()) {
+    CHECK(delivery.headers.count("x-pipeline-signature") == 1);
+    CHECK(delivery.body.find(k_secret_key) == std::string::npos);
+    finished += delivery.body.find("\"run_finished\"") != std::string::npos;
+  }
+  CHECK(finished == 1);
+  // jobs show hides the receiver's token.
+  auto shown = world.env.run({"jobs", "show", "hooked"});
+  CHECK(shown.out.find("token=abc") == std::string::npos);
 }
