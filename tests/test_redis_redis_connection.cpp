@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,20 +29,10 @@ Reply connection_reply(Connection& connection, const pipeline::redis::Command& c
 // A listening socket that never accepts: the kernel completes connections
 // to it, and nothing ever answers.
 struct SilentListener {
-  SilentListener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(fd, 8) == 0);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port = ntohs(address.sin_port);
-  }
+  SilentListener() : fd(pipeline::testing::bind_loopback_socket(port)) { REQUIRE(::listen(fd, 8) == 0); }
   ~SilentListener() { ::close(fd); }
-  int fd = -1;
   int port = 0;
+  int fd = -1;
 };
 
 ConnectOptions silent_options(const std::string& scheme, int port) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lib/redis/redis_connection.hpp"
+#include "tests/support/loopback_socket.hpp"
 #include "tests/support/process.hpp"
 
 namespace pipeline::testing {
@@ -83,8 +84,5 @@ class RedisServer {
   int m_port = 0;
   std::unique_ptr<Process> m_process;
 };
-
-// A port on 127.0.0.1 that nothing listens on right now.
-int free_local_port();
 
 }  // namespace pipeline::testing
