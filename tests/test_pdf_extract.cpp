@@ -1,12 +1,15 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/pdf/extract.hpp"
+#include "lib/util/cancel.hpp"
 #include "lib/util/sha256.hpp"
 #include "tests/support/pdf_builder.hpp"
 #include "tests/support/process.hpp"
@@ -261,4 +264,49 @@ TEST_CASE("extract_text holds one page to a sixteenth of max_text_bytes in chara
   const auto read = extract_text(dir / "page.pdf", limits);
   REQUIRE(read.has_value());
   CHECK(std::count(read->text.begin(), read->text.end(), 'd') == 300'000);
+}
+
+TEST_CASE("extract_text stops in the middle of a page of drawing operators once the cancel token stops") {
+  testing::TempDir dir;
+  // 4000 copies of a 1 MB stream: about 4 GB of operators on one page, which
+  // MuPDF needs about a minute to interpret; the file holds a few kilobytes.
+  testing::write_operator_bomb_pdf(dir / "bomb.pdf", 1024 * 1024, 4000);
+  REQUIRE(std::filesystem::file_size(dir / "bomb.pdf") < 64 * 1024);
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds_since_start = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+
+  SUBCASE("a deadline gives a deadline error") {
+    const pipeline::util::CancelToken token(pipeline::util::Clock::now() + std::chrono::milliseconds(300));
+    const auto stopped = extract_text(dir / "bomb.pdf", {}, token);
+    const double elapsed = seconds_since_start();
+    REQUIRE_FALSE(stopped.has_value());
+    CHECK(stopped.error().kind == ErrorKind::deadline);
+    CHECK(stopped.error().message == "the time budget ran out while reading " + dir / "bomb.pdf");
+    CHECK(elapsed >= 0.3);
+    CHECK(elapsed < 3.0);
+  }
+  SUBCASE("cancel() from another thread gives an interrupted error") {
+    const pipeline::util::CancelToken token;
+    auto canceller = std::async(std::launch::async, [token] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      token.cancel();
+    });
+    const auto stopped = extract_text(dir / "bomb.pdf", {}, token);
+    const double elapsed = seconds_since_start();
+    REQUIRE_FALSE(stopped.has_value());
+    CHECK(stopped.error().kind == ErrorKind::interrupted);
+    CHECK(stopped.error().message == "reading " + dir / "bomb.pdf" + " cancelled");
+    CHECK(elapsed < 3.0);
+  }
+}
+
+TEST_CASE("extract_text reads a whole document when its cancel token does not stop") {
+  testing::TempDir dir;
+  testing::write_text_pdf(dir / "two.pdf", {"First page.", "Second page."});
+  const pipeline::util::CancelToken token(pipeline::util::Clock::now() + std::chrono::minutes(1));
+  const auto document = extract_text(dir / "two.pdf", {}, token);
+  REQUIRE(document.has_value());
+  CHECK(document->text == "First page.\fSecond page.");
 }

@@ -1,12 +1,17 @@
 #include "lib/pdf/extract.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "lib/pdf/mupdf_context.hpp"
 #include "lib/util/log.hpp"
@@ -35,6 +40,8 @@ constexpr int k_title_capacity = 4096;
 // page until the page is done, so a page is held to ~100 MB at the default cap.
 constexpr std::uint64_t k_page_share_of_cap = 16;
 constexpr std::uint64_t k_page_chars_floor = 256 * 1024;
+// How often the stop watcher looks at the cancel token while pages are read.
+constexpr std::chrono::milliseconds k_stop_poll{50};
 
 util::Error bad_pdf(std::string message) { return util::fail(util::ErrorKind::bad_input, std::move(message)); }
 
@@ -113,7 +120,7 @@ bool capped_take(fz_device* device, const fz_text* text) {
   }
   if (capped->glyphs <= capped->budget) return true;
   capped->over = 1;
-  capped->cookie->abort = 1;
+  std::atomic_ref<int>(capped->cookie->abort).store(1);
   return false;
 }
 
@@ -170,14 +177,13 @@ fz_device* new_capped_text_device(fz_context* ctx, fz_device* target, fz_cookie*
 enum class PageRead { ok, unreadable, over_budget };
 
 // The structured text of one page in `*out`, read until the page has brought
-// more than `budget` characters.
+// more than `budget` characters or until `cookie` is aborted.
 PageRead page_text(fz_context* ctx, pdf_document* doc, int number, const fz_stext_options* options,
-                   std::size_t budget, fz_stext_page** out) {
+                   std::size_t budget, fz_cookie* cookie, fz_stext_page** out) {
   fz_page* page = nullptr;
   fz_stext_page* text = nullptr;
   fz_device* stext = nullptr;
   fz_device* capped = nullptr;
-  fz_cookie cookie{};
   int over = 0;
   fz_var(page);
   fz_var(text);
@@ -188,8 +194,8 @@ PageRead page_text(fz_context* ctx, pdf_document* doc, int number, const fz_stex
     page = fz_load_page(ctx, &doc->super, number);
     text = fz_new_stext_page(ctx, fz_bound_page(ctx, page));
     stext = fz_new_stext_device(ctx, text, options);
-    capped = new_capped_text_device(ctx, stext, &cookie, budget);
-    fz_run_page_contents(ctx, page, capped, fz_identity, &cookie);
+    capped = new_capped_text_device(ctx, stext, cookie, budget);
+    fz_run_page_contents(ctx, page, capped, fz_identity, cookie);
     over = reinterpret_cast<CappedTextDevice*>(capped)->over;
     fz_close_device(ctx, capped);
   }
@@ -249,10 +255,62 @@ std::string text_cap_error(const std::string& name, const ExtractLimits& limits,
          std::to_string(pages) + "; pass a higher --max-text-mb (or PIPELINE_MAX_TEXT_MB) to read it";
 }
 
+// While it lives, a thread that aborts `cookie` within k_stop_poll once
+// `cancel` stops, so that MuPDF's interpreter ends the page it is in (it
+// checks the cookie between operators) even when the page shows no text and
+// so never calls the capped device. The cookie's documented use: another
+// thread sets abort while a page runs.
+class ExtractStopWatcher {
+ public:
+  ExtractStopWatcher(fz_cookie& cookie, const util::CancelToken& cancel)
+      : m_thread([this, &cookie, cancel] { watch(cookie, cancel); }) {}
+  ~ExtractStopWatcher() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_done = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+  }
+  ExtractStopWatcher(const ExtractStopWatcher&) = delete;
+  ExtractStopWatcher& operator=(const ExtractStopWatcher&) = delete;
+
+ private:
+  void watch(fz_cookie& cookie, const util::CancelToken& cancel) {
+    std::unique_lock lock(m_mutex);
+    while (!m_wake.wait_for(lock, k_stop_poll, [this] { return m_done; })) {
+      if (cancel.stop_requested()) {
+        std::atomic_ref<int>(cookie.abort).store(1);
+        return;
+      }
+    }
+  }
+
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_done = false;
+  std::thread m_thread;  // last: it starts once the members it uses exist
+};
+
+// The error for an extraction that the token stopped, in the words
+// download() uses for a stopped download.
+util::Error extraction_stopped(const std::string& name, util::StopReason reason) {
+  if (reason == util::StopReason::deadline) {
+    return util::fail(util::ErrorKind::deadline, "the time budget ran out while reading " + name);
+  }
+  const char* how = reason == util::StopReason::cancelled ? " cancelled" : " interrupted";
+  return util::fail(util::ErrorKind::interrupted, "reading " + name + how);
+}
+
 // The text of every page, or an error naming the first page that failed or
-// passed the limits.
+// passed the limits, or saying that `cancel` stopped the reading.
 util::Expected<std::size_t> read_pages(fz_context* ctx, pdf_document* doc, int pages, const std::string& name,
-                                       const ExtractLimits& limits, std::string& text) {
+                                       const ExtractLimits& limits, const util::CancelToken& cancel,
+                                       std::string& text) {
+  // One cookie for the whole document: once aborted, by the watcher or by a
+  // page over its budget, the reading ends.
+  fz_cookie cookie{};
+  ExtractStopWatcher watcher(cookie, cancel);
   fz_stext_options options{};
   options.flags = FZ_STEXT_DEHYPHENATE | FZ_STEXT_MEDIABOX_CLIP;
   const std::uint64_t page_ceiling = std::max(limits.max_text_bytes / k_page_share_of_cap, k_page_chars_floor);
@@ -262,8 +320,16 @@ util::Expected<std::size_t> read_pages(fz_context* ctx, pdf_document* doc, int p
     // more characters than the bytes left would pass the cap.
     const std::uint64_t left = limits.max_text_bytes > text.size() ? limits.max_text_bytes - text.size() : 0;
     const auto budget = static_cast<std::size_t>(std::min(left, page_ceiling));
+    if (const auto reason = cancel.stop_reason(); reason != util::StopReason::none) {
+      return extraction_stopped(name, reason);
+    }
     fz_stext_page* page = nullptr;
-    const PageRead read = page_text(ctx, doc, number, &options, budget, &page);
+    const PageRead read = page_text(ctx, doc, number, &options, budget, &cookie, &page);
+    // A page the watcher cut short is neither damaged nor complete.
+    if (const auto reason = cancel.stop_reason(); reason != util::StopReason::none) {
+      fz_drop_stext_page(ctx, page);
+      return extraction_stopped(name, reason);
+    }
     if (read == PageRead::unreadable) {
       return bad_pdf(name + " is damaged: page " + std::to_string(number + 1) + " of " + std::to_string(pages) +
                        " cannot be read");
@@ -297,7 +363,8 @@ std::size_t ExtractedDocument::chars() const {
       std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
 }
 
-util::Expected<ExtractedDocument> extract_text(const fs::path& path, const ExtractLimits& limits) {
+util::Expected<ExtractedDocument> extract_text(const fs::path& path, const ExtractLimits& limits,
+                                               const util::CancelToken& cancel) {
   const std::string name = path.string();
   std::error_code ec;
   const auto status = fs::status(path, ec);
@@ -331,7 +398,7 @@ util::Expected<ExtractedDocument> extract_text(const fs::path& path, const Extra
   document.path = name;
   document.bytes = data.size();
   document.pages = pages;
-  auto visible = read_pages(ctx, doc, pages, name, limits, document.text);
+  auto visible = read_pages(ctx, doc, pages, name, limits, cancel, document.text);
   if (!visible) return visible.error();
 
   if (pdf_was_repaired(ctx, doc)) {

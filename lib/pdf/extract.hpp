@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "lib/util/cancel.hpp"
 #include "lib/util/expected.hpp"
 
 namespace pipeline::pdf {
@@ -34,7 +35,12 @@ struct ExtractLimits {
 // as soon as the text passes the cap, also in the middle of a page; one page
 // may hold at most a sixteenth of the cap in characters (at least 262144),
 // which bounds MuPDF's memory for a page to about 100 MB at the default cap.
-// MuPDF's own messages go to util::log_verbose only.
-util::Expected<ExtractedDocument> extract_text(const std::filesystem::path& path, const ExtractLimits& limits = {});
+// Reading also stops within about a tenth of a second once `cancel` stops,
+// in the middle of a page too (a page of drawing operators and no text
+// included): interrupted for a signal or cancel(), deadline when its time
+// budget runs out, as download() does. MuPDF's own messages go to
+// util::log_verbose only.
+util::Expected<ExtractedDocument> extract_text(const std::filesystem::path& path, const ExtractLimits& limits = {},
+                                               const util::CancelToken& cancel = util::CancelToken{});
 
 }  // namespace pipeline::pdf

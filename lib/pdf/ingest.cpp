@@ -50,7 +50,7 @@ util::Error renamed(util::Error error, const std::string& from, const std::strin
 util::Expected<ExtractedDocument> ingest(std::string_view input_view, const IngestOptions& options,
                                          const util::CancelToken& cancel) {
   const std::string input(input_view);
-  if (!has_url_scheme(input)) return extract_text(input, options.limits);
+  if (!has_url_scheme(input)) return extract_text(input, options.limits, cancel);
   if (!is_url(input)) {
     return util::fail(util::ErrorKind::bad_input,
                       "refused to download " + input + ": only http:// and https:// URLs are supported");
@@ -63,7 +63,7 @@ util::Expected<ExtractedDocument> ingest(std::string_view input_view, const Inge
   const fs::path file = folder.path() / "document.pdf";
   // Download errors name the URL already.
   if (auto downloaded = download(input, file, options.download, cancel); !downloaded) return downloaded.error();
-  auto document = extract_text(file, options.limits);
+  auto document = extract_text(file, options.limits, cancel);
   if (!document) return renamed(document.error(), file.string(), input);
   document->path = input;
   return document;

@@ -19,8 +19,9 @@ struct IngestOptions {
 // http(s) URL is downloaded into a private temporary folder (removed before
 // returning) and extracted, and then `path` and every error message name the
 // URL, never the temporary file; any other "scheme://" input is refused with
-// bad_input. The download stops when `cancel` does (see download()) and is
-// refused for private addresses unless options.download.url_guard allows them.
+// bad_input. The download and the extraction stop when `cancel` does (see
+// download() and extract_text()); the download is refused for private
+// addresses unless options.download.url_guard allows them.
 util::Expected<ExtractedDocument> ingest(std::string_view input, const IngestOptions& options,
                                          const util::CancelToken& cancel);
 

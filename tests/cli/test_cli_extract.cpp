@@ -2,8 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <csignal>
 
 #include "lib/util/sha256.hpp"
 #include "tests/support/http_file_server.hpp"
@@ -197,6 +201,26 @@ TEST_CASE("pipeline extract stops at --max-pages and --max-text-mb with one line
   const auto whole = testing::run_pipeline({"extract", dir / "wordy.pdf", "--max-text-mb", "0.04", "--json"});
   REQUIRE(whole.exit_code == 0);
   CHECK(nlohmann::json::parse(whole.out).at("pages") == 20);
+}
+
+TEST_CASE("pipeline extract stops within a second of SIGTERM in a page of drawing operators, exit 143") {
+  testing::TempDir dir;
+  // About 4 GB of operators on one page: a minute of MuPDF's time unstopped.
+  testing::write_operator_bomb_pdf(dir / "bomb.pdf", 1024 * 1024, 4000);
+  testing::Process process({testing::pipeline_binary(), "extract", dir / "bomb.pdf"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(process.running());
+  const auto signalled = std::chrono::steady_clock::now();
+  process.send_signal(SIGTERM);
+  const auto result = process.wait(std::chrono::seconds(30));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  CAPTURE(result.err);
+  CHECK(seconds < 1.5);
+  CHECK(result.term_signal == 0);
+  CHECK(result.exit_code == 143);
+  CHECK(result.out.empty());
+  CHECK(testing::split_lines(result.err) ==
+        std::vector<std::string>{"pipeline: error: reading " + dir / "bomb.pdf" + " interrupted"});
 }
 
 TEST_CASE("pipeline extract without an input is a usage error") {

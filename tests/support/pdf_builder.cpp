@@ -183,6 +183,46 @@ void write_dense_text_pdf(const std::string& path, int pages, std::size_t chars_
   write_document(path, std::vector<std::string>(static_cast<std::size_t>(pages), content), Resource::font, {});
 }
 
+void write_operator_bomb_pdf(const std::string& path, std::size_t unit_bytes, int copies) {
+  std::string unit;
+  while (unit.size() < unit_bytes) unit += "10 10 m 20 20 l S\n";
+  pdf::MupdfContext mupdf;
+  if (!mupdf) throw std::runtime_error("cannot create a MuPDF context");
+  fz_context* ctx = mupdf.get();
+  pdf_write_options write = write_options({});
+  pdf_document* doc = nullptr;
+  fz_buffer* buffer = nullptr;
+  pdf_obj* stream = nullptr;
+  pdf_obj* resources = nullptr;
+  pdf_obj* page = nullptr;
+  int failed = 0;
+  fz_var(doc);
+  fz_var(buffer);
+  fz_var(stream);
+  fz_var(resources);
+  fz_var(page);
+  fz_try(ctx) {
+    doc = pdf_create_document(ctx);
+    buffer = fz_new_buffer_from_copied_data(ctx, reinterpret_cast<const unsigned char*>(unit.data()), unit.size());
+    stream = pdf_add_stream(ctx, doc, buffer, nullptr, 0);
+    resources = pdf_new_dict(ctx, doc, 1);
+    page = pdf_add_page(ctx, doc, fz_make_rect(0, 0, k_page_width, k_page_height), 0, resources, buffer);
+    pdf_obj* contents = pdf_dict_put_array(ctx, page, PDF_NAME(Contents), copies);
+    for (int copy = 0; copy < copies; ++copy) pdf_array_push(ctx, contents, stream);
+    pdf_insert_page(ctx, doc, -1, page);
+    pdf_save_document(ctx, doc, path.c_str(), &write);
+  }
+  fz_always(ctx) {
+    pdf_drop_obj(ctx, page);
+    pdf_drop_obj(ctx, resources);
+    pdf_drop_obj(ctx, stream);
+    fz_drop_buffer(ctx, buffer);
+    pdf_drop_document(ctx, doc);
+  }
+  fz_catch(ctx) { failed = 1; }
+  if (failed) throw_mupdf_error(mupdf, "cannot write " + path);
+}
+
 void write_truncated_copy(const std::string& source, const std::string& destination, double keep_fraction) {
   const std::string bytes = read_bytes(source);
   write_bytes(destination, bytes.substr(0, static_cast<std::size_t>(static_cast<double>(bytes.size()) * keep_fraction)));

@@ -31,6 +31,12 @@ void write_drawing_only_pdf(const std::string& path);
 // text onto one spot: all of them inside the page, so all of them are text.
 void write_dense_text_pdf(const std::string& path, int pages, std::size_t chars_per_page);
 
+// Writes one page of drawing operators and no text whose /Contents names one
+// deflated stream of `unit_bytes` (at least) `copies` times: MuPDF reads the
+// copies as one content stream, so a file of kilobytes holds gigabytes of
+// operators that MuPDF must interpret on a single page.
+void write_operator_bomb_pdf(const std::string& path, std::size_t unit_bytes, int copies);
+
 // Copies the first `keep_fraction` of `source`'s bytes to `destination`,
 // as an interrupted download leaves it.
 void write_truncated_copy(const std::string& source, const std::string& destination, double keep_fraction);
