@@ -192,6 +192,23 @@ TEST_CASE("no secret appears in any command's output or file, even when the prov
   CHECK(session.both_ways({"show", "whole"}) == std::vector<int>{0, 0});
   CHECK(session.both_ways({"show", "whole", "--stage", "5"}) == std::vector<int>{0, 0});
 
+  // Reports rendered again, to stdout and to a file; a PDF's streams are
+  // compressed, so its text is read back with extract to be searched too.
+  for (const std::string format : {"html", "md", "pdf"}) {
+    CHECK(session.both_ways({"report", "whole", "--format", format}) == std::vector<int>{0, 0});
+    CHECK(session.both_ways({"report", "whole-json", "--format", format, "-o", env.dir / ("report." + format)}) ==
+          std::vector<int>{0, 0});
+  }
+  CHECK(session.once({"extract", env.dir / "report.pdf", "--verbose"}) == 0);
+
+  // Two runs compared, with the page that sets their cards side by side.
+  CHECK(session.once({"compare", "whole", "whole-json", "--verbose", "--html", env.dir / "compare.html"}) == 0);
+  CHECK(session.once({"compare", "whole", "whole-json", "--verbose", "--json", "--html",
+                      env.dir / "compare-json.html"}) == 0);
+
+  // The Redis store and the queue's commands (submit, worker, jobs, queue)
+  // go here, with the Redis URL's password added to watched_secrets().
+
   // A batch, its status, and a resume of it.
   CHECK(session.once({"batch", pdf, "--brand", env.brand_path, "--batch-id", "several", "--jobs", "1", "--verbose",
                       "--record", record}) == 0);
