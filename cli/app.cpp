@@ -95,7 +95,7 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_option("--max-download-mb", o.max_download_mb, "Largest PDF downloaded from a URL, in MB")
       ->check(CLI::PositiveNumber);
   app.add_flag("--allow-private-urls", o.allow_private_urls,
-               "Let document URLs reach loopback, private and link-local addresses (refused by default)")
+               "Let document and webhook URLs reach loopback, private and link-local addresses (refused by default)")
       ->envname("PIPELINE_ALLOW_PRIVATE_URLS");
   app.add_option("--max-pages", o.max_pages, "Most pages a PDF may have")
       ->envname("PIPELINE_MAX_PAGES")->check(CLI::PositiveNumber);
