@@ -406,3 +406,55 @@ TEST_CASE("submit --notify keeps the URL in the run, and the worker posts the ru
   auto shown = world.env.run({"jobs", "show", "hooked"});
   CHECK(shown.out.find("token=abc") == std::string::npos);
 }
+
+TEST_CASE("the queue's commands never show the Redis password or the API key, nor write the key to Redis") {
+  const std::string password = "redis-pass-SECRET-41c7";
+  RedisServerOptions guarded;
+  guarded.password = password;
+  WorkerWorld world(guarded);
+  REQUIRE(world.redis.url().find(password) != std::string::npos);
+  std::string printed;
+  auto run_both = [&](std::vector<std::string> args) {
+    for (const bool json_output : {false, true}) {
+      auto with = args;
+      with.push_back("--verbose");
+      if (json_output) with.push_back("--json");
+      const auto result = world.env.run(with);
+      printed += result.out + result.err;
+    }
+  };
+  run_both({"submit", worker_pdf(world.env, "Secretmark"), "--brand", world.env.brand_path, "--run-id", "secret-1"});
+  run_both({"submit", "--run", "missing"});
+  run_both({"worker", "--once", "--lease", "3s"});
+  run_both({"worker", "--once", "--lease", "3s"});
+  run_both({"jobs", "list"});
+  run_both({"jobs", "show", "secret-1"});
+  run_both({"queue"});
+  CHECK(world.job_state("secret-1") == "done");
+  CHECK(printed.find("***@") != std::string::npos);  // the URL was shown, masked
+  CHECK(printed.find(password) == std::string::npos);
+  CHECK(printed.find(k_secret_key) == std::string::npos);
+
+  std::string stored;
+  const auto keys = world.redis.command({"KEYS", "*"});
+  for (const auto& key : keys.elements) {
+    const std::string type = world.redis.command({"TYPE", key.text}).text;
+    pipeline::redis::Command read;
+    if (type == "string") read = {"GET", key.text};
+    else if (type == "hash") read = {"HGETALL", key.text};
+    else if (type == "list") read = {"LRANGE", key.text, "0", "-1"};
+    else if (type == "set") read = {"SMEMBERS", key.text};
+    else if (type == "zset") read = {"ZRANGE", key.text, "0", "-1"};
+    else if (type == "stream") read = {"XRANGE", key.text, "-", "+"};
+    else continue;
+    const auto reply = world.redis.command(read);
+    stored += reply.text;
+    for (const auto& element : reply.elements) {
+      stored += element.text;
+      for (const auto& inner : element.elements) stored += inner.text;
+    }
+  }
+  CHECK(stored.find("Secretmark") != std::string::npos);  // the run's text is there: the scan saw the values
+  CHECK(stored.find(k_secret_key) == std::string::npos);
+  CHECK(stored.find(password) == std::string::npos);
+}
