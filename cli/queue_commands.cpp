@@ -45,6 +45,11 @@ void submit(const GlobalOptions& options, const SubmitOptions& submit) {
       throw FatalError(ErrorKind::bad_input, fmt::format("run {} not found in {}", submit.existing_run, store->where()));
     }
     job.run_id = submit.existing_run;
+    // One run, one live job: a second entry would only wait for the first.
+    if (const auto live = job_queue->find(job.run_id).value_or_throw(); live && !queue::is_final(live->state)) {
+      throw FatalError(ErrorKind::bad_input, fmt::format("run {} is {} in the queue already (see `pipeline jobs show {}`)",
+                                                         job.run_id, queue::to_string(live->state), job.run_id));
+    }
   } else {
     auto created = create(options, submit.run, *store);
     job.run_id = created.state.run_id;

@@ -406,7 +406,10 @@ void register_worker_command(CLI::App& app, GlobalOptions& options) {
   command->callback([&app, &options, worker] {
     Worker running(app, options, *worker);
     const int code = running.run();
-    if (code != 0) throw FatalError(ErrorKind::deadline, "the job is unfinished and back in the queue");
+    if (code == util::exit_code(ErrorKind::deadline)) {
+      throw FatalError(ErrorKind::deadline, "the job is unfinished and back in the queue");
+    }
+    if (code != 0) throw FatalError(ErrorKind::failed, "the worker could not take a job; see the lines above");
   });
 }
 

@@ -358,6 +358,9 @@ TEST_CASE("jobs cancel and retry; submit --run queues an existing run") {
   INFO(queued.err);
   REQUIRE(queued.exit_code == 0);
   CHECK(json::parse(queued.out) == json{{"run_id", "made"}, {"status", "queued"}});
+  auto twice = world.env.run({"submit", "--run", "made"});
+  CHECK(twice.exit_code == 3);
+  CHECK(twice.err.find("in the queue already") != std::string::npos);
   CHECK(world.env.run({"worker", "--once", "--lease", "3s"}).exit_code == 0);
   CHECK(world.job_state("made") == "done");
   CHECK(world.env.run({"submit", "--run", "missing"}).exit_code == 3);
