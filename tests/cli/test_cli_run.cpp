@@ -132,10 +132,18 @@ TEST_CASE("kill test: SIGKILL at 20 random moments, resuming each time, gives th
   CliEnv env(server);
   env.disable_cache();
 
-  const auto start = std::chrono::steady_clock::now();
-  REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "calm"}).exit_code == 0);
-  const auto whole_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  // The kill moments scale with the time of an uninterrupted run. The
+  // faster of two runs sets it: a load spike during one alone would make the
+  // kills come after the resumes had finished.
+  auto whole_ms = std::chrono::milliseconds::max();
+  for (const std::string id : {"calm", "calm-again"}) {
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", id}).exit_code == 0);
+    whole_ms = std::min(whole_ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - start));
+  }
   const auto expected = env.read("calm", "opportunities.json");
+  REQUIRE(env.read("calm-again", "opportunities.json") == expected);
   REQUIRE(env.run(new_args(env, "killed")).exit_code == 0);
 
   const int base = server.request_count();
