@@ -137,9 +137,11 @@ void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::Run
     const std::string place = store.location(run_id);
     const bool completed = done.status == checkpoints::RunStatus::completed;
     if (is_folder_store(options)) {
-      print_human(options, completed ? "report: " + place + "/report.md" : "run folder: " + place);
+      print_human(options, completed ? "report: " + place + "/report.html (also report.md)" : "run folder: " + place);
     } else {
-      print_human(options, completed ? fmt::format("report: {}/report.md (`pipeline show {}` prints it)", place, run_id)
+      print_human(options, completed ? fmt::format("report: {}/report.html (`pipeline report {} -o report.html` "
+                                                   "writes it to a file)",
+                                                   place, run_id)
                                      : "run: " + place);
     }
   }

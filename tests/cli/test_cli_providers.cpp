@@ -293,5 +293,5 @@ TEST_CASE("--structured-output json_schema is kept as strict, and a run's end is
   CHECK(said == 1);
   // stdout: the run's creation, then where its report is.
   CHECK(split_lines(run.out) == std::vector<std::string>{"run older-name created",
-                                                         "report: " + provider.env.runs_dir + "/older-name/report.md"});
+                                                         "report: " + provider.env.runs_dir + "/older-name/report.html (also report.md)"});
 }

@@ -64,7 +64,7 @@ TEST_CASE("a run in Redis gives the same cards, byte for byte, as the same run i
   REQUIRE(in_redis.exit_code == 0);
   // Its own stage cache (in Redis) was empty: the whole chain was asked.
   CHECK(server.request_count() - before == k_requests_per_run);
-  CHECK(in_redis.out.find("report: " + redis.url() + "#same/report.md") != std::string::npos);
+  CHECK(in_redis.out.find("report: " + redis.url() + "#same/report.html (`") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(env.runs_dir));
 
   const json checkpoint = folder.checkpoint("same");
