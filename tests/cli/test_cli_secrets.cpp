@@ -206,8 +206,10 @@ TEST_CASE("no secret appears in any command's output or file, even when the prov
   CHECK(session.once({"compare", "whole", "whole-json", "--verbose", "--json", "--html",
                       env.dir / "compare-json.html"}) == 0);
 
-  // The Redis store and the queue's commands (submit, worker, jobs, queue)
-  // go here, with the Redis URL's password added to watched_secrets().
+  // The Redis URL's password, with the queue's commands (submit, worker, jobs,
+  // queue) and every value they leave in Redis, is watched by the test "the
+  // queue's commands never show the Redis password ..." in test_cli_worker.cpp,
+  // which has the redis-server these commands need.
 
   // A batch, its status, and a resume of it.
   CHECK(session.once({"batch", pdf, "--brand", env.brand_path, "--batch-id", "several", "--jobs", "1", "--verbose",
