@@ -414,4 +414,18 @@ util::Expected<std::optional<std::string>> FileRunStore::find_brand(const std::s
   return std::optional<std::string>(std::move(*text));
 }
 
+std::vector<std::string> FileRunStore::list_brands() const {
+  std::vector<std::string> ids;
+  std::error_code ec;
+  for (fs::directory_iterator it(m_root / ".brands", ec), end; !ec && it != end; it.increment(ec)) {
+    const auto& path = it->path();
+    std::error_code file_ec;
+    if (path.extension() == ".json" && is_valid_run_id(path.stem().string()) && it->is_regular_file(file_ec)) {
+      ids.push_back(path.stem().string());
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 }  // namespace pipeline::checkpoints

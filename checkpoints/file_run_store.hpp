@@ -42,6 +42,7 @@ class FileRunStore : public RunStore {
   // Brands pushed to the store live in <root>/.brands/<id>.json.
   util::Expected<void> save_brand(const std::string& brand_id, std::string_view json) override;
   util::Expected<std::optional<std::string>> find_brand(const std::string& brand_id) const override;
+  std::vector<std::string> list_brands() const override;
 
  private:
   std::filesystem::path run_dir(const std::string& run_id) const { return m_root / run_id; }

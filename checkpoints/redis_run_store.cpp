@@ -323,4 +323,14 @@ util::Expected<std::optional<std::string>> RedisRunStore::find_brand(const std::
   return redis::get_value(m_connection, {m_keys.brand(brand_id), "", m_keys.brand_chunks(brand_id)});
 }
 
+std::vector<std::string> RedisRunStore::list_brands() const {
+  auto reply = or_throw(redis::expect_success(command({"SMEMBERS", m_keys.brands()}), "listing the brands", where()));
+  std::vector<std::string> ids;
+  for (const auto& element : reply.elements) {
+    if (is_valid_run_id(element.text)) ids.push_back(element.text);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
 }  // namespace pipeline::checkpoints

@@ -62,6 +62,7 @@ class RedisRunStore final : public RunStore {
   bool batch_exists(const std::string& batch_id) const override;
   util::Expected<void> save_brand(const std::string& brand_id, std::string_view json) override;
   util::Expected<std::optional<std::string>> find_brand(const std::string& brand_id) const override;
+  std::vector<std::string> list_brands() const override;
 
   // For workers: the TTL of leases taken from now on (e.g. --lease 30s).
   void set_lease_ttl(std::chrono::milliseconds ttl);

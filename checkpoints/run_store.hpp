@@ -91,6 +91,8 @@ class RunStore {
   // gives nullopt when the store has no brand of that id.
   virtual util::Expected<void> save_brand(const std::string& brand_id, std::string_view json) = 0;
   virtual util::Expected<std::optional<std::string>> find_brand(const std::string& brand_id) const = 0;
+  // The ids of the brands kept in the store, sorted.
+  virtual std::vector<std::string> list_brands() const = 0;
 };
 
 // Runs as folders under a root: <root>/<run_id>/checkpoint.json and artifacts.

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,10 +36,26 @@ void warn(const std::string& text) {
   std::fprintf(stderr, "pipeline: warning: %s\n", text.c_str());
 }
 
+// The brands found in the folders and those pushed to the store, each id
+// once, as a run finds it: --brands-dir, then the store, then the shipped ones.
+std::vector<brand::BrandProfile> listed_brands(const GlobalOptions& options, const brand::BrandScan& scan) {
+  std::map<std::string, brand::BrandProfile> by_id;
+  for (const auto& profile : scan.brands) by_id.emplace(profile.id, profile);
+  auto store = open_store(options);
+  for (const auto& id : store->list_brands()) {
+    auto profile = resolve_run_brand(options, *store, id);
+    by_id.insert_or_assign(id, std::move(profile));
+  }
+  std::vector<brand::BrandProfile> brands;
+  for (auto& [id, profile] : by_id) brands.push_back(std::move(profile));
+  return brands;
+}
+
 void list_command(const GlobalOptions& options) {
   const auto dirs = brand_search_dirs(options);
-  const auto scan = brand::scan_brands(dirs);
+  auto scan = brand::scan_brands(dirs);
   for (const auto& problem : scan.problems) warn("skipped " + problem.message);
+  scan.brands = listed_brands(options, scan);
   if (options.json) {
     auto items = nlohmann::json::array();
     for (const auto& b : scan.brands) {

@@ -634,3 +634,18 @@ TEST_CASE("a writer killed at random moments always leaves the old or the new ch
     CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
   }
 }
+
+TEST_CASE("pushed brands are kept under .brands, found by id and listed sorted") {
+  TempDir dir;
+  auto store = make_file_run_store(dir.path());
+  CHECK(store->list_brands().empty());
+  CHECK_FALSE(store->find_brand("acme").value_or_throw().has_value());
+  REQUIRE(store->save_brand("zest", R"({"id":"zest"})").has_value());
+  REQUIRE(store->save_brand("acme", R"({"id":"acme"})").has_value());
+  CHECK(store->find_brand("acme").value_or_throw() == std::optional<std::string>(R"({"id":"acme"})"));
+  CHECK(std::filesystem::is_regular_file(std::filesystem::path(dir.path()) / ".brands" / "acme.json"));
+  CHECK(store->list_brands() == std::vector<std::string>{"acme", "zest"});
+  // Pushed brands are no runs.
+  CHECK(store->list().empty());
+  CHECK(store->save_brand("../escape", "{}").error().kind == ErrorKind::bad_input);
+}

@@ -459,6 +459,8 @@ TEST_CASE("batches and brands go both ways; location shows the URL without its p
   redis_store_require(store->save_brand("acme", R"({"id":"acme"})"));
   CHECK(store->find_brand("acme").value_or_throw() == std::optional<std::string>(R"({"id":"acme"})"));
   CHECK(server.command({"SISMEMBER", store->keys().brands(), "acme"}).integer == 1);
+  redis_store_require(store->save_brand("zest", R"({"id":"zest"})"));
+  CHECK(store->list_brands() == std::vector<std::string>{"acme", "zest"});
 
   CHECK(store->location("r1") == fmt::format("redis://:***@127.0.0.1:{}/0#r1", server.port()));
 }

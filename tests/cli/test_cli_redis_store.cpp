@@ -256,6 +256,23 @@ TEST_CASE("brands pushed to the store are found by id; a batch runs in Redis too
   auto show = env.run({"brands", "show", "pushed-brand"});
   CHECK(show.exit_code == 0);
   CHECK(show.out.find("Source: " + redis.url() + "#brand:pushed-brand") == 0);
+  // brands list names it beside the shipped brands, with the store as its source.
+  auto listed = env.run({"brands", "list", "--json"});
+  INFO(listed.err);
+  REQUIRE(listed.exit_code == 0);
+  int pushed_rows = 0;
+  int shipped_rows = 0;
+  for (const auto& row : json::parse(listed.out)) {
+    if (row.at("id") == "pushed-brand") {
+      ++pushed_rows;
+      CHECK(row.at("source") == redis.url() + "#brand:pushed-brand");
+      CHECK(row.at("company_name") == "Pushed Provisions");
+    } else {
+      ++shipped_rows;
+    }
+  }
+  CHECK(pushed_rows == 1);
+  CHECK(shipped_rows > 0);
   // Another store does not know it.
   RedisServer other;
   auto elsewhere = env.run({"new", example_pdf_path(), "--brand", "pushed-brand", "--store", other.url()});
