@@ -120,6 +120,7 @@ util::Expected<std::string> render_html_pdf(std::string_view html, const HtmlPdf
   if (!mupdf) return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory");
   fz_context* ctx = mupdf.get();
   fz_buffer* buffer = nullptr;
+  fz_var(buffer);
   fz_try(ctx) { buffer = fz_new_buffer(ctx, 64 * 1024); }
   fz_catch(ctx) { return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory"); }
   const int pages = write_story(ctx, nullptr, buffer, html.data(), html.size(), options.css.c_str(),
