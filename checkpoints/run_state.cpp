@@ -207,6 +207,7 @@ json parts_to_json(const std::vector<PartRecord>& parts) {
                    {"usage", part.usage},
                    {"model", string_or_null(part.model)},
                    {"rung", string_or_null(part.rung)}});
+    if (part.reasoning) out.back()["reasoning"] = {{"path", part.reasoning->path}, {"sha256", part.reasoning->sha256}};
   }
   return out;
 }
@@ -256,6 +257,7 @@ PartRecord read_part(const json& value, const std::string& where) {
     invalid(fmt::format("field {} has unknown value \"{}\" (expected strict, schema, json_object or prompt)",
                         reader.path("rung"), part.rung));
   }
+  if (const json* reasoning = reader.optional("reasoning")) part.reasoning = read_artifact(*reasoning, reader.path("reasoning"));
   return part;
 }
 

@@ -43,6 +43,9 @@ struct PartRecord {
   nlohmann::json usage = nlohmann::json::object();  // what the request cost
   std::string model;  // the model that answered, as the provider named it (may differ from the one asked)
   std::string rung;   // the structured-output rung that answered (llm::to_string(StructuredRung))
+  // What the model thought before answering, kept with --keep-reasoning
+  // where the provider sends it: a text file beside the answer.
+  std::optional<ArtifactRef> reasoning;
 };
 
 struct StageRecord {

@@ -11,6 +11,7 @@
 #include "lib/util/log.hpp"
 #include "lib/util/program_name.hpp"
 #include "lib/util/time.hpp"
+#include "stages/stage_params.hpp"
 
 namespace pipeline::cli {
 namespace {
@@ -52,7 +53,12 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
       ->transform(duration_in_seconds())->type_name("DURATION");
   app.add_option("--request-timeout", o.request_timeout_s, "Time one model request may take in all (e.g. 5m)")
       ->envname("PIPELINE_REQUEST_TIMEOUT")->transform(duration_in_seconds())->type_name("DURATION");
-  app.add_option("--idle-timeout", o.idle_timeout_s, "Time a streamed answer may go without content (e.g. 60s)")
+  app.add_option("--first-token-timeout", o.first_token_timeout_s,
+                 "Time to wait for the first content or reasoning of a streamed answer; reasoning models may think "
+                 "for minutes first (e.g. 10m)")
+      ->envname("PIPELINE_FIRST_TOKEN_TIMEOUT")->transform(duration_in_seconds())->type_name("DURATION");
+  app.add_option("--idle-timeout", o.idle_timeout_s,
+                 "Time a streamed answer may go without content or reasoning once it has begun (e.g. 60s)")
       ->envname("PIPELINE_IDLE_TIMEOUT")->transform(duration_in_seconds())->type_name("DURATION");
   app.add_option("--max-retries", o.max_retries, "Retries of a failed model request")
       ->envname("PIPELINE_MAX_RETRIES")->check(CLI::NonNegativeNumber);
@@ -70,6 +76,15 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
                  "gemini, ollama, llama.cpp, vllm, lm-studio or generic")
       ->envname("PIPELINE_SCHEMA_DIALECT")
       ->check(CLI::IsMember(llm::dialect_names()));
+  app.add_option("--reasoning-effort", o.reasoning_effort,
+                 "How hard a reasoning model thinks: none, minimal, low, medium or high (sent as reasoning_effort, "
+                 "or as reasoning.effort to OpenRouter, only to models that take it; per stage: --set "
+                 "<stage>.reasoning_effort=...)")
+      ->envname("PIPELINE_REASONING_EFFORT")
+      ->check(CLI::IsMember(stages::reasoning_efforts()));
+  app.add_flag("--keep-reasoning", o.keep_reasoning,
+               "Keep what a reasoning model sends of its thinking beside each answer (never part of the answer)")
+      ->envname("PIPELINE_KEEP_REASONING");
   app.add_option("--record", o.record_dir, "Save every model request and answer in this folder");
   app.add_option("--replay", o.replay_dir, "Answer model requests only from recordings in this folder");
   app.add_option("--prices", o.prices,
@@ -128,7 +143,10 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
   config.api_key = llm::api_key_from_environment();
   config.connect_timeout_s = o.connect_timeout_s;
   config.request_timeout_s = o.request_timeout_s;
+  config.first_token_timeout_s = o.first_token_timeout_s;
   config.idle_timeout_s = o.idle_timeout_s;
+  config.reasoning_effort = o.reasoning_effort;
+  config.keep_reasoning = o.keep_reasoning;
   config.max_retries = o.max_retries;
   config.max_concurrency = o.max_concurrency;
   config.requests_per_minute = o.rpm;

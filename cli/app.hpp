@@ -33,12 +33,15 @@ struct GlobalOptions {
   // Durations, given like --deadline (30s, 5m, 500ms; a plain number is seconds), kept in seconds.
   double connect_timeout_s = 15;
   double request_timeout_s = 300;  // PIPELINE_REQUEST_TIMEOUT
-  double idle_timeout_s = 60;      // PIPELINE_IDLE_TIMEOUT
+  double first_token_timeout_s = 600;  // PIPELINE_FIRST_TOKEN_TIMEOUT
+  double idle_timeout_s = 60;          // PIPELINE_IDLE_TIMEOUT
   int max_retries = 4;
   int max_concurrency = 8;
   bool no_stream = false;
   std::string structured_output = "auto";  // PIPELINE_STRUCTURED_OUTPUT: auto or a rung (llm::parse_rung)
   std::string schema_dialect = "auto";     // PIPELINE_SCHEMA_DIALECT: auto or one of llm::dialect_names()
+  std::string reasoning_effort;            // PIPELINE_REASONING_EFFORT: empty or one of stages::reasoning_efforts()
+  bool keep_reasoning = false;             // PIPELINE_KEEP_REASONING
   std::string record_dir;
   std::string replay_dir;
   std::string prices;  // PIPELINE_PRICES: "MODEL=PROMPT,COMPLETION;..."

@@ -22,6 +22,8 @@ std::string describe_usage(const nlohmann::json& usage) {
   } else {
     text = fmt::format("{} tokens + ≈{} est. not reported", tokens, estimated);
   }
+  // Reasoning tokens are part of the completion tokens, billed as such: said, not added.
+  if (counts.reasoning_tokens > 0) text += fmt::format(" ({} reasoning)", counts.reasoning_tokens);
   if (usage.contains("cost_usd") && usage.at("cost_usd").is_number()) {
     text += fmt::format(", ${:.4f}", usage.at("cost_usd").get<double>());
   }

@@ -193,6 +193,24 @@ std::string structured_output_text(const nlohmann::json& settings) {
   return text + "; schema dialect " + settings.value("schema_dialect", std::string("auto"));
 }
 
+// What each model was learned to take, where a refusal or OpenRouter's
+// models list taught it ("gpt-x: max_completion_tokens, no temperature
+// (learned: max_tokens, temperature)"); empty when nothing was.
+std::string model_parameters_text(const nlohmann::json& settings) {
+  std::string text;
+  for (const auto& [model, parameters] : stages::model_parameters(settings)) {
+    std::string line = model + ": " + parameters.token_field;
+    if (!parameters.temperature) line += ", no temperature";
+    if (!parameters.reasoning_effort) line += ", no reasoning effort";
+    if (parameters.system_role != "system") line += ", instructions as " + parameters.system_role;
+    std::string learned;
+    for (const auto& name : parameters.learned) learned += (learned.empty() ? "" : ", ") + name;
+    line += learned.empty() ? " (" + parameters.known_from + ")" : " (learned: " + learned + ")";
+    text += (text.empty() ? "" : "; ") + line;
+  }
+  return text;
+}
+
 // " [strict, answered by openai/gpt-4o-mini-2024-07-18]": the rungs and
 // models that answered a stage's requests; empty when it made none.
 std::string answered_text(const checkpoints::StageRecord& record) {
@@ -225,6 +243,10 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
                                  live_status(store, state), state.input.source, state.input.pages, state.brand.id,
                                  state.brand.company_name, state.settings.value("model", ""));
   text += "  output " + structured_output_text(state.settings) + "\n";
+  if (const auto parameters = model_parameters_text(state.settings); !parameters.empty())
+    text += "  parameters " + parameters + "\n";
+  if (const auto effort = state.settings.value("reasoning_effort", std::string()); !effort.empty())
+    text += "  reasoning effort " + effort + "\n";
   if (const auto url = notify_url(state.settings); !url.empty()) text += "  notify " + notify::redacted_url(url) + "\n";
   for (const auto& record : state.stages) {
     text += fmt::format("  {}. {:<14} {:<16} {}{}\n", record.number, record.name, stage_status_text(record),

@@ -7,6 +7,7 @@
 
 #include "lib/llm/curl_transport.hpp"
 #include "lib/llm/doctor.hpp"
+#include "lib/llm/model_parameters.hpp"
 #include "lib/llm/price_list.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/util/error.hpp"
@@ -63,27 +64,39 @@ std::map<std::string, llm::Price> known_prices(const std::map<std::string, llm::
   return prices;
 }
 
-// Prices of the run's models that --prices does not give, read once from
-// GET {base}/models (OpenRouter lists them per token) and kept in the
-// settings, so that resume prices the run the same way without asking again.
-void add_listed_prices(const GlobalOptions& options, nlohmann::json& settings) {
+// What the provider's models list says of the run's models, read once (one
+// GET {base}/models) and kept in the settings, so that resume and the stage
+// commands use the same facts without asking again: the prices --prices does
+// not give (when `want_prices`), and on OpenRouter each model's
+// supported_parameters, as llm::ModelParameters (stages::k_model_parameters_key).
+void add_models_list_facts(const GlobalOptions& options, nlohmann::json& settings, bool want_prices) {
+  const std::string base_url = settings.value("base_url", options.base_url);
   const auto have = known_prices(client_config(options).prices, settings);
-  std::vector<std::string> missing;
-  for (const auto& model : run_models(settings))
-    if (have.count(model) == 0) missing.push_back(model);
-  if (missing.empty()) return;
+  const auto known_parameters = stages::model_parameters(settings);
+  const bool openrouter = llm::is_openrouter_url(base_url);
+  std::vector<std::string> missing_prices;
+  std::vector<std::string> missing_parameters;
+  for (const auto& model : run_models(settings)) {
+    if (want_prices && have.count(model) == 0) missing_prices.push_back(model);
+    if (openrouter && known_parameters.count(model) == 0) missing_parameters.push_back(model);
+  }
+  if (missing_prices.empty() && missing_parameters.empty()) return;
   auto config = client_config(options);
-  config.base_url = settings.value("base_url", config.base_url);
+  config.base_url = base_url;
   llm::CurlTransport transport;
   auto data = llm::fetch_models_list(config, transport, util::CancelToken{});
   if (!data) {
-    util::log_verbose("could not read prices from the models list: " + data.error().message);
+    util::log_verbose("could not read the models list: " + data.error().message);
     return;
   }
-  for (const auto& [model, price] : llm::prices_from_models_list(*data, missing)) {
+  for (const auto& [model, price] : llm::prices_from_models_list(*data, missing_prices)) {
     settings[k_listed_prices_key][model] = {{"prompt_per_million", price.prompt_per_million},
                                             {"completion_per_million", price.completion_per_million},
                                             {"source", "GET " + config.base_url + "/models"}};
+  }
+  for (const auto& [model, supported] : llm::supported_parameters_from_models_list(*data, missing_parameters)) {
+    settings[stages::k_model_parameters_key][model] =
+        llm::with_supported_parameters(llm::table_parameters(base_url, model), supported).to_json();
   }
 }
 
@@ -127,8 +140,10 @@ nlohmann::json new_run_settings(const GlobalOptions& options, const RunSetupOpti
                                          read_config_file(setup.config_file), setup.overrides)
                       .value_or_throw();
   settings["schema_dialect"] = options.schema_dialect;
-  if (auto cap = parse_max_cost(options)) {
-    add_listed_prices(options, settings);
+  if (!options.reasoning_effort.empty()) settings["reasoning_effort"] = options.reasoning_effort;
+  const auto cap = parse_max_cost(options);
+  add_models_list_facts(options, settings, cap.has_value());
+  if (cap) {
     require_prices(known_prices(client_config(options).prices, settings), settings);
     settings["max_cost_usd"] = *cap;
   }
@@ -201,11 +216,15 @@ void apply_explicit_settings(const CLI::App& app, const GlobalOptions& options, 
     std::string flag = std::string("--") + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (!given(app, flag) && state.settings.contains(key)) continue;
-    // Rungs learned of another provider, model or dialect say nothing of the new one.
-    if (state.settings.value(key, nlohmann::json()) != value) state.settings.erase(stages::k_learned_rungs_key);
+    // Rungs and parameters learned of another provider, model or dialect say nothing of the new one.
+    if (state.settings.value(key, nlohmann::json()) != value) {
+      state.settings.erase(stages::k_learned_rungs_key);
+      state.settings.erase(stages::k_model_parameters_key);
+    }
     state.settings[key] = value;
   }
-  if (given(app, "--max-cost")) add_listed_prices(options, state.settings);
+  if (given(app, "--reasoning-effort")) state.settings["reasoning_effort"] = options.reasoning_effort;
+  add_models_list_facts(options, state.settings, given(app, "--max-cost"));
   if (run_cost_cap && given(app, "--max-cost")) state.settings["max_cost_usd"] = *parse_max_cost(options);
 }
 
@@ -247,6 +266,8 @@ llm::ClientConfig run_client_config(const GlobalOptions& options, const checkpoi
   config.forced_rung = structured == "auto" || structured == "json_schema" ? std::nullopt : llm::parse_rung(structured);
   config.schema_dialect = state.settings.value("schema_dialect", std::string("auto"));
   config.learned_rungs = stages::learned_rungs(state.settings);
+  config.model_parameters = stages::model_parameters(state.settings);
+  config.reasoning_effort = state.settings.value("reasoning_effort", config.reasoning_effort);
   if (!cap && state.settings.contains("max_cost_usd") && state.settings.at("max_cost_usd").is_number()) {
     cap = state.settings.at("max_cost_usd").get<double>();
   }

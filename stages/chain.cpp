@@ -159,13 +159,21 @@ class Chain::Journal final : public StageJournal {
     if (!written) return written.error();
     StageRecord& record = m_state.stage(m_stage.number());
     std::erase_if(record.parts, [&](const auto& saved) { return saved.name == part; });
-    record.parts.push_back({part, fingerprint, *written, result.usage.to_json(), result.model, result.rung});
+    std::optional<checkpoints::ArtifactRef> reasoning;
+    if (!result.reasoning.empty()) {
+      auto kept = m_chain.m_store.write_artifact(m_state.run_id, reasoning_path(m_stage, part), result.reasoning);
+      if (!kept) return kept.error();
+      reasoning = *kept;
+    }
+    record.parts.push_back({part, fingerprint, *written, result.usage.to_json(), result.model, result.rung, reasoning});
     add_usage(record, result.usage);
     const std::string prefix = part + ": ";
     std::erase_if(record.warnings, [&](const std::string& warning) { return warning.rfind(prefix, 0) == 0; });
     for (const auto& warning : result.warnings) record.warnings.push_back(prefix + warning);
     // Resume, and later stages, start from the rung that answered.
     record_rung(m_state.settings, model, result.rung);
+    // And with the parameters a refusal taught, so no refusal is paid twice.
+    record_model_parameters(m_state.settings, model, result.parameters);
     return m_chain.save(m_state);
   }
 

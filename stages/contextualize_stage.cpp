@@ -24,10 +24,10 @@ nlohmann::json pattern_fit_schema() {
   nlohmann::json fit = object({}, "Every one of the five consumer-goods patterns, read for this brand");
   for (const auto& pattern : vocabulary::patterns()) {
     fit["properties"][pattern] = object({
-        {"fit_score", integer("How well the pattern fits this brand here: 1 (poorly) to 5 (very well)", 1, 5)},
         {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism it builds on")},
         {"application", string("What the mechanism becomes for this brand under this pattern, naming the product line", 400)},
-        {"why_this_score", string("Why it fits this well or this poorly, from the profile", 300)},
+        {"why_this_score", string("What in the profile makes it fit well or poorly", 300)},
+        {"fit_score", integer("How well the pattern fits this brand here, from the reasons: 1 (poorly) to 5 (very well)", 1, 5)},
     });
     fit["required"].push_back(pattern);
   }
@@ -38,16 +38,16 @@ nlohmann::json scorecard_schema() {
   using namespace schema;
   return object({
       {"velocity", object({
+                       {"rationale", string("Comparable products of the brand or the category and their rates of sale", 300)},
                        {"expected_units_per_store_per_week", number("The rate of sale this direction would reach", 0.0)},
-                       {"rationale", string("Why, against comparable products of the brand or the category", 300)},
                    })},
       {"margin", object({
+                     {"rationale", string("Cost of goods, price and the retailer's cut", 300)},
                      {"expected_gross_margin_pct", number("The brand's gross margin this direction would earn, in percent", 0.0, 100.0)},
-                     {"rationale", string("Why: cost of goods, price, the retailer's cut", 300)},
                  })},
       {"shelf_visibility", object({
-                               {"meets_threshold", boolean("Whether it would meet the shelf-visibility threshold")},
                                {"rationale", string("How it would be seen on the shelf, or why it would not", 300)},
+                               {"meets_threshold", boolean("Whether it would meet the shelf-visibility threshold")},
                            })},
   }, "The direction scored against the retail thresholds");
 }

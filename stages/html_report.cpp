@@ -267,6 +267,12 @@ std::string tokens_text(const checkpoints::StageRecord& record) {
   return estimated > 0 ? "≈" + grouped(estimated) + " est." : "not reported";
 }
 
+// " (N reasoning)" when the stage's model reported thinking tokens (already counted among its tokens).
+std::string reasoning_text(const checkpoints::StageRecord& record) {
+  const auto reasoning = llm::Usage::from_json(record.usage).reasoning_tokens;
+  return reasoning > 0 ? " (" + grouped(reasoning) + " reasoning)" : "";
+}
+
 std::string cost_text(const std::optional<double>& cost) { return cost ? money(*cost) : "not reported"; }
 
 // The warnings of stage 5 about one card's requests ("card-<pattern>: ..."
@@ -675,7 +681,7 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
     out += "<tr>" + html::element("td", name) + html::element("td", status) +
            html::element("td", list_text(answered["models"])) + html::element("td", list_text(answered["rungs"])) +
            html::element("td", figures.seconds ? seconds(*figures.seconds) : "–", "num") +
-           html::element("td", record.usage.empty() ? "–" : tokens_text(record), "num") +
+           html::element("td", record.usage.empty() ? "–" : tokens_text(record) + reasoning_text(record), "num") +
            html::element("td", record.usage.empty() ? "–" : cost_text(figures.cost_usd), "num") + "</tr>";
   }
   out += "</tbody></table>\n";

@@ -48,9 +48,9 @@ nlohmann::json make_lessons_schema() {
        string("One sentence that holds in any industry and names no brand, company or sector", 300)},
       {"consumer_goods_fit",
        object({
-           {"rating", enumeration(vocabulary::levels(), "How well the insight could apply to consumer goods")},
-           {"rationale", string("Why, naming what makes it easy or hard for packaged goods")},
+           {"rationale", string("What makes the insight easy or hard to apply to packaged goods")},
            {"where_it_applies", array(string("A consumer-goods category or situation where it applies", 160), 1, 4)},
+           {"rating", enumeration(vocabulary::levels(), "How well the insight could apply to consumer goods")},
        })},
   });
 }

@@ -23,7 +23,6 @@ nlohmann::json make_mechanisms_schema() {
   using namespace schema;
   const auto mechanism = object({
       {"id", enumeration(vocabulary::mechanism_ids(), "M1 for the first mechanism, then M2 and M3, in order")},
-      {"name", string("A short plain name for what the mechanism does; no hype words", 80)},
       {"example", object({
                       {"who", string("The company, organisation or people who did it")},
                       {"what", string("What they concretely did")},
@@ -31,7 +30,6 @@ nlohmann::json make_mechanisms_schema() {
                        string("The effect it had, with the figures the document gives; say plainly when the document gives none")},
                   }, "The concrete example from the document")},
       {"mechanism", string("The transferable mechanism behind the example, stated without the company, brand or industry")},
-      {"type", enumeration(vocabulary::mechanism_types(), "The kind of mechanism")},
       {"constraint_removed",
        object({
            {"kind", enumeration(vocabulary::constraint_kinds(), "The kind of constraint the mechanism removes")},
@@ -40,6 +38,8 @@ nlohmann::json make_mechanisms_schema() {
                                           "2 days'); null when the document gives no figure")},
        })},
       {"why_it_works", string("The causal reason it works: the behaviour, economics or psychology behind it")},
+      {"type", enumeration(vocabulary::mechanism_types(), "The kind of mechanism")},
+      {"name", string("A short plain name for what the mechanism does; no hype words", 80)},
       {"structural_sentence",
        pattern_string("One sentence of the form 'When X holds, removing Y by Z creates W.'",
                       "^When .+, removing .+ by .+ creates .+$", 400)},
@@ -55,14 +55,14 @@ nlohmann::json make_mechanisms_schema() {
                            "The mechanisms that make the innovation work, most important first: usually two or three, "
                            "one when the document shows only one strong mechanism")},
       {"evidence", object({
-                       {"strength", enumeration(vocabulary::evidence_strengths(),
-                                                "strong: measured results from a named source; moderate: some figures or "
-                                                "several consistent reports; weak: claims without figures; anecdotal: a "
-                                                "single story or opinion")},
-                       {"rationale", string("Why the evidence has that strength, citing what the document shows; say so when it "
-                                            "shows only one strong mechanism")},
+                       {"rationale", string("What the document shows for the mechanisms (sources, figures, how many "
+                                            "reports agree); say so when it shows only one strong mechanism")},
                        {"gaps", array(string("One thing the document does not show"), 0, 5,
                                       "What a sceptical reader would still want to see")},
+                       {"strength", enumeration(vocabulary::evidence_strengths(),
+                                                "The strength the rationale and gaps give: strong: measured results from a "
+                                                "named source; moderate: some figures or several consistent reports; weak: "
+                                                "claims without figures; anecdotal: a single story or opinion")},
                    })},
   });
 }

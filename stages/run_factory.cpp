@@ -166,4 +166,24 @@ bool record_rung(nlohmann::json& settings, const std::string& model, const std::
   return true;
 }
 
+std::map<std::string, llm::ModelParameters> model_parameters(const nlohmann::json& settings) {
+  std::map<std::string, llm::ModelParameters> known;
+  auto it = settings.find(k_model_parameters_key);
+  if (it == settings.end() || !it->is_object()) return known;
+  for (const auto& [model, parameters] : it->items())
+    if (parameters.is_object()) known[model] = llm::ModelParameters::from_json(parameters);
+  return known;
+}
+
+bool record_model_parameters(nlohmann::json& settings, const std::string& model, const nlohmann::json& parameters) {
+  if (model.empty() || !parameters.is_object()) return false;
+  const auto learned = parameters.find("learned");
+  if (learned == parameters.end() || !learned->is_array() || learned->empty()) return false;
+  nlohmann::json& known = settings[k_model_parameters_key];
+  if (!known.is_object()) known = nlohmann::json::object();
+  if (known.value(model, nlohmann::json()) == parameters) return false;
+  known[model] = parameters;
+  return true;
+}
+
 }  // namespace pipeline::stages

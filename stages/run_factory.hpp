@@ -11,6 +11,7 @@
 
 #include "checkpoints/run_store.hpp"
 #include "lib/brand/brand.hpp"
+#include "lib/llm/model_parameters.hpp"
 #include "lib/llm/provider_profile.hpp"
 #include "lib/pdf/ingest.hpp"
 #include "lib/util/cancel.hpp"
@@ -67,5 +68,17 @@ std::map<std::string, llm::StructuredRung> learned_rungs(const nlohmann::json& s
 
 // Records in `settings` that `model` answered on `rung`; true when that changed them.
 bool record_rung(nlohmann::json& settings, const std::string& model, const std::string& rung);
+
+// Where a run's settings keep what each model takes (llm::ModelParameters),
+// by model: read from OpenRouter's models list when the run is made, and
+// whatever a refusal taught since. Every invocation of the run starts there.
+inline constexpr const char* k_model_parameters_key = "model_parameters";
+
+// The model parameters of a run's settings.
+std::map<std::string, llm::ModelParameters> model_parameters(const nlohmann::json& settings);
+
+// Records `parameters` (llm::ModelParameters::to_json) for `model` when a
+// refusal taught them something; true when that changed the settings.
+bool record_model_parameters(nlohmann::json& settings, const std::string& model, const nlohmann::json& parameters);
 
 }  // namespace pipeline::stages

@@ -16,6 +16,10 @@ std::string part_path(const Stage& stage, const std::string& part) {
   return fmt::format("stages/{:02}-{}.parts/{}.json", stage.number(), stage.name(), part);
 }
 
+std::string reasoning_path(const Stage& stage, const std::string& part) {
+  return fmt::format("stages/{:02}-{}.parts/{}.reasoning.txt", stage.number(), stage.name(), part);
+}
+
 std::string output_path(const Stage& stage) { return fmt::format("stages/{:02}-{}.json", stage.number(), stage.name()); }
 
 nlohmann::json run_usage(const checkpoints::RunState& state) {

@@ -22,6 +22,9 @@ std::string prompt_path(const Stage& stage);
 // stages/NN-<name>.parts/<part>.json: the answer of one request of a stage.
 std::string part_path(const Stage& stage, const std::string& part);
 
+// stages/NN-<name>.parts/<part>.reasoning.txt: the model's thinking for that answer (--keep-reasoning).
+std::string reasoning_path(const Stage& stage, const std::string& part);
+
 // stages/NN-<name>.json: the stage's validated output, read by later stages.
 std::string output_path(const Stage& stage);
 

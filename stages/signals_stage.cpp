@@ -22,14 +22,15 @@ nlohmann::json make_signals_schema() {
   const auto ten_type = enumeration(vocabulary::ten_types(), "One of Doblin's Ten Types of Innovation");
   const auto anatomy = object({
       {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism this classifies")},
+      {"classification_rationale",
+       string("What the example actually changed, and which of the ten types that makes it (primary, then others)")},
       {"primary_type", ten_type},
       {"secondary_types", array(ten_type, 0, 4, "Other types the mechanism also relies on; never the primary type again")},
-      {"classification_rationale", string("Why these types, pointing at what the example actually changed")},
       {"reinforcement", string("How the types reinforce each other; for a single type, what it leaves exposed")},
+      {"defensibility_rationale", string("What a competitor would have to copy, and how hard that is")},
       {"defensibility", enumeration(vocabulary::defensibility_levels(),
                                     "low: one type; medium: two or three adjacent types; high: four or more types "
                                     "spanning categories")},
-      {"defensibility_rationale", string("What a competitor would have to copy, and how hard that is")},
   });
   const auto signal = object({
       {"name", string("A short name for the trend or signal", 100)},
@@ -42,9 +43,9 @@ nlohmann::json make_signals_schema() {
       {"anatomies", array(anatomy, 1, 3, "One classification per stage 1 mechanism, in the same order")},
       {"combination", object({
                           {"types", array(ten_type, 1, 10, "Every type used across all mechanisms, each once")},
+                          {"rationale", string("How the mechanisms together protect the innovation, or fail to")},
                           {"defensibility", enumeration(vocabulary::defensibility_levels(),
                                                         "Defensibility of the whole innovation by the same rule")},
-                          {"rationale", string("How the mechanisms together protect the innovation, or fail to")},
                       }, "The innovation as a whole")},
       {"signals", array(signal, 2, 6, "The wider trends and signals the innovation rides on")},
   });

@@ -1,5 +1,6 @@
 #include "stages/stage_params.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace pipeline::stages {
@@ -13,9 +14,20 @@ constexpr std::int64_t k_most_input_tokens = 10'000'000;
 
 }  // namespace
 
+const std::vector<std::string>& reasoning_efforts() {
+  static const std::vector<std::string> efforts = {"none", "minimal", "low", "medium", "high"};
+  return efforts;
+}
+
+bool is_reasoning_effort(const std::string& effort) {
+  const auto& efforts = reasoning_efforts();
+  return std::find(efforts.begin(), efforts.end(), effort) != efforts.end();
+}
+
 nlohmann::json StageParams::to_json() const {
   nlohmann::json json = {{"temperature", temperature}, {"max_tokens", max_tokens}, {"model", model}};
   if (max_input_tokens != 0) json["max_input_tokens"] = max_input_tokens;
+  if (!reasoning_effort.empty()) json["reasoning_effort"] = reasoning_effort;
   return json;
 }
 
@@ -27,6 +39,10 @@ StageParams StageParams::from_json(const nlohmann::json& json) {
   if (auto found = json.find("model"); found != json.end() && found->is_string()) params.model = found->get<std::string>();
   if (auto found = json.find("max_input_tokens"); found != json.end() && found->is_number_integer()) {
     params.max_input_tokens = found->get<int>();
+  }
+  if (auto found = json.find("reasoning_effort"); found != json.end() && found->is_string() &&
+      is_reasoning_effort(found->get<std::string>())) {
+    params.reasoning_effort = found->get<std::string>();
   }
   return params;
 }
@@ -50,6 +66,12 @@ util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const
     } else if (key == "model") {
       if (!value.is_string()) return fail(ErrorKind::bad_input, where + ": model must be a string");
       params.model = value.get<std::string>();
+    } else if (key == "reasoning_effort") {
+      if (!value.is_string() || !is_reasoning_effort(value.get<std::string>())) {
+        return fail(ErrorKind::bad_input,
+                    where + ": reasoning_effort must be one of none, minimal, low, medium, high");
+      }
+      params.reasoning_effort = value.get<std::string>();
     } else if (key == "max_input_tokens" && defaults.max_input_tokens == 0) {
       return fail(ErrorKind::bad_input, where + ": max_input_tokens does not apply: this stage does not split its input");
     } else if (key == "max_input_tokens") {
@@ -59,8 +81,9 @@ util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const
       }
       params.max_input_tokens = value.get<int>();
     } else {
-      const std::string known = defaults.max_input_tokens == 0 ? "temperature, max_tokens, model"
-                                                                : "temperature, max_tokens, model, max_input_tokens";
+      const std::string known = defaults.max_input_tokens == 0
+                                    ? "temperature, max_tokens, model, reasoning_effort"
+                                    : "temperature, max_tokens, model, reasoning_effort, max_input_tokens";
       return fail(ErrorKind::bad_input, where + ": unknown stage parameter \"" + key + "\" (known: " + known + ")");
     }
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,9 @@ struct StageParams {
   // means the stage has no such limit. Stage 1 splits a longer document into
   // chunks of pages. Written by to_json only when not 0.
   int max_input_tokens{};
+  // none, minimal, low, medium or high; empty: the run's (--reasoning-effort).
+  // Written by to_json only when set.
+  std::string reasoning_effort{};
   nlohmann::json to_json() const;
   // Reads what to_json wrote; a member that is missing or of another type
   // stays zero. Settings that may have been edited by hand go through
@@ -25,8 +29,13 @@ struct StageParams {
   static StageParams from_json(const nlohmann::json& json);
 };
 
+// The reasoning efforts a model may be asked for, least first.
+const std::vector<std::string>& reasoning_efforts();
+bool is_reasoning_effort(const std::string& effort);
+
 // Stage parameters from a config file, flags or settings, over `defaults`:
-// only temperature (0 to 2), max_tokens (1 to 1000000), model and, for a
+// only temperature (0 to 2), max_tokens (1 to 1000000), model,
+// reasoning_effort (one of reasoning_efforts()) and, for a
 // stage whose defaults have one, max_input_tokens (1000 to 10000000) are allowed.
 // bad_input names `where` (e.g. "config.json: stages.signals") and the key.
 util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const StageParams& defaults,

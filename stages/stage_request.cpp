@@ -40,6 +40,7 @@ util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts:
   request.messages = {{"system", std::move(*system)}, {"user", std::move(*user)}};
   request.temperature = params.temperature;
   request.max_tokens = params.max_tokens;
+  request.reasoning_effort = params.reasoning_effort;
   request.schema = stage.schema();
   request.schema_name = std::string(stage.name());
   request.style_check = vague_word_problems;

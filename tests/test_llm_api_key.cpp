@@ -80,3 +80,15 @@ TEST_CASE("redact replaces every occurrence of the key") {
   CHECK(text == "bad key sk-or-...9999, again sk-or-...9999.");
   CHECK(ApiKey{}.redact("unchanged") == "unchanged");
 }
+
+TEST_CASE("a short key is masked only where it stands alone; a long one wherever it stands") {
+  const ApiKey short_key{"xist", "X"};
+  CHECK(short_key.redact("The model `m` does not exist.") == "The model `m` does not exist.");
+  CHECK(short_key.redact("Incorrect API key provided: xist.") ==
+        "Incorrect API key provided: " + short_key.masked() + ".");
+  CHECK(short_key.redact("xist") == short_key.masked());
+  CHECK(short_key.redact("key=xist&x") == "key=" + short_key.masked() + "&x");
+  // A long key cannot occur by chance: it is masked inside other text too.
+  const ApiKey long_key{"sk-test-SECRET-7f2c9d1e4b", "X"};
+  CHECK(long_key.redact("tokensk-test-SECRET-7f2c9d1e4bXYZ").find("SECRET") == std::string::npos);
+}

@@ -242,3 +242,23 @@ TEST_CASE("one_line collapses whitespace and cuts on a UTF-8 boundary") {
   CHECK(one_line("ab\xC3\xA9z", 3) == "ab...");
   CHECK(one_line("", 5).empty());
 }
+
+TEST_CASE("empty chunks are no progress; reasoning is progress but never part of the answer") {
+  StreamDecoder decoder;
+  // OpenRouter's first chunk while the model thinks: a role and empty content.
+  CHECK(decoder.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n") == 0);
+  CHECK(decoder.feed(": OPENROUTER PROCESSING\n\n") == 0);
+  CHECK(decoder.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\",\"reasoning\":\"Weighing \"}}]}\n\n") == 1);
+  CHECK(decoder.feed("data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"options.\"}}]}\n\n") == 1);
+  CHECK(decoder.feed(chunk("{}") + chunk("", "stop")) == 2);
+  decoder.finish();
+  CHECK(decoder.answer().content == "{}");
+  CHECK(decoder.answer().reasoning == "Weighing options.");
+}
+
+TEST_CASE("a whole answer's reasoning is kept apart from its content") {
+  const auto answer = decode_completion_body(
+      R"({"choices":[{"index":0,"message":{"role":"assistant","content":"42","reasoning_content":"Six times seven."},"finish_reason":"stop"}]})");
+  CHECK(answer.content == "42");
+  CHECK(answer.reasoning == "Six times seven.");
+}

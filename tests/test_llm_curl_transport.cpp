@@ -72,7 +72,7 @@ TEST_CASE("the status and Retry-After of an error answer are reported") {
   CHECK(body.find("error") != std::string::npos);
 }
 
-TEST_CASE("bytes that complete no content event do not reset the idle timer") {
+TEST_CASE("bytes that complete no progress event do not end the wait for the first progress") {
   FakeLlmServer server;
   ScriptedReply reply;
   reply.fault = pipeline::testing::FaultKind::stall_keepalive;
@@ -80,7 +80,8 @@ TEST_CASE("bytes that complete no content event do not reset the idle timer") {
   server.enqueue(reply);
   CurlTransport transport;
   auto request = chat_post(server, true);
-  request.idle_timeout_s = 0.6;
+  request.first_progress_timeout_s = 0.6;
+  request.idle_timeout_s = 0.1;  // only once progress has come
   int chunks = 0;
   const auto start = Clock::now();
   auto outcome = transport.perform(
@@ -90,7 +91,7 @@ TEST_CASE("bytes that complete no content event do not reset the idle timer") {
         return 0;
       },
       CancelToken{});
-  CHECK(outcome.stop == HttpOutcome::Stop::idle);
+  CHECK(outcome.stop == HttpOutcome::Stop::first_progress);
   CHECK(chunks >= 2);  // keep-alives did arrive
   CHECK(seconds_since(start) < 1.5);
 }
@@ -116,12 +117,31 @@ TEST_CASE("every byte of a whole 2xx answer resets the idle timer; an event stre
   CHECK(outcome.duration_s > 1.2);
   CHECK(nlohmann::json::parse(body)["choices"][0]["finish_reason"] == "stop");
 
-  // The same slow start on an event stream is idle.
+  // The same slow start on an event stream is no progress.
   server.set_pace(pipeline::testing::Pace{std::chrono::milliseconds(1500), 0});
   body.clear();
+  request.first_progress_timeout_s = 0.5;
   outcome = transport.perform(request, no_events, CancelToken{});
-  CHECK(outcome.stop == HttpOutcome::Stop::idle);
+  CHECK(outcome.stop == HttpOutcome::Stop::first_progress);
   CHECK(outcome.content_type == "text/event-stream");
+}
+
+TEST_CASE("a long silence before the first progress is no idle time; a stall after it is") {
+  FakeLlmServer server;
+  server.set_pace(pipeline::testing::Pace{std::chrono::milliseconds(1500), 0});
+  CurlTransport transport;
+  auto request = chat_post(server, true);
+  request.first_progress_timeout_s = 10;
+  request.idle_timeout_s = 0.5;
+  auto every_chunk_is_progress = [](std::string_view bytes, int) { return bytes.find("data:") != std::string::npos ? 1 : 0; };
+  auto outcome = transport.perform(request, every_chunk_is_progress, CancelToken{});
+  CHECK(outcome.stop == HttpOutcome::Stop::none);
+  CHECK(outcome.duration_s > 1.4);
+
+  // A stream that starts, then stalls past the idle timeout, is idle.
+  server.set_pace(pipeline::testing::Pace{std::chrono::milliseconds(0), 1.0});  // a token a second
+  outcome = transport.perform(request, every_chunk_is_progress, CancelToken{});
+  CHECK(outcome.stop == HttpOutcome::Stop::idle);
 }
 
 TEST_CASE("a cancelled token abandons a transfer within a fraction of a second") {

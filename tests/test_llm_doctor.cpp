@@ -29,7 +29,7 @@ TEST_CASE("a healthy local setup passes every check, ping included") {
   const auto report = run_doctor(doctor_config_for(server), true, CancelToken{});
   CHECK(report.ok());
   CHECK(report.first_failure() == nullptr);
-  REQUIRE(report.checks.size() == 7);
+  REQUIRE(report.checks.size() == 8);
   CHECK(find(report, "api_key")->detail == "none (fine for a local server)");
   // A loopback server on an unusual port gets the generic profile.
   CHECK(find(report, "profile")->data["dialect"] == "generic");
@@ -43,7 +43,25 @@ TEST_CASE("a healthy local setup passes every check, ping included") {
   CHECK(server.requests().back()["stream"] == true);
   const auto json = report.to_json();
   CHECK(json["ok"] == true);
-  CHECK(json["checks"].size() == 7);
+  CHECK(json["checks"].size() == 8);
+}
+
+TEST_CASE("doctor says what the model is sent: the table's parameters, or what the run learned") {
+  FakeLlmServer server;
+  auto config = doctor_config_for(server);
+  config.model = "gpt-5-mini";
+  auto report = run_doctor(config, false, CancelToken{});
+  const auto* parameters = find(report, "parameters");
+  REQUIRE(parameters != nullptr);
+  CHECK(parameters->data["token_field"] == "max_completion_tokens");
+  CHECK(parameters->detail.find("no temperature") != std::string::npos);
+  config.model = "test-model";
+  ModelParameters learned;
+  learned.temperature = false;
+  learned.learned = {"temperature"};
+  config.model_parameters["test-model"] = learned;
+  report = run_doctor(config, false, CancelToken{});
+  CHECK(find(report, "parameters")->data["learned"] == nlohmann::json::array({"temperature"}));
 }
 
 TEST_CASE("doctor names the profile --schema-dialect picks and a forced rung") {

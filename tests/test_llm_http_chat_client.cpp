@@ -16,6 +16,7 @@
 #include "lib/util/log.hpp"
 #include "tests/fake_server/fake_llm_server.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/scoped_env.hpp"
 
 using namespace pipeline::llm;
 using pipeline::testing::FakeLlmServer;
@@ -392,10 +393,11 @@ TEST_CASE("a server that cannot be reached is retried, then transient") {
   CHECK(result.error().message.find("scripts/run-example.sh --offline") != std::string::npos);
 }
 
-TEST_CASE("the idle timeout fires on a stream that sends only keep-alives") {
+TEST_CASE("the first-token timeout fires on a stream that sends only keep-alives, whatever the idle timeout") {
   FakeLlmServer server;
   auto config = config_for(server);
-  config.idle_timeout_s = 1;
+  config.first_token_timeout_s = 1;
+  config.idle_timeout_s = 0.2;
   config.max_retries = 0;
   HttpChatClient client(config);
   server.enqueue(stall_for(6000));
@@ -404,7 +406,8 @@ TEST_CASE("the idle timeout fires on a stream that sends only keep-alives") {
   const double elapsed = seconds_since(start);
   REQUIRE_FALSE(result.has_value());
   CHECK(result.error().kind == ErrorKind::transient);
-  CHECK(result.error().code == "idle_timeout");
+  CHECK(result.error().code == "first_token_timeout");
+  CHECK(result.error().message.find("--first-token-timeout") != std::string::npos);
   CHECK(elapsed >= 0.95);
   CHECK(elapsed < 2.0);
 }
@@ -1189,13 +1192,28 @@ TEST_CASE("reasoning deltas are progress for the idle timeout; keep-alives alone
   CHECK(seconds_since(start) > 2.0);
   CHECK(thought->content == "Refills win.");
 
-  // The same spacing with only keep-alive comments is cut off.
+  // The same spacing with only keep-alive comments is no answer begun: the
+  // first-token timeout decides, and cuts it off when it is short.
   std::vector<std::string> silent(thinking.size() - 1, ": OPENROUTER PROCESSING\n\n");
   silent.push_back(thinking.back());
   server.enqueue(raw_reply(silent, 200, 250));
-  auto cut = client.complete(hello_request(), CancelToken{});
+  auto waited = client.complete(hello_request(), CancelToken{});
+  REQUIRE(waited.has_value());
+  CHECK(waited->content == "Refills win.");
+  config.first_token_timeout_s = 0.5;
+  HttpChatClient impatient(config);
+  server.enqueue(raw_reply(silent, 200, 250));
+  auto cut = impatient.complete(hello_request(), CancelToken{});
   REQUIRE_FALSE(cut.has_value());
-  CHECK(cut.error().code == "idle_timeout");
+  CHECK(cut.error().code == "first_token_timeout");
+  // Thinking that stops mid-way is idle.
+  std::vector<std::string> stalled(thinking.begin(), thinking.begin() + 3);
+  stalled.insert(stalled.end(), 4, ": OPENROUTER PROCESSING\n\n");
+  stalled.push_back(thinking.back());
+  server.enqueue(raw_reply(stalled, 200, 250));
+  auto stopped = client.complete(hello_request(), CancelToken{});
+  REQUIRE_FALSE(stopped.has_value());
+  CHECK(stopped.error().code == "idle_timeout");
 }
 
 TEST_CASE("parallel first requests to a provider that refuses the rung pay one refused request in all") {
@@ -1269,11 +1287,13 @@ TEST_CASE("each rung sends what it promises, and the ladder stops at the first r
     const auto profile = provider_profile(config, "anthropic/claude-sonnet-4.5");
     CHECK(profile.dialect == "anthropic");
     auto request = schema_request();
-    const auto strict = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema);
+    const auto parameters = table_parameters(config.base_url, "anthropic/claude-sonnet-4.5");
+    const auto strict =
+        chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema, parameters);
     CHECK(strict["provider"]["require_parameters"] == true);
     CHECK(strict["usage"]["include"] == true);
     CHECK_FALSE(strict["response_format"]["json_schema"]["schema"]["properties"]["units"].contains("minimum"));
-    const auto plain = chat_request_body(request, request.messages, config, profile, StructuredRung::prompt);
+    const auto plain = chat_request_body(request, request.messages, config, profile, StructuredRung::prompt, parameters);
     CHECK_FALSE(plain.contains("provider"));
     CHECK_FALSE(plain.contains("response_format"));
   }
@@ -1364,4 +1384,176 @@ TEST_CASE("a style answer kept after the re-asks is reported as kept, not as fai
   CHECK(reported[0].then == "reask");
   CHECK(reported[1].then == "reask");
   CHECK(reported[2].then == "kept");
+}
+
+namespace {
+
+// Requests the client sent with `name` set (the fake keeps every body it received).
+int requests_with(const FakeLlmServer& server, const char* name) {
+  int count = 0;
+  for (const auto& body : server.requests()) count += body.contains(name) ? 1 : 0;
+  return count;
+}
+
+int parameter_refusals(const ChatResult& result) {
+  int count = 0;
+  for (const auto& attempt : result.attempts) count += attempt.error_class == "parameter_refused" ? 1 : 0;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("OpenAI's reasoning models are asked with what they take, known from the table: no refusal") {
+  FakeLlmServer server;
+  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
+  server.set_models({"gpt-5-mini"});
+  auto config = config_for(server);
+  config.model = "gpt-5-mini";
+  config.reasoning_effort = "low";
+  HttpChatClient client(config);
+  auto result = client.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(server.request_count() == 1);
+  const auto body = server.requests().at(0);
+  CHECK(body["max_completion_tokens"] == schema_request().max_tokens);
+  CHECK_FALSE(body.contains("max_tokens"));
+  CHECK_FALSE(body.contains("temperature"));
+  CHECK(body["reasoning_effort"] == "low");
+  // Thinking is billed as completion tokens and reported apart.
+  CHECK(result->usage.reasoning_tokens == 64);
+  CHECK(result->usage.completion_tokens > 64);
+  CHECK(result->parameters["known_from"].get<std::string>().find("the table") == 0);
+}
+
+TEST_CASE("an unknown reasoning model costs one refused request per parameter, once per client") {
+  FakeLlmServer server;
+  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
+  server.set_models({"house-thinker"});
+  auto config = config_for(server);
+  config.model = "house-thinker";
+  HttpChatClient client(config);
+  auto first = client.complete(schema_request(), CancelToken{});
+  REQUIRE(first.has_value());
+  CHECK(server.request_count() == 3);
+  CHECK(parameter_refusals(*first) == 2);
+  CHECK(first->attempts.at(0).then == "fix_parameter");
+  CHECK(first->attempts.at(0).message.find("max_tokens") != std::string::npos);
+  CHECK(first->attempts.at(1).message.find("temperature") != std::string::npos);
+  CHECK(first->parameters["learned"] == nlohmann::json::array({"max_tokens", "temperature"}));
+  auto second = client.complete(schema_request(), CancelToken{});
+  REQUIRE(second.has_value());
+  CHECK(server.request_count() == 4);
+  CHECK(parameter_refusals(*second) == 0);
+
+  // What a run kept of it: a new client starts from there and pays nothing.
+  auto learned = config;
+  learned.model_parameters["house-thinker"] = ModelParameters::from_json(first->parameters);
+  HttpChatClient resumed(learned);
+  REQUIRE(resumed.complete(schema_request(), CancelToken{}).has_value());
+  CHECK(server.request_count() == 5);
+}
+
+TEST_CASE("parallel requests of an unknown model pay one refusal per parameter between them") {
+  FakeLlmServer server;
+  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
+  server.set_models({"house-thinker"});
+  server.set_pace(Pace{std::chrono::milliseconds(100), 0});
+  auto config = config_for(server);
+  config.model = "house-thinker";
+  HttpChatClient client(config);
+  std::atomic<int> refusals{0};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&] {
+      auto result = client.complete(hello_request(), CancelToken{});
+      if (!result) return;
+      ++answered;
+      refusals += parameter_refusals(*result);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(answered == 6);
+  CHECK(refusals == 2);
+  CHECK(server.request_count() == 8);
+  CHECK(requests_with(server, "max_tokens") == 1);
+  CHECK(requests_with(server, "temperature") == 2);
+}
+
+TEST_CASE("the body carries only the parameters the model takes, in the form its provider wants") {
+  ClientConfig config;
+  config.base_url = "https://openrouter.ai/api/v1";
+  config.reasoning_effort = "high";
+  auto request = schema_request();
+  request.temperature = 0.3;
+  const auto profile = provider_profile(config, "openai/gpt-5-mini");
+  auto parameters = table_parameters(config.base_url, "openai/gpt-5-mini");
+  auto body = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema, parameters);
+  CHECK(body["max_tokens"] == request.max_tokens);
+  CHECK_FALSE(body.contains("temperature"));
+  CHECK(body["reasoning"] == nlohmann::ordered_json{{"effort", "high"}, {"exclude", true}});
+  CHECK_FALSE(body.contains("reasoning_effort"));
+  config.keep_reasoning = true;
+  request.reasoning_effort = "minimal";  // a stage's own effort wins over the run's
+  body = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema, parameters);
+  CHECK(body["reasoning"] == nlohmann::ordered_json{{"effort", "minimal"}});
+
+  // Elsewhere it is reasoning_effort; a model that takes none gets none; developer role where learned.
+  config.base_url = "http://127.0.0.1:9/v1";
+  parameters.reasoning_effort = false;
+  parameters.system_role = "developer";
+  body = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema, parameters);
+  CHECK_FALSE(body.contains("reasoning_effort"));
+  CHECK_FALSE(body.contains("reasoning"));
+  CHECK(body["messages"][0]["role"] == "developer");
+  CHECK(body["messages"][1]["role"] == "user");
+  // The OpenRouter extras go by host: a path that merely names openrouter.ai gets none.
+  config.base_url = "http://127.0.0.1:9/openrouter.ai/v1";
+  body = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema, parameters);
+  CHECK_FALSE(body.contains("usage"));
+  CHECK_FALSE(body.contains("provider"));
+}
+
+TEST_CASE("the schema goes on the wire in its authored order, not alphabetically") {
+  FakeLlmServer server;
+  HttpChatClient client(config_for(server));
+  REQUIRE(client.complete(schema_request(), CancelToken{}).has_value());
+  const auto raw = server.raw_requests().at(0);
+  const auto sent = nlohmann::ordered_json::parse(raw);
+  std::vector<std::string> order;
+  for (const auto& [name, value] : sent["response_format"]["json_schema"]["schema"]["properties"].items())
+    order.push_back(name);
+  std::vector<std::string> required;
+  for (const auto& name : k_chat_schema["required"]) required.push_back(name.get<std::string>());
+  CHECK(order == required);
+}
+
+TEST_CASE("--keep-reasoning keeps what OpenRouter sends of the thinking; otherwise it is asked to leave it out") {
+  FakeLlmServer server;
+  server.set_dialect(pipeline::testing::Dialect::openrouter);
+  server.set_models({"openai/gpt-5-mini"});
+  // The fake stands in for openrouter.ai as an HTTP proxy: no name is looked up.
+  pipeline::testing::ScopedEnv proxy("http_proxy", "http://127.0.0.1:" + std::to_string(server.port()));
+  pipeline::testing::ScopedEnv no_proxy("no_proxy", std::nullopt);
+  pipeline::testing::ScopedEnv no_proxy_upper("NO_PROXY", std::nullopt);
+  auto config = config_for(server);
+  config.base_url = "http://openrouter.ai/api/v1";
+  config.model = "openai/gpt-5-mini";
+  config.reasoning_effort = "low";
+  config.model_parameters["openai/gpt-5-mini"] = with_supported_parameters(
+      table_parameters(config.base_url, config.model),
+      pipeline::testing::openrouter_supported_parameters("openai/gpt-5-mini"));
+  HttpChatClient quiet(config);
+  auto result = quiet.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->reasoning.empty());
+  CHECK(server.requests().back()["reasoning"]["exclude"] == true);
+  CHECK(server.requests().back()["provider"]["require_parameters"] == true);
+  config.keep_reasoning = true;
+  HttpChatClient keeping(config);
+  result = keeping.complete(schema_request(), CancelToken{});
+  REQUIRE(result.has_value());
+  CHECK(result->reasoning.find("weigh") != std::string::npos);
+  CHECK(result->content.find("weigh") == std::string::npos);
+  CHECK(server.request_count() == 2);
 }

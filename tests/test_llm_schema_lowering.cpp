@@ -204,3 +204,36 @@ TEST_CASE("every stage schema, lowered or structural for Anthropic, passes Anthr
     CHECK(anthropic_schema_problem(schema) != "");
   }
 }
+
+TEST_CASE("patterns for grammar-based servers use classes that llama.cpp's converter copies right") {
+  using pipeline::llm::grammar_safe_pattern;
+  // \S, \s and . admit no raw quote or backslash, which would break the JSON the grammar makes.
+  CHECK(grammar_safe_pattern("^\\S+(\\s+\\S+){0,7}$") == "^[^ \"\\\\]+([ ]+[^ \"\\\\]+){0,7}$");
+  CHECK(grammar_safe_pattern("^When .+, removing .+ by .+ creates .+$") ==
+        "^When [^\"\\\\]+, removing [^\"\\\\]+ by [^\"\\\\]+ creates [^\"\\\\]+$");
+  CHECK(grammar_safe_pattern("^[A-Z]{3}$") == "^[A-Z]{3}$");
+  CHECK(grammar_safe_pattern("^a\\.b$") == "^a\\.b$");
+  // What it cannot rewrite is said in words instead.
+  CHECK_FALSE(grammar_safe_pattern("^\\d+$"));
+  CHECK_FALSE(grammar_safe_pattern("^[\\s]+$"));
+  CHECK_FALSE(grammar_safe_pattern("^[a-z"));
+}
+
+TEST_CASE("llama.cpp's strict schema carries rewritten patterns; a pattern it cannot take goes into the description") {
+  const auto profile = *pipeline::llm::profile_by_dialect("llama.cpp");
+  CHECK(profile.grammar_patterns);
+  const nlohmann::json schema = {
+      {"type", "object"},
+      {"properties",
+       {{"title", {{"type", "string"}, {"pattern", "^\\S+(\\s+\\S+){0,7}$"}}},
+        {"code", {{"type", "string"}, {"pattern", "^\\d{3}$"}, {"description", "A code"}}}}},
+      {"required", {"title", "code"}},
+      {"additionalProperties", false}};
+  const auto lowered = pipeline::llm::lower_schema(schema, profile);
+  CHECK(lowered["properties"]["title"]["pattern"] == "^[^ \"\\\\]+([ ]+[^ \"\\\\]+){0,7}$");
+  CHECK_FALSE(lowered["properties"]["code"].contains("pattern"));
+  CHECK(lowered["properties"]["code"]["description"].get<std::string>().find("Rules:") != std::string::npos);
+  // OpenAI's strict mode takes the pattern as written.
+  const auto openai = pipeline::llm::lower_schema(schema, *pipeline::llm::profile_by_dialect("openai"));
+  CHECK(openai["properties"]["title"]["pattern"] == "^\\S+(\\s+\\S+){0,7}$");
+}

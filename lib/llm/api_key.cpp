@@ -1,3 +1,4 @@
+#include <cctype>
 #include <cstdlib>
 #include <string>
 
@@ -26,8 +27,20 @@ std::string ApiKey::masked() const {
 std::string ApiKey::redact(std::string text) const {
   if (value.empty()) return text;
   const std::string mask = masked();
-  for (auto at = text.find(value); at != std::string::npos; at = text.find(value, at + mask.size()))
+  auto token_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; };
+  // A long key cannot occur by chance, so it is masked wherever it stands; a
+  // short one only where it stands alone, so that "does not exist" survives a key "x".
+  const bool anywhere = value.size() >= k_min_key_masked_inside_words;
+  for (auto at = text.find(value); at != std::string::npos;) {
+    const auto end = at + value.size();
+    const bool alone = (at == 0 || !token_char(text[at - 1])) && (end == text.size() || !token_char(text[end]));
+    if (!anywhere && !alone) {
+      at = text.find(value, at + 1);
+      continue;
+    }
     text.replace(at, value.size(), mask);
+    at = text.find(value, at + mask.size());
+  }
   return text;
 }
 

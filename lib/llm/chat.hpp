@@ -22,8 +22,13 @@ struct Message {
 struct ChatRequest {
   std::string model;
   std::vector<Message> messages;
+  // Sent only to models that take it (see model_parameters.hpp).
   double temperature = 0.7;
+  // Sent as max_tokens or max_completion_tokens, as the model takes it.
   int max_tokens = 4000;
+  // none, minimal, low, medium or high; empty: the client's default
+  // (ClientConfig::reasoning_effort), and none sent when that is empty too.
+  std::string reasoning_effort;
   // When set, the answer must be JSON valid against this schema; the client
   // validates it and re-asks with the validation error a bounded number of times.
   std::optional<nlohmann::json> schema;
@@ -68,7 +73,10 @@ struct Attempt {
   // "invalid_json", "schema_violation" (a contract rule of the schema),
   // "style_violation" (only phrasing rules), "check_failed" (ChatRequest::check
   // said no), "structured_output_refused" (the provider refused the rung: the
-  // next one is asked).
+  // next one is asked), "parameter_refused" (the provider refused a parameter:
+  // the request is asked again without it, or in the form it takes),
+  // "first_token_timeout" (nothing came before --first-token-timeout),
+  // "idle_timeout" (the answer stalled longer than --idle-timeout).
   std::string error_class;
   std::string message;
   double wait_before_s = 0;  // backoff slept before this attempt
@@ -92,6 +100,12 @@ struct ChatResult {
   std::string rung;   // the structured-output rung that answered (to_string(StructuredRung)), when a schema was asked
   // Style rules the kept answer still breaks after every re-ask (see ChatRequest::style_check).
   std::vector<std::string> warnings;
+  // What the model thought before answering, when the provider sent it and
+  // ClientConfig::keep_reasoning asks to keep it; else empty.
+  std::string reasoning;
+  // The parameters the model was asked with (ModelParameters::to_json), so a
+  // run can keep what was learned of the model for its next invocation.
+  nlohmann::json parameters;
 };
 
 // Optional callbacks while a call runs; called from the calling thread.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lib/llm/chat.hpp"
+#include "lib/llm/model_parameters.hpp"
 #include "lib/llm/provider_profile.hpp"
 
 namespace pipeline::llm {
@@ -23,12 +24,17 @@ struct Price {
   double completion_per_million = 0;
 };
 
+// Keys at least this long are masked even inside longer words.
+inline constexpr std::size_t k_min_key_masked_inside_words = 8;
+
 struct ApiKey {
   std::string value;   // never written anywhere
   std::string source;  // the environment variable it came from, or empty
   // The key shortened for display, e.g. "sk-or-...7f2c".
   std::string masked() const;
-  // `text` with every occurrence of the key replaced by its masked form; for
+  // `text` with the key replaced by its masked form wherever it stands alone
+  // (between characters that cannot be part of a key), and, for a key of
+  // k_min_key_masked_inside_words characters or more, inside words too; for
   // any text that quotes what a provider or library said.
   std::string redact(std::string text) const;
 };
@@ -41,8 +47,9 @@ struct ClientConfig {
   std::string model = k_default_model;
   ApiKey api_key;
   double connect_timeout_s = 15;
-  double request_timeout_s = 300;  // total per attempt
-  double idle_timeout_s = 60;      // with no content event
+  double request_timeout_s = 300;       // total per attempt
+  double first_token_timeout_s = 600;   // from the start to the first content or reasoning event
+  double idle_timeout_s = 60;           // between content or reasoning events, once the first has come
   int max_retries = 4;
   int max_invalid_reasks = 2;
   int max_concurrency = 8;
@@ -56,6 +63,15 @@ struct ClientConfig {
   // Rungs that answered in earlier invocations of the run, by model.
   std::map<std::string, StructuredRung> learned_rungs;
   std::string schema_dialect = "auto";  // --schema-dialect: a name of dialect_names()
+  // --reasoning-effort: none, minimal, low, medium or high, for requests that
+  // name none themselves; empty: none sent.
+  std::string reasoning_effort;
+  // --keep-reasoning: ChatResult::reasoning keeps what the provider sent of the model's thinking.
+  bool keep_reasoning = false;
+  // What each model takes, known before its first request: OpenRouter's
+  // models list and what an earlier invocation of the run learned. Models not
+  // here are looked up in the table (table_parameters).
+  std::map<std::string, ModelParameters> model_parameters;
   double max_retry_after_s = 120;
   double backoff_base_s = 1;  // first retry waits up to this, doubling after
   double backoff_max_s = 30;  // ceiling of one backoff wait

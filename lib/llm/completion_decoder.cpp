@@ -110,48 +110,54 @@ int provider_error_status(const nlohmann::json& json) {
 }
 
 int StreamDecoder::feed(std::string_view bytes) {
-  int data_events = 0;
-  for (const auto& event : m_parser.feed(bytes)) {
-    take(event);
-    ++data_events;
-  }
-  return data_events;
+  int progress_events = 0;
+  for (const auto& event : m_parser.feed(bytes))
+    if (take(event)) ++progress_events;
+  return progress_events;
 }
 
 void StreamDecoder::finish() {
   for (const auto& event : m_parser.finish()) take(event);
 }
 
-void StreamDecoder::take(const SseEvent& event) {
+bool StreamDecoder::take(const SseEvent& event) {
   if (event.is_done()) {
     m_answer.done = true;
-    return;
+    return true;
   }
   auto json = nlohmann::json::parse(event.data, nullptr, false);
   if (event.event == "error" && (json.is_discarded() || !json.is_object())) {
     // An error event in plain words is still an error, not a malformed answer.
     const std::string said = one_line(event.data, k_max_upstream_words);
     m_answer.error = said.empty() ? "the provider reported an error" : said;
-    return;
+    return true;
   }
   if (json.is_discarded() || !json.is_object()) {
     m_answer.malformed = true;
-    return;
+    return true;
   }
   if (event.event == "error" && !json.contains("error")) json = {{"error", json}};
+  const bool had_error = m_answer.error.has_value();
+  const bool had_usage = !m_answer.usage.is_null();
   take_common(json, m_answer);
+  bool progress = m_answer.error.has_value() != had_error || m_answer.usage.is_null() != !had_usage;
   const nlohmann::json* choice = first_choice(json);
-  if (choice == nullptr) return;
+  if (choice == nullptr) return progress;
   if (auto delta = choice->find("delta"); delta != choice->end() && delta->is_object()) {
     const std::string content = string_at(*delta, "content");
     const std::string refusal = string_at(*delta, "refusal");
+    // OpenRouter and DeepSeek say "reasoning", vLLM and llama.cpp "reasoning_content".
+    const std::string reasoning = string_at(*delta, "reasoning") + string_at(*delta, "reasoning_content");
     m_answer.content += content;
+    m_answer.reasoning += reasoning;
     add_refusal(m_answer, refusal);
-    m_streamed_chars += static_cast<std::int64_t>(content.size() + refusal.size() +
-                                                  string_at(*delta, "reasoning").size() +
-                                                  string_at(*delta, "reasoning_content").size());
+    const auto chars = content.size() + refusal.size() + reasoning.size();
+    m_streamed_chars += static_cast<std::int64_t>(chars);
+    if (chars > 0) progress = true;
   }
+  if (!string_at(*choice, "finish_reason").empty()) progress = true;
   take_finish_reason(*choice, m_answer);
+  return progress;
 }
 
 DecodedAnswer decode_completion_body(std::string_view body) {
@@ -169,6 +175,7 @@ DecodedAnswer decode_completion_body(std::string_view body) {
   }
   if (auto message = choice->find("message"); message != choice->end()) {
     answer.content = string_at(*message, "content");
+    answer.reasoning = string_at(*message, "reasoning") + string_at(*message, "reasoning_content");
     add_refusal(answer, string_at(*message, "refusal"));
   }
   take_finish_reason(*choice, answer);

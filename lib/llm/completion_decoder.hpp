@@ -15,6 +15,9 @@ namespace pipeline::llm {
 // choice with index 0 (or without an index) is read.
 struct DecodedAnswer {
   std::string content;
+  // What a reasoning model thought before answering, where the provider sends
+  // it (delta.reasoning, delta.reasoning_content); never part of `content`.
+  std::string reasoning;
   std::optional<std::string> refusal;  // the model declined (delta.refusal / message.refusal), never empty
   std::string finish_reason;           // "length" stays, even when an error chunk follows it
   std::string model;
@@ -44,8 +47,10 @@ std::string one_line(std::string_view text, std::size_t max_bytes);
 // never as a short answer.
 class StreamDecoder {
  public:
-  // Takes the next bytes; returns how many data events (content events, as
-  // opposed to keep-alive comments) they completed.
+  // Takes the next bytes; returns how many progress events they completed:
+  // events that carry content, reasoning, a refusal, a finish reason, usage,
+  // an error or [DONE]. Keep-alive comments (": OPENROUTER PROCESSING") and
+  // empty chunks (a role alone, empty content) are no progress.
   int feed(std::string_view bytes);
   // Takes an event left open when the stream ended.
   void finish();
@@ -54,7 +59,8 @@ class StreamDecoder {
   std::int64_t streamed_chars() const { return m_streamed_chars; }
 
  private:
-  void take(const SseEvent& event);
+  // Whether the event was progress (see feed).
+  bool take(const SseEvent& event);
 
   SseParser m_parser;
   DecodedAnswer m_answer;

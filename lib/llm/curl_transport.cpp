@@ -25,6 +25,12 @@ struct TransferState {
   std::optional<std::string> retry_after;
   std::string content_type;
   util::Clock::time_point last_content;
+  bool progressed = false;  // progress has come at least once
+
+  void progress() {
+    last_content = util::Clock::now();
+    progressed = true;
+  }
 
   bool success() const { return status >= 200 && status < 300; }
   // A 2xx body that is not an event stream makes progress with every byte.
@@ -59,7 +65,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     const std::string value = util::to_lower(trimmed(line.substr(colon + 1)));
     state.content_type = trimmed(value.substr(0, value.find(';')));
     // A whole answer's headers are its first sign of life.
-    if (state.bytes_are_progress()) state.last_content = util::Clock::now();
+    if (state.bytes_are_progress()) state.progress();
   }
   return line.size();
 }
@@ -68,7 +74,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   auto& state = *static_cast<TransferState*>(user);
   const std::size_t length = size * count;
   const int events = (*state.sink)(std::string_view(data, length), state.status);
-  if (events > 0 || (length > 0 && state.bytes_are_progress())) state.last_content = util::Clock::now();
+  if (events > 0 || (length > 0 && state.bytes_are_progress())) state.progress();
   return length;
 }
 
@@ -182,8 +188,12 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
       outcome.stop = HttpOutcome::Stop::cancelled;
       break;
     }
-    if (request.idle_timeout_s > 0 &&
-        std::chrono::duration<double>(util::Clock::now() - state.last_content).count() > request.idle_timeout_s) {
+    const double quiet_s = std::chrono::duration<double>(util::Clock::now() - state.last_content).count();
+    if (!state.progressed && request.first_progress_timeout_s > 0 && quiet_s > request.first_progress_timeout_s) {
+      outcome.stop = HttpOutcome::Stop::first_progress;
+      break;
+    }
+    if (state.progressed && request.idle_timeout_s > 0 && quiet_s > request.idle_timeout_s) {
       outcome.stop = HttpOutcome::Stop::idle;
       break;
     }

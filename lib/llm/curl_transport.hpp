@@ -18,9 +18,15 @@ struct HttpRequest {
   std::string body;
   double connect_timeout_s = 15;
   double total_timeout_s = 300;
-  // Seconds without progress before the transfer is abandoned; 0 for none.
-  // Progress is a content event of an event stream, or any body bytes of a
-  // 2xx answer that is not text/event-stream (a server that ignored "stream").
+  // Progress is a content event of an event stream (content, reasoning, a
+  // refusal, a finish reason, usage or an error: not a keep-alive comment or
+  // an empty chunk), or any body bytes of a 2xx answer that is not
+  // text/event-stream (a server that ignored "stream").
+  // Seconds from the start to the first progress before the transfer is
+  // abandoned (a reasoning model may think for minutes first); 0 for none.
+  double first_progress_timeout_s = 0;
+  // Seconds without progress, once the first has come, before the transfer
+  // is abandoned; 0 for none.
   double idle_timeout_s = 0;
   // Called with the transfer's libcurl easy handle (a CURL*) once the options
   // above are set, for what they do not name, e.g. the address guard of
@@ -29,13 +35,15 @@ struct HttpRequest {
 };
 
 // Takes the response body as it arrives, with the HTTP status; returns how
-// many content events the bytes completed (keep-alive bytes count none), which
-// is what resets the idle timer.
+// many progress events the bytes completed (keep-alive bytes count none),
+// which is what ends the wait for the first progress and resets the idle timer.
 using BodySink = std::function<int(std::string_view bytes, int status)>;
 
 // How a transfer ended.
 struct HttpOutcome {
-  enum class Stop { none, cancelled, idle };
+  // idle: no progress for idle_timeout_s after the first; first_progress: none
+  // within first_progress_timeout_s.
+  enum class Stop { none, cancelled, idle, first_progress };
   int status = 0;  // 0 when no response arrived
   std::optional<std::string> retry_after;
   std::string content_type;  // of the last response, lowercase, without parameters

@@ -6,6 +6,7 @@
 
 #include "lib/llm/completion_decoder.hpp"
 #include "lib/llm/http_chat_client.hpp"
+#include "lib/llm/model_parameters.hpp"
 #include "lib/llm/retry_policy.hpp"
 
 namespace pipeline::llm {
@@ -211,6 +212,20 @@ DoctorCheck check_profile(const ClientConfig& config) {
   return check;
 }
 
+// What doctor says of the parameters the model is sent (model_parameters.hpp).
+DoctorCheck check_parameters(const ClientConfig& config) {
+  const auto known = config.model_parameters.find(config.model);
+  const ModelParameters parameters =
+      known != config.model_parameters.end() ? known->second : table_parameters(config.base_url, config.model);
+  DoctorCheck check{"parameters", true, ""};
+  check.detail = parameters.token_field + (parameters.temperature ? ", temperature" : ", no temperature") +
+                 (parameters.reasoning_effort ? ", reasoning effort when asked" : ", no reasoning effort") +
+                 (parameters.system_role != "system" ? ", instructions as " + parameters.system_role : "") + " (" +
+                 parameters.known_from + "); a parameter refused anyway is fixed and asked again once";
+  check.data = parameters.to_json();
+  return check;
+}
+
 DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::CancelToken& cancel) {
   DoctorReport report;
   report.checks.push_back(check_base_url(config));
@@ -220,6 +235,7 @@ DoctorReport run_doctor(const ClientConfig& config, bool ping, const util::Cance
   report.checks.push_back(model);
   report.checks.push_back(check_key(config));
   report.checks.push_back(check_profile(config));
+  report.checks.push_back(check_parameters(config));
   if (!url_usable) return report;
 
   CurlTransport transport;

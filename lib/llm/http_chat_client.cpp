@@ -10,6 +10,7 @@
 #include "lib/llm/token_estimate.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
+#include "lib/llm/wire_order.hpp"
 #include "lib/util/log.hpp"
 
 namespace pipeline::llm {
@@ -60,9 +61,9 @@ std::optional<double> attempt_cost(const Attempt& attempt) {
 }
 
 // estimate_prompt_tokens of a request body's messages.
-std::int64_t estimate_body_prompt_tokens(const nlohmann::json& body) {
+std::int64_t estimate_body_prompt_tokens(const nlohmann::ordered_json& body) {
   std::vector<Message> messages;
-  for (const auto& message : body.value("messages", nlohmann::json::array()))
+  for (const auto& message : body.value("messages", nlohmann::ordered_json::array()))
     messages.push_back({message.value("role", ""), message.value("content", "")});
   return estimate_prompt_tokens(messages);
 }
@@ -91,28 +92,41 @@ ProviderProfile provider_profile(const ClientConfig& config, const std::string& 
   return detect_profile(config.base_url, model);
 }
 
-nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
-                                 const ClientConfig& config, const ProviderProfile& profile, StructuredRung rung) {
-  nlohmann::json body;
+nlohmann::ordered_json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
+                                         const ClientConfig& config, const ProviderProfile& profile,
+                                         StructuredRung rung, const ModelParameters& parameters) {
+  nlohmann::ordered_json body;
   body["model"] = request.model.empty() ? config.model : request.model;
-  body["messages"] = nlohmann::json::array();
-  for (const auto& message : messages) body["messages"].push_back({{"role", message.role}, {"content", message.content}});
-  body["temperature"] = request.temperature;
-  body["max_tokens"] = request.max_tokens;
+  body["messages"] = nlohmann::ordered_json::array();
+  for (const auto& message : messages) {
+    const std::string role = message.role == "system" ? parameters.system_role : message.role;
+    body["messages"].push_back({{"role", role}, {"content", message.content}});
+  }
+  if (parameters.temperature) body["temperature"] = request.temperature;
+  body[parameters.token_field] = request.max_tokens;
+  const bool openrouter = is_openrouter_url(config.base_url);
+  const std::string& effort = request.reasoning_effort.empty() ? config.reasoning_effort : request.reasoning_effort;
+  if (!effort.empty() && parameters.reasoning_effort) {
+    // OpenRouter's own form; "exclude" keeps the thinking off the wire unless it is kept.
+    if (openrouter) {
+      body["reasoning"] = {{"effort", effort}};
+      if (!config.keep_reasoning) body["reasoning"]["exclude"] = true;
+    } else {
+      body["reasoning_effort"] = effort;
+    }
+  }
   if (config.stream) {
     body["stream"] = true;
     if (profile.stream_usage) body["stream_options"] = {{"include_usage", true}};
   }
-  const bool openrouter = config.base_url.find("openrouter.ai") != std::string::npos;
   if (request.schema) {
     if (rung == StructuredRung::strict_schema || rung == StructuredRung::schema) {
       const bool strict = rung == StructuredRung::strict_schema;
+      const nlohmann::json schema =
+          strict ? lower_schema(*request.schema, profile) : structural_schema(*request.schema, profile);
       body["response_format"] = {
           {"type", "json_schema"},
-          {"json_schema",
-           {{"name", request.schema_name},
-            {"strict", strict},
-            {"schema", strict ? lower_schema(*request.schema, profile) : structural_schema(*request.schema, profile)}}}};
+          {"json_schema", {{"name", request.schema_name}, {"strict", strict}, {"schema", in_authored_order(schema)}}}};
     } else if (rung == StructuredRung::json_object) {
       body["response_format"] = {{"type", "json_object"}};
     }
@@ -196,6 +210,7 @@ util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, 
     report(attempt, call);
     if (check.error_class.empty() || (style_only && reasks_spent)) {
       call.result.content = decoded.content;
+      if (m_config.keep_reasoning) call.result.reasoning = decoded.reasoning;
       call.result.json = std::move(check.json);
       call.result.finish_reason = decoded.finish_reason;
       call.result.model = decoded.model.empty() ? call.model : decoded.model;
@@ -221,6 +236,14 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
   const auto& guard = m_config.spend_guard;
   for (int retry = 0;; ++retry) {
     if (auto reason = call.cancel.stop_reason(); reason != util::StopReason::none) return stop_error(reason);
+    // Until the model has answered once, its requests go one at a time, so
+    // that a refused parameter is refused once, not once per parallel request.
+    std::unique_ptr<util::KeyHold> parameter_probe;
+    if (!parameters_settled(call.model)) {
+      if (!m_parameter_probes.acquire(call.model, call.cancel)) return stop_error(call.cancel.stop_reason());
+      parameter_probe = std::make_unique<util::KeyHold>(m_parameter_probes, call.model);
+    }
+    const ModelParameters parameters = parameters_of(call.model);
     std::optional<StructuredLadder::Turn> turn;
     if (request.schema) {
       turn = m_ladder.begin(call.model, call.profile, call.cancel);
@@ -229,7 +252,8 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
     }
     std::vector<Message> messages = messages_to_send(request, call.rung);
     messages.insert(messages.end(), reasks.begin(), reasks.end());
-    const nlohmann::json body = chat_request_body(request, messages, m_config, call.profile, call.rung);
+    const nlohmann::ordered_json body =
+        chat_request_body(request, messages, m_config, call.profile, call.rung, parameters);
     if (!m_limit.acquire(call.cancel)) return stop_error(call.cancel.stop_reason());
     std::optional<Answer> sent;
     {
@@ -254,8 +278,36 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
     Answer& answer = *sent;
     // The server asked to slow down: every request of this client waits, not just this one.
     if (answer.retry_after_s) m_gate.pause_for(std::min(*answer.retry_after_s, m_config.max_retry_after_s));
+    const int status = answer.attempt.http_status;
+    if (status >= 200 && status < 300) {
+      std::lock_guard lock(m_parameters_mutex);
+      m_settled.insert(call.model);
+      call.result.parameters = parameters.to_json();
+    } else if (status >= 400 && status < 500 && answer.attempt.error_class != "context_length") {
+      // A refused parameter is fixed before the ladder is asked: OpenRouter's
+      // 404 for parameters no endpoint takes reads like a refused rung too.
+      ModelParameters fixed = parameters;
+      const auto sent = nlohmann::json::parse(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                                              nullptr, false);
+      if (auto fix = learn_from_refusal(fixed, status, answer.error_body, sent, is_openrouter_url(m_config.base_url))) {
+        {
+          std::lock_guard lock(m_parameters_mutex);
+          m_parameters[call.model] = fixed;
+        }
+        const auto said = nlohmann::json::parse(answer.error_body, nullptr, false);
+        answer.attempt.error_class = "parameter_refused";
+        answer.attempt.then = "fix_parameter";
+        answer.attempt.message = m_config.api_key.redact(
+            "the provider refused the parameter " + fix->parameter + " of " + call.model + " (HTTP " +
+            std::to_string(status) + (said.is_discarded() ? "" : ": " + provider_error_message(said)) +
+            "); asking again with it " + fix->change);
+        util::log_verbose(answer.attempt.message);
+        report(answer.attempt, call);
+        --retry;
+        continue;
+      }
+    }
     if (turn) {
-      const int status = answer.attempt.http_status;
       if (status >= 200 && status < 300) {
         m_ladder.answered(call.model, *turn);
       } else if (!answer.retryable && answer.attempt.error_class != "context_length" &&
@@ -309,7 +361,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
   }
 }
 
-HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, CallState& call) {
+HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::ordered_json& body, CallState& call) {
   Answer answer;
   answer.attempt.number = ++call.attempts;
   answer.attempt.wait_before_s = call.wait_before_next;
@@ -322,6 +374,7 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
   request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   request.connect_timeout_s = m_config.connect_timeout_s;
   request.total_timeout_s = m_config.request_timeout_s;
+  request.first_progress_timeout_s = m_config.stream ? m_config.first_token_timeout_s : 0;
   request.idle_timeout_s = m_config.stream ? m_config.idle_timeout_s : 0;
 
   StreamDecoder decoder;
@@ -376,6 +429,10 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
     answer.stop = call.cancel.stop_reason();
     attempt.error_class = answer.stop == util::StopReason::deadline ? "deadline" : "interrupted";
     attempt.message = "the request was abandoned: " + stop_error(answer.stop).message;
+  } else if (outcome.stop == HttpOutcome::Stop::first_progress) {
+    attempt.error_class = "first_token_timeout";
+    attempt.message = "nothing of the answer arrived within " + seconds_text(m_config.first_token_timeout_s) +
+                      " (--first-token-timeout)";
   } else if (outcome.stop == HttpOutcome::Stop::idle) {
     attempt.error_class = "idle_timeout";
     attempt.message = "no content arrived for " + seconds_text(m_config.idle_timeout_s) + " (--idle-timeout)";
@@ -440,6 +497,18 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::json& body, 
   }
   attempt.message = m_config.api_key.redact(attempt.message);
   return answer;
+}
+
+ModelParameters HttpChatClient::parameters_of(const std::string& model) {
+  std::lock_guard lock(m_parameters_mutex);
+  if (auto it = m_parameters.find(model); it != m_parameters.end()) return it->second;
+  if (auto it = m_config.model_parameters.find(model); it != m_config.model_parameters.end()) return it->second;
+  return table_parameters(m_config.base_url, model);
+}
+
+bool HttpChatClient::parameters_settled(const std::string& model) {
+  std::lock_guard lock(m_parameters_mutex);
+  return m_settled.count(model) > 0;
 }
 
 void HttpChatClient::report(const Attempt& attempt, CallState& call) {

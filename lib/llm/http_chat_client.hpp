@@ -1,6 +1,9 @@
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,9 +11,11 @@
 #include "lib/llm/client_config.hpp"
 #include "lib/llm/concurrency_limit.hpp"
 #include "lib/llm/curl_transport.hpp"
+#include "lib/llm/model_parameters.hpp"
 #include "lib/llm/request_gate.hpp"
 #include "lib/llm/retry_policy.hpp"
 #include "lib/llm/structured_ladder.hpp"
+#include "lib/util/key_latch.hpp"
 
 namespace pipeline::llm {
 
@@ -23,9 +28,12 @@ std::vector<std::string> request_headers(const ClientConfig& config);
 ProviderProfile provider_profile(const ClientConfig& config, const std::string& model);
 
 // The JSON body of POST {base}/chat/completions for `messages`, asking for
-// structured output on `rung` the way `profile` accepts it.
-nlohmann::json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
-                                 const ClientConfig& config, const ProviderProfile& profile, StructuredRung rung);
+// structured output on `rung` the way `profile` accepts it, with only the
+// parameters the model takes (`parameters`), and a schema laid out in its
+// authored order (wire_order.hpp).
+nlohmann::ordered_json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
+                                         const ClientConfig& config, const ProviderProfile& profile,
+                                         StructuredRung rung, const ModelParameters& parameters);
 
 // A ChatClient speaking the OpenAI chat-completions protocol over libcurl:
 // streamed (SSE) or whole answers, structured output with validation (schema,
@@ -50,8 +58,12 @@ class HttpChatClient final : public ChatClient {
   // rung when the provider refuses one.
   util::Expected<Answer> ask_with_retries(const ChatRequest& request, const std::vector<Message>& reasks,
                                           CallState& call);
-  Answer attempt_once(const nlohmann::json& body, CallState& call);
+  Answer attempt_once(const nlohmann::ordered_json& body, CallState& call);
   void report(const Attempt& attempt, CallState& call);
+  // What `model` takes now: learned this run, else config.model_parameters, else the table.
+  ModelParameters parameters_of(const std::string& model);
+  // Whether a request of `model` has been answered, so its parameters are settled.
+  bool parameters_settled(const std::string& model);
 
   ClientConfig m_config;
   RetryPolicy m_retry;
@@ -59,6 +71,13 @@ class HttpChatClient final : public ChatClient {
   ConcurrencyLimit m_limit;
   RequestGate m_gate;
   StructuredLadder m_ladder;
+  // What each model takes, as learned by this client. Until a model's request
+  // has been answered once, its requests go one at a time (m_parameter_probes),
+  // so parallel requests pay at most one refusal per parameter between them.
+  std::mutex m_parameters_mutex;
+  std::map<std::string, ModelParameters> m_parameters;
+  std::set<std::string> m_settled;
+  util::KeyLatch m_parameter_probes;
 };
 
 }  // namespace pipeline::llm

@@ -115,6 +115,7 @@ nlohmann::json ProviderProfile::to_json() const {
           {"refused_keywords", refused_keywords},
           {"first_rung", to_string(first_rung)},
           {"json_object", json_object},
+          {"grammar_patterns", grammar_patterns},
           {"stream_usage", stream_usage},
           {"note", note}};
 }
@@ -131,11 +132,17 @@ std::optional<ProviderProfile> profile_by_dialect(std::string_view dialect) {
   if (name == "anthropic") return anthropic_profile();
   if (name == "gemini") return gemini_profile();
   if (name == "generic") return generic_profile();
-  if (name == "ollama")
-    return local_profile("ollama", "json_schema becomes its grammar-constrained format; drops name and strict");
+  if (name == "ollama") {
+    ProviderProfile profile =
+        local_profile("ollama", "json_schema becomes its grammar-constrained format; drops name and strict");
+    profile.grammar_patterns = true;
+    return profile;
+  }
   if (name == "llama.cpp" || name == "llamacpp") {
-    return local_profile("llama.cpp", "json_schema becomes a grammar; some 2025 builds ignored it, so every answer is "
-                                      "validated here");
+    ProviderProfile profile = local_profile(
+        "llama.cpp", "json_schema becomes a grammar; some 2025 builds ignored it, so every answer is validated here");
+    profile.grammar_patterns = true;
+    return profile;
   }
   if (name == "vllm") return local_profile("vllm", "guided decoding of the whole schema; strict is ignored");
   if (name == "lm-studio" || name == "lmstudio") {
@@ -181,7 +188,16 @@ ProviderProfile detect_profile(const std::string& base_url, const std::string& m
     return profile;
   };
   if (host == "api.openai.com") return chosen(openai_profile(), "the base URL api.openai.com");
-  if (host == "api.anthropic.com") return chosen(anthropic_profile(), "the base URL api.anthropic.com");
+  if (host == "api.anthropic.com") {
+    // Its OpenAI-compatible endpoint ignores response_format (and refuses a
+    // non-strict json_schema), so the schema travels in the prompt from the start.
+    ProviderProfile profile = anthropic_profile();
+    profile.first_rung = StructuredRung::prompt;
+    profile.json_object = false;
+    profile.note = "Anthropic's OpenAI-compatible endpoint: response_format is ignored, so the schema goes in the "
+                   "prompt and every answer is validated here";
+    return chosen(profile, "the base URL api.anthropic.com");
+  }
   if (host == "generativelanguage.googleapis.com") return chosen(gemini_profile(), "the base URL " + host);
   if (host == "openrouter.ai" || host.ends_with(".openrouter.ai")) {
     const std::string vendor = util::to_lower(model.substr(0, model.find('/')));

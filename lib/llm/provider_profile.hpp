@@ -43,6 +43,9 @@ struct ProviderProfile {
   bool no_const = false;
   // The provider takes no "additionalProperties".
   bool no_additional_properties = false;
+  // The server compiles patterns into a grammar (llama.cpp, Ollama): they are
+  // rewritten by grammar_safe_pattern (schema_lowering.hpp) or said in words.
+  bool grammar_patterns = false;
   StructuredRung first_rung = StructuredRung::strict_schema;
   bool json_object = true;    // response_format json_object is accepted
   bool stream_usage = true;   // stream_options.include_usage is honoured

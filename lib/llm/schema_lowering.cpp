@@ -63,6 +63,13 @@ nlohmann::json lower_node(const nlohmann::json& schema, const ProviderProfile& p
       out[keyword] = std::move(options);
     } else if (nesting_keywords().count(keyword) && value.is_object()) {
       out[keyword] = lower_node(value, profile, keep);
+    } else if (keyword == "pattern" && profile.grammar_patterns && value.is_string()) {
+      // A pattern the grammar converter would copy wrongly is said in words instead.
+      if (auto safe = grammar_safe_pattern(value.get<std::string>())) {
+        out[keyword] = *safe;
+      } else {
+        rules.push_back(describe_rule(keyword, value, schema));
+      }
     } else {
       out[keyword] = value;
     }
@@ -139,6 +146,46 @@ nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile&
   return lower_node(schema, profile, [&refused](const std::string& keyword) {
     return std::find(refused.begin(), refused.end(), keyword) == refused.end();
   });
+}
+
+std::optional<std::string> grammar_safe_pattern(const std::string& pattern) {
+  // Characters a JSON string may hold unescaped, less the space: what \S and . may match.
+  static const std::string k_not_space = "[^ \"\\\\]";
+  static const std::string k_any = "[^\"\\\\]";
+  static const std::string k_literal_escapes = "\\.()[]{}+*?^$|/-";
+  std::string out;
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      if (i + 1 >= pattern.size()) return std::nullopt;
+      const char next = pattern[++i];
+      if (!in_class && next == 'S') {
+        out += k_not_space;
+      } else if (!in_class && next == 's') {
+        out += "[ ]";
+      } else if (k_literal_escapes.find(next) != std::string::npos) {
+        out += '\\';
+        out += next;
+      } else {
+        return std::nullopt;
+      }
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out += c;
+    } else if (c == '[') {
+      in_class = true;
+      out += c;
+    } else if (c == '.') {
+      out += k_any;
+    } else {
+      out += c;
+    }
+  }
+  if (in_class) return std::nullopt;
+  return out;
 }
 
 nlohmann::json structural_schema(const nlohmann::json& schema, const ProviderProfile& profile) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,14 @@ nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile&
 // required, additionalProperties, enum, const, items, anyOf, $defs, $ref),
 // with every other rule in the descriptions, and the profile's shape rules.
 nlohmann::json structural_schema(const nlohmann::json& schema, const ProviderProfile& profile);
+
+// `pattern` rewritten for a grammar-based server (llama.cpp's JSON-schema
+// converter, which Ollama shares): \S, \s and . become explicit classes that
+// admit no raw quote or backslash, since the converter copies \S and \s
+// literally (and llama.cpp then refuses the grammar) and a . would admit a
+// raw '"' that breaks the JSON. nullopt for a pattern with escapes it cannot
+// rewrite (\d, \w, classes holding \s); such a pattern goes into the description.
+std::optional<std::string> grammar_safe_pattern(const std::string& pattern);
 
 // The rule a schema keyword states, in words ("at most 80 characters").
 std::string describe_rule(const std::string& keyword, const nlohmann::json& value, const nlohmann::json& schema);

@@ -4,6 +4,7 @@
 
 #include "lib/llm/json_extract.hpp"
 #include "lib/llm/json_schema.hpp"
+#include "lib/llm/wire_order.hpp"
 
 namespace pipeline::llm {
 namespace {
@@ -14,7 +15,7 @@ std::string schema_instruction(const nlohmann::json& schema) {
   return "Answer with one JSON document and nothing else: no prose, no code fences. "
          "It must be valid against this JSON schema:\n" +
          std::string(k_schema_begin_marker) + "\n" +
-         schema.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" + k_schema_end_marker;
+         in_authored_order(schema).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n" + k_schema_end_marker;
 }
 
 }  // namespace

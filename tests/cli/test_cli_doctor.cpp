@@ -194,7 +194,7 @@ TEST_CASE("doctor --ping exits 75 when temporary errors outlast its retries") {
 
 TEST_CASE("the timeouts take durations like --deadline, by flag and by environment") {
   FakeLlmServer server;
-  // Keep-alives only, for longer than the idle timeout, on both of the ping's attempts.
+  // Keep-alives only, for longer than the first-token timeout, on both of the ping's attempts.
   const auto stalled = [&server] {
     for (int i = 0; i < 2; ++i) {
       ScriptedReply reply = with_fault(FaultKind::stall_keepalive);
@@ -203,22 +203,22 @@ TEST_CASE("the timeouts take durations like --deadline, by flag and by environme
     }
   };
   stalled();
-  auto result = run_pipeline({"doctor", "--ping", "--idle-timeout", "300ms"}, environment(server));
+  auto result = run_pipeline({"doctor", "--ping", "--first-token-timeout", "300ms"}, environment(server));
   CHECK(result.exit_code == 75);
-  CHECK(result.err.find("no content arrived for 0.3 s (--idle-timeout)") != std::string::npos);
+  CHECK(result.err.find("nothing of the answer arrived within 0.3 s (--first-token-timeout)") != std::string::npos);
 
   stalled();
   auto options = environment(server);
-  options.env["PIPELINE_IDLE_TIMEOUT"] = "0.4s";
+  options.env["PIPELINE_FIRST_TOKEN_TIMEOUT"] = "0.4s";
   result = run_pipeline({"doctor", "--ping"}, options);
   CHECK(result.exit_code == 75);
-  CHECK(result.err.find("no content arrived for 0.4 s (--idle-timeout)") != std::string::npos);
+  CHECK(result.err.find("nothing of the answer arrived within 0.4 s (--first-token-timeout)") != std::string::npos);
 
   // Plain numbers still mean seconds, and a generous timeout lets the same stall pass.
   ScriptedReply slow = with_fault(FaultKind::stall_keepalive);
   slow.stall = std::chrono::milliseconds(300);
   server.enqueue(slow);
-  result = run_pipeline({"doctor", "--ping", "--idle-timeout", "2", "--request-timeout", "1m", "--connect-timeout",
+  result = run_pipeline({"doctor", "--ping", "--first-token-timeout", "2", "--request-timeout", "1m", "--connect-timeout",
                          "1500ms"},
                         environment(server));
   CHECK(result.exit_code == 0);

@@ -320,8 +320,8 @@ TEST_CASE("retry storms of 429s, cuts and stalls still complete the run") {
   ScriptedReply error_chunk;
   error_chunk.fault = FaultKind::error_chunk_openrouter;
   for (const auto& reply : {rate_limited, unavailable, cut, stall, error_chunk}) server.enqueue(reply);
-  auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "storm", "--idle-timeout",
-                         "1", "--max-retries", "6", "--json"});
+  auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "storm",
+                         "--first-token-timeout", "1", "--max-retries", "6", "--json"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(server.request_count() == k_requests_per_run + 5);

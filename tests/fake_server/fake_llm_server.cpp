@@ -16,6 +16,8 @@ constexpr double k_prompt_price_per_token = 1.0 / 1e6;
 constexpr double k_completion_price_per_token = 2.0 / 1e6;
 constexpr std::size_t k_piece_chars = 4;  // one streamed "token"
 constexpr auto k_keepalive_interval = std::chrono::milliseconds(200);
+// The thinking a reasoning model reports for every answer, in tokens.
+constexpr std::int64_t k_reasoning_tokens = 64;
 
 std::uint64_t fnv1a(const std::string& text) {
   std::uint64_t hash = 1469598103934665603ULL;
@@ -104,7 +106,9 @@ struct FakeLlmServer::Impl {
   bool report_cost = true;
   Dialect dialect = Dialect::openai;
   bool list_prices = false;
+  bool list_parameters = true;
   std::vector<nlohmann::json> requests;
+  std::vector<std::string> raw_requests;
   std::vector<int> client_ports;
   std::vector<std::pair<std::string, std::string>> last_headers;
 
@@ -181,6 +185,8 @@ struct FakeLlmServer::Impl {
         nlohmann::json entry = {{"id", model}, {"object", "model"}, {"owned_by", "fake"}};
         // OpenRouter's shape: US dollars per token, as strings; the same prices as usage.cost.
         if (list_prices) entry["pricing"] = {{"prompt", "0.000001"}, {"completion", "0.000002"}, {"request", "0"}};
+        if (dialect == Dialect::openrouter && list_parameters)
+          entry["supported_parameters"] = openrouter_supported_parameters(model);
         data.push_back(std::move(entry));
       }
     }
@@ -199,6 +205,7 @@ struct FakeLlmServer::Impl {
         last_headers.emplace_back(lower, value);
       }
       if (!body.is_discarded()) requests.push_back(body);
+      raw_requests.push_back(request.body);
       client_ports.push_back(request.remote_port);
     }
     if (body.is_discarded() || !body.is_object() || !body.contains("messages")) {
@@ -220,7 +227,15 @@ struct FakeLlmServer::Impl {
       }
     }
     // A request the played provider refuses never reaches a scripted reply.
-    if (auto refusal = refusal_for(current_dialect(), body)) {
+    const Dialect played = current_dialect();
+    const nlohmann::json supported =
+        played == Dialect::openrouter ? openrouter_supported_parameters(model) : nlohmann::json();
+    if (auto refusal = parameter_refusal(played, body, supported)) {
+      response.status = refusal->status;
+      response.set_content(refusal->body, "application/json");
+      return;
+    }
+    if (auto refusal = refusal_for(played, body)) {
       response.status = refusal->status;
       response.set_content(refusal->body, "application/json");
       return;
@@ -265,6 +280,19 @@ struct FakeLlmServer::Impl {
       finish_reason = "length";
     }
     nlohmann::json usage = fake_usage(body["messages"], content);
+    // A reasoning model bills its thinking as completion tokens, and says how many were thinking.
+    const bool thinking = reasons(played, body);
+    std::string reasoning;
+    if (thinking) {
+      usage["completion_tokens_details"]["reasoning_tokens"] = k_reasoning_tokens;
+      usage["completion_tokens"] = usage["completion_tokens"].get<std::int64_t>() + k_reasoning_tokens;
+      usage["total_tokens"] = usage["total_tokens"].get<std::int64_t>() + k_reasoning_tokens;
+      usage["cost"] = usage["cost"].get<double>() + k_reasoning_tokens * k_completion_price_per_token;
+      const auto asked = body.value("reasoning", nlohmann::json::object());
+      if (played == Dialect::openrouter && asked.is_object() && asked.contains("effort") &&
+          !asked.value("exclude", false))
+        reasoning = "First I weigh what the document shows against what the brand sells. ";
+    }
     {
       std::lock_guard lock(mutex);
       if (!report_cost) usage.erase("cost");
@@ -272,7 +300,8 @@ struct FakeLlmServer::Impl {
     }
     if (body.value("stream", false) && reply.fault != FaultKind::ignore_stream) {
       const bool include_usage = body.contains("stream_options") && body["stream_options"].value("include_usage", false);
-      stream_answer(response, model, content, finish_reason, include_usage ? usage : nlohmann::json(), reply, guard);
+      stream_answer(response, model, content, reasoning, finish_reason, include_usage ? usage : nlohmann::json(), reply,
+                    guard, played == Dialect::openrouter);
     } else {
       whole_answer(response, model, content, finish_reason, usage, reply);
     }
@@ -335,23 +364,38 @@ struct FakeLlmServer::Impl {
     response.set_content(text, "application/json");
   }
 
+  // Streams `content` in pieces after the pace's silence; OpenRouter fills
+  // the silence with keep-alive comments, and sends `reasoning` first as
+  // delta.reasoning.
   void stream_answer(httplib::Response& response, const std::string& model, const std::string& content,
-                     const std::string& finish_reason, const nlohmann::json& usage, const ScriptedReply& reply,
-                     std::shared_ptr<InFlight> guard) {
+                     const std::string& reasoning, const std::string& finish_reason, const nlohmann::json& usage,
+                     const ScriptedReply& reply, std::shared_ptr<InFlight> guard, bool keep_alive_while_thinking) {
     response.set_header("Cache-Control", "no-cache");
     auto pieces = pieces_of(content);
     const Pace pace_now = current_pace();
     response.set_chunked_content_provider(
-        "text/event-stream",
-        [this, model, pieces, finish_reason, usage, reply, guard, pace_now](std::size_t, httplib::DataSink& sink) {
+        "text/event-stream", [this, model, pieces, reasoning, finish_reason, usage, reply, guard, pace_now,
+                              keep_alive_while_thinking](std::size_t, httplib::DataSink& sink) {
           auto send = [&sink](const std::string& text) { return sink.write(text.data(), text.size()); };
-          if (reply.stall.count() > 0) {
-            const auto until = std::chrono::steady_clock::now() + reply.stall;
+          auto keep_alive_for = [&](std::chrono::milliseconds span) {
+            const auto until = std::chrono::steady_clock::now() + span;
             while (std::chrono::steady_clock::now() < until) {
-              if (!send(": OPENROUTER PROCESSING\n\n") || !pause(k_keepalive_interval)) return false;
+              if (!send(": OPENROUTER PROCESSING\n\n") ||
+                  !pause(std::min<std::chrono::milliseconds>(k_keepalive_interval, span)))
+                return false;
             }
+            return true;
+          };
+          if (reply.stall.count() > 0 && !keep_alive_for(reply.stall)) return false;
+          if (keep_alive_while_thinking && pace_now.first_token.count() > 0) {
+            // An empty first chunk, as OpenRouter sends one, is no progress either.
+            if (!send(chunk(model, {{"role", "assistant"}, {"content", ""}}, nullptr))) return false;
+            if (!keep_alive_for(pace_now.first_token)) return false;
+          } else if (!pause(pace_now.first_token)) {
+            return false;
           }
-          if (!pause(pace_now.first_token)) return false;
+          if (!reasoning.empty() && !send(chunk(model, {{"role", "assistant"}, {"content", ""}, {"reasoning", reasoning}}, nullptr)))
+            return false;
           const std::size_t half = pieces.size() / 2;
           for (std::size_t i = 0; i < pieces.size(); ++i) {
             if (i == half && reply.fault == FaultKind::cut_mid_stream) return false;
@@ -394,10 +438,14 @@ FakeLlmServer::FakeLlmServer(int port) : m_impl(std::make_unique<Impl>()) {
   // Small streamed writes must not wait for delayed acknowledgements, or every
   // answer would seem 40 ms slower than the model made it.
   impl.server.set_tcp_nodelay(true);
-  impl.server.Post("/v1/chat/completions", [&impl](const httplib::Request& request, httplib::Response& response) {
-    impl.handle_chat(request, response);
-  });
-  impl.server.Get("/v1/models", [&impl](const httplib::Request& request, httplib::Response& response) {
+  // The paths also match an absolute request target ("POST http://openrouter.ai/api/v1/..."), as a client
+  // sends it through an HTTP proxy: tests reach a provider's host name that way with no DNS look-up.
+  impl.server.Post(R"((?:http://[^/]+)?(?:/api)?/v1/chat/completions)",
+                   [&impl](const httplib::Request& request, httplib::Response& response) {
+                     impl.handle_chat(request, response);
+                   });
+  impl.server.Get(R"((?:http://[^/]+)?(?:/api)?/v1/models)", [&impl](const httplib::Request& request,
+                                                                    httplib::Response& response) {
     impl.handle_models(request, response);
   });
   if (port == 0) {
@@ -437,6 +485,11 @@ void FakeLlmServer::set_list_prices(bool list) {
   m_impl->list_prices = list;
 }
 
+void FakeLlmServer::set_list_parameters(bool list) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->list_parameters = list;
+}
+
 void FakeLlmServer::set_dialect(Dialect dialect) {
   std::lock_guard lock(m_impl->mutex);
   m_impl->dialect = dialect;
@@ -465,6 +518,11 @@ void FakeLlmServer::set_models_need_key(bool need) {
 std::vector<int> FakeLlmServer::client_ports() const {
   std::lock_guard lock(m_impl->mutex);
   return m_impl->client_ports;
+}
+
+std::vector<std::string> FakeLlmServer::raw_requests() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->raw_requests;
 }
 
 std::vector<nlohmann::json> FakeLlmServer::requests() const {

@@ -55,7 +55,9 @@ struct Pace {
 
 // A real OpenAI-compatible HTTP server on 127.0.0.1 and a free port, for tests
 // and benchmarks. POST /v1/chat/completions, streaming (SSE, with a usage chunk
-// when stream_options.include_usage) or not; GET /v1/models.
+// when stream_options.include_usage) or not; GET /v1/models; both also under
+// /api/v1 and as absolute request targets, so that it can stand in for a
+// provider's host as an HTTP proxy (http_proxy=http://127.0.0.1:<port>).
 // Default answer: when the request carries a JSON schema (response_format
 // json_schema, or a schema in a message between the client's markers
 // "<json-schema>" and "</json-schema>", see lib/llm/structured_output.hpp)
@@ -82,6 +84,9 @@ class FakeLlmServer {
   // Whether GET /v1/models gives each model's prices, as OpenRouter's list
   // does ($1 and $2 per million prompt and completion tokens, as usage.cost).
   void set_list_prices(bool list);
+  // Whether GET /v1/models gives each model's supported_parameters when the
+  // server plays OpenRouter (default), or leaves them out as for a model it does not describe.
+  void set_list_parameters(bool list);
   // Plays a real provider: refuses what it refuses, with its error bodies
   // (see provider_dialect.hpp). Default: Dialect::openai, the strictest common case; Dialect::any takes everything.
   void set_dialect(Dialect dialect);
@@ -97,6 +102,8 @@ class FakeLlmServer {
 
   // Every chat request body received, in order of arrival.
   std::vector<nlohmann::json> requests() const;
+  // The same bodies byte for byte, as sent (member order and all), including unparsable ones.
+  std::vector<std::string> raw_requests() const;
   // The headers of the last request (lowercase names).
   std::vector<std::pair<std::string, std::string>> last_headers() const;
   int request_count() const;

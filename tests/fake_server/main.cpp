@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
       report_cost = choice == "report";
     } else if (option == "--dialect") {
       auto parsed = pipeline::testing::parse_dialect(value);
-      if (!parsed) return usage("--dialect takes any, openai, anthropic, json-object-only, no-structured-output or no-usage");
+      if (!parsed) return usage("--dialect takes any, openai, anthropic, json-object-only, no-structured-output, no-usage, openai-reasoning or openrouter");
       dialect = *parsed;
     } else if (option == "--model") {
       models.emplace_back(value);

@@ -148,15 +148,16 @@ bool mentions_json(const nlohmann::json& messages) {
 }  // namespace
 
 const std::vector<std::string>& dialect_names() {
-  static const std::vector<std::string> names = {"any",       "openai", "anthropic", "json-object-only",
-                                                 "no-structured-output", "no-usage"};
+  static const std::vector<std::string> names = {"any",      "openai",           "anthropic", "json-object-only",
+                                                 "no-structured-output", "no-usage", "openai-reasoning",
+                                                 "openrouter"};
   return names;
 }
 
 std::optional<Dialect> parse_dialect(std::string_view name) {
   static constexpr std::array k_dialects = {Dialect::any, Dialect::openai, Dialect::anthropic,
                                             Dialect::json_object_only, Dialect::no_structured_output,
-                                            Dialect::no_usage};
+                                            Dialect::no_usage, Dialect::openai_reasoning, Dialect::openrouter};
   const auto& names = dialect_names();
   for (std::size_t i = 0; i < names.size(); ++i)
     if (names[i] == name) return k_dialects[i];
@@ -182,6 +183,7 @@ std::optional<Refusal> refusal_for(Dialect dialect, const nlohmann::json& body) 
   const auto wrapper = format.value("json_schema", nlohmann::json::object());
   switch (dialect) {
     case Dialect::openai:
+    case Dialect::openai_reasoning:
       if (type == "json_schema" && wrapper.value("strict", false)) {
         if (auto problem = openai_schema_problem(wrapper.value("schema", nlohmann::json()), wrapper.value("name", ""));
             !problem.empty())
@@ -217,5 +219,59 @@ std::optional<Refusal> refusal_for(Dialect dialect, const nlohmann::json& body) 
 }
 
 bool reports_usage(Dialect dialect) { return dialect != Dialect::no_usage; }
+
+nlohmann::json openrouter_supported_parameters(const std::string& model) {
+  const bool reasoning = model.rfind("openai/gpt-5", 0) == 0 || model.rfind("openai/o", 0) == 0 ||
+                         model.find("reasoner") != std::string::npos;
+  nlohmann::json supported = {"max_tokens", "response_format", "structured_outputs", "seed", "stop", "tools",
+                              "tool_choice"};
+  if (reasoning) {
+    supported.push_back("reasoning");
+    supported.push_back("include_reasoning");
+  } else {
+    supported.push_back("temperature");
+    supported.push_back("top_p");
+  }
+  return supported;
+}
+
+bool reasons(Dialect dialect, const nlohmann::json& body) {
+  if (dialect == Dialect::openai_reasoning) return true;
+  if (dialect != Dialect::openrouter) return false;
+  const auto supported = openrouter_supported_parameters(body.value("model", ""));
+  return std::find(supported.begin(), supported.end(), "reasoning") != supported.end();
+}
+
+std::optional<Refusal> parameter_refusal(Dialect dialect, const nlohmann::json& body, const nlohmann::json& supported) {
+  if (dialect == Dialect::openai_reasoning) {
+    if (body.contains("max_tokens")) {
+      return Refusal{400, nlohmann::json{{"error", {{"message", "Unsupported parameter: 'max_tokens' is not supported "
+                                                               "with this model. Use 'max_completion_tokens' instead."},
+                                                   {"type", "invalid_request_error"},
+                                                   {"param", "max_tokens"},
+                                                   {"code", "unsupported_parameter"}}}}
+                              .dump()};
+    }
+    if (auto temperature = body.find("temperature"); temperature != body.end() && *temperature != 1) {
+      return Refusal{400, nlohmann::json{{"error", {{"message", "Unsupported value: 'temperature' does not support " +
+                                                               temperature->dump() +
+                                                               " with this model. Only the default (1) value is "
+                                                               "supported."},
+                                                   {"type", "invalid_request_error"},
+                                                   {"param", "temperature"},
+                                                   {"code", "unsupported_value"}}}}
+                              .dump()};
+    }
+    return std::nullopt;
+  }
+  if (dialect != Dialect::openrouter || !supported.is_array()) return std::nullopt;
+  const auto provider = body.value("provider", nlohmann::json::object());
+  if (!provider.is_object() || !provider.value("require_parameters", false)) return std::nullopt;
+  auto takes = [&](const char* name) { return std::find(supported.begin(), supported.end(), name) != supported.end(); };
+  for (const char* name : {"temperature", "top_p", "reasoning", "max_tokens", "response_format", "seed", "stop"}) {
+    if (body.contains(name) && !takes(name)) return no_endpoints();
+  }
+  return std::nullopt;
+}
 
 }  // namespace pipeline::testing
