@@ -218,12 +218,12 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
   }
   auto total_json = total.to_json();
   if (!cost_known) total_json["cost_usd"] = nullptr;
-  const auto differentiation = stages::batch_differentiation(store, manifest);
+  const auto differentiation = report::batch_differentiation(store, manifest);
   if (options.json) {
     print_json({{"batch_id", manifest.batch_id}, {"created_at", manifest.created_at}, {"inputs", manifest.inputs},
                 {"brands", manifest.brands}, {"settings", manifest.settings}, {"counts", counts},
                 {"runs", std::move(runs)}, {"usage", total_json},
-                {"differentiation", stages::to_json(differentiation)}});
+                {"differentiation", report::to_json(differentiation)}});
     return;
   }
   std::string counts_text;

@@ -10,8 +10,8 @@
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
+#include "report/report.hpp"
 #include "stages/deadline_plan.hpp"
-#include "stages/report.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
 #include "stages/run_stage_work.hpp"
@@ -252,7 +252,7 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
 
   const bool all_done = remaining_stages(state).empty();
   if (all_done) {
-    if (auto written = write_reports(m_store, state); !written) return written.error();
+    if (auto written = report::write_reports(m_store, state); !written) return written.error();
     if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
   }
   state.status = all_done ? RunStatus::completed : RunStatus::incomplete;
