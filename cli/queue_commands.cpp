@@ -4,9 +4,9 @@
 
 #include "cli/app.hpp"
 #include "cli/queue_support.hpp"
-#include "cli/run_execution.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/time.hpp"
+#include "service/run_execution.hpp"
 
 namespace pipeline::cli {
 namespace {

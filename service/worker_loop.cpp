@@ -12,7 +12,6 @@
 #include "checkpoints/redis_lease.hpp"
 #include "cli/app.hpp"
 #include "cli/queue_support.hpp"
-#include "cli/run_execution.hpp"
 #include "lib/llm/chat.hpp"
 #include "lib/notify/webhook_notifier.hpp"
 #include "lib/queue/server_checks.hpp"
@@ -20,6 +19,7 @@
 #include "lib/util/host_name.hpp"
 #include "lib/util/random_hex.hpp"
 #include "lib/util/time.hpp"
+#include "service/run_execution.hpp"
 #include "stages/run_files.hpp"
 
 namespace pipeline::cli {
