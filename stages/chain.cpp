@@ -10,7 +10,6 @@
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
-#include "report/report.hpp"
 #include "stages/deadline_plan.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
@@ -252,8 +251,10 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
 
   const bool all_done = remaining_stages(state).empty();
   if (all_done) {
-    if (auto written = report::write_reports(m_store, state); !written) return written.error();
-    if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
+    if (m_shared.finish) {
+      if (auto finished = m_shared.finish(m_store, state); !finished) return finished.error();
+      if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
+    }
   }
   state.status = all_done ? RunStatus::completed : RunStatus::incomplete;
   if (auto saved = save(state); !saved) return saved.error();
