@@ -136,7 +136,9 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   }
   // Everything is checked before any run is made: brands, settings, documents.
   std::vector<brand::BrandProfile> brands;
-  for (const auto& name : batch.brands) brands.push_back(service::resolve_run_brand(resolved.brands, resolved.store_url, *store, name));
+  for (const auto& name : batch.brands) {
+    brands.push_back(service::resolve_run_brand(resolved.brands, resolved.store_url, *store, name));
+  }
   auto settings = service::new_run_settings(resolved, batch.setup);
   service::apply_notify(batch.notify.value(), settings);
   if (settings.contains("max_cost_usd")) {
@@ -240,7 +242,9 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
     text += fmt::format(" of a ${:.4f} cap (--max-cost)", manifest.settings.at("max_cost_usd").get<double>());
   }
   text += "\n";
-  if (counts["completed"] != static_cast<int>(manifest.runs.size())) text += "  " + service::resume_hint(batch_id) + "\n";
+  if (counts["completed"] != static_cast<int>(manifest.runs.size())) {
+    text += "  " + service::resume_hint(batch_id) + "\n";
+  }
   text += batch_differentiation_text(differentiation);
   print_human(options, text);
 }

@@ -36,7 +36,9 @@ struct WorkerArgs {
 
 std::chrono::milliseconds parse_worker_duration(const std::string& text, const std::string& option) {
   const auto duration = util::parse_duration(text);
-  if (!duration) throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
+  if (!duration) {
+    throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
+  }
   return *duration;
 }
 

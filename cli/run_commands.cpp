@@ -55,7 +55,8 @@ const stages::Stage& parse_stage(const std::string& text) {
 void execute_printed(const GlobalOptions& options, const service::RunSettings& settings, checkpoints::RunStore& store,
                      const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
                      const std::function<std::vector<int>(const RunState&)>& which,
-                     std::unique_ptr<checkpoints::RunLock> lock = nullptr, std::optional<RunState> created = std::nullopt,
+                     std::unique_ptr<checkpoints::RunLock> lock = nullptr,
+                     std::optional<RunState> created = std::nullopt,
                      const std::optional<std::string>& notify = std::nullopt) {
   ProgressPrinter printer(options);
   service::ExecutionControl control;
@@ -157,10 +158,12 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
     return;
   }
   std::string text = fmt::format("run {}  {}\n  input  {} ({} pages)\n  brand  {} ({})\n  model  {}\n", state.run_id,
-                                 service::live_status(store, state), state.input.source, state.input.pages, state.brand.id,
-                                 state.brand.company_name, state.settings.value("model", ""));
+                                 service::live_status(store, state), state.input.source, state.input.pages,
+                                 state.brand.id, state.brand.company_name, state.settings.value("model", ""));
   text += "  output " + structured_output_text(state.settings) + "\n";
-  if (const auto url = service::notify_url(state.settings); !url.empty()) text += "  notify " + notify::redacted_url(url) + "\n";
+  if (const auto url = service::notify_url(state.settings); !url.empty()) {
+    text += "  notify " + notify::redacted_url(url) + "\n";
+  }
   for (const auto& record : state.stages) {
     text += fmt::format("  {}. {:<14} {:<16} {}{}\n", record.number, record.name, stage_status_text(record),
                         record.usage.empty() ? std::string() : describe_usage(record.usage), answered_text(record));

@@ -63,7 +63,9 @@ bool is_folder_store(const GlobalOptions& options) { return service::is_folder_s
 
 std::string store_place(const GlobalOptions& options) { return service::store_place(store_url(options)); }
 
-service::BrandSearch brand_search(const GlobalOptions& options) { return {options.brands_dir, brand_search_dirs(options)}; }
+service::BrandSearch brand_search(const GlobalOptions& options) {
+  return {options.brands_dir, brand_search_dirs(options)};
+}
 
 brand::BrandProfile resolve_run_brand(const GlobalOptions& options, const checkpoints::RunStore& store,
                                       const std::string& reference) {

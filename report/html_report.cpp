@@ -537,7 +537,8 @@ std::string analyses_html(const checkpoints::RunState& state, const std::map<int
                                    : html::from_markdown(stage_body_markdown(*stage, found->second), 1);
     const std::string id = fmt::format("stage-{}", stage->number());
     if (target == HtmlReportTarget::pdf) {
-      out += "<div class=\"stage\" id=\"" + id + "\">" + html::element("h2", stages::stage_heading(*stage)) + body + "</div>\n";
+      out += "<div class=\"stage\" id=\"" + id + "\">" + html::element("h2", stages::stage_heading(*stage)) + body +
+             "</div>\n";
       continue;
     }
     std::string summary = escape(stages::stage_heading(*stage));

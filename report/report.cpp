@@ -63,11 +63,14 @@ util::Expected<void> write_reports(checkpoints::RunStore& store, checkpoints::Ru
   if (!outputs) return outputs.error();
   std::map<int, std::vector<std::string>> warnings;
   for (const auto& record : state.stages) warnings[record.number] = record.warnings;
-  auto markdown = store.write_artifact(state.run_id, stages::k_report_path, render_report(state.run_id, *outputs, warnings));
+  auto markdown =
+      store.write_artifact(state.run_id, stages::k_report_path, render_report(state.run_id, *outputs, warnings));
   if (!markdown) return markdown.error();
   auto page = store.write_artifact(state.run_id, stages::k_html_report_path, render_html_report(state, *outputs));
   if (!page) return page.error();
-  std::erase_if(state.files, [](const auto& file) { return file.path == stages::k_report_path || file.path == stages::k_html_report_path; });
+  std::erase_if(state.files, [](const auto& file) {
+    return file.path == stages::k_report_path || file.path == stages::k_html_report_path;
+  });
   state.files.push_back(*markdown);
   state.files.push_back(*page);
   return {};

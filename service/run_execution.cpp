@@ -19,7 +19,8 @@ stages::NewRun create(const RunSettings& settings, const NewRunOptions& run, che
   request.input = run.input;
   request.brand = run.brand;
   request.brand_search_dirs = settings.brands.dirs;
-  request.profile = std::make_shared<const brand::BrandProfile>(resolve_run_brand(settings.brands, settings.store_url, store, run.brand));
+  request.profile = std::make_shared<const brand::BrandProfile>(
+      resolve_run_brand(settings.brands, settings.store_url, store, run.brand));
   request.run_id = run.run_id;
   request.prompts_dir = run.setup.prompts_dir;
   request.ingest = settings.ingest;

@@ -129,7 +129,8 @@ TEST_CASE("a brand id is found in the first folder before the store's brands, an
   std::filesystem::create_directories(first);
   testing::write_test_brand(first, "acme-test", "Acme From The Folder");
   const service::BrandSearch search{first, {first}};
-  CHECK(service::resolve_run_brand(search, settings.store_url, *store, "acme-test").company_name == "Acme From The Folder");
+  const auto found = service::resolve_run_brand(search, settings.store_url, *store, "acme-test");
+  CHECK(found.company_name == "Acme From The Folder");
   const auto path = testing::write_test_brand(dir.path(), "elsewhere", "Elsewhere Co");
   CHECK(service::resolve_run_brand(search, settings.store_url, *store, path).company_name == "Elsewhere Co");
   CHECK_THROWS_AS((void)service::resolve_run_brand(search, settings.store_url, *store, "no-such-brand"),

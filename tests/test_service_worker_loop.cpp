@@ -14,6 +14,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/run_fixture.hpp"
+#include "tests/support/service_settings.hpp"
 
 using namespace pipeline;
 using pipeline::testing::FakeLlmServer;
@@ -32,11 +33,7 @@ struct QueuedRun {
   std::string run_id = "queued-run";
 
   QueuedRun() {
-    settings.client.base_url = model.base_url();
-    settings.client.model = "test-model";
-    settings.client.max_retries = 0;
-    settings.store_url = redis.url();
-    settings.cache_enabled = false;
+    settings = testing::fake_model_settings(model, redis.url());
     auto store = redis_store();
     service::NewRunOptions run;
     run.input = testing::example_pdf_path();
@@ -80,6 +77,14 @@ struct QueuedRun {
   std::string status_field(const std::string& field) const {
     return redis.command({"HGET", "pipeline:status:" + run_id, field}).text;
   }
+
+  // The model answers the next request with this HTTP status.
+  void fail_next_request(int status) {
+    testing::ScriptedReply reply;
+    reply.fault = testing::FaultKind::http_status;
+    reply.status = status;
+    model.enqueue(reply);
+  }
 };
 
 bool has_line(const std::vector<std::string>& lines, const std::string& text) {
@@ -107,10 +112,7 @@ TEST_CASE("a worker with once takes the queued job, runs all five stages and mar
 
 TEST_CASE("a transient failure puts the job back for a later retry, and once exits as unfinished") {
   QueuedRun queued;
-  testing::ScriptedReply unavailable;
-  unavailable.fault = testing::FaultKind::http_status;
-  unavailable.status = 503;
-  queued.model.enqueue(unavailable);
+  queued.fail_next_request(503);
   std::vector<std::string> lines;
   CHECK(queued.work_once(lines) == util::exit_code(util::ErrorKind::deadline));
   CHECK(queued.status_field("status") == "retrying");
@@ -121,10 +123,7 @@ TEST_CASE("a transient failure puts the job back for a later retry, and once exi
 
 TEST_CASE("a job whose run cannot go on is marked failed with the reason, and the worker stays well") {
   QueuedRun queued;
-  testing::ScriptedReply refused;
-  refused.fault = testing::FaultKind::http_status;
-  refused.status = 401;
-  queued.model.enqueue(refused);
+  queued.fail_next_request(401);
   std::vector<std::string> lines;
   CHECK(queued.work_once(lines) == 0);
   CHECK(queued.job().state == queue::JobState::failed);
