@@ -170,16 +170,6 @@ checkpoints::StoreOptions store_options(const GlobalOptions& options) {
   return store;
 }
 
-std::unique_ptr<checkpoints::StageCache> open_stage_cache(const GlobalOptions& options) {
-  if (options.no_cache) return nullptr;
-  if (options.cache_dir.empty()) {
-    auto shared = checkpoints::open_store_stage_cache(store_url(options), store_options(options)).value_or_throw();
-    if (shared) return shared;
-  }
-  return checkpoints::make_file_stage_cache(options.cache_dir.empty() ? checkpoints::default_stage_cache_dir()
-                                                                      : std::filesystem::path(options.cache_dir));
-}
-
 void print_json(const nlohmann::json& value) {
   std::cout << value.dump(2) << std::endl;
 }

@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoints/open_run_store.hpp"
-#include "checkpoints/stage_cache.hpp"
 #include "lib/llm/client_config.hpp"
 #include "lib/pdf/ingest.hpp"
 
@@ -75,13 +74,9 @@ std::string store_url(const GlobalOptions& options);
 // How to open the store: --redis-ca, --connect-timeout.
 checkpoints::StoreOptions store_options(const GlobalOptions& options);
 
-// The model client settings from the options and the environment's API key.
+// The model client settings from the options and the environment's API key:
+// the one place where client options become llm::ClientConfig.
 llm::ClientConfig client_config(const GlobalOptions& options);
-
-// The stage cache the options ask for: nullptr with --no-cache; else
-// --cache-dir; else the store's own for a Redis store (shared by everyone who
-// uses it); else the default cache folder.
-std::unique_ptr<checkpoints::StageCache> open_stage_cache(const GlobalOptions& options);
 
 // Machine-readable output goes to stdout, one JSON document per call.
 void print_json(const nlohmann::json& value);
@@ -98,6 +93,7 @@ void register_batch_command(CLI::App& app, GlobalOptions& options);
 void register_report_command(CLI::App& app, GlobalOptions& options);
 void register_compare_command(CLI::App& app, GlobalOptions& options);
 void register_queue_commands(CLI::App& app, GlobalOptions& options);
+// The worker's options, beside the queue's (cli/queue_commands.cpp).
 void register_worker_command(CLI::App& app, GlobalOptions& options);
 
 }  // namespace pipeline::cli

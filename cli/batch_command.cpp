@@ -9,6 +9,9 @@
 #include "lib/brand/brand.hpp"
 #include "lib/pdf/ingest.hpp"
 #include "lib/util/error.hpp"
+#include "report/report.hpp"
+#include "service/run_settings.hpp"
+#include "service/run_webhooks.hpp"
 #include "stages/batch_runner.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
@@ -27,7 +30,7 @@ struct BatchOptions {
   int jobs = 4;
   std::string batch_id;
   std::string deadline;
-  RunSetupOptions setup;
+  service::RunSetup setup;
   NotifyOption notify;
 };
 
@@ -38,7 +41,7 @@ double total_seconds(const RunState& state) {
 }
 
 // Runs the jobs of a batch and reports the outcome; throws FatalError unless every run completed.
-void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
+void run_jobs(const GlobalOptions& options, const service::RunSettings& settings, checkpoints::RunStore& store,
               const BatchManifest& manifest, std::vector<stages::BatchJob> jobs,
               std::optional<util::Clock::time_point> deadline, int parallel, const NotifyOption& notify) {
   // One client for the whole batch, so that --max-concurrency, --rpm, a
@@ -48,31 +51,31 @@ void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::Ru
   for (const auto& run : manifest.runs) {
     auto state = store.load(run.run_id);
     if (!state) continue;
-    spent += spent_usd(*state);
+    spent += service::spent_usd(*state);
     // Every run that will notify can, or none starts.
-    apply_notify_option(notify, state->settings);
-    RunWebhooks::check_run(options, *state);
+    service::apply_notify(notify.value(), state->settings);
+    service::RunWebhooks::check_run(*state, settings.allow_private_urls);
     if (!first) first = std::move(*state);
   }
   if (!first) throw FatalError(ErrorKind::bad_input, fmt::format("no run of batch {} can be read", manifest.batch_id));
-  apply_explicit_settings(app, options, *first, false);
-  std::optional<double> cap = parse_max_cost(options);
+  service::apply_explicit_settings(settings, *first, false);
+  std::optional<double> cap = settings.max_cost;
   if (!cap && manifest.settings.contains("max_cost_usd")) cap = manifest.settings.at("max_cost_usd").get<double>();
-  auto config = run_client_config(options, *first, cap, spent);
-  require_key(config);
+  auto config = service::run_client_config(settings, *first, cap, spent);
+  service::require_key(config);
   auto client = llm::make_chat_client(config);
 
   // Without the disk cache the runs still share stages 1 to 3 through memory.
-  auto cache = open_stage_cache(options);
+  auto cache = service::open_stage_cache(settings);
   if (!cache) cache = checkpoints::make_memory_stage_cache();
   util::KeyLatch latch;
   ProgressPrinter printer(options, true);
-  RunWebhooks webhooks(options, store);
+  service::RunWebhooks webhooks(store, settings.allow_private_urls);
   const auto outcomes = stages::run_batch(
-      store, *client, std::move(jobs), parallel, {cache.get(), &latch}, webhooks.sink(std::ref(printer)),
-      util::CancelToken(deadline), [&](RunState& state) {
-        apply_explicit_settings(app, options, state, false);
-        apply_notify_option(notify, state.settings);
+      store, *client, std::move(jobs), parallel, {cache.get(), &latch, report::write_reports},
+      webhooks.sink(std::ref(printer)), util::CancelToken(deadline), [&](RunState& state) {
+        service::apply_explicit_settings(settings, state, false);
+        service::apply_notify(notify.value(), state.settings);
         webhooks.watch(state);
       });
 
@@ -108,14 +111,15 @@ void run_jobs(const CLI::App& app, const GlobalOptions& options, checkpoints::Ru
   const std::string hint = *kind == ErrorKind::cost_limit
                                ? fmt::format("the cost cap stopped it; `pipeline resume {} --max-cost <higher>` goes on",
                                              manifest.batch_id)
-                               : resume_hint(manifest.batch_id);
+                               : service::resume_hint(manifest.batch_id);
   throw FatalError(*kind, summary + "; " + hint);
 }
 
 void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchOptions& batch) {
   const auto deadline = parse_deadline(batch.deadline);
   if (batch.jobs < 1) throw FatalError(ErrorKind::usage, "--jobs must be at least 1");
-  require_key(client_config(options));
+  const auto resolved = run_settings(app, options);
+  service::require_key(resolved.client);
   check_notify_option(options, batch.notify, true);
   auto store = open_store(options);
   BatchManifest manifest;
@@ -132,16 +136,18 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   }
   // Everything is checked before any run is made: brands, settings, documents.
   std::vector<brand::BrandProfile> brands;
-  for (const auto& name : batch.brands) brands.push_back(resolve_run_brand(options, *store, name));
-  auto settings = new_run_settings(options, batch.setup);
-  apply_notify_option(batch.notify, settings);
+  for (const auto& name : batch.brands) {
+    brands.push_back(service::resolve_run_brand(resolved.brands, resolved.store_url, *store, name));
+  }
+  auto settings = service::new_run_settings(resolved, batch.setup);
+  service::apply_notify(batch.notify.value(), settings);
   if (settings.contains("max_cost_usd")) {
     manifest.settings["max_cost_usd"] = settings.at("max_cost_usd");
     settings.erase("max_cost_usd");
   }
   manifest.settings["jobs"] = batch.jobs;
   const util::CancelToken cancel(deadline);
-  const auto ingest = ingest_options(options);
+  const auto& ingest = resolved.ingest;
   std::vector<std::shared_ptr<const pdf::ExtractedDocument>> documents;
   for (const auto& input : batch.inputs) {
     documents.push_back(std::make_shared<const pdf::ExtractedDocument>(pdf::ingest(input, ingest, cancel).value_or_throw()));
@@ -158,7 +164,7 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
       request.input = batch.inputs[d];
       request.brand = batch.brands[b];
       request.profile = std::make_shared<const brand::BrandProfile>(brands[b]);
-      request.brand_search_dirs = brand_search_dirs(options);
+      request.brand_search_dirs = resolved.brands.dirs;
       request.prompts_dir = batch.setup.prompts_dir;
       request.settings = settings;
       request.document = documents[d];
@@ -170,7 +176,7 @@ void start_batch(const CLI::App& app, const GlobalOptions& options, const BatchO
   store->save_batch(manifest).value_or_throw();
   print_human(options, fmt::format("batch {} created: {} documents x {} brands = {} runs", manifest.batch_id,
                                    documents.size(), brands.size(), manifest.runs.size()));
-  run_jobs(app, options, *store, manifest, std::move(jobs), deadline, batch.jobs, NotifyOption{});
+  run_jobs(options, resolved, *store, manifest, std::move(jobs), deadline, batch.jobs, NotifyOption{});
 }
 
 }  // namespace
@@ -182,7 +188,7 @@ void resume_batch(const CLI::App& app, const GlobalOptions& options, checkpoints
   std::vector<stages::BatchJob> pending;
   for (const auto& run : manifest.runs) pending.push_back({run.run_id, nullptr});
   const int parallel = jobs > 0 ? jobs : manifest.settings.value("jobs", 4);
-  run_jobs(app, options, store, manifest, std::move(pending), deadline, parallel, notify);
+  run_jobs(options, run_settings(app, options), store, manifest, std::move(pending), deadline, parallel, notify);
 }
 
 void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& store, const std::string& batch_id) {
@@ -202,7 +208,7 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
       table += fmt::format("  {:<56} {:<20} unreadable: {}\n", run.run_id, run.brand, state.error().message);
       continue;
     }
-    const auto status = live_status(store, *state);
+    const auto status = service::live_status(store, *state);
     counts[status] += 1;
     const auto usage_json = stages::run_usage(*state);
     const auto usage = llm::Usage::from_json(usage_json);
@@ -218,12 +224,12 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
   }
   auto total_json = total.to_json();
   if (!cost_known) total_json["cost_usd"] = nullptr;
-  const auto differentiation = stages::batch_differentiation(store, manifest);
+  const auto differentiation = report::batch_differentiation(store, manifest);
   if (options.json) {
     print_json({{"batch_id", manifest.batch_id}, {"created_at", manifest.created_at}, {"inputs", manifest.inputs},
                 {"brands", manifest.brands}, {"settings", manifest.settings}, {"counts", counts},
                 {"runs", std::move(runs)}, {"usage", total_json},
-                {"differentiation", stages::to_json(differentiation)}});
+                {"differentiation", report::to_json(differentiation)}});
     return;
   }
   std::string counts_text;
@@ -236,7 +242,9 @@ void print_batch_status(const GlobalOptions& options, checkpoints::RunStore& sto
     text += fmt::format(" of a ${:.4f} cap (--max-cost)", manifest.settings.at("max_cost_usd").get<double>());
   }
   text += "\n";
-  if (counts["completed"] != static_cast<int>(manifest.runs.size())) text += "  " + resume_hint(batch_id) + "\n";
+  if (counts["completed"] != static_cast<int>(manifest.runs.size())) {
+    text += "  " + service::resume_hint(batch_id) + "\n";
+  }
   text += batch_differentiation_text(differentiation);
   print_human(options, text);
 }

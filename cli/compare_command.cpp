@@ -5,7 +5,7 @@
 #include "cli/run_support.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
-#include "stages/compare_page.hpp"
+#include "report/compare_page.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::cli {
@@ -22,12 +22,12 @@ struct CompareOptions {
 
 std::string percent(double share) { return fmt::format("{:.0f}%", share * 100.0); }
 
-std::string grounding_text(const stages::Grounding& grounding) {
+std::string grounding_text(const report::Grounding& grounding) {
   return fmt::format("{} / {}", percent(grounding.own_share()), percent(grounding.other_share()));
 }
 
-std::string compare_text(const stages::Differentiation& result) {
-  const auto title = [&](const stages::RunCards& side, const std::string& pattern) {
+std::string compare_text(const report::Differentiation& result) {
+  const auto title = [&](const report::RunCards& side, const std::string& pattern) {
     const auto& card = side.cards.value(pattern, nlohmann::json::object());
     return card.is_object() ? card.value("title", std::string("(no title)")) : std::string("(no card)");
   };
@@ -47,7 +47,7 @@ std::string compare_text(const stages::Differentiation& result) {
   text += fmt::format("\n  differentiation {:.2f} (1 - mean similarity {:.2f}); {} of {} pairs not differentiated "
                       "(similarity {:.2f} or more)\n",
                       result.score(), result.mean_similarity(), result.not_differentiated(), result.pairs.size(),
-                      stages::k_not_differentiated_at);
+                      report::k_not_differentiated_at);
   text += "  similarity: cosine of TF-IDF vectors of the cards' content words; own/other: share of a card's words\n"
           "  found only in its own brand's profile / only in the other brand's\n";
   for (const auto& note : result.notes()) text += "  note: " + note + "\n";
@@ -58,17 +58,17 @@ void run_compare(const GlobalOptions& options, const CompareOptions& compare) {
   auto store = open_store(options);
   const auto state_a = store->load(compare.run_a).value_or_throw();
   const auto state_b = store->load(compare.run_b).value_or_throw();
-  auto cards_a = stages::load_run_cards(*store, state_a).value_or_throw();
-  auto cards_b = stages::load_run_cards(*store, state_b).value_or_throw();
-  const auto result = stages::differentiate(std::move(cards_a), std::move(cards_b));
+  auto cards_a = report::load_run_cards(*store, state_a).value_or_throw();
+  auto cards_b = report::load_run_cards(*store, state_b).value_or_throw();
+  const auto result = report::differentiate(std::move(cards_a), std::move(cards_b));
   if (!compare.html.empty()) {
-    auto written = util::write_file_atomic(compare.html, stages::compare_page(result));
+    auto written = util::write_file_atomic(compare.html, report::compare_page(result));
     if (!written) {
       throw FatalError(ErrorKind::bad_input, fmt::format("cannot write {}: {}", compare.html, written.error().message));
     }
   }
   if (options.json) {
-    print_json(stages::to_json(result));
+    print_json(report::to_json(result));
   } else {
     print_human(options, compare_text(result) + (compare.html.empty() ? "" : "  page: " + compare.html + "\n"));
   }
@@ -76,10 +76,10 @@ void run_compare(const GlobalOptions& options, const CompareOptions& compare) {
 
 }  // namespace
 
-std::string batch_differentiation_text(const std::vector<stages::DocumentDifferentiation>& documents) {
+std::string batch_differentiation_text(const std::vector<report::DocumentDifferentiation>& documents) {
   std::string text = fmt::format("  differentiation per document (1 - mean card similarity; a pattern at {:.2f} or "
                                  "more is not differentiated)\n",
-                                 stages::k_not_differentiated_at);
+                                 report::k_not_differentiated_at);
   for (const auto& document : documents) {
     text += "  " + document.input + "\n";
     if (document.pairs.empty()) text += "    one brand only: no pair to compare\n";

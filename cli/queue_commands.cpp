@@ -1,12 +1,17 @@
-// pipeline submit, jobs and queue: putting runs in the queue and looking at it.
+// pipeline submit, jobs, queue and worker: putting runs in the queue, looking
+// at it, and working on it (the loop itself is service/worker_loop.cpp).
 
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/progress.hpp"
 #include "cli/queue_support.hpp"
-#include "cli/run_execution.hpp"
+#include "cli/run_support.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/time.hpp"
+#include "service/run_execution.hpp"
+#include "service/run_webhooks.hpp"
+#include "service/worker_loop.hpp"
 
 namespace pipeline::cli {
 namespace {
@@ -15,10 +20,27 @@ using util::ErrorKind;
 using util::FatalError;
 
 struct SubmitOptions {
-  NewRunOptions run;
+  NewRunArgs run;
   std::string existing_run;
   std::string priority = "normal";
 };
+
+// The worker's options as given.
+struct WorkerArgs {
+  int concurrency = 1;
+  std::string lease = "30s";
+  bool once = false;
+  std::string deadline;
+  std::string drain_timeout = "25s";
+};
+
+std::chrono::milliseconds parse_worker_duration(const std::string& text, const std::string& option) {
+  const auto duration = util::parse_duration(text);
+  if (!duration) {
+    throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
+  }
+  return *duration;
+}
 
 queue::Priority parse_priority_option(const std::string& text) {
   const auto priority = queue::parse_priority(text);
@@ -26,7 +48,7 @@ queue::Priority parse_priority_option(const std::string& text) {
   return *priority;
 }
 
-void submit(const GlobalOptions& options, const SubmitOptions& submit) {
+void submit(const CLI::App& app, const GlobalOptions& options, const SubmitOptions& submit) {
   const queue::Priority priority = parse_priority_option(submit.priority);
   if (submit.existing_run.empty() && (submit.run.input.empty() || submit.run.brand.empty())) {
     throw FatalError(ErrorKind::usage, "submit needs a PDF and --brand, or --run <run_id> for a run that exists");
@@ -35,9 +57,9 @@ void submit(const GlobalOptions& options, const SubmitOptions& submit) {
     throw FatalError(ErrorKind::usage, "submit takes a PDF or --run <run_id>, not both");
   }
   // The worker that runs the job signs the webhooks: no secret is needed here.
-  check_notify_option(options, submit.run.notify, false);
+  check_notify_option(options, submit.run.notify_option, false);
   auto store = open_queue_store(options, "submit");
-  auto job_queue = open_job_queue(*store, "submit");
+  auto job_queue = service::open_job_queue(*store, "submit");
   queue::Job job;
   job.priority = priority;
   if (!submit.existing_run.empty()) {
@@ -51,9 +73,9 @@ void submit(const GlobalOptions& options, const SubmitOptions& submit) {
                                                          job.run_id, queue::to_string(live->state), job.run_id));
     }
   } else {
-    auto created = create(options, submit.run, *store);
+    auto created = service::create(run_settings(app, options), submit.run.resolved(), *store);
     job.run_id = created.state.run_id;
-    job.notify = notify_url(created.state.settings);
+    job.notify = service::notify_url(created.state.settings);
   }
   job.job_id = job.run_id;
   job_queue->enqueue(job).value_or_throw();
@@ -135,30 +157,30 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options) {
   submit_command->add_option("--run", submit_options->existing_run, "Queue this existing run instead of a new one");
   submit_command->add_option("--priority", submit_options->priority, "high, normal (default) or low");
   register_setup_options(submit_command, submit_options->run.setup);
-  register_notify_option(submit_command, submit_options->run.notify);
+  register_notify_option(submit_command, submit_options->run.notify_option);
   submit_command->footer(
       "Needs a Redis store (--store redis://... or PIPELINE_STORE). Exit 0 once queued; `pipeline worker`\n"
       "runs it; poll `HGETALL pipeline:status:<run_id>` or `pipeline status <run_id>`.");
-  submit_command->callback([&options, submit_options] { submit(options, *submit_options); });
+  submit_command->callback([&app, &options, submit_options] { submit(app, options, *submit_options); });
 
   auto job_id = std::make_shared<std::string>();
   auto* jobs_command = app.add_subcommand("jobs", "The queue's jobs: list, show, retry, cancel");
   jobs_command->require_subcommand(1);
   jobs_command->add_subcommand("list", "Every job with its state, oldest first")->callback([&options] {
     auto store = open_queue_store(options, "jobs");
-    print_jobs(options, open_job_queue(*store, "jobs")->list().value_or_throw());
+    print_jobs(options, service::open_job_queue(*store, "jobs")->list().value_or_throw());
   });
   auto* show_command = jobs_command->add_subcommand("show", "One job's fields");
   show_command->add_option("job_id", *job_id, "The job (its run's id)")->required();
   show_command->callback([&options, job_id] {
     auto store = open_queue_store(options, "jobs");
-    print_job(options, find_job(*open_job_queue(*store, "jobs"), *job_id));
+    print_job(options, find_job(*service::open_job_queue(*store, "jobs"), *job_id));
   });
   auto* retry_command = jobs_command->add_subcommand("retry", "Queue a failed, dead or cancelled job again");
   retry_command->add_option("job_id", *job_id, "The job (its run's id)")->required();
   retry_command->callback([&options, job_id] {
     auto store = open_queue_store(options, "jobs");
-    auto job_queue = open_job_queue(*store, "jobs");
+    auto job_queue = service::open_job_queue(*store, "jobs");
     const auto job = job_queue->retry(*job_id).value_or_throw();
     job_queue->update_status(job.run_id, {{"status", "queued"}, {"error", ""}}).value_or_throw();
     print_job(options, job);
@@ -167,7 +189,7 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options) {
   cancel_command->add_option("job_id", *job_id, "The job (its run's id)")->required();
   cancel_command->callback([&options, job_id] {
     auto store = open_queue_store(options, "jobs");
-    auto job_queue = open_job_queue(*store, "jobs");
+    auto job_queue = service::open_job_queue(*store, "jobs");
     const auto job = job_queue->cancel(*job_id).value_or_throw();
     job_queue->update_status(job.run_id, {{"status", "cancelled"}}).value_or_throw();
     print_job(options, job);
@@ -177,8 +199,44 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options) {
       app.add_subcommand("queue", "The queue at a glance: queued per priority, in flight, dead, live workers");
   queue_command->callback([&options] {
     auto store = open_queue_store(options, "queue");
-    print_queue(options, open_job_queue(*store, "queue")->counts().value_or_throw());
+    print_queue(options, service::open_job_queue(*store, "queue")->counts().value_or_throw());
   });
 }
+
+void register_worker_command(CLI::App& app, GlobalOptions& options) {
+  auto worker = std::make_shared<WorkerArgs>();
+  auto* command = app.add_subcommand("worker", "Take jobs from the queue of a Redis store and run them as resume does");
+  command->add_option("--concurrency", worker->concurrency, "Jobs at once (default 1)")->check(CLI::PositiveNumber);
+  command->add_option("--lease", worker->lease,
+                      "How long a run's lease and a job last without renewal (renewed every third; default 30s)");
+  command->add_flag("--once", worker->once, "Take one job, work on it within --deadline, then exit");
+  command->add_option("--deadline", worker->deadline,
+                      "Wall-clock budget (e.g. 50s): what does not fit is saved and the job goes back to the queue");
+  command->add_option("--drain-timeout", worker->drain_timeout,
+                      "On SIGTERM, how long the stages in flight may take to finish (default 25s)");
+  command->footer(
+      "Exit 0 on SIGTERM after draining, and with --once when the job is done or the queue empty; 75 with\n"
+      "--once when the job was left unfinished (it is back in the queue for the next invocation); 3 when the\n"
+      "Redis server evicts keys (maxmemory-policy other than noeviction).\n\n"
+      "Example: pipeline worker --store rediss://default:PASSWORD@host:6379 --concurrency 4");
+  command->callback([&app, &options, worker] {
+    service::WorkerOptions loop;
+    loop.concurrency = worker->concurrency;
+    loop.lease = parse_worker_duration(worker->lease, "--lease");
+    loop.drain_timeout = parse_worker_duration(worker->drain_timeout, "--drain-timeout");
+    loop.deadline = parse_deadline(worker->deadline);
+    loop.once = worker->once;
+    loop.log = [](const std::string& line) { fmt::print(stderr, "pipeline worker: {}\n", line); };
+    ProgressPrinter printer(options);
+    loop.progress = std::ref(printer);
+    const auto settings = run_settings(app, options);
+    const int code = service::run_worker(settings, open_queue_store(options, "worker"), loop);
+    if (code == util::exit_code(ErrorKind::deadline)) {
+      throw FatalError(ErrorKind::deadline, "the job is unfinished and back in the queue");
+    }
+    if (code != 0) throw FatalError(ErrorKind::failed, "the worker could not take a job; see the lines above");
+  });
+}
+
 
 }  // namespace pipeline::cli

@@ -18,12 +18,6 @@ std::unique_ptr<checkpoints::RedisRunStore> open_queue_store(const GlobalOptions
   return std::unique_ptr<checkpoints::RedisRunStore>(redis_store);
 }
 
-std::unique_ptr<queue::JobQueue> open_job_queue(const checkpoints::RedisRunStore& store, const std::string& consumer) {
-  auto job_queue = std::make_unique<queue::JobQueue>(store.new_connection(), store.keys().prefix(), consumer);
-  job_queue->ensure_groups().value_or_throw();
-  return job_queue;
-}
-
 nlohmann::json job_json(const queue::Job& job) {
   nlohmann::json json = nlohmann::json::object();
   for (const auto& [name, value] : job.to_fields()) json[name] = value;

@@ -12,8 +12,8 @@
 #include "lib/pdf/html_pdf.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
-#include "stages/html_report.hpp"
-#include "stages/report.hpp"
+#include "report/html_report.hpp"
+#include "report/report.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_registry.hpp"
 
@@ -51,7 +51,7 @@ std::string pdf_bytes(const checkpoints::RunState& state, const std::map<int, nl
   layout.title = "Opportunity cards for " + company + ": " + (state.input.title.empty() ? state.run_id : state.input.title);
   layout.margin = 48;
   layout.font_size = 10.5;
-  return pdf::render_html_pdf(stages::render_html_report(state, outputs, stages::HtmlReportTarget::pdf), layout)
+  return pdf::render_html_pdf(report::render_html_report(state, outputs, report::HtmlReportTarget::pdf), layout)
       .value_or_throw();
 }
 
@@ -59,17 +59,17 @@ void run_report(const GlobalOptions& options, const ReportOptions& report) {
   auto store = open_store(options);
   checkpoints::RunState state = store->load(report.run_id).value_or_throw();
   require_all_stages_done(state);
-  const auto outputs = stages::load_stage_outputs(*store, state).value_or_throw();
+  const auto outputs = report::load_stage_outputs(*store, state).value_or_throw();
 
   std::string content;
   if (report.format == "md") {
     std::map<int, std::vector<std::string>> warnings;
     for (const auto& record : state.stages) warnings[record.number] = record.warnings;
-    content = stages::render_report(state.run_id, outputs, warnings);
+    content = report::render_report(state.run_id, outputs, warnings);
   } else if (report.format == "pdf") {
     content = pdf_bytes(state, outputs);
   } else {
-    content = stages::render_html_report(state, outputs);
+    content = report::render_html_report(state, outputs);
   }
 
   if (!report.output.empty()) {

@@ -9,13 +9,14 @@
 #include "cli/batch_command.hpp"
 #include "cli/notify_options.hpp"
 #include "cli/progress.hpp"
-#include "cli/run_execution.hpp"
 #include "cli/run_support.hpp"
 #include "lib/llm/doctor.hpp"
 #include "lib/notify/webhook_url.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/time.hpp"
+#include "service/run_execution.hpp"
+#include "service/run_webhooks.hpp"
 #include "stages/chain.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
@@ -49,105 +50,40 @@ const stages::Stage& parse_stage(const std::string& text) {
   return *stage;
 }
 
-}  // namespace
-
-stages::NewRun create(const GlobalOptions& options, const NewRunOptions& run, checkpoints::RunStore& store,
-                      std::optional<util::Clock::time_point> deadline) {
-  stages::NewRunRequest request;
-  request.input = run.input;
-  request.brand = run.brand;
-  request.brand_search_dirs = brand_search_dirs(options);
-  request.profile = std::make_shared<const brand::BrandProfile>(resolve_run_brand(options, store, run.brand));
-  request.run_id = run.run_id;
-  request.prompts_dir = run.setup.prompts_dir;
-  request.ingest = ingest_options(options);
-  request.cancel = util::CancelToken(deadline);
-  request.settings = new_run_settings(options, run.setup);
-  apply_notify_option(run.notify, request.settings);
-  return stages::create_run(store, request).value_or_throw();
-}
-
-
-// Runs `which` stages of the run under its lock (taken here unless the caller
-// holds it already) and reports the outcome. `redo_from` is the first stage
-// the command redoes whatever its state, whose artifacts need no check. A
-// caller that has just created the run passes its lock and state, which need
-// no loading.
-void execute(const CLI::App& app, const GlobalOptions& options, checkpoints::RunStore& store,
-             const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
-             const std::function<std::vector<int>(const RunState&)>& which,
-             std::unique_ptr<checkpoints::RunLock> lock, std::optional<RunState> created,
-             const NotifyOption& notify, const ExecutionControl& control) {
-  if (!lock) lock = store.lock(run_id).value_or_throw();
-  RunState state = created ? std::move(*created) : store.load(run_id, redo_from).value_or_throw();
-  const std::vector<int> stage_numbers = which(state);
-  apply_notify_option(notify, state.settings);
-  if (stage_numbers.empty() && state.status == checkpoints::RunStatus::completed) {
-    // A completed run keeps a --notify given now for a later --from.
-    if (notify.given()) store.save(state).value_or_throw();
+// Runs stages of a run through service::execute with its progress printed,
+// then says where to look. Throws FatalError as service::execute does.
+void execute_printed(const GlobalOptions& options, const service::RunSettings& settings, checkpoints::RunStore& store,
+                     const std::string& run_id, std::optional<util::Clock::time_point> deadline, int redo_from,
+                     const std::function<std::vector<int>(const RunState&)>& which,
+                     std::unique_ptr<checkpoints::RunLock> lock = nullptr,
+                     std::optional<RunState> created = std::nullopt,
+                     const std::optional<std::string>& notify = std::nullopt) {
+  ProgressPrinter printer(options);
+  service::ExecutionControl control;
+  control.observer = std::ref(printer);
+  const auto done = service::execute(settings, store, run_id, deadline, redo_from, which, std::move(lock),
+                                     std::move(created), notify, control);
+  if (!done.ran) {
     print_human(options, fmt::format("run {} is complete; nothing to do", run_id));
     if (options.json) {
-      ProgressPrinter printer(options);
       printer({{"event", "run_finished"}, {"run_id", run_id}, {"time", util::now_iso8601()}, {"status", "completed"},
-               {"usage", stages::run_usage(state)}, {"artifacts", stages::run_artifacts(state)}});
+               {"usage", stages::run_usage(done.state)}, {"artifacts", stages::run_artifacts(done.state)}});
     }
     return;
   }
-  // With every stage done but the run not completed (killed just after its
-  // last stage), the chain runs no stage and only finishes the run.
-  apply_explicit_settings(app, options, state);
-  RunWebhooks::check_run(options, state);
-  auto config = run_client_config(options, state, std::nullopt, spent_usd(state));
-  if (!stage_numbers.empty()) require_key(config);
-  auto client = llm::make_chat_client(config);
-  ProgressPrinter printer(options);
-  // Declared after the printer and before the chain: its last deliveries
-  // are waited for before the run's lock is released.
-  RunWebhooks webhooks(options, store);
-  webhooks.watch(state);
-  auto cache = open_stage_cache(options);
-  stages::EventSink sink = webhooks.sink(std::ref(printer));
-  if (control.observer) {
-    sink = [sink, observer = control.observer](const nlohmann::json& event) {
-      sink(event);
-      observer(event);
-    };
-  }
-  stages::Chain chain(store, *client, sink, {cache.get(), nullptr});
-  auto result = chain.run(std::move(state), stage_numbers, control.cancel.value_or(util::CancelToken(deadline)));
-  if (!result) {
-    const auto& error = result.error();
-    switch (error.kind) {
-      case ErrorKind::deadline:
-      case ErrorKind::transient:
-        throw FatalError(error.kind, fmt::format("run {} is incomplete: {}; {}", run_id, error.message, resume_hint(run_id)));
-      case ErrorKind::interrupted:
-        throw FatalError(error.kind, fmt::format("run {} was interrupted and saved: {}", run_id, resume_hint(run_id)));
-      case ErrorKind::cost_limit:
-        throw FatalError(error.kind, fmt::format("run {} stopped at its cost cap and was saved: {}; to go on, "
-                                                 "`pipeline resume {} --max-cost <higher>`",
-                                                 run_id, error.message, run_id));
-      default:
-        throw FatalError(error.kind, fmt::format("run {}: {}", run_id, error.message));
-    }
-  }
-  if (!options.json) {
-    // The run_finished line said the status and the totals; this says where to look.
-    const auto& done = *result;
-    const std::string place = store.location(run_id);
-    const bool completed = done.status == checkpoints::RunStatus::completed;
-    if (is_folder_store(options)) {
-      print_human(options, completed ? "report: " + place + "/report.html (also report.md)" : "run folder: " + place);
-    } else {
-      print_human(options, completed ? fmt::format("report: {}/report.html (`pipeline report {} -o report.html` "
-                                                   "writes it to a file)",
-                                                   place, run_id)
-                                     : "run: " + place);
-    }
+  if (options.json) return;
+  // The run_finished line said the status and the totals; this says where to look.
+  const std::string place = store.location(run_id);
+  const bool completed = done.state.status == checkpoints::RunStatus::completed;
+  if (is_folder_store(options)) {
+    print_human(options, completed ? "report: " + place + "/report.html (also report.md)" : "run folder: " + place);
+  } else {
+    print_human(options, completed ? fmt::format("report: {}/report.html (`pipeline report {} -o report.html` "
+                                                 "writes it to a file)",
+                                                 place, run_id)
+                                   : "run: " + place);
   }
 }
-
-namespace {
 
 // "report: <run folder>/report.html", or for a run completed before the
 // tool wrote one, the command that renders it.
@@ -224,11 +160,11 @@ std::string answered_text(const checkpoints::StageRecord& record) {
 
 nlohmann::json status_json(checkpoints::RunStore& store, const RunState& state) {
   auto json = checkpoints::to_json(state);
-  json["live_status"] = live_status(store, state);
+  json["live_status"] = service::live_status(store, state);
   json["usage"] = stages::run_usage(state);
   json["location"] = store.location(state.run_id);
   // The webhook URL's query or user name may hold the receiver's token.
-  if (const auto url = notify_url(state.settings); !url.empty()) {
+  if (const auto url = service::notify_url(state.settings); !url.empty()) {
     json["settings"][notify::k_notify_url_setting] = notify::redacted_url(url);
   }
   return json;
@@ -240,14 +176,16 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
     return;
   }
   std::string text = fmt::format("run {}  {}\n  input  {} ({} pages)\n  brand  {} ({})\n  model  {}\n", state.run_id,
-                                 live_status(store, state), state.input.source, state.input.pages, state.brand.id,
-                                 state.brand.company_name, state.settings.value("model", ""));
+                                 service::live_status(store, state), state.input.source, state.input.pages,
+                                 state.brand.id, state.brand.company_name, state.settings.value("model", ""));
   text += "  output " + structured_output_text(state.settings) + "\n";
   if (const auto parameters = model_parameters_text(state.settings); !parameters.empty())
     text += "  parameters " + parameters + "\n";
   if (const auto effort = state.settings.value("reasoning_effort", std::string()); !effort.empty())
     text += "  reasoning effort " + effort + "\n";
-  if (const auto url = notify_url(state.settings); !url.empty()) text += "  notify " + notify::redacted_url(url) + "\n";
+  if (const auto url = service::notify_url(state.settings); !url.empty()) {
+    text += "  notify " + notify::redacted_url(url) + "\n";
+  }
   for (const auto& record : state.stages) {
     text += fmt::format("  {}. {:<14} {:<16} {}{}\n", record.number, record.name, stage_status_text(record),
                         record.usage.empty() ? std::string() : describe_usage(record.usage), answered_text(record));
@@ -261,17 +199,17 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
     text += fmt::format(" of a ${:.4f} cap (--max-cost)", state.settings.at("max_cost_usd").get<double>());
   }
   text += "\n";
-  if (state.status != checkpoints::RunStatus::completed) text += "  " + resume_hint(state.run_id) + "\n";
+  if (state.status != checkpoints::RunStatus::completed) text += "  " + service::resume_hint(state.run_id) + "\n";
   print_human(options, text);
 }
 
-void register_new_options(CLI::App* command, NewRunOptions& run) {
-  command->add_option("input", run.input, "The PDF: a local path or an http(s) URL")->required();
-  command->add_option("--brand", run.brand, "Brand id (looked up in the brand folders) or path to a brand file")
+void register_new_options(CLI::App* command, NewRunArgs& args) {
+  command->add_option("input", args.input, "The PDF: a local path or an http(s) URL")->required();
+  command->add_option("--brand", args.brand, "Brand id (looked up in the brand folders) or path to a brand file")
       ->required();
-  command->add_option("--run-id", run.run_id, "Id for the run (default: generated from document, brand and time)");
-  register_setup_options(command, run.setup);
-  register_notify_option(command, run.notify);
+  command->add_option("--run-id", args.run_id, "Id for the run (default: generated from document, brand and time)");
+  register_setup_options(command, args.setup);
+  register_notify_option(command, args.notify_option);
 }
 
 void register_stage_command(CLI::App& app, GlobalOptions& options, const std::string& name,
@@ -285,27 +223,29 @@ void register_stage_command(CLI::App& app, GlobalOptions& options, const std::st
     const auto deadline = parse_deadline(run->deadline);
     auto store = open_store(options);
     const int number = stage_number();
-    execute(app, options, *store, run->run_id, deadline, number, [number](const RunState&) { return std::vector<int>{number}; });
+    execute_printed(options, run_settings(app, options), *store, run->run_id, deadline, number,
+                    [number](const RunState&) { return std::vector<int>{number}; });
   });
 }
 
 }  // namespace
 
 void register_run_commands(CLI::App& app, GlobalOptions& options) {
-  auto new_run = std::make_shared<NewRunOptions>();
+  auto new_run = std::make_shared<NewRunArgs>();
   auto* new_command = app.add_subcommand("new", "Create a run: ingest the PDF and snapshot the brand; no model calls");
   register_new_options(new_command, *new_run);
-  new_command->callback([&options, new_run] {
+  new_command->callback([&app, &options, new_run] {
+    const auto settings = run_settings(app, options);
     // The command that runs it signs the webhooks: no secret is needed yet.
-    check_notify_option(options, new_run->notify, false);
+    check_notify_option(options, new_run->notify_option, false);
     auto store = open_store(options);
-    const auto created = create(options, *new_run, *store);
+    const auto created = service::create(settings, new_run->resolved(), *store);
     const auto& id = created.state.run_id;
     if (options.json) print_json({{"run_id", id}, {"location", store->location(id)}});
     else print_human(options, id);
   });
 
-  auto run_run = std::make_shared<NewRunOptions>();
+  auto run_run = std::make_shared<NewRunArgs>();
   auto run_stages = std::make_shared<StageRunOptions>();
   auto* run_command = app.add_subcommand("run", "Create a run and do all five stages");
   register_new_options(run_command, *run_run);
@@ -318,14 +258,15 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   run_command->callback([&app, &options, run_run, run_stages] {
     // The budget counts from the start: ingesting the PDF spends it too.
     const auto deadline = parse_deadline(run_stages->deadline);
-    require_key(client_config(options));
-    check_notify_option(options, run_run->notify, true);
+    const auto settings = run_settings(app, options);
+    service::require_key(settings.client);
+    check_notify_option(options, run_run->notify_option, true);
     auto store = open_store(options);
-    auto created = create(options, *run_run, *store, deadline);
+    auto created = service::create(settings, run_run->resolved(), *store, deadline);
     const std::string id = created.state.run_id;
     print_human(options, fmt::format("run {} created", id));
-    execute(app, options, *store, id, deadline, 0, stages::Chain::remaining_stages, std::move(created.lock),
-            std::move(created.state));
+    execute_printed(options, settings, *store, id, deadline, 0, stages::Chain::remaining_stages,
+                    std::move(created.lock), std::move(created.state));
   });
 
   auto resume = std::make_shared<StageRunOptions>();
@@ -352,10 +293,10 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     }
     std::optional<int> from;
     if (!resume->from.empty()) from = parse_stage(resume->from).number();
-    execute(
-        app, options, *store, resume->run_id, deadline, from.value_or(0),
+    execute_printed(
+        options, run_settings(app, options), *store, resume->run_id, deadline, from.value_or(0),
         [from](const RunState& state) { return from ? numbers_from(*from) : stages::Chain::remaining_stages(state); },
-        nullptr, std::nullopt, resume->notify);
+        nullptr, std::nullopt, resume->notify.value());
   });
 
   auto stage_options = std::make_shared<StageRunOptions>();
@@ -393,7 +334,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
         text += fmt::format("{:<48} unreadable: {}\n", id, state.error().message);
         continue;
       }
-      const auto status = live_status(*store, *state);
+      const auto status = service::live_status(*store, *state);
       const auto usage = stages::run_usage(*state);
       int done = 0;
       for (const auto& record : state->stages) done += record.status == checkpoints::StageStatus::done;

@@ -11,7 +11,6 @@
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
 #include "stages/deadline_plan.hpp"
-#include "stages/report.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
 #include "stages/run_stage_work.hpp"
@@ -260,8 +259,10 @@ Expected<RunState> Chain::run(RunState state, const std::vector<int>& stages, co
 
   const bool all_done = remaining_stages(state).empty();
   if (all_done) {
-    if (auto written = write_reports(m_store, state); !written) return written.error();
-    if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
+    if (m_shared.finish) {
+      if (auto finished = m_shared.finish(m_store, state); !finished) return finished.error();
+      if (auto flushed = m_store.flush(run_id); !flushed) return flushed.error();
+    }
   }
   state.status = all_done ? RunStatus::completed : RunStatus::incomplete;
   if (auto saved = save(state); !saved) return saved.error();

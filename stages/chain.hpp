@@ -30,6 +30,10 @@ struct ChainShared {
   // Runs of a batch that need the same stage fingerprint at once hold it in
   // turn, so one computes it and the others take it from the cache.
   util::KeyLatch* latch = nullptr;
+  // Called once all five stages are done, before the run is saved as
+  // completed (the caller's reports: report::write_reports); what it records
+  // in the state is saved with it. Null: nothing.
+  std::function<util::Expected<void>(checkpoints::RunStore&, checkpoints::RunState&)> finish;
 };
 
 // Runs stages of a run one after another, saving the checkpoint at every

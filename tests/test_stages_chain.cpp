@@ -32,7 +32,14 @@ TEST_CASE("the chain runs all five stages and writes every artifact") {
   RunFixture fixture;
   MemoryChatClient client;
   std::vector<nlohmann::json> events;
-  stages::Chain chain(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); });
+  int finish_calls = 0;
+  stages::ChainShared shared;
+  shared.finish = [&](checkpoints::RunStore&, checkpoints::RunState& done) -> util::Expected<void> {
+    ++finish_calls;
+    CHECK(done.status != RunStatus::completed);
+    return {};
+  };
+  stages::Chain chain(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); }, shared);
   auto state = chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken());
   REQUIRE(state);
   CHECK(state->status == RunStatus::completed);
@@ -45,7 +52,8 @@ TEST_CASE("the chain runs all five stages and writes every artifact") {
   const auto opportunities = fixture.store->read_artifact(fixture.run_id, "opportunities.json");
   REQUIRE(opportunities);
   CHECK(nlohmann::json::parse(*opportunities).at("opportunities").size() == 5);
-  CHECK(fixture.store->read_artifact(fixture.run_id, "report.md"));
+  // The caller's finish (the reports) ran once, before the run was marked completed.
+  CHECK(finish_calls == 1);
   CHECK(events.front().at("event") == "run_started");
   CHECK(events.back().at("event") == "run_finished");
   CHECK(events.back().at("status") == "completed");
@@ -185,20 +193,24 @@ TEST_CASE("a stage left running by a killed process is redone") {
 TEST_CASE("a run killed after its last stage but before it was marked complete is finished without a model call") {
   RunFixture fixture;
   MemoryChatClient client;
-  stages::Chain chain(*fixture.store, client, nullptr);
+  int finish_calls = 0;
+  stages::ChainShared shared;
+  shared.finish = [&](checkpoints::RunStore&, checkpoints::RunState&) -> util::Expected<void> {
+    ++finish_calls;
+    return {};
+  };
+  stages::Chain chain(*fixture.store, client, nullptr, shared);
   REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
-  // The state as saved after stage 5, before the report was written.
+  // The state as saved after stage 5, before the run was finished.
   auto state = fixture.state();
   state.status = RunStatus::running;
-  std::erase_if(state.files, [](const auto& file) { return file.path == "report.md"; });
   REQUIRE(fixture.store->save(state));
-  std::filesystem::remove(fixture.dir / "runs/fixture-run/report.md");
 
   CHECK(stages::Chain::remaining_stages(state).empty());
   auto finished = chain.run(fixture.state(), {}, util::CancelToken());
   REQUIRE(finished);
   CHECK(finished->status == RunStatus::completed);
-  CHECK(fixture.store->read_artifact(fixture.run_id, "report.md"));
+  CHECK(finish_calls == 2);
   CHECK(client.requests().size() == k_requests_per_run);
 }
 
@@ -220,13 +232,13 @@ TEST_CASE("a stage found in the cache is done without a model call, recorded as 
   RunFixture fixture;
   MemoryChatClient client;
   auto cache = checkpoints::make_memory_stage_cache();
-  stages::Chain chain(*fixture.store, client, nullptr, {cache.get(), nullptr});
+  stages::Chain chain(*fixture.store, client, nullptr, {cache.get(), nullptr, {}});
   REQUIRE(chain.run(fixture.state(), {1, 2, 3, 4, 5}, util::CancelToken()));
   REQUIRE(client.requests().size() == k_requests_per_run);
 
   std::vector<nlohmann::json> events;
   stages::Chain again(*fixture.store, client, [&](const nlohmann::json& e) { events.push_back(e); },
-                      {cache.get(), nullptr});
+                      {cache.get(), nullptr, {}});
   auto second = again.run(fixture.add_run("second-run"), {1, 2, 3, 4, 5}, util::CancelToken());
   REQUIRE(second);
   CHECK(second->status == RunStatus::completed);
@@ -269,7 +281,7 @@ TEST_CASE("runs that need the same stage at once compute it once; brand stages a
       threads.emplace_back([&, i] {
         stages::Chain chain(*fixture.store, client, [&](const nlohmann::json& e) {
           if (e.value("event", "") == "stage_waiting") ++waits;
-        }, {cache.get(), &latch});
+        }, {cache.get(), &latch, {}});
         results[i] = chain.run(runs[i], {1, 2, 3, 4, 5}, util::CancelToken());
       });
     }

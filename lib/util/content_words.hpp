@@ -5,7 +5,7 @@
 #include <vector>
 
 // The words of a text that carry its content, for measures that compare
-// texts without a model (stages/differentiation.hpp).
+// texts without a model (report/differentiation.hpp).
 namespace pipeline::util {
 
 // The content words of `text`, in order, repeats kept:

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "stages/differentiation.hpp"
+#include "report/differentiation.hpp"
 #include "stages/vocabulary.hpp"
 #include "tests/support/cli_env.hpp"
 #include "tests/support/pdf_builder.hpp"
@@ -76,7 +76,7 @@ TEST_CASE("compare: the same document for two brands, pattern by pattern, with g
   CHECK(result.at("same_document") == true);
   CHECK(result.at("same_run") == false);
   CHECK(result.at("notes").empty());
-  CHECK(result.at("threshold") == pipeline::stages::k_not_differentiated_at);
+  CHECK(result.at("threshold") == pipeline::report::k_not_differentiated_at);
   const auto& pairs = result.at("pairs");
   REQUIRE(pairs.size() == 5);
   double sum = 0;
@@ -87,7 +87,7 @@ TEST_CASE("compare: the same document for two brands, pattern by pattern, with g
     // The fake's cards take half their words from the brand's own names
     // (tests/fake_server/schema_generator.cpp), so the measure must see two brands.
     CHECK(pair.at("similarity").get<double>() > 0.0);
-    CHECK(pair.at("similarity").get<double>() < pipeline::stages::k_not_differentiated_at);
+    CHECK(pair.at("similarity").get<double>() < pipeline::report::k_not_differentiated_at);
     CHECK(pair.at("differentiated") == true);
     for (const char* side : {"grounding_a", "grounding_b"}) {
       const auto& grounding = pair.at(side);

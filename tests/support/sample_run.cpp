@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/llm/chat.hpp"
-#include "stages/report.hpp"
+#include "report/report.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_registry.hpp"
@@ -126,7 +126,7 @@ checkpoints::RunState make_sample_run(checkpoints::RunStore& store, const std::s
     record.fingerprint = std::string(64, 'b');
   }
   state.status = checkpoints::RunStatus::completed;
-  sample_or_fail(stages::write_reports(store, state), "reports");
+  sample_or_fail(report::write_reports(store, state), "reports");
   sample_or_fail(store.save(state), "save");
   return state;
 }

@@ -1,4 +1,4 @@
-// pipeline worker: takes jobs from the queue and runs them as resume does.
+#include "service/worker_loop.hpp"
 
 #include <atomic>
 #include <memory>
@@ -10,9 +10,6 @@
 #include <unistd.h>
 
 #include "checkpoints/redis_lease.hpp"
-#include "cli/app.hpp"
-#include "cli/queue_support.hpp"
-#include "cli/run_execution.hpp"
 #include "lib/llm/chat.hpp"
 #include "lib/notify/webhook_notifier.hpp"
 #include "lib/queue/server_checks.hpp"
@@ -20,9 +17,11 @@
 #include "lib/util/host_name.hpp"
 #include "lib/util/random_hex.hpp"
 #include "lib/util/time.hpp"
+#include "service/queue_connection.hpp"
+#include "service/run_execution.hpp"
 #include "stages/run_files.hpp"
 
-namespace pipeline::cli {
+namespace pipeline::service {
 namespace {
 
 using Ms = std::chrono::milliseconds;
@@ -31,14 +30,6 @@ using util::FatalError;
 
 // Transient failures of a job before it is marked failed.
 constexpr int k_worker_max_attempts = 5;
-
-struct WorkerOptions {
-  int concurrency = 1;
-  std::string lease = "30s";
-  bool once = false;
-  std::string deadline;
-  std::string drain_timeout = "25s";
-};
 
 // A lock the worker keeps, lent to execute(), which must not release it.
 class LentRunLock final : public checkpoints::RunLock {
@@ -61,22 +52,15 @@ struct ActiveJob {
 
 enum class JobOutcome { done, released, delayed, failed, lost, cancelled };
 
-Ms parse_worker_duration(const std::string& text, const std::string& option) {
-  const auto duration = util::parse_duration(text);
-  if (!duration) throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
-  return *duration;
-}
-
 class Worker {
  public:
-  Worker(const CLI::App& app, const GlobalOptions& options, const WorkerOptions& worker)
-      : m_app(app),
-        m_options(options),
+  Worker(const RunSettings& settings, std::unique_ptr<checkpoints::RedisRunStore> store, const WorkerOptions& worker)
+      : m_settings(settings),
         m_worker(worker),
-        m_lease(parse_worker_duration(worker.lease, "--lease")),
-        m_drain(parse_worker_duration(worker.drain_timeout, "--drain-timeout")),
-        m_deadline(parse_deadline(worker.deadline)),
-        m_store(open_queue_store(options, "worker")),
+        m_lease(worker.lease),
+        m_drain(worker.drain_timeout),
+        m_deadline(worker.deadline),
+        m_store(std::move(store)),
         m_id(fmt::format("{}-{}-{}", util::host_name(), ::getpid(), util::random_hex(3))) {
     if (m_lease < Ms(1000)) throw FatalError(ErrorKind::usage, "--lease must be at least 1s");
     m_store->set_lease_ttl(m_lease);
@@ -106,7 +90,9 @@ class Worker {
   }
 
  private:
-  void log(const std::string& text) const { fmt::print(stderr, "pipeline worker: {}\n", text); }
+  void log(const std::string& text) const {
+    if (m_worker.log) m_worker.log(text);
+  }
 
   std::string description() const {
     return nlohmann::json{{"pid", ::getpid()},
@@ -263,7 +249,7 @@ class Worker {
         run.input = job.source;
         run.brand = job.brand;
         run.run_id = job.run_id;
-        auto created = create(m_options, run, *m_store, m_deadline);
+        auto created = create(m_settings, run, *m_store, m_deadline);
         if (!job.notify.empty()) {
           created.state.settings[notify::k_notify_url_setting] = job.notify;
           m_store->save(created.state).value_or_throw();
@@ -294,6 +280,7 @@ class Worker {
       ExecutionControl control;
       control.cancel = active->cancel;
       control.observer = [&](const nlohmann::json& event) {
+        if (m_worker.progress) m_worker.progress(event);
         const std::string name = event.value("event", "");
         if (name != "stage_started" && name != "stage_done") return;
         std::lock_guard<std::mutex> guard(status_mutex);
@@ -308,8 +295,8 @@ class Worker {
         set_status(jobs, job.run_id, usage_fields({{"stage", event.value("name", "")}}));
         if (active->draining) active->cancel.cancel();
       };
-      execute(m_app, m_options, *m_store, job.run_id, m_deadline, 0, stages::Chain::remaining_stages,
-              std::make_unique<LentRunLock>(*lock), std::move(state), NotifyOption{}, control);
+      execute(m_settings, *m_store, job.run_id, m_deadline, 0, stages::Chain::remaining_stages,
+              std::make_unique<LentRunLock>(*lock), std::move(state), std::nullopt, control);
       jobs.finish(delivery, queue::JobState::done, "").value_or_throw();
       set_status(jobs, job.run_id, usage_fields({{"status", "completed"}, {"stages_done", "5"}}));
       log(fmt::format("job {} done", job.job_id));
@@ -370,8 +357,7 @@ class Worker {
     return JobOutcome::failed;
   }
 
-  const CLI::App& m_app;
-  const GlobalOptions& m_options;
+  const RunSettings& m_settings;
   WorkerOptions m_worker;
   Ms m_lease;
   Ms m_drain;
@@ -387,30 +373,10 @@ class Worker {
 
 }  // namespace
 
-void register_worker_command(CLI::App& app, GlobalOptions& options) {
-  auto worker = std::make_shared<WorkerOptions>();
-  auto* command = app.add_subcommand("worker", "Take jobs from the queue of a Redis store and run them as resume does");
-  command->add_option("--concurrency", worker->concurrency, "Jobs at once (default 1)")->check(CLI::PositiveNumber);
-  command->add_option("--lease", worker->lease,
-                      "How long a run's lease and a job last without renewal (renewed every third; default 30s)");
-  command->add_flag("--once", worker->once, "Take one job, work on it within --deadline, then exit");
-  command->add_option("--deadline", worker->deadline,
-                      "Wall-clock budget (e.g. 50s): what does not fit is saved and the job goes back to the queue");
-  command->add_option("--drain-timeout", worker->drain_timeout,
-                      "On SIGTERM, how long the stages in flight may take to finish (default 25s)");
-  command->footer(
-      "Exit 0 on SIGTERM after draining, and with --once when the job is done or the queue empty; 75 with\n"
-      "--once when the job was left unfinished (it is back in the queue for the next invocation); 3 when the\n"
-      "Redis server evicts keys (maxmemory-policy other than noeviction).\n\n"
-      "Example: pipeline worker --store rediss://default:PASSWORD@host:6379 --concurrency 4");
-  command->callback([&app, &options, worker] {
-    Worker running(app, options, *worker);
-    const int code = running.run();
-    if (code == util::exit_code(ErrorKind::deadline)) {
-      throw FatalError(ErrorKind::deadline, "the job is unfinished and back in the queue");
-    }
-    if (code != 0) throw FatalError(ErrorKind::failed, "the worker could not take a job; see the lines above");
-  });
+int run_worker(const RunSettings& settings, std::unique_ptr<checkpoints::RedisRunStore> store,
+               const WorkerOptions& options) {
+  Worker worker(settings, std::move(store), options);
+  return worker.run();
 }
 
-}  // namespace pipeline::cli
+}  // namespace pipeline::service

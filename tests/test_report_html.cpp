@@ -1,9 +1,10 @@
 #include <doctest/doctest.h>
 
-#include "stages/html.hpp"
+#include "report/html.hpp"
 #include "stages/markdown.hpp"
 
 using namespace pipeline::stages;
+using namespace pipeline::report;
 
 TEST_CASE("escape turns every character that could open markup into a reference") {
   CHECK(html::escape("<script>alert('x') & \"y\"</script>") ==

@@ -9,7 +9,7 @@
 #include "checkpoints/run_store.hpp"
 #include "lib/util/expected.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
 
 // report.md: every stage's Markdown and the cards, in order; a stage missing
 // from `outputs` (by stage number) is marked as not done yet. A stage's
@@ -27,4 +27,4 @@ util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoin
 // the caller saves).
 util::Expected<void> write_reports(checkpoints::RunStore& store, checkpoints::RunState& state);
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

@@ -1,29 +1,31 @@
-#include "stages/report.hpp"
+#include "report/report.hpp"
 
 #include <fmt/format.h>
 
-#include "stages/html_report.hpp"
+#include "report/html_report.hpp"
 #include "stages/markdown.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_registry.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
+
+namespace markdown = stages::markdown;
 
 std::string render_report(const std::string& run_id, const std::map<int, nlohmann::json>& outputs,
                           const std::map<int, std::vector<std::string>>& warnings) {
   std::string out = markdown::heading(1, "Innovation report: " + run_id);
   std::vector<std::string> contents;
-  for (const auto& stage : all_stages()) contents.push_back(stage_heading(*stage));
+  for (const auto& stage : stages::all_stages()) contents.push_back(stages::stage_heading(*stage));
   out += markdown::bullet_list(contents);
-  for (const auto& stage : all_stages()) {
+  for (const auto& stage : stages::all_stages()) {
     auto found = outputs.find(stage->number());
     if (found == outputs.end()) {
-      out += markdown::heading(2, stage_heading(*stage));
+      out += markdown::heading(2, stages::stage_heading(*stage));
       out += markdown::paragraph("*Not done yet.*");
       continue;
     }
-    const std::string wanted = stage_file_path(*stage, "md");
+    const std::string wanted = stages::stage_file_path(*stage, "md");
     for (const auto& file : stage->render(found->second)) {
       if (file.path == wanted) out += markdown::demote_headings(file.content) + "\n";
     }
@@ -40,9 +42,9 @@ std::string render_report(const std::string& run_id, const std::map<int, nlohman
 util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoints::RunStore& store,
                                                                  const checkpoints::RunState& state) {
   std::map<int, nlohmann::json> outputs;
-  for (const auto& stage : all_stages()) {
+  for (const auto& stage : stages::all_stages()) {
     if (state.stage(stage->number()).status != checkpoints::StageStatus::done) continue;
-    auto text = store.read_artifact(state.run_id, output_path(*stage));
+    auto text = store.read_artifact(state.run_id, stages::output_path(*stage));
     if (!text) return text.error();
     auto json = nlohmann::json::parse(*text, nullptr, false);
     if (json.is_discarded()) {
@@ -61,14 +63,17 @@ util::Expected<void> write_reports(checkpoints::RunStore& store, checkpoints::Ru
   if (!outputs) return outputs.error();
   std::map<int, std::vector<std::string>> warnings;
   for (const auto& record : state.stages) warnings[record.number] = record.warnings;
-  auto markdown = store.write_artifact(state.run_id, k_report_path, render_report(state.run_id, *outputs, warnings));
+  auto markdown =
+      store.write_artifact(state.run_id, stages::k_report_path, render_report(state.run_id, *outputs, warnings));
   if (!markdown) return markdown.error();
-  auto page = store.write_artifact(state.run_id, k_html_report_path, render_html_report(state, *outputs));
+  auto page = store.write_artifact(state.run_id, stages::k_html_report_path, render_html_report(state, *outputs));
   if (!page) return page.error();
-  std::erase_if(state.files, [](const auto& file) { return file.path == k_report_path || file.path == k_html_report_path; });
+  std::erase_if(state.files, [](const auto& file) {
+    return file.path == stages::k_report_path || file.path == stages::k_html_report_path;
+  });
   state.files.push_back(*markdown);
   state.files.push_back(*page);
   return {};
 }
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

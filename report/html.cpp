@@ -1,10 +1,10 @@
-#include "stages/html.hpp"
+#include "report/html.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <vector>
 
-namespace pipeline::stages::html {
+namespace pipeline::report::html {
 namespace {
 
 constexpr std::string_view k_replacement_character = "\xEF\xBF\xBD";
@@ -328,4 +328,4 @@ std::string from_markdown(std::string_view markdown, int heading_shift) {
   return blocks.finish();
 }
 
-}  // namespace pipeline::stages::html
+}  // namespace pipeline::report::html

@@ -1,4 +1,4 @@
-#include "stages/differentiation.hpp"
+#include "report/differentiation.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,9 @@
 #include "stages/stage_registry.hpp"
 #include "stages/vocabulary.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
+
+namespace vocabulary = stages::vocabulary;
 namespace {
 
 using util::ErrorKind;
@@ -79,7 +81,7 @@ TermCounts term_counts(std::string_view text) {
 }
 
 std::string card_text(const nlohmann::json& card, const std::string& pattern) {
-  const Stage* stage = find_stage("opportunities");
+  const stages::Stage* stage = stages::find_stage("opportunities");
   const auto& cards = stage->schema().at("properties");
   std::string out;
   collect_card_free_text(card, cards.contains(pattern) ? cards.at(pattern) : nlohmann::json::object(), out);
@@ -149,7 +151,7 @@ Grounding grounding(const TermCounts& card, const std::set<std::string>& own_pro
 }
 
 util::Expected<RunCards> load_run_cards(const checkpoints::RunStore& store, const checkpoints::RunState& state) {
-  const Stage& stage = *find_stage("opportunities");
+  const stages::Stage& stage = *stages::find_stage("opportunities");
   const auto& record = state.stage(stage.number());
   if (record.status != checkpoints::StageStatus::done) {
     return util::Error{ErrorKind::bad_input,
@@ -157,9 +159,9 @@ util::Expected<RunCards> load_run_cards(const checkpoints::RunStore& store, cons
                                    stage.number(), stage.name(), checkpoints::to_string(record.status)),
                        {}};
   }
-  auto cards = read_compared_json(store, state.run_id, output_path(stage));
+  auto cards = read_compared_json(store, state.run_id, stages::output_path(stage));
   if (!cards) return cards.error();
-  auto profile = read_compared_json(store, state.run_id, k_brand_path);
+  auto profile = read_compared_json(store, state.run_id, stages::k_brand_path);
   if (!profile) return profile.error();
   return RunCards{state.run_id,  state.brand.id,         state.brand.company_name, state.brand.sha256,
                   state.input.source, state.input.sha256, std::move(*cards),       std::move(*profile)};
@@ -309,4 +311,4 @@ nlohmann::json to_json(const std::vector<DocumentDifferentiation>& documents) {
   return out;
 }
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

@@ -7,7 +7,7 @@
 
 #include "checkpoints/run_state.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
 
 // Who lays the page out.
 enum class HtmlReportTarget {
@@ -29,4 +29,4 @@ enum class HtmlReportTarget {
 std::string render_html_report(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
                                HtmlReportTarget target = HtmlReportTarget::browser);
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

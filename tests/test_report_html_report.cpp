@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "lib/util/sha256.hpp"
-#include "stages/html.hpp"
-#include "stages/html_report.hpp"
-#include "stages/report.hpp"
+#include "report/html.hpp"
+#include "report/html_report.hpp"
+#include "report/report.hpp"
 #include "stages/run_files.hpp"
 #include "stages/vocabulary.hpp"
 #include "tests/support/process.hpp"
@@ -13,7 +13,7 @@
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
-using stages::HtmlReportTarget;
+using report::HtmlReportTarget;
 
 namespace {
 
@@ -22,7 +22,7 @@ struct HtmlSampleRun {
   std::unique_ptr<checkpoints::RunStore> store = checkpoints::make_file_run_store(dir / "runs");
   checkpoints::RunState state = testing::make_sample_run(*store, dir.path(), "sample-acme");
 
-  std::map<int, nlohmann::json> outputs() const { return stages::load_stage_outputs(*store, state).value_or_throw(); }
+  std::map<int, nlohmann::json> outputs() const { return report::load_stage_outputs(*store, state).value_or_throw(); }
 };
 
 size_t html_count(const std::string& text, const std::string& needle) {
@@ -45,7 +45,7 @@ std::vector<std::string> html_cards(const std::string& page) {
 
 TEST_CASE("the page shows the five cards in pattern order with their titles, figures and parts") {
   HtmlSampleRun run;
-  const std::string page = stages::render_html_report(run.state, run.outputs());
+  const std::string page = report::render_html_report(run.state, run.outputs());
   CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
   const auto cards = html_cards(page);
   REQUIRE(cards.size() == 5);
@@ -55,7 +55,7 @@ TEST_CASE("the page shows the five cards in pattern order with their titles, fig
     CAPTURE(patterns[i]);
     // Every text of the card is on it, as the page escapes it.
     const auto shows = [&](const nlohmann::json& text) {
-      return cards[i].find(stages::html::escape(text.get<std::string>())) != std::string::npos;
+      return cards[i].find(report::html::escape(text.get<std::string>())) != std::string::npos;
     };
     CHECK(cards[i].find("data-pattern=\"" + patterns[i] + "\"") != std::string::npos);
     CHECK(cards[i].find(">" + stages::vocabulary::pattern_label(patterns[i]) + "</span>") != std::string::npos);
@@ -92,7 +92,7 @@ TEST_CASE("text from the model is escaped: markup, <script> and </style> show as
   state.input.title = "Title </title><script>x()</script>";
   state.stage(2).warnings.push_back("answer: <iframe src=//evil>");
   for (auto target : {HtmlReportTarget::browser, HtmlReportTarget::pdf}) {
-    const std::string page = stages::render_html_report(state, outputs, target);
+    const std::string page = report::render_html_report(state, outputs, target);
     CHECK(page.find("<script") == std::string::npos);
     CHECK(page.find("<img") == std::string::npos);
     CHECK(page.find("<iframe") == std::string::npos);
@@ -113,13 +113,13 @@ TEST_CASE("warnings are shown where they apply: a card's on that card, a stage's
   auto state = run.state;
   state.stage(1).warnings = {"answer: $.mechanisms[0].structural_sentence: does not match the pattern"};
   state.stage(5).warnings.push_back("plan: $.convenience.title: longer than eight words");
-  const std::string page = stages::render_html_report(state, run.outputs());
+  const std::string page = report::render_html_report(state, run.outputs());
   const auto cards = html_cards(page);
   REQUIRE(cards.size() == 5);
   for (size_t i = 0; i < cards.size(); ++i) {
     const bool convenience = stages::vocabulary::patterns()[i] == "convenience";
     CAPTURE(i);
-    CHECK((cards[i].find(stages::html::escape(testing::k_sample_card_warning)) != std::string::npos) == convenience);
+    CHECK((cards[i].find(report::html::escape(testing::k_sample_card_warning)) != std::string::npos) == convenience);
     CHECK((cards[i].find("class=\"warnings\"") != std::string::npos) == convenience);
   }
   const auto stage1 = page.find("<details id=\"stage-1\">");
@@ -136,7 +136,7 @@ TEST_CASE("warnings are shown where they apply: a card's on that card, a stage's
 
 TEST_CASE("the provenance names the document, the brand, the model and rung of every request, the prompts' hashes and the tool") {
   HtmlSampleRun run;
-  const std::string page = stages::render_html_report(run.state, run.outputs());
+  const std::string page = report::render_html_report(run.state, run.outputs());
   const auto provenance = page.substr(page.find("<section class=\"provenance\">"));
   CHECK(provenance.find("Nordvik Bakery&#39;s station lockers") != std::string::npos);
   CHECK(provenance.find(run.state.input.sha256) != std::string::npos);
@@ -178,16 +178,16 @@ TEST_CASE("a completed run writes report.html beside report.md, both recorded wi
   }
   CHECK(recorded == std::vector<std::string>{"report.md", "report.html"});
   CHECK(*run.store->read_artifact(run.state.run_id, stages::k_html_report_path) ==
-        stages::render_html_report(run.state, run.outputs()));
+        report::render_html_report(run.state, run.outputs()));
   // Writing them again replaces the records instead of adding to them.
   auto state = run.state;
-  REQUIRE(stages::write_reports(*run.store, state));
+  REQUIRE(report::write_reports(*run.store, state));
   CHECK(state.files.size() == run.state.files.size());
 }
 
 TEST_CASE("the PDF variant keeps the content but leaves out what MuPDF cannot lay out") {
   HtmlSampleRun run;
-  const std::string page = stages::render_html_report(run.state, run.outputs(), HtmlReportTarget::pdf);
+  const std::string page = report::render_html_report(run.state, run.outputs(), HtmlReportTarget::pdf);
   CHECK(html_cards(page).size() == 5);
   CHECK(page.find("<details") == std::string::npos);
   CHECK(page.find("display: grid") == std::string::npos);
@@ -200,7 +200,7 @@ TEST_CASE("a stage not done is said so instead of its analysis or the cards") {
   auto outputs = run.outputs();
   outputs.erase(3);
   outputs.erase(5);
-  const std::string page = stages::render_html_report(run.state, outputs);
+  const std::string page = report::render_html_report(run.state, outputs);
   CHECK(html_cards(page).empty());
   CHECK(page.find("The cards are not done yet") != std::string::npos);
   const auto stage3 = page.find("<details id=\"stage-3\">");

@@ -2,11 +2,12 @@
 
 #include <cmath>
 
-#include "stages/differentiation.hpp"
+#include "report/differentiation.hpp"
 #include "stages/vocabulary.hpp"
 #include "tests/support/run_fixture.hpp"
 
 using namespace pipeline::stages;
+using namespace pipeline::report;
 using nlohmann::json;
 
 namespace {

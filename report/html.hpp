@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-namespace pipeline::stages::html {
+namespace pipeline::report::html {
 
 // `text` safe as HTML element content and as a quoted attribute value: & < > " '
 // become character references, so markup, <script> or </style> in a model's
@@ -21,4 +21,4 @@ std::string element(std::string_view tag, std::string_view text, std::string_vie
 // of the text is escaped: Markdown is the only markup read from it.
 std::string from_markdown(std::string_view markdown, int heading_shift = 0);
 
-}  // namespace pipeline::stages::html
+}  // namespace pipeline::report::html

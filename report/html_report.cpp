@@ -1,4 +1,4 @@
-#include "stages/html_report.hpp"
+#include "report/html_report.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,14 +8,17 @@
 #include <fmt/format.h>
 
 #include "lib/llm/chat.hpp"
-#include "stages/html.hpp"
+#include "report/html.hpp"
 #include "stages/markdown.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_registry.hpp"
 #include "stages/vocabulary.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
+
+namespace markdown = stages::markdown;
+namespace vocabulary = stages::vocabulary;
 namespace {
 // Named, so that the unity build's other files cannot collide with these helpers.
 namespace html_report_page {
@@ -517,8 +520,8 @@ std::string cards_html(const checkpoints::RunState& state, const std::map<int, n
 }
 
 // A stage's Markdown without its top heading (the section's title says it).
-std::string stage_body_markdown(const Stage& stage, const nlohmann::json& output) {
-  const std::string wanted = stage_file_path(stage, "md");
+std::string stage_body_markdown(const stages::Stage& stage, const nlohmann::json& output) {
+  const std::string wanted = stages::stage_file_path(stage, "md");
   for (const auto& file : stage.render(output)) {
     if (file.path != wanted) continue;
     const auto first_line_end = file.content.find('\n');
@@ -531,7 +534,7 @@ std::string stage_body_markdown(const Stage& stage, const nlohmann::json& output
 std::string analyses_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
                           HtmlReportTarget target) {
   std::string out = "<section class=\"analyses\">\n<h2 class=\"section-title\">How the cards were reached</h2>\n";
-  for (const auto& stage : all_stages()) {
+  for (const auto& stage : stages::all_stages()) {
     if (stage->number() == k_cards_stage) continue;
     const auto& record = state.stage(stage->number());
     const auto found = outputs.find(stage->number());
@@ -540,10 +543,11 @@ std::string analyses_html(const checkpoints::RunState& state, const std::map<int
                                    : html::from_markdown(stage_body_markdown(*stage, found->second), 1);
     const std::string id = fmt::format("stage-{}", stage->number());
     if (target == HtmlReportTarget::pdf) {
-      out += "<div class=\"stage\" id=\"" + id + "\">" + html::element("h2", stage_heading(*stage)) + body + "</div>\n";
+      out += "<div class=\"stage\" id=\"" + id + "\">" + html::element("h2", stages::stage_heading(*stage)) + body +
+             "</div>\n";
       continue;
     }
-    std::string summary = escape(stage_heading(*stage));
+    std::string summary = escape(stages::stage_heading(*stage));
     if (!record.warnings.empty()) {
       summary += html::element("span", fmt::format("{} warning{}", record.warnings.size(),
                                                    record.warnings.size() == 1 ? "" : "s"),
@@ -570,7 +574,7 @@ std::string chart_panel(double x, const std::string& title, const std::array<std
   for (size_t i = 0; i < values.size(); ++i) {
     const double y = k_top + static_cast<double>(i) * k_row_height;
     out += fmt::format("<text x=\"0\" y=\"{:.0f}\" font-size=\"12\" fill=\"#5d6775\">{}</text>", y + 13,
-                       escape(fmt::format("{}. {}", i + 1, md::label(all_stages()[i]->name()))));
+                       escape(fmt::format("{}. {}", i + 1, md::label(stages::all_stages()[i]->name()))));
     out += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.0f}\" height=\"16\" fill=\"#eef0f3\"/>", k_label_width,
                        y, k_bar_space);
     const double width = largest > 0 ? std::max(1.0, values[i].value_or(0) / largest * k_bar_space) : 0;
@@ -671,12 +675,12 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
          "<th>Structured output</th><th class=\"num\">Time</th><th class=\"num\">Tokens</th><th class=\"num\">Money</th>"
          "</tr></thead><tbody>";
   for (const auto& record : state.stages) {
-    const Stage* stage = find_stage(std::to_string(record.number));
+    const stages::Stage* stage = stages::find_stage(std::to_string(record.number));
     const auto figures = stage_figures(record);
     std::string status(checkpoints::to_string(record.status));
     if (record.cached) status += ", from the stage cache";
-    const auto answered = answered_by(record);
-    const std::string name = stage && target == HtmlReportTarget::browser ? stage_heading(*stage)
+    const auto answered = stages::answered_by(record);
+    const std::string name = stage && target == HtmlReportTarget::browser ? stages::stage_heading(*stage)
                                                                           : fmt::format("{}. {}", record.number, record.name);
     out += "<tr>" + html::element("td", name) + html::element("td", status) +
            html::element("td", list_text(answered["models"])) + html::element("td", list_text(answered["rungs"])) +
@@ -738,4 +742,4 @@ std::string render_html_report(const checkpoints::RunState& state, const std::ma
   return out;
 }
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

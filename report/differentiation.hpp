@@ -20,7 +20,7 @@
 // much of each card's vocabulary comes from its own brand's profile rather
 // than from the other brand's. The README's "Brand differentiation" section
 // documents the measure and its threshold.
-namespace pipeline::stages {
+namespace pipeline::report {
 
 // Two cards of a pattern whose similarity is at or above this are flagged
 // "not differentiated" (README: why 0.5).
@@ -150,4 +150,4 @@ std::vector<DocumentDifferentiation> batch_differentiation(const checkpoints::Ru
 // and pairs, each with brands, run ids and summary_json(), or `missing`.
 nlohmann::json to_json(const std::vector<DocumentDifferentiation>& documents);
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "stages/report.hpp"
+#include "report/report.hpp"
 #include "stages/stage.hpp"
 #include "tests/support/stage_samples.hpp"
 
@@ -9,7 +9,7 @@ using namespace pipeline;
 TEST_CASE("the report holds every stage's Markdown and the five cards, in order") {
   std::map<int, nlohmann::json> outputs;
   for (int number = 1; number <= 5; ++number) outputs[number] = testing::sample_output(number);
-  const std::string report = stages::render_report("bakery-acme-1", outputs);
+  const std::string report = report::render_report("bakery-acme-1", outputs);
   CHECK(report.rfind("# Innovation report: bakery-acme-1\n", 0) == 0);
   size_t previous = 0;
   for (const char* heading : {"## 1. Input processing: mechanisms", "## 2. Signal amplification: innovation anatomy",
@@ -32,7 +32,7 @@ TEST_CASE("the report holds every stage's Markdown and the five cards, in order"
 
 TEST_CASE("a report of an unfinished run says which stages are not done") {
   std::map<int, nlohmann::json> outputs = {{1, testing::sample_output(1)}};
-  const std::string report = stages::render_report("partial", outputs);
+  const std::string report = report::render_report("partial", outputs);
   CHECK(report.find("Collect without queuing") != std::string::npos);
   CHECK(report.find("## 5. Opportunity generation\n\n*Not done yet.*") != std::string::npos);
 }

@@ -2,9 +2,9 @@
 
 #include <string>
 
-#include "stages/differentiation.hpp"
+#include "report/differentiation.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
 
 // `pipeline compare --html`: one self-contained HTML page (inline CSS, no
 // scripts, nothing fetched) that sets the two runs' cards side by side,
@@ -13,4 +13,4 @@ namespace pipeline::stages {
 // document name is escaped.
 std::string compare_page(const Differentiation& result);
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report

@@ -1,11 +1,13 @@
-#include "stages/compare_page.hpp"
+#include "report/compare_page.hpp"
 
 #include <fmt/format.h>
 
-#include "stages/html.hpp"
+#include "report/html.hpp"
 #include "stages/vocabulary.hpp"
 
-namespace pipeline::stages {
+namespace pipeline::report {
+
+namespace vocabulary = stages::vocabulary;
 namespace {
 
 constexpr const char* k_compare_css = R"(
@@ -105,4 +107,4 @@ std::string compare_page(const Differentiation& result) {
   return out;
 }
 
-}  // namespace pipeline::stages
+}  // namespace pipeline::report
