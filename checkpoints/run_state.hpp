@@ -45,7 +45,7 @@ struct PartRecord {
   std::string rung;   // the structured-output rung that answered (llm::to_string(StructuredRung))
   // What the model thought before answering, kept with --keep-reasoning
   // where the provider sends it: a text file beside the answer.
-  std::optional<ArtifactRef> reasoning;
+  std::optional<ArtifactRef> reasoning{};
 };
 
 struct StageRecord {

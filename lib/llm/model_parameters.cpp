@@ -180,7 +180,7 @@ std::map<std::string, nlohmann::json> supported_parameters_from_models_list(cons
 std::optional<ParameterFix> learn_from_refusal(ModelParameters& parameters, int status, const std::string& body,
                                                const nlohmann::json& sent, bool openrouter) {
   const auto parsed = nlohmann::json::parse(body, nullptr, false);
-  const nlohmann::json& error = error_object(parsed.is_discarded() ? nlohmann::json() : parsed);
+  const nlohmann::json& error = error_object(parsed);
   const std::string message = util::to_lower(error.value("message", std::string()));
   if (status == 404 && openrouter &&
       message.find("no endpoints found that can handle the requested parameters") != std::string::npos) {
