@@ -42,7 +42,8 @@ const json k_plain = closed({{"title", {{"type", "string"}}}});
 const json k_bounded = closed({{"count", {{"type", "integer"}, {"minimum", 1}}}});
 
 constexpr Dialect k_all[] = {Dialect::any,    Dialect::openai,   Dialect::anthropic, Dialect::json_object_only,
-                             Dialect::no_structured_output, Dialect::no_usage};
+                             Dialect::no_structured_output, Dialect::no_usage, Dialect::openai_reasoning,
+                             Dialect::openrouter};
 
 }  // namespace
 
@@ -174,15 +175,21 @@ TEST_CASE("Anthropic's refusal is OpenRouter's wrapper around Anthropic's own er
   CHECK_FALSE(refusal_for(Dialect::anthropic, chat_body(nullptr)));
 }
 
+namespace {
+
+// Checks that a refusal is OpenRouter's 404 for parameters no endpoint takes.
+void expect_no_endpoints(const std::optional<Refusal>& refusal) {
+  REQUIRE(refusal);
+  CHECK(refusal->status == 404);
+  const json error = json::parse(refusal->body)["error"];
+  CHECK(error["code"] == 404);
+  CHECK(error["message"].get<std::string>().rfind("No endpoints found that can handle the requested parameters.", 0) ==
+        0);
+}
+
+}  // namespace
+
 TEST_CASE("models without json_schema, or without any response_format, answer OpenRouter's 404") {
-  const auto expect_no_endpoints = [](const std::optional<Refusal>& refusal) {
-    REQUIRE(refusal);
-    CHECK(refusal->status == 404);
-    const json error = json::parse(refusal->body)["error"];
-    CHECK(error["code"] == 404);
-    CHECK(error["message"].get<std::string>().rfind(
-              "No endpoints found that can handle the requested parameters.", 0) == 0);
-  };
   for (bool strict : {true, false}) {
     CAPTURE(strict);
     expect_no_endpoints(refusal_for(Dialect::json_object_only, chat_body(json_schema_format(k_plain, strict))));
@@ -216,4 +223,42 @@ TEST_CASE("dialect names parse to their dialects; only no-usage withholds usage"
   CHECK_FALSE(parse_dialect("json_object_only"));
   CHECK_FALSE(parse_dialect("OpenAI"));
   CHECK_FALSE(parse_dialect(""));
+}
+
+TEST_CASE("openai-reasoning refuses max_tokens and any temperature but 1 with OpenAI's own bodies") {
+  nlohmann::json body = {{"model", "gpt-5-mini"}, {"messages", nlohmann::json::array()}, {"max_tokens", 100}};
+  auto refusal = parameter_refusal(Dialect::openai_reasoning, body, nullptr);
+  REQUIRE(refusal);
+  CHECK(refusal->status == 400);
+  const auto error = nlohmann::json::parse(refusal->body)["error"];
+  CHECK(error["param"] == "max_tokens");
+  CHECK(error["code"] == "unsupported_parameter");
+  CHECK(error["message"] == "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                            "'max_completion_tokens' instead.");
+  body.erase("max_tokens");
+  body["max_completion_tokens"] = 100;
+  body["temperature"] = 0.2;
+  refusal = parameter_refusal(Dialect::openai_reasoning, body, nullptr);
+  REQUIRE(refusal);
+  CHECK(nlohmann::json::parse(refusal->body)["error"]["message"] ==
+        "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is "
+        "supported.");
+  body["temperature"] = 1;
+  CHECK_FALSE(parameter_refusal(Dialect::openai_reasoning, body, nullptr));
+  CHECK(reasons(Dialect::openai_reasoning, body));
+}
+
+TEST_CASE("openrouter answers 404 for a parameter the model lacks only under require_parameters") {
+  const auto supported = openrouter_supported_parameters("openai/gpt-5-mini");
+  nlohmann::json body = {{"model", "openai/gpt-5-mini"}, {"messages", nlohmann::json::array()}, {"temperature", 0.3}};
+  CHECK_FALSE(parameter_refusal(Dialect::openrouter, body, supported));  // dropped, as OpenRouter does
+  body["provider"] = {{"require_parameters", true}};
+  expect_no_endpoints(parameter_refusal(Dialect::openrouter, body, supported));
+  body.erase("temperature");
+  body["reasoning"] = {{"effort", "low"}};
+  CHECK_FALSE(parameter_refusal(Dialect::openrouter, body, supported));
+  // A model without reasoning takes a temperature and no reasoning.
+  body["model"] = "meta-llama/llama-3.3-70b-instruct";
+  expect_no_endpoints(parameter_refusal(Dialect::openrouter, body, openrouter_supported_parameters(body["model"])));
+  CHECK_FALSE(reasons(Dialect::openrouter, body));
 }

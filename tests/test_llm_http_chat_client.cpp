@@ -453,7 +453,10 @@ TEST_CASE("concurrent calls each get the reply matched by their message text") {
   apples.match = "Tell me about apples.";
   server.enqueue(pears);
   server.enqueue(apples);
-  HttpChatClient client(config_for(server));
+  // Parameters known before the first request: no request waits for a first answer.
+  auto config = config_for(server);
+  config.model_parameters["test-model"] = ModelParameters{};
+  HttpChatClient client(config);
   std::optional<pipeline::util::Expected<ChatResult>> apple_result;
   std::thread apple_call([&] { apple_result.emplace(client.complete(asking("Tell me about apples."), CancelToken{})); });
   while (server.request_count() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -631,6 +634,7 @@ TEST_CASE("parallel calls are bounded by max_concurrency") {
     server.set_pace(Pace{std::chrono::milliseconds(250), 200});
     auto config = config_for(server);
     config.max_concurrency = limit;
+    config.model_parameters["test-model"] = ModelParameters{};  // no wait for a first answer
     HttpChatClient bounded(config);
     CHECK(complete_concurrently(bounded, 6) == 6);
     CHECK(server.max_in_flight() == limit);
@@ -1401,14 +1405,20 @@ int parameter_refusals(const ChatResult& result) {
   return count;
 }
 
+// The server playing OpenAI's reasoning models with `model` as its one model, and a client config asking it.
+ClientConfig reasoning_config_for(FakeLlmServer& server, const std::string& model) {
+  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
+  server.set_models({model});
+  auto config = config_for(server);
+  config.model = model;
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("OpenAI's reasoning models are asked with what they take, known from the table: no refusal") {
   FakeLlmServer server;
-  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
-  server.set_models({"gpt-5-mini"});
-  auto config = config_for(server);
-  config.model = "gpt-5-mini";
+  auto config = reasoning_config_for(server, "gpt-5-mini");
   config.reasoning_effort = "low";
   HttpChatClient client(config);
   auto result = client.complete(schema_request(), CancelToken{});
@@ -1427,10 +1437,7 @@ TEST_CASE("OpenAI's reasoning models are asked with what they take, known from t
 
 TEST_CASE("an unknown reasoning model costs one refused request per parameter, once per client") {
   FakeLlmServer server;
-  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
-  server.set_models({"house-thinker"});
-  auto config = config_for(server);
-  config.model = "house-thinker";
+  auto config = reasoning_config_for(server, "house-thinker");
   HttpChatClient client(config);
   auto first = client.complete(schema_request(), CancelToken{});
   REQUIRE(first.has_value());
@@ -1455,11 +1462,8 @@ TEST_CASE("an unknown reasoning model costs one refused request per parameter, o
 
 TEST_CASE("parallel requests of an unknown model pay one refusal per parameter between them") {
   FakeLlmServer server;
-  server.set_dialect(pipeline::testing::Dialect::openai_reasoning);
-  server.set_models({"house-thinker"});
   server.set_pace(Pace{std::chrono::milliseconds(100), 0});
-  auto config = config_for(server);
-  config.model = "house-thinker";
+  auto config = reasoning_config_for(server, "house-thinker");
   HttpChatClient client(config);
   std::atomic<int> refusals{0};
   std::atomic<int> answered{0};

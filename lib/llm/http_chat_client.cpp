@@ -507,8 +507,12 @@ ModelParameters HttpChatClient::parameters_of(const std::string& model) {
 }
 
 bool HttpChatClient::parameters_settled(const std::string& model) {
-  std::lock_guard lock(m_parameters_mutex);
-  return m_settled.count(model) > 0;
+  {
+    std::lock_guard lock(m_parameters_mutex);
+    if (m_settled.count(model) > 0 || m_config.model_parameters.count(model) > 0) return true;
+  }
+  // Parameters the table knows need no first answer to be trusted.
+  return table_parameters(m_config.base_url, model).known_from.rfind("the table", 0) == 0;
 }
 
 void HttpChatClient::report(const Attempt& attempt, CallState& call) {

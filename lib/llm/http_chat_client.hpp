@@ -62,7 +62,8 @@ class HttpChatClient final : public ChatClient {
   void report(const Attempt& attempt, CallState& call);
   // What `model` takes now: learned this run, else config.model_parameters, else the table.
   ModelParameters parameters_of(const std::string& model);
-  // Whether a request of `model` has been answered, so its parameters are settled.
+  // Whether the parameters of `model` can be trusted without a first answer:
+  // the table or config.model_parameters knew them, or a request was answered.
   bool parameters_settled(const std::string& model);
 
   ClientConfig m_config;
@@ -71,9 +72,10 @@ class HttpChatClient final : public ChatClient {
   ConcurrencyLimit m_limit;
   RequestGate m_gate;
   StructuredLadder m_ladder;
-  // What each model takes, as learned by this client. Until a model's request
-  // has been answered once, its requests go one at a time (m_parameter_probes),
-  // so parallel requests pay at most one refusal per parameter between them.
+  // What each model takes, as learned by this client. Until a request of a
+  // model that neither the table nor the config knows has been answered once,
+  // its requests go one at a time (m_parameter_probes), so parallel requests
+  // pay at most one refusal per parameter between them.
   std::mutex m_parameters_mutex;
   std::map<std::string, ModelParameters> m_parameters;
   std::set<std::string> m_settled;
