@@ -295,7 +295,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
           std::lock_guard lock(m_parameters_mutex);
           m_parameters[call.model] = fixed;
         }
-        const auto said = nlohmann::json::parse(answer.error_body, nullptr, false);
+        const auto said = util::parse_json_or_discarded(answer.error_body);
         answer.attempt.error_class = "parameter_refused";
         answer.attempt.then = "fix_parameter";
         answer.attempt.message = m_config.api_key.redact(
