@@ -20,6 +20,7 @@
 #include "checkpoints/run_verification.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/host_name.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
 
@@ -55,7 +56,7 @@ struct Holder {
 // The holder a lock file's record names, or nullopt while it is not written
 // yet (or is empty because its holder let go).
 std::optional<Holder> parse_holder(const std::string& record) {
-  const auto parsed = nlohmann::json::parse(record, nullptr, false);
+  const auto parsed = util::parse_json_or_discarded(record);
   if (!parsed.is_object()) return std::nullopt;
   const auto pid = parsed.find("pid");
   const auto host = parsed.find("host");
@@ -94,6 +95,33 @@ class FileRunLock : public RunLock {
   int m_fd;
 };
 
+// Refuses a path inside a run whose folders (or the file itself) include a
+// symbolic link, so that nothing is read or written outside the run folder
+// through a link planted in it. A writer racing the check is not guarded
+// against: the store trusts the processes that hold a run's lock.
+util::Expected<void> refuse_links_inside_run(const fs::path& dir, const std::string& relative) {
+  fs::path at = dir;
+  for (const auto& part : fs::path(relative)) {
+    at /= part;
+    std::error_code ec;
+    const auto status = fs::symlink_status(at, ec);
+    if (ec || !fs::exists(status)) return {};
+    if (fs::is_symlink(status)) {
+      return fail(ErrorKind::bad_input,
+                  fmt::format("{} is a symbolic link inside run folder {}; the run is refused rather than read or "
+                              "written through it",
+                              at.string(), dir.string()));
+    }
+  }
+  return {};
+}
+
+// The regular files of a run are read without following links, and capped.
+util::Expected<std::string> read_run_file(const fs::path& dir, const std::string& relative) {
+  if (auto inside = refuse_links_inside_run(dir, relative); !inside) return inside.error();
+  return util::read_file(dir / relative, {.follow_symlinks = false});
+}
+
 bool is_leftover_temporary(const fs::path& path) {
   const std::string name = path.filename().string();
   return name.size() > 1 && name.front() == '.' && name.find(".tmp-") != std::string::npos;
@@ -108,14 +136,6 @@ void remove_leftover_temporaries(const fs::path& dir) {
     if (it->is_regular_file(ec) && is_leftover_temporary(it->path())) leftovers.push_back(it->path());
   }
   for (const auto& path : leftovers) fs::remove(path, ec);
-}
-
-std::string parse_error_text(const nlohmann::json::parse_error& error) {
-  std::string text = error.what();
-  // nlohmann prefixes "[json.exception.parse_error.101] "; a person does not need it.
-  const auto bracket = text.find("] ");
-  if (text.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) text.erase(0, bracket + 2);
-  return text;
 }
 
 }  // namespace
@@ -196,27 +216,20 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_
   if (!dir) return dir.error();
   const fs::path path = *dir / k_checkpoint_file;
   std::error_code ec;
-  if (!fs::exists(path, ec)) {
+  if (!fs::exists(fs::symlink_status(path, ec))) {
     return fail(ErrorKind::bad_input,
                 fmt::format("run {} not found in {} (its folder has no {})", run_id, m_root.string(), k_checkpoint_file));
   }
-  auto text = util::read_file(path);
+  auto text = read_run_file(*dir, k_checkpoint_file);
   if (!text) return text.error();
 
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& error) {
-    return fail(ErrorKind::bad_input,
-                fmt::format("checkpoint {} of run {} is corrupt: {} (at byte {} of {}); the file was left untouched",
-                            path.string(), run_id, parse_error_text(error), std::min(error.byte, text->size()),
-                            text->size()));
-  } catch (const std::exception& error) {
+  auto json = util::parse_json(*text);
+  if (!json) {
     return fail(ErrorKind::bad_input, fmt::format("checkpoint {} of run {} is corrupt: {}; the file was left untouched",
-                                                  path.string(), run_id, error.what()));
+                                                  path.string(), run_id, json.error().message));
   }
 
-  auto state = from_json(json);
+  auto state = from_json(*json);
   if (!state) {
     return fail(ErrorKind::bad_input,
                 fmt::format("{} (in {}; the file was left untouched)", state.error().message, path.string()));
@@ -230,6 +243,9 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_
   auto verified = verify_run_contents(*state, redo_from, dir->string(),
                                       [&](const std::string& relative) -> util::Expected<std::optional<std::string>> {
                                         const fs::path file = *dir / relative;
+                                        if (auto inside = refuse_links_inside_run(*dir, relative); !inside) {
+                                          return inside.error();
+                                        }
                                         std::error_code ec;
                                         if (!fs::is_regular_file(file, ec)) return std::optional<std::string>();
                                         auto digest = util::sha256_file(file);
@@ -253,7 +269,7 @@ util::Expected<void> FileRunStore::save(const RunState& state) {
   if (auto check = from_json(json); !check) {
     return fail(ErrorKind::failed, fmt::format("refusing to save run {}: {}", state.run_id, check.error().message));
   }
-  std::string text = json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string text = util::dump_json(json, 2);
   text.push_back('\n');
   return util::write_file_atomic(dir / k_checkpoint_file, text, util::Sync::later);
 }
@@ -272,6 +288,7 @@ util::Expected<ArtifactRef> FileRunStore::write_artifact(const std::string& run_
     return fail(ErrorKind::bad_input, fmt::format("artifact path \"{}\" is not a relative path inside the run", path));
   }
   const fs::path file = *dir / path;
+  if (auto inside = refuse_links_inside_run(*dir, path); !inside) return inside.error();
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) return fail(ErrorKind::failed, fmt::format("cannot create {}: {}", file.parent_path().string(), ec.message()));
@@ -286,7 +303,7 @@ util::Expected<std::string> FileRunStore::read_artifact(const std::string& run_i
   if (!is_safe_artifact_path(path)) {
     return fail(ErrorKind::bad_input, fmt::format("artifact path \"{}\" is not a relative path inside the run", path));
   }
-  return util::read_file(*dir / path);
+  return read_run_file(*dir, path);
 }
 
 util::Expected<void> FileRunStore::append_event(const std::string& run_id, std::string_view line) {
@@ -368,7 +385,7 @@ util::Expected<void> FileRunStore::save_batch(const BatchManifest& manifest) {
     return util::fail(util::ErrorKind::bad_input,
                       fmt::format("cannot make {}: {}", batch_path(manifest.batch_id).parent_path().string(), error.message()));
   }
-  return util::write_file_atomic(batch_path(manifest.batch_id), to_json(manifest).dump(2) + "\n");
+  return util::write_file_atomic(batch_path(manifest.batch_id), util::dump_json(to_json(manifest), 2) + "\n");
 }
 
 util::Expected<BatchManifest> FileRunStore::load_batch(const std::string& batch_id) const {
@@ -377,8 +394,12 @@ util::Expected<BatchManifest> FileRunStore::load_batch(const std::string& batch_
   }
   auto text = util::read_file(batch_path(batch_id));
   if (!text) return text.error();
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  auto manifest = batch_from_json(json);
+  auto json = util::parse_json(*text);
+  if (!json) {
+    return util::fail(util::ErrorKind::bad_input,
+                      fmt::format("{}: {}", batch_path(batch_id).string(), json.error().message));
+  }
+  auto manifest = batch_from_json(*json);
   if (!manifest) {
     return util::fail(util::ErrorKind::bad_input,
                       fmt::format("{}: {}", batch_path(batch_id).string(), manifest.error().message));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,8 +31,17 @@ struct StoreLocation {
 
 // Reads a store URL, choosing the backend by its scheme (as ccache chooses
 // its remote storage): redis:// and rediss:// are Redis; file:DIR (or
-// file://DIR) and a plain path are a folder. Another scheme is a usage error.
+// file://DIR) and a plain path are a folder. Another scheme is a usage error,
+// and so is a mistyped Redis URL ("redis:/...", "redis//...", "rediss:host",
+// white space around it): it is never taken as a folder, and the error never
+// repeats it.
 util::Expected<StoreLocation> parse_store_url(std::string_view url);
+
+// The store URL held by a file (--store-file), so that a Redis password stays
+// out of a process's command line: its one line, without the white space
+// around it. A missing, empty, multi-line or non-regular file (or one over
+// 4 KiB) is bad_input.
+util::Expected<std::string> read_store_url_file(const std::filesystem::path& path);
 
 // How to connect to a Redis store.
 redis::ConnectOptions redis_connect_options(const redis::RedisUrl& url, const StoreOptions& options);

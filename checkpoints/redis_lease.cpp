@@ -21,6 +21,9 @@ const redis::Script& acquire_script() {
   static const redis::Script script(R"lua(
 local has_checkpoint = redis.call('EXISTS', KEYS[3]) == 1
 if ARGV[6] == 'create' and has_checkpoint then return {'exists'} end
+-- Every lease we write has a TTL; one without was left by another writer and
+-- would lock the run forever, so it counts as expired.
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('DEL', KEYS[1]) end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local h = redis.call('HMGET', KEYS[1], 'owner', 'epoch', 'pid', 'host', 'since')
   return {'busy', h[1] or '', h[2] or '0', h[3] or '0', h[4] or '', h[5] or '', redis.call('PTTL', KEYS[1])}
@@ -213,6 +216,8 @@ util::Expected<std::optional<LeaseRecord>> read_run_lease(redis::Connection& con
   if (!fields.is_array() || fields.elements.size() != 5 || !fields.elements[0].is_string()) {
     return std::optional<LeaseRecord>();
   }
+  // A lease without a TTL is taken as expired (see acquire_script).
+  if ((*replies)[1].is_integer() && (*replies)[1].integer == -1) return std::optional<LeaseRecord>();
   const auto& e = fields.elements;
   return std::optional<LeaseRecord>(LeaseRecord{e[0].text, lease_number(e[1].text), lease_number(e[2].text), e[3].text,
                                                 e[4].text, milliseconds(std::max<long long>(0, (*replies)[1].integer))});

@@ -8,6 +8,7 @@
 #include "checkpoints/run_verification.hpp"
 #include "lib/redis/chunked_value.hpp"
 #include "lib/redis/redis_script.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/sha256.hpp"
 
 namespace pipeline::checkpoints {
@@ -156,14 +157,12 @@ util::Expected<RunState> RedisRunStore::load(const std::string& run_id, int redo
   auto text = redis::get_value(m_connection, {m_keys.checkpoint(run_id), "", m_keys.run_chunks(run_id)});
   if (!text) return text.error();
   if (!*text) return fail(ErrorKind::bad_input, fmt::format("run {} not found in {}", run_id, where()));
-  const auto json = nlohmann::json::parse(**text, nullptr, false);
-  if (json.is_discarded()) {
-    return fail(ErrorKind::bad_input,
-                fmt::format("the checkpoint of run {} in {} is corrupt: it is not valid JSON ({} bytes); it was left "
-                            "untouched",
-                            run_id, where(), (*text)->size()));
+  const auto json = util::parse_json(**text);
+  if (!json) {
+    return fail(ErrorKind::bad_input, fmt::format("the checkpoint of run {} in {} is corrupt: {}; it was left untouched",
+                                                  run_id, where(), json.error().message));
   }
-  auto state = from_json(json);
+  auto state = from_json(*json);
   if (!state) {
     return fail(ErrorKind::bad_input, fmt::format("{} (the checkpoint of run {} in {}; it was left untouched)",
                                                   state.error().message, run_id, where()));
@@ -171,6 +170,17 @@ util::Expected<RunState> RedisRunStore::load(const std::string& run_id, int redo
   if (state->run_id != run_id) {
     return fail(ErrorKind::bad_input, fmt::format("the checkpoint of run {} in {} names run \"{}\"; it was left untouched",
                                                   run_id, where(), state->run_id));
+  }
+  // Events appended to a key of another type would be lost without a word
+  // (appending them is best effort), so such a run is refused here.
+  auto events_type = redis::expect_success(m_connection.command({"TYPE", m_keys.events(run_id)}),
+                                           "reading the events of run " + run_id, where());
+  if (!events_type) return events_type.error();
+  if (events_type->text != "list" && events_type->text != "none") {
+    return fail(ErrorKind::bad_input,
+                fmt::format("the events of run {} in {} are damaged: {} holds a {}, not a list; it was left untouched",
+                            run_id, where(), m_keys.events(run_id), events_type->text),
+                "redis_wrongtype");
   }
   const auto paths = paths_to_verify(*state, redo_from);
   auto contents = redis::get_fields(m_connection, m_keys.files(run_id), paths, m_keys.run_chunks(run_id));
@@ -286,7 +296,7 @@ util::Expected<void> RedisRunStore::save_batch(const BatchManifest& manifest) {
   }
   std::lock_guard lock(m_mutex);
   return redis::put_value(m_connection, {m_keys.batch(manifest.batch_id), "", m_keys.batch_chunks(manifest.batch_id)},
-                          to_json(manifest).dump(2) + "\n", {}, "saving batch " + manifest.batch_id);
+                          util::dump_json(to_json(manifest), 2) + "\n", {}, "saving batch " + manifest.batch_id);
 }
 
 util::Expected<BatchManifest> RedisRunStore::load_batch(const std::string& batch_id) const {
@@ -297,7 +307,9 @@ util::Expected<BatchManifest> RedisRunStore::load_batch(const std::string& batch
   auto text = redis::get_value(m_connection, {m_keys.batch(batch_id), "", m_keys.batch_chunks(batch_id)});
   if (!text) return text.error();
   if (!*text) return fail(ErrorKind::bad_input, fmt::format("there is no batch {} in {}", batch_id, where()));
-  auto manifest = batch_from_json(nlohmann::json::parse(**text, nullptr, false));
+  auto json = util::parse_json(**text);
+  if (!json) return fail(ErrorKind::bad_input, fmt::format("batch {} in {}: {}", batch_id, where(), json.error().message));
+  auto manifest = batch_from_json(*json);
   if (!manifest) {
     return fail(ErrorKind::bad_input, fmt::format("batch {} in {}: {}", batch_id, where(), manifest.error().message));
   }

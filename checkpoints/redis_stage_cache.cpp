@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "lib/redis/chunked_value.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 
 namespace pipeline::checkpoints {
@@ -32,7 +33,7 @@ class RedisStageCache final : public StageCache {
   util::Expected<void> put(const CachedStage& entry) override {
     auto stored = sealed_stage_cache_entry(entry);
     if (!stored) return stored.error();
-    const std::string text = stage_cache_entry_json(*stored).dump(1) + "\n";
+    const std::string text = util::dump_json(stage_cache_entry_json(*stored), 1) + "\n";
     std::lock_guard lock(m_mutex);
     return redis::put_value(m_connection, slot(entry.fingerprint), text, {},
                             "keeping the " + entry.stage + " stage in the stage cache");

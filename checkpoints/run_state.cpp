@@ -11,6 +11,7 @@
 
 #include "lib/llm/provider_profile.hpp"
 
+#include "lib/util/json_text.hpp"
 #include "lib/util/time.hpp"
 
 namespace pipeline::checkpoints {
@@ -330,7 +331,7 @@ RunState read_state(const json& value) {
                                                        : version.get<std::int64_t>() == k_schema_version;
   if (!supported) {
     throw Invalid{fmt::format("checkpoint schema version {} is not supported by this pipeline (expects {})",
-                              version.dump(), k_schema_version),
+                              util::dump_json(version), k_schema_version),
                   false};
   }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "lib/util/file_io.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
 
@@ -40,7 +41,7 @@ class FileStageCache final : public StageCache {
       return util::fail(util::ErrorKind::bad_input, fmt::format("cannot make the stage cache folder {}: {}",
                                                                 path.parent_path().string(), error.message()));
     }
-    return util::write_file_atomic(path, stage_cache_entry_json(*stored).dump(1) + "\n");
+    return util::write_file_atomic(path, util::dump_json(stage_cache_entry_json(*stored), 1) + "\n");
   }
 
   std::string location() const override { return m_dir.string(); }
@@ -66,7 +67,7 @@ class MemoryStageCache final : public StageCache {
     auto stored = sealed_stage_cache_entry(entry);
     if (!stored) return stored.error();
     std::lock_guard lock(m_mutex);
-    m_entries[entry.fingerprint] = stage_cache_entry_json(*stored).dump();
+    m_entries[entry.fingerprint] = util::dump_json(stage_cache_entry_json(*stored));
     return {};
   }
 
@@ -104,7 +105,7 @@ nlohmann::json stage_cache_entry_json(const CachedStage& entry) {
 }
 
 std::optional<CachedStage> parse_stage_cache_entry(const std::string& text, const std::string& fingerprint) {
-  const auto json = nlohmann::json::parse(text, nullptr, false);
+  const auto json = util::parse_json_or_discarded(text);
   if (!json.is_object()) return std::nullopt;
   CachedStage entry;
   try {

@@ -8,8 +8,10 @@
 
 #include "lib/llm/price_list.hpp"
 #include "lib/util/data_dirs.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/program_name.hpp"
+#include "lib/util/text.hpp"
 #include "lib/util/time.hpp"
 #include "stages/stage_params.hpp"
 
@@ -41,6 +43,10 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
                  "Where runs live: a folder (a path or file:DIR), or Redis: redis://[user:password@]host:port/db, "
                  "rediss://... for TLS (default: --runs-dir)")
       ->envname("PIPELINE_STORE")->type_name("URL");
+  app.add_option("--store-file", o.store_file,
+                 "File whose one line is the store URL, which keeps a Redis password out of the command line "
+                 "(wins over --store)")
+      ->envname("PIPELINE_STORE_FILE")->type_name("FILE");
   app.add_option("--redis-ca", o.redis_ca, "PEM file of the CAs that sign the Redis server's certificate (rediss://)")
       ->envname("PIPELINE_REDIS_CA");
   app.add_option("--brands-dir", o.brands_dir, "Folder searched first for brand profiles")
@@ -63,7 +69,7 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_option("--max-retries", o.max_retries, "Retries of a failed model request")
       ->envname("PIPELINE_MAX_RETRIES")->check(CLI::NonNegativeNumber);
   app.add_option("--max-concurrency", o.max_concurrency, "Model requests in flight at once")
-      ->envname("PIPELINE_MAX_CONCURRENCY")->check(CLI::PositiveNumber);
+      ->envname("PIPELINE_MAX_CONCURRENCY")->check(above_zero());
   app.add_flag("--no-stream", o.no_stream, "Ask for whole answers instead of streamed ones");
   app.add_option("--structured-output", o.structured_output,
                  "auto (start at the provider profile's rung and step down when refused), or force one rung: "
@@ -108,15 +114,33 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_option("--rpm", o.rpm, "Model requests started per minute at most, across a batch (0: no limit)")
       ->envname("PIPELINE_RPM")->check(CLI::NonNegativeNumber);
   app.add_option("--max-download-mb", o.max_download_mb, "Largest PDF downloaded from a URL, in MB")
-      ->check(CLI::PositiveNumber);
+      ->check(above_zero());
   app.add_flag("--allow-private-urls", o.allow_private_urls,
                "Let document and webhook URLs reach loopback, private and link-local addresses (refused by default)")
       ->envname("PIPELINE_ALLOW_PRIVATE_URLS");
   app.add_option("--max-pages", o.max_pages, "Most pages a PDF may have")
-      ->envname("PIPELINE_MAX_PAGES")->check(CLI::PositiveNumber);
+      ->envname("PIPELINE_MAX_PAGES")->check(above_zero());
   app.add_option("--max-text-mb", o.max_text_mb, "Most text read from a PDF, in MB; reading stops there")
-      ->envname("PIPELINE_MAX_TEXT_MB")->check(CLI::PositiveNumber);
+      ->envname("PIPELINE_MAX_TEXT_MB")->check(above_zero());
   app.parse_complete_callback([&o] { util::set_verbose(o.verbose); });
+}
+
+const CLI::Validator& above_zero() {
+  static const CLI::Validator check(
+      [](const std::string& text) -> std::string {
+        double value = 0;
+        const bool number = CLI::detail::lexical_cast(text, value);
+        if (number && std::isfinite(value) && value > 0) return {};
+        return "must be a number above 0, not \"" + text + "\"";
+      },
+      "NUMBER > 0");
+  return check;
+}
+
+const CLI::Validator& not_empty() {
+  static const CLI::Validator check(
+      [](const std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; }, "TEXT");
+  return check;
 }
 
 std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& options) {
@@ -161,7 +185,10 @@ llm::ClientConfig client_config(const GlobalOptions& o) {
   return config;
 }
 
-std::string store_url(const GlobalOptions& options) { return options.store.empty() ? options.runs_dir : options.store; }
+std::string store_url(const GlobalOptions& options) {
+  if (!options.store_file.empty()) return checkpoints::read_store_url_file(options.store_file).value_or_throw();
+  return options.store.empty() ? options.runs_dir : options.store;
+}
 
 checkpoints::StoreOptions store_options(const GlobalOptions& options) {
   checkpoints::StoreOptions store;
@@ -171,14 +198,20 @@ checkpoints::StoreOptions store_options(const GlobalOptions& options) {
 }
 
 void print_json(const nlohmann::json& value) {
-  std::cout << value.dump(2) << std::endl;
+  bool replaced = false;
+  std::cout << util::dump_json(value, 2, &replaced) << std::endl;
+  if (replaced) print_warning("the output held invalid UTF-8, printed as U+FFFD");
 }
 
 void print_human(const GlobalOptions& options, const std::string& text) {
   std::FILE* stream = options.json ? stderr : stdout;
-  std::fputs(util::name_commands(text).c_str(), stream);
+  std::fputs(util::escape_control(util::name_commands(text), true).c_str(), stream);
   if (!text.empty() && text.back() != '\n') std::fputc('\n', stream);
   std::fflush(stream);
+}
+
+void print_warning(std::string_view text) {
+  std::fprintf(stderr, "pipeline: warning: %s\n", util::escape_control(text).c_str());
 }
 
 }  // namespace pipeline::cli

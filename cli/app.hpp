@@ -22,6 +22,7 @@ namespace pipeline::cli {
 struct GlobalOptions {
   std::string runs_dir = "./runs";  // PIPELINE_RUNS_DIR
   std::string store;                // PIPELINE_STORE: a folder, file:DIR, redis:// or rediss://; empty: runs_dir
+  std::string store_file;           // PIPELINE_STORE_FILE: a file holding the store URL; wins over store
   std::string redis_ca;             // PIPELINE_REDIS_CA
   std::string brands_dir;           // PIPELINE_BRANDS_DIR
   bool json = false;
@@ -68,7 +69,7 @@ std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& option
 // and text limits. Every command that reads a document uses it.
 pdf::IngestOptions ingest_options(const GlobalOptions& options);
 
-// Where runs live: --store, else --runs-dir.
+// Where runs live: the URL in --store-file, else --store, else --runs-dir.
 std::string store_url(const GlobalOptions& options);
 
 // How to open the store: --redis-ca, --connect-timeout.
@@ -78,11 +79,22 @@ checkpoints::StoreOptions store_options(const GlobalOptions& options);
 // the one place where client options become llm::ClientConfig.
 llm::ClientConfig client_config(const GlobalOptions& options);
 
-// Machine-readable output goes to stdout, one JSON document per call.
+// Option checks whose messages are one short line: a number above 0 (where
+// CLI::PositiveNumber prints a 309-digit bound), and a value not left empty
+// (`--run-id ''`).
+const CLI::Validator& above_zero();
+const CLI::Validator& not_empty();
+
+// Machine-readable output goes to stdout, one JSON document per call. Invalid
+// UTF-8 in its strings is replaced by U+FFFD, with a warning on stderr.
 void print_json(const nlohmann::json& value);
 
-// Human text goes to stdout without --json and to stderr with it.
+// Human text goes to stdout without --json and to stderr with it; control
+// characters other than line breaks and tabs are printed as escapes.
 void print_human(const GlobalOptions& options, const std::string& text);
+
+// "pipeline: warning: <text>" on stderr, on one line whatever `text` holds.
+void print_warning(std::string_view text);
 
 // Command groups; each lives in its own cli/<name>_command.cpp.
 void register_extract_command(CLI::App& app, GlobalOptions& options);

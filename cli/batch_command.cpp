@@ -254,7 +254,7 @@ void register_batch_command(CLI::App& app, GlobalOptions& options) {
   auto* command = app.add_subcommand("batch", "Run many documents for many brands: one run per (document, brand)");
   command->add_option("inputs", batch->inputs, "The PDFs: local paths or http(s) URLs")->required();
   command->add_option("--brand", batch->brands, "A brand id or brand file (repeatable)")->required();
-  command->add_option("--jobs", batch->jobs, "Runs in progress at once")->check(CLI::PositiveNumber);
+  command->add_option("--jobs", batch->jobs, "Runs in progress at once")->check(above_zero());
   command->add_option("--batch-id", batch->batch_id, "Id for the batch (default: generated from the time)");
   command->add_option("--deadline", batch->deadline,
                       "Wall-clock budget for the whole batch (e.g. 55s, 4m); unfinished runs are left for "

@@ -9,6 +9,7 @@
 #include "cli/run_support.hpp"
 #include "lib/brand/brand.hpp"
 #include "lib/util/error.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::cli {
 namespace {
@@ -32,9 +33,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-void warn(const std::string& text) {
-  std::fprintf(stderr, "pipeline: warning: %s\n", text.c_str());
-}
 
 // The brands found in the folders and those pushed to the store, each id
 // once, as a run finds it: --brands-dir, then the store, then the shipped ones.
@@ -54,7 +52,7 @@ std::vector<brand::BrandProfile> listed_brands(const GlobalOptions& options, con
 void list_command(const GlobalOptions& options) {
   const auto dirs = brand_search_dirs(options);
   auto scan = brand::scan_brands(dirs);
-  for (const auto& problem : scan.problems) warn("skipped " + problem.message);
+  for (const auto& problem : scan.problems) print_warning("skipped " + problem.message);
   scan.brands = listed_brands(options, scan);
   if (options.json) {
     auto items = nlohmann::json::array();
@@ -121,7 +119,7 @@ void push_command(const GlobalOptions& options, const std::vector<std::string>& 
   auto store = open_store(options);
   auto results = nlohmann::json::array();
   for (const auto& profile : profiles) {
-    store->save_brand(profile.id, profile.json.dump(2) + "\n").value_or_throw();
+    store->save_brand(profile.id, util::dump_json(profile.json, 2) + "\n").value_or_throw();
     print_human(options, "pushed brand " + profile.id + " (" + profile.company_name + ") to " + store_place(options));
     results.push_back({{"id", profile.id}, {"file", profile.source.string()}, {"store", store_place(options)}});
   }

@@ -1,4 +1,5 @@
 #include "cli/progress.hpp"
+#include "lib/util/json_text.hpp"
 
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ void ProgressPrinter::operator()(const nlohmann::json& event) {
   const std::string type = event.value("event", "");
   if (m_json) {
     if (type == "stage_progress") return;
-    std::cout << event.dump() << std::endl;
+    std::cout << util::dump_json(event) << std::endl;
     return;
   }
   std::string stage = event.contains("stage") ? fmt::format("[{}/5] {}", event.value("stage", 0), event.value("name", "")) : "";

@@ -8,6 +8,8 @@
 #include "cli/queue_support.hpp"
 #include "cli/run_support.hpp"
 #include "lib/util/error.hpp"
+#include "lib/util/json_text.hpp"
+#include "lib/util/text.hpp"
 #include "lib/util/time.hpp"
 #include "service/run_execution.hpp"
 #include "service/run_webhooks.hpp"
@@ -93,9 +95,10 @@ void print_jobs(const GlobalOptions& options, const std::vector<queue::Job>& job
   }
   std::string text;
   for (const auto& job : jobs) {
-    text += fmt::format("{:<48} {:<9} {:<6} {:<6} attempts {} deaths {}{}\n", job.job_id, queue::to_string(job.state),
-                        queue::to_string(job.priority), queue::to_string(job.kind), job.attempts, job.deaths,
-                        job.error.empty() ? std::string() : "  " + job.error);
+    // Ids and errors come from whoever wrote to the queue: one row each, whatever they hold.
+    text += fmt::format("{:<48} {:<9} {:<6} {:<6} attempts {} deaths {}{}\n", util::escape_control(job.job_id),
+                        queue::to_string(job.state), queue::to_string(job.priority), queue::to_string(job.kind),
+                        job.attempts, job.deaths, job.error.empty() ? std::string() : "  " + util::escape_control(job.error));
   }
   print_human(options, text.empty() ? "no jobs" : text);
 }
@@ -108,9 +111,10 @@ void print_job(const GlobalOptions& options, const queue::Job& job) {
   std::string text;
   const nlohmann::json fields = job_json(job);
   for (const auto& [name, value] : fields.items()) {
-    text += fmt::format("  {:<12} {}\n", name, value.is_string() ? value.get<std::string>() : value.dump());
+    text += fmt::format("  {:<12} {}\n", name,
+                        value.is_string() ? util::escape_control(value.get<std::string>()) : util::dump_json(value));
   }
-  print_human(options, "job " + job.job_id + "\n" + text);
+  print_human(options, "job " + util::escape_control(job.job_id) + "\n" + text);
 }
 
 queue::Job find_job(queue::JobQueue& job_queue, const std::string& job_id) {
@@ -153,7 +157,8 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options) {
   submit_command->add_option("--brand", submit_options->run.brand,
                              "Brand id (looked up in the brand folders and the store) or path to a brand file");
   submit_command->add_option("--run-id", submit_options->run.run_id,
-                             "Id for the run (default: generated from document, brand and time)");
+                             "Id for the run (default: generated from document, brand and time)")
+      ->check(not_empty());
   submit_command->add_option("--run", submit_options->existing_run, "Queue this existing run instead of a new one");
   submit_command->add_option("--priority", submit_options->priority, "high, normal (default) or low");
   register_setup_options(submit_command, submit_options->run.setup);

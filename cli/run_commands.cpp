@@ -14,6 +14,8 @@
 #include "lib/notify/webhook_url.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
+#include "lib/util/json_text.hpp"
+#include "lib/util/text.hpp"
 #include "lib/util/time.hpp"
 #include "service/run_execution.hpp"
 #include "service/run_webhooks.hpp"
@@ -175,9 +177,13 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
     print_json(status_json(store, state));
     return;
   }
+  // Fields read from the checkpoint keep to their line whatever they hold.
+  using util::escape_control;
   std::string text = fmt::format("run {}  {}\n  input  {} ({} pages)\n  brand  {} ({})\n  model  {}\n", state.run_id,
-                                 service::live_status(store, state), state.input.source, state.input.pages,
-                                 state.brand.id, state.brand.company_name, state.settings.value("model", ""));
+                                 service::live_status(store, state), escape_control(state.input.source),
+                                 state.input.pages, escape_control(state.brand.id),
+                                 escape_control(state.brand.company_name),
+                                 escape_control(state.settings.value("model", "")));
   text += "  output " + structured_output_text(state.settings) + "\n";
   if (const auto parameters = model_parameters_text(state.settings); !parameters.empty())
     text += "  parameters " + parameters + "\n";
@@ -190,9 +196,9 @@ void print_status(const GlobalOptions& options, checkpoints::RunStore& store, co
     text += fmt::format("  {}. {:<14} {:<16} {}{}\n", record.number, record.name, stage_status_text(record),
                         record.usage.empty() ? std::string() : describe_usage(record.usage), answered_text(record));
     if (record.error && record.status != checkpoints::StageStatus::done) {
-      text += fmt::format("     {}: {}\n", record.error->kind, record.error->message);
+      text += fmt::format("     {}: {}\n", record.error->kind, escape_control(record.error->message));
     }
-    for (const auto& warning : record.warnings) text += "     warning: " + warning + "\n";
+    for (const auto& warning : record.warnings) text += "     warning: " + escape_control(warning) + "\n";
   }
   text += fmt::format("  total  {}", describe_usage(stages::run_usage(state)));
   if (state.settings.contains("max_cost_usd") && state.settings.at("max_cost_usd").is_number()) {
@@ -207,7 +213,8 @@ void register_new_options(CLI::App* command, NewRunArgs& args) {
   command->add_option("input", args.input, "The PDF: a local path or an http(s) URL")->required();
   command->add_option("--brand", args.brand, "Brand id (looked up in the brand folders) or path to a brand file")
       ->required();
-  command->add_option("--run-id", args.run_id, "Id for the run (default: generated from document, brand and time)");
+  command->add_option("--run-id", args.run_id, "Id for the run (default: generated from document, brand and time)")
+      ->check(not_empty());
   register_setup_options(command, args.setup);
   register_notify_option(command, args.notify_option);
 }
@@ -275,7 +282,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   resume_command->add_option("run_id", resume->run_id, "The run or batch")->required();
   resume_command->add_option("--from", resume->from, "Redo this stage (1-5 or name) and every stage after it");
   resume_command->add_option("--jobs", resume->jobs, "For a batch: runs in progress at once (default: the batch's)")
-      ->check(CLI::PositiveNumber);
+      ->check(above_zero());
   add_deadline_option(resume_command, *resume);
   register_notify_option(resume_command, resume->notify, true);
   resume_command->footer(
@@ -329,9 +336,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     std::string text;
     for (const auto& id : store->list()) {
       auto state = store->load(id);
+      // One damaged run must not hide the others: it is listed as
+      // unreadable, with a warning, and the listing goes on.
       if (!state) {
+        print_warning(fmt::format("run {} cannot be read, listed as unreadable: {}", id, state.error().message));
         runs.push_back({{"run_id", id}, {"status", "unreadable"}, {"error", state.error().message}});
-        text += fmt::format("{:<48} unreadable: {}\n", id, state.error().message);
+        text += fmt::format("{:<48} unreadable\n", id);
         continue;
       }
       const auto status = service::live_status(*store, *state);
@@ -340,7 +350,8 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
       for (const auto& record : state->stages) done += record.status == checkpoints::StageStatus::done;
       runs.push_back({{"run_id", id}, {"status", status}, {"brand", state->brand.id}, {"input", state->input.source},
                       {"stages_done", done}, {"created_at", state->created_at}, {"usage", usage}});
-      text += fmt::format("{:<48} {:<11} {}/5  {:<16} {}\n", id, status, done, state->brand.id, describe_usage(usage));
+      text += fmt::format("{:<48} {:<11} {}/5  {:<16} {}\n", id, status, done, util::escape_control(state->brand.id),
+                          describe_usage(usage));
     }
     if (options.json) print_json(runs);
     else print_human(options, text.empty() ? "no runs in " + store_place(options) : text);
@@ -360,7 +371,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
                                                            state.run_id, state.run_id));
       }
       if (options.json) {
-        print_json(nlohmann::json::parse(store->read_artifact(state.run_id, "opportunities.json").value_or_throw()));
+        auto cards = util::parse_json(store->read_artifact(state.run_id, "opportunities.json").value_or_throw());
+        if (!cards) {
+          throw FatalError(ErrorKind::bad_input,
+                           fmt::format("opportunities.json of run {}: {}", state.run_id, cards.error().message));
+        }
+        print_json(*cards);
       } else {
         print_human(options, store->read_artifact(state.run_id, stages::k_report_path).value_or_throw());
         // On a terminal, after a page of Markdown, the way to the page people read.
@@ -376,7 +392,12 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     }
     const auto json_text = store->read_artifact(state.run_id, stages::output_path(stage)).value_or_throw();
     if (options.json) {
-      print_json(nlohmann::json::parse(json_text));
+      auto json = util::parse_json(json_text);
+      if (!json) {
+        throw FatalError(ErrorKind::bad_input, fmt::format("{} of run {}: {}", stages::output_path(stage),
+                                                           state.run_id, json.error().message));
+      }
+      print_json(*json);
       return;
     }
     auto markdown_path = stages::output_path(stage);

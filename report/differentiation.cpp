@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "lib/util/content_words.hpp"
+#include "lib/util/json_text.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_registry.hpp"
 #include "stages/vocabulary.hpp"
@@ -65,7 +66,7 @@ util::Expected<nlohmann::json> read_compared_json(const checkpoints::RunStore& s
                                                   const std::string& path) {
   auto text = store.read_artifact(run_id, path);
   if (!text) return text.error();
-  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto json = util::parse_json_or_discarded(*text);
   if (json.is_discarded()) {
     return util::Error{ErrorKind::bad_input, fmt::format("run {}: {} is not valid JSON", run_id, path), {}};
   }

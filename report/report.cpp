@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "lib/util/json_text.hpp"
 #include "report/html_report.hpp"
 #include "stages/markdown.hpp"
 #include "stages/run_files.hpp"
@@ -46,7 +47,7 @@ util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoin
     if (state.stage(stage->number()).status != checkpoints::StageStatus::done) continue;
     auto text = store.read_artifact(state.run_id, stages::output_path(*stage));
     if (!text) return text.error();
-    auto json = nlohmann::json::parse(*text, nullptr, false);
+    auto json = util::parse_json_or_discarded(*text);
     if (json.is_discarded()) {
       return util::fail(util::ErrorKind::bad_input,
                         fmt::format("the output of stage {} in run {} is not valid JSON; redo it with `pipeline resume "

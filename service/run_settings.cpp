@@ -11,6 +11,7 @@
 #include "lib/llm/spend_guard.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 #include "stages/run_factory.hpp"
 #include "stages/run_files.hpp"
@@ -28,7 +29,7 @@ nlohmann::json read_config_file(const std::string& path) {
   if (path.empty()) return nlohmann::json::object();
   auto text = util::read_file(path);
   if (!text) throw FatalError(text.error());
-  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto json = util::parse_json_or_discarded(*text);
   if (json.is_discarded() || !json.is_object()) {
     throw FatalError(ErrorKind::bad_input, fmt::format("config file {} is not a JSON object", path));
   }
@@ -152,7 +153,9 @@ brand::BrandProfile resolve_run_brand(const BrandSearch& brands, const std::stri
     const std::string source = is_folder_store(store_url)
                                    ? (std::filesystem::path(place) / ".brands" / (reference + ".json")).string()
                                    : place + "#brand:" + reference;
-    return brand::parse_brand(nlohmann::json::parse(*pushed, nullptr, false), source).value_or_throw();
+    auto json = util::parse_json(*pushed);
+    if (!json) throw FatalError(ErrorKind::bad_input, fmt::format("{}: {}", source, json.error().message));
+    return brand::parse_brand(*json, source).value_or_throw();
   }
   return brand::resolve_brand(reference, search).value_or_throw();
 }

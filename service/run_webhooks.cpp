@@ -6,6 +6,7 @@
 
 #include "lib/notify/webhook_url.hpp"
 #include "lib/util/error.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::service {
 
@@ -73,7 +74,7 @@ void RunWebhooks::watch(const checkpoints::RunState& state) {
     // The log of a run keeps its deliveries; a full disk must not stop the run.
     m_sender = std::make_unique<notify::WebhookSender>(
         options, [&store = m_store](const std::string& run_id, const nlohmann::json& event) {
-          (void)store.append_event(run_id, event.dump());
+          (void)store.append_event(run_id, util::dump_json(event));
         });
     m_notifier = std::make_unique<notify::WebhookNotifier>(*m_sender);
   }

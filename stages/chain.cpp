@@ -7,6 +7,7 @@
 
 #include "lib/brand/brand.hpp"
 #include "lib/llm/json_schema.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
@@ -46,8 +47,12 @@ Expected<StageContext> load_context(const checkpoints::RunStore& store, const Ru
   if (stage.uses_brand()) {
     auto snapshot = store.read_artifact(state.run_id, k_brand_path);
     if (!snapshot) return snapshot.error();
-    auto json = nlohmann::json::parse(*snapshot, nullptr, false);
-    auto profile = brand::parse_brand(json, store.location(state.run_id) + "/" + k_brand_path);
+    auto json = util::parse_json(*snapshot);
+    if (!json) {
+      return util::fail(ErrorKind::bad_input, fmt::format("{}/{}: {}", store.location(state.run_id), k_brand_path,
+                                                           json.error().message));
+    }
+    auto profile = brand::parse_brand(*json, store.location(state.run_id) + "/" + k_brand_path);
     if (!profile) return profile.error();
     context.brand_text = brand::to_prompt_text(*profile);
     context.brand_profile = profile->json;
@@ -55,7 +60,7 @@ Expected<StageContext> load_context(const checkpoints::RunStore& store, const Ru
   for (int input : stage.reads()) {
     auto output = store.read_artifact(state.run_id, output_path(stage_by_number(input)));
     if (!output) return output.error();
-    auto json = nlohmann::json::parse(*output, nullptr, false);
+    auto json = util::parse_json_or_discarded(*output);
     if (json.is_discarded()) {
       return util::fail(ErrorKind::bad_input, fmt::format("the output of stage {} in run {} is not valid JSON; redo it "
                                                           "with `pipeline resume {} --from {}`",
@@ -144,7 +149,7 @@ class Chain::Journal final : public StageJournal {
       if (saved.name != part || saved.fingerprint != fingerprint) continue;
       auto text = m_chain.m_store.read_artifact(m_state.run_id, saved.artifact.path);
       if (!text || util::sha256_hex(*text) != saved.artifact.sha256) return std::nullopt;
-      auto json = nlohmann::json::parse(*text, nullptr, false);
+      auto json = util::parse_json_or_discarded(*text);
       if (json.is_discarded()) return std::nullopt;
       return json;
     }
@@ -154,7 +159,7 @@ class Chain::Journal final : public StageJournal {
   Expected<void> save_part(const std::string& part, const std::string& fingerprint, const std::string& model,
                            const llm::ChatResult& result) override {
     std::lock_guard lock(m_chain.m_mutex);
-    auto written = m_chain.m_store.write_artifact(m_state.run_id, part_path(m_stage, part), result.json.dump(2) + "\n");
+    auto written = m_chain.m_store.write_artifact(m_state.run_id, part_path(m_stage, part), util::dump_json(result.json, 2) + "\n");
     if (!written) return written.error();
     StageRecord& record = m_state.stage(m_stage.number());
     std::erase_if(record.parts, [&](const auto& saved) { return saved.name == part; });
@@ -213,7 +218,7 @@ void Chain::emit(const RunState& state, nlohmann::json event) {
   event["time"] = util::now_iso8601();
   if (event.value("event", "") != "stage_progress") {
     // The event log is a record for people; a full disk must not stop the run.
-    (void)m_store.append_event(state.run_id, event.dump());
+    (void)m_store.append_event(state.run_id, util::dump_json(event));
   }
   if (m_sink) m_sink(event);
 }
@@ -355,7 +360,7 @@ Expected<bool> Chain::finish_from_cache(RunState& state, const Prepared& prepare
                                         const checkpoints::CachedStage& entry) {
   const Stage& stage = *prepared.stage;
   const auto start = util::Clock::now();
-  const auto output = nlohmann::json::parse(entry.output, nullptr, false);
+  const auto output = util::parse_json_or_discarded(entry.output);
   if (output.is_discarded() || !llm::contract_violations(stage.schema(), output).empty()) {
     util::log_verbose(fmt::format("the cached output of stage {} ({}) does not fit its schema; asking the model",
                                   stage.number(), stage.name()));

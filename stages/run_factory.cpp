@@ -8,6 +8,7 @@
 #include "lib/brand/brand.hpp"
 #include "lib/pdf/ingest.hpp"
 #include "lib/prompts/prompt_template.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
 #include "stages/run_files.hpp"
@@ -39,7 +40,7 @@ Expected<std::pair<std::string, nlohmann::json>> parse_override(const std::strin
   const Stage* stage = find_stage(text.substr(0, dot));
   if (!stage) return util::fail(ErrorKind::usage, fmt::format("--set {}: there is no stage \"{}\"", text, text.substr(0, dot)));
   const std::string value = text.substr(eq + 1);
-  auto parsed = nlohmann::json::parse(value, nullptr, false);
+  auto parsed = util::parse_json_or_discarded(value);
   if (parsed.is_discarded() || !parsed.is_primitive()) parsed = value;
   return std::pair{std::string(stage->name()), nlohmann::json{{text.substr(dot + 1, eq - dot - 1), parsed}}};
 }
@@ -121,7 +122,7 @@ Expected<NewRun> create_run(checkpoints::RunStore& store, const NewRunRequest& r
   state.status = checkpoints::RunStatus::created;
   state.input = {request.input, document->sha256, document->bytes, document->pages, document->chars(),
                  document->title};
-  const std::string brand_snapshot = profile->json.dump(2);
+  const std::string brand_snapshot = util::dump_json(profile->json, 2);
   state.brand = {profile->id, util::sha256_hex(brand_snapshot), profile->company_name};
   state.settings = request.settings;
   for (const auto& stage : all_stages()) {

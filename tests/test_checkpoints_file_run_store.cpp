@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -459,6 +460,58 @@ TEST_CASE("events are appended one line each") {
         "{\"event\":\"run_started\"}\n{\"event\":\"stage_started\",\"stage\":1}\n");
   CHECK_FALSE(store->append_event("r1", "two\nlines"));
   CHECK_FALSE(store->append_event("missing", "{}"));
+}
+
+TEST_CASE("nothing is written or read through a symbolic link planted inside a run") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  const fs::path run = fs::path(temp.path()) / "r1";
+  const fs::path outside = fs::path(temp.path()) / "outside";
+  fs::create_directories(outside);
+  REQUIRE(util::write_file_atomic(outside / "events.ndjson", "kept\n"));
+
+  SUBCASE("events.ndjson as a link: no event lands outside") {
+    fs::create_symlink(outside / "events.ndjson", run / "events.ndjson");
+    auto appended = store->append_event("r1", "{}");
+    REQUIRE_FALSE(appended);
+    CHECK(appended.error().kind == ErrorKind::bad_input);
+    CHECK(slurp(outside / "events.ndjson") == "kept\n");
+  }
+  SUBCASE("a folder of the run as a link: no artifact lands outside, and the run is refused") {
+    fs::create_symlink(outside, run / "cards");
+    auto written = store->write_artifact("r1", "cards/card-1.md", "card");
+    REQUIRE_FALSE(written);
+    CHECK(written.error().kind == ErrorKind::bad_input);
+    CHECK(written.error().message.find("is a symbolic link inside run folder") != std::string::npos);
+    CHECK_FALSE(fs::exists(outside / "card-1.md"));
+    CHECK_FALSE(store->read_artifact("r1", "cards/card-1.md"));
+
+    fs::remove_all(run / "stages");
+    fs::create_symlink(outside, run / "stages");
+    const auto message = load_failure(*store, "r1");
+    CHECK(message.find("is a symbolic link inside run folder") != std::string::npos);
+  }
+  SUBCASE("the checkpoint as a link is refused, not followed") {
+    fs::rename(run / "checkpoint.json", outside / "checkpoint.json");
+    fs::create_symlink(outside / "checkpoint.json", run / "checkpoint.json");
+    CHECK(load_failure(*store, "r1").find("checkpoint.json is a symbolic link") != std::string::npos);
+  }
+  SUBCASE("a checkpoint that is a FIFO is refused at once") {
+    fs::remove(run / "checkpoint.json");
+    REQUIRE(::mkfifo((run / "checkpoint.json").c_str(), 0600) == 0);
+    CHECK(load_failure(*store, "r1").find("is a FIFO, not a regular file") != std::string::npos);
+  }
+}
+
+TEST_CASE("a checkpoint nested 150,000 levels deep is corrupt, not a crash") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  run_with_two_done_stages(*store, "r1");
+  overwrite(fs::path(temp.path()) / "r1" / "checkpoint.json", std::string(150000, '[') + std::string(150000, ']'));
+  const auto message = load_failure(*store, "r1");
+  CHECK(message.find("is corrupt: nested deeper than 256 levels") != std::string::npos);
+  CHECK(message.find('\n') == std::string::npos);
 }
 
 TEST_CASE("a lock held by another process makes the run busy until that process dies") {

@@ -132,3 +132,30 @@ TEST_CASE("a lease handle is valid only within its TTL of the last renewal") {
   renewed.mark_released();
   CHECK_FALSE(renewed.valid());
 }
+
+TEST_CASE("a lease written without a TTL counts as expired: not shown, and replaced by the next taker") {
+  RedisServer server;
+  auto connection = server.connect();
+  server.command({"SET", k_lease_test_keys.checkpoint("r1"), "={}"});
+  server.command({"HSET", k_lease_test_keys.lease("r1"), "owner", "ghost", "epoch", "41", "pid", "1", "host", "gone",
+                  "since", "2020-01-01T00:00:00Z"});
+  CHECK(server.command({"PTTL", k_lease_test_keys.lease("r1")}).integer == -1);
+  CHECK_FALSE(read_run_lease(*connection, k_lease_test_keys, "r1").value_or_throw().has_value());
+
+  auto lock = take_test_lease(server, *connection, 30s);
+  CHECK(lock->owner() != "ghost");
+  CHECK(server.command({"PTTL", k_lease_test_keys.lease("r1")}).integer > 25000);
+  auto record = read_run_lease(*connection, k_lease_test_keys, "r1").value_or_throw();
+  REQUIRE(record.has_value());
+  CHECK(record->owner == lock->owner());
+}
+
+TEST_CASE("a lease key of the wrong type is bad input, not a failure of the program") {
+  RedisServer server;
+  auto connection = server.connect();
+  server.command({"SET", k_lease_test_keys.lease("r1"), "not a hash"});
+  auto record = read_run_lease(*connection, k_lease_test_keys, "r1");
+  REQUIRE_FALSE(record.has_value());
+  CHECK(record.error().kind == ErrorKind::bad_input);
+  CHECK(record.error().code == "redis_wrongtype");
+}

@@ -86,6 +86,9 @@ TEST_CASE("private_address_reason names every non-public IPv4 range and passes p
       {"192.169.0.0", nullptr},         {"100.63.255.255", nullptr},         {"100.128.0.0", nullptr},
       {"169.253.255.255", nullptr},     {"11.0.0.0", nullptr},               {"126.255.255.255", nullptr},
       {"223.255.255.255", nullptr},
+      {"198.18.0.1", "benchmarking"},   {"198.19.255.255", "benchmarking"},  {"198.17.255.255", nullptr},
+      {"198.20.0.0", nullptr},          {"192.0.0.1", "IETF protocol assignments"},
+      {"192.0.0.255", "IETF protocol assignments"},                          {"192.0.1.0", nullptr},
   };
   check_reasons(cases);
 }
@@ -116,6 +119,10 @@ TEST_CASE("private_address_reason judges IPv6, and IPv4 carried inside IPv6 by i
       {"64:ff9b::808:808", nullptr},
       {"2002:808:808::1", nullptr},
       {"fe7f::1", nullptr},
+      {"::ffff:0:127.0.0.1", "loopback"},  // SIIT, IPv4-translated
+      {"::ffff:0:10.0.0.1", "private"},
+      {"::ffff:0:198.18.0.1", "benchmarking"},
+      {"::ffff:0:8.8.8.8", nullptr},
   };
   check_reasons(cases);
   CHECK_FALSE(net::private_address_reason(std::string("localhost")).has_value());
@@ -182,6 +189,22 @@ TEST_CASE("the guard checks every redirect hop and names the hop it refused") {
         "refusing to fetch " + first.url("/start.pdf") + ": it redirects to " + refused.url("/inner.pdf") +
             ", which resolves to 127.0.0.1 (the refused test server); pass --allow-private-urls (or "
             "PIPELINE_ALLOW_PRIVATE_URLS=1) to allow private addresses");
+}
+
+TEST_CASE("without a redirect the message never says there was one, however curl spells the URL") {
+  testing::HttpFileServer server;
+  server.serve("/", "%PDF-1.4 body");
+  const net::UrlGuardPolicy policy;
+  // curl's effective URL of these gains a "/" or loses the capitals.
+  for (const std::string& url : {"http://127.0.0.1:" + std::to_string(server.port()),
+                                "HTTP://127.0.0.1:" + std::to_string(server.port()) + "/"}) {
+    CAPTURE(url);
+    const auto fetch = guarded_get(url, policy);
+    REQUIRE(fetch->state.any_refused());
+    const auto message = net::refusal_error(url, fetch->state).message;
+    CHECK(message.find("redirects") == std::string::npos);
+    CHECK(message.find(": it resolves to 127.0.0.1 (loopback)") != std::string::npos);
+  }
 }
 
 TEST_CASE("a guarded handle ignores the proxy variables, which would hide the destination") {

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -164,3 +166,59 @@ TEST_CASE("a torn chunked write is never visible") {
   }
 }
 
+
+TEST_CASE("a chunk record claiming more than a value can hold is damaged, refused before anything is allocated") {
+  RedisServer server;
+  auto connection = server.connect();
+  const redis::ValueSlot slot{"hostile", "", "hostile:chunk:"};
+  const std::string sha(64, 'a');
+  const std::vector<std::string> records = {
+      "*1000000000 1 " + sha + " hostile:chunk:x:",                  // a billion chunks for one byte
+      "*1000000000 524288000000000 " + sha + " hostile:chunk:x:",   // and half a petabyte
+      "*18446744073709551615 1 " + sha + " p:",                      // the largest count that parses
+      "*99999999999999999999999 1 " + sha + " p:",                   // a count that does not
+      "*2 1 " + sha + " p:",                                          // two chunks for one byte
+      "*1 600000 " + sha + " p:",                                     // one chunk for more than a chunk
+      "*1 10 " + sha + " p:",                                         // a small value never has chunks
+      "*0 0 " + sha + " p:",
+      "*",
+      "garbage",
+      "",
+  };
+  for (const auto& record : records) {
+    CAPTURE(record);
+    server.command({"SET", "hostile", record});
+    const auto started = std::chrono::steady_clock::now();
+    auto value = redis::get_value(*connection, slot);
+    REQUIRE_FALSE(value.has_value());
+    CHECK(value.error().kind == util::ErrorKind::bad_input);
+    CHECK(value.error().code == "redis_damaged");
+    CHECK(value.error().message.find('\n') == std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
+  }
+}
+
+TEST_CASE("chunks that add up to more than the record says are damaged, not read on") {
+  RedisServer server;
+  auto connection = server.connect();
+  const redis::ValueSlot slot{"grown", "", "grown:chunk:"};
+  redis_value_require(redis::put_value(*connection, slot, patterned_value(600 * 1024, 7), {}, "writing grown"));
+  const std::string record = server.command({"GET", "grown"}).text;
+  const std::string prefix = record.substr(record.rfind(' ') + 1);
+  server.command({"APPEND", prefix + "1", std::string(300 * 1024, 'x')});
+  auto value = redis::get_value(*connection, slot);
+  REQUIRE_FALSE(value.has_value());
+  CHECK(value.error().code == "redis_damaged");
+  CHECK(value.error().message.find("more than the recorded size") != std::string::npos);
+}
+
+TEST_CASE("replacing a damaged record that claims a billion chunks does not keep Redis busy") {
+  RedisServer server;
+  auto connection = server.connect();
+  const redis::ValueSlot slot{"replaced", "", "replaced:chunk:"};
+  server.command({"SET", "replaced", "*1000000000 1 " + std::string(64, 'a') + " replaced:chunk:x:"});
+  const auto started = std::chrono::steady_clock::now();
+  redis_value_require(redis::put_value(*connection, slot, "fresh", {}, "writing replaced"));
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  CHECK(redis::get_value(*connection, slot).value_or_throw() == std::optional<std::string>("fresh"));
+}

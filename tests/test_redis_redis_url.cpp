@@ -102,3 +102,16 @@ TEST_CASE("is_redis_url tells store URLs from folder paths") {
   CHECK_FALSE(pipeline::redis::is_redis_url("file:runs"));
   CHECK_FALSE(pipeline::redis::is_redis_url("redis:/h"));
 }
+
+TEST_CASE("hide_passwords blanks every Redis password in a text, byte for byte, typos included") {
+  using pipeline::redis::hide_passwords;
+  CHECK(hide_passwords("rediss://default:S3CRET@host:6380/0") == "rediss://default:******@host:6380/0");
+  CHECK(hide_passwords("--store=redis://:pw@h") == "--store=redis://:**@h");
+  CHECK(hide_passwords("redis://S3CRET@h:6379") == "redis://******@h:6379");  // the password alone
+  CHECK(hide_passwords("REDIS:/u:S3CRET@h/0") == "REDIS:/u:******@h/0");
+  CHECK(hide_passwords("redis://u:p%40ss@h") == "redis://u:******@h");
+  CHECK(hide_passwords("redis://h:6379/0") == "redis://h:6379/0");
+  CHECK(hide_passwords("./runs") == "./runs");
+  CHECK(hide_passwords("redis") == "redis");
+  CHECK(hide_passwords("a redis://u:x@h b rediss://v:yy@i") == "a redis://u:*@h b rediss://v:**@i");
+}

@@ -70,6 +70,57 @@ TEST_CASE("read_file refuses a missing file and a directory as bad input") {
   CHECK(directory.error().message.find(dir.path()) != std::string::npos);
 }
 
+TEST_CASE("read_file reads regular files only, at once: a FIFO, /dev/zero and a socket are refused") {
+  TempDir dir;
+  const auto fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto from_fifo = read_file(fifo);
+  REQUIRE_FALSE(from_fifo);
+  CHECK(from_fifo.error().kind == ErrorKind::bad_input);
+  CHECK(from_fifo.error().message == fifo + " is a FIFO, not a regular file");
+  auto from_zero = read_file("/dev/zero");
+  REQUIRE_FALSE(from_zero);
+  CHECK(from_zero.error().message == "/dev/zero is a character device, not a regular file");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  auto directory = read_file(dir.path());
+  REQUIRE_FALSE(directory);
+  CHECK(directory.error().message == dir.path() + " is a directory, not a regular file");
+}
+
+TEST_CASE("read_file refuses a file over its cap before reading it, and a link when told not to follow") {
+  TempDir dir;
+  const auto file = dir / "data";
+  REQUIRE(write_file_atomic(file, std::string(1000, 'x')));
+  CHECK(read_file(file, {.max_bytes = 1000}).value_or_throw().size() == 1000);
+  auto over = read_file(file, {.max_bytes = 999});
+  REQUIRE_FALSE(over);
+  CHECK(over.error().kind == ErrorKind::bad_input);
+  CHECK(over.error().message == file + " is too large: at most 999 bytes are read here");
+
+  const auto link = dir / "link";
+  fs::create_symlink(file, link);
+  CHECK(read_file(link).value_or_throw().size() == 1000);
+  auto refused = read_file(link, {.follow_symlinks = false});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message == link + " is a symbolic link; it is not followed");
+}
+
+TEST_CASE("append_line never writes through a symbolic link or into a FIFO") {
+  TempDir dir;
+  const auto outside = dir / "outside";
+  REQUIRE(write_file_atomic(outside, "before\n"));
+  const auto link = dir / "events.ndjson";
+  fs::create_symlink(outside, link);
+  auto appended = append_line(link, "event");
+  REQUIRE_FALSE(appended);
+  CHECK(appended.error().kind == ErrorKind::bad_input);
+  CHECK(read_file(outside).value_or_throw() == "before\n");
+  const auto fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_FALSE(append_line(fifo, "event"));
+}
+
 TEST_CASE("binary content written atomically reads back byte for byte") {
   TempDir dir;
   const auto path = fs::path(dir / "blob.bin");

@@ -38,3 +38,13 @@ TEST_CASE("megabytes_text writes sizes in MB with up to four significant digits"
   CHECK(pipeline::util::megabytes_text(1280 * 1024) == "1.25 MB");
   CHECK(pipeline::util::megabytes_text(10486) == "0.01 MB");
 }
+
+TEST_CASE("escape_control keeps data on one line and away from the terminal") {
+  CHECK(escape_control("run-1") == "run-1");
+  CHECK(escape_control(std::string("a\x1b[2Jb\x07" "c\rd\ne\0f\x7f", 15)) == "a\\x1b[2Jb\\x07c\\rd\\ne\\x00f\\x7f");
+  CHECK(escape_control("tab\there") == "tab\\there");
+  // UTF-8 passes untouched.
+  CHECK(escape_control("caf\xc3\xa9") == "caf\xc3\xa9");
+  // Text for pages keeps its lines and tabs, and loses only the rest.
+  CHECK(escape_control("# Report\n\tcard\x1b]0;x\x07\r\n", true) == "# Report\n\tcard\\x1b]0;x\\x07\\r\n");
+}

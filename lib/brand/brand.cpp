@@ -9,6 +9,7 @@
 
 #include "lib/brand/research_file.hpp"
 #include "lib/util/file_io.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/text.hpp"
 
@@ -183,17 +184,16 @@ util::Expected<json> parse_json_file(const std::string& text, const fs::path& pa
     }
     return true;
   };
-  json value;
-  try {
-    value = json::parse(text, on_event);
-  } catch (const json::parse_error& e) {
-    return bad_input(path.string() + ": invalid JSON at " + line_and_column(text, e.byte) + ": " +
-                     json_error_reason(e.what()));
+  std::size_t error_byte = 0;
+  auto value = util::parse_json(text, on_event, &error_byte);
+  if (!value) {
+    return bad_input(path.string() + ": invalid JSON at " + line_and_column(text, error_byte) + ": " +
+                     json_error_reason(value.error().message));
   }
   if (!duplicates.empty()) {
     return bad_input(path.string() + ": field " + in_quotes(*duplicates.begin()) + " appears more than once");
   }
-  return value;
+  return std::move(*value);
 }
 
 // The demoted copy of Markdown headings, so that the notes' own "# Title"
@@ -298,12 +298,9 @@ util::Expected<BrandProfile> parse_brand(const json& profile_json, const fs::pat
 util::Expected<BrandProfile> load_brand_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return bad_input("brand file " + path.string() + " does not exist");
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > k_max_profile_bytes) {
-    return bad_input(path.string() + ": " + std::to_string(size) + " bytes is too large for a brand profile");
-  }
-  auto text = util::read_file(path);
-  if (!text) return bad_input(text.error().message);
+  // Capped whatever the file is: /dev/zero or a FIFO is refused at once.
+  auto text = util::read_file(path, {.max_bytes = k_max_profile_bytes});
+  if (!text) return bad_input(text.error().message + " (a brand profile is a JSON file of at most 1 MiB)");
   auto parsed = parse_json_file(*text, path);
   if (!parsed) return parsed.error();
   return parse_brand(*parsed, path);

@@ -79,12 +79,7 @@ util::Expected<std::string> read_research_file(const fs::path& profile_dir, std:
   if (!is_inside(real_file, real_base)) {
     return refuse("\"" + full.string() + "\" resolves to " + real_file.string() + ", outside the profile's folder");
   }
-  const auto size = fs::file_size(full, ec);
-  if (!ec && size > k_max_research_bytes) {
-    return refuse("\"" + full.string() + "\" is " + std::to_string(size) + " bytes; research notes may have at most " +
-                  std::to_string(k_max_research_bytes));
-  }
-  auto text = util::read_file(full);
+  auto text = util::read_file(full, {.max_bytes = k_max_research_bytes});
   if (!text) return refuse(text.error().message);
   if (util::is_blank(*text)) return refuse("\"" + full.string() + "\" is empty");
   if (!is_valid_utf8(*text)) return refuse("\"" + full.string() + "\" is not UTF-8 text");

@@ -1,4 +1,5 @@
 #include "lib/llm/completion_decoder.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::llm {
 namespace {
@@ -55,14 +56,14 @@ void take_common(const nlohmann::json& json, DecodedAnswer& answer) {
 // of the error object it holds (as JSON text or as an object), else the text itself.
 std::string upstream_words(const nlohmann::json& raw) {
   if (raw.is_string()) {
-    auto parsed = nlohmann::json::parse(raw.get<std::string>(), nullptr, false);
+    auto parsed = util::parse_json_or_discarded(raw.get<std::string>());
     if (!parsed.is_discarded() && parsed.is_object())
       if (std::string said = provider_error_message(parsed); !said.empty()) return said;
     return raw.get<std::string>();
   }
   if (raw.is_object())
     if (std::string said = provider_error_message(raw); !said.empty()) return said;
-  return raw.is_null() ? "" : raw.dump();
+  return raw.is_null() ? "" : util::dump_json(raw);
 }
 
 }  // namespace
@@ -125,7 +126,7 @@ bool StreamDecoder::take(const SseEvent& event) {
     m_answer.done = true;
     return true;
   }
-  auto json = nlohmann::json::parse(event.data, nullptr, false);
+  auto json = util::parse_json_or_discarded(event.data);
   if (event.event == "error" && (json.is_discarded() || !json.is_object())) {
     // An error event in plain words is still an error, not a malformed answer.
     const std::string said = one_line(event.data, k_max_upstream_words);
@@ -162,7 +163,7 @@ bool StreamDecoder::take(const SseEvent& event) {
 
 DecodedAnswer decode_completion_body(std::string_view body) {
   DecodedAnswer answer;
-  auto json = nlohmann::json::parse(body, nullptr, false);
+  auto json = util::parse_json_or_discarded(body);
   if (json.is_discarded() || !json.is_object()) {
     answer.malformed = true;
     return answer;

@@ -8,6 +8,7 @@
 #include "lib/llm/http_chat_client.hpp"
 #include "lib/llm/model_parameters.hpp"
 #include "lib/llm/retry_policy.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::llm {
 namespace {
@@ -171,7 +172,7 @@ util::Expected<nlohmann::json> fetch_models_list(const ClientConfig& config, Cur
   if (outcome.curl_code != 0)
     return util::fail(ErrorKind::provider, config.api_key.redact("could not reach " + request.url + ": " +
                                                                  outcome.curl_error + " (check --base-url)"));
-  auto json = nlohmann::json::parse(body, nullptr, false);
+  auto json = util::parse_json_or_discarded(body);
   if (outcome.status != 200) {
     const std::string said = json.is_discarded() ? "" : provider_error_message(json);
     std::string message = outcome.status == 404

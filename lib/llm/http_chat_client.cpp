@@ -11,6 +11,7 @@
 #include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
 #include "lib/llm/wire_order.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 
 namespace pipeline::llm {
@@ -294,7 +295,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
           std::lock_guard lock(m_parameters_mutex);
           m_parameters[call.model] = fixed;
         }
-        const auto said = nlohmann::json::parse(answer.error_body, nullptr, false);
+        const auto said = util::parse_json_or_discarded(answer.error_body);
         answer.attempt.error_class = "parameter_refused";
         answer.attempt.then = "fix_parameter";
         answer.attempt.message = m_config.api_key.redact(
@@ -317,7 +318,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
           answer.attempt.error_class = "structured_output_refused";
           answer.attempt.then = "next_rung";
           // The provider's own words, not the advice for a refused request: nothing is for a person to fix.
-          const auto said = nlohmann::json::parse(answer.error_body, nullptr, false);
+          const auto said = util::parse_json_or_discarded(answer.error_body);
           answer.attempt.message = m_config.api_key.redact(
               "the provider refused structured output on the " + std::string(to_string(turn->rung)) + " rung (HTTP " +
               std::to_string(status) + (said.is_discarded() ? "" : ": " + provider_error_message(said)) +
@@ -454,7 +455,7 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::ordered_json
     }
   } else if (!success_status) {
     answer.error_body = whole_body;
-    auto error_json = nlohmann::json::parse(whole_body, nullptr, false);
+    auto error_json = util::parse_json_or_discarded(whole_body);
     const std::string said = error_json.is_discarded() ? "" : provider_error_message(error_json);
     attempt.error_class = "http_" + std::to_string(outcome.status);
     if (outcome.retry_after) answer.retry_after_s = parse_retry_after(*outcome.retry_after, std::time(nullptr));

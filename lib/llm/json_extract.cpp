@@ -1,10 +1,11 @@
 #include "lib/llm/json_extract.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::llm {
 namespace {
 
 std::optional<nlohmann::json> parse_structured(std::string_view text) {
-  auto json = nlohmann::json::parse(text, nullptr, false);
+  auto json = util::parse_json_or_discarded(text);
   if (json.is_discarded() || !(json.is_object() || json.is_array())) return std::nullopt;
   return json;
 }

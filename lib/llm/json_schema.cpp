@@ -1,4 +1,5 @@
 #include "lib/llm/json_schema.hpp"
+#include "lib/util/json_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -77,7 +78,7 @@ class Validator {
     if (!type.is_array()) return true;
     for (const auto& name : type)
       if (name.is_string() && has_type(value, name.get<std::string>())) return true;
-    report(path, "expected one of " + type.dump() + ", got " + short_dump(value));
+    report(path, "expected one of " + util::dump_json(type) + ", got " + short_dump(value));
     return false;
   }
 
@@ -136,7 +137,7 @@ class Validator {
     if (text.size() > k_max_pattern_input && schema.contains("pattern")) {
       report(path,
              "is " + std::to_string(length) + " characters long, too long to check against the pattern " +
-                 schema.at("pattern").dump(),
+                 util::dump_json(schema.at("pattern")),
              true);
       return;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lib/llm/provider_profile.hpp"
+#include "lib/util/json_text.hpp"
 #include "lib/util/text.hpp"
 
 namespace pipeline::llm {
@@ -179,7 +180,7 @@ std::map<std::string, nlohmann::json> supported_parameters_from_models_list(cons
 
 std::optional<ParameterFix> learn_from_refusal(ModelParameters& parameters, int status, const std::string& body,
                                                const nlohmann::json& sent, bool openrouter) {
-  const auto parsed = nlohmann::json::parse(body, nullptr, false);
+  const auto parsed = util::parse_json_or_discarded(body);
   const nlohmann::json& error = error_object(parsed);
   const std::string message = util::to_lower(error.value("message", std::string()));
   if (status == 404 && openrouter &&

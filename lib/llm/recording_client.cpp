@@ -4,6 +4,7 @@
 
 #include "lib/llm/request_fingerprint.hpp"
 #include "lib/util/file_io.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::llm {
 namespace {
@@ -70,7 +71,7 @@ util::Expected<ChatResult> ReplayChatClient::complete(const ChatRequest& request
   }
   auto text = util::read_file(path);
   if (!text) return text.error();
-  auto json = nlohmann::json::parse(*text, nullptr, false);
+  auto json = util::parse_json_or_discarded(*text);
   if (json.is_discarded() || !json.contains("result") || !json["result"].is_object()) {
     return util::fail(ErrorKind::bad_input, "the recording " + path.string() + " is not valid JSON", "bad_recording");
   }

@@ -1,4 +1,5 @@
 #include "lib/llm/schema_lowering.hpp"
+#include "lib/util/json_text.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -26,7 +27,7 @@ std::string number_text(const nlohmann::json& value) {
     const double number = value.get<double>();
     if (number == static_cast<double>(static_cast<long long>(number))) return std::to_string(static_cast<long long>(number));
   }
-  return value.dump();
+  return util::dump_json(value);
 }
 
 using Keep = std::function<bool(const std::string& keyword)>;
@@ -137,8 +138,8 @@ std::string describe_rule(const std::string& keyword, const nlohmann::json& valu
     return (keyword == "minItems" ? "at least " : "at most ") + counted(value, "item");
   }
   if (keyword == "uniqueItems") return "no item twice";
-  if (keyword == "format") return "in the format " + value.dump();
-  return "`" + keyword + "` " + value.dump();
+  if (keyword == "format") return "in the format " + util::dump_json(value);
+  return "`" + keyword + "` " + util::dump_json(value);
 }
 
 nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile& profile) {

@@ -5,6 +5,7 @@
 #include "lib/llm/json_extract.hpp"
 #include "lib/llm/json_schema.hpp"
 #include "lib/llm/wire_order.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::llm {
 namespace {
@@ -44,7 +45,7 @@ std::optional<nlohmann::json> schema_from_prompt(const std::string& text) {
   const auto start = begin + std::string(k_schema_begin_marker).size();
   const auto end = text.find(k_schema_end_marker, start);
   if (end == std::string::npos) return std::nullopt;
-  auto schema = nlohmann::json::parse(text.substr(start, end - start), nullptr, false);
+  auto schema = util::parse_json_or_discarded(text.substr(start, end - start));
   if (schema.is_discarded() || !schema.is_object()) return std::nullopt;
   return schema;
 }

@@ -32,6 +32,8 @@ std::optional<std::string> v4_reason(std::uint32_t address) {
   }
   if (in_v4_block(address, guard_v4(169, 254, 0, 0), 16)) return "link-local";
   if (in_v4_block(address, guard_v4(100, 64, 0, 0), 10)) return "carrier-grade NAT";
+  if (in_v4_block(address, guard_v4(198, 18, 0, 0), 15)) return "benchmarking";
+  if (in_v4_block(address, guard_v4(192, 0, 0, 0), 24)) return "IETF protocol assignments";
   if (address == guard_v4(255, 255, 255, 255)) return "broadcast";
   if (in_v4_block(address, guard_v4(224, 0, 0, 0), 4)) return "multicast";
   if (in_v4_block(address, guard_v4(240, 0, 0, 0), 4)) return "reserved";
@@ -57,6 +59,10 @@ std::optional<std::string> v6_reason(const Ipv6Bytes& b) {
   // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible) reach that IPv4 address.
   if (all_zero(b, 0, 10) && b[10] == 0xff && b[11] == 0xff) return v4_reason(embedded_v4(b, 12));
   if (all_zero(b, 0, 12)) return v4_reason(embedded_v4(b, 12));
+  // ::ffff:0:a.b.c.d (SIIT, IPv4-translated) reaches that IPv4 address too.
+  if (all_zero(b, 0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) {
+    return v4_reason(embedded_v4(b, 12));
+  }
   // NAT64's well-known prefix 64:ff9b::/96 translates to the IPv4 address in
   // its last 32 bits; its local-use prefix 64:ff9b:1::/48 is private.
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
@@ -95,6 +101,9 @@ curl_socket_t guard_open_socket(void* user, curlsocktype purpose, curl_sockaddr*
         if (state->refused_url.empty() && curl_easy_getinfo(state->handle, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
             url) {
           state->refused_url = url;
+          long redirects = 0;
+          state->refused_after_redirect =
+              curl_easy_getinfo(state->handle, CURLINFO_REDIRECT_COUNT, &redirects) == CURLE_OK && redirects > 0;
         }
         return CURL_SOCKET_BAD;
       }
@@ -183,7 +192,7 @@ util::Error refusal_error(std::string_view url, const GuardState& state) {
   for (const auto& [reason, addresses] : by_reason) groups.push_back(listed(addresses) + " (" + reason + ")");
   const std::string where = listed(groups);
   std::string message = "refusing to fetch " + std::string(url) + ": ";
-  if (!state.refused_url.empty() && state.refused_url != url) {
+  if (state.refused_after_redirect && !state.refused_url.empty()) {
     message += "it redirects to " + state.refused_url + ", which resolves to ";
   } else {
     message += "it resolves to ";

@@ -23,9 +23,11 @@ namespace pipeline::net {
 
 // Why `address` is not a public internet address ("loopback", "private",
 // "link-local", "carrier-grade NAT", "unique-local", "unspecified",
-// "multicast", "broadcast", "reserved", "site-local"), or nullopt for a
-// public one. IPv6 forms that carry an IPv4 address (IPv4-mapped ::ffff:a.b.c.d,
-// IPv4-compatible ::a.b.c.d, NAT64 64:ff9b::a.b.c.d, 6to4 2002:aabb:ccdd::)
+// "multicast", "broadcast", "reserved", "site-local", "benchmarking"
+// (198.18.0.0/15), "IETF protocol assignments" (192.0.0.0/24)), or nullopt
+// for a public one. IPv6 forms that carry an IPv4 address (IPv4-mapped
+// ::ffff:a.b.c.d, SIIT ::ffff:0:a.b.c.d, IPv4-compatible ::a.b.c.d, NAT64
+// 64:ff9b::a.b.c.d, 6to4 2002:aabb:ccdd::)
 // are judged by that IPv4 address. Families other than IPv4 and IPv6 are
 // "not an IP address".
 std::optional<std::string> private_address_reason(const sockaddr* address);
@@ -58,6 +60,7 @@ struct GuardState {
   };
   std::vector<Refusal> refused;  // distinct addresses, in the order tried
   std::string refused_url;       // the URL (redirect hop) whose host resolved there
+  bool refused_after_redirect = false;  // refused_url was reached by a redirect
   // Set by guard_curl_handle for its callback.
   const UrlGuardPolicy* policy = nullptr;
   CURL* handle = nullptr;

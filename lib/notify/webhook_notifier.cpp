@@ -1,4 +1,5 @@
 #include "lib/notify/webhook_notifier.hpp"
+#include "lib/util/json_text.hpp"
 
 namespace pipeline::notify {
 
@@ -31,7 +32,7 @@ void WebhookNotifier::operator()(const nlohmann::json& event) {
   delivery.event = name->get<std::string>();
   if (auto stage = event.find("stage"); stage != event.end() && stage->is_number_integer()) delivery.stage = stage->get<int>();
   // The same serialisation as the event log's line, so the body is that line.
-  delivery.body = event.dump();
+  delivery.body = util::dump_json(event);
   m_sender.enqueue(std::move(delivery));
 }
 

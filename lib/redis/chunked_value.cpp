@@ -83,6 +83,15 @@ util::Expected<std::optional<std::string>> resolve_record(Connection& connection
   if (!record.empty() && record.front() == '=') return std::optional<std::string>(record.substr(1));
   const auto pointer = parse_pointer(record);
   if (!pointer) return damaged(slot, "its record is neither a value nor a chunk list", connection.where());
+  // A record is trusted for nothing it claims until its chunks add up: the
+  // count must be the one its size needs, and the size within what a value holds.
+  if (pointer->bytes > k_max_value_bytes || pointer->bytes <= k_chunk_bytes ||
+      pointer->count != (pointer->bytes + k_chunk_bytes - 1) / k_chunk_bytes) {
+    return damaged(slot,
+                   fmt::format("its record claims {} chunks and {} bytes; a value holds at most {} chunks of {} bytes",
+                               pointer->count, pointer->bytes, k_max_chunks, k_chunk_bytes),
+                   connection.where());
+  }
   std::vector<Command> gets;
   for (std::size_t i = 0; i < pointer->count; ++i) gets.push_back({"GET", pointer->prefix + std::to_string(i)});
   auto replies = connection.pipeline(gets);
@@ -92,6 +101,9 @@ util::Expected<std::optional<std::string>> resolve_record(Connection& connection
   for (const auto& reply : *replies) {
     if (reply.is_error()) return reply_error(reply, "reading " + slot_name(slot), connection.where());
     if (!reply.is_string()) return std::optional<std::string>();
+    if (value.size() + reply.text.size() > pointer->bytes) {
+      return damaged(slot, "its chunks add up to more than the recorded size", connection.where());
+    }
     value += reply.text;
   }
   if (value.size() != pointer->bytes || util::sha256_hex(value) != pointer->sha256) {
@@ -103,20 +115,26 @@ util::Expected<std::optional<std::string>> resolve_record(Connection& connection
 }  // namespace
 
 const std::string& lua_drop_chunks() {
-  static const std::string lua = R"lua(
+  // A damaged record claiming a billion chunks must not keep Redis busy.
+  static const std::string lua = fmt::format(R"lua(
 local function drop_chunks(record)
   if not record then return end
   local count, prefix = string.match(record, '^%*(%d+) %d+ %x+ (.+)$')
-  if count then
+  if count and tonumber(count) <= {} then
     for i = 0, tonumber(count) - 1 do redis.call('DEL', prefix .. i) end
   end
 end
-)lua";
+)lua", k_max_chunks);
   return lua;
 }
 
 util::Expected<StagedValue> stage_value(Connection& connection, const ValueSlot& slot, std::string_view value) {
   StagedValue staged;
+  if (value.size() > k_max_value_bytes) {
+    return util::fail(ErrorKind::bad_input,
+                      fmt::format("{} is {} bytes, more than the {} bytes a value in Redis may hold", slot_name(slot),
+                                  value.size(), k_max_value_bytes));
+  }
   if (value.size() <= k_chunk_bytes) {
     staged.record.reserve(value.size() + 1);
     staged.record = "=";

@@ -18,6 +18,13 @@ namespace pipeline::redis {
 // (Upstash's smaller plans), so no request carries much more than this.
 inline constexpr std::size_t k_chunk_bytes = 512 * 1024;
 
+// The largest value a slot holds: 512 MiB, Redis's own limit for one string,
+// hence at most k_max_chunks chunks. A record that claims more is damaged
+// (refused before anything is allocated), and a larger value is refused
+// before it is written.
+inline constexpr std::size_t k_max_value_bytes = std::size_t{512} * 1024 * 1024;
+inline constexpr std::size_t k_max_chunks = k_max_value_bytes / k_chunk_bytes;
+
 // Chunks written but not yet made visible expire after this time, so a
 // writer killed mid-value leaves nothing behind for long.
 inline constexpr std::chrono::seconds k_staged_chunk_ttl{3600};

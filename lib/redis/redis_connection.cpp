@@ -436,6 +436,9 @@ util::Error reply_error(const Reply& reply, const std::string& what, const std::
   for (const char* login : login_codes) {
     if (code == login) return util::fail(ErrorKind::bad_input, message, "redis_auth");
   }
+  // A key of another type than ours holds data we did not write: like a
+  // corrupt file, that is bad input, not a failure of the program.
+  if (code == "WRONGTYPE") return util::fail(ErrorKind::bad_input, message, "redis_wrongtype");
   return util::fail(ErrorKind::failed, message, "redis_error");
 }
 

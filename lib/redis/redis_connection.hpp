@@ -95,7 +95,8 @@ class Connection {
 // The util::Error for an error reply of `what` ("saving run x"): transient
 // for the replies a server gives while it cannot serve for a moment
 // (LOADING, BUSY, TRYAGAIN, MASTERDOWN, READONLY, OOM, CLUSTERDOWN), bad_input
-// for a refused login (NOAUTH, WRONGPASS, NOPERM), failed otherwise.
+// for a refused login (NOAUTH, WRONGPASS, NOPERM) and for a key of the wrong
+// type (WRONGTYPE: data we did not write), failed otherwise.
 util::Error reply_error(const Reply& reply, const std::string& what, const std::string& where);
 
 // The reply, or its error as reply_error() makes it when it is an error reply.

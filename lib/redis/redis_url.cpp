@@ -1,5 +1,6 @@
 #include "lib/redis/redis_url.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -57,6 +58,26 @@ std::optional<int> parse_number(std::string_view text, int low, int high) {
 
 bool is_redis_url(std::string_view text) {
   return util::starts_with_ignoring_case(text, "redis://") || util::starts_with_ignoring_case(text, "rediss://");
+}
+
+std::string hide_passwords(std::string_view text) {
+  std::string hidden(text);
+  const std::string lower = util::to_lower(text);
+  for (auto at = lower.find("redis"); at != std::string::npos; at = lower.find("redis", at + 1)) {
+    auto start = at + 5;
+    if (start < lower.size() && lower[start] == 's') ++start;
+    if (start >= lower.size() || lower[start] != ':') continue;
+    ++start;
+    while (start < lower.size() && lower[start] == '/') ++start;
+    const auto end = std::min(lower.find_first_of("/ \t\n", start), lower.size());
+    // As in parse_redis_url, the last '@' ends the userinfo.
+    const auto userinfo_end = lower.rfind('@', end == 0 ? 0 : end - 1);
+    if (userinfo_end == std::string::npos || userinfo_end < start) continue;
+    const auto colon = lower.find(':', start);
+    const auto password = colon != std::string::npos && colon < userinfo_end ? colon + 1 : start;
+    for (auto i = password; i < userinfo_end; ++i) hidden[i] = '*';
+  }
+  return hidden;
 }
 
 std::string RedisUrl::masked() const {

@@ -25,6 +25,12 @@ struct RedisUrl {
 // True when `text` starts with redis:// or rediss:// (any case).
 bool is_redis_url(std::string_view text);
 
+// `text` with the password of every Redis URL in it (redis:// or rediss://,
+// typed with any number of slashes) replaced by '*' byte for byte, so that
+// the result can overwrite a process's argument in place and keep the
+// password out of /proc/<pid>/cmdline: "--store=redis://u:***@h:6379/0".
+std::string hide_passwords(std::string_view text);
+
 // Parses a Redis URL. User and password are percent-decoded; a userinfo
 // without ':' is the password alone, as redis-cli reads it. Errors are
 // bad_input and never repeat the URL, which may hold a password.

@@ -1,11 +1,11 @@
 #include "lib/util/file_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <sstream>
 
@@ -28,6 +28,22 @@ bool write_all(int fd, std::string_view content) {
   return true;
 }
 
+// Closes a descriptor when it goes out of scope.
+struct FileCloser {
+  int fd;
+  ~FileCloser() { ::close(fd); }
+};
+
+// "a FIFO", "a directory"...: what a file that is not regular is, for a message.
+std::string file_type_text(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
+
 // Unique among live processes (the pid) and among a process's writes; a
 // forked child shares its parent's generator state, hence the pid.
 std::string random_suffix() {
@@ -39,15 +55,39 @@ std::string random_suffix() {
 
 }  // namespace
 
-Expected<std::string> read_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return fail(ErrorKind::bad_input, path.string() + " is a directory, not a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorKind::bad_input, "cannot read " + path.string() + ": " + std::strerror(errno));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return fail(ErrorKind::bad_input, "error while reading " + path.string());
-  return buffer.str();
+Expected<std::string> read_file(const std::filesystem::path& path, const ReadLimits& limits) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  const int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | (limits.follow_symlinks ? 0 : O_NOFOLLOW);
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) {
+    if (errno == ELOOP && !limits.follow_symlinks) {
+      return fail(ErrorKind::bad_input, path.string() + " is a symbolic link; it is not followed");
+    }
+    return fail(ErrorKind::bad_input, "cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  const FileCloser closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return fail(ErrorKind::bad_input, "cannot read " + path.string() + ": " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) {
+    return fail(ErrorKind::bad_input, path.string() + " is " + file_type_text(info.st_mode) + ", not a regular file");
+  }
+  const auto too_large = [&] {
+    return fail(ErrorKind::bad_input,
+                path.string() + " is too large: at most " + std::to_string(limits.max_bytes) + " bytes are read here");
+  };
+  if (static_cast<std::uint64_t>(info.st_size) > limits.max_bytes) return too_large();
+  std::string text;
+  text.reserve(static_cast<std::size_t>(info.st_size));
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got < 0) return fail(ErrorKind::bad_input, "error while reading " + path.string() + ": " + std::strerror(errno));
+    if (got == 0) break;
+    if (text.size() + static_cast<std::size_t>(got) > limits.max_bytes) return too_large();
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+  return text;
 }
 
 Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, Sync sync) {
@@ -92,8 +132,16 @@ Expected<void> sync_filesystem(const std::filesystem::path& path) {
 }
 
 Expected<void> append_line(const std::filesystem::path& path, std::string_view line, Sync sync) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+  if (fd < 0 && errno == ELOOP) {
+    return fail(ErrorKind::bad_input, path.string() + " is a symbolic link; it is not followed");
+  }
   if (fd < 0) return io_error("cannot open", path);
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return fail(ErrorKind::bad_input, path.string() + " is not a regular file");
+  }
   std::string record(line);
   record.push_back('\n');
   bool ok = write_all(fd, record) && (sync == Sync::later || ::fdatasync(fd) == 0);

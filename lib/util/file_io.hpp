@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -8,8 +9,23 @@
 
 namespace pipeline::util {
 
-// The whole file as bytes; a missing or unreadable file is bad_input.
-Expected<std::string> read_file(const std::filesystem::path& path);
+// The most read_file reads unless told otherwise: 1 GiB.
+inline constexpr std::uint64_t k_max_read_bytes = std::uint64_t{1} << 30;
+
+// How read_file treats what it is given.
+struct ReadLimits {
+  // A larger file is refused before it is read (and one that grows past the
+  // cap while read is refused too).
+  std::uint64_t max_bytes = k_max_read_bytes;
+  // False: a symbolic link as the file itself is refused (O_NOFOLLOW).
+  bool follow_symlinks = true;
+};
+
+// The whole file as bytes. Only a regular file is read: a FIFO, a device
+// (/dev/zero), a socket or a directory is refused at once, never waited on.
+// Every failure (missing, unreadable, not a regular file, over the cap) is
+// bad_input with one line that names the path.
+Expected<std::string> read_file(const std::filesystem::path& path, const ReadLimits& limits = {});
 
 // When a write reaches the disk itself. Every write survives a killed
 // process either way (the kernel keeps it); only a power loss or an OS crash
@@ -27,7 +43,8 @@ Expected<void> write_file_atomic(const std::filesystem::path& path, std::string_
 
 // Appends one line (a newline is added) in one write, so that a log written
 // this way survives a kill up to its last complete line; Sync::now also
-// flushes it to the disk.
+// flushes it to the disk. A symbolic link at `path` is refused, never
+// followed.
 Expected<void> append_line(const std::filesystem::path& path, std::string_view line, Sync sync = Sync::now);
 
 // Flushes every file written on the file system that holds `path` to the

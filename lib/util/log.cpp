@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "lib/util/text.hpp"
+
 namespace pipeline::util {
 namespace {
 
@@ -19,7 +21,7 @@ bool verbose() { return g_verbose; }
 void log_verbose(std::string_view message) {
   if (!g_verbose) return;
   std::lock_guard lock(g_stderr_mutex);
-  std::fprintf(stderr, "pipeline: %.*s\n", static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "pipeline: %s\n", escape_control(message).c_str());
 }
 
 }  // namespace pipeline::util

@@ -30,6 +30,28 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
   return true;
 }
 
+std::string escape_control(std::string_view text, bool keep_lines) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte >= 0x20 && byte != 0x7f) || (keep_lines && (c == '\n' || c == '\t'))) {
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      char escape[5];
+      std::snprintf(escape, sizeof escape, "\\x%02x", byte);
+      out += escape;
+    }
+  }
+  return out;
+}
+
 std::string megabytes_text(std::uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof text, "%.4g MB", static_cast<double>(bytes) / (1024.0 * 1024.0));
