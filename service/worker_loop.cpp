@@ -12,6 +12,7 @@
 #include "checkpoints/redis_lease.hpp"
 #include "lib/llm/chat.hpp"
 #include "lib/notify/webhook_notifier.hpp"
+#include "lib/queue/job_admission.hpp"
 #include "lib/queue/server_checks.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/host_name.hpp"
@@ -90,8 +91,9 @@ class Worker {
   }
 
  private:
+  // One line whatever the text holds (errors may quote what a job's entry held).
   void log(const std::string& text) const {
-    if (m_worker.log) m_worker.log(text);
+    if (m_worker.log) m_worker.log(queue::one_line_text(text));
   }
 
   std::string description() const {
@@ -163,7 +165,12 @@ class Worker {
     const Ms wait = m_worker.once ? Ms(1000) : std::min(Ms(2000), m_lease / 3);
     while (!m_stopping) {
       try {
-        if (!jobs) jobs = open_job_queue(*m_store, m_id);
+        if (!jobs) {
+          jobs = open_job_queue(*m_store, m_id);
+          jobs->on_refused([this](const queue::Job& record) {
+            log(fmt::format("refused, recorded as failed job {}: {}", record.job_id, record.error));
+          });
+        }
         // Entries of dead workers are looked for every third of the lease.
         std::optional<Ms> reclaim;
         if (util::Clock::now() - last_reclaim >= m_lease / 3) {
@@ -186,10 +193,12 @@ class Worker {
           }
           return;
         }
-      } catch (const FatalError& error) {
+      } catch (const std::exception& error) {
+        // Nothing a job holds takes the worker down: the slot goes on.
+        const auto* fatal = dynamic_cast<const FatalError*>(&error);
         log(error.what());
         if (m_worker.once) {
-          m_exit_code = util::exit_code(error.kind());
+          m_exit_code = util::exit_code(fatal ? fatal->kind() : ErrorKind::failed);
           return;
         }
         std::this_thread::sleep_for(Ms(1000));
