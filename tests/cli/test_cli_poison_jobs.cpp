@@ -21,11 +21,15 @@
 #include <vector>
 
 #include "tests/support/cli_env.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_file_server.hpp"
 #include "tests/support/loopback_socket.hpp"
+#include "tests/support/marked_document.hpp"
 #include "tests/support/pdf_builder.hpp"
+#include "tests/support/queue_world.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/run_fixture.hpp"
+#include "tests/support/terminate.hpp"
 
 using namespace pipeline::testing;
 using nlohmann::json;
@@ -34,42 +38,10 @@ using std::chrono::seconds;
 
 namespace {
 
-using PoisonClock = std::chrono::steady_clock;
 using Entry = std::vector<std::string>;  // field, value, ...
 
-// A fake model, a Redis server as the store and the CLI's environment.
-struct PoisonWorld {
-  PoisonWorld() : env(server) { env.options.env["PIPELINE_STORE"] = redis.url(); }
-  FakeLlmServer server;
-  RedisServer redis;
-  CliEnv env;
-
-  std::unique_ptr<Process> start_worker(const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> argv{pipeline_binary(), "worker", "--lease", "3s"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>(argv, env.options);
-  }
-  // XADD of `fields` to the stream of `priority`; returns the entry id.
-  std::string add(const Entry& fields, const std::string& priority = "normal") const {
-    pipeline::redis::Command command{"XADD", "pipeline:jobs:" + priority, "*"};
-    command.insert(command.end(), fields.begin(), fields.end());
-    return redis.command(command).text;
-  }
-  std::map<std::string, std::string> hash(const std::string& key) const {
-    const auto reply = redis.command({"HGETALL", key});
-    std::map<std::string, std::string> fields;
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) fields[reply.elements[i].text] = reply.elements[i + 1].text;
-    return fields;
-  }
-  std::string job_state(const std::string& id) const { return hash("pipeline:job:" + id)["state"]; }
-  // Entries waiting or in flight in the three streams.
-  long long entries_left() const {
-    long long left = 0;
-    for (const char* priority : {"high", "normal", "low"}) {
-      left += redis.command({"XLEN", std::string("pipeline:jobs:") + priority}).integer;
-    }
-    return left;
-  }
+// The queue's world, with every job jobs list shows.
+struct PoisonWorld : QueueWorld {
   // `jobs list --json`, by job id.
   std::map<std::string, json> jobs() const {
     const auto listed = env.run({"jobs", "list", "--json"});
@@ -79,39 +51,11 @@ struct PoisonWorld {
     for (const auto& job : json::parse(listed.out)) jobs[job.at("job_id").get<std::string>()] = job;
     return jobs;
   }
-  void submit(const std::string& pdf, const std::string& run_id) const {
-    auto result = env.run({"submit", pdf, "--brand", env.brand_path, "--run-id", run_id});
-    INFO(result.err);
-    REQUIRE(result.exit_code == 0);
-  }
 };
 
-bool poison_wait_until(const std::function<bool()>& condition, milliseconds timeout) {
-  const auto give_up = PoisonClock::now() + timeout;
-  while (PoisonClock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return condition();
-}
-
-std::string poison_pdf(const CliEnv& env, const std::string& marker) {
-  const std::string path = env.dir / (marker + ".pdf");
-  write_text_pdf(path,
-                 {"Case " + marker + "\nA bakery sold " + marker + " rolls from a hatch to commuters at dawn.\n"
-                  "Morning sales tripled within a quarter as the queue moved in under a minute.",
-                  "Why it worked\nOne product, one price and card-only payment made each sale take seconds."},
-                 PdfBuildOptions{"Case " + marker, "", ""});
-  return path;
-}
-
+// Requests for one document's first stage.
 int poison_requests_for(const FakeLlmServer& server, const std::string& marker) {
-  int count = 0;
-  for (const auto& request : server.requests()) {
-    if (request.value("/response_format/json_schema/name"_json_pointer, std::string()) != "mechanisms") continue;
-    if (request.dump().find(marker) != std::string::npos) ++count;
-  }
-  return count;
+  return marked_requests(server, marker, "mechanisms");
 }
 
 bool poison_one_line(const std::string& text) {
@@ -121,12 +65,16 @@ bool poison_one_line(const std::string& text) {
   return true;
 }
 
-ProcessResult poison_stop(Process& worker) {
-  worker.send_signal(SIGTERM);
-  auto result = worker.wait(seconds(30));
-  INFO(result.err);
-  CHECK(result.exit_code == 0);
-  return result;
+
+// A drained worker: exit 0 within `limit` seconds, the job `id` back in the
+// queue for another worker (not failed).
+void poison_check_given_back(const PoisonWorld& world, const TerminatedProcess& stopped, const std::string& id,
+                             double limit) {
+  INFO(stopped.result.err);
+  CHECK(stopped.result.exit_code == 0);
+  CHECK(stopped.seconds < limit);
+  CHECK(world.job_state(id) == "queued");
+  CHECK(world.entries_left() == 1);
 }
 
 // A TCP server on 127.0.0.1 that accepts connections (the kernel's backlog)
@@ -195,7 +143,7 @@ TEST_CASE("fuzz: every hostile entry a worker takes ends failed in jobs list, wi
   for (const auto& entry : entries) world.add(entry, random() % 2 ? "normal" : "low");
 
   auto worker = world.start_worker({"--concurrency", "2", "--allow-local-sources", local.path()});
-  const bool drained = poison_wait_until(
+  const bool drained = eventually(
       [&] { return world.entries_left() == 0 && world.jobs().size() == entries.size(); }, seconds(60));
   CHECK(worker->running());
   const auto jobs = world.jobs();
@@ -228,9 +176,9 @@ TEST_CASE("fuzz: every hostile entry a worker takes ends failed in jobs list, wi
   CHECK(split_lines(listed.out).size() == entries.size());
 
   // The same worker serves a good job after all that.
-  world.submit(poison_pdf(world.env, "Aftermark"), "after-fuzz");
-  CHECK(poison_wait_until([&] { return world.job_state("after-fuzz") == "done"; }, seconds(30)));
-  const auto result = poison_stop(*worker);
+  world.submit(write_marked_pdf(world.env, "Aftermark"), "after-fuzz");
+  CHECK(eventually([&] { return world.job_state("after-fuzz") == "done"; }, seconds(30)));
+  const auto result = stop_cleanly(*worker);
   // One log line per entry, naming its job.
   for (const auto& [id, job] : jobs) {
     CAPTURE(id);
@@ -256,16 +204,16 @@ TEST_CASE("a worker under a stream of poison jobs keeps serving the good ones, w
     world.add({"kind", "source", "run_id", "poison-url-" + n, "source", "https://127.0.0.1:1/x.pdf", "brand",
                world.env.brand_path});
     world.add({"kind", "run", "run_id", "poison-missing-" + n});
-    world.submit(poison_pdf(world.env, "Goodmark" + n), "good-" + n);
+    world.submit(write_marked_pdf(world.env, "Goodmark" + n), "good-" + n);
     for (const char* kind : {"kind", "local", "url", "missing"}) poison_ids.push_back(std::string("poison-") + kind + "-" + n);
   }
-  const bool done = poison_wait_until(
+  const bool done = eventually(
       [&] { return world.job_state("good-0") == "done" && world.job_state("good-1") == "done" &&
                    world.job_state("good-2") == "done" && world.entries_left() == 0; },
       seconds(90));
   CHECK(worker->running());
   CHECK(worker->pid() == pid);
-  const auto result = poison_stop(*worker);
+  const auto result = stop_cleanly(*worker);
   INFO(result.err);
   REQUIRE(done);
   for (const auto& id : poison_ids) {
@@ -290,9 +238,9 @@ TEST_CASE("a worker under a stream of poison jobs keeps serving the good ones, w
 TEST_CASE("a reused run id never yields another run's cards, and an entry for a finished job leaves a trace") {
   PoisonWorld world;
   HttpFileServer files;
-  files.serve("/other.pdf", read_bytes(poison_pdf(world.env, "Othermark")));
+  files.serve("/other.pdf", read_bytes(write_marked_pdf(world.env, "Othermark")));
   world.env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
-  world.submit(poison_pdf(world.env, "Firstmark"), "reuse-1");
+  world.submit(write_marked_pdf(world.env, "Firstmark"), "reuse-1");
   auto first = world.env.run({"worker", "--once", "--lease", "3s"});
   INFO(first.err);
   REQUIRE(first.exit_code == 0);
@@ -301,7 +249,7 @@ TEST_CASE("a reused run id never yields another run's cards, and an entry for a 
   const auto run_files = world.hash("pipeline:run:reuse-1:files");
   const auto cards = world.env.run({"show", "reuse-1", "--json"});
   REQUIRE(cards.exit_code == 0);
-  auto made = world.env.run({"new", poison_pdf(world.env, "Madenmark"), "--brand", world.env.brand_path, "--run-id",
+  auto made = world.env.run({"new", write_marked_pdf(world.env, "Madenmark"), "--brand", world.env.brand_path, "--run-id",
                              "made-2"});
   REQUIRE(made.exit_code == 0);
 
@@ -339,8 +287,8 @@ TEST_CASE("a reused run id never yields another run's cards, and an entry for a 
 TEST_CASE("two entries with the same id added at once give exactly one run and one visible failure") {
   PoisonWorld world;
   HttpFileServer files;
-  files.serve("/left.pdf", read_bytes(poison_pdf(world.env, "Leftmark")));
-  files.serve("/right.pdf", read_bytes(poison_pdf(world.env, "Rightmark")));
+  files.serve("/left.pdf", read_bytes(write_marked_pdf(world.env, "Leftmark")));
+  files.serve("/right.pdf", read_bytes(write_marked_pdf(world.env, "Rightmark")));
   world.env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
   world.redis.command({"XGROUP", "CREATE", "pipeline:jobs:normal", "workers", "0", "MKSTREAM"});
   world.add({"kind", "source", "source", files.url("/left.pdf"), "brand", world.env.brand_path, "run_id", "twin"});
@@ -348,10 +296,10 @@ TEST_CASE("two entries with the same id added at once give exactly one run and o
   // Two workers start together, so each takes one of the entries.
   auto a = world.start_worker();
   auto b = world.start_worker();
-  const bool settled = poison_wait_until(
+  const bool settled = eventually(
       [&] { return world.job_state("twin") == "done" && world.entries_left() == 0; }, seconds(60));
-  poison_stop(*a);
-  poison_stop(*b);
+  stop_cleanly(*a);
+  stop_cleanly(*b);
   REQUIRE(settled);
   const auto jobs = world.jobs();
   REQUIRE(jobs.size() == 2);
@@ -380,19 +328,11 @@ TEST_CASE("SIGTERM with a job blocked on a source that never answers drains with
   world.env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
   world.add({"kind", "source", "source", silent.url("/slow.pdf"), "brand", world.env.brand_path, "run_id", "slow-1"});
   auto worker = world.start_worker({"--drain-timeout", "3s", "--request-timeout", "120s"});
-  REQUIRE(poison_wait_until([&] { return world.job_state("slow-1") == "running"; }, seconds(15)));
+  REQUIRE(eventually([&] { return world.job_state("slow-1") == "running"; }, seconds(15)));
   std::this_thread::sleep_for(milliseconds(500));
-  worker->send_signal(SIGTERM);
-  const auto signalled = PoisonClock::now();
-  const auto result = worker->wait(seconds(30));
-  const double drain_s = std::chrono::duration<double>(PoisonClock::now() - signalled).count();
-  MESSAGE("drained " << drain_s << " s after SIGTERM (--drain-timeout 3s)");
-  INFO(result.err);
-  CHECK(result.exit_code == 0);
-  CHECK(drain_s < 3.5);
-  // The job is back in the queue for another worker, not failed.
-  CHECK(world.job_state("slow-1") == "queued");
-  CHECK(world.entries_left() == 1);
+  const auto stopped = terminate_process(*worker);
+  MESSAGE("drained " << stopped.seconds << " s after SIGTERM (--drain-timeout 3s)");
+  poison_check_given_back(world, stopped, "slow-1", 3.5);
   CHECK(world.hash("pipeline:status:slow-1")["status"] == "queued");
 }
 
@@ -402,7 +342,7 @@ TEST_CASE("a job blocked where no cancel reaches (a brand FIFO) is given back at
   REQUIRE(::mkfifo((local / "brand.json").c_str(), 0600) == 0);
   world.add({"kind", "source", "source", "https://127.0.0.1:1/a.pdf", "brand", local / "brand.json", "run_id", "stuck-1"});
   auto worker = world.start_worker({"--drain-timeout", "3s"});
-  REQUIRE(poison_wait_until([&] { return world.job_state("stuck-1") == "running"; }, seconds(15)));
+  REQUIRE(eventually([&] { return world.job_state("stuck-1") == "running"; }, seconds(15)));
   std::this_thread::sleep_for(milliseconds(1000));
   if (world.job_state("stuck-1") != "running") {
     // Brand files that are not regular files are refused where brands are
@@ -410,18 +350,11 @@ TEST_CASE("a job blocked where no cancel reaches (a brand FIFO) is given back at
     MESSAGE("the brand FIFO was refused, not read: " << world.hash("pipeline:job:stuck-1")["error"]);
     CHECK(world.job_state("stuck-1") == "failed");
     CHECK(poison_one_line(world.hash("pipeline:job:stuck-1")["error"]));
-    poison_stop(*worker);
+    stop_cleanly(*worker);
     return;
   }
-  worker->send_signal(SIGTERM);
-  const auto signalled = PoisonClock::now();
-  const auto result = worker->wait(seconds(30));
-  const double drain_s = std::chrono::duration<double>(PoisonClock::now() - signalled).count();
-  MESSAGE("exited " << drain_s << " s after SIGTERM with a job blocked on a FIFO (--drain-timeout 3s)");
-  INFO(result.err);
-  CHECK(result.exit_code == 0);
-  CHECK(drain_s < 3.8);
-  CHECK(result.err.find("did not stop within --drain-timeout") != std::string::npos);
-  CHECK(world.job_state("stuck-1") == "queued");
-  CHECK(world.entries_left() == 1);
+  const auto stopped = terminate_process(*worker);
+  MESSAGE("exited " << stopped.seconds << " s after SIGTERM with a job blocked on a FIFO (--drain-timeout 3s)");
+  poison_check_given_back(world, stopped, "stuck-1", 3.8);
+  CHECK(stopped.result.err.find("did not stop within --drain-timeout") != std::string::npos);
 }
