@@ -11,6 +11,7 @@
 
 #include "lib/llm/provider_profile.hpp"
 
+#include "lib/util/identifier.hpp"
 #include "lib/util/json_text.hpp"
 #include "lib/util/time.hpp"
 
@@ -19,7 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t k_max_run_id_length = 128;
 constexpr std::size_t k_max_slug_length = 40;
 constexpr int k_stage_count = 5;
 
@@ -505,15 +505,7 @@ util::Error invalid_run_id_error(const std::string& run_id) {
                                 run_id));
 }
 
-bool is_valid_run_id(std::string_view id) {
-  if (id.empty() || id.size() > k_max_run_id_length) return false;
-  auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_alnum(id.front())) return false;
-  for (char c : id) {
-    if (!lower_alnum(c) && c != '.' && c != '_' && c != '-') return false;
-  }
-  return id.find("..") == std::string_view::npos;
-}
+bool is_valid_run_id(std::string_view id) { return util::is_valid_identifier(id); }
 
 bool is_safe_artifact_path(std::string_view path) {
   if (path.empty() || path.front() == '/' || path.find('\0') != std::string_view::npos) return false;

@@ -1,5 +1,6 @@
 #include "cli/app.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -55,9 +56,9 @@ void register_global_options(CLI::App& app, GlobalOptions& o) {
   app.add_flag("-v,--verbose", o.verbose, "More detail on stderr");
   app.add_option("--base-url", o.base_url, "OpenAI-compatible API base URL")->envname("PIPELINE_BASE_URL");
   app.add_option("--model", o.model, "Model name")->envname("PIPELINE_MODEL");
-  app.add_option("--connect-timeout", o.connect_timeout_s, "Time to wait for a connection (e.g. 15s, 500ms)")
+  app.add_option("--connect-timeout", o.connect_timeout_s, "Time to wait for a connection, to the model or a document's server (e.g. 15s, 500ms)")
       ->transform(duration_in_seconds())->type_name("DURATION");
-  app.add_option("--request-timeout", o.request_timeout_s, "Time one model request may take in all (e.g. 5m)")
+  app.add_option("--request-timeout", o.request_timeout_s, "Time one model request or document download may take in all (e.g. 5m)")
       ->envname("PIPELINE_REQUEST_TIMEOUT")->transform(duration_in_seconds())->type_name("DURATION");
   app.add_option("--first-token-timeout", o.first_token_timeout_s,
                  "Time to wait for the first content or reasoning of a streamed answer; reasoning models may think "
@@ -153,7 +154,8 @@ std::vector<std::filesystem::path> brand_search_dirs(const GlobalOptions& option
 pdf::IngestOptions ingest_options(const GlobalOptions& o) {
   pdf::IngestOptions ingest;
   ingest.download.max_bytes = static_cast<std::uint64_t>(std::llround(o.max_download_mb * 1024 * 1024));
-  ingest.download.connect_timeout_s = static_cast<long>(std::ceil(o.connect_timeout_s));
+  ingest.download.connect_timeout_s = std::max(1L, static_cast<long>(std::ceil(o.connect_timeout_s)));
+  ingest.download.total_timeout_s = std::max(1L, static_cast<long>(std::ceil(o.request_timeout_s)));
   ingest.download.url_guard.allow_private = o.allow_private_urls;
   ingest.limits.max_pages = o.max_pages;
   ingest.limits.max_text_bytes = static_cast<std::uint64_t>(std::llround(o.max_text_mb * 1024 * 1024));

@@ -7,6 +7,7 @@
 #include "cli/progress.hpp"
 #include "cli/queue_support.hpp"
 #include "cli/run_support.hpp"
+#include "lib/queue/job_source.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
 #include "lib/util/text.hpp"
@@ -34,6 +35,7 @@ struct WorkerArgs {
   bool once = false;
   std::string deadline;
   std::string drain_timeout = "25s";
+  std::string allow_local_sources;
 };
 
 std::chrono::milliseconds parse_worker_duration(const std::string& text, const std::string& option) {
@@ -218,7 +220,12 @@ void register_worker_command(CLI::App& app, GlobalOptions& options) {
   command->add_option("--deadline", worker->deadline,
                       "Wall-clock budget (e.g. 50s): what does not fit is saved and the job goes back to the queue");
   command->add_option("--drain-timeout", worker->drain_timeout,
-                      "On SIGTERM, how long the stages in flight may take to finish (default 25s)");
+                      "On SIGTERM, how long the stages in flight may take to finish (default 25s); the worker exits "
+                      "within it");
+  command->add_option("--allow-local-sources", worker->allow_local_sources,
+                      "Let source jobs name local files, only regular files under this folder (default: http(s) "
+                      "URLs only)")
+      ->type_name("DIR");
   command->footer(
       "Exit 0 on SIGTERM after draining, and with --once when the job is done or the queue empty; 75 with\n"
       "--once when the job was left unfinished (it is back in the queue for the next invocation); 3 when the\n"
@@ -231,6 +238,9 @@ void register_worker_command(CLI::App& app, GlobalOptions& options) {
     loop.drain_timeout = parse_worker_duration(worker->drain_timeout, "--drain-timeout");
     loop.deadline = parse_deadline(worker->deadline);
     loop.once = worker->once;
+    if (!worker->allow_local_sources.empty()) {
+      loop.sources = queue::local_sources_under(worker->allow_local_sources).value_or_throw();
+    }
     loop.log = [](const std::string& line) { fmt::print(stderr, "pipeline worker: {}\n", line); };
     ProgressPrinter printer(options);
     loop.progress = std::ref(printer);

@@ -1,6 +1,8 @@
 #include "service/worker_loop.hpp"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -12,6 +14,8 @@
 #include "checkpoints/redis_lease.hpp"
 #include "lib/llm/chat.hpp"
 #include "lib/notify/webhook_notifier.hpp"
+#include "lib/queue/job_admission.hpp"
+#include "lib/queue/job_source.hpp"
 #include "lib/queue/server_checks.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/host_name.hpp"
@@ -30,6 +34,8 @@ using util::FatalError;
 
 // Transient failures of a job before it is marked failed.
 constexpr int k_worker_max_attempts = 5;
+// How long before --drain-timeout the jobs still running are stopped and saved.
+constexpr Ms k_drain_stop_margin{2000};
 
 // A lock the worker keeps, lent to execute(), which must not release it.
 class LentRunLock final : public checkpoints::RunLock {
@@ -61,6 +67,7 @@ class Worker {
         m_drain(worker.drain_timeout),
         m_deadline(worker.deadline),
         m_store(std::move(store)),
+        m_sources(worker.sources),
         m_id(fmt::format("{}-{}-{}", util::host_name(), ::getpid(), util::random_hex(3))) {
     if (m_lease < Ms(1000)) throw FatalError(ErrorKind::usage, "--lease must be at least 1s");
     m_store->set_lease_ttl(m_lease);
@@ -90,8 +97,9 @@ class Worker {
   }
 
  private:
+  // One line whatever the text holds (errors may quote what a job's entry held).
   void log(const std::string& text) const {
-    if (m_worker.log) m_worker.log(text);
+    if (m_worker.log) m_worker.log(queue::one_line_text(text));
   }
 
   std::string description() const {
@@ -130,7 +138,10 @@ class Worker {
         log("stopping: no new jobs; the stages in flight finish, then their jobs go back to the queue");
         for_each_active([](ActiveJob& active) { active.draining = true; });
       }
-      if (drain_until && now > *drain_until) for_each_active([](ActiveJob& active) { active.cancel.cancel(); });
+      if (drain_until && now > *drain_until - std::min(k_drain_stop_margin, m_drain / 4)) {
+        for_each_active([](ActiveJob& active) { active.cancel.cancel(); });
+      }
+      if (drain_until && now > *drain_until) abandon(jobs);
       if (now - last_beat < m_lease / 3) continue;
       last_beat = now;
       try {
@@ -152,6 +163,22 @@ class Worker {
     }
   }
 
+  // The drain's end: the jobs that did not stop when asked (a read that
+  // does not notice) go back to the queue as they are, and the worker exits
+  // 0 without waiting for them; their run leases lapse within one TTL.
+  [[noreturn]] void abandon(queue::JobQueue& jobs) {
+    for_each_active([&](ActiveJob& active) {
+      if (auto released = jobs.release(active.delivery); !released) log(released.error().message);
+      set_status(jobs, active.delivery.job.run_id, {{"status", "queued"}});
+      log(fmt::format("job {} did not stop within --drain-timeout; given back to the queue as it is",
+                      active.delivery.job.job_id));
+    });
+    (void)jobs.unregister_worker();
+    log(fmt::format("worker {} stopped", m_id));
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+
   void for_each_active(const std::function<void(ActiveJob&)>& action) {
     std::lock_guard<std::mutex> guard(m_mutex);
     for (const auto& active : m_active) action(*active);
@@ -163,7 +190,12 @@ class Worker {
     const Ms wait = m_worker.once ? Ms(1000) : std::min(Ms(2000), m_lease / 3);
     while (!m_stopping) {
       try {
-        if (!jobs) jobs = open_job_queue(*m_store, m_id);
+        if (!jobs) {
+          jobs = open_job_queue(*m_store, m_id);
+          jobs->on_refused([this](const queue::Job& record) {
+            log(fmt::format("refused, recorded as failed job {}: {}", record.job_id, record.error));
+          });
+        }
         // Entries of dead workers are looked for every third of the lease.
         std::optional<Ms> reclaim;
         if (util::Clock::now() - last_reclaim >= m_lease / 3) {
@@ -186,10 +218,12 @@ class Worker {
           }
           return;
         }
-      } catch (const FatalError& error) {
+      } catch (const std::exception& error) {
+        // Nothing a job holds takes the worker down: the slot goes on.
+        const auto* fatal = dynamic_cast<const FatalError*>(&error);
         log(error.what());
         if (m_worker.once) {
-          m_exit_code = util::exit_code(error.kind());
+          m_exit_code = util::exit_code(fatal ? fatal->kind() : ErrorKind::failed);
           return;
         }
         std::this_thread::sleep_for(Ms(1000));
@@ -244,9 +278,11 @@ class Worker {
     std::unique_ptr<checkpoints::RunLock> lock;
     try {
       std::optional<checkpoints::RunState> state;
+      const std::string source =
+          job.kind == queue::JobKind::source ? queue::admit_source(job.source, m_sources).value_or_throw() : "";
       if (job.kind == queue::JobKind::source && !m_store->exists(job.run_id)) {
         NewRunOptions run;
-        run.input = job.source;
+        run.input = source;
         run.brand = job.brand;
         run.run_id = job.run_id;
         auto created = create(m_settings, run, *m_store, m_deadline);
@@ -259,6 +295,12 @@ class Worker {
       } else {
         lock = take_lease(delivery);
         state = m_store->load(job.run_id).value_or_throw();
+        // A run this job made before (it was given back or taken over) has
+        // the job's document; any other is someone else's.
+        if (job.kind == queue::JobKind::source && state->input.source != source) {
+          throw FatalError(ErrorKind::bad_input, fmt::format("run {} exists: a source job needs a run id of its own",
+                                                             job.run_id));
+        }
       }
       if (auto* lease = dynamic_cast<checkpoints::RedisRunLock*>(lock.get())) {
         lease->on_lost([active] {
@@ -363,6 +405,7 @@ class Worker {
   Ms m_drain;
   std::optional<util::Clock::time_point> m_deadline;
   std::unique_ptr<checkpoints::RedisRunStore> m_store;
+  queue::SourcePolicy m_sources;
   std::string m_id;
   std::string m_started_at = util::now_iso8601();
   std::mutex m_mutex;  // guards m_active

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "checkpoints/redis_run_store.hpp"
+#include "lib/queue/job_source.hpp"
 #include "lib/util/time.hpp"
 #include "service/run_settings.hpp"
 #include "stages/chain.hpp"
@@ -23,6 +24,9 @@ struct WorkerOptions {
   bool once = false;                                     // one job (or an empty queue), then return
   std::optional<util::Clock::time_point> deadline;       // what does not fit goes back to the queue
   std::chrono::milliseconds drain_timeout{25000};        // on a stop signal, the stages in flight may finish
+  // Where source jobs may read documents: http(s) URLs, and local files only
+  // under sources.local_root (--allow-local-sources).
+  queue::SourcePolicy sources;
   // Where the worker's lines for people go; null: nowhere.
   std::function<void(const std::string& line)> log;
   // Sees every event of the runs it works on (a progress printer); may be null.

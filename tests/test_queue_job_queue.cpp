@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -222,4 +224,102 @@ TEST_CASE("the status hash holds what was set, with updated_at") {
   CHECK(fields.at("status") == "running");
   CHECK(fields.at("stage") == "signals");
   CHECK(fields.count("updated_at") == 1);
+}
+
+TEST_CASE("two entries for one id: the first makes the job, the second is refused under an id of its own") {
+  RedisServer server;
+  auto a = open_test_queue(server, "a");
+  auto b = open_test_queue(server, "b");
+  std::vector<Job> refused;
+  b.on_refused([&](const Job& record) { refused.push_back(record); });
+  const auto first = server.command({"XADD", "pipeline:jobs:normal", "*", "kind", "run", "run_id", "twice"});
+  const auto second = server.command({"XADD", "pipeline:jobs:normal", "*", "kind", "run", "run_id", "twice"});
+  const auto delivery = take_now(a);
+  CHECK(delivery.entry_id == first.text);
+  CHECK(queue_is_empty(b));
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].job_id == "entry-normal-" + second.text);
+  CHECK(refused[0].error.find("job twice is queued already") != std::string::npos);
+  // The job keeps its own entry and outcome.
+  REQUIRE(a.finish(delivery, JobState::done, "").has_value());
+  CHECK(a.find("twice")->value().state == JobState::done);
+  CHECK(a.find("twice")->value().entry == first.text);
+  const auto listed = a.list();
+  REQUIRE(listed.has_value());
+  REQUIRE(listed->size() == 2);
+  CHECK(a.find(refused[0].job_id)->value().state == JobState::failed);
+  // An entry for a job that is done is refused as visibly, never acknowledged in silence.
+  server.command({"XADD", "pipeline:jobs:high", "*", "run_id", "twice"});
+  CHECK(queue_is_empty(b));
+  REQUIRE(refused.size() == 2);
+  CHECK(refused[1].error.find("job twice is done already") != std::string::npos);
+  CHECK(a.list()->size() == 3);
+  CHECK(a.counts()->in_flight == 0);
+}
+
+TEST_CASE("a source entry for a run that exists is refused; the run and its job are left alone") {
+  RedisServer server;
+  auto worker = open_test_queue(server, "w");
+  std::vector<Job> refused;
+  worker.on_refused([&](const Job& record) { refused.push_back(record); });
+  server.command({"SET", "pipeline:run:old:checkpoint", "=kept"});
+  server.command({"XADD", "pipeline:jobs:normal", "*", "kind", "source", "source", "https://example.com/a.pdf", "brand",
+                  "acme", "run_id", "old"});
+  CHECK(queue_is_empty(worker));
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].error.find("run old exists") != std::string::npos);
+  CHECK(server.command({"EXISTS", "pipeline:job:old"}).integer == 0);
+  CHECK(server.command({"GET", "pipeline:run:old:checkpoint"}).text == "=kept");
+  // A run job for it is what carries a run on.
+  server.command({"XADD", "pipeline:jobs:normal", "*", "kind", "run", "run_id", "old"});
+  CHECK(take_now(worker).job.job_id == "old");
+}
+
+TEST_CASE("malformed entries are recorded as failed jobs that jobs list shows, under their id or the entry's") {
+  RedisServer server;
+  auto worker = open_test_queue(server, "w");
+  int refusals = 0;
+  worker.on_refused([&](const Job&) { ++refusals; });
+  server.command({"XADD", "pipeline:jobs:low", "*", "kind", "exec", "run_id", "odd-kind"});
+  server.command({"XADD", "pipeline:jobs:low", "*", "priority", "urgent", "run_id", "odd-priority"});
+  const auto traversal = server.command({"XADD", "pipeline:jobs:low", "*", "run_id", "../../etc"});
+  const auto nameless = server.command({"XADD", "pipeline:jobs:low", "*", "kind", "source"});
+  const auto two_ids = server.command({"XADD", "pipeline:jobs:low", "*", "run_id", "r1", "job_id", "r2"});
+  CHECK(queue_is_empty(worker));
+  CHECK(refusals == 5);
+  const auto listed = worker.list();
+  REQUIRE(listed.has_value());
+  std::map<std::string, Job> jobs;
+  for (const auto& job : *listed) jobs[job.job_id] = job;
+  REQUIRE(jobs.size() == 5);
+  CHECK(jobs.at("odd-kind").error.find("unknown job kind") != std::string::npos);
+  CHECK(jobs.at("odd-priority").error.find("unknown priority") != std::string::npos);
+  CHECK(jobs.at("entry-low-" + traversal.text).error.find("is not valid") != std::string::npos);
+  CHECK(jobs.at("entry-low-" + nameless.text).error.find("no run_id") != std::string::npos);
+  CHECK(jobs.at("entry-low-" + two_ids.text).error.find("differs from run_id") != std::string::npos);
+  for (const auto& [id, job] : jobs) {
+    CAPTURE(id);
+    CHECK(job.state == JobState::failed);
+    CHECK(job.worker == "w");
+  }
+  CHECK(worker.counts()->in_flight == 0);
+  CHECK(server.command({"XLEN", "pipeline:jobs:low"}).integer == 0);
+}
+
+TEST_CASE("jobs list shows a job whose hash cannot be read, and a refused source entry's record") {
+  RedisServer server;
+  auto worker = open_test_queue(server, "w");
+  server.command({"HSET", "pipeline:job:weird", "run_id", "weird", "state", "exploded\n"});
+  server.command({"ZADD", "pipeline:jobs:index", "1", "weird"});
+  server.command({"XADD", "pipeline:jobs:normal", "*", "kind", "source", "run_id", "no-brand", "source", "https://a/b.pdf"});
+  CHECK(queue_is_empty(worker));
+  const auto listed = worker.list();
+  REQUIRE(listed.has_value());
+  REQUIRE(listed->size() == 2);
+  CHECK(listed->at(0).job_id == "weird");
+  CHECK(listed->at(0).state == JobState::failed);
+  CHECK(listed->at(0).error.find("exploded\\x0a") != std::string::npos);
+  CHECK(listed->at(1).job_id == "no-brand");
+  CHECK(listed->at(1).kind == JobKind::source);
+  CHECK(listed->at(1).error.find("needs both source and brand") != std::string::npos);
 }

@@ -206,7 +206,7 @@ util::Expected<void> download(std::string_view url_view, const fs::path& destina
     case CURLE_UNSUPPORTED_PROTOCOL:
       return bad("it redirects to a URL that is not http:// or https://");
     case CURLE_OPERATION_TIMEDOUT:
-      return bad("timed out");
+      return bad(error_text[0] ? std::string("timed out (") + error_text + ")" : "timed out");
     case CURLE_ABORTED_BY_CALLBACK:
       return stopped(url, util::StopReason::signal);
     default:

@@ -70,8 +70,9 @@ std::vector<std::pair<std::string, std::string>> Job::to_fields() const {
   };
   const std::pair<const char*, const std::string*> optional_fields[] = {
       {"source", &source},         {"brand", &brand},           {"notify", &notify},
-      {"error", &error},           {"worker", &worker},         {"created_at", &created_at},
-      {"updated_at", &updated_at}, {"started_at", &started_at}, {"finished_at", &finished_at},
+      {"error", &error},           {"worker", &worker},         {"entry", &entry},
+      {"created_at", &created_at}, {"updated_at", &updated_at}, {"started_at", &started_at},
+      {"finished_at", &finished_at},
   };
   for (const auto& [name, value] : optional_fields) {
     if (!value->empty()) fields.emplace_back(name, *value);
@@ -96,9 +97,6 @@ util::Expected<Job> Job::from_fields(const std::map<std::string, std::string>& f
   if (job.job_id.empty()) job.job_id = job.run_id;
   job.source = job_text_field(fields, "source");
   job.brand = job_text_field(fields, "brand");
-  if (job.kind == JobKind::source && (job.source.empty() || job.brand.empty())) {
-    return job_field_error(fmt::format("source job {} needs both source and brand", job.job_id));
-  }
   if (const auto priority = job_text_field(fields, "priority"); !priority.empty()) {
     const auto parsed = parse_priority(priority);
     if (!parsed) return job_field_error(fmt::format("unknown priority \"{}\" (use high, normal or low)", priority));
@@ -109,11 +107,16 @@ util::Expected<Job> Job::from_fields(const std::map<std::string, std::string>& f
     if (!parsed) return job_field_error(fmt::format("unknown job state \"{}\"", state));
     job.state = *parsed;
   }
+  // A refused entry's record (failed) holds no source to run.
+  if (job.kind == JobKind::source && !is_final(job.state) && (job.source.empty() || job.brand.empty())) {
+    return job_field_error(fmt::format("source job {} needs both source and brand", job.job_id));
+  }
   job.notify = job_text_field(fields, "notify");
   job.attempts = job_count_field(fields, "attempts");
   job.deaths = job_count_field(fields, "deaths");
   job.error = job_text_field(fields, "error");
   job.worker = job_text_field(fields, "worker");
+  job.entry = job_text_field(fields, "entry");
   job.created_at = job_text_field(fields, "created_at");
   job.updated_at = job_text_field(fields, "updated_at");
   job.started_at = job_text_field(fields, "started_at");

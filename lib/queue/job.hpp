@@ -42,6 +42,7 @@ struct Job {
   int deaths = 0;    // workers that died holding it since its last finished stage
   std::string error;
   std::string worker;  // the worker that has or last had it
+  std::string entry;   // the stream entry that stands for the job now (docs/queue.md)
   std::string created_at;
   std::string updated_at;
   std::string started_at;
@@ -49,9 +50,9 @@ struct Job {
 
   // Field/value pairs for HSET (empty values left out).
   std::vector<std::pair<std::string, std::string>> to_fields() const;
-  // A job from a hash or stream entry's fields. Needs kind (default run) and
-  // run_id, and for kind source also source and brand; unknown fields are
-  // ignored. bad_input naming what is wrong otherwise.
+  // A job from a hash's fields. Needs kind (default run) and run_id, and for
+  // kind source also source and brand unless the job is over; unknown fields
+  // are ignored. bad_input naming what is wrong otherwise.
   static util::Expected<Job> from_fields(const std::map<std::string, std::string>& fields);
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "lib/queue/job_admission.hpp"
 #include "lib/redis/redis_script.hpp"
 #include "lib/util/time.hpp"
 
@@ -36,7 +37,8 @@ for _, id in ipairs(due) do
       local priority = redis.call('HGET', job, 'priority') or 'normal'
       local run_id = redis.call('HGET', job, 'run_id') or id
       local kind = redis.call('HGET', job, 'kind') or 'run'
-      redis.call('XADD', ARGV[2] .. 'jobs:' .. priority, '*', 'job_id', id, 'run_id', run_id, 'kind', kind)
+      local entry = redis.call('XADD', ARGV[2] .. 'jobs:' .. priority, '*', 'job_id', id, 'run_id', run_id, 'kind', kind)
+      redis.call('HSET', job, 'entry', entry)
       moved = moved + 1
     end
   end
@@ -44,6 +46,56 @@ end
 return moved
 )lua");
   return script;
+}
+
+// Adds an entry for a job and makes it the job's own in one step, so that no
+// worker can see the entry before the job's hash names it.
+const redis::Script& add_entry_script() {
+  static const redis::Script script(R"lua(
+local entry = redis.call('XADD', KEYS[1], '*', 'job_id', ARGV[1], 'run_id', ARGV[2], 'kind', ARGV[3])
+redis.call('HSET', KEYS[2], 'entry', entry)
+return entry
+)lua");
+  return script;
+}
+
+// Admits a stream entry (docs/queue.md): "current" when the job's hash names
+// the entry (or, written before hashes named theirs, the job is not over);
+// "duplicate" when another entry holds the id; "exists" for a source job
+// whose run exists already; else the hash ARGV[5..] is written and indexed:
+// "admitted". KEYS: job, index, run checkpoint, run lease. ARGV: entry id,
+// job id, time (ms), "1" to refuse a run that exists, then field, value...
+const redis::Script& admit_entry_script() {
+  static const redis::Script script(R"lua(
+local state = redis.call('HGET', KEYS[1], 'state')
+if state then
+  local entry = redis.call('HGET', KEYS[1], 'entry')
+  if entry == ARGV[1] then return {'current', state} end
+  if not entry and state ~= 'done' and state ~= 'failed' and state ~= 'dead' and state ~= 'cancelled' then
+    redis.call('HSET', KEYS[1], 'entry', ARGV[1])
+    return {'current', state}
+  end
+  return {'duplicate', state}
+end
+if ARGV[4] == '1' and (redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[4]) == 1) then
+  return {'exists', ''}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[2])
+return {'admitted', ''}
+)lua");
+  return script;
+}
+
+// Why an entry that names a job or run of another is refused.
+std::string taken_id_error(const Job& job, const std::string& verdict, const std::string& state) {
+  if (job.kind == JobKind::source) {
+    return fmt::format("run {} exists: a source job needs a run id of its own{}", job.run_id,
+                       verdict == "duplicate" ? fmt::format(" (job {} is {})", job.job_id, state) : std::string());
+  }
+  return fmt::format("job {} is {} already: another entry for it is refused (one run, one job; `pipeline jobs retry "
+                     "{}` runs a finished job again)",
+                     job.job_id, state, job.job_id);
 }
 
 std::vector<std::string> queue_reply_strings(const Reply& reply) {
@@ -96,10 +148,10 @@ Expected<void> JobQueue::ensure_groups() {
 }
 
 Expected<void> JobQueue::add_entry(const Job& job) {
-  auto added = run({"XADD", m_keys.stream(job.priority), "*", "job_id", job.job_id, "run_id", job.run_id, "kind",
-                    std::string(to_string(job.kind))},
-                   "queueing job " + job.job_id);
+  auto added = add_entry_script().run(*m_connection, {m_keys.stream(job.priority), m_keys.job(job.job_id)},
+                                      {job.job_id, job.run_id, std::string(to_string(job.kind))});
   if (!added) return added.error();
+  if (added->is_error()) return redis::reply_error(*added, "queueing job " + job.job_id, m_connection->where());
   return {};
 }
 
@@ -108,6 +160,8 @@ Expected<void> JobQueue::enqueue(Job job) {
   const std::string now = util::now_iso8601();
   if (job.created_at.empty()) job.created_at = now;
   job.updated_at = now;
+  // Until add_entry() names its entry, no other entry is the job's.
+  job.entry = "new";
   std::map<std::string, std::string> fields;
   for (auto& [name, value] : job.to_fields()) fields[name] = value;
   auto replies = m_connection->pipeline({{"DEL", m_keys.job(job.job_id)},
@@ -129,6 +183,29 @@ Expected<void> JobQueue::promote_due_retries() {
   return {};
 }
 
+Expected<void> JobQueue::refuse(const Delivery& delivery, Job record, const std::string& error) {
+  const std::string now = util::now_iso8601();
+  record.priority = delivery.stream;
+  record.state = JobState::failed;
+  record.error = error;
+  record.worker = m_consumer;
+  record.entry = delivery.entry_id;
+  if (record.created_at.empty()) record.created_at = now;
+  record.updated_at = now;
+  record.finished_at = now;
+  std::map<std::string, std::string> fields;
+  for (auto& [name, value] : record.to_fields()) fields[name] = value;
+  auto replies = m_connection->pipeline({queue_hset_command(m_keys.job(record.job_id), fields),
+                                         {"ZADD", m_keys.index(), "NX", std::to_string(unix_ms()), record.job_id}});
+  if (!replies) return replies.error();
+  for (const auto& reply : *replies) {
+    if (reply.is_error()) return redis::reply_error(reply, "recording a refused entry", m_connection->where());
+  }
+  if (auto dropped = drop(delivery); !dropped) return dropped.error();
+  if (m_on_refused) m_on_refused(record);
+  return {};
+}
+
 Expected<std::optional<Delivery>> JobQueue::deliver(Priority priority, const Reply& entry, bool reclaimed) {
   Delivery delivery;
   delivery.stream = priority;
@@ -137,33 +214,79 @@ Expected<std::optional<Delivery>> JobQueue::deliver(Priority priority, const Rep
   delivery.entry_id = entry.elements[0].text;
   std::map<std::string, std::string> entry_fields;
   if (entry.elements.size() > 1) entry_fields = fields_from_flat(queue_reply_strings(entry.elements[1]));
-  std::string job_id = entry_fields.count("job_id") ? entry_fields["job_id"] : entry_fields["run_id"];
-  auto stored = job_id.empty() ? Expected<Reply>(Reply{}) : run({"HGETALL", m_keys.job(job_id)}, "reading job " + job_id);
-  if (!stored) return stored.error();
-  const bool known = !job_id.empty() && !stored->elements.empty();
-  auto job = Job::from_fields(known ? fields_from_flat(queue_reply_strings(*stored)) : entry_fields);
-  if (!job) {
-    // An entry no worker can run (written by hand with a field missing): its
-    // job, when it names one, says why.
-    if (!job_id.empty()) {
-      auto recorded = update(job_id, {{"state", "failed"}, {"error", job.error().message}});
-      if (!recorded) return recorded.error();
-    }
-    auto dropped = drop(delivery);
-    if (!dropped) return dropped.error();
+  auto refused = [&](Job record, const std::string& error) -> Expected<std::optional<Delivery>> {
+    if (auto recorded = refuse(delivery, std::move(record), error); !recorded) return recorded.error();
     return std::optional<Delivery>();
+  };
+  const auto job_id = entry_job_id(entry_fields);
+  if (!job_id) {
+    // No id of its own: recorded under one made from the entry's.
+    Job record;
+    record.job_id = refused_entry_id(priority, delivery.entry_id);
+    record.run_id = record.job_id;
+    return refused(std::move(record), fmt::format("entry {} refused: {}", entry_text(delivery.entry_id), job_id.error().message));
   }
-  delivery.job = std::move(*job);
-  if (!known) {
-    // Enqueued with one XADD by another program: the job's hash starts here.
-    delivery.job.priority = priority;
-    delivery.job.created_at = util::now_iso8601();
-    delivery.job.updated_at = delivery.job.created_at;
-    std::map<std::string, std::string> fields;
-    for (auto& [name, value] : delivery.job.to_fields()) fields[name] = value;
-    auto replies = m_connection->pipeline({queue_hset_command(m_keys.job(delivery.job.job_id), fields),
-                                           {"ZADD", m_keys.index(), "NX", std::to_string(unix_ms()), delivery.job.job_id}});
-    if (!replies) return replies.error();
+  auto checked = job_from_entry(entry_fields, priority);
+  Job fresh;
+  if (checked) {
+    fresh = std::move(*checked);
+  } else {
+    fresh.job_id = *job_id;
+    fresh.run_id = *job_id;
+    fresh.kind = parse_job_kind(entry_fields["kind"]).value_or(JobKind::run);
+    fresh.state = JobState::failed;
+    fresh.error = fmt::format("entry {} refused: {}", entry_text(delivery.entry_id), checked.error().message);
+    fresh.worker = m_consumer;
+    fresh.finished_at = util::now_iso8601();
+  }
+  fresh.priority = priority;
+  fresh.entry = delivery.entry_id;
+  fresh.created_at = util::now_iso8601();
+  fresh.updated_at = fresh.created_at;
+  std::vector<std::string> arguments{delivery.entry_id, fresh.job_id, std::to_string(unix_ms()),
+                                     checked && fresh.kind == JobKind::source ? "1" : "0"};
+  for (auto& [name, value] : fresh.to_fields()) {
+    arguments.push_back(name);
+    arguments.push_back(value);
+  }
+  auto admitted = admit_entry_script().run(
+      *m_connection,
+      {m_keys.job(fresh.job_id), m_keys.index(), m_keys.run_checkpoint(fresh.run_id), m_keys.run_lease(fresh.run_id)},
+      arguments);
+  if (!admitted) return admitted.error();
+  if (admitted->is_error() || admitted->elements.size() < 2) {
+    return redis::reply_error(*admitted, "admitting job " + fresh.job_id, m_connection->where());
+  }
+  const std::string verdict = admitted->elements[0].text;
+  if (verdict == "duplicate" || verdict == "exists") {
+    Job record;
+    record.job_id = refused_entry_id(priority, delivery.entry_id);
+    record.run_id = record.job_id;
+    record.kind = fresh.kind;
+    return refused(std::move(record), fmt::format("entry {} refused: {}", entry_text(delivery.entry_id),
+                                                  taken_id_error(fresh, verdict, admitted->elements[1].text)));
+  }
+  if (verdict == "admitted") {
+    if (!checked) {
+      if (auto dropped = drop(delivery); !dropped) return dropped.error();
+      if (m_on_refused) m_on_refused(fresh);
+      return std::optional<Delivery>();
+    }
+    delivery.job = std::move(fresh);
+  } else {
+    auto stored = run({"HGETALL", m_keys.job(fresh.job_id)}, "reading job " + fresh.job_id);
+    if (!stored) return stored.error();
+    auto job = Job::from_fields(fields_from_flat(queue_reply_strings(*stored)));
+    if (!job) {
+      // A hash no worker can run (edited by hand): it says why.
+      auto recorded = update(fresh.job_id, {{"state", "failed"}, {"error", job.error().message}});
+      if (!recorded) return recorded.error();
+      auto dropped = drop(delivery);
+      if (!dropped) return dropped.error();
+      if (m_on_refused) m_on_refused(fresh);
+      return std::optional<Delivery>();
+    }
+    delivery.job = std::move(*job);
   }
   if (is_final(delivery.job.state)) {
     auto dropped = drop(delivery);
@@ -304,13 +427,14 @@ Expected<void> JobQueue::drop(const Delivery& delivery) {
 
 Expected<void> JobQueue::finish(const Delivery& delivery, JobState state, const std::string& error) {
   const std::string now = util::now_iso8601();
-  auto updated = update(delivery.job.job_id, {{"state", std::string(to_string(state))}, {"error", error}, {"finished_at", now}});
+  auto updated = update(delivery.job.job_id,
+                        {{"state", std::string(to_string(state))}, {"error", one_line_text(error)}, {"finished_at", now}});
   if (!updated) return updated.error();
   return drop(delivery);
 }
 
 Expected<void> JobQueue::retry_later(const Delivery& delivery, std::chrono::milliseconds delay, const std::string& error) {
-  auto updated = update(delivery.job.job_id, {{"state", "queued"}, {"error", error}});
+  auto updated = update(delivery.job.job_id, {{"state", "queued"}, {"error", one_line_text(error)}});
   if (!updated) return updated.error();
   auto delayed = run({"ZADD", m_keys.delayed(), std::to_string(unix_ms() + delay.count()), delivery.job.job_id},
                      "delaying job " + delivery.job.job_id);
@@ -355,9 +479,21 @@ Expected<std::vector<Job>> JobQueue::list() {
   if (reads.empty()) return jobs;
   auto replies = m_connection->pipeline(reads);
   if (!replies) return replies.error();
-  for (const auto& reply : *replies) {
+  for (std::size_t i = 0; i < replies->size(); ++i) {
+    const auto& reply = (*replies)[i];
     if (reply.is_error() || reply.elements.empty()) continue;
-    if (auto job = Job::from_fields(fields_from_flat(queue_reply_strings(reply)))) jobs.push_back(std::move(*job));
+    auto job = Job::from_fields(fields_from_flat(queue_reply_strings(reply)));
+    if (!job) {
+      // A hash edited into nonsense is listed still, as what it is.
+      Job unreadable;
+      unreadable.job_id = one_line_text(ids->elements[i].text);
+      unreadable.run_id = unreadable.job_id;
+      unreadable.state = JobState::failed;
+      unreadable.error = "its hash cannot be read: " + one_line_text(job.error().message);
+      jobs.push_back(std::move(unreadable));
+      continue;
+    }
+    jobs.push_back(std::move(*job));
   }
   return jobs;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,6 +38,10 @@ class QueueKeys {
   // Key with a TTL per live worker.
   std::string worker(const std::string& worker_id) const { return m_prefix + "worker:" + worker_id; }
   std::string workers_pattern() const { return m_prefix + "worker:*"; }
+  // String: a run's checkpoint and hash with a TTL: its lease (the store's
+  // keys, docs/queue.md), so a source job for a run that exists is refused.
+  std::string run_checkpoint(const std::string& run_id) const { return m_prefix + "run:" + run_id + ":checkpoint"; }
+  std::string run_lease(const std::string& run_id) const { return m_prefix + "run:" + run_id + ":lease"; }
   // Hash a web page polls: the run's status (see RunStatusFields).
   std::string status(const std::string& run_id) const { return m_prefix + "status:" + run_id; }
 
@@ -83,7 +88,16 @@ class JobQueue {
   // Writes the job's hash (state queued) and adds an entry to its stream.
   util::Expected<void> enqueue(Job job);
 
-  // The next job. With `reclaim_idle` (a worker asks every third of its
+  // Called with the record of every entry take() refuses (already saved as
+  // a failed job and acknowledged), so that the worker can log it.
+  void on_refused(std::function<void(const Job&)> observer) { m_on_refused = std::move(observer); }
+
+  // The next job. Every entry taken is admitted atomically (one script):
+  // the first entry that names an id no job holds makes its job; the entry a
+  // job's hash names (field entry) is that job's; any other entry (a second
+  // entry for the id, a source job for a run that exists, a malformed entry)
+  // is refused: recorded as a failed job, under its run id when no job holds
+  // it, else under refused_entry_id(), and acknowledged. With `reclaim_idle` (a worker asks every third of its
   // lease), due retries are first moved back to their streams and entries
   // idle longer than it are taken over from dead workers (counting a death;
   // the third sends the job to the dead-letter list instead). Then new
@@ -132,12 +146,17 @@ class JobQueue {
   util::Expected<std::optional<Delivery>> read_new(std::chrono::milliseconds wait);
   // The delivery of one stream entry; nullopt when its job is over (the entry is dropped).
   util::Expected<std::optional<Delivery>> deliver(Priority priority, const redis::Reply& entry, bool reclaimed);
+  // Adds an entry for the job and makes it the job's (field entry), at once.
   util::Expected<void> add_entry(const Job& job);
+  // Records the entry as the failed job `record` (indexed), acknowledges it
+  // and tells the observer.
+  util::Expected<void> refuse(const Delivery& delivery, Job record, const std::string& error);
 
   std::unique_ptr<redis::Connection> m_connection;
   QueueKeys m_keys;
   std::string m_consumer;
   bool m_found_empty = false;  // the last wait for a job timed out
+  std::function<void(const Job&)> m_on_refused;
 };
 
 // Milliseconds since the epoch, the clock of the queue's scores.

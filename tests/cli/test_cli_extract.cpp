@@ -9,8 +9,12 @@
 
 #include <csignal>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "lib/util/sha256.hpp"
 #include "tests/support/http_file_server.hpp"
+#include "tests/support/loopback_socket.hpp"
 #include "tests/support/pdf_builder.hpp"
 #include "tests/support/process.hpp"
 
@@ -174,6 +178,20 @@ TEST_CASE("pipeline extract refuses a URL that reaches a private address, before
   CHECK(fetched.exit_code == 0);
   CHECK(fetched.out == "Text that must not be fetched.\n");
   CHECK(server.requests() == 1);
+}
+
+TEST_CASE("pipeline extract of a URL whose server never answers stops at --request-timeout") {
+  int port = 0;
+  const int fd = testing::bind_loopback_socket(port);
+  REQUIRE(::listen(fd, 4) == 0);  // connections are accepted by the kernel and never answered
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = testing::run_pipeline({"extract", "http://127.0.0.1:" + std::to_string(port) + "/slow.pdf",
+                                             "--allow-private-urls", "--request-timeout", "2s"});
+  const double took_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ::close(fd);
+  MESSAGE("gave up after " << took_s << " s (--request-timeout 2s)");
+  check_one_line_error(result, "timed out");
+  CHECK(took_s < 6.0);
 }
 
 TEST_CASE("pipeline extract stops at --max-pages and --max-text-mb with one line naming the flag") {

@@ -11,10 +11,14 @@
 #include <vector>
 
 #include "tests/support/cli_env.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_file_server.hpp"
+#include "tests/support/marked_document.hpp"
 #include "tests/support/pdf_builder.hpp"
+#include "tests/support/queue_world.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/run_fixture.hpp"
+#include "tests/support/terminate.hpp"
 #include "tests/support/webhook_receiver.hpp"
 
 using namespace pipeline::testing;
@@ -26,35 +30,9 @@ namespace {
 
 using WorkerClock = std::chrono::steady_clock;
 
-// The queue's world: a fake model, a Redis server as the store, the CLI's
-// environment pointing at both.
-struct WorkerWorld {
-  explicit WorkerWorld(RedisServerOptions redis_options = {}) : redis(std::move(redis_options)), env(server) {
-    env.options.env["PIPELINE_STORE"] = redis.url();
-  }
-  FakeLlmServer server;
-  RedisServer redis;
-  CliEnv env;
-
-  std::unique_ptr<Process> start_worker(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args{"worker", "--lease", "3s"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>(
-        [&] {
-          std::vector<std::string> argv{pipeline_binary()};
-          argv.insert(argv.end(), args.begin(), args.end());
-          return argv;
-        }(),
-        env.options);
-  }
-
-  std::map<std::string, std::string> hash(const std::string& key) const {
-    const auto reply = redis.command({"HGETALL", key});
-    std::map<std::string, std::string> fields;
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) fields[reply.elements[i].text] = reply.elements[i + 1].text;
-    return fields;
-  }
-  std::string job_state(const std::string& id) const { return hash("pipeline:job:" + id)["state"]; }
+// The queue's world, with what these tests ask of it.
+struct WorkerWorld : QueueWorld {
+  using QueueWorld::QueueWorld;
   // True when the jobs <prefix>0 ... <prefix><count - 1> are all done.
   bool all_done(const std::string& prefix, int count) const {
     for (int i = 0; i < count; ++i) {
@@ -62,46 +40,8 @@ struct WorkerWorld {
     }
     return true;
   }
-  std::map<std::string, std::string> status(const std::string& id) const { return hash("pipeline:status:" + id); }
   std::string lease_pid(const std::string& run_id) const { return hash("pipeline:run:" + run_id + ":lease")["pid"]; }
-
-  void submit(const std::string& pdf, const std::string& run_id, const std::string& priority = "normal") const {
-    auto result = env.run({"submit", pdf, "--brand", env.brand_path, "--run-id", run_id, "--priority", priority});
-    INFO(result.err);
-    REQUIRE(result.exit_code == 0);
-    REQUIRE(result.out.find(run_id) != std::string::npos);
-  }
 };
-
-bool worker_wait_until(const std::function<bool()>& condition, milliseconds timeout) {
-  const auto give_up = WorkerClock::now() + timeout;
-  while (WorkerClock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return condition();
-}
-
-// A document of its own, with a word no other document has.
-std::string worker_pdf(const CliEnv& env, const std::string& marker) {
-  const std::string path = env.dir / (marker + ".pdf");
-  write_text_pdf(path,
-                 {"Case " + marker + "\nA regional dairy put " + marker + " yoghurt pots in corner shops near schools.\n"
-                  "Sales per store rose by a third in six months as parents bought them for lunch boxes.",
-                  "Why it worked\nSmaller pots at a lower price fitted the lunch box; shops gave them a shelf by the tills."},
-                 PdfBuildOptions{"Case " + marker, "", ""});
-  return path;
-}
-
-// Requests of one document's stage: schema `schema` and text holding `marker`.
-int worker_requests_for(const FakeLlmServer& server, const std::string& marker, const std::string& schema) {
-  int count = 0;
-  for (const auto& request : server.requests()) {
-    if (request.value("/response_format/json_schema/name"_json_pointer, std::string()) != schema) continue;
-    if (request.dump().find(marker) != std::string::npos) ++count;
-  }
-  return count;
-}
 
 int worker_event_count(const WorkerWorld& world, const std::string& run_id, const std::string& event) {
   const auto reply = world.redis.command({"LRANGE", "pipeline:run:" + run_id + ":events", "0", "-1"});
@@ -110,13 +50,6 @@ int worker_event_count(const WorkerWorld& world, const std::string& run_id, cons
   return count;
 }
 
-ProcessResult worker_stop(Process& worker) {
-  worker.send_signal(SIGTERM);
-  auto result = worker.wait(seconds(30));
-  INFO(result.err);
-  CHECK(result.exit_code == 0);
-  return result;
-}
 
 }  // namespace
 
@@ -126,7 +59,7 @@ TEST_CASE("three workers, six jobs: all complete, stages 1-3 of each document as
   std::vector<std::string> markers;
   for (int i = 0; i < 6; ++i) {
     markers.push_back("Docmark" + std::string(1, static_cast<char>('A' + i)));
-    world.submit(worker_pdf(world.env, markers.back()), "six-" + std::to_string(i), i % 3 == 0 ? "high" : "normal");
+    world.submit(write_marked_pdf(world.env, markers.back()), "six-" + std::to_string(i), i % 3 == 0 ? "high" : "normal");
   }
   auto queued = world.env.run({"queue", "--json"});
   REQUIRE(queued.exit_code == 0);
@@ -135,10 +68,10 @@ TEST_CASE("three workers, six jobs: all complete, stages 1-3 of each document as
 
   std::vector<std::unique_ptr<Process>> workers;
   for (int i = 0; i < 3; ++i) workers.push_back(world.start_worker());
-  CHECK(worker_wait_until([&] { return json::parse(world.env.run({"queue", "--json"}).out).at("live_workers") == 3; },
+  CHECK(eventually([&] { return json::parse(world.env.run({"queue", "--json"}).out).at("live_workers") == 3; },
                           seconds(10)));
-  const bool all_done = worker_wait_until([&] { return world.all_done("six-", 6); }, seconds(90));
-  for (auto& worker : workers) worker_stop(*worker);
+  const bool all_done = eventually([&] { return world.all_done("six-", 6); }, seconds(90));
+  for (auto& worker : workers) stop_cleanly(*worker);
   REQUIRE(all_done);
   std::set<std::string> who;
   for (int i = 0; i < 6; ++i) {
@@ -151,7 +84,7 @@ TEST_CASE("three workers, six jobs: all complete, stages 1-3 of each document as
     who.insert(status.at("worker"));
     for (const char* schema : {"mechanisms", "signals", "lessons"}) {
       CAPTURE(schema);
-      CHECK(worker_requests_for(world.server, markers[static_cast<std::size_t>(i)], schema) == 1);
+      CHECK(marked_requests(world.server, markers[static_cast<std::size_t>(i)], schema) == 1);
     }
   }
   CHECK(who.size() >= 2);
@@ -167,7 +100,7 @@ TEST_CASE("a worker killed mid-stage: another takes the job over within lease + 
   WorkerWorld world;
   world.env.disable_cache();
   world.server.set_pace({milliseconds(700), 0});
-  const std::string pdf = worker_pdf(world.env, "Killmark");
+  const std::string pdf = write_marked_pdf(world.env, "Killmark");
   // The reference: the same document run without interruption, in a folder.
   auto reference = world.env.run({"run", pdf, "--brand", world.env.brand_path, "--run-id", "reference", "--store",
                                   world.env.runs_dir});
@@ -177,20 +110,20 @@ TEST_CASE("a worker killed mid-stage: another takes the job over within lease + 
 
   world.submit(pdf, "killed");
   auto first = world.start_worker();
-  REQUIRE(worker_wait_until([&] { return world.status("killed")["stage"] == "signals"; }, seconds(20)));
+  REQUIRE(eventually([&] { return world.status("killed")["stage"] == "signals"; }, seconds(20)));
   first->send_signal(SIGKILL);
   first->wait();
   const auto killed_at = WorkerClock::now();
   auto second = world.start_worker();
   std::string first_worker = world.status("killed")["worker"];
-  REQUIRE(worker_wait_until([&] { return world.status("killed")["worker"] != first_worker; }, seconds(3 + 5)));
+  REQUIRE(eventually([&] { return world.status("killed")["worker"] != first_worker; }, seconds(3 + 5)));
   const double takeover_s = std::chrono::duration<double>(WorkerClock::now() - killed_at).count();
   MESSAGE("taken over " << takeover_s << " s after the kill");
-  REQUIRE(worker_wait_until([&] { return world.job_state("killed") == "done"; }, seconds(30)));
-  worker_stop(*second);
+  REQUIRE(eventually([&] { return world.job_state("killed") == "done"; }, seconds(30)));
+  stop_cleanly(*second);
 
-  CHECK(worker_requests_for(world.server, "Killmark", "mechanisms") == 2);  // the reference's and the first worker's
-  CHECK(worker_requests_for(world.server, "Killmark", "signals") <= 3);     // the stage in flight, at most once more
+  CHECK(marked_requests(world.server, "Killmark", "mechanisms") == 2);  // the reference's and the first worker's
+  CHECK(marked_requests(world.server, "Killmark", "signals") <= 3);     // the stage in flight, at most once more
   CHECK(world.server.request_count() - before <= k_requests_per_run + 1);
   auto cards = world.env.run({"show", "killed", "--json"});
   auto reference_cards = world.env.run({"show", "reference", "--json", "--store", world.env.runs_dir});
@@ -203,16 +136,16 @@ TEST_CASE("a worker stopped past its lease: the job finishes once elsewhere and 
   WorkerWorld world;
   world.env.disable_cache();
   world.server.set_pace({milliseconds(700), 0});
-  world.submit(worker_pdf(world.env, "Stopmark"), "stopped");
+  world.submit(write_marked_pdf(world.env, "Stopmark"), "stopped");
   auto first = world.start_worker();
-  REQUIRE(worker_wait_until([&] { return world.status("stopped")["stage"] == "signals"; }, seconds(20)));
+  REQUIRE(eventually([&] { return world.status("stopped")["stage"] == "signals"; }, seconds(20)));
   first->send_signal(SIGSTOP);
   auto second = world.start_worker();
-  REQUIRE(worker_wait_until([&] { return world.job_state("stopped") == "done"; }, seconds(40)));
+  REQUIRE(eventually([&] { return world.job_state("stopped") == "done"; }, seconds(40)));
   first->send_signal(SIGCONT);
   std::this_thread::sleep_for(seconds(3));
-  const auto first_result = worker_stop(*first);
-  worker_stop(*second);
+  const auto first_result = stop_cleanly(*first);
+  stop_cleanly(*second);
   CHECK(first_result.err.find("lost the run's lease") != std::string::npos);
   CHECK(world.job_state("stopped") == "done");
   CHECK(world.status("stopped")["status"] == "completed");
@@ -231,23 +164,23 @@ TEST_CASE("a job that kills its worker three times goes to the dead letters; the
   hang.stall = seconds(60);
   hang.match = "Doommark";
   for (int i = 0; i < 3; ++i) world.server.enqueue(hang);
-  world.submit(worker_pdf(world.env, "Doommark"), "doomed", "high");
-  world.submit(worker_pdf(world.env, "Finemark"), "fine", "low");
+  world.submit(write_marked_pdf(world.env, "Doommark"), "doomed", "high");
+  world.submit(write_marked_pdf(world.env, "Finemark"), "fine", "low");
   for (int death = 1; death <= 3; ++death) {
     CAPTURE(death);
     auto worker = world.start_worker({"--concurrency", "2"});
-    REQUIRE(worker_wait_until(
-        [&] { return worker_requests_for(world.server, "Doommark", "mechanisms") == death && !world.lease_pid("doomed").empty(); },
+    REQUIRE(eventually(
+        [&] { return marked_requests(world.server, "Doommark", "mechanisms") == death && !world.lease_pid("doomed").empty(); },
         seconds(20)));
     REQUIRE(world.lease_pid("doomed") == std::to_string(worker->pid()));
-    if (death == 1) REQUIRE(worker_wait_until([&] { return world.job_state("fine") == "done"; }, seconds(20)));
+    if (death == 1) REQUIRE(eventually([&] { return world.job_state("fine") == "done"; }, seconds(20)));
     worker->send_signal(SIGKILL);
     worker->wait();
   }
   auto last = world.start_worker();
-  REQUIRE(worker_wait_until([&] { return world.job_state("doomed") == "dead"; }, seconds(15)));
-  worker_stop(*last);
-  CHECK(worker_requests_for(world.server, "Doommark", "mechanisms") == 3);
+  REQUIRE(eventually([&] { return world.job_state("doomed") == "dead"; }, seconds(15)));
+  stop_cleanly(*last);
+  CHECK(marked_requests(world.server, "Doommark", "mechanisms") == 3);
   const auto dead = world.redis.command({"LRANGE", "pipeline:jobs:dead", "0", "-1"});
   REQUIRE(dead.elements.size() == 1);
   CHECK(dead.elements[0].text == "doomed");
@@ -262,9 +195,9 @@ TEST_CASE("SIGTERM drains: the stage in flight finishes, the job goes back, anot
   WorkerWorld world;
   world.env.disable_cache();
   world.server.set_pace({milliseconds(1500), 0});
-  world.submit(worker_pdf(world.env, "Termmark"), "drained");
+  world.submit(write_marked_pdf(world.env, "Termmark"), "drained");
   auto first = world.start_worker();
-  REQUIRE(worker_wait_until([&] { return world.status("drained")["stage"] == "mechanisms"; }, seconds(20)));
+  REQUIRE(eventually([&] { return world.status("drained")["stage"] == "mechanisms"; }, seconds(20)));
   first->send_signal(SIGTERM);
   const auto result = first->wait(seconds(30));
   INFO(result.err);
@@ -272,14 +205,14 @@ TEST_CASE("SIGTERM drains: the stage in flight finishes, the job goes back, anot
   CHECK(world.status("drained")["stages_done"] == "1");
   CHECK(world.job_state("drained") == "queued");
   CHECK(world.redis.command({"EXISTS", "pipeline:run:drained:lease"}).integer == 0);
-  CHECK(worker_requests_for(world.server, "Termmark", "mechanisms") == 1);
+  CHECK(marked_requests(world.server, "Termmark", "mechanisms") == 1);
   // Serverless: invocations with a budget finish it.
   world.server.set_pace({milliseconds(100), 0});
   auto once = world.env.run({"worker", "--once", "--deadline", "50s", "--lease", "3s"});
   INFO(once.err);
   CHECK(once.exit_code == 0);
   CHECK(world.job_state("drained") == "done");
-  CHECK(worker_requests_for(world.server, "Termmark", "mechanisms") == 1);
+  CHECK(marked_requests(world.server, "Termmark", "mechanisms") == 1);
   auto empty = world.env.run({"worker", "--once", "--lease", "3s"});
   CHECK(empty.exit_code == 0);
 }
@@ -288,7 +221,7 @@ TEST_CASE("--once with a budget too short leaves the job queued and exits 75") {
   WorkerWorld world;
   world.env.disable_cache();
   world.server.set_pace({milliseconds(1500), 0});
-  world.submit(worker_pdf(world.env, "Oncemark"), "budget");
+  world.submit(write_marked_pdf(world.env, "Oncemark"), "budget");
   auto once = world.env.run({"worker", "--once", "--deadline", "4s", "--lease", "3s"});
   INFO(once.err);
   CHECK(once.exit_code == 75);
@@ -301,18 +234,18 @@ TEST_CASE("kill -9 of redis-server mid-batch, then a restart: every job complete
   durable.appendonly = true;
   WorkerWorld world(durable);
   world.server.set_pace({milliseconds(300), 0});
-  for (int i = 0; i < 4; ++i) world.submit(worker_pdf(world.env, "Crashmark" + std::to_string(i)), "crash-" + std::to_string(i));
+  for (int i = 0; i < 4; ++i) world.submit(write_marked_pdf(world.env, "Crashmark" + std::to_string(i)), "crash-" + std::to_string(i));
   auto a = world.start_worker();
   auto b = world.start_worker();
-  REQUIRE(worker_wait_until([&] { return world.job_state("crash-0") == "done" || world.job_state("crash-1") == "done"; },
+  REQUIRE(eventually([&] { return world.job_state("crash-0") == "done" || world.job_state("crash-1") == "done"; },
                             seconds(60)));
   std::this_thread::sleep_for(milliseconds(1200));  // appendfsync everysec
   world.redis.kill(SIGKILL);
   std::this_thread::sleep_for(seconds(2));
   world.redis.restart();
-  const bool all_done = worker_wait_until([&] { return world.all_done("crash-", 4); }, seconds(90));
-  worker_stop(*a);
-  worker_stop(*b);
+  const bool all_done = eventually([&] { return world.all_done("crash-", 4); }, seconds(90));
+  stop_cleanly(*a);
+  stop_cleanly(*b);
   REQUIRE(all_done);
   for (int i = 0; i < 4; ++i) CHECK(world.status("crash-" + std::to_string(i))["status"] == "completed");
 }
@@ -320,7 +253,7 @@ TEST_CASE("kill -9 of redis-server mid-batch, then a restart: every job complete
 TEST_CASE("a source job enqueued with one redis-cli XADD is downloaded, run and completed") {
   WorkerWorld world;
   HttpFileServer files;
-  files.serve("/report.pdf", read_bytes(worker_pdf(world.env, "Webmark")));
+  files.serve("/report.pdf", read_bytes(write_marked_pdf(world.env, "Webmark")));
   world.env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
   auto added = run_process({"redis-cli", "-p", std::to_string(world.redis.port()), "XADD", "pipeline:jobs:normal", "*",
                             "kind", "source", "source", files.url("/report.pdf"), "brand", world.env.brand_path,
@@ -331,28 +264,28 @@ TEST_CASE("a source job enqueued with one redis-cli XADD is downloaded, run and 
   CHECK(once.exit_code == 0);
   CHECK(world.job_state("web-1") == "done");
   CHECK(world.status("web-1")["status"] == "completed");
-  CHECK(worker_requests_for(world.server, "Webmark", "mechanisms") == 1);
+  CHECK(marked_requests(world.server, "Webmark", "mechanisms") == 1);
   auto show = world.env.run({"show", "web-1", "--json"});
   CHECK(show.exit_code == 0);
 }
 
 TEST_CASE("jobs cancel and retry; submit --run queues an existing run") {
   WorkerWorld world;
-  world.submit(worker_pdf(world.env, "Cancelmark"), "later");
+  world.submit(write_marked_pdf(world.env, "Cancelmark"), "later");
   auto cancelled = world.env.run({"jobs", "cancel", "later"});
   INFO(cancelled.err);
   CHECK(cancelled.exit_code == 0);
   auto once = world.env.run({"worker", "--once", "--lease", "3s"});
   CHECK(once.exit_code == 0);
   CHECK(world.job_state("later") == "cancelled");
-  CHECK(worker_requests_for(world.server, "Cancelmark", "mechanisms") == 0);
+  CHECK(marked_requests(world.server, "Cancelmark", "mechanisms") == 0);
   CHECK(world.env.run({"jobs", "retry", "later"}).exit_code == 0);
   CHECK(world.env.run({"worker", "--once", "--lease", "3s"}).exit_code == 0);
   CHECK(world.job_state("later") == "done");
   CHECK(world.env.run({"jobs", "retry", "later"}).exit_code == 3);
   CHECK(world.env.run({"jobs", "show", "nothing"}).exit_code == 3);
 
-  auto made = world.env.run({"new", worker_pdf(world.env, "Newmark"), "--brand", world.env.brand_path, "--run-id", "made"});
+  auto made = world.env.run({"new", write_marked_pdf(world.env, "Newmark"), "--brand", world.env.brand_path, "--run-id", "made"});
   REQUIRE(made.exit_code == 0);
   auto queued = world.env.run({"submit", "--run", "made", "--json"});
   INFO(queued.err);
@@ -389,7 +322,7 @@ TEST_CASE("submit --notify keeps the URL in the run, and the worker posts the ru
   WebhookReceiver receiver;
   world.env.options.env["PIPELINE_ALLOW_PRIVATE_URLS"] = "1";
   world.env.options.env["PIPELINE_WEBHOOK_SECRET"] = "worker-test-secret";
-  auto submitted = world.env.run({"submit", worker_pdf(world.env, "Hookmark"), "--brand", world.env.brand_path,
+  auto submitted = world.env.run({"submit", write_marked_pdf(world.env, "Hookmark"), "--brand", world.env.brand_path,
                                   "--run-id", "hooked", "--notify", receiver.url("/hook?token=abc")});
   INFO(submitted.err);
   REQUIRE(submitted.exit_code == 0);
@@ -426,7 +359,7 @@ TEST_CASE("the queue's commands never show the Redis password or the API key, no
       printed += result.out + result.err;
     }
   };
-  run_both({"submit", worker_pdf(world.env, "Secretmark"), "--brand", world.env.brand_path, "--run-id", "secret-1"});
+  run_both({"submit", write_marked_pdf(world.env, "Secretmark"), "--brand", world.env.brand_path, "--run-id", "secret-1"});
   run_both({"submit", "--run", "missing"});
   run_both({"worker", "--once", "--lease", "3s"});
   run_both({"worker", "--once", "--lease", "3s"});
