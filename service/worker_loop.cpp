@@ -107,7 +107,7 @@ class Worker {
                           {"host", util::host_name()},
                           {"concurrency", m_worker.concurrency},
                           {"started_at", m_started_at}}
-        .dump();
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 
   void check_server_fitness() {

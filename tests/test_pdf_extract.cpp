@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -119,6 +121,18 @@ TEST_CASE("extract_text refuses a missing file, a directory and an empty file") 
     const auto error = extraction_error(dir / "empty.pdf");
     CHECK(error.kind == ErrorKind::bad_input);
     CHECK(error.message.find("is empty") != std::string::npos);
+  }
+  SUBCASE("a FIFO and a device are refused at once, never waited on or read without end") {
+    const auto fifo = dir / "named.pdf";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto error = extraction_error(fifo);
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find("not a regular file") != std::string::npos);
+    error = extraction_error("/dev/zero");
+    CHECK(error.kind == ErrorKind::bad_input);
+    CHECK(error.message.find("not a regular file") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
   }
 }
 

@@ -2,11 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -14,6 +11,7 @@
 #include <thread>
 
 #include "lib/pdf/mupdf_context.hpp"
+#include "lib/util/file_io.hpp"
 #include "lib/util/log.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/text.hpp"
@@ -44,17 +42,6 @@ constexpr std::uint64_t k_page_chars_floor = 256 * 1024;
 constexpr std::chrono::milliseconds k_stop_poll{50};
 
 util::Error bad_pdf(std::string message) { return util::fail(util::ErrorKind::bad_input, std::move(message)); }
-
-// The whole file in one read of its known size; nullopt when it cannot be read.
-std::optional<std::string> read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::nullopt;
-  const auto size = static_cast<std::size_t>(in.tellg());
-  std::string bytes(size, '\0');
-  in.seekg(0);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return std::nullopt;
-  return bytes;
-}
 
 bool has_pdf_header(std::string_view bytes) {
   return bytes.substr(0, k_header_window).find("%PDF-") != std::string_view::npos;
@@ -370,8 +357,9 @@ util::Expected<ExtractedDocument> extract_text(const fs::path& path, const Extra
   const auto status = fs::status(path, ec);
   if (!fs::exists(status)) return bad_pdf("cannot read " + name + ": the file does not exist");
   if (fs::is_directory(status)) return bad_pdf(name + " is a directory, not a PDF file");
-  const auto bytes = read_whole_file(path);
-  if (!bytes) return bad_pdf("cannot read " + name + ": " + std::strerror(errno));
+  // A regular file only: a FIFO or a device (/dev/zero) is refused at once, never waited on or read without end.
+  const auto bytes = util::read_file(path);
+  if (!bytes) return bytes.error();
   const std::string& data = *bytes;
   if (data.empty()) return bad_pdf(name + " is empty (0 bytes), not a PDF");
   if (!has_pdf_header(data)) return bad_pdf(name + " is not a PDF: it does not start with a %PDF- header");
