@@ -136,16 +136,8 @@ std::string structured_output_text(const nlohmann::json& settings) {
 // (learned: max_tokens, temperature)"); empty when nothing was.
 std::string model_parameters_text(const nlohmann::json& settings) {
   std::string text;
-  for (const auto& [model, parameters] : stages::model_parameters(settings)) {
-    std::string line = model + ": " + parameters.token_field;
-    if (!parameters.temperature) line += ", no temperature";
-    if (!parameters.reasoning_effort) line += ", no reasoning effort";
-    if (parameters.system_role != "system") line += ", instructions as " + parameters.system_role;
-    std::string learned;
-    for (const auto& name : parameters.learned) learned += (learned.empty() ? "" : ", ") + name;
-    line += learned.empty() ? " (" + parameters.known_from + ")" : " (learned: " + learned + ")";
-    text += (text.empty() ? "" : "; ") + line;
-  }
+  for (const auto& [model, parameters] : stages::model_parameters(settings))
+    text += (text.empty() ? "" : "; ") + model + ": " + parameters.describe();
   return text;
 }
 

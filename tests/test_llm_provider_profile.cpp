@@ -231,3 +231,11 @@ TEST_CASE("an uppercase local URL is detected by its port like a lowercase one")
   CHECK(profile.dialect == "ollama");
   CHECK(profile.chosen_by == "a local server on port 11434");
 }
+
+TEST_CASE("OpenRouter is recognised by its host, not by a substring of the URL") {
+  CHECK(is_openrouter_url("https://openrouter.ai/api/v1"));
+  CHECK(is_openrouter_url("http://eu.openrouter.ai/api/v1"));
+  CHECK_FALSE(is_openrouter_url("http://127.0.0.1:8080/openrouter.ai/v1"));
+  CHECK_FALSE(is_openrouter_url("https://proxy.example/?upstream=openrouter.ai"));
+  CHECK_FALSE(is_openrouter_url("https://notopenrouter.ai/api/v1"));
+}

@@ -219,10 +219,7 @@ DoctorCheck check_parameters(const ClientConfig& config) {
   const ModelParameters parameters =
       known != config.model_parameters.end() ? known->second : table_parameters(config.base_url, config.model);
   DoctorCheck check{"parameters", true, ""};
-  check.detail = parameters.token_field + (parameters.temperature ? ", temperature" : ", no temperature") +
-                 (parameters.reasoning_effort ? ", reasoning effort when asked" : ", no reasoning effort") +
-                 (parameters.system_role != "system" ? ", instructions as " + parameters.system_role : "") + " (" +
-                 parameters.known_from + "); a parameter refused anyway is fixed and asked again once";
+  check.detail = parameters.describe() + "; a parameter refused anyway is fixed and asked again once";
   check.data = parameters.to_json();
   return check;
 }

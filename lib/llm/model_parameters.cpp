@@ -91,6 +91,16 @@ std::optional<ParameterFix> learned(ModelParameters& parameters, std::string nam
 
 }  // namespace
 
+std::string ModelParameters::describe() const {
+  std::string text = token_field;
+  if (!temperature) text += ", no temperature";
+  if (!reasoning_effort) text += ", no reasoning effort";
+  if (system_role != "system") text += ", instructions as " + system_role;
+  std::string names;
+  for (const auto& name : learned) names += (names.empty() ? "" : ", ") + name;
+  return text + (names.empty() ? " (" + known_from + ")" : " (learned: " + names + ")");
+}
+
 nlohmann::json ModelParameters::to_json() const {
   return {{"token_field", token_field},       {"temperature", temperature},   {"reasoning_effort", reasoning_effort},
           {"reasoning_model", reasoning_model}, {"system_role", system_role}, {"known_from", known_from},
@@ -121,11 +131,6 @@ ModelParameters ModelParameters::from_json(const nlohmann::json& json) {
       if (name.is_string()) parameters.learned.push_back(name.get<std::string>());
   }
   return parameters;
-}
-
-bool is_openrouter_url(const std::string& base_url) {
-  const std::string host = url_host(base_url);
-  return host == "openrouter.ai" || host.ends_with(".openrouter.ai");
 }
 
 ModelParameters table_parameters(const std::string& base_url, const std::string& model) {

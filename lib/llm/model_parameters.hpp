@@ -29,14 +29,14 @@ struct ModelParameters {
   // changed at most once, so a run pays at most one refusal per parameter.
   std::vector<std::string> learned;
 
+  // One line for status and doctor: "max_completion_tokens, no temperature
+  // (learned: max_tokens, temperature)", or "(<known_from>)" when nothing was learned.
+  std::string describe() const;
   nlohmann::json to_json() const;
   // Reads what to_json wrote; members that are missing or of another type keep their defaults.
   static ModelParameters from_json(const nlohmann::json& json);
   bool operator==(const ModelParameters&) const = default;
 };
-
-// Whether the base URL is OpenRouter's (decided by the host, not by a substring of the URL).
-bool is_openrouter_url(const std::string& base_url);
 
 // What `model` takes at `base_url`, from the table of model families:
 //  - OpenAI's reasoning models (o1, o3, o4 and the gpt-5 family but its chat

@@ -164,6 +164,11 @@ std::string url_host(const std::string& url) {
 
 bool is_local_url(const std::string& url) { return is_local_host(url_host(url)); }
 
+bool is_openrouter_url(const std::string& url) {
+  const std::string host = url_host(url);
+  return host == "openrouter.ai" || host.ends_with(".openrouter.ai");
+}
+
 int url_port(const std::string& url) {
   std::string rest = url;
   if (auto scheme = rest.find("://"); scheme != std::string::npos) rest = rest.substr(scheme + 3);
@@ -199,7 +204,7 @@ ProviderProfile detect_profile(const std::string& base_url, const std::string& m
     return chosen(profile, "the base URL api.anthropic.com");
   }
   if (host == "generativelanguage.googleapis.com") return chosen(gemini_profile(), "the base URL " + host);
-  if (host == "openrouter.ai" || host.ends_with(".openrouter.ai")) {
+  if (is_openrouter_url(base_url)) {
     const std::string vendor = util::to_lower(model.substr(0, model.find('/')));
     if (vendor == "openai") return chosen(openai_profile(), "the OpenRouter model " + model);
     if (vendor == "anthropic") return chosen(anthropic_profile(), "the OpenRouter model " + model);

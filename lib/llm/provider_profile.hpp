@@ -77,6 +77,10 @@ std::optional<ProviderProfile> choose_profile(std::string_view dialect, const st
 // server usually needs no key.
 bool is_local_url(const std::string& url);
 
+// Whether the base URL is OpenRouter's, decided by its host, never by a
+// substring of the URL.
+bool is_openrouter_url(const std::string& url);
+
 // The host of a URL, lowercase, without port or brackets.
 std::string url_host(const std::string& url);
 // The port of a URL, or 0 when it names none.
