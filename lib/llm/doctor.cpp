@@ -215,9 +215,7 @@ DoctorCheck check_profile(const ClientConfig& config) {
 
 // What doctor says of the parameters the model is sent (model_parameters.hpp).
 DoctorCheck check_parameters(const ClientConfig& config) {
-  const auto known = config.model_parameters.find(config.model);
-  const ModelParameters parameters =
-      known != config.model_parameters.end() ? known->second : table_parameters(config.base_url, config.model);
+  const ModelParameters parameters = configured_parameters(config, config.model);
   DoctorCheck check{"parameters", true, ""};
   check.detail = parameters.describe() + "; a parameter refused anyway is fixed and asked again once";
   check.data = parameters.to_json();

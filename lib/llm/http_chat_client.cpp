@@ -93,6 +93,11 @@ ProviderProfile provider_profile(const ClientConfig& config, const std::string& 
   return detect_profile(config.base_url, model);
 }
 
+ModelParameters configured_parameters(const ClientConfig& config, const std::string& model) {
+  if (auto it = config.model_parameters.find(model); it != config.model_parameters.end()) return it->second;
+  return table_parameters(config.base_url, model);
+}
+
 nlohmann::ordered_json chat_request_body(const ChatRequest& request, const std::vector<Message>& messages,
                                          const ClientConfig& config, const ProviderProfile& profile,
                                          StructuredRung rung, const ModelParameters& parameters) {
@@ -503,8 +508,7 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::ordered_json
 ModelParameters HttpChatClient::parameters_of(const std::string& model) {
   std::lock_guard lock(m_parameters_mutex);
   if (auto it = m_parameters.find(model); it != m_parameters.end()) return it->second;
-  if (auto it = m_config.model_parameters.find(model); it != m_config.model_parameters.end()) return it->second;
-  return table_parameters(m_config.base_url, model);
+  return configured_parameters(m_config, model);
 }
 
 bool HttpChatClient::parameters_settled(const std::string& model) {

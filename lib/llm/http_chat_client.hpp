@@ -27,6 +27,10 @@ std::vector<std::string> request_headers(const ClientConfig& config);
 // The provider profile for requests of `model`: --schema-dialect, else detected.
 ProviderProfile provider_profile(const ClientConfig& config, const std::string& model);
 
+// What `model` takes before anything is learned by a client:
+// config.model_parameters, else the table (table_parameters).
+ModelParameters configured_parameters(const ClientConfig& config, const std::string& model);
+
 // The JSON body of POST {base}/chat/completions for `messages`, asking for
 // structured output on `rung` the way `profile` accepts it, with only the
 // parameters the model takes (`parameters`), and a schema laid out in its
