@@ -262,3 +262,14 @@ TEST_CASE("openrouter answers 404 for a parameter the model lacks only under req
   expect_no_endpoints(parameter_refusal(Dialect::openrouter, body, openrouter_supported_parameters(body["model"])));
   CHECK_FALSE(reasons(Dialect::openrouter, body));
 }
+
+TEST_CASE("openrouter keeps OpenAI's strict-schema rules for openai/ models, in OpenRouter's wrapping") {
+  json body = chat_body(json_schema_format(k_mechanisms, true));
+  body["model"] = "openai/gpt-5-mini";
+  const auto refusal = refusal_for(Dialect::openrouter, body);
+  REQUIRE(refusal);
+  CHECK(refusal->status == 400);
+  CHECK(json::parse(refusal->body)["error"]["metadata"]["provider_name"] == "OpenAI");
+  body["model"] = "acme/deep-reasoner";
+  CHECK_FALSE(refusal_for(Dialect::openrouter, body));
+}

@@ -208,6 +208,14 @@ std::optional<Refusal> refusal_for(Dialect dialect, const nlohmann::json& body) 
         }
       }
       return std::nullopt;
+    case Dialect::openrouter:
+      // OpenAI's models behind OpenRouter keep OpenAI's strict-schema rules, refused in OpenRouter's wrapping.
+      if (body.value("model", "").rfind("openai/", 0) == 0 && type == "json_schema" && wrapper.value("strict", false)) {
+        if (auto problem = openai_schema_problem(wrapper.value("schema", nlohmann::json()), wrapper.value("name", ""));
+            !problem.empty())
+          return Refusal{400, openrouter_upstream_error(400, openai_error(problem, "response_format"), "OpenAI")};
+      }
+      return std::nullopt;
     case Dialect::json_object_only:
       if (type == "json_schema") return no_endpoints();
       return std::nullopt;
