@@ -2,6 +2,6 @@
 # Sets up, builds and runs every test (CTest). This is the command CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test-tools
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j 2 "$@"
