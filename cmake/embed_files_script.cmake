@@ -1,0 +1,17 @@
+# Run with -P: writes OUTPUT, a C++ source holding every file of INPUT_DIR as
+# NAMESPACE::FUNCTION(), with EmbeddedFile from HEADER.
+file(GLOB files RELATIVE ${INPUT_DIR} ${INPUT_DIR}/*)
+list(SORT files)
+set(body "// Generated from ${INPUT_DIR}; do not edit.\n#include \"${HEADER}\"\n\nnamespace ${NAMESPACE} {\n\nconst std::vector<EmbeddedFile>& ${FUNCTION}() {\n  static const std::vector<EmbeddedFile> files = {\n")
+foreach(name IN LISTS files)
+  file(READ ${INPUT_DIR}/${name} content)
+  string(FIND "${content}" ")pipeline_embedded\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${INPUT_DIR}/${name} holds the raw-string delimiter )pipeline_embedded\"")
+  endif()
+  string(APPEND body "    {\"${name}\", R\"pipeline_embedded(${content})pipeline_embedded\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n\n}  // namespace ${NAMESPACE}\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUTPUT}.tmp)
