@@ -385,7 +385,9 @@ async function withTokens(fakeUrl) {
 
 async function main() {
   const fake = await startListening('fake-llm-server', args.fake,
-    ['--first-token-ms', '50', '--tokens-per-second', '4000'], childEnv(''));
+    // Slow enough that the stages of a run finish seconds apart (a run takes
+    // about 6 s), so that the page can be seen to show them as they finish.
+    ['--first-token-ms', '200', '--tokens-per-second', '1000'], childEnv(''));
   fake.child.removeAllListeners('exit');
   log(`fake model at ${fake.url}`);
   browser = await puppeteer.launch({
