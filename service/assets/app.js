@@ -81,6 +81,8 @@
       throw new ApiError(0, 'The server did not answer. Is `pipeline serve` still running?');
     }
     if (response.status === 401) {
+      // Read to the end, so that the browser is done with the answer.
+      await response.text().catch(() => '');
       askForToken(serviceToken ? 'That token was not accepted. Enter a service token.' : '');
       throw new ApiError(401, 'This server needs a service token.');
     }

@@ -322,9 +322,10 @@ async function withTokens(fakeUrl) {
   const token = `svc-${randomBytes(12).toString('hex')}`;
   const { origin } = await startServe(fakeUrl, { PIPELINE_SERVE_TOKENS: token });
   log(`serve with tokens at ${origin}`);
-  // Until the page has a good token, the server's 401 answers are expected.
-  let tokenGiven = false;
-  const allow = (text) => !tokenGiven && /401/.test(text);
+  // The answers of 400 and above each step provokes on purpose (the browser
+  // logs each as a console error too); none at other times.
+  let expected = /401/;
+  const allow = (text) => Boolean(expected && expected.test(text));
   const { page, seen } = await openWatchedPage(origin, allow);
   const authorized = [];
   page.on('request', (request) => {
@@ -339,19 +340,29 @@ async function withTokens(fakeUrl) {
   await page.waitForFunction(() => /not accepted/.test(document.getElementById('token-message').textContent),
     { timeout: 10000 });
 
-  tokenGiven = true;
+  expected = null;
   await page.type('#token-input', token);
   await page.keyboard.press('Enter');
   await page.waitForSelector('#brand-select option[value="hollowmere-dairy"]', { timeout: 10000 });
   assert.equal(await page.$eval('#token-panel', (node) => node.hidden), true, 'the token form goes away');
 
-  // A brand profile of our own, uploaded through the page.
+  // A brand profile of our own, uploaded through the page: first one the
+  // server refuses (a research file it cannot read), whose reason the page shows.
   const profile = JSON.parse(fs.readFileSync(path.join(args.source, 'examples/brands/hollowmere-dairy.json'), 'utf8'));
   profile.id = 'page-test-creamery';
   profile.company_name = 'Page Test Creamery';
+  assert.ok(profile.research_file, 'the example brand names a research file');
   const profilePath = path.join(tmp, 'page-test-creamery.json');
   fs.writeFileSync(profilePath, JSON.stringify(profile, null, 2));
   await page.click('#brand-upload summary');
+  expected = /422/;
+  await (await page.$('#brand-file')).uploadFile(profilePath);
+  await page.click('#brand-upload-button');
+  await page.waitForFunction(() => /not saved: .*research_file/.test(document.getElementById('brand-message').textContent),
+    { timeout: 10000 });
+  expected = null;
+  delete profile.research_file;
+  fs.writeFileSync(profilePath, JSON.stringify(profile, null, 2));
   await (await page.$('#brand-file')).uploadFile(profilePath);
   await page.click('#brand-upload-button');
   await page.waitForFunction(() => document.getElementById('brand-select').value === 'page-test-creamery',
