@@ -390,6 +390,20 @@ async function withTokens(fakeUrl) {
   }
   const href = await openReport(page, origin, runId);
   assert.match(new URL(href).searchParams.get('access_token') || '', /^prt_/, 'the report link carries the read token');
+
+  // A run cancelled from the page while its first stage runs.
+  await page.waitForSelector('#pdf-file');
+  await (await page.$('#pdf-file')).uploadFile(path.join(args.source, 'examples/example-case-study.pdf'));
+  await page.click('#start-button');
+  await page.waitForSelector('#stage-1[data-status="running"]', { timeout: 15000 });
+  const cancelledId = await page.$eval('#run-title', (node) => node.textContent.replace(/^Run /, ''));
+  assert.notEqual(cancelledId, runId, 'a second run started');
+  await page.click('#cancel-button');
+  await page.waitForFunction(() => document.getElementById('run-status').dataset.status === 'cancelled',
+    { timeout: 15000 });
+  assert.equal(await page.$eval('#cancel-button', (node) => node.hidden), true, 'no cancel button on a cancelled run');
+  assert.equal(await page.$eval('#report-link', (node) => node.hidden), true, 'no report of a cancelled run');
+  assert.equal((await getJson(origin, `/v1/runs/${cancelledId}`, token)).status, 'cancelled');
   checkClean(seen, 'the page with tokens');
   await page.close();
 }
