@@ -428,24 +428,35 @@ TEST_CASE("serve: CORS answers the allowed origin only") {
   stop_cleanly(*serve.process);
 }
 
-TEST_CASE("serve with a Redis store queues for workers; kill -9 of serve loses nothing") {
+TEST_CASE("serve with a Redis store queues for workers; two serves share it, and kill -9 of one loses nothing") {
   QueueWorld world;
   world.server.set_pace({milliseconds(200), 0});
+  world.env.options.env["PIPELINE_SERVE_TOKENS"] = k_serve_token;
+  const std::string bearer = std::string("Authorization: Bearer ") + k_serve_token;
   auto serve = start_serve(world.env, {"--workers", "0"});
+  auto other = start_serve(world.env, {"--workers", "1"});
   auto first = world.start_worker();
   auto second = world.start_worker();
-  const std::string id = serve_upload(serve, write_marked_pdf(world.env, "Redismark")).json().at("run_id");
+  const auto created = serve_upload(serve, write_marked_pdf(world.env, "Redismark"), {"-H", bearer}).json();
+  const std::string id = created.at("run_id");
+  const std::string read_token = created.at("read_token");
   CHECK(eventually([&] { return curl_http({serve.url + "/readyz"}).status == 200; }, seconds(10)));
-  REQUIRE(eventually([&] { return serve_stages_done(serve_run(serve, id)) >= 1; }, seconds(60)));
+  // Behind a load balancer, the other serve reads the run with the first one's read token.
+  REQUIRE(eventually([&] { return serve_stages_done(serve_run(other, id, {"-H", "Authorization: Bearer " + read_token})) >= 1; },
+                     seconds(60)));
   serve.process->send_signal(SIGKILL);
   (void)serve.process->wait();
   // The workers go on without it; a new serve shows the run and its events.
   auto again = start_serve(world.env, {"--workers", "0"});
-  CHECK(eventually([&] { return serve_run_has_status(again, id, "completed"); }, seconds(90)));
-  const auto events = sse_ids_and_names(serve_events(again, id));
+  CHECK(eventually([&] { return serve_run(again, id, {"-H", bearer}).value("status", "") == "completed"; }, seconds(90)));
+  const auto events = sse_ids_and_names(serve_events(again, id, {"-H", "Authorization: Bearer " + read_token}));
   CHECK(std::count_if(events.begin(), events.end(), [](const auto& e) { return e.second == "stage_done"; }) == 5);
   CHECK(world.job_state(id) == "done");
+  // A second run, queued through the other serve, is run by whichever worker takes it.
+  const std::string next = serve_upload(other, write_marked_pdf(world.env, "Redismark2"), {"-H", bearer}).json().at("run_id");
+  CHECK(eventually([&] { return serve_run(other, next, {"-H", bearer}).value("status", "") == "completed"; }, seconds(90)));
   stop_cleanly(*first);
   stop_cleanly(*second);
   stop_cleanly(*again.process);
+  stop_cleanly(*other.process);
 }
