@@ -77,7 +77,7 @@ Access AccessTokens::check(std::string_view token, std::chrono::system_clock::ti
   for (const auto& known : m_hashes) service |= same_bytes(hash, known);
   if (service) return {Access::Kind::service, {}};
 
-  // prt_<expiry in unix seconds>_<hex HMAC>_<run id>: run ids have no '_'.
+  // prt_<expiry in unix seconds>_<hex HMAC>_<run id>: the run id comes last, so it may hold '_' too.
   if (token.substr(0, k_read_token_prefix.size()) != k_read_token_prefix) return {};
   const std::string_view rest = token.substr(k_read_token_prefix.size());
   const auto first = rest.find('_');

@@ -154,6 +154,9 @@ util::Expected<Job> FolderJobBoard::cancel(const std::string& job_id) {
 }
 
 util::Expected<Job> FolderJobBoard::retry(const std::string& job_id, int redo_from) {
+  if (redo_from < 0 || redo_from > 5) {
+    return board_error(ErrorKind::bad_input, fmt::format("{} is not a stage to redo from (1-5)", redo_from));
+  }
   std::lock_guard lock(m_mutex);
   const auto found = m_jobs.find(job_id);
   if (found == m_jobs.end()) return board_error(ErrorKind::bad_input, fmt::format("there is no job {}", job_id));

@@ -25,8 +25,9 @@ struct Problem {
 // The problem of a slug, with its status and title; an unknown slug is an internal error.
 Problem make_problem(std::string_view slug, std::string detail);
 
-// The problem for an error of the service layer: bad_input is unprocessable,
-// busy is a conflict, anything else an internal error whose detail is kept.
+// The problem for an error of the service layer: bad_input and usage (a bad
+// option) are unprocessable, busy is a conflict, anything else an internal
+// error whose detail is kept.
 Problem problem_from_error(const util::Error& error);
 
 // {type, title, status, detail}.

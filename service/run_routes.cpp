@@ -120,9 +120,9 @@ std::optional<Problem> check_run_request(const ServeContext& context, const RunR
     return make_problem("unprocessable", "`priority` must be high, normal or low");
   }
   if (!run.run_id.empty()) {
-    if (!checkpoints::is_valid_run_id(run.run_id) || run.run_id.find('_') != std::string::npos) {
-      return make_problem("unprocessable", "`run_id` must be lowercase letters, digits, '.' and '-', starting with a "
-                                           "letter or digit");
+    if (!checkpoints::is_valid_run_id(run.run_id)) {
+      return make_problem("unprocessable", "`run_id` must be lowercase letters, digits, '.', '_' and '-', starting "
+                                           "with a letter or digit");
     }
     if (context.store.exists(run.run_id) || [&] { auto found = context.board.find(run.run_id); return found && found->has_value(); }()) {
       return make_problem("conflict", fmt::format("run {} exists already", run.run_id));
