@@ -212,6 +212,27 @@ std::vector<std::string> FileRunStore::list() const {
 }
 
 util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_from) const {
+  auto state = read_checkpoint(run_id);
+  if (!state) return state.error();
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  auto verified = verify_run_contents(*state, redo_from, dir->string(),
+                                      [&](const std::string& relative) -> util::Expected<std::optional<std::string>> {
+                                        const fs::path file = *dir / relative;
+                                        if (auto inside = refuse_links_inside_run(*dir, relative); !inside) {
+                                          return inside.error();
+                                        }
+                                        std::error_code ec;
+                                        if (!fs::is_regular_file(file, ec)) return std::optional<std::string>();
+                                        auto digest = util::sha256_file(file);
+                                        if (!digest) return digest.error();
+                                        return std::optional<std::string>(std::move(*digest));
+                                      });
+  if (!verified) return verified.error();
+  return state;
+}
+
+util::Expected<RunState> FileRunStore::read_checkpoint(const std::string& run_id) const {
   auto dir = existing_run_dir(run_id);
   if (!dir) return dir.error();
   const fs::path path = *dir / k_checkpoint_file;
@@ -240,19 +261,6 @@ util::Expected<RunState> FileRunStore::load(const std::string& run_id, int redo_
                             "untouched)",
                             path.string(), state->run_id, run_id));
   }
-  auto verified = verify_run_contents(*state, redo_from, dir->string(),
-                                      [&](const std::string& relative) -> util::Expected<std::optional<std::string>> {
-                                        const fs::path file = *dir / relative;
-                                        if (auto inside = refuse_links_inside_run(*dir, relative); !inside) {
-                                          return inside.error();
-                                        }
-                                        std::error_code ec;
-                                        if (!fs::is_regular_file(file, ec)) return std::optional<std::string>();
-                                        auto digest = util::sha256_file(file);
-                                        if (!digest) return digest.error();
-                                        return std::optional<std::string>(std::move(*digest));
-                                      });
-  if (!verified) return verified.error();
   return state;
 }
 
@@ -313,6 +321,23 @@ util::Expected<void> FileRunStore::append_event(const std::string& run_id, std::
     return fail(ErrorKind::failed, "an event must be a single line");
   }
   return util::append_line(*dir / k_events_file, line, util::Sync::later);
+}
+
+util::Expected<std::vector<std::string>> FileRunStore::read_events(const std::string& run_id, std::size_t first) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  const fs::path path = m_root / run_id / k_events_file;
+  std::error_code error;
+  if (!fs::exists(fs::symlink_status(path, error))) return std::vector<std::string>{};
+  auto text = util::read_file(path, {.follow_symlinks = false});
+  if (!text) return text.error();
+  std::vector<std::string> lines;
+  std::size_t index = 0;
+  std::size_t start = 0;
+  for (std::size_t end = text->find('\n'); end != std::string::npos; end = text->find('\n', start)) {
+    if (index++ >= first) lines.emplace_back(text->substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
 }
 
 util::Expected<std::unique_ptr<RunLock>> FileRunStore::lock(const std::string& run_id) {

@@ -27,12 +27,14 @@ class FileRunStore : public RunStore {
   bool exists(const std::string& run_id) const override;
   std::vector<std::string> list() const override;
   util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const override;
+  util::Expected<RunState> read_checkpoint(const std::string& run_id) const override;
   util::Expected<void> save(const RunState& state) override;
   util::Expected<void> flush(const std::string& run_id) override;
   util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
                                              std::string_view content) override;
   util::Expected<std::string> read_artifact(const std::string& run_id, const std::string& path) const override;
   util::Expected<void> append_event(const std::string& run_id, std::string_view line) override;
+  util::Expected<std::vector<std::string>> read_events(const std::string& run_id, std::size_t first = 0) const override;
   util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) override;
   std::optional<std::string> lock_holder(const std::string& run_id) const override;
   std::string location(const std::string& run_id) const override;

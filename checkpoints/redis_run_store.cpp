@@ -151,9 +151,13 @@ std::vector<std::string> RedisRunStore::list() const {
   return ids;
 }
 
-util::Expected<RunState> RedisRunStore::load(const std::string& run_id, int redo_from) const {
+util::Expected<RunState> RedisRunStore::read_checkpoint(const std::string& run_id) const {
   if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
   std::lock_guard lock(m_mutex);
+  return parse_checkpoint(run_id);
+}
+
+util::Expected<RunState> RedisRunStore::parse_checkpoint(const std::string& run_id) const {
   auto text = redis::get_value(m_connection, {m_keys.checkpoint(run_id), "", m_keys.run_chunks(run_id)});
   if (!text) return text.error();
   if (!*text) return fail(ErrorKind::bad_input, fmt::format("run {} not found in {}", run_id, where()));
@@ -171,6 +175,14 @@ util::Expected<RunState> RedisRunStore::load(const std::string& run_id, int redo
     return fail(ErrorKind::bad_input, fmt::format("the checkpoint of run {} in {} names run \"{}\"; it was left untouched",
                                                   run_id, where(), state->run_id));
   }
+  return state;
+}
+
+util::Expected<RunState> RedisRunStore::load(const std::string& run_id, int redo_from) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  std::lock_guard lock(m_mutex);
+  auto state = parse_checkpoint(run_id);
+  if (!state) return state.error();
   // Events appended to a key of another type would be lost without a word
   // (appending them is best effort), so such a run is refused here.
   auto events_type = redis::expect_success(m_connection.command({"TYPE", m_keys.events(run_id)}),
@@ -268,8 +280,9 @@ util::Expected<void> RedisRunStore::append_event(const std::string& run_id, std:
   return {};
 }
 
-util::Expected<std::vector<std::string>> RedisRunStore::events(const std::string& run_id) const {
-  auto reply = redis::expect_success(command({"LRANGE", m_keys.events(run_id), "0", "-1"}),
+util::Expected<std::vector<std::string>> RedisRunStore::read_events(const std::string& run_id, std::size_t first) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  auto reply = redis::expect_success(command({"LRANGE", m_keys.events(run_id), std::to_string(first), "-1"}),
                                      "reading the events of run " + run_id, where());
   if (!reply) return reply.error();
   std::vector<std::string> lines;

@@ -47,6 +47,7 @@ class RedisRunStore final : public RunStore {
   bool exists(const std::string& run_id) const override;
   std::vector<std::string> list() const override;
   util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const override;
+  util::Expected<RunState> read_checkpoint(const std::string& run_id) const override;
   util::Expected<void> save(const RunState& state) override;
   util::Expected<void> flush(const std::string& run_id) override;
   util::Expected<ArtifactRef> write_artifact(const std::string& run_id, const std::string& path,
@@ -70,7 +71,8 @@ class RedisRunStore final : public RunStore {
   // The run's lease as Redis holds it now; nullopt when no one holds it.
   util::Expected<std::optional<LeaseRecord>> lease(const std::string& run_id) const;
   // A run's event lines, oldest first.
-  util::Expected<std::vector<std::string>> events(const std::string& run_id) const;
+  util::Expected<std::vector<std::string>> read_events(const std::string& run_id,
+                                                       std::size_t first = 0) const override;
 
   const RedisKeys& keys() const { return m_keys; }
   const RedisStoreOptions& options() const { return m_options; }
@@ -82,6 +84,8 @@ class RedisRunStore final : public RunStore {
   std::unique_ptr<redis::Connection> new_connection() const;
 
  private:
+  // The checkpoint parsed and checked, m_mutex held.
+  util::Expected<RunState> parse_checkpoint(const std::string& run_id) const;
   // The fence of this store's valid lease on the run, or why there is none.
   util::Expected<redis::Fence> fence_for(const std::string& run_id, const std::string& what) const;
   util::Expected<std::unique_ptr<RunLock>> take_lease(const std::string& run_id, LeaseMode mode);

@@ -48,6 +48,9 @@ class RunStore {
   // input files always are. Not found, unparsable, an unknown schema version
   // and a hash mismatch are bad_input; nothing is changed on disk.
   virtual util::Expected<RunState> load(const std::string& run_id, int redo_from = 0) const = 0;
+  // The checkpoint as load() reads it, without verifying the run's files:
+  // cheap, for showing a run (status, stages, usage), never for carrying it on.
+  virtual util::Expected<RunState> read_checkpoint(const std::string& run_id) const = 0;
   // Saves the checkpoint atomically: a kill at any instant leaves the old or
   // the new one, whole. It reaches the disk itself at the next flush.
   virtual util::Expected<void> save(const RunState& state) = 0;
@@ -66,6 +69,11 @@ class RunStore {
   // Appends one line to the run's append-only event log; a kill loses no
   // complete line.
   virtual util::Expected<void> append_event(const std::string& run_id, std::string_view line) = 0;
+  // The complete lines of the run's event log from the `first` (0-based) on,
+  // in the order they were appended; a line still being written is left out.
+  // Empty for a run without events; bad_input for an invalid run id.
+  virtual util::Expected<std::vector<std::string>> read_events(const std::string& run_id,
+                                                               std::size_t first = 0) const = 0;
 
   // Takes the run's exclusive lock without waiting; busy, naming the holder
   // (pid and host), when another process has it.

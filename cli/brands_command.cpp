@@ -34,26 +34,11 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 
-// The brands found in the folders and those pushed to the store, each id
-// once, as a run finds it: --brands-dir, then the store, then the shipped ones.
-std::vector<brand::BrandProfile> listed_brands(const GlobalOptions& options, const brand::BrandScan& scan) {
-  std::map<std::string, brand::BrandProfile> by_id;
-  for (const auto& profile : scan.brands) by_id.emplace(profile.id, profile);
-  auto store = open_store(options);
-  for (const auto& id : store->list_brands()) {
-    auto profile = resolve_run_brand(options, *store, id);
-    by_id.insert_or_assign(id, std::move(profile));
-  }
-  std::vector<brand::BrandProfile> brands;
-  for (auto& [id, profile] : by_id) brands.push_back(std::move(profile));
-  return brands;
-}
-
 void list_command(const GlobalOptions& options) {
   const auto dirs = brand_search_dirs(options);
   auto scan = brand::scan_brands(dirs);
   for (const auto& problem : scan.problems) print_warning("skipped " + problem.message);
-  scan.brands = listed_brands(options, scan);
+  scan.brands = service::listed_brands(brand_search(options), store_url(options), *open_store(options), scan);
   if (options.json) {
     auto items = nlohmann::json::array();
     for (const auto& b : scan.brands) {

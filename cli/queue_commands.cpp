@@ -38,14 +38,6 @@ struct WorkerArgs {
   std::string allow_local_sources;
 };
 
-std::chrono::milliseconds parse_worker_duration(const std::string& text, const std::string& option) {
-  const auto duration = util::parse_duration(text);
-  if (!duration) {
-    throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
-  }
-  return *duration;
-}
-
 queue::Priority parse_priority_option(const std::string& text) {
   const auto priority = queue::parse_priority(text);
   if (!priority) throw FatalError(ErrorKind::usage, fmt::format("--priority is high, normal or low, not \"{}\"", text));
@@ -234,8 +226,8 @@ void register_worker_command(CLI::App& app, GlobalOptions& options) {
   command->callback([&app, &options, worker] {
     service::WorkerOptions loop;
     loop.concurrency = worker->concurrency;
-    loop.lease = parse_worker_duration(worker->lease, "--lease");
-    loop.drain_timeout = parse_worker_duration(worker->drain_timeout, "--drain-timeout");
+    loop.lease = parse_duration_option(worker->lease, "--lease");
+    loop.drain_timeout = parse_duration_option(worker->drain_timeout, "--drain-timeout");
     loop.deadline = parse_deadline(worker->deadline);
     loop.once = worker->once;
     if (!worker->allow_local_sources.empty()) {

@@ -32,33 +32,11 @@ struct ReportOptions {
   std::string output;
 };
 
-// Refuses, naming the first stage that is not done, a run whose report would miss part of its content.
-void require_all_stages_done(const checkpoints::RunState& state) {
-  for (const auto& stage : stages::all_stages()) {
-    const auto& record = state.stage(stage->number());
-    if (record.status == checkpoints::StageStatus::done) continue;
-    throw FatalError(ErrorKind::bad_input,
-                     fmt::format("run {} is not complete: stage {} ({}) is {}, not done; finish it with `pipeline "
-                                 "resume {}`",
-                                 state.run_id, stage->number(), stage->name(), checkpoints::to_string(record.status),
-                                 state.run_id));
-  }
-}
-
-std::string pdf_bytes(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs) {
-  pdf::HtmlPdfOptions layout;
-  const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
-  layout.title = "Opportunity cards for " + company + ": " + (state.input.title.empty() ? state.run_id : state.input.title);
-  layout.margin = 48;
-  layout.font_size = 10.5;
-  return pdf::render_html_pdf(report::render_html_report(state, outputs, report::HtmlReportTarget::pdf), layout)
-      .value_or_throw();
-}
 
 void run_report(const GlobalOptions& options, const ReportOptions& report) {
   auto store = open_store(options);
   checkpoints::RunState state = store->load(report.run_id).value_or_throw();
-  require_all_stages_done(state);
+  report::check_run_complete(state).value_or_throw();
   const auto outputs = report::load_stage_outputs(*store, state).value_or_throw();
 
   std::string content;
@@ -67,7 +45,7 @@ void run_report(const GlobalOptions& options, const ReportOptions& report) {
     for (const auto& record : state.stages) warnings[record.number] = record.warnings;
     content = report::render_report(state.run_id, outputs, warnings);
   } else if (report.format == "pdf") {
-    content = pdf_bytes(state, outputs);
+    content = report::render_pdf_report(state, outputs).value_or_throw();
   } else {
     content = report::render_html_report(state, outputs);
   }

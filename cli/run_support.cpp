@@ -72,6 +72,14 @@ brand::BrandProfile resolve_run_brand(const GlobalOptions& options, const checkp
   return service::resolve_run_brand(brand_search(options), store_url(options), store, reference);
 }
 
+std::chrono::milliseconds parse_duration_option(const std::string& text, const std::string& option) {
+  const auto duration = util::parse_duration(text);
+  if (!duration) {
+    throw FatalError(ErrorKind::usage, fmt::format("{} takes a duration such as 30s, not \"{}\"", option, text));
+  }
+  return *duration;
+}
+
 std::optional<util::Clock::time_point> parse_deadline(const std::string& text) {
   if (text.empty()) return std::nullopt;
   auto duration = util::parse_duration(text);

@@ -52,6 +52,9 @@ service::BrandSearch brand_search(const GlobalOptions& options);
 brand::BrandProfile resolve_run_brand(const GlobalOptions& options, const checkpoints::RunStore& store,
                                       const std::string& reference);
 
+// A duration option's value (30s, 5m, 1h...). Throws a usage error naming the option.
+std::chrono::milliseconds parse_duration_option(const std::string& text, const std::string& option);
+
 // The deadline --deadline names from now; nullopt when empty. Throws a usage error.
 std::optional<util::Clock::time_point> parse_deadline(const std::string& text);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/pdf/html_pdf.hpp"
+#include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
 #include "report/html_report.hpp"
 #include "stages/markdown.hpp"
@@ -12,6 +14,29 @@
 namespace pipeline::report {
 
 namespace markdown = stages::markdown;
+
+util::Expected<void> check_run_complete(const checkpoints::RunState& state) {
+  for (const auto& stage : stages::all_stages()) {
+    const auto& record = state.stage(stage->number());
+    if (record.status == checkpoints::StageStatus::done) continue;
+    return util::fail(util::ErrorKind::bad_input,
+                      fmt::format("run {} is not complete: stage {} ({}) is {}, not done; finish it with `pipeline "
+                                   "resume {}`",
+                                   state.run_id, stage->number(), stage->name(), checkpoints::to_string(record.status),
+                                   state.run_id));
+  }
+  return {};
+}
+
+util::Expected<std::string> render_pdf_report(const checkpoints::RunState& state,
+                                              const std::map<int, nlohmann::json>& outputs) {
+  pdf::HtmlPdfOptions layout;
+  const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
+  layout.title = "Opportunity cards for " + company + ": " + (state.input.title.empty() ? state.run_id : state.input.title);
+  layout.margin = 48;
+  layout.font_size = 10.5;
+  return pdf::render_html_pdf(render_html_report(state, outputs, HtmlReportTarget::pdf), layout);
+}
 
 std::string render_report(const std::string& run_id, const std::map<int, nlohmann::json>& outputs,
                           const std::map<int, std::vector<std::string>>& warnings) {

@@ -22,6 +22,15 @@ std::string render_report(const std::string& run_id, const std::map<int, nlohman
 util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoints::RunStore& store,
                                                                  const checkpoints::RunState& state);
 
+// bad_input naming the first stage that is not done, for a run whose report
+// would miss part of its content.
+util::Expected<void> check_run_complete(const checkpoints::RunState& state);
+
+// The report as a PDF laid out by MuPDF (no browser needed), titled with the
+// brand and the document.
+util::Expected<std::string> render_pdf_report(const checkpoints::RunState& state,
+                                              const std::map<int, nlohmann::json>& outputs);
+
 // Writes report.md and report.html of a run whose five stages are done and
 // records both, with their SHA-256, among the run's files (in `state`, which
 // the caller saves).

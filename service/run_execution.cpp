@@ -9,9 +9,38 @@
 
 namespace pipeline::service {
 
+std::vector<int> stages_to_run(const checkpoints::RunState& state, int redo_from) {
+  if (redo_from < 1) return stages::Chain::remaining_stages(state);
+  std::vector<int> stages;
+  for (int number = redo_from; number <= 5; ++number) stages.push_back(number);
+  return stages;
+}
+
 using checkpoints::RunState;
 using util::ErrorKind;
 using util::FatalError;
+
+stages::NewRun open_job_run(const RunSettings& settings, checkpoints::RunStore& store, const queue::Job& job,
+                            const std::string& source, std::optional<util::Clock::time_point> deadline,
+                            const std::function<std::unique_ptr<checkpoints::RunLock>()>& take_lock) {
+  if (job.kind == queue::JobKind::source && !store.exists(job.run_id)) {
+    NewRunOptions run;
+    run.input = source;
+    run.brand = job.brand;
+    run.run_id = job.run_id;
+    if (!job.notify.empty()) run.notify = job.notify;
+    return create(settings, run, store, deadline);
+  }
+  stages::NewRun opened;
+  opened.lock = take_lock();
+  opened.state = store.load(job.run_id).value_or_throw();
+  // A run this job made before (it was given back or taken over) has the
+  // job's document; any other is someone else's.
+  if (job.kind == queue::JobKind::source && opened.state.input.source != source) {
+    throw FatalError(ErrorKind::bad_input, fmt::format("run {} exists: a source job needs a run id of its own", job.run_id));
+  }
+  return opened;
+}
 
 stages::NewRun create(const RunSettings& settings, const NewRunOptions& run, checkpoints::RunStore& store,
                       std::optional<util::Clock::time_point> deadline) {

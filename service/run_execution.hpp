@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checkpoints/run_store.hpp"
+#include "lib/queue/job.hpp"
 #include "lib/util/cancel.hpp"
 #include "lib/util/time.hpp"
 #include "service/run_settings.hpp"
@@ -46,6 +47,19 @@ struct Execution {
   // The run as it stands now.
   checkpoints::RunState state;
 };
+
+// The stages a job runs: with `redo_from` (1-5) that stage and every later
+// one, done or not; else the stages not done yet.
+std::vector<int> stages_to_run(const checkpoints::RunState& state, int redo_from);
+
+// The run a job works on, with its lock held: a source job's run is made
+// (its document read from `source`, already admitted by the caller's source
+// policy) unless a run of that id exists, which must then be the one this job
+// made before; any other job's run is loaded after `take_lock` took its lock.
+// Throws FatalError.
+stages::NewRun open_job_run(const RunSettings& settings, checkpoints::RunStore& store, const queue::Job& job,
+                            const std::string& source, std::optional<util::Clock::time_point> deadline,
+                            const std::function<std::unique_ptr<checkpoints::RunLock>()>& take_lock);
 
 // Ingests the document, snapshots brand and prompts and saves the new run;
 // returns it with its lock held. Throws FatalError.

@@ -1,6 +1,7 @@
 #include "service/run_settings.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -137,6 +138,16 @@ std::unique_ptr<checkpoints::StageCache> open_stage_cache(const RunSettings& set
   }
   return checkpoints::make_file_stage_cache(settings.cache_dir.empty() ? checkpoints::default_stage_cache_dir()
                                                                        : std::filesystem::path(settings.cache_dir));
+}
+
+std::vector<brand::BrandProfile> listed_brands(const BrandSearch& brands, const std::string& store_url,
+                                               const checkpoints::RunStore& store, const brand::BrandScan& scan) {
+  std::map<std::string, brand::BrandProfile> by_id;
+  for (const auto& profile : scan.brands) by_id.emplace(profile.id, profile);
+  for (const auto& id : store.list_brands()) by_id.insert_or_assign(id, resolve_run_brand(brands, store_url, store, id));
+  std::vector<brand::BrandProfile> listed;
+  for (auto& [id, profile] : by_id) listed.push_back(std::move(profile));
+  return listed;
 }
 
 brand::BrandProfile resolve_run_brand(const BrandSearch& brands, const std::string& store_url,

@@ -81,6 +81,12 @@ std::unique_ptr<checkpoints::StageCache> open_stage_cache(const RunSettings& set
 brand::BrandProfile resolve_run_brand(const BrandSearch& brands, const std::string& store_url,
                                       const checkpoints::RunStore& store, const std::string& reference);
 
+// The valid brands of `scan` (the search path's) and those pushed to the
+// store, each id once, as a run finds it (a pushed brand over a folder's).
+// Throws FatalError.
+std::vector<brand::BrandProfile> listed_brands(const BrandSearch& brands, const std::string& store_url,
+                                               const checkpoints::RunStore& store, const brand::BrandScan& scan);
+
 // Refuses, before any work, a remote provider without a key: it could only
 // answer 401 after the run had been made.
 void require_key(const llm::ClientConfig& config);

@@ -277,31 +277,11 @@ class Worker {
 
     std::unique_ptr<checkpoints::RunLock> lock;
     try {
-      std::optional<checkpoints::RunState> state;
       const std::string source =
           job.kind == queue::JobKind::source ? queue::admit_source(job.source, m_sources).value_or_throw() : "";
-      if (job.kind == queue::JobKind::source && !m_store->exists(job.run_id)) {
-        NewRunOptions run;
-        run.input = source;
-        run.brand = job.brand;
-        run.run_id = job.run_id;
-        auto created = create(m_settings, run, *m_store, m_deadline);
-        if (!job.notify.empty()) {
-          created.state.settings[notify::k_notify_url_setting] = job.notify;
-          m_store->save(created.state).value_or_throw();
-        }
-        lock = std::move(created.lock);
-        state = std::move(created.state);
-      } else {
-        lock = take_lease(delivery);
-        state = m_store->load(job.run_id).value_or_throw();
-        // A run this job made before (it was given back or taken over) has
-        // the job's document; any other is someone else's.
-        if (job.kind == queue::JobKind::source && state->input.source != source) {
-          throw FatalError(ErrorKind::bad_input, fmt::format("run {} exists: a source job needs a run id of its own",
-                                                             job.run_id));
-        }
-      }
+      auto opened = open_job_run(m_settings, *m_store, job, source, m_deadline, [&] { return take_lease(delivery); });
+      lock = std::move(opened.lock);
+      std::optional<checkpoints::RunState> state = std::move(opened.state);
       if (auto* lease = dynamic_cast<checkpoints::RedisRunLock*>(lock.get())) {
         lease->on_lost([active] {
           active->lost = true;
@@ -332,12 +312,15 @@ class Worker {
         }
         ++stages_done;
         if (event.contains("usage") && event.at("usage").is_object()) usage += llm::Usage::from_json(event.at("usage"));
-        // A finished stage is progress: the deaths before it no longer count.
-        if (auto reset = jobs.update(job.job_id, {{"deaths", "0"}}); !reset) log(reset.error().message);
+        // A finished stage is progress: the deaths before it no longer count,
+        // and a redo that got this far is not started over.
+        if (auto reset = jobs.update(job.job_id, {{"deaths", "0"}, {"redo_from", ""}}); !reset) log(reset.error().message);
         set_status(jobs, job.run_id, usage_fields({{"stage", event.value("name", "")}}));
         if (active->draining) active->cancel.cancel();
       };
-      execute(m_settings, *m_store, job.run_id, m_deadline, 0, stages::Chain::remaining_stages,
+      const int redo_from = job.redo_from;
+      execute(m_settings, *m_store, job.run_id, m_deadline, redo_from,
+              [redo_from](const checkpoints::RunState& run) { return stages_to_run(run, redo_from); },
               std::make_unique<LentRunLock>(*lock), std::move(state), std::nullopt, control);
       jobs.finish(delivery, queue::JobState::done, "").value_or_throw();
       set_status(jobs, job.run_id, usage_fields({{"status", "completed"}, {"stages_done", "5"}}));

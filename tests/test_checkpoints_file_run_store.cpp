@@ -462,6 +462,24 @@ TEST_CASE("events are appended one line each") {
   CHECK_FALSE(store->append_event("missing", "{}"));
 }
 
+TEST_CASE("events are read back from any line on, without a line still being written") {
+  TempDir temp;
+  auto store = make_file_run_store(temp.path());
+  CHECK(store->read_events("r1").value_or_throw().empty());
+  REQUIRE(store->create("r1"));
+  CHECK(store->read_events("r1").value_or_throw().empty());
+  REQUIRE(store->append_event("r1", "one"));
+  REQUIRE(store->append_event("r1", "two"));
+  REQUIRE(store->append_event("r1", "three"));
+  CHECK(store->read_events("r1").value_or_throw() == std::vector<std::string>{"one", "two", "three"});
+  CHECK(store->read_events("r1", 2).value_or_throw() == std::vector<std::string>{"three"});
+  CHECK(store->read_events("r1", 7).value_or_throw().empty());
+  // A writer cut off mid-line leaves a tail that is not an event yet.
+  std::ofstream(fs::path(temp.path()) / "r1/events.ndjson", std::ios::app) << "fou";
+  CHECK(store->read_events("r1", 1).value_or_throw() == std::vector<std::string>{"two", "three"});
+  CHECK(store->read_events("../x").error().kind == ErrorKind::bad_input);
+}
+
 TEST_CASE("nothing is written or read through a symbolic link planted inside a run") {
   TempDir temp;
   auto store = make_file_run_store(temp.path());

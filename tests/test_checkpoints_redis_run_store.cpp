@@ -261,8 +261,11 @@ TEST_CASE("events are appended one line each, in order") {
   REQUIRE(lock.has_value());
   redis_store_require(store->append_event("r1", R"({"event":"run_started"})"));
   redis_store_require(store->append_event("r1", R"({"event":"stage_started","stage":1})"));
-  CHECK(store->events("r1").value_or_throw() ==
+  CHECK(store->read_events("r1").value_or_throw() ==
         std::vector<std::string>{R"({"event":"run_started"})", R"({"event":"stage_started","stage":1})"});
+  CHECK(store->read_events("r1", 1).value_or_throw() ==
+        std::vector<std::string>{R"({"event":"stage_started","stage":1})"});
+  CHECK(store->read_events("r1", 5).value_or_throw().empty());
   CHECK_FALSE(store->append_event("r1", "two\nlines").has_value());
   CHECK(server.command({"LLEN", store->keys().events("r1")}).integer == 2);
 }
@@ -355,7 +358,7 @@ TEST_CASE("fencing: once another process took the run over, every write under th
   REQUIRE_MESSAGE(loaded.has_value(), loaded.error().message);
   CHECK(loaded->settings["owner"] == "second");
   CHECK(second->read_artifact("r1", "stages/01-mechanisms.json").value_or_throw() == "output of mechanisms.json");
-  CHECK(second->events("r1").value_or_throw().empty());
+  CHECK(second->read_events("r1").value_or_throw().empty());
 
   // Releasing the lost lease leaves the new owner's lease alone.
   redis_store_require(lease.release());

@@ -19,3 +19,15 @@ TEST_CASE("to_hex writes two lowercase digits per byte, every byte value include
   }
   CHECK(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
 }
+
+TEST_CASE("from_hex reads back what to_hex wrote and refuses anything else") {
+  using pipeline::util::from_hex;
+  std::string all;
+  for (int byte = 0; byte < 256; ++byte) all.push_back(static_cast<char>(byte));
+  CHECK(from_hex(to_hex(all)) == all);
+  CHECK(from_hex("") == std::string());
+  CHECK(from_hex("6A6b") == std::string("jk"));
+  CHECK_FALSE(from_hex("616").has_value());
+  CHECK_FALSE(from_hex("6g").has_value());
+  CHECK_FALSE(from_hex("61 2").has_value());
+}

@@ -68,6 +68,7 @@ std::vector<std::pair<std::string, std::string>> Job::to_fields() const {
       {"attempts", std::to_string(attempts)},
       {"deaths", std::to_string(deaths)},
   };
+  if (redo_from > 0) fields.emplace_back("redo_from", std::to_string(redo_from));
   const std::pair<const char*, const std::string*> optional_fields[] = {
       {"source", &source},         {"brand", &brand},           {"notify", &notify},
       {"error", &error},           {"worker", &worker},         {"entry", &entry},
@@ -114,6 +115,8 @@ util::Expected<Job> Job::from_fields(const std::map<std::string, std::string>& f
   job.notify = job_text_field(fields, "notify");
   job.attempts = job_count_field(fields, "attempts");
   job.deaths = job_count_field(fields, "deaths");
+  job.redo_from = job_count_field(fields, "redo_from");
+  if (job.redo_from > 5) return job_field_error(fmt::format("redo_from {} is not a stage (1-5)", job.redo_from));
   job.error = job_text_field(fields, "error");
   job.worker = job_text_field(fields, "worker");
   job.entry = job_text_field(fields, "entry");

@@ -40,6 +40,9 @@ struct Job {
   JobState state = JobState::queued;
   int attempts = 0;  // times a worker started it
   int deaths = 0;    // workers that died holding it since its last finished stage
+  // A retry asked to redo the stages from this one (1-5) on, done or not;
+  // 0: carry on from the first stage not done. Cleared once that stage is done.
+  int redo_from = 0;
   std::string error;
   std::string worker;  // the worker that has or last had it
   std::string entry;   // the stream entry that stands for the job now (docs/queue.md)

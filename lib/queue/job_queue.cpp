@@ -513,16 +513,18 @@ Expected<Job> JobQueue::cancel(const std::string& job_id) {
   return std::move(**job);
 }
 
-Expected<Job> JobQueue::retry(const std::string& job_id) {
+Expected<Job> JobQueue::retry(const std::string& job_id, int redo_from) {
   auto job = find(job_id);
   if (!job) return job.error();
   if (!*job) return util::fail(ErrorKind::bad_input, fmt::format("there is no job {}", job_id));
   const JobState state = (*job)->state;
-  if (state != JobState::failed && state != JobState::dead && state != JobState::cancelled) {
+  const bool redoing_done = state == JobState::done && redo_from > 0;
+  if (state != JobState::failed && state != JobState::dead && state != JobState::cancelled && !redoing_done) {
     return util::fail(ErrorKind::bad_input, fmt::format("job {} is {}; only a failed, dead or cancelled job is retried",
                                                         job_id, to_string(state)));
   }
   Job again = std::move(**job);
+  again.redo_from = redo_from;
   again.deaths = 0;
   again.error.clear();
   again.finished_at.clear();

@@ -125,8 +125,10 @@ class JobQueue {
   // Marks the job cancelled; a worker running it stops at its next check.
   // bad_input for an unknown job or one that is done.
   util::Expected<Job> cancel(const std::string& job_id);
-  // Queues a failed, dead or cancelled job again with no deaths.
-  util::Expected<Job> retry(const std::string& job_id);
+  // Queues a failed, dead or cancelled job again with no deaths; with
+  // `redo_from` (1-5) its run redoes the stages from that one on, and a done
+  // job may be queued again too.
+  util::Expected<Job> retry(const std::string& job_id, int redo_from = 0);
   util::Expected<QueueCounts> counts();
 
   // Marks this worker live for `ttl` (a key the TTL ends when it dies).

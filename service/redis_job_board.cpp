@@ -1,0 +1,50 @@
+#include "service/redis_job_board.hpp"
+
+#include <fmt/format.h>
+
+#include "service/queue_connection.hpp"
+
+namespace pipeline::service {
+
+RedisJobBoard::RedisJobBoard(const checkpoints::RedisRunStore& store) : m_queue(open_job_queue(store, "serve")) {}
+
+util::Expected<void> RedisJobBoard::enqueue(queue::Job job) {
+  std::lock_guard lock(m_mutex);
+  auto live = m_queue->find(job.job_id);
+  if (!live) return live.error();
+  if (*live && !queue::is_final((*live)->state)) {
+    return util::fail(util::ErrorKind::bad_input,
+                       fmt::format("run {} is {} in the queue already", job.run_id, queue::to_string((*live)->state)));
+  }
+  if (auto queued = m_queue->enqueue(job); !queued) return queued.error();
+  return m_queue->update_status(job.run_id, {{"status", "queued"}, {"error", ""}});
+}
+
+util::Expected<std::optional<queue::Job>> RedisJobBoard::find(const std::string& job_id) {
+  std::lock_guard lock(m_mutex);
+  return m_queue->find(job_id);
+}
+
+util::Expected<queue::Job> RedisJobBoard::cancel(const std::string& job_id) {
+  std::lock_guard lock(m_mutex);
+  return m_queue->cancel(job_id);
+}
+
+util::Expected<queue::Job> RedisJobBoard::retry(const std::string& job_id, int redo_from) {
+  std::lock_guard lock(m_mutex);
+  auto job = m_queue->retry(job_id, redo_from);
+  if (job) (void)m_queue->update_status(job->run_id, {{"status", "queued"}, {"error", ""}});
+  return job;
+}
+
+util::Expected<std::vector<queue::Job>> RedisJobBoard::list() {
+  std::lock_guard lock(m_mutex);
+  return m_queue->list();
+}
+
+util::Expected<queue::QueueCounts> RedisJobBoard::counts() {
+  std::lock_guard lock(m_mutex);
+  return m_queue->counts();
+}
+
+}  // namespace pipeline::service
