@@ -46,10 +46,19 @@ export interface BrandList {
   brands: Brand[];
 }
 
+/** The run's brand; name is null until a worker has made a run from a source URL. */
+export interface RunBrand {
+  id: string;
+  name: string | null;
+}
+
 export interface RunDocument {
   /** The uploaded file's name or the source URL. */
   source: string;
-  pages: number;
+  /** Null until a worker has read a source URL. */
+  pages: number | null;
+  /** The PDF's title; null until the document is read. */
+  title: string | null;
 }
 
 /** Tokens and money; cost_usd is null when neither the provider nor a price list gave one. */
@@ -76,7 +85,7 @@ export interface Stage {
 export interface RunSummary {
   run_id: string;
   status: RunStatus;
-  brand: Brand | null;
+  brand: RunBrand | null;
   document: RunDocument | null;
   created_at: string;
   updated_at: string;
