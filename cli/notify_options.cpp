@@ -25,6 +25,7 @@ void check_notify_option(const GlobalOptions& options, const NotifyOption& notif
                                        "receiver checks the signature",
                                        service::k_webhook_secret_variable));
   }
+  if (delivers) service::check_webhook_secret_form();
 }
 
 }  // namespace pipeline::cli

@@ -253,7 +253,12 @@ void HttpServer::Parts::install() {
       send_problem(response, make_problem("payload-too-large", "the body is larger than this server takes"));
     } else if (response.status >= 400 && response.status < 500) {
       const int status = response.status;
-      send_problem(response, make_problem("invalid-request", fmt::format("the request could not be read ({})", status)));
+      const bool unsized = (request.method == "POST" || request.method == "PUT") && !request.has_header("Content-Length") &&
+                           request.get_header_value("Transfer-Encoding").find("chunked") == std::string::npos;
+      send_problem(response, make_problem("invalid-request",
+                                          unsized ? std::string("a POST or PUT needs a Content-Length (0 for no body) or a "
+                                                                "chunked body")
+                                                  : fmt::format("the request could not be read ({})", status)));
       response.status = status;
     } else {
       send_problem(response, make_problem("internal", "the server failed"));

@@ -27,6 +27,13 @@ util::Expected<std::optional<queue::Job>> RedisJobBoard::find(const std::string&
 
 util::Expected<queue::Job> RedisJobBoard::cancel(const std::string& job_id) {
   std::lock_guard lock(m_mutex);
+  // The queue's own cancel refuses only a done job; a board refuses every job that is over.
+  auto found = m_queue->find(job_id);
+  if (!found) return found.error();
+  if (*found && queue::is_final((*found)->state) && (*found)->state != queue::JobState::done) {
+    return util::fail(util::ErrorKind::bad_input, fmt::format("job {} is {}; there is nothing to cancel", job_id,
+                                                              queue::to_string((*found)->state)));
+  }
   return m_queue->cancel(job_id);
 }
 

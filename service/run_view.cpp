@@ -72,9 +72,9 @@ std::string api_status(const std::optional<queue::Job>& job, const std::string& 
     }
   }
   if (live_status.empty()) return "queued";
+  if (job && job->state == queue::JobState::failed && live_status != "completed") return "failed";
   // A run made but never started is waiting for `resume`, as an incomplete one.
   if (live_status == "created") return "incomplete";
-  if (job && job->state == queue::JobState::failed && live_status != "completed") return "failed";
   return live_status;
 }
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "lib/notify/webhook_signature.hpp"
 #include "lib/notify/webhook_url.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
@@ -16,6 +17,13 @@ using util::FatalError;
 std::string webhook_secret() {
   const char* secret = std::getenv(k_webhook_secret_variable);
   return secret ? secret : "";
+}
+
+void check_webhook_secret_form() {
+  auto key = notify::standard_webhook_key(webhook_secret());
+  if (!key) {
+    throw FatalError(ErrorKind::bad_input, fmt::format("{}: {}", k_webhook_secret_variable, key.error().message));
+  }
 }
 
 void check_webhook_url(const std::string& url, bool allow_private) {
@@ -52,6 +60,7 @@ void RunWebhooks::check_run(const checkpoints::RunState& state, bool allow_priva
                                  "sign them; set it, or stop its webhooks with `pipeline resume {} --notify ''`",
                                  state.run_id, shown, k_webhook_secret_variable, state.run_id));
   }
+  check_webhook_secret_form();
   try {
     check_webhook_url(url, allow_private_urls);
   } catch (const FatalError& error) {

@@ -24,6 +24,11 @@ inline constexpr const char* k_webhook_secret_variable = "PIPELINE_WEBHOOK_SECRE
 // The secret from the environment, empty when unset.
 std::string webhook_secret();
 
+// Throws FatalError (bad input) when the secret is in the Standard Webhooks
+// form ("whsec_" and base64) but its base64 does not decode, so that no run
+// starts with webhooks their receivers could never verify.
+void check_webhook_secret_form();
+
 // Throws FatalError (bad input) unless `url` may be posted to by this process:
 // an http(s) URL without user name or password whose host is not private
 // (unless `allow_private`).

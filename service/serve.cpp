@@ -1,5 +1,8 @@
 #include "service/serve.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <csignal>
 #include <optional>
 #include <thread>
@@ -28,7 +31,14 @@ void say(const ServeOptions& options, const std::string& line) {
 }  // namespace
 
 bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+  if (host == "localhost") return true;
+  // An address, not a name: "127.example.com" may resolve anywhere.
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  std::string v6_text = host;
+  if (v6_text.size() > 2 && v6_text.front() == '[' && v6_text.back() == ']') v6_text = v6_text.substr(1, v6_text.size() - 2);
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, v6_text.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 int serve(const RunSettings& settings, const ServeOptions& options) {

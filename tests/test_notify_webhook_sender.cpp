@@ -12,6 +12,10 @@
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using pipeline::notify::standard_webhook_key;
+using pipeline::notify::standard_webhook_signature;
+using pipeline::notify::unix_seconds_now;
+using pipeline::notify::verify_standard_webhook;
 using pipeline::notify::verify_webhook_signature;
 using pipeline::notify::WebhookDelivery;
 using pipeline::notify::WebhookSender;
@@ -60,6 +64,19 @@ WebhookDelivery stage_done_delivery(const std::string& url, int stage = 2) {
   const json event = {{"event", "stage_done"}, {"stage", stage}, {"name", "signals"}, {"run_id", "run-a"},
                       {"time", "2026-01-01T00:00:00.000Z"}};
   return {"run-a", url, "stage_done", stage, event.dump()};
+}
+
+// Checks the Standard Webhooks headers of a request against `secret`, at the
+// receiver's clock.
+void check_standard_headers(const std::string& secret, const WebhookReceiver::Received& request) {
+  INFO(request.body);
+  REQUIRE(request.headers.count("webhook-id") == 1);
+  REQUIRE(request.headers.count("webhook-timestamp") == 1);
+  REQUIRE(request.headers.count("webhook-signature") == 1);
+  auto verified = verify_standard_webhook(secret, request.headers.at("webhook-id"),
+                                          request.headers.at("webhook-timestamp"), request.body,
+                                          request.headers.at("webhook-signature"));
+  CHECK_MESSAGE(verified, (verified ? std::string() : verified.error().message));
 }
 
 double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
@@ -310,4 +327,91 @@ TEST_CASE("a receiver at a private address is refused before any byte is sent, u
   CHECK(error.find("abc") == std::string::npos);
   REQUIRE(records.named("webhook_gave_up").size() == 1);
   CHECK(records.named("webhook_gave_up")[0].at("attempts") == 1);
+}
+
+TEST_CASE("every attempt carries webhook-id, webhook-timestamp and webhook-signature as Standard Webhooks has them") {
+  WebhookReceiver receiver;
+  // One retry, a second and more later, so that its timestamp is another.
+  receiver.answer_with({503});
+  SenderRecords records;
+  auto options = fast_sender_options();
+  options.retry_delays_s = {1.2};
+  const std::int64_t before = unix_seconds_now();
+  {
+    WebhookSender sender(options, records.recorder());
+    sender.enqueue(stage_done_delivery(receiver.url()));
+    REQUIRE(receiver.wait_for(2, 10s));
+  }
+  const std::int64_t after = unix_seconds_now();
+  const auto received = receiver.received();
+  REQUIRE(received.size() == 2);
+  std::vector<std::int64_t> timestamps;
+  for (const auto& request : received) {
+    check_standard_headers(k_sender_test_secret, request);
+    // The id is the delivery's, on every attempt; the old header stays beside it.
+    CHECK(request.headers.at("webhook-id") == request.headers.at("x-pipeline-delivery"));
+    CHECK(verify_webhook_signature(k_sender_test_secret, request.body, request.headers.at("x-pipeline-signature")));
+    // Integer seconds of the attempt: digits only, within the test's run.
+    const std::string& stamp = request.headers.at("webhook-timestamp");
+    CHECK(stamp.find_first_not_of("0123456789") == std::string::npos);
+    timestamps.push_back(std::stoll(stamp));
+    CHECK(timestamps.back() >= before);
+    CHECK(timestamps.back() <= after);
+    // A secret without the whsec_ prefix is the key as raw bytes.
+    CHECK(request.headers.at("webhook-signature") ==
+          standard_webhook_signature(k_sender_test_secret, request.headers.at("webhook-id"), timestamps.back(),
+                                     request.body));
+    CHECK(request.headers.at("webhook-signature").find(' ') == std::string::npos);
+  }
+  CHECK(received[0].headers.at("webhook-id") == received[1].headers.at("webhook-id"));
+  CHECK(received[0].headers.at("webhook-id").size() == 32);
+  CHECK(received[0].headers.at("webhook-id").find('.') == std::string::npos);
+  CHECK(timestamps[1] >= timestamps[0] + 1);
+  CHECK(received[0].headers.at("webhook-signature") != received[1].headers.at("webhook-signature"));
+  CHECK(records.named("webhook_delivered").size() == 1);
+}
+
+TEST_CASE("a whsec_ secret signs webhook-signature with its decoded key, and X-Pipeline-Signature with the secret") {
+  // 24 bytes from /dev/urandom, base64.
+  const std::string secret = "whsec_ZYA1LEfI9A4KkPBGlBEKysuWRWbLwtKE";
+  REQUIRE(standard_webhook_key(secret));
+  WebhookReceiver receiver;
+  SenderRecords records;
+  auto options = fast_sender_options();
+  options.secret = secret;
+  {
+    WebhookSender sender(options, records.recorder());
+    sender.enqueue(stage_done_delivery(receiver.url()));
+    REQUIRE(receiver.wait_for(1, 10s));
+  }
+  const auto request = receiver.received().at(0);
+  check_standard_headers(secret, request);
+  const std::int64_t stamp = std::stoll(request.headers.at("webhook-timestamp"));
+  CHECK(request.headers.at("webhook-signature") ==
+        standard_webhook_signature(*standard_webhook_key(secret), request.headers.at("webhook-id"), stamp,
+                                   request.body));
+  // Not the secret's text as the key: that would be another signature.
+  CHECK(request.headers.at("webhook-signature") !=
+        standard_webhook_signature(secret, request.headers.at("webhook-id"), stamp, request.body));
+  CHECK(verify_webhook_signature(secret, request.body, request.headers.at("x-pipeline-signature")));
+  for (const auto& [name, value] : request.headers) CHECK(value.find("ZYA1LEfI9A4K") == std::string::npos);
+}
+
+TEST_CASE("without a secret, or with a whsec_ secret that does not decode, webhook-signature is left out") {
+  for (const std::string secret : {"", "whsec_not base64"}) {
+    INFO(secret);
+    WebhookReceiver receiver;
+    SenderRecords records;
+    auto options = fast_sender_options();
+    options.secret = secret;
+    {
+      WebhookSender sender(options, records.recorder());
+      sender.enqueue(stage_done_delivery(receiver.url()));
+      REQUIRE(receiver.wait_for(1, 10s));
+    }
+    const auto request = receiver.received().at(0);
+    CHECK(request.headers.count("webhook-signature") == 0);
+    CHECK(request.headers.at("webhook-id") == request.headers.at("x-pipeline-delivery"));
+    CHECK(request.headers.count("webhook-timestamp") == 1);
+  }
 }

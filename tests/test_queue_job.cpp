@@ -79,3 +79,30 @@ TEST_CASE("names of priorities and states parse back; only final states are fina
   CHECK(is_final(JobState::dead));
   CHECK(is_final(JobState::cancelled));
 }
+
+TEST_CASE("a retry's redo_from survives the hash; none is left out; past stage 5 is refused") {
+  Job job;
+  job.job_id = "r2";
+  job.run_id = "r2";
+  for (const int redo_from : {1, 3, 5}) {
+    CAPTURE(redo_from);
+    job.redo_from = redo_from;
+    std::map<std::string, std::string> fields;
+    for (const auto& [name, value] : job.to_fields()) fields[name] = value;
+    CHECK(fields.at("redo_from") == std::to_string(redo_from));
+    const auto back = Job::from_fields(fields);
+    REQUIRE(back.has_value());
+    CHECK(back->redo_from == redo_from);
+  }
+  job.redo_from = 0;
+  std::map<std::string, std::string> fields;
+  for (const auto& [name, value] : job.to_fields()) fields[name] = value;
+  CHECK(fields.count("redo_from") == 0);
+  CHECK(Job::from_fields(fields)->redo_from == 0);
+
+  for (const std::string past : {"6", "42"}) {
+    auto refused = Job::from_fields({{"run_id", "r2"}, {"redo_from", past}});
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().message.find("redo_from") != std::string::npos);
+  }
+}

@@ -47,3 +47,29 @@ TEST_CASE("a run that notifies needs the secret before any work, and names how t
   CHECK(service::webhook_secret() == "whsec-test");
   CHECK_NOTHROW(service::RunWebhooks::check_run(state, false));
 }
+
+TEST_CASE("a secret in the whsec_ form must decode before a run that notifies starts, and is never quoted") {
+  checkpoints::RunState state;
+  state.run_id = "malformed";
+  service::apply_notify(std::string("https://hooks.example.com/a"), state.settings);
+  for (const char* secret : {"whsec_", "whsec_c2VjcmV0LWtleQ", "whsec_c2VjcmV0LWtleQ==\n", "whsec_-_-_"}) {
+    INFO(secret);
+    ScopedEnv bad(service::k_webhook_secret_variable, secret);
+    try {
+      service::RunWebhooks::check_run(state, false);
+      FAIL("a secret that cannot be decoded passed");
+    } catch (const util::FatalError& error) {
+      CHECK(error.kind() == util::ErrorKind::bad_input);
+      const std::string message = error.what();
+      CHECK(message.find(service::k_webhook_secret_variable) != std::string::npos);
+      CHECK(message.find("c2VjcmV0") == std::string::npos);
+      CHECK(message.find("-_-_") == std::string::npos);
+    }
+  }
+  // The spec's form, and any secret without its prefix, are good.
+  for (const char* secret : {"whsec_c2VjcmV0LWtleQ==", "whsec-test", "whsec:c2VjcmV0"}) {
+    INFO(secret);
+    ScopedEnv good(service::k_webhook_secret_variable, secret);
+    CHECK_NOTHROW(service::RunWebhooks::check_run(state, false));
+  }
+}

@@ -28,6 +28,15 @@ std::string webhook_delivery_id(std::mt19937_64& generator) {
 
 WebhookSender::WebhookSender(WebhookSenderOptions options, DeliveryRecorder recorder)
     : m_options(std::move(options)), m_recorder(std::move(recorder)), m_ids(std::random_device{}()) {
+  if (!m_options.secret.empty()) {
+    auto key = standard_webhook_key(m_options.secret);
+    if (key) {
+      m_standard_key = std::move(*key);
+    } else {
+      // The commands refuse such a secret before any work; this is the last guard.
+      util::log_verbose(fmt::format("webhooks go without {}: {}", k_standard_signature_header, key.error().message));
+    }
+  }
   m_thread = std::thread([this] { work(); });
 }
 
@@ -131,10 +140,20 @@ WebhookSender::AttemptResult WebhookSender::attempt(Pending& pending) {
   request.body = delivery.body;
   request.connect_timeout_s = m_options.connect_timeout_s;
   request.total_timeout_s = m_options.total_timeout_s;
+  // Standard Webhooks: the delivery id is the webhook-id, and the timestamp
+  // is this attempt's, so that a retry is not refused as a replay.
+  const std::int64_t timestamp = unix_seconds_now();
   request.headers = {"Content-Type: application/json",
                      std::string("User-Agent: pipeline/") + PIPELINE_VERSION + " (webhook)",
                      std::string(k_signature_header) + ": " + webhook_signature(m_options.secret, delivery.body),
-                     "X-Pipeline-Event: " + delivery.event, "X-Pipeline-Delivery: " + pending.id};
+                     "X-Pipeline-Event: " + delivery.event,
+                     "X-Pipeline-Delivery: " + pending.id,
+                     std::string(k_standard_id_header) + ": " + pending.id,
+                     fmt::format("{}: {}", k_standard_timestamp_header, timestamp)};
+  if (m_standard_key) {
+    request.headers.push_back(std::string(k_standard_signature_header) + ": " +
+                              standard_webhook_signature(*m_standard_key, pending.id, timestamp, delivery.body));
+  }
   net::UrlGuardPolicy policy;
   policy.allow_private = m_options.allow_private_urls;
   net::GuardState guard;

@@ -28,7 +28,8 @@ struct WebhookDelivery {
 };
 
 struct WebhookSenderOptions {
-  // Signs every body (PIPELINE_WEBHOOK_SECRET).
+  // Signs every delivery (PIPELINE_WEBHOOK_SECRET), in both ways of
+  // webhook_signature.hpp; without it webhook-signature is left out.
   std::string secret;
   // The waits before the second, third, ... attempt: four attempts in all.
   std::vector<double> retry_delays_s{0.5, 2.0, 8.0};
@@ -50,9 +51,11 @@ using DeliveryRecorder = std::function<void(const std::string& run_id, const nlo
 
 // Posts webhooks from a thread of its own, so that the run that enqueues them
 // never waits for a receiver: each body is POSTed as application/json with its
-// signature (X-Pipeline-Signature), the event's name (X-Pipeline-Event) and a
-// delivery id that stays the same across retries (X-Pipeline-Delivery), and
-// no Authorization header or credential of any kind. A delivery is tried
+// signature (X-Pipeline-Signature), the event's name (X-Pipeline-Event), a
+// delivery id that stays the same across retries (X-Pipeline-Delivery, and
+// again as webhook-id), the attempt's Unix time (webhook-timestamp) and the
+// Standard Webhooks signature of the three (webhook-signature), and no
+// Authorization header or credential of any kind. A delivery is tried
 // again after connection errors, timeouts, 408, 429 and 5xx answers, with
 // the waits of retry_delays_s; any other answer but 2xx ends it, as does a
 // receiver at a private address unless those are allowed. Redirects are not
@@ -93,6 +96,8 @@ class WebhookSender {
 
   const WebhookSenderOptions m_options;
   const DeliveryRecorder m_recorder;
+  // The Standard Webhooks key of the secret; none without a usable secret.
+  std::optional<std::string> m_standard_key;
   llm::CurlTransport m_transport;
   // Ends the transfer in flight when finish() gives up.
   const util::CancelToken m_abandon_token = util::CancelToken::ignoring_signals();

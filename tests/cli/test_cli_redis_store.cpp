@@ -87,7 +87,7 @@ TEST_CASE("a run in Redis gives the same cards, byte for byte, as the same run i
   }
   CHECK(cards >= 5);
   // The events are in Redis, one line each, as in events.ndjson.
-  const auto events = store->events("same").value_or_throw();
+  const auto events = store->read_events("same").value_or_throw();
   REQUIRE_FALSE(events.empty());
   CHECK(json::parse(events.back()).at("event") == "run_finished");
   // The stage cache is in the same Redis.
@@ -220,7 +220,7 @@ TEST_CASE("a rediss:// store with --redis-ca; the password never shows anywhere"
   auto store = checkpoints::make_redis_run_store({redis.connect_options(), checkpoints::k_default_redis_prefix,
                                                   checkpoints::k_default_lease_ttl});
   std::string everything = run.out + run.err + status.out + status.err + untrusted.err + wrong.err;
-  for (const auto& line : store->events("tls").value_or_throw()) everything += line;
+  for (const auto& line : store->read_events("tls").value_or_throw()) everything += line;
   everything += checkpoints::to_json(store->load("tls").value_or_throw()).dump();
   const auto keys = redis.command({"KEYS", "*"});
   for (const auto& key : keys.elements) {
