@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <variant>
 
 #include <fmt/format.h>
@@ -134,7 +135,13 @@ std::optional<Problem> check_run_request(const ServeContext& context, const RunR
     auto parsed = notify::parse_webhook_url(*url);
     if (!parsed) return make_problem("unprocessable", fmt::format("`{}`: {}", what, parsed.error().message));
     if (auto allowed = notify::check_webhook_address(*parsed, context.settings.allow_private_urls); !allowed) {
-      return make_problem("unprocessable", fmt::format("`{}`: {}", what, allowed.error().message));
+      // The webhook check's words name webhooks; a document's address is refused for the same reason.
+      const std::string reason = url == &run.notify ? allowed.error().message
+                                                    : fmt::format("{} is a private address; documents are fetched "
+                                                                  "only from public ones unless serve runs with "
+                                                                  "--allow-private-urls",
+                                                                  notify::redacted_url(*url));
+      return make_problem("unprocessable", fmt::format("`{}`: {}", what, reason));
     }
   }
   try {
@@ -320,6 +327,13 @@ void list_runs(ServeContext& context, const httplib::Request& request, httplib::
     }
   }
   const std::string status = request.get_param_value("status");
+  static const std::set<std::string> k_api_statuses{"queued",     "running", "retrying",    "completed",
+                                                    "failed",     "incomplete", "interrupted", "cancelled"};
+  if (!status.empty() && !k_api_statuses.count(status)) {
+    return send_problem(response, make_problem("invalid-request", "status must be one of queued, running, retrying, "
+                                                                  "completed, failed, incomplete, interrupted and "
+                                                                  "cancelled"));
+  }
   // The cursor is the (created_at, run_id) of the last run of the page before, hex-encoded.
   std::string after_created;
   std::string after_id;
@@ -405,7 +419,6 @@ void follow_events(ServeContext& context, const httplib::Request& request, httpl
   };
   auto follow = std::make_shared<Follow>();
   follow->next = next;
-  response.set_header("Cache-Control", "no-store");
   response.set_header("X-Accel-Buffering", "no");
   ServeContext* shared = &context;
   response.set_chunked_content_provider(
@@ -456,9 +469,7 @@ void follow_events(ServeContext& context, const httplib::Request& request, httpl
 std::optional<std::pair<std::string, std::string>> download_artifact(const std::string& name) {
   if (name == "report.html") return std::pair<std::string, std::string>{stages::k_html_report_path, "text/html; charset=utf-8"};
   if (name == "report.md") return std::pair<std::string, std::string>{stages::k_report_path, "text/markdown; charset=utf-8"};
-  if (name == "opportunities.json") {
-    return std::pair<std::string, std::string>{stages::output_path(*stages::all_stages().at(4)), "application/json"};
-  }
+  if (name == "opportunities.json") return std::pair<std::string, std::string>{"opportunities.json", "application/json"};
   return std::nullopt;
 }
 

@@ -119,6 +119,8 @@ TEST_CASE("serve: an uploaded PDF becomes a run whose stages, events, reports an
     CHECK(answer.body.size() > 100);
   }
   CHECK(curl_http({serve.url + "/v1/runs/" + id + "/report.pdf"}).body.rfind("%PDF-", 0) == 0);
+  CHECK(curl_http({serve.url + "/v1/runs/" + id + "/opportunities.json"}).json().at("opportunities").size() == 5);
+  check_problem(curl_http({serve.url + "/v1/runs?status=finished"}), 400, "invalid-request");
   check_problem(curl_http({serve.url + "/v1/runs/" + id + "/stages/7.json"}), 404, "not-found");
   check_problem(curl_http({serve.url + "/v1/runs/no-such-run"}), 404, "not-found");
   check_problem(curl_http({"-X", "DELETE", serve.url + "/v1/runs/" + id}), 405, "method-not-allowed");
