@@ -94,6 +94,12 @@ void FolderWorkers::work(queue::Job job) {
       workers.m_active.erase(active);
     }
   } unregister{*this, active};
+  struct Settled {
+    const std::function<void()>& notify;
+    ~Settled() {
+      if (notify) notify();
+    }
+  } settled{m_options.job_settled};
   // A job cancelled between take() and here is not started.
   if (auto now = m_board.find(job.job_id); now && *now && (*now)->state == queue::JobState::cancelled) return;
   log(fmt::format("job {} taken (attempt {})", job.job_id, job.attempts));

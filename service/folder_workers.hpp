@@ -30,6 +30,9 @@ struct FolderWorkerOptions {
   queue::SourcePolicy sources;
   // Sees every event of every run the threads work on; called from them.
   std::function<void(const std::string& run_id, const nlohmann::json& event)> observer;
+  // Called once a job is over or given back, after its state is saved, so
+  // that event streams waiting for it look again at once; may be null.
+  std::function<void()> job_settled;
   // Lines for people (a job taken, done, failed); may be null.
   std::function<void(const std::string& line)> log;
 };

@@ -12,6 +12,7 @@
 #include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
 #include "lib/util/text.hpp"
+#include "service/bounded_http_server.hpp"
 #include "service/embedded_assets.hpp"
 #include "service/run_routes.hpp"
 
@@ -22,6 +23,8 @@ using util::ErrorKind;
 using util::FatalError;
 
 constexpr std::size_t k_max_brand_bytes = 1 << 20;
+// A request line and its headers: a browser's stay far below it.
+constexpr std::size_t k_max_request_head_bytes = 64 * 1024;
 constexpr const char* k_page_policy =
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -89,7 +92,7 @@ const std::vector<std::pair<std::regex, std::string>>& known_paths() {
 
 struct HttpServer::Parts {
   ServeContext& context;
-  httplib::Server server;
+  BoundedHttpServer server{k_max_request_head_bytes};
   std::mutex runs_mutex;
   util::Clock::time_point runs_counted{};
   std::map<std::string, long long> runs_by_status;
@@ -221,6 +224,9 @@ void HttpServer::Parts::install() {
   server.set_read_timeout(std::chrono::seconds(10));
   server.set_write_timeout(std::chrono::seconds(10));
   server.set_keep_alive_timeout(5);
+  server.set_keep_alive_max_count(100);
+  // Answers go out at once, not after the client's delayed acknowledgement (Nagle).
+  server.set_tcp_nodelay(true);
   server.set_payload_max_length(context.options.max_upload_bytes + (1 << 20));
   server.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
     apply_cors(request, response);

@@ -441,14 +441,25 @@ void follow_events(ServeContext& context, const httplib::Request& request, httpl
             out += "retry: 2000\n\n";
             follow->first = false;
           }
+          bool finished = false;
           if (lines) {
-            for (const auto& line : *lines) out += sse_event(++follow->next, line);
+            for (const auto& line : *lines) {
+              out += sse_event(++follow->next, line);
+              // A run that finished completed or failed has no more events until someone retries it.
+              const auto event = util::parse_json_or_discarded(line);
+              finished = event.is_object() && event.value("event", "") == "run_finished" &&
+                         (event.value("status", "") == "completed" || event.value("status", "") == "failed");
+            }
           }
           const auto now = util::Clock::now();
           if (out.empty() && now - follow->last_write >= context.options.sse_keepalive) out = ": keep-alive\n\n";
           if (!out.empty()) {
             if (!sink.write(out.data(), out.size())) return false;
             follow->last_write = now;
+          }
+          if (finished) {
+            sink.done();
+            return true;
           }
           // Every event stored before the run was seen over has been sent.
           if (over && lines && lines->empty()) {

@@ -92,6 +92,7 @@ int serve(const RunSettings& settings, const ServeOptions& options) {
     worker_options.sources = options.sources;
     worker_options.log = options.log;
     worker_options.observer = [&](const std::string&, const nlohmann::json& event) { observe(event); };
+    worker_options.job_settled = [&] { bell.ring(); };
     folder_workers = std::make_unique<FolderWorkers>(settings, *store, *folder_board, worker_options);
   } else if (options.workers > 0) {
     auto worker_store = open_store(settings);
