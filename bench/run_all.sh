@@ -4,12 +4,15 @@
 # 2. wall time against the critical path of model calls (with and without
 #    parallel calls),
 # 3. a 6-document x 4-brand batch at --jobs 1, 4 and 8,
-# 4. PDF extraction beside mutool and pdftotext (extract_bench.sh).
+# 4. PDF extraction beside mutool and pdftotext (extract_bench.sh),
+# 5. `pipeline serve`: GETs with event streams open, memory per stream, the
+#    delay of stage events to an SSE client, a run through serve against
+#    `pipeline run` (serve_bench.sh).
 # Each figure's variants are measured side by side in this one run, against the
 # project's fake model server. See README.md ("All benchmarks: run_all.sh").
 #
 # Usage: bench/run_all.sh [--build DIR] [--pipeline PATH] [--fake-server PATH]
-#                         [--make-pdf PATH] [--out FILE] [--runs N]
+#                         [--make-pdf PATH] [--serve-load PATH] [--out FILE] [--runs N]
 #                         [--extract-pages N] [--extract-runs N]
 set -euo pipefail
 
@@ -19,6 +22,7 @@ build="$root/build"
 pipeline_bin=""
 fake_server=""
 make_pdf=""
+serve_load=""
 out="$here/RESULTS.md"
 overhead_runs=7
 extract_pages=320
@@ -32,23 +36,25 @@ while [[ $# -gt 0 ]]; do
     --pipeline) pipeline_bin="$2"; shift 2 ;;
     --fake-server) fake_server="$2"; shift 2 ;;
     --make-pdf) make_pdf="$2"; shift 2 ;;
+    --serve-load) serve_load="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --runs) overhead_runs="$2"; shift 2 ;;
     --extract-pages) extract_pages="$2"; shift 2 ;;
     --extract-runs) extract_runs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 pipeline_bin="${pipeline_bin:-$build/pipeline}"
 fake_server="${fake_server:-$build/tests/fake-llm-server}"
 make_pdf="${make_pdf:-$build/bench/make-bench-pdf}"
+serve_load="${serve_load:-$build/bench/serve-load}"
 
 die() { echo "run_all.sh: $*" >&2; exit 1; }
 say() { echo "run_all.sh: $*" >&2; }
 
-for tool in "$pipeline_bin" "$fake_server" "$make_pdf"; do
-  [[ -x $tool ]] || die "$tool not found (ninja -C build pipeline fake-llm-server make-bench-pdf)"
+for tool in "$pipeline_bin" "$fake_server" "$make_pdf" "$serve_load"; do
+  [[ -x $tool ]] || die "$tool not found (ninja -C build pipeline fake-llm-server make-bench-pdf serve-load)"
 done
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (apt-get install time; scripts/setup.sh installs it)"
 ((BASH_VERSINFO[0] >= 5)) || die "needs bash 5 (EPOCHREALTIME)"
@@ -235,7 +241,7 @@ fi
 column_median() { awk -v n="$2" '{print $n}' "$1" | median; }
 
 bench_overhead() {
-  say "1/4 overhead: $overhead_runs runs against an instant fake server (${overhead_variant_names[*]})"
+  say "1/5 overhead: $overhead_runs runs against an instant fake server (${overhead_variant_names[*]})"
   start_server
   local brand="$brands_dir/hollowmere-dairy.json"
   local v i run extract figures crit stages_sum dir
@@ -315,7 +321,7 @@ bench_overhead() {
 latency_ftms=500
 latency_tps=60
 bench_latency() {
-  say "2/4 latency: fake server at --first-token-ms $latency_ftms --tokens-per-second $latency_tps"
+  say "2/5 latency: fake server at --first-token-ms $latency_ftms --tokens-per-second $latency_tps"
   start_server --first-token-ms "$latency_ftms" --tokens-per-second "$latency_tps"
   export PIPELINE_RUNS_DIR="$work/latency-runs"
   local brand="$brands_dir/hollowmere-dairy.json"
@@ -385,7 +391,7 @@ bench_latency() {
 batch_ftms=100
 batch_tps=2000
 bench_batch() {
-  say "3/4 batch: 6 documents x 4 brands at --jobs 1, 4 and 8"
+  say "3/5 batch: 6 documents x 4 brands at --jobs 1, 4 and 8"
   mkdir -p "$work/docs" "$work/brands"
   local docs=() seed
   for seed in 1 2 3 4 5 6; do
@@ -453,7 +459,7 @@ bench_batch() {
 # ---------------------------------------------------------------- 4. extraction
 
 bench_extract() {
-  say "4/4 extraction: extract_bench.sh --pages $extract_pages --runs $extract_runs"
+  say "4/5 extraction: extract_bench.sh --pages $extract_pages --runs $extract_runs"
   local table
   table="$("$here/extract_bench.sh" --pipeline "$pipeline_bin" --make-pdf "$make_pdf" \
     --pages "$extract_pages" --runs "$extract_runs")" || die "extract_bench.sh failed"
@@ -463,6 +469,17 @@ bench_extract() {
     "PDF, median of the runs after a warm-up. CPU time (user + system) is the fairer figure on a busy" \
     "machine; a ratio above 1 means pipeline is faster. Target: as fast as mutool, about 1 ms per page." ""
   emit '```' "$table" '```' ""
+}
+
+# ---------------------------------------------------------------- 5. serve
+
+bench_serve() {
+  say "5/5 pipeline serve: serve_bench.sh"
+  local text
+  text="$("$here/serve_bench.sh" --pipeline "$pipeline_bin" --fake-server "$fake_server" \
+    --serve-load "$serve_load")" || die "serve_bench.sh failed"
+  emit "## 5. \`pipeline serve\`" ""
+  emit "\`bench/serve_bench.sh\` (defaults), its four tables; see bench/README.md." "" "$text" ""
 }
 
 # ---------------------------------------------------------------- main
@@ -492,6 +509,7 @@ bench_overhead
 bench_latency
 bench_batch
 bench_extract
+bench_serve
 
 emit "Total time of the benchmark: $(calc 'sprintf("%.0f", (b - a))' a="${started/,/.}" b="$(now)") s."
 mkdir -p "$(dirname "$out")"
