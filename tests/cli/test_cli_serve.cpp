@@ -318,6 +318,13 @@ TEST_CASE("serve: hostile uploads get a problem document and disturb nothing els
                            serve.url + "/v1/runs"}),
                 422, "unprocessable");
   check_problem(curl_http({"-H", "X-Long: " + std::string(20000, 'a'), serve.url + "/healthz"}), 400, "invalid-request");
+  // Many header lines, each short enough alone: the head as a whole is bounded.
+  const std::string many_headers = env.dir / "headers.txt";
+  {
+    std::ofstream out(many_headers);
+    for (int i = 0; i < 200; ++i) out << "X-Fill-" << i << ": " << std::string(1000, 'h') << "\n";
+  }
+  check_problem(curl_http({"-H", "@" + many_headers, serve.url + "/healthz"}), 400, "invalid-request");
   // Nothing of it became a run, and the run in progress went on.
   CHECK(eventually([&] { return serve_run_has_status(serve, id, "completed"); }, seconds(60)));
   CHECK(curl_http({serve.url + "/v1/runs"}).json().at("runs").size() == 1);
