@@ -55,7 +55,8 @@ class HeadBoundedStream final : public httplib::Stream {
   bool has_buffered() const { return m_begin < m_end; }
 
   bool is_readable() const override { return has_buffered() || wait_for(m_fd, POLLIN, m_read_s, m_read_us); }
-  bool is_writable() const override { return wait_for(m_fd, POLLOUT, m_write_s, m_write_us); }
+  // Writable, and not closed by the client: a stream that only writes (events) notices a gone client here.
+  bool is_writable() const override { return wait_for(m_fd, POLLOUT, m_write_s, m_write_us) && client_alive(); }
 
   ssize_t read(char* ptr, size_t size) override {
     if (!m_head_done && m_head_bytes >= m_max_head) return -1;
@@ -84,6 +85,13 @@ class HeadBoundedStream final : public httplib::Stream {
       sent = ::send(m_fd, ptr, size, MSG_NOSIGNAL);
     } while (sent < 0 && errno == EINTR);
     return sent;
+  }
+
+  bool client_alive() const {
+    if (has_buffered() || !wait_for(m_fd, POLLIN, 0, 0)) return true;
+    char byte;
+    const ssize_t peeked = ::recv(m_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return peeked > 0 || (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
