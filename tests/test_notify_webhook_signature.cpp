@@ -110,8 +110,9 @@ TEST_CASE("standard_webhook_key decodes a whsec_ secret and takes any other secr
 TEST_CASE("standard_webhook_signature is v1, and the base64 HMAC-SHA256 of id.timestamp.body") {
   // Computed outside this code, with the same id, timestamp and body:
   //   printf '%s.%s.%s' "$id" "$ts" "$body" |
-  //     openssl dgst -sha256 -mac HMAC -macopt hexkey:"$(printf %s "${whsec#whsec_}" | base64 -d | xxd -p -c 64)" \
-  //       -binary | base64
+  //     openssl dgst -sha256 -binary -mac HMAC
+  //       -macopt hexkey:"$(printf %s "${whsec#whsec_}" | base64 -d | xxd -p -c 64)" | base64
+  //   (one command, split here over two lines)
   // and the same with `-hmac pipeline-raw-secret`; python3's hmac and base64 modules agree.
   CHECK(standard_webhook_signature(*standard_webhook_key(k_vector_whsec), k_vector_id, k_vector_timestamp,
                                    k_vector_body) == "v1,8Q99CCW9qlQ6WPwr+5yn3A9IW8ZnkomVNeL2aPmLEfE=");
