@@ -33,6 +33,8 @@ util::Expected<std::string> render_pdf_report(const checkpoints::RunState& state
   pdf::HtmlPdfOptions layout;
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   layout.title = "Opportunity cards for " + company + ": " + (state.input.title.empty() ? state.run_id : state.input.title);
+  layout.author = "pipeline " PIPELINE_VERSION;
+  layout.language = "en";
   layout.margin = 48;
   layout.font_size = 10.5;
   return pdf::render_html_pdf(render_html_report(state, outputs, HtmlReportTarget::pdf), layout);

@@ -73,3 +73,35 @@ TEST_CASE("the shipped example case study is a 2-to-4 page PDF with text and a t
   CHECK_FALSE(document->title.empty());
   CHECK(document->chars() > 5000);
 }
+
+TEST_CASE("break_ligatures parts f from f, i and l in text only") {
+  const std::string zwnj = "\xE2\x80\x8C";
+  CHECK(pipeline::pdf::break_ligatures("<p>refill five</p>") == "<p>ref" + zwnj + "ill f" + zwnj + "ive</p>");
+  CHECK(pipeline::pdf::break_ligatures("<p>off flat</p>") == "<p>of" + zwnj + "f f" + zwnj + "lat</p>");
+  // Tags, attributes, entities, style and script stay as written.
+  const std::string kept = "<div class=\"fill\" data-fi=\"fl\"><style>.fill { fill: red; }</style>"
+                           "<script>if (x) fly();</script><!-- fill -->&lfloor;</div>";
+  CHECK(pipeline::pdf::break_ligatures(kept) == kept);
+  CHECK(pipeline::pdf::break_ligatures("plain text") == "plain text");
+}
+
+TEST_CASE("write_html_pdf writes plain letters, the author and the language") {
+  testing::TempDir dir;
+  pipeline::pdf::HtmlPdfOptions options;
+  options.title = "Refill notes";
+  options.author = "pipeline test";
+  options.language = "en";
+  const std::string html = "<html><body><p>The refill office offers five flavours of waffle.</p></body></html>";
+  REQUIRE(pipeline::pdf::write_html_pdf(dir / "plain.pdf", html, options).has_value());
+  auto text = testing::run_process({"pdftotext", dir / "plain.pdf", "-"});
+  REQUIRE(text.exit_code == 0);
+  for (const char* ligature : {"\xEF\xAC\x80", "\xEF\xAC\x81", "\xEF\xAC\x82", "\xEF\xAC\x83", "\xEF\xAC\x84"}) {
+    CHECK(text.out.find(ligature) == std::string::npos);
+  }
+  CHECK(text.out.find("The refill office offers five flavours of waffle.") != std::string::npos);
+  auto info = testing::run_process({"pdfinfo", dir / "plain.pdf"});
+  REQUIRE(info.exit_code == 0);
+  CHECK(info.out.find("Author:") != std::string::npos);
+  CHECK(info.out.find("pipeline test") != std::string::npos);
+  CHECK(testing::read_bytes(dir / "plain.pdf").find("/Lang") != std::string::npos);
+}

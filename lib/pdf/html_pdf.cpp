@@ -1,5 +1,7 @@
 #include "lib/pdf/html_pdf.hpp"
 
+#include <cctype>
+
 #include "lib/pdf/mupdf_context.hpp"
 
 extern "C" {
@@ -14,6 +16,33 @@ namespace {
 
 // A story that cannot place anything would otherwise ask for pages forever.
 constexpr int k_max_pages = 100'000;
+
+constexpr std::string_view k_zero_width_non_joiner = "\xE2\x80\x8C";
+
+// Whether `html` at `at` opens the element `name` (case-insensitive), as "<style" or "<style>".
+bool opens_element(std::string_view html, std::size_t at, std::string_view name) {
+  if (at + 1 + name.size() > html.size() || html[at] != '<') return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(html[at + 1 + i])) != name[i]) return false;
+  }
+  const std::size_t after = at + 1 + name.size();
+  return after == html.size() || html[after] == '>' || std::isspace(static_cast<unsigned char>(html[after])) ||
+         html[after] == '/';
+}
+
+// The position just past the closing tag "</name>" from `at`, or the end.
+std::size_t past_closing_tag(std::string_view html, std::size_t at, std::string_view name) {
+  for (std::size_t next = html.find("</", at); next != std::string_view::npos; next = html.find("</", next + 2)) {
+    bool same = next + 2 + name.size() <= html.size();
+    for (std::size_t i = 0; same && i < name.size(); ++i) {
+      same = std::tolower(static_cast<unsigned char>(html[next + 2 + i])) == name[i];
+    }
+    if (!same) continue;
+    const std::size_t end = html.find('>', next);
+    return end == std::string_view::npos ? html.size() : end + 1;
+  }
+  return html.size();
+}
 
 // Places the next part of the story on a new page; returns whether more is left.
 int add_story_page(fz_context* ctx, pdf_document* doc, fz_story* story, fz_rect mediabox, fz_rect area) {
@@ -49,7 +78,7 @@ int add_story_page(fz_context* ctx, pdf_document* doc, fz_story* story, fz_rect 
 // Writes the document to the file `path`, or when it is null into `into`;
 // returns the page count, or -1 when MuPDF failed.
 int write_story(fz_context* ctx, const char* path, fz_buffer* into, const char* html, std::size_t html_size,
-                const char* css, const char* title, const HtmlPdfOptions& options) {
+                const char* css, const HtmlPdfOptions& options) {
   fz_buffer* buffer = nullptr;
   fz_story* story = nullptr;
   pdf_document* doc = nullptr;
@@ -74,10 +103,15 @@ int write_story(fz_context* ctx, const char* path, fz_buffer* into, const char* 
       more = add_story_page(ctx, doc, story, mediabox, area);
       ++pages;
     }
-    if (title[0] != '\0') {
-      info = pdf_add_new_dict(ctx, doc, 1);
-      pdf_dict_put_text_string(ctx, info, PDF_NAME(Title), title);
+    if (!options.title.empty() || !options.author.empty()) {
+      info = pdf_add_new_dict(ctx, doc, 2);
+      if (!options.title.empty()) pdf_dict_put_text_string(ctx, info, PDF_NAME(Title), options.title.c_str());
+      if (!options.author.empty()) pdf_dict_put_text_string(ctx, info, PDF_NAME(Author), options.author.c_str());
       pdf_dict_put(ctx, pdf_trailer(ctx, doc), PDF_NAME(Info), info);
+    }
+    if (!options.language.empty()) {
+      pdf_obj* catalog = pdf_dict_get(ctx, pdf_trailer(ctx, doc), PDF_NAME(Root));
+      pdf_dict_put_text_string(ctx, catalog, PDF_NAME(Lang), options.language.c_str());
     }
     pdf_write_options write = pdf_default_write_options;
     write.do_compress = 1;
@@ -104,13 +138,55 @@ int write_story(fz_context* ctx, const char* path, fz_buffer* into, const char* 
 
 }  // namespace
 
+std::string break_ligatures(std::string_view html) {
+  std::string out;
+  out.reserve(html.size() + html.size() / 32);
+  std::size_t at = 0;
+  while (at < html.size()) {
+    const char c = html[at];
+    if (c == '<') {
+      std::size_t end = at;
+      if (opens_element(html, at, "style")) {
+        end = past_closing_tag(html, at, "style");
+      } else if (opens_element(html, at, "script")) {
+        end = past_closing_tag(html, at, "script");
+      } else if (html.substr(at, 4) == "<!--") {
+        const std::size_t close = html.find("-->", at);
+        end = close == std::string_view::npos ? html.size() : close + 3;
+      } else {
+        const std::size_t close = html.find('>', at);
+        end = close == std::string_view::npos ? html.size() : close + 1;
+      }
+      out.append(html.substr(at, end - at));
+      at = end;
+      continue;
+    }
+    if (c == '&') {
+      // An entity such as "&lfloor;" keeps its name whole.
+      std::size_t end = at + 1;
+      while (end < html.size() && std::isalnum(static_cast<unsigned char>(html[end])) != 0) ++end;
+      if (end < html.size() && html[end] == ';') ++end;
+      out.append(html.substr(at, end - at));
+      at = end;
+      continue;
+    }
+    out += c;
+    ++at;
+    if (c == 'f' && at < html.size() && (html[at] == 'f' || html[at] == 'i' || html[at] == 'l')) {
+      out += k_zero_width_non_joiner;
+    }
+  }
+  return out;
+}
+
 util::Expected<int> write_html_pdf(const std::filesystem::path& path, std::string_view html,
                                    const HtmlPdfOptions& options) {
   MupdfContext mupdf;
   if (!mupdf) return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory");
   const std::string file = path.string();
-  const int pages = write_story(mupdf.get(), file.c_str(), nullptr, html.data(), html.size(), options.css.c_str(),
-                                options.title.c_str(), options);
+  const std::string text = break_ligatures(html);
+  const int pages =
+      write_story(mupdf.get(), file.c_str(), nullptr, text.data(), text.size(), options.css.c_str(), options);
   if (pages < 0) return util::fail(util::ErrorKind::failed, "cannot write " + file + ": " + mupdf.last_error());
   return pages;
 }
@@ -123,8 +199,8 @@ util::Expected<std::string> render_html_pdf(std::string_view html, const HtmlPdf
   fz_var(buffer);
   fz_try(ctx) { buffer = fz_new_buffer(ctx, 64 * 1024); }
   fz_catch(ctx) { return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory"); }
-  const int pages = write_story(ctx, nullptr, buffer, html.data(), html.size(), options.css.c_str(),
-                                options.title.c_str(), options);
+  const std::string text = break_ligatures(html);
+  const int pages = write_story(ctx, nullptr, buffer, text.data(), text.size(), options.css.c_str(), options);
   std::string bytes;
   if (pages >= 0) {
     unsigned char* data = nullptr;

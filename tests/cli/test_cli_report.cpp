@@ -265,6 +265,28 @@ TEST_CASE("a completed run writes report.html, which `pipeline report` renders a
     CHECK_MESSAGE(words.find(card.at("title").get<std::string>()) != std::string::npos, card.at("title"));
   }
   CHECK(words.find("Provenance") != std::string::npos);
+  // The text layer as pdftotext gives it, unmended: no ligature code point
+  // (U+FB00-U+FB06), and every word of every card title findable as typed.
+  for (int code = 0xFB00; code <= 0xFB06; ++code) {
+    const std::string ligature = {'\xEF', '\xAC', static_cast<char>(0x80 + code - 0xFB00)};
+    CHECK_MESSAGE(text.out.find(ligature) == std::string::npos, "U+" << std::hex << code);
+  }
+  for (const auto& card : example.cards()) {
+    std::string word;
+    for (char c : card.at("title").get<std::string>() + " ") {
+      if (c != ' ') {
+        word += c;
+        continue;
+      }
+      if (!word.empty()) CHECK_MESSAGE(text.out.find(word) != std::string::npos, word);
+      word.clear();
+    }
+  }
+  auto info = run_process({"pdfinfo", pdf});
+  INFO(info.out);
+  REQUIRE(info.exit_code == 0);
+  CHECK(info.out.find("Author:") != std::string::npos);
+  CHECK(info.out.find("Opportunity cards for") != std::string::npos);
 
   // Without -o the PDF goes into the run folder, and the run still loads.
   auto beside = env.run({"report", example.run_id, "--format", "pdf"});
