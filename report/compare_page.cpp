@@ -19,6 +19,8 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 .note { background: #fff4d6; border-left: 4px solid #d9a300; padding: 6px 10px; margin: 8px 0 0; }
 .pattern { background: #fff; border-radius: 8px; padding: 14px 18px; margin-bottom: 18px; box-shadow: 0 1px 3px rgba(0,0,0,.12); break-inside: avoid; }
 .head { display: flex; align-items: center; gap: 14px; flex-wrap: wrap; }
+.score-title, .pattern-title { font-size: 16px; margin: 0 0 4px; }
+.pattern-title { margin: 0; }
 .badge { background: #2f4858; color: #fff; border-radius: 12px; padding: 2px 10px; font-size: 13px; }
 .meter { width: 160px; height: 10px; background: #e4e7eb; border-radius: 5px; overflow: hidden; }
 .meter span { display: block; height: 100%; background: #3f7cac; }
@@ -30,7 +32,18 @@ h1 { font-size: 22px; margin: 0 0 4px; }
 .card p { margin: 4px 0; font-size: 14px; line-height: 1.4; }
 .label { color: #52606d; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .ground { color: #52606d; font-size: 13px; margin-top: 6px; }
-@media print { body { background: #fff; padding: 0; } .pattern, .summary { box-shadow: none; border: 1px solid #d9dde3; } }
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+main { max-width: 1100px; margin: 0 auto; overflow-wrap: break-word; }
+.cards > * { min-width: 0; }
+.score-label { display: block; color: #52606d; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+@media screen and (max-width: 700px) {
+  body { padding: 12px; }
+  .cards { grid-template-columns: 1fr; }
+  .meter { width: 100%; max-width: 160px; }
+}
+@page { margin: 12mm; }
+@media print { body { background: #fff; padding: 0; font-size: 9pt; } .badge, .meter span { -webkit-print-color-adjust: exact; print-color-adjust: exact; } .pattern, .summary { box-shadow: none; border: 1px solid #d9dde3; } }
 )";
 
 std::string compare_page_text(const nlohmann::json& object, const char* key) {
@@ -71,8 +84,10 @@ std::string compare_page(const Differentiation& result) {
   const std::string name_b = result.b.company_name.empty() ? result.b.brand_id : result.b.company_name;
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  // The page needs nothing from anywhere: no script, image or font.
+  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n";
   out += "<title>" + html::escape("Brand differentiation: " + name_a + " vs " + name_b) + "</title>\n";
-  out += std::string("<style>") + k_compare_css + "</style>\n</head>\n<body>\n";
+  out += std::string("<style>") + k_compare_css + "</style>\n</head>\n<body>\n<main>\n";
   out += html::element("h1", "Brand differentiation: " + name_a + " vs " + name_b) + "\n";
   const std::string documents = result.same_document()
                                     ? "Document: " + result.a.document
@@ -80,8 +95,11 @@ std::string compare_page(const Differentiation& result) {
   out += html::element("p", "Runs " + result.a.run_id + " and " + result.b.run_id + ". " + documents, "sub") + "\n";
 
   out += "<div class=\"summary\">\n";
-  out += fmt::format("<div class=\"score\">{:.2f}</div>\n", result.score());
-  out += fmt::format("<p>Differentiation: 1 &minus; the mean similarity of the five pairs ({:.2f}). {} of {} pairs "
+  out += "<h2 class=\"score-title\">Overall differentiation</h2>\n";
+  out += fmt::format("<div class=\"score\" aria-describedby=\"score-note\"><span class=\"score-label\">Score, 0 to "
+                     "1</span>{:.2f}</div>\n",
+                     result.score());
+  out += fmt::format("<p id=\"score-note\">Differentiation: 1 &minus; the mean similarity of the five pairs ({:.2f}). {} of {} pairs "
                      "are not differentiated (similarity {:.2f} or more).</p>\n",
                      result.mean_similarity(), result.not_differentiated(), result.pairs.size(),
                      k_not_differentiated_at);
@@ -93,7 +111,8 @@ std::string compare_page(const Differentiation& result) {
 
   for (const auto& pair : result.pairs) {
     out += "<section class=\"pattern\">\n<div class=\"head\">\n";
-    out += html::element("span", vocabulary::pattern_label(pair.pattern), "badge") + "\n";
+    out += "<h2 class=\"pattern-title\">" + html::element("span", vocabulary::pattern_label(pair.pattern), "badge") +
+           "</h2>\n";
     out += fmt::format("<span>similarity <strong>{:.2f}</strong></span>\n", pair.similarity);
     out += fmt::format("<div class=\"meter\"><span style=\"width: {:.0f}%\"></span></div>\n", pair.similarity * 100.0);
     out += pair.differentiated() ? "<span class=\"ok\">differentiated</span>\n"
@@ -103,7 +122,7 @@ std::string compare_page(const Differentiation& result) {
     out += compare_page_card(result.b, pair.pattern, pair.grounding_b);
     out += "</div>\n</section>\n";
   }
-  out += "</body>\n</html>\n";
+  out += "</main>\n</body>\n</html>\n";
   return out;
 }
 

@@ -32,11 +32,11 @@ constexpr int k_cards_stage = 5;
 // Colours and type shared by both style sheets; a restrained palette, one
 // colour per pattern for its badge and the card's top rule.
 constexpr const char* k_common_css = R"css(
-.p-better_for_you { --pattern: #2e7d4f; --pattern-soft: #e5f2ea; }
+.p-better_for_you { --pattern: #276b43; --pattern-soft: #e5f2ea; }
 .p-premiumisation { --pattern: #6d3b7a; --pattern-soft: #f1e7f4; }
 .p-convenience { --pattern: #1f5f99; --pattern-soft: #e4edf7; }
-.p-format_migration { --pattern: #99590e; --pattern-soft: #f7ecda; }
-.p-occasion_expansion { --pattern: #ad3f3b; --pattern-soft: #f8e6e5; }
+.p-format_migration { --pattern: #8a500c; --pattern-soft: #f7ecda; }
+.p-occasion_expansion { --pattern: #9a3834; --pattern-soft: #f8e6e5; }
 )css";
 
 constexpr const char* k_browser_css = R"css(
@@ -56,7 +56,7 @@ a { color: var(--accent); }
 .masthead h1 { font-size: 34px; line-height: 1.15; margin: 0 0 8px; }
 .masthead .for { font-size: 18px; margin: 0 0 12px; color: var(--ink); }
 .masthead .meta { font-size: 13px; color: var(--muted); margin: 0 0 22px; }
-.masthead .meta .sep { margin: 0 8px; color: #a0a7b1; }
+.masthead .meta .sep { margin: 0 4px; color: #a0a7b1; }
 .lede { display: grid; grid-template-columns: 1fr 1fr; gap: 28px; margin: 0 0 8px; }
 .lede h2 { font-family: inherit; font-size: 11px; text-transform: uppercase; letter-spacing: 0.1em; color: var(--muted);
   margin: 0 0 4px; font-weight: 700; }
@@ -72,7 +72,8 @@ a { color: var(--accent); }
 .glance td.num, table.plain td.num, table.plain th.num { text-align: right; font-variant-numeric: tabular-nums;
   white-space: nowrap; }
 .glance th.num { text-align: right; }
-.glance a { color: var(--ink); text-decoration: none; font-weight: 600; }
+.glance a { color: var(--accent); text-decoration: underline; text-decoration-thickness: 1px;
+  text-underline-offset: 2px; font-weight: 600; }
 .badge { display: inline-block; padding: 2px 10px; border-radius: 999px; font-size: 11px; font-weight: 700;
   letter-spacing: 0.06em; text-transform: uppercase; color: var(--pattern); background: var(--pattern-soft);
   white-space: nowrap; }
@@ -130,15 +131,36 @@ table.plain th, .analysis th { font-size: 11px; text-transform: uppercase; lette
 .chart svg { width: 100%; height: auto; display: block; }
 footer.colophon { margin-top: 36px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line);
   padding-top: 12px; }
+/* Long words and values wrap rather than widen the page; grid items may shrink below their content. */
+html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+main { overflow-wrap: break-word; }
+.lede > *, .card-body > *, .figures > *, .anchor > *, .provenance dd { min-width: 0; }
+.provenance dd { overflow-wrap: anywhere; }
+/* On a phone: one column, and every wide table or the chart scrolls inside its own box, not the page. */
 @media screen and (max-width: 760px) {
+  main { padding: 24px 14px 48px; }
+  .masthead h1 { font-size: 26px; }
+  .card { padding: 18px 16px 16px; }
+  .card-title { font-size: 22px; }
   .figures, .anchor { grid-template-columns: 1fr 1fr; }
   .card-body, .lede { grid-template-columns: 1fr; }
+  table.glance, table.plain, .analysis table { display: block; max-width: 100%; overflow-x: auto;
+    -webkit-overflow-scrolling: touch; }
+  .glance td, .glance th { padding: 8px 10px; }
+  .glance td:first-child { min-width: 12em; }
+  .provenance dl { grid-template-columns: 1fr; gap: 0; }
+  .provenance dt { margin-top: 8px; font-weight: 600; }
+  .chart { overflow-x: auto; }
+  .chart svg { width: 720px; max-width: none; }
 }
-@page { size: A4; margin: 12mm; }
+/* No paper size: A4 and US Letter alike, whichever the printer holds. */
+@page { margin: 12mm; }
 /* Print: two cards to a page, each on its own half and never cut; the analyses open. */
 @media print {
   html, body { background: #fff; }
-  body { font-size: 8pt; line-height: 1.3; }
+  /* Badges, figure tiles and the cards' rules carry meaning: print them even when backgrounds are off. */
+  .badge, .figure, .card, .warnings { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  body { font-size: 7.5pt; line-height: 1.25; }
   main { max-width: none; padding: 0; }
   .masthead { margin-bottom: 10px; padding-bottom: 8px; }
   .masthead h1 { font-size: 18pt; }
@@ -148,24 +170,26 @@ footer.colophon { margin-top: 36px; font-size: 12px; color: var(--muted); border
   .glance, .section-title.glance-title { display: none; }
   .section-title { font-size: 14pt; margin: 10px 0 8px; }
   .cards { display: block; }
-  .card { break-inside: avoid; page-break-inside: avoid; min-height: 128mm; margin: 0 0 4mm; box-shadow: none;
-    padding: 10px 16px; border-radius: 6px; }
+  /* No minimum height: two cards fit a page of A4 or US Letter (255 mm within the margins) only as they are. */
+  .card { break-inside: avoid; page-break-inside: avoid; margin: 0 0 3mm; box-shadow: none;
+    padding: 6px 12px 4px; border-radius: 6px; border-top-width: 3px; }
   .card-head { font-size: 7.5pt; }
-  .card-title { font-size: 15pt; margin: 4px 0 2px; }
-  .price-point { margin-bottom: 8px; font-size: 9pt; }
+  .card-title { font-size: 13pt; margin: 2px 0 1px; }
+  .price-point { margin-bottom: 4px; font-size: 8.5pt; }
   .figures { gap: 6px; }
-  .figure { padding: 4px 8px; }
-  .figure .value { font-size: 11.5pt; }
-  .figure .label { font-size: 6pt; }
-  .basis { margin-bottom: 8px; font-size: 7pt; }
-  .card-body { gap: 14px; }
-  .card h3 { font-size: 6.5pt; margin-bottom: 0; }
-  .card p { margin-bottom: 5px; }
-  .steps li, .questions li { margin-bottom: 4px; }
+  .figure { padding: 2px 6px; }
+  .figure .value { font-size: 10pt; }
+  .figure .label { font-size: 7.5pt; letter-spacing: 0.02em; }
+  .basis { margin-bottom: 4px; font-size: 7.5pt; }
+  .card-body { gap: 12px; }
+  .card h3 { font-size: 7.5pt; margin-bottom: 0; }
+  .card p { margin-bottom: 3px; }
+  .steps, .questions { margin-bottom: 4px; }
+  .steps li, .questions li { margin-bottom: 2px; }
   .step-kind, .question-kind, .step-meta { font-size: 7.5pt; }
-  .anchor { font-size: 7.5pt; padding-top: 6px; }
-  .anchor b { font-size: 6.5pt; }
-  .feasibility { font-size: 7.5pt; margin-top: 4px; }
+  .anchor { font-size: 7.5pt; padding-top: 3px; margin-top: 2px; }
+  .anchor b { font-size: 7.5pt; }
+  .feasibility { font-size: 7.5pt; margin-top: 2px; }
   .warnings { font-size: 7.5pt; padding: 4px 8px; margin-top: 6px; }
   .analyses, .provenance { break-before: page; }
   .analyses details { border: 0; }
@@ -217,16 +241,16 @@ blockquote { margin: 0.3em 0 0.3em 1em; font-style: italic; }
 .hash { font-family: monospace; font-size: 0.75em; color: #5d6775; }
 .num { text-align: right; }
 .colophon { color: #5d6775; font-size: 0.8em; margin-top: 1.5em; }
-.p-better_for_you .badge { color: #2e7d4f; }
+.p-better_for_you .badge { color: #276b43; }
 .p-premiumisation .badge { color: #6d3b7a; }
 .p-convenience .badge { color: #1f5f99; }
-.p-format_migration .badge { color: #99590e; }
-.p-occasion_expansion .badge { color: #ad3f3b; }
-.card.p-better_for_you { border-top-color: #2e7d4f; }
+.p-format_migration .badge { color: #8a500c; }
+.p-occasion_expansion .badge { color: #9a3834; }
+.card.p-better_for_you { border-top-color: #276b43; }
 .card.p-premiumisation { border-top-color: #6d3b7a; }
 .card.p-convenience { border-top-color: #1f5f99; }
-.card.p-format_migration { border-top-color: #99590e; }
-.card.p-occasion_expansion { border-top-color: #ad3f3b; }
+.card.p-format_migration { border-top-color: #8a500c; }
+.card.p-occasion_expansion { border-top-color: #9a3834; }
 )css";
 
 // A count for people: 12345 -> "12,345".
@@ -450,7 +474,8 @@ std::string masthead_html(const checkpoints::RunState& state, const std::map<int
   out += html::element("h1", title_of(state));
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   out += "<p class=\"for\">Five opportunity cards for <strong>" + escape(company) + "</strong></p>";
-  const std::string sep = "<span class=\"sep\">·</span>";
+  // The spaces are in the text, so that a PDF's text layer and a copy keep them.
+  const std::string sep = "<span class=\"sep\"> · </span>";
   out += "<p class=\"meta\">" + html::element("span", "Run " + state.run_id) + sep +
          html::element("span", "created " + state.created_at.substr(0, std::min<size_t>(10, state.created_at.size()))) +
          sep + html::element("span", "figures are model estimates") + "</p>";
@@ -649,6 +674,35 @@ std::string list_text(const nlohmann::json& list) {
   return out.empty() ? "–" : out;
 }
 
+// The file name of the document's source, without the folders of the machine
+// that ran it, or the last segment of a URL without its query; the full value
+// stays in the checkpoint.
+std::string source_file_name(std::string_view source) {
+  std::string_view name = source;
+  if (const auto cut = name.find_first_of("?#"); name.find("://") != std::string_view::npos && cut != std::string_view::npos) {
+    name = name.substr(0, cut);
+  }
+  while (!name.empty() && (name.back() == '/' || name.back() == '\\')) name.remove_suffix(1);
+  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name = name.substr(slash + 1);
+  return name.empty() ? std::string(source) : std::string(name);
+}
+
+// The host of the provider's base URL, without scheme, user, port or path:
+// a loopback address and port says nothing to the reader of a forwarded report.
+std::string provider_host(std::string_view url) {
+  std::string_view host = url;
+  if (const auto scheme = host.find("://"); scheme != std::string_view::npos) host = host.substr(scheme + 3);
+  host = host.substr(0, host.find_first_of("/?#"));
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host.empty() ? std::string("–") : std::string(host);
+}
+
 // The provenance section, ending with the chart.
 std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget target) {
   std::string out = "<section class=\"provenance\">\n<h2 class=\"section-title\">Provenance</h2>\n";
@@ -656,14 +710,14 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   const auto& settings = state.settings;
   out += definition_list(
-      {{"Document", escape(title_of(state)) + "<br>" + escape(input.source) + "<br>" +
+      {{"Document", escape(title_of(state)) + "<br>" + escape(source_file_name(input.source)) + "<br>" +
                         escape(fmt::format("{} pages, {} characters of text", input.pages, grouped(static_cast<std::int64_t>(input.chars)))) +
                         "<br>" + hash_html(input.sha256, target)},
        {"Brand", escape(company + " (" + state.brand.id + ")") + "<br>" +
                      hash_html(state.brand.sha256, target)},
        // Only what a later rendering of the same run says alike: no time of the last save.
        {"Run", escape(state.run_id) + "<br>" + escape(run_times(state))},
-       {"Provider", escape(settings.value("base_url", std::string("–"))) + "<br>" +
+       {"Provider", escape(provider_host(settings.value("base_url", std::string()))) + "<br>" +
                         escape("model " + settings.value("model", std::string("–")) + ", structured output " +
                                settings.value("structured_output", std::string("auto")))},
        {"Tool", escape(fmt::format("pipeline {} made the run; pipeline {} wrote this page", state.tool_version,

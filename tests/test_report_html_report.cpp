@@ -206,3 +206,26 @@ TEST_CASE("a stage not done is said so instead of its analysis or the cards") {
   const auto stage3 = page.find("<details id=\"stage-3\">");
   CHECK(page.find("Not done yet.", stage3) < page.find("<details id=\"stage-4\">"));
 }
+
+TEST_CASE("the provenance names the document's file and the provider's host, not local paths and ports") {
+  HtmlSampleRun run;
+  run.state.input.source = "/home/analyst/private/clients/case-study.pdf";
+  run.state.settings["base_url"] = "http://127.0.0.1:18231/v1";
+  for (auto target : {HtmlReportTarget::browser, HtmlReportTarget::pdf}) {
+    const std::string page = report::render_html_report(run.state, run.outputs(), target);
+    const std::string provenance = page.substr(page.find("<section class=\"provenance\">"));
+    CHECK(provenance.find("case-study.pdf") != std::string::npos);
+    CHECK(page.find("/home/analyst") == std::string::npos);
+    CHECK(provenance.find("127.0.0.1") != std::string::npos);
+    CHECK(page.find("18231") == std::string::npos);
+    CHECK(page.find("http://127.0.0.1") == std::string::npos);
+  }
+  run.state.input.source = "https://example.org/studies/refill.pdf?token=secret";
+  run.state.settings["base_url"] = "https://user:pw@api.example.com:8443/v1";
+  const std::string page = report::render_html_report(run.state, run.outputs());
+  CHECK(page.find("refill.pdf") != std::string::npos);
+  CHECK(page.find("token=secret") == std::string::npos);
+  CHECK(page.find("api.example.com") != std::string::npos);
+  CHECK(page.find("user:pw") == std::string::npos);
+  CHECK(page.find("8443") == std::string::npos);
+}

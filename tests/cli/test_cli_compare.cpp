@@ -210,6 +210,13 @@ TEST_CASE("compare --html: one self-contained page with the cards side by side, 
   CHECK(page.find("<link") == std::string::npos);
   CHECK(compare_count(page, "<section class=\"pattern\">") == 5);
   CHECK(compare_count(page, "<div class=\"card\">") == 10);
+  // One <main> landmark, headings that step h1, h2, h3 only, the score labelled, and the report's CSP.
+  CHECK(compare_count(page, "<main>") == 1);
+  CHECK(page.find("<main>") < page.find("<h1>"));
+  CHECK(compare_count(page, "<h2 class=\"pattern-title\">") == 5);
+  CHECK(page.find("<h2") < page.find("<h3"));
+  CHECK(page.find("Overall differentiation") != std::string::npos);
+  CHECK(page.find("Content-Security-Policy") != std::string::npos);
   for (const auto& pair : comparison.at("pairs")) {
     CHECK(page.find(pair.at("title_a").get<std::string>()) != std::string::npos);
     CHECK(page.find(pair.at("title_b").get<std::string>()) != std::string::npos);

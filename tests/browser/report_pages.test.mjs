@@ -1,0 +1,217 @@
+// report.html and the page of `pipeline compare --html` on a phone: Debian's
+// headless Chromium driven by puppeteer-core. Two real runs of the example
+// against the fake model server on 127.0.0.1 give the pages; at 360 and 390 px
+// neither page may be wider than the window (no sideways scrolling), and the
+// compare page shows its two cards of a pattern one above the other. It writes
+// phone-width screenshots next to --screenshots (a folder), for docs/.
+//
+// usage: node report_pages.test.mjs --pipeline BIN --fake BIN --source DIR --screenshots DIR [--chromium BIN]
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const k_overall_timeout_ms = 150000;
+const k_phone_widths = [360, 390];
+// puppeteer adds --headless itself (headless: 'shell').
+const k_launch_args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const { values: args } = parseArgs({
+  options: {
+    pipeline: { type: 'string' },
+    fake: { type: 'string' },
+    source: { type: 'string' },
+    screenshots: { type: 'string' },
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+  },
+});
+for (const name of ['pipeline', 'fake', 'source', 'screenshots']) {
+  if (!args[name]) {
+    console.error(`report_pages: --${name} is missing`);
+    process.exit(2);
+  }
+}
+if (!fs.existsSync(args.chromium)) {
+  console.error(`report_pages: no browser at ${args.chromium}: run scripts/setup.sh --test-tools`);
+  process.exit(1);
+}
+let puppeteer;
+try {
+  puppeteer = (await import('puppeteer-core')).default;
+} catch (error) {
+  console.error(`report_pages: puppeteer-core is not installed (${error.code || error.message}): ` +
+    'run scripts/setup.sh --test-tools');
+  process.exit(1);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-pages-'));
+let fake = null;
+let browser = null;
+
+function log(text) {
+  console.log(`report_pages: ${text}`);
+}
+
+async function cleanUp() {
+  if (browser) await browser.close().catch(() => {});
+  browser = null;
+  if (fake && fake.exitCode === null && fake.signalCode === null) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(() => { fake.kill('SIGKILL'); resolve(); }, 5000);
+      fake.once('exit', () => { clearTimeout(timer); resolve(); });
+      fake.kill('SIGTERM');
+    });
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+const watchdog = setTimeout(async () => {
+  console.error(`report_pages: FAILED: took longer than ${k_overall_timeout_ms / 1000} s`);
+  await cleanUp();
+  process.exit(1);
+}, k_overall_timeout_ms);
+
+// The environment of pipeline: none of the caller's settings, the fake model, everything under tmp.
+function childEnv(baseUrl) {
+  const env = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!/^(PIPELINE_|OPENROUTER_|OPENAI_)/.test(key)) env[key] = value;
+  }
+  return {
+    ...env, HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'), XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
+    XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), PIPELINE_CACHE_DIR: path.join(tmp, 'cache'), PIPELINE_NO_CACHE: '1',
+    PIPELINE_RUNS_DIR: path.join(tmp, 'runs'),
+    ...(baseUrl ? { PIPELINE_BASE_URL: baseUrl, PIPELINE_MODEL: 'test-model', PIPELINE_API_KEY: '' } : {}),
+  };
+}
+
+// Starts the fake model server and resolves with the URL it listens on.
+function startFake() {
+  return new Promise((resolve, reject) => {
+    fake = spawn(args.fake, [], { cwd: args.source, env: childEnv(''), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`fake-llm-server printed no "listening on":\n${out}`)), 15000);
+    fake.stdout.on('data', (chunk) => {
+      out = (out + chunk).slice(-20000);
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    fake.stderr.on('data', () => {});
+    fake.once('exit', (code) => { clearTimeout(timer); reject(new Error(`fake-llm-server exited (${code})`)); });
+  });
+}
+
+function pipeline(baseUrl, argv) {
+  const result = spawnSync(args.pipeline, argv, { cwd: args.source, env: childEnv(baseUrl), encoding: 'utf8',
+    timeout: 60000 });
+  assert.equal(result.status, 0, `pipeline ${argv.join(' ')}:\n${result.stdout}\n${result.stderr}`);
+  return result;
+}
+
+// The page's widths at a phone's window: the document's and the window's.
+async function widths(page, url, width) {
+  await page.setViewport({ width, height: 800, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  await page.goto(url, { waitUntil: 'load' });
+  return page.evaluate(() => {
+    const wide = [];
+    for (const node of document.querySelectorAll('body *')) {
+      const box = node.getBoundingClientRect();
+      if (box.right > window.innerWidth + 0.5 && !node.closest('table, .chart')) {
+        wide.push(`${node.tagName.toLowerCase()}.${node.className} ${Math.round(box.right)}`);
+      }
+    }
+    return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth, wide: wide.slice(0, 8) };
+  });
+}
+
+// The pages Chromium's print-to-PDF gives for the masthead and the five cards
+// alone (the analyses and provenance start on pages of their own), on `format` paper.
+async function cardPages(page, href, format) {
+  await page.setViewport({ width: 1024, height: 800, deviceScaleFactor: 1, isMobile: false, hasTouch: false });
+  await page.goto(href, { waitUntil: 'load' });
+  await page.evaluate(() => {
+    for (const node of document.querySelectorAll('.analyses, .provenance, footer')) node.remove();
+  });
+  // The cards' heights as printed, in mm, on the paper's width less the page margins (logged to tune the print CSS).
+  await page.setViewport({ width: Math.round(((format === 'A4' ? 210 : 215.9) - 24) / 25.4 * 96), height: 800 });
+  await page.emulateMediaType('print');
+  const heights = await page.$$eval('.card', (cards) => cards.map((card) =>
+    Math.round(card.getBoundingClientRect().height / 96 * 25.4)));
+  log(`${format}: card heights in mm: ${heights.join(', ')}`);
+  await page.emulateMediaType(null);
+  const pdf = await page.pdf({ format, preferCSSPageSize: false, printBackground: false });
+  // Every page object of Chromium's PDF is "/Type /Page" and the tree "/Type /Pages".
+  return (Buffer.from(pdf).toString('latin1').match(/\/Type\s*\/Page(?!s)/g) || []).length;
+}
+
+async function main() {
+  const url = await startFake();
+  log(`fake model at ${url}`);
+  const example = path.join(args.source, 'examples', 'example-case-study.pdf');
+  pipeline(url, ['run', example, '--brand', 'hollowmere-dairy', '--run-id', 'dairy']);
+  pipeline(url, ['run', example, '--brand', 'marigold-mill', '--run-id', 'spice']);
+  const comparePath = path.join(tmp, 'compare.html');
+  pipeline(url, ['compare', 'dairy', 'spice', '--html', comparePath]);
+  const pages = {
+    report: pathToFileURL(path.join(tmp, 'runs', 'dairy', 'report.html')).href,
+    compare: pathToFileURL(comparePath).href,
+  };
+
+  browser = await puppeteer.launch({
+    executablePath: args.chromium,
+    headless: 'shell',
+    args: [...k_launch_args, `--user-data-dir=${path.join(tmp, 'chromium')}`],
+  });
+  const page = await browser.newPage();
+  // Every failed check, so that one run shows them all.
+  const problems = [];
+  for (const format of ['A4', 'Letter']) {
+    const count = await cardPages(page, pages.report, format);
+    log(`report printed on ${format}: the masthead and five cards on ${count} pages`);
+    if (count > 3) problems.push(`the five cards print on ${count} ${format} pages, not 3 at most`);
+  }
+  fs.mkdirSync(args.screenshots, { recursive: true });
+  for (const [name, href] of Object.entries(pages)) {
+    for (const width of k_phone_widths) {
+      const seen = await widths(page, href, width);
+      log(`${name} at ${width} px: scrollWidth ${seen.scroll}, innerWidth ${seen.inner}`);
+      // On a phone the layout viewport grows to the content, so the window must also stay the phone's width.
+      if (seen.scroll > seen.inner || seen.inner > width) {
+        problems.push(`${name} at ${width} px scrolls sideways: scrollWidth ${seen.scroll}, innerWidth ${seen.inner}; wide: ${seen.wide.join(', ')}`);
+      }
+      if (width === 390) {
+        await page.screenshot({ path: path.join(args.screenshots, `${name}-phone.png`), fullPage: false });
+      }
+      if (name === 'compare') {
+        // One column: the second card of a pattern starts below the first.
+        const stacked = await page.$eval('.pattern .cards', (cards) => {
+          const [a, b] = cards.children;
+          return b.getBoundingClientRect().top >= a.getBoundingClientRect().bottom;
+        });
+        if (!stacked) problems.push(`compare at ${width} px keeps two columns`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+}
+
+let failed = false;
+try {
+  await main();
+  log('ok');
+} catch (error) {
+  failed = true;
+  console.error(`report_pages: FAILED: ${error.stack || error.message}`);
+} finally {
+  clearTimeout(watchdog);
+  await cleanUp();
+}
+process.exit(failed ? 1 : 0);
