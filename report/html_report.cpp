@@ -147,7 +147,7 @@ main { overflow-wrap: break-word; }
   table.glance, table.plain, .analysis table { display: block; max-width: 100%; overflow-x: auto;
     -webkit-overflow-scrolling: touch; }
   .glance td, .glance th { padding: 8px 10px; }
-  .glance td:first-child { min-width: 12em; }
+  .glance td:nth-child(2) { min-width: 11em; }
   .provenance dl { grid-template-columns: 1fr; gap: 0; }
   .provenance dt { margin-top: 8px; font-weight: 600; }
   .chart { overflow-x: auto; }
