@@ -90,8 +90,9 @@ std::string compare_page(const Differentiation& result) {
   out += std::string("<style>") + k_compare_css + "</style>\n</head>\n<body>\n<main>\n";
   out += html::element("h1", "Brand differentiation: " + name_a + " vs " + name_b) + "\n";
   const std::string documents = result.same_document()
-                                    ? "Document: " + result.a.document
-                                    : "Documents: " + result.a.document + " and " + result.b.document;
+                                    ? "Document: " + html::file_name(result.a.document)
+                                    : "Documents: " + html::file_name(result.a.document) + " and " +
+                                          html::file_name(result.b.document);
   out += html::element("p", "Runs " + result.a.run_id + " and " + result.b.run_id + ". " + documents, "sub") + "\n";
 
   out += "<div class=\"summary\">\n";

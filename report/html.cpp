@@ -328,4 +328,14 @@ std::string from_markdown(std::string_view markdown, int heading_shift) {
   return blocks.finish();
 }
 
+std::string file_name(std::string_view source) {
+  std::string_view name = source;
+  if (const auto cut = name.find_first_of("?#"); name.find("://") != std::string_view::npos && cut != std::string_view::npos) {
+    name = name.substr(0, cut);
+  }
+  while (!name.empty() && (name.back() == '/' || name.back() == '\\')) name.remove_suffix(1);
+  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name = name.substr(slash + 1);
+  return name.empty() ? std::string(source) : std::string(name);
+}
+
 }  // namespace pipeline::report::html

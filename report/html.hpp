@@ -21,4 +21,9 @@ std::string element(std::string_view tag, std::string_view text, std::string_vie
 // of the text is escaped: Markdown is the only markup read from it.
 std::string from_markdown(std::string_view markdown, int heading_shift = 0);
 
+// The file name of a document's source, without the folders of the machine
+// that ran it, or the last segment of a URL without its query: what a page
+// that is forwarded shows; the full value stays in the checkpoint.
+std::string file_name(std::string_view source);
+
 }  // namespace pipeline::report::html

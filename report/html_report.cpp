@@ -674,19 +674,6 @@ std::string list_text(const nlohmann::json& list) {
   return out.empty() ? "–" : out;
 }
 
-// The file name of the document's source, without the folders of the machine
-// that ran it, or the last segment of a URL without its query; the full value
-// stays in the checkpoint.
-std::string source_file_name(std::string_view source) {
-  std::string_view name = source;
-  if (const auto cut = name.find_first_of("?#"); name.find("://") != std::string_view::npos && cut != std::string_view::npos) {
-    name = name.substr(0, cut);
-  }
-  while (!name.empty() && (name.back() == '/' || name.back() == '\\')) name.remove_suffix(1);
-  if (const auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) name = name.substr(slash + 1);
-  return name.empty() ? std::string(source) : std::string(name);
-}
-
 // The host of the provider's base URL, without scheme, user, port or path:
 // a loopback address and port says nothing to the reader of a forwarded report.
 std::string provider_host(std::string_view url) {
@@ -710,7 +697,7 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   const auto& settings = state.settings;
   out += definition_list(
-      {{"Document", escape(title_of(state)) + "<br>" + escape(source_file_name(input.source)) + "<br>" +
+      {{"Document", escape(title_of(state)) + "<br>" + escape(html::file_name(input.source)) + "<br>" +
                         escape(fmt::format("{} pages, {} characters of text", input.pages, grouped(static_cast<std::int64_t>(input.chars)))) +
                         "<br>" + hash_html(input.sha256, target)},
        {"Brand", escape(company + " (" + state.brand.id + ")") + "<br>" +

@@ -59,3 +59,12 @@ TEST_CASE("from_markdown leaves lone stars, deep headings and line breaks in tex
   CHECK(html::from_markdown("first line\nsecond line\n\nnext") == "<p>first line<br>second line</p>\n<p>next</p>\n");
   CHECK(html::from_markdown("- item\n  continued\n- next") == "<ul><li>item<br>  continued</li><li>next</li></ul>\n");
 }
+
+TEST_CASE("file_name keeps a document's file name, without local folders or a URL's query") {
+  using pipeline::report::html::file_name;
+  CHECK(file_name("/home/analyst/private/case study.pdf") == "case study.pdf");
+  CHECK(file_name("C:\\Users\\ana\\case.pdf") == "case.pdf");
+  CHECK(file_name("https://example.org/studies/refill.pdf?token=secret#page=2") == "refill.pdf");
+  CHECK(file_name("case.pdf") == "case.pdf");
+  CHECK(file_name("/") == "/");
+}

@@ -217,6 +217,9 @@ TEST_CASE("compare --html: one self-contained page with the cards side by side, 
   CHECK(page.find("<h2") < page.find("<h3"));
   CHECK(page.find("Overall differentiation") != std::string::npos);
   CHECK(page.find("Content-Security-Policy") != std::string::npos);
+  // The document by its file name, not the folders of this machine.
+  CHECK(page.find("Document: example-case-study.pdf") != std::string::npos);
+  CHECK(page.find(example_pdf_path()) == std::string::npos);
   for (const auto& pair : comparison.at("pairs")) {
     CHECK(page.find(pair.at("title_a").get<std::string>()) != std::string::npos);
     CHECK(page.find(pair.at("title_b").get<std::string>()) != std::string::npos);
