@@ -15,11 +15,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { k_launch_args, loadPuppeteer } from './chromium.mjs';
+
 const k_overall_timeout_ms = 150000;
 const k_phone_widths = [360, 390];
-// puppeteer adds --headless itself (headless: 'shell').
-const k_launch_args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const { values: args } = parseArgs({
   options: {
@@ -36,18 +35,7 @@ for (const name of ['pipeline', 'fake', 'source', 'screenshots']) {
     process.exit(2);
   }
 }
-if (!fs.existsSync(args.chromium)) {
-  console.error(`report_pages: no browser at ${args.chromium}: run scripts/setup.sh --test-tools`);
-  process.exit(1);
-}
-let puppeteer;
-try {
-  puppeteer = (await import('puppeteer-core')).default;
-} catch (error) {
-  console.error(`report_pages: puppeteer-core is not installed (${error.code || error.message}): ` +
-    'run scripts/setup.sh --test-tools');
-  process.exit(1);
-}
+const puppeteer = await loadPuppeteer('report_pages', args.chromium);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-pages-'));
 let fake = null;

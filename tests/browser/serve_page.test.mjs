@@ -18,10 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { k_launch_args, loadPuppeteer } from './chromium.mjs';
+
 const k_overall_timeout_ms = 120000;
-// puppeteer adds --headless itself (headless: 'shell').
-const k_launch_args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const { values: args } = parseArgs({
   options: {
@@ -39,18 +38,7 @@ for (const name of ['pipeline', 'fake', 'source', 'screenshot']) {
   }
 }
 
-if (!fs.existsSync(args.chromium)) {
-  console.error(`serve_page: no browser at ${args.chromium}: run scripts/setup.sh --test-tools`);
-  process.exit(1);
-}
-let puppeteer;
-try {
-  puppeteer = (await import('puppeteer-core')).default;
-} catch (error) {
-  console.error(`serve_page: puppeteer-core is not installed (${error.code || error.message}): ` +
-    'run scripts/setup.sh --test-tools');
-  process.exit(1);
-}
+const puppeteer = await loadPuppeteer('serve_page', args.chromium);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-page-'));
 const children = [];
