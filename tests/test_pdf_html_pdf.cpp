@@ -105,3 +105,55 @@ TEST_CASE("write_html_pdf writes plain letters, the author and the language") {
   CHECK(info.out.find("pipeline test") != std::string::npos);
   CHECK(testing::read_bytes(dir / "plain.pdf").find("/Lang") != std::string::npos);
 }
+
+TEST_CASE("write_html_pdf embeds only the glyphs it draws, and the pages look the same as with whole fonts") {
+  testing::TempDir dir;
+  const std::string html =
+      "<html><body><h1>Shelf notes</h1><p style=\"font-family: sans-serif\">Sans text, <b>bold</b>, <i>italic</i> "
+      "and <span style=\"font-family: monospace\">mono 42</span>.</p>"
+      "<p>Serif text, <b>bold serif</b> and <i>italic serif</i>.</p>"
+      "<p style=\"page-break-before: always\">A second page with other letters: jukebox QWERTY.</p></body></html>";
+  pipeline::pdf::HtmlPdfOptions options;
+  options.subset_fonts = false;
+  REQUIRE(pipeline::pdf::write_html_pdf(dir / "whole.pdf", html, options).has_value());
+  options.subset_fonts = true;
+  REQUIRE(pipeline::pdf::write_html_pdf(dir / "subset.pdf", html, options).has_value());
+  const auto whole = testing::read_bytes(dir / "whole.pdf");
+  const auto subset = testing::read_bytes(dir / "subset.pdf");
+  CAPTURE(whole.size());
+  CAPTURE(subset.size());
+  CHECK(subset.size() * 4 < whole.size());
+
+  // pdffonts: every font embedded, marked a subset ("ABCDEF+" before its name), with a ToUnicode map.
+  auto fonts = testing::run_process({"pdffonts", dir / "subset.pdf"});
+  REQUIRE(fonts.exit_code == 0);
+  INFO(fonts.out);
+  int listed = 0;
+  std::size_t at = fonts.out.find("\n---");
+  at = fonts.out.find('\n', at + 1);
+  while (at != std::string::npos && at + 1 < fonts.out.size()) {
+    const std::size_t end = fonts.out.find('\n', at + 1);
+    const std::string line = fonts.out.substr(at + 1, end - at - 1);
+    at = end;
+    if (line.empty()) continue;
+    ++listed;
+    CHECK_MESSAGE(line.find(" yes yes yes ") != std::string::npos, line);
+    CHECK_MESSAGE((line.size() > 7 && line[6] == '+'), line);
+  }
+  CHECK(listed >= 6);
+
+  // Drawn by MuPDF and read by pdftotext, both files are the same.
+  for (const char* name : {"whole", "subset"}) {
+    auto drawn = testing::run_process({"mutool", "draw", "-q", "-r", "50", "-c", "gray", "-o",
+                                       dir / (std::string(name) + "-%d.pgm"), dir / (std::string(name) + ".pdf")});
+    REQUIRE(drawn.exit_code == 0);
+  }
+  for (const char* page : {"1", "2"}) {
+    const auto before = testing::read_bytes(dir / (std::string("whole-") + page + ".pgm"));
+    const auto after = testing::read_bytes(dir / (std::string("subset-") + page + ".pgm"));
+    CHECK(before.size() > 1000);
+    CHECK_MESSAGE(before == after, "page " << page);
+  }
+  CHECK(testing::run_process({"pdftotext", dir / "whole.pdf", "-"}).out ==
+        testing::run_process({"pdftotext", dir / "subset.pdf", "-"}).out);
+}

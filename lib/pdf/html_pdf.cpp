@@ -1,7 +1,10 @@
 #include "lib/pdf/html_pdf.hpp"
 
 #include <cctype>
+#include <map>
+#include <set>
 
+#include "lib/pdf/font_subset.hpp"
 #include "lib/pdf/mupdf_context.hpp"
 
 extern "C" {
@@ -9,7 +12,8 @@ extern "C" {
 }
 
 // Every fz_try here declares no C++ object and does not return from inside
-// the try; errors become util::Error only after fz_catch.
+// the try; errors become util::Error only after fz_catch. C++ work (the glyph
+// sets, the subsetting) happens between tries, never inside one.
 
 namespace pipeline::pdf {
 namespace {
@@ -44,23 +48,84 @@ std::size_t past_closing_tag(std::string_view html, std::size_t at, std::string_
   return html.size();
 }
 
-// Places the next part of the story on a new page; returns whether more is left.
-int add_story_page(fz_context* ctx, pdf_document* doc, fz_story* story, fz_rect mediabox, fz_rect area) {
+// The glyphs that the pages draw, by font. The story holds the fonts, so the
+// pointers stay good while it lives.
+struct GlyphUse {
+  std::map<fz_font*, std::set<unsigned>> glyphs;
+  bool failed = false;
+};
+
+// A device that only notes the glyphs of the text it is shown.
+struct GlyphCollector {
+  fz_device super;
+  GlyphUse* use;
+};
+
+void note_glyphs(fz_device* device, const fz_text* text) {
+  GlyphUse& use = *reinterpret_cast<GlyphCollector*>(device)->use;
+  try {
+    for (const fz_text_span* span = text->head; span != nullptr; span = span->next) {
+      auto& glyphs = use.glyphs[span->font];
+      for (int i = 0; i < span->len; ++i) {
+        if (span->items[i].gid >= 0) glyphs.insert(static_cast<unsigned>(span->items[i].gid));
+      }
+    }
+  } catch (...) {
+    use.failed = true;
+  }
+}
+
+fz_device* new_glyph_collector(fz_context* ctx, GlyphUse& use) {
+  auto* device = fz_new_derived_device(ctx, GlyphCollector);
+  device->use = &use;
+  device->super.fill_text = [](fz_context*, fz_device* dev, const fz_text* text, fz_matrix, fz_colorspace*,
+                               const float*, float, fz_color_params) { note_glyphs(dev, text); };
+  device->super.stroke_text = [](fz_context*, fz_device* dev, const fz_text* text, const fz_stroke_state*, fz_matrix,
+                                 fz_colorspace*, const float*, float, fz_color_params) { note_glyphs(dev, text); };
+  device->super.clip_text = [](fz_context*, fz_device* dev, const fz_text* text, fz_matrix, fz_rect) {
+    note_glyphs(dev, text);
+  };
+  device->super.clip_stroke_text = [](fz_context*, fz_device* dev, const fz_text* text, const fz_stroke_state*,
+                                      fz_matrix, fz_rect) { note_glyphs(dev, text); };
+  device->super.ignore_text = [](fz_context*, fz_device* dev, const fz_text* text, fz_matrix) {
+    note_glyphs(dev, text);
+  };
+  return &device->super;
+}
+
+// Places the next part of the story on a new page, noting its glyphs in
+// `use`; returns whether more is left.
+int add_story_page(fz_context* ctx, pdf_document* doc, fz_story* story, fz_rect mediabox, fz_rect area, GlyphUse& use) {
+  fz_display_list* list = nullptr;
   fz_device* device = nullptr;
+  fz_device* collector = nullptr;
   pdf_obj* resources = nullptr;
   fz_buffer* contents = nullptr;
   pdf_obj* page = nullptr;
   int more = 0;
+  fz_var(list);
   fz_var(device);
+  fz_var(collector);
   fz_var(resources);
   fz_var(contents);
   fz_var(page);
   fz_var(more);
   fz_try(ctx) {
     fz_rect filled;
-    device = pdf_page_write(ctx, doc, mediabox, &resources, &contents);
     more = fz_place_story(ctx, story, area, &filled);
+    list = fz_new_display_list(ctx, mediabox);
+    device = fz_new_list_device(ctx, list);
     fz_draw_story(ctx, story, device, fz_identity);
+    fz_close_device(ctx, device);
+    fz_drop_device(ctx, device);
+    device = nullptr;
+
+    collector = new_glyph_collector(ctx, use);
+    fz_run_display_list(ctx, list, collector, fz_identity, fz_infinite_rect, nullptr);
+    fz_close_device(ctx, collector);
+
+    device = pdf_page_write(ctx, doc, mediabox, &resources, &contents);
+    fz_run_display_list(ctx, list, device, fz_identity, fz_infinite_rect, nullptr);
     fz_close_device(ctx, device);
     page = pdf_add_page(ctx, doc, mediabox, 0, resources, contents);
     pdf_insert_page(ctx, doc, -1, page);
@@ -70,15 +135,98 @@ int add_story_page(fz_context* ctx, pdf_document* doc, fz_story* story, fz_rect 
     fz_drop_buffer(ctx, contents);
     pdf_drop_obj(ctx, resources);
     fz_drop_device(ctx, device);
+    fz_drop_device(ctx, collector);
+    fz_drop_display_list(ctx, list);
   }
   fz_catch(ctx) { fz_rethrow(ctx); }
   return more;
 }
 
+// The embedded program of a font that pdf_add_cid_font wrote, its kind, and
+// its descriptor; null when the font is of another make.
+struct EmbeddedFont {
+  pdf_obj* type0 = nullptr;
+  pdf_obj* descendant = nullptr;
+  pdf_obj* descriptor = nullptr;
+  pdf_obj* file = nullptr;
+  FontProgram program = FontProgram::sfnt;
+};
+
+// Replaces the program of `font` by `subset` and puts `tag` before its names.
+void replace_font_program(fz_context* ctx, pdf_document* doc, const EmbeddedFont& font, const char* subset,
+                          std::size_t size, const char* tag) {
+  fz_buffer* buffer = nullptr;
+  fz_var(buffer);
+  fz_try(ctx) {
+    buffer = fz_new_buffer_from_copied_data(ctx, reinterpret_cast<const unsigned char*>(subset), size);
+    pdf_update_stream(ctx, doc, font.file, buffer, 0);
+    if (pdf_dict_get(ctx, font.descriptor, PDF_NAME(FontFile2))) {
+      pdf_dict_put_int(ctx, font.file, PDF_NAME(Length1), static_cast<int64_t>(size));
+    }
+    pdf_obj* holders[] = {font.type0, font.descendant};
+    for (pdf_obj* holder : holders) {
+      char name[256];
+      fz_snprintf(name, sizeof name, "%s+%s", tag, pdf_dict_get_name(ctx, holder, PDF_NAME(BaseFont)));
+      pdf_dict_put_name(ctx, holder, PDF_NAME(BaseFont), name);
+    }
+    char name[256];
+    fz_snprintf(name, sizeof name, "%s+%s", tag, pdf_dict_get_name(ctx, font.descriptor, PDF_NAME(FontName)));
+    pdf_dict_put_name(ctx, font.descriptor, PDF_NAME(FontName), name);
+  }
+  fz_always(ctx) { fz_drop_buffer(ctx, buffer); }
+  fz_catch(ctx) { fz_rethrow(ctx); }
+}
+
+// Cuts every embedded font down to the glyphs the pages draw (each keeps its
+// glyph ids, so no content stream changes). A font that cannot be cut stays
+// whole: the PDF is larger, never wrong.
+void subset_embedded_fonts(fz_context* ctx, pdf_document* doc, const GlyphUse& use) {
+  if (use.failed) return;
+  for (const auto& [fz_font_ptr, glyphs] : use.glyphs) {
+    fz_font* const face = fz_font_ptr;
+    EmbeddedFont font;
+    fz_buffer* program = nullptr;
+    fz_var(program);
+    fz_var(font);
+    fz_try(ctx) {
+      // The pdf device added each font once, by its digest: asking again finds that object.
+      font.type0 = pdf_add_cid_font(ctx, doc, face);
+      font.descendant = pdf_array_get(ctx, pdf_dict_get(ctx, font.type0, PDF_NAME(DescendantFonts)), 0);
+      font.descriptor = pdf_dict_get(ctx, font.descendant, PDF_NAME(FontDescriptor));
+      if ((font.file = pdf_dict_get(ctx, font.descriptor, PDF_NAME(FontFile2)))) {
+        font.program = FontProgram::sfnt;
+      } else if ((font.file = pdf_dict_get(ctx, font.descriptor, PDF_NAME(FontFile3)))) {
+        const bool bare = !pdf_name_eq(ctx, pdf_dict_get(ctx, font.file, PDF_NAME(Subtype)), PDF_NAME(OpenType));
+        font.program = bare ? FontProgram::bare_cff : FontProgram::sfnt;
+      }
+      if (font.file && pdf_is_indirect(ctx, font.file)) program = pdf_load_stream(ctx, font.file);
+    }
+    fz_catch(ctx) {
+      pdf_drop_obj(ctx, font.type0);
+      continue;
+    }
+    if (program == nullptr) {
+      pdf_drop_obj(ctx, font.type0);
+      continue;
+    }
+    unsigned char* data = nullptr;
+    const std::size_t size = fz_buffer_storage(ctx, program, &data);
+    const auto subset = subset_font(std::string_view(reinterpret_cast<const char*>(data), size), font.program, glyphs,
+                                    static_cast<unsigned>(face->glyph_count));
+    fz_drop_buffer(ctx, program);
+    if (subset && subset->size() < size) {
+      const std::string tag = subset_tag(fz_font_name(ctx, face), glyphs);
+      fz_try(ctx) { replace_font_program(ctx, doc, font, subset->data(), subset->size(), tag.c_str()); }
+      fz_catch(ctx) {}
+    }
+    pdf_drop_obj(ctx, font.type0);
+  }
+}
+
 // Writes the document to the file `path`, or when it is null into `into`;
 // returns the page count, or -1 when MuPDF failed.
 int write_story(fz_context* ctx, const char* path, fz_buffer* into, const char* html, std::size_t html_size,
-                const char* css, const HtmlPdfOptions& options) {
+                const char* css, const HtmlPdfOptions& options, GlyphUse& use) {
   fz_buffer* buffer = nullptr;
   fz_story* story = nullptr;
   pdf_document* doc = nullptr;
@@ -100,9 +248,10 @@ int write_story(fz_context* ctx, const char* path, fz_buffer* into, const char* 
     doc = pdf_create_document(ctx);
     int more = 1;
     while (more && pages < k_max_pages) {
-      more = add_story_page(ctx, doc, story, mediabox, area);
+      more = add_story_page(ctx, doc, story, mediabox, area, use);
       ++pages;
     }
+    if (options.subset_fonts) subset_embedded_fonts(ctx, doc, use);
     if (!options.title.empty() || !options.author.empty()) {
       info = pdf_add_new_dict(ctx, doc, 2);
       if (!options.title.empty()) pdf_dict_put_text_string(ctx, info, PDF_NAME(Title), options.title.c_str());
@@ -185,8 +334,9 @@ util::Expected<int> write_html_pdf(const std::filesystem::path& path, std::strin
   if (!mupdf) return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory");
   const std::string file = path.string();
   const std::string text = break_ligatures(html);
+  GlyphUse use;
   const int pages =
-      write_story(mupdf.get(), file.c_str(), nullptr, text.data(), text.size(), options.css.c_str(), options);
+      write_story(mupdf.get(), file.c_str(), nullptr, text.data(), text.size(), options.css.c_str(), options, use);
   if (pages < 0) return util::fail(util::ErrorKind::failed, "cannot write " + file + ": " + mupdf.last_error());
   return pages;
 }
@@ -200,7 +350,8 @@ util::Expected<std::string> render_html_pdf(std::string_view html, const HtmlPdf
   fz_try(ctx) { buffer = fz_new_buffer(ctx, 64 * 1024); }
   fz_catch(ctx) { return util::fail(util::ErrorKind::failed, "MuPDF could not start: out of memory"); }
   const std::string text = break_ligatures(html);
-  const int pages = write_story(ctx, nullptr, buffer, text.data(), text.size(), options.css.c_str(), options);
+  GlyphUse use;
+  const int pages = write_story(ctx, nullptr, buffer, text.data(), text.size(), options.css.c_str(), options, use);
   std::string bytes;
   if (pages >= 0) {
     unsigned char* data = nullptr;

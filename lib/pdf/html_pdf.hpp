@@ -17,6 +17,7 @@ struct HtmlPdfOptions {
   float page_height = 842;
   float margin = 60;
   float font_size = 10.5;    // points, the size of 1em
+  bool subset_fonts = true;  // embed only the glyphs the pages draw
 };
 
 // The HTML with U+200C (zero-width non-joiner) between an "f" and a following
