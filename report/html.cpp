@@ -139,12 +139,31 @@ bool is_separator_row(std::string_view line) {
          line.find_first_not_of("|-: ") == std::string_view::npos;
 }
 
+// A cell's text as a name says it: line breaks as spaces, no emphasis marks.
+std::string plain_cell_text(std::string_view cell) {
+  std::string out;
+  for (std::size_t i = 0; i < cell.size(); ++i) {
+    if (cell.compare(i, 4, "<br>") == 0) {
+      out += ' ';
+      i += 3;
+    } else if (cell[i] != '*') {
+      out += cell[i];
+    }
+  }
+  return out;
+}
+
+// A pipe table, in a scroll box named by its column headings.
 std::string table_html(const std::vector<std::string>& rows) {
   std::string out = "<table>";
+  std::string label;
   size_t first_body = 0;
   if (rows.size() >= 2 && is_separator_row(rows[1])) {
     out += "<thead><tr>";
-    for (const auto& cell : table_cells(rows[0])) out += table_cell_html(cell, "th");
+    for (const auto& cell : table_cells(rows[0])) {
+      out += table_cell_html(cell, "th");
+      label += (label.empty() ? "Table: " : ", ") + plain_cell_text(cell);
+    }
     out += "</tr></thead>";
     first_body = 2;
   }
@@ -154,7 +173,7 @@ std::string table_html(const std::vector<std::string>& rows) {
     for (const auto& cell : table_cells(rows[i])) out += table_cell_html(cell, "td");
     out += "</tr>";
   }
-  return out + "</tbody></table>\n";
+  return scroll_box(out + "</tbody></table>", label.empty() ? "Table" : label) + "\n";
 }
 
 // The text after "N. " of a numbered item, or npos when the line is none.
@@ -312,6 +331,11 @@ std::string element(std::string_view tag, std::string_view text, std::string_vie
   std::string out = "<" + std::string(tag);
   if (!css_class.empty()) out += " class=\"" + escape(css_class) + "\"";
   return out + ">" + escape(text) + "</" + std::string(tag) + ">";
+}
+
+std::string scroll_box(std::string_view table_html, std::string_view label) {
+  return "<div class=\"scroll-box\" role=\"region\" tabindex=\"0\" aria-label=\"" + escape(label) + "\">" +
+         std::string(table_html) + "</div>";
 }
 
 std::string from_markdown(std::string_view markdown, int heading_shift) {

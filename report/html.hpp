@@ -15,6 +15,11 @@ std::string escape(std::string_view text);
 // `<tag class="...">escaped text</tag>`; no class attribute when `css_class` is empty.
 std::string element(std::string_view tag, std::string_view text, std::string_view css_class = {});
 
+// `table_html` in a box that scrolls it sideways when it is wider than the
+// page, named `label` for a screen reader and focusable so that a keyboard
+// can scroll it too (the box's CSS is the page's: class "scroll-box").
+std::string scroll_box(std::string_view table_html, std::string_view label);
+
 // The Markdown that stages/markdown.hpp writes, as HTML: headings (shifted
 // down by `heading_shift` levels, at most h6), paragraphs, `> ` quotes, bullet
 // and numbered lists, pipe tables, **strong** and *emphasis*. Every character

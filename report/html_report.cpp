@@ -127,8 +127,19 @@ table.plain th, .analysis th { font-size: 11px; text-transform: uppercase; lette
 .hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 11.5px; word-break: break-all;
   color: var(--muted); }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.chart { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px; margin: 8px 0 16px; }
-.chart svg { width: 100%; height: auto; display: block; }
+.chart { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px; margin: 8px 0 16px;
+  display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 12px 28px; }
+.chart h4 { margin: 0 0 8px; font-size: 13px; }
+.bars { list-style: none; margin: 0; padding: 0; }
+.bars li { display: grid; grid-template-columns: 9em minmax(0, 1fr) auto; gap: 8px; align-items: center;
+  font-size: 12px; margin: 0 0 6px; }
+.bar-label { color: var(--muted); }
+.bar-track { background: #eef0f3; height: 14px; }
+.bar { display: block; height: 100%; }
+.bar-value { font-variant-numeric: tabular-nums; white-space: nowrap; }
+/* A table wider than its column scrolls inside this box, which takes the keyboard focus to do so. */
+.scroll-box { max-width: 100%; overflow-x: auto; }
+.scroll-box:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 footer.colophon { margin-top: 36px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line);
   padding-top: 12px; }
 /* Long words and values wrap rather than widen the page; grid items may shrink below their content. */
@@ -136,7 +147,7 @@ html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
 main { overflow-wrap: break-word; }
 .lede > *, .card-body > *, .figures > *, .anchor > *, .provenance dd { min-width: 0; }
 .provenance dd { overflow-wrap: anywhere; }
-/* On a phone: one column, and every wide table or the chart scrolls inside its own box, not the page. */
+/* On a phone: one column, the chart's panels one above the other, and a wide table scrolls in its box. */
 @media screen and (max-width: 760px) {
   main { padding: 24px 14px 48px; }
   .masthead h1 { font-size: 26px; }
@@ -144,14 +155,11 @@ main { overflow-wrap: break-word; }
   .card-title { font-size: 22px; }
   .figures, .anchor { grid-template-columns: 1fr 1fr; }
   .card-body, .lede { grid-template-columns: 1fr; }
-  table.glance, table.plain, .analysis table { display: block; max-width: 100%; overflow-x: auto;
-    -webkit-overflow-scrolling: touch; }
   .glance td, .glance th { padding: 8px 10px; }
   .glance td:nth-child(2) { min-width: 11em; }
   .provenance dl { grid-template-columns: 1fr; gap: 0; }
   .provenance dt { margin-top: 8px; font-weight: 600; }
-  .chart { overflow-x: auto; }
-  .chart svg { width: 720px; max-width: none; }
+  .chart { grid-template-columns: 1fr; }
 }
 /* No paper size: A4 and US Letter alike, whichever the printer holds. */
 @page { margin: 12mm; }
@@ -197,6 +205,8 @@ main { overflow-wrap: break-word; }
   details::details-content { content-visibility: visible; display: block; }
   .analysis { padding: 0; }
   .chart { break-inside: avoid; }
+  .bar-track, .bar { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .scroll-box { overflow: visible; }
 }
 )css";
 
@@ -251,6 +261,9 @@ blockquote { margin: 0.3em 0 0.3em 1em; font-style: italic; }
 .card.p-convenience { border-top-color: #1f5f99; }
 .card.p-format_migration { border-top-color: #8a500c; }
 .card.p-occasion_expansion { border-top-color: #9a3834; }
+.chart-panel { margin-top: 0.6em; }
+.bar-label { font-size: 0.85em; margin: 0.3em 0 0.1em 0; }
+.bar-track { background-color: #eef0f3; margin-right: 40%; font-size: 5pt; line-height: 1; }
 )css";
 
 // A count for people: 12345 -> "12,345".
@@ -502,7 +515,7 @@ std::string glance_html(const nlohmann::json& cards, HtmlReportTarget target) {
     }
     return out + "</ol>\n";
   }
-  std::string out = "<h2 class=\"section-title glance-title\">At a glance</h2>\n<table class=\"glance\"><thead><tr>"
+  std::string out = "<table class=\"glance\"><thead><tr>"
                     "<th>Pattern</th><th>Opportunity</th><th class=\"num\">Price</th><th class=\"num\">Units / store / "
                     "week</th><th class=\"num\">Margin</th><th class=\"num\">Months</th></tr></thead><tbody>";
   for (size_t i = 0; i < patterns.size(); ++i) {
@@ -516,7 +529,8 @@ std::string glance_html(const nlohmann::json& cards, HtmlReportTarget target) {
            html::element("td", percent_text(md::child(retail, "gross_margin_pct")), "num") +
            html::element("td", md::number(md::child(retail, "months_to_launch")), "num") + "</tr>";
   }
-  return out + "</tbody></table>\n";
+  return "<h2 class=\"section-title glance-title\">At a glance</h2>\n" +
+         html::scroll_box(out + "</tbody></table>", "The cards at a glance") + "\n";
 }
 
 std::string cards_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
@@ -584,36 +598,35 @@ std::string analyses_html(const checkpoints::RunState& state, const std::map<int
   return out + "</section>\n";
 }
 
-// A horizontal bar chart of one figure per stage, as one panel of the SVG.
-std::string chart_panel(double x, const std::string& title, const std::array<std::optional<double>, 5>& values,
-                        const std::array<std::string, 5>& labels, const std::string& colour) {
-  constexpr double k_label_width = 118;
-  constexpr double k_bar_space = 112;
-  constexpr double k_row_height = 26;
-  constexpr double k_top = 34;
+// One panel of the chart: a bar per stage, its figure beside it as text. In a
+// browser each row is a list item that reads "1. Signals 48 s" aloud; MuPDF,
+// whose tables place no cell by width, gets the label on a line and the bar,
+// a block drawn as a vector rectangle, under it.
+std::string chart_panel(const std::string& title, const std::array<std::optional<double>, 5>& values,
+                        const std::array<std::string, 5>& labels, const std::string& colour, HtmlReportTarget target) {
   double largest = 0;
   for (const auto& value : values) largest = std::max(largest, value.value_or(0));
-  std::string out = fmt::format("<g transform=\"translate({:.0f},0)\">", x);
-  out += fmt::format("<text x=\"0\" y=\"16\" font-size=\"13\" font-weight=\"700\" fill=\"#1c2430\">{}</text>",
-                     escape(title));
+  const bool pdf = target == HtmlReportTarget::pdf;
+  std::string out = "<div class=\"chart-panel\">" + (pdf ? "<p><b>" + escape(title) + "</b></p>\n"
+                                                          : html::element("h4", title) + "<ul class=\"bars\">");
   for (size_t i = 0; i < values.size(); ++i) {
-    const double y = k_top + static_cast<double>(i) * k_row_height;
-    out += fmt::format("<text x=\"0\" y=\"{:.0f}\" font-size=\"12\" fill=\"#5d6775\">{}</text>", y + 13,
-                       escape(fmt::format("{}. {}", i + 1, md::label(stages::all_stages()[i]->name()))));
-    out += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.0f}\" height=\"16\" fill=\"#eef0f3\"/>", k_label_width,
-                       y, k_bar_space);
-    const double width = largest > 0 ? std::max(1.0, values[i].value_or(0) / largest * k_bar_space) : 0;
-    if (values[i] && width > 0) {
-      out += fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"16\" fill=\"{}\"/>", k_label_width, y,
-                         width, colour);
+    const std::string stage = fmt::format("{}. {}", i + 1, md::label(stages::all_stages()[i]->name()));
+    const double percent = largest > 0 && values[i] ? std::max(1.0, *values[i] / largest * 100) : 0;
+    const std::string bar = percent > 0 ? fmt::format("width: {:.1f}%; background-color: {}", percent, colour) : "";
+    if (pdf) {
+      out += html::element("p", stage + ": " + labels[i], "bar-label") + "<div class=\"bar-track\">" +
+             (bar.empty() ? "&#160;" : "<div class=\"bar\" style=\"" + bar + "\">&#160;</div>") + "</div>\n";
+      continue;
     }
-    out += fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\" font-size=\"12\" fill=\"#1c2430\">{}</text>",
-                       k_label_width + k_bar_space + 6, y + 13, escape(labels[i]));
+    out += "<li>" + html::element("span", stage, "bar-label") + "<span class=\"bar-track\" aria-hidden=\"true\">" +
+           (bar.empty() ? "" : "<span class=\"bar\" style=\"" + bar + "\"></span>") + "</span>" +
+           html::element("span", labels[i], "bar-value") + "</li>";
   }
-  return out + "</g>";
+  return out + (pdf ? "</div>\n" : "</ul></div>\n");
 }
 
-std::string chart_svg(const checkpoints::RunState& state) {
+// Time, tokens and money per stage as three panels of bars.
+std::string chart_html(const checkpoints::RunState& state, HtmlReportTarget target) {
   std::array<std::optional<double>, 5> time{}, tokens{}, cost{};
   std::array<std::string, 5> time_labels, token_labels, cost_labels;
   for (size_t i = 0; i < 5 && i < state.stages.size(); ++i) {
@@ -626,13 +639,9 @@ std::string chart_svg(const checkpoints::RunState& state) {
     cost[i] = figures.cost_usd;
     cost_labels[i] = record.usage.empty() ? "–" : cost_text(figures.cost_usd);
   }
-  std::string out =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 960 170\" width=\"960\" height=\"170\" role=\"img\" "
-      "aria-label=\"Time, tokens and money per stage\" font-family=\"Helvetica, Arial, DejaVu Sans, sans-serif\">";
-  out += chart_panel(0, "Time", time, time_labels, "#1f3a5f");
-  out += chart_panel(325, "Tokens", tokens, token_labels, "#4f7cac");
-  out += chart_panel(650, "Money", cost, cost_labels, "#99590e");
-  return out + "</svg>";
+  return "<div class=\"chart\">\n" + chart_panel("Time", time, time_labels, "#1f3a5f", target) +
+         chart_panel("Tokens", tokens, token_labels, "#4f7cac", target) +
+         chart_panel("Money", cost, cost_labels, "#99590e", target) + "</div>\n";
 }
 
 // A SHA-256 in small monospace; for MuPDF, which breaks no word, in two halves.
@@ -712,7 +721,7 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
       target);
 
   // The figures last: MuPDF pads no table cell, and a number against the next column's text would run into it.
-  out += "<h3>Stages</h3>\n<table class=\"plain stages\"><thead><tr><th>Stage</th><th>Status</th><th>Models</th>"
+  std::string table = "<table class=\"plain stages\"><thead><tr><th>Stage</th><th>Status</th><th>Models</th>"
          "<th>Structured output</th><th class=\"num\">Time</th><th class=\"num\">Tokens</th><th class=\"num\">Money</th>"
          "</tr></thead><tbody>";
   for (const auto& record : state.stages) {
@@ -723,37 +732,37 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
     const auto answered = stages::answered_by(record);
     const std::string name = stage && target == HtmlReportTarget::browser ? stages::stage_heading(*stage)
                                                                           : fmt::format("{}. {}", record.number, record.name);
-    out += "<tr>" + html::element("td", name) + html::element("td", status) +
+    table += "<tr>" + html::element("td", name) + html::element("td", status) +
            html::element("td", list_text(answered["models"])) + html::element("td", list_text(answered["rungs"])) +
            html::element("td", figures.seconds ? seconds(*figures.seconds) : "–", "num") +
            html::element("td", record.usage.empty() ? "–" : tokens_text(record) + reasoning_text(record), "num") +
            html::element("td", record.usage.empty() ? "–" : cost_text(figures.cost_usd), "num") + "</tr>";
   }
-  out += "</tbody></table>\n";
+  out += "<h3>Stages</h3>\n" + html::scroll_box(table + "</tbody></table>", "Stages") + "\n";
 
-  out += "<h3>Requests</h3>\n<table class=\"plain parts\"><thead><tr><th>Stage</th><th>Part</th><th>Model</th>"
+  table = "<table class=\"plain parts\"><thead><tr><th>Stage</th><th>Part</th><th>Model</th>"
          "<th>Rung</th><th class=\"num\">Tokens</th><th class=\"num\">Money</th></tr></thead><tbody>";
   for (const auto& record : state.stages) {
     for (const auto& part : record.parts) {
       const auto usage = llm::Usage::from_json(part.usage);
       const bool reported = part.usage.value("prompt_tokens", nlohmann::json()).is_number();
-      out += "<tr>" + html::element("td", fmt::format("{}. {}", record.number, record.name)) +
+      table += "<tr>" + html::element("td", fmt::format("{}. {}", record.number, record.name)) +
              html::element("td", part.name) + html::element("td", part.model.empty() ? "–" : part.model) +
              html::element("td", part.rung.empty() ? "–" : part.rung) +
              html::element("td", reported ? grouped(usage.prompt_tokens + usage.completion_tokens) : "not reported", "num") +
              html::element("td", cost_text(usage.cost_usd), "num") + "</tr>";
     }
   }
-  out += "</tbody></table>\n";
+  out += "<h3>Requests</h3>\n" + html::scroll_box(table + "</tbody></table>", "Requests") + "\n";
 
-  out += "<h3>Prompts</h3>\n<table class=\"plain prompts\"><thead><tr><th>Prompt</th><th>SHA-256</th></tr></thead><tbody>";
+  table = "<table class=\"plain prompts\"><thead><tr><th>Prompt</th><th>SHA-256</th></tr></thead><tbody>";
   const std::string prefix = "input/prompts/";
   for (const auto& file : state.files) {
     if (file.path.rfind(prefix, 0) != 0) continue;
-    out += "<tr>" + html::element("td", file.path.substr(prefix.size())) + "<td>" + hash_html(file.sha256, target) + "</td></tr>";
+    table += "<tr>" + html::element("td", file.path.substr(prefix.size())) + "<td>" + hash_html(file.sha256, target) + "</td></tr>";
   }
-  out += "</tbody></table>\n";
-  out += "<h3>Time, tokens and money per stage</h3>\n<div class=\"chart\">" + chart_svg(state) + "</div>\n";
+  out += "<h3>Prompts</h3>\n" + html::scroll_box(table + "</tbody></table>", "Prompts") + "\n";
+  out += "<h3>Time, tokens and money per stage</h3>\n" + chart_html(state, target);
   return out + "</section>\n";
 }
 

@@ -39,8 +39,9 @@ TEST_CASE("from_markdown reads what stages/markdown.hpp writes") {
         "<blockquote>When X holds, removing Y by Z creates W.</blockquote>\n"
         "<ul><li>one</li><li><strong>two</strong>: more</li></ul>\n"
         "<ol><li>first</li><li>second</li></ol>\n"
+        "<div class=\"scroll-box\" role=\"region\" tabindex=\"0\" aria-label=\"Table: A, B|C\">"
         "<table><thead><tr><th>A</th><th>B|C</th></tr></thead><tbody><tr><td>x|y</td><td>line<br>break</td></tr>"
-        "</tbody></table>\n"
+        "</tbody></table></div>\n"
         "<p><em>Not done yet.</em></p>\n");
 }
 
@@ -48,7 +49,8 @@ TEST_CASE("from_markdown escapes the text and reads no HTML from it") {
   CHECK(html::from_markdown("<script>x</script> **<b>** *</style>*") ==
         "<p>&lt;script&gt;x&lt;/script&gt; <strong>&lt;b&gt;</strong> <em>&lt;/style&gt;</em></p>\n");
   CHECK(html::from_markdown("| <img src=x> | a<br>b |\n| --- | --- |\n") ==
-        "<table><thead><tr><th>&lt;img src=x&gt;</th><th>a<br>b</th></tr></thead><tbody></tbody></table>\n");
+        "<div class=\"scroll-box\" role=\"region\" tabindex=\"0\" aria-label=\"Table: &lt;img src=x&gt;, a b\">"
+            "<table><thead><tr><th>&lt;img src=x&gt;</th><th>a<br>b</th></tr></thead><tbody></tbody></table></div>\n");
 }
 
 TEST_CASE("from_markdown leaves lone stars, deep headings and line breaks in text as they are meant") {

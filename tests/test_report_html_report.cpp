@@ -157,13 +157,19 @@ TEST_CASE("the provenance names the document, the brand, the model and rung of e
     CHECK(provenance.find(file.sha256) != std::string::npos);
   }
   CHECK(prompts >= 5);
-  // The chart: one bar per stage for each of time, tokens and money, with the figures as labels.
-  const auto svg = provenance.substr(provenance.find("<svg"));
-  CHECK(html_count(svg, "fill=\"#1f3a5f\"") == 5);
-  CHECK(html_count(svg, "fill=\"#4f7cac\"") == 5);
-  CHECK(html_count(svg, "fill=\"#99590e\"") == 5);
-  CHECK(svg.find(">48 s</text>") != std::string::npos);
-  CHECK(svg.find(">8.2 s</text>") != std::string::npos);
+  // The chart: one bar per stage for each of time, tokens and money, each figure as text beside its stage.
+  const auto chart = provenance.substr(provenance.find("<div class=\"chart\">"));
+  CHECK(html_count(chart, "background-color: #1f3a5f") == 5);
+  CHECK(html_count(chart, "background-color: #4f7cac") == 5);
+  CHECK(html_count(chart, "background-color: #99590e") == 5);
+  CHECK(html_count(chart, "width: 100.0%") == 3);
+  CHECK(chart.find(">1. Mechanisms</span>") != std::string::npos);
+  CHECK(chart.find("<span class=\"bar-value\">48 s</span>") != std::string::npos);
+  CHECK(chart.find("<span class=\"bar-value\">8.2 s</span>") != std::string::npos);
+  CHECK(chart.find("<svg") == std::string::npos);
+  // Each wide table scrolls in a box a keyboard can focus and a screen reader names.
+  CHECK(provenance.find("<div class=\"scroll-box\" role=\"region\" tabindex=\"0\" aria-label=\"Stages\"><table") !=
+        std::string::npos);
 }
 
 TEST_CASE("a completed run writes report.html beside report.md, both recorded with their SHA-256") {
@@ -192,7 +198,15 @@ TEST_CASE("the PDF variant keeps the content but leaves out what MuPDF cannot la
   CHECK(page.find("<details") == std::string::npos);
   CHECK(page.find("display: grid") == std::string::npos);
   CHECK(page.find("Collect without queuing") != std::string::npos);
-  CHECK(page.find("<svg") != std::string::npos);
+  // The chart as blocks MuPDF draws as rectangles, with every figure as text.
+  CHECK(page.find("<svg") == std::string::npos);
+  CHECK(html_count(page, "<div class=\"bar\" style=\"width: ") == 15);
+  const auto bar_label = page.find("<p class=\"bar-label\">1. Mechanisms: ");
+  REQUIRE(bar_label != std::string::npos);
+  INFO(page.substr(bar_label, 200));
+  CHECK(html_count(page, "<p class=\"bar-label\">") == 15);
+  CHECK(page.find("<p><b>Tokens</b></p>") != std::string::npos);
+  CHECK(page.find(" 48 s</p>") != std::string::npos);
 }
 
 TEST_CASE("a stage not done is said so instead of its analysis or the cards") {

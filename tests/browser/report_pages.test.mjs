@@ -2,14 +2,18 @@
 // headless Chromium driven by puppeteer-core. Two real runs of the example
 // against the fake model server on 127.0.0.1 give the pages; at 360 and 390 px
 // neither page may be wider than the window (no sideways scrolling), and the
-// compare page shows its two cards of a pattern one above the other. It writes
-// phone-width screenshots next to --screenshots (a folder), for docs/.
+// compare page shows its two cards of a pattern one above the other, the
+// report's chart its three panels one above the other, and
+// axe-core (pinned in package.json) finds no serious or critical violation on
+// either page, on a desktop's window or a phone's. It writes phone-width
+// screenshots next to --screenshots (a folder), for docs/.
 //
 // usage: node report_pages.test.mjs --pipeline BIN --fake BIN --source DIR --screenshots DIR [--chromium BIN]
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -112,12 +116,32 @@ async function widths(page, url, width) {
     const wide = [];
     for (const node of document.querySelectorAll('body *')) {
       const box = node.getBoundingClientRect();
-      if (box.right > window.innerWidth + 0.5 && !node.closest('table, .chart')) {
+      if (box.right > window.innerWidth + 0.5 && !node.closest('table')) {
         wide.push(`${node.tagName.toLowerCase()}.${node.className} ${Math.round(box.right)}`);
       }
     }
     return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth, wide: wide.slice(0, 8) };
   });
+}
+
+// axe-core's serious and critical violations of the page at `href` in a
+// window `width` px wide, one line each. The pages forbid every script by
+// their CSP, so axe goes in with the CSP bypassed.
+async function accessibilityProblems(page, name, href, width) {
+  await page.setBypassCSP(true);
+  await page.setViewport({ width, height: 800, deviceScaleFactor: 1, isMobile: width < 700, hasTouch: width < 700 });
+  await page.goto(href, { waitUntil: 'load' });
+  await page.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+  const result = await page.evaluate(async () => {
+    const found = await window.axe.run(document, { resultTypes: ['violations'] });
+    return { version: window.axe.version, violations: found.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((node) => node.target.join(' ')).slice(0, 3) })) };
+  });
+  await page.setBypassCSP(false);
+  log(`axe-core ${result.version} on ${name} at ${width} px: ${result.violations.length} violations ` +
+    `(${result.violations.map((v) => `${v.id}:${v.impact}`).join(', ') || 'none'})`);
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${name} at ${width} px: axe ${v.impact} ${v.id} (${v.help}): ${v.nodes.join(', ')}`);
 }
 
 // The pages Chromium's print-to-PDF gives for the masthead and the five cards
@@ -166,6 +190,9 @@ async function main() {
     log(`report printed on ${format}: the masthead and five cards on ${count} pages`);
     if (count > 3) problems.push(`the five cards print on ${count} ${format} pages, not 3 at most`);
   }
+  for (const [name, href] of Object.entries(pages)) {
+    for (const width of [1024, 390]) problems.push(...await accessibilityProblems(page, name, href, width));
+  }
   fs.mkdirSync(args.screenshots, { recursive: true });
   for (const [name, href] of Object.entries(pages)) {
     for (const width of k_phone_widths) {
@@ -177,6 +204,22 @@ async function main() {
       }
       if (width === 390) {
         await page.screenshot({ path: path.join(args.screenshots, `${name}-phone.png`), fullPage: false });
+      }
+      if (name === 'report') {
+        // The chart's three panels one above the other, each stage's figure as text on its row.
+        const chart = await page.$$eval('.chart-panel', (panels) => panels.map((panel) => {
+          const box = panel.getBoundingClientRect();
+          return { top: box.top, bottom: box.bottom, right: box.right,
+            values: [...panel.querySelectorAll('.bar-value')].map((value) => value.textContent) };
+        }));
+        const stacked = chart.length === 3 && chart[1].top >= chart[0].bottom && chart[2].top >= chart[1].bottom;
+        if (!stacked) problems.push(`report at ${width} px: the chart's panels are not one above the other`);
+        if (chart.some((panel) => panel.right > width || panel.values.length !== 5)) {
+          problems.push(`report at ${width} px: a chart panel is wider than the window or lacks its five figures`);
+        }
+        if (width === 390) {
+          await (await page.$('.chart')).screenshot({ path: path.join(args.screenshots, 'report-chart-phone.png') });
+        }
       }
       if (name === 'compare') {
         // One column: the second card of a pattern starts below the first.

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -287,6 +289,21 @@ TEST_CASE("a completed run writes report.html, which `pipeline report` renders a
   REQUIRE(info.exit_code == 0);
   CHECK(info.out.find("Author:") != std::string::npos);
   CHECK(info.out.find("Opportunity cards for") != std::string::npos);
+  // Every font embedded as a subset of the glyphs drawn: "ABCDEF+Name", emb, sub and uni all "yes".
+  auto fonts = run_process({"pdffonts", pdf});
+  INFO(fonts.out);
+  REQUIRE(fonts.exit_code == 0);
+  int subsets = 0;
+  std::istringstream font_lines(fonts.out.substr(fonts.out.find("\n---") + 1));
+  std::string font_line;
+  std::getline(font_lines, font_line);
+  while (std::getline(font_lines, font_line)) {
+    if (font_line.empty()) continue;
+    CHECK_MESSAGE((font_line.size() > 7 && font_line[6] == '+'), font_line);
+    CHECK_MESSAGE(font_line.find(" yes yes yes ") != std::string::npos, font_line);
+    ++subsets;
+  }
+  CHECK(subsets >= 4);
 
   // Without -o the PDF goes into the run folder, and the run still loads.
   auto beside = env.run({"report", example.run_id, "--format", "pdf"});
@@ -350,7 +367,7 @@ TEST_CASE("headless Chromium shows the five cards with their titles and figures,
           std::string::npos);
     CHECK(article.find(">" + std::to_string(retail.at("months_to_launch").get<int>()) + "</span>") != std::string::npos);
   }
-  CHECK(dom.find("<svg") != std::string::npos);
+  CHECK(dom.find("<div class=\"chart\">") != std::string::npos);
 
   const std::string shot = example.env.dir / "report.png";
   run_chromium(example.page_path(), {"--screenshot=" + shot, "--window-size=1280,2000"}, proxy);
