@@ -318,6 +318,8 @@ struct FakeLlmServer::Impl {
             return true;
           }
           if (next > 0 && !pause(reply.stall)) return false;
+          // The request stops counting before its last bytes leave: a client that has them may send the next one.
+          if (next + 1 == reply.raw_pieces.size()) guard.reset();
           const std::string& piece = reply.raw_pieces[next++];
           return sink.write(piece.data(), piece.size());
         });
@@ -375,7 +377,7 @@ struct FakeLlmServer::Impl {
     const Pace pace_now = current_pace();
     response.set_chunked_content_provider(
         "text/event-stream", [this, model, pieces, reasoning, finish_reason, usage, reply, guard, pace_now,
-                              keep_alive_while_thinking](std::size_t, httplib::DataSink& sink) {
+                              keep_alive_while_thinking](std::size_t, httplib::DataSink& sink) mutable {
           auto send = [&sink](const std::string& text) { return sink.write(text.data(), text.size()); };
           auto keep_alive_for = [&](std::chrono::milliseconds span) {
             const auto until = std::chrono::steady_clock::now() + span;
@@ -400,6 +402,7 @@ struct FakeLlmServer::Impl {
           for (std::size_t i = 0; i < pieces.size(); ++i) {
             if (i == half && reply.fault == FaultKind::cut_mid_stream) return false;
             if (i == half && reply.fault == FaultKind::error_chunk_openai) {
+              guard.reset();
               send("data: " + error_body("The upstream model failed.", "server_error", nullptr) + "\n\n");
               sink.done();
               return true;
@@ -407,6 +410,7 @@ struct FakeLlmServer::Impl {
             if (i == half && reply.fault == FaultKind::error_chunk_openrouter) {
               nlohmann::json error_chunk = nlohmann::json::parse(chunk(model, {{"content", ""}}, "error").substr(6));
               error_chunk["error"] = {{"code", 502}, {"message", "Provider returned error"}};
+              guard.reset();
               send("data: " + error_chunk.dump() + "\n\n");
               send("data: [DONE]\n\n");
               sink.done();
@@ -424,6 +428,7 @@ struct FakeLlmServer::Impl {
                                           {"choices", nlohmann::json::array()}, {"usage", usage}};
             send("data: " + usage_chunk.dump() + "\n\n");
           }
+          guard.reset();
           send("data: [DONE]\n\n");
           sink.done();
           return true;
