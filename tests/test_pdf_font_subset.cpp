@@ -34,6 +34,8 @@ struct LoadedFont {
 fz_rect outline_box(fz_context* ctx, fz_font* font, int glyph) {
   fz_path* path = nullptr;
   fz_rect box = fz_empty_rect;
+  fz_var(path);
+  fz_var(box);
   fz_try(ctx) {
     path = fz_outline_glyph(ctx, font, glyph, fz_scale(1000, 1000));
     if (path) box = fz_bound_path(ctx, path, nullptr, fz_identity);
