@@ -10,6 +10,7 @@
 #include "lib/brand/brand.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
+#include "stages/brand_facts.hpp"
 
 namespace pipeline::cli {
 namespace {
@@ -66,7 +67,9 @@ void show_command(const GlobalOptions& options, const std::string& reference) {
     print_json(profile.json);
     return;
   }
-  print_human(options, "Source: " + profile.source.string() + "\n\n" + brand::to_prompt_text(profile));
+  // The facts the stages go by, each marked stated or inferred, after the profile as the model reads it.
+  print_human(options, "Source: " + profile.source.string() + "\n\n" + brand::to_prompt_text(profile) +
+                           "\n## Facts the stages use\n" + stages::facts_summary(stages::brand_facts(profile.json)));
 }
 
 void validate_command(const GlobalOptions& options, const std::vector<std::string>& files) {

@@ -39,11 +39,11 @@ const std::vector<std::string> k_cold_words = {"chilled", "refrigerat", "frozen"
 // A profile that says outright that the brand keeps nothing cold.
 const std::vector<std::string> k_no_cold_words = {"no cold chain", "without a cold chain", "ambient only",
                                                   "dry goods only", "no chilled"};
-const std::vector<std::string> k_direct_words = {"own website", "own web shop", "own webshop", "own online shop",
-                                                 "sells direct", "sell direct", "direct to consumers", "doorstep",
-                                                 "subscription", "d2c"};
 const std::vector<std::string> k_no_direct_words = {"no direct channel", "no own website", "does not sell direct",
                                                     "only through retailers"};
+const std::vector<std::string> k_own_channel_words = {"own website", "own web shop", "own webshop", "own online shop",
+                                                     "sells direct", "sell direct", "direct to consumers", "d2c",
+                                                     "own subscription", "own delivery"};
 const std::vector<std::string> k_value_words = {"value brand", "value range", "budget", "discount", "low price",
                                                 "low-price", "lowest price", "affordable", "cheap", "priced below",
                                                 "priced well below", "entry price"};
@@ -71,6 +71,30 @@ void limit(nlohmann::json& schema, const BrandFacts& facts) {
   if (auto items = schema.find("items"); items != schema.end()) limit(*items, facts);
 }
 
+// The first of `needles` that `text` holds, or empty.
+std::string first_found(const std::string& text, const std::vector<std::string>& needles) {
+  for (const auto& needle : needles)
+    if (text.find(needle) != std::string::npos) return needle;
+  return {};
+}
+
+// The currency of a country a profile names, for the countries whose currency is not in doubt.
+std::string currency_of_country(const std::string& country) {
+  static const std::vector<std::pair<std::string, std::string>> currencies = {
+      {"united kingdom", "GBP"}, {"great britain", "GBP"}, {"england", "GBP"}, {"scotland", "GBP"},
+      {"wales", "GBP"},          {"united states", "USD"}, {"usa", "USD"},     {"canada", "CAD"},
+      {"australia", "AUD"},      {"new zealand", "NZD"},   {"ireland", "EUR"},  {"germany", "EUR"},
+      {"france", "EUR"},         {"netherlands", "EUR"},   {"belgium", "EUR"},  {"spain", "EUR"},
+      {"italy", "EUR"},          {"portugal", "EUR"},      {"austria", "EUR"},  {"finland", "EUR"},
+      {"switzerland", "CHF"},    {"sweden", "SEK"},        {"norway", "NOK"},   {"denmark", "DKK"},
+      {"poland", "PLN"},         {"japan", "JPY"},         {"india", "INR"},    {"mexico", "MXN"},
+      {"brazil", "BRL"},         {"south africa", "ZAR"}, {"singapore", "SGD"}};
+  const std::string lower = util::to_lower(country);
+  for (const auto& [name, code] : currencies)
+    if (lower == name) return code;
+  return {};
+}
+
 }  // namespace
 
 BrandFacts brand_facts(const nlohmann::json& profile) {
@@ -79,13 +103,85 @@ BrandFacts brand_facts(const nlohmann::json& profile) {
   facts.product_lines = strings_of(profile, "portfolio");
   for (auto& line : strings_of(profile, "recent_innovations")) facts.product_lines.push_back(std::move(line));
   facts.customer_segments = strings_of(profile, "target_customers");
+  std::vector<std::string> ignored;  // a snapshot was validated when the run was made
+  const brand::MarketFacts stated = brand::read_market_facts(profile, ignored);
+  facts.current_prices = stated.current_prices;
   std::string words = profile_words(profile);
   if (auto research = profile.find("research"); research != profile.end() && research->is_string())
     words += util::to_lower(research->get<std::string>());
-  facts.cold_chain = util::contains_any(words, k_cold_words) && !util::contains_any(words, k_no_cold_words);
-  facts.direct_channel = util::contains_any(words, k_direct_words) && !util::contains_any(words, k_no_direct_words);
-  facts.value_brand = util::contains_any(util::to_lower(profile.value("positioning", std::string())), k_value_words);
+
+  if (stated.cold_chain) {
+    facts.cold_chain = *stated.cold_chain;
+  } else {
+    const std::string cold = first_found(words, k_cold_words);
+    const std::string not_cold = first_found(words, k_no_cold_words);
+    facts.cold_chain = !cold.empty() && not_cold.empty();
+    facts.inferred.push_back(
+        facts.cold_chain ? "cold chain taken as yes from the word \"" + cold + "\" in the profile"
+        : !not_cold.empty() ? "cold chain taken as no from \"" + not_cold + "\" in the profile"
+                            : "cold chain taken as no: the profile names no chilled or frozen goods");
+  }
+
+  if (!stated.channels.empty()) {
+    facts.channels = stated.channels;
+  } else {
+    // Only words for a channel of the brand's own count: a partner's doorstep round is not the brand's.
+    const std::string direct = first_found(words, k_own_channel_words);
+    const std::string not_direct = first_found(words, k_no_direct_words);
+    const bool own = !direct.empty() && not_direct.empty();
+    facts.channels = {"store_retail", "online_retail", "foodservice"};
+    if (own) facts.channels.insert(facts.channels.end(), {"direct_to_consumer", "subscription"});
+    facts.inferred.push_back(own ? "channels taken to include direct_to_consumer and subscription from \"" + direct +
+                                       "\" in the profile"
+                                 : "channels taken as store_retail, online_retail and foodservice: the profile names "
+                                   "no channel of the brand's own to consumers");
+  }
+  facts.direct_channel = std::any_of(facts.channels.begin(), facts.channels.end(), [](const std::string& channel) {
+    return channel == "direct_to_consumer" || channel == "subscription";
+  });
+
+  if (!stated.price_position.empty()) {
+    facts.price_position = stated.price_position;
+  } else {
+    const std::string positioning = util::to_lower(profile.value("positioning", std::string()));
+    const std::string value = first_found(positioning, k_value_words);
+    facts.price_position = value.empty() ? "mainstream" : "value";
+    facts.inferred.push_back(value.empty() ? "price position taken as mainstream: the positioning names no low price"
+                                           : "price position taken as value from \"" + value + "\" in the positioning");
+  }
+  facts.value_brand = facts.price_position == "value";
+
+  if (!stated.currency.empty()) {
+    facts.currency = stated.currency;
+  } else {
+    const std::string country = profile.value("country", std::string());
+    facts.currency = currency_of_country(country);
+    facts.inferred.push_back(facts.currency.empty()
+                                 ? "currency unknown: the profile states none, and its country names none for sure"
+                                 : "currency taken as " + facts.currency + " from the country \"" + country + "\"");
+  }
+  if (stated.current_prices.empty()) {
+    facts.inferred.push_back("no current prices: a card's price cannot be set beside the brand's own");
+  }
   return facts;
+}
+
+std::string facts_summary(const BrandFacts& facts) {
+  const auto how = [&](std::string_view fact) {
+    for (const auto& line : facts.inferred)
+      if (line.rfind(fact, 0) == 0) return std::string(" (inferred)");
+    return std::string(" (stated)");
+  };
+  std::string channels;
+  for (const auto& channel : facts.channels) channels += (channels.empty() ? "" : ", ") + channel;
+  std::string out;
+  out += "Currency: " + (facts.currency.empty() ? std::string("unknown") : facts.currency) + how("currency") + "\n";
+  out += "Price position: " + facts.price_position + how("price position") + "\n";
+  out += "Channels: " + channels + how("channels") + "\n";
+  out += std::string("Cold chain: ") + (facts.cold_chain ? "yes" : "no") + how("cold chain") + "\n";
+  out += "Current prices: " + std::to_string(facts.current_prices.size()) + "\n";
+  for (const auto& line : facts.inferred) out += "  inferred: " + line + "\n";
+  return out;
 }
 
 std::vector<std::string> storage_options(const BrandFacts& facts) {
@@ -94,6 +190,7 @@ std::vector<std::string> storage_options(const BrandFacts& facts) {
 }
 
 std::vector<std::string> channel_options(const BrandFacts& facts) {
+  if (!facts.channels.empty()) return facts.channels;
   std::vector<std::string> options = {"store_retail", "online_retail", "foodservice"};
   if (facts.direct_channel) {
     options.push_back("direct_to_consumer");

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lib/brand/market_facts.hpp"
+
 // What a brand profile tells stages 4 and 5 about what the brand can make and
 // sell, read by the program rather than left to the model: the names a card
 // must anchor to, and the conditions that rule whole kinds of card out.
@@ -16,12 +18,21 @@ struct BrandFacts {
   bool cold_chain = false;      // it makes or moves chilled or frozen goods
   bool direct_channel = false;  // it sells to consumers itself (own website, delivery, subscription)
   bool value_brand = false;     // its positioning is about low prices
+  std::string currency;         // ISO 4217; empty when neither stated nor known from the country
+  std::string price_position;   // "value", "mainstream" or "premium"
+  std::vector<std::string> channels;                 // where the brand sells (brand::sales_channels())
+  std::vector<brand::CurrentPrice> current_prices;   // as stated; empty when not
+  std::vector<std::string> inferred;  // one sentence per fact guessed from words, naming the guess
 };
 
-// The facts of a profile as brand::BrandProfile::json holds it. Words in the
-// profile decide the flags (see brand_facts.cpp); a null or partial profile
-// gives the cautious answer: no cold chain, no direct channel.
+// The facts of a profile as brand::BrandProfile::json holds it. What the
+// profile states (brand/market_facts.hpp) holds; the rest is inferred from its
+// words (see brand_facts.cpp) and listed in `inferred`. A null or partial
+// profile gives the cautious answer: no cold chain, no direct channel.
 BrandFacts brand_facts(const nlohmann::json& profile);
+
+// The facts as lines for a person: each with "(stated)" or "(inferred: ...)".
+std::string facts_summary(const BrandFacts& facts);
 
 // How a card may be stored: "ambient", and "chilled" and "frozen" only with a cold chain.
 std::vector<std::string> storage_options(const BrandFacts& facts);

@@ -82,12 +82,22 @@ std::string normalised_text(const std::string& text) {
   return out;
 }
 
+// Whether `needle` occurs in `haystack` as whole words: no letter or digit just before or after it.
+bool contains_whole_words(const std::string& haystack, const std::string& needle) {
+  const auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) {
+    const auto end = at + needle.size();
+    if ((at == 0 || !word_char(haystack[at - 1])) && (end == haystack.size() || !word_char(haystack[end]))) return true;
+  }
+  return false;
+}
+
 bool names_one_of(const std::string& text, const std::vector<std::string>& names) {
   const std::string wanted = normalised_text(text);
   if (wanted.size() < 3) return false;
   return std::any_of(names.begin(), names.end(), [&](const std::string& name) {
     const std::string known = normalised_text(name);
-    return known.size() >= 3 && (known.find(wanted) != std::string::npos || wanted.find(known) != std::string::npos);
+    return known.size() >= 3 && (contains_whole_words(known, wanted) || contains_whole_words(wanted, known));
   });
 }
 

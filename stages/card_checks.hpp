@@ -17,8 +17,9 @@ namespace pipeline::stages {
 // Text as the checks compare it: lower case, runs of whitespace as one space, trimmed.
 std::string normalised_text(const std::string& text);
 
-// True when `text` names one of `names`: one contains the other, ignoring
-// case and runs of whitespace. Text under three characters names nothing.
+// True when `text` names one of `names`: one contains the other as whole
+// words (so "jar" does not name "Spice jars"), ignoring case and runs of
+// whitespace. Text under three characters names nothing.
 bool names_one_of(const std::string& text, const std::vector<std::string>& names);
 
 // A brand_anchor object whose product_line names no product line of the

@@ -383,6 +383,7 @@ Expected<bool> Chain::finish_from_cache(RunState& state, const Prepared& prepare
   record.warnings.clear();
   for (const auto& violation : llm::find_violations(stage.schema(), output))
     if (violation.style) record.warnings.push_back(violation.message);
+  for (auto& note : stage.input_notes(prepared.context)) record.warnings.push_back(std::move(note));
   // A reused output costs nothing; money spent by earlier attempts stays spent.
   if (record.usage.empty()) {
     llm::Usage free;
@@ -456,6 +457,10 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
   record.status = StageStatus::done;
   record.finished_at = util::now_iso8601();
   record.duration_s = elapsed;
+  for (auto& note : stage.input_notes(prepared.context)) {
+    if (std::find(record.warnings.begin(), record.warnings.end(), note) == record.warnings.end())
+      record.warnings.push_back(std::move(note));
+  }
   record.fingerprint = prepared.fingerprint;
   record.artifacts = std::move(files->first);
   record.deadline_abandons = 0;

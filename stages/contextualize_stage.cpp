@@ -247,6 +247,12 @@ std::map<std::string, std::string> ContextualizeStage::prompt_variables(const St
   return variables;
 }
 
+std::vector<std::string> ContextualizeStage::input_notes(const StageContext& context) const {
+  std::vector<std::string> notes;
+  for (const auto& inferred : brand_facts(context.brand_profile).inferred) notes.push_back("brand profile: " + inferred);
+  return notes;
+}
+
 std::vector<RenderedFile> ContextualizeStage::render(const nlohmann::json& output) const {
   return stage_files(*this, output, contextualize_markdown(*this, output));
 }

@@ -22,6 +22,8 @@ class ContextualizeStage final : public Stage {
   const nlohmann::json& schema() const override;
   std::map<std::string, std::string> prompt_variables(const StageContext& context) const override;
   std::vector<RenderedFile> render(const nlohmann::json& output) const override;
+  // Each brand fact it took from the profile's words rather than its fields.
+  std::vector<std::string> input_notes(const StageContext& context) const override;
 };
 
 }  // namespace pipeline::stages

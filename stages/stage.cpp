@@ -31,4 +31,6 @@ util::Expected<nlohmann::json> Stage::produce(StageWork& work) const {
   return std::move(answers->front());
 }
 
+std::vector<std::string> Stage::input_notes(const StageContext&) const { return {}; }
+
 }  // namespace pipeline::stages

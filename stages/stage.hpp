@@ -53,6 +53,9 @@ class Stage {
   // `work`. The default asks one request built from the stage's own prompt,
   // as part "answer"; stages that need several calls override it.
   virtual util::Expected<nlohmann::json> produce(StageWork& work) const;
+  // What the stage had to assume of its inputs (e.g. a brand fact the profile
+  // does not state), one sentence each; the chain keeps them as warnings.
+  virtual std::vector<std::string> input_notes(const StageContext& context) const;
 };
 
 // The parameters of `stage` in a checkpoint's settings: settings.stages.<name>

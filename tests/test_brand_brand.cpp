@@ -130,6 +130,12 @@ TEST_CASE("every example brand validates and is a rich profile") {
     const auto word_count = std::distance(std::istream_iterator<std::string>(words), std::istream_iterator<std::string>());
     CHECK(word_count >= 600);
     CHECK(word_count <= 1100);
+    // The examples state every market fact, so nothing about them is guessed.
+    CHECK(brand::is_currency_code(loaded->market.currency));
+    CHECK_FALSE(loaded->market.price_position.empty());
+    CHECK_FALSE(loaded->market.channels.empty());
+    CHECK(loaded->market.cold_chain.has_value());
+    CHECK(loaded->market.current_prices.size() >= 2);
     industries.insert(loaded->industry);
   }
   CHECK(count == 3);
@@ -183,6 +189,45 @@ TEST_CASE("a field of the wrong shape is reported by name") {
           "brands/acme-foods.json: field \"" + std::string(field) + "\" item 2 must be a non-empty string");
     profile_json[field] = {""};
     CHECK(contains(error_of(brand::parse_brand(profile_json, source)), "item 1 must be a non-empty string"));
+  }
+}
+
+TEST_CASE("the market facts are optional, and a wrong one is refused by name") {
+  const fs::path source = "brands/acme-foods.json";
+  auto profile_json = valid_profile();
+  auto plain = brand::parse_brand(profile_json, source);
+  REQUIRE(plain);
+  CHECK(plain->market.currency.empty());
+  CHECK_FALSE(plain->market.cold_chain.has_value());
+  CHECK(brand::to_prompt_text(*plain).find("Market facts") == std::string::npos);
+
+  profile_json["currency"] = "EUR";
+  profile_json["price_position"] = "value";
+  profile_json["channels"] = {"foodservice", "store_retail"};
+  profile_json["cold_chain"] = false;
+  profile_json["current_prices"] = {{{"product", "Tomato soup"}, {"pack", "400 g carton"}, {"price", 1.89}}};
+  auto stated = brand::parse_brand(profile_json, source);
+  REQUIRE_MESSAGE(stated, (stated ? "" : stated.error().message));
+  CHECK(stated->market.currency == "EUR");
+  CHECK(stated->market.channels == std::vector<std::string>{"store_retail", "foodservice"});
+  CHECK(stated->market.cold_chain == false);
+  const auto text = brand::to_prompt_text(*stated);
+  CHECK(contains(text, "## Market facts\n- Currency: EUR\n- Price position: value\n"
+                       "- Channels: store_retail, foodservice\n- Cold chain: no\n"
+                       "- Current price: Tomato soup, 400 g carton: 1.89 EUR\n"));
+
+  const std::vector<std::pair<std::string, json>> wrong = {
+      {"currency", "AAA"}, {"currency", "eur"}, {"currency", 978},
+      {"price_position", "cheap"}, {"channels", json::array()}, {"channels", {"shop"}},
+      {"cold_chain", "no"}, {"current_prices", {{{"product", "Soup"}, {"pack", "1 l"}, {"price", 0}}}},
+      {"current_prices", {{{"product", "Soup"}, {"price", 2}}}}};
+  for (const auto& [field, value] : wrong) {
+    CAPTURE(field);
+    CAPTURE(value.dump());
+    auto bad = valid_profile();
+    bad[field] = value;
+    const auto message = error_of(brand::parse_brand(bad, source));
+    CHECK(message.rfind("brands/acme-foods.json: field \"" + field + "\" ", 0) == 0);
   }
 }
 

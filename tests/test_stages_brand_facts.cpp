@@ -36,11 +36,55 @@ TEST_CASE("a cold chain is read from chilled goods in the profile, and refused b
   CHECK_FALSE(brand_facts(nullptr).cold_chain);
 }
 
-TEST_CASE("a direct channel is read from an own website, delivery or subscription") {
+TEST_CASE("a direct channel is read from a channel of the brand's own, not a partner's") {
   CHECK_FALSE(brand_facts(profile("Spices", "Single-origin spices", "70% of sales are in grocery stores.")).direct_channel);
   CHECK(brand_facts(profile("Spices", "Single-origin", "22% from its own website.")).direct_channel);
-  CHECK(brand_facts(profile("Dairy", "Grass-fed", "The co-op sells direct through a doorstep-delivery partner.")).direct_channel);
+  CHECK(brand_facts(profile("Dairy", "Grass-fed", "The co-op sells direct to consumers at farm gates.")).direct_channel);
+  // A pilot with a delivery partner is the partner's channel.
+  const auto partner = brand_facts(profile("Dairy", "Grass-fed", "A glass-bottle pilot with a doorstep-delivery partner."));
+  CHECK_FALSE(partner.direct_channel);
+  CHECK(partner.channels == std::vector<std::string>{"store_retail", "online_retail", "foodservice"});
   CHECK_FALSE(brand_facts(profile("Spices", "Spices", "A subscription test failed; it has no direct channel.")).direct_channel);
+}
+
+TEST_CASE("facts the profile states hold over its words, and each guess is named") {
+  auto stated = profile("Dairy (milk, yoghurt)", "Budget staples", "22% from its own website.");
+  stated["currency"] = "EUR";
+  stated["price_position"] = "premium";
+  stated["channels"] = {"subscription", "store_retail"};
+  stated["cold_chain"] = false;
+  stated["current_prices"] = {{{"product", "Spice jars"}, {"pack", "50 g jar"}, {"price", 3.49}}};
+  const auto facts = brand_facts(stated);
+  CHECK_FALSE(facts.cold_chain);  // though the industry says dairy
+  CHECK(facts.price_position == "premium");
+  CHECK_FALSE(facts.value_brand);  // though the positioning says budget
+  CHECK(facts.channels == std::vector<std::string>{"store_retail", "subscription"});
+  CHECK(facts.direct_channel);
+  CHECK(stages::channel_options(facts) == std::vector<std::string>{"store_retail", "subscription"});
+  CHECK(facts.currency == "EUR");
+  REQUIRE(facts.current_prices.size() == 1);
+  CHECK(facts.current_prices[0].price == doctest::Approx(3.49));
+  CHECK(facts.inferred.empty());
+  CHECK(stages::facts_summary(facts).find("Cold chain: no (stated)") != std::string::npos);
+
+  auto guessed = profile("Dairy (milk, yoghurt)", "Budget staples", "22% from its own website.");
+  guessed["country"] = "United Kingdom";
+  const auto inferred = brand_facts(guessed);
+  CHECK(inferred.cold_chain);
+  CHECK(inferred.value_brand);
+  CHECK(inferred.direct_channel);
+  CHECK(inferred.currency == "GBP");
+  const std::vector<std::string> expected = {
+      "cold chain taken as yes from the word \"dairy\" in the profile",
+      "channels taken to include direct_to_consumer and subscription from \"own website\" in the profile",
+      "price position taken as value from \"budget\" in the positioning",
+      "currency taken as GBP from the country \"United Kingdom\"",
+      "no current prices: a card's price cannot be set beside the brand's own"};
+  CHECK(inferred.inferred == expected);
+  const std::string summary = stages::facts_summary(inferred);
+  CHECK(summary.find("Currency: GBP (inferred)") != std::string::npos);
+  CHECK(summary.find("Cold chain: yes (inferred)") != std::string::npos);
+  CHECK(summary.find("  inferred: price position taken as value") != std::string::npos);
 }
 
 TEST_CASE("a value brand is read from its positioning only") {

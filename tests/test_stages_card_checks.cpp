@@ -25,13 +25,18 @@ nlohmann::json plan() {
 
 }  // namespace
 
-TEST_CASE("names_one_of accepts containment either way, ignoring case and spaces") {
+TEST_CASE("names_one_of accepts containment of whole words either way, ignoring case and spaces") {
   const std::vector<std::string> names = {"Cumbrian farmhouse cheddar: mild, mature (200 g)", "Plain kefir"};
   CHECK(stages::names_one_of("cumbrian  FARMHOUSE cheddar", names));
   CHECK(stages::names_one_of("Hollowmere plain kefir (500 ml)", names));
   CHECK_FALSE(stages::names_one_of("Oat milk", names));
   CHECK_FALSE(stages::names_one_of("ch", names));
   CHECK_FALSE(stages::names_one_of("", names));
+  // A fragment of a word names nothing.
+  CHECK_FALSE(stages::names_one_of("jar", {"Spice jars", "Blends"}));
+  CHECK_FALSE(stages::names_one_of("kef", names));
+  CHECK_FALSE(stages::names_one_of("farmhouse ched", names));
+  CHECK(stages::names_one_of("spice jars", {"Spice jars (50 g)"}));
 }
 
 TEST_CASE("a brand anchor must name a product line and a target customer of the profile") {
@@ -103,6 +108,7 @@ TEST_CASE("feasibility: a brand without a cold chain or a direct channel gets ne
   stages::BrandFacts both = sample_facts();
   both.cold_chain = true;
   both.direct_channel = true;
+  both.channels.insert(both.channels.end(), {"direct_to_consumer", "subscription"});
   CHECK(stages::feasibility_problems(chilled, both).empty());
   CHECK(stages::feasibility_problems(subscribed, both).empty());
 }

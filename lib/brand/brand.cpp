@@ -7,6 +7,8 @@
 #include <sstream>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "lib/brand/research_file.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/json_text.hpp"
@@ -38,8 +40,8 @@ std::string in_quotes(std::string_view text) {
 }
 
 bool is_known_field(std::string_view name) {
-  auto in = [name](const auto& fields) { return std::find(fields.begin(), fields.end(), name) != fields.end(); };
-  return in(k_text_fields) || in(k_list_fields) || in(k_research_fields);
+  auto in = [name](const auto& fields) { return std::find(std::begin(fields), std::end(fields), name) != std::end(fields); };
+  return in(k_text_fields) || in(k_list_fields) || in(k_research_fields) || in(k_market_fact_fields);
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -73,6 +75,7 @@ std::string closest_field(std::string_view name) {
   consider(k_text_fields);
   consider(k_list_fields);
   consider(k_research_fields);
+  consider(k_market_fact_fields);
   return best;
 }
 
@@ -84,6 +87,7 @@ std::string all_fields() {
   add(k_text_fields);
   add(k_list_fields);
   add(k_research_fields);
+  add(k_market_fact_fields);
   return names;
 }
 
@@ -262,6 +266,9 @@ util::Expected<BrandProfile> parse_brand(const json& profile_json, const fs::pat
   profile.recent_innovations = check.list("recent_innovations");
   profile.strategic_priorities = check.list("strategic_priorities");
   profile.brand_values = check.list("brand_values");
+  std::vector<std::string> fact_problems;
+  profile.market = read_market_facts(profile_json, fact_problems);
+  for (auto& problem : fact_problems) check.note(std::move(problem));
 
   const bool has_inline = profile_json.contains("research");
   const bool has_file = profile_json.contains("research_file");
@@ -390,6 +397,23 @@ std::string to_prompt_text(const BrandProfile& brand) {
   append_list(out, "Recent innovations", brand.recent_innovations);
   append_list(out, "Strategic priorities", brand.strategic_priorities);
   append_list(out, "Brand values", brand.brand_values);
+  const auto& market = brand.market;
+  if (!market.currency.empty() || !market.price_position.empty() || !market.channels.empty() || market.cold_chain ||
+      !market.current_prices.empty()) {
+    out += "\n## Market facts\n";
+    if (!market.currency.empty()) out += "- Currency: " + market.currency + "\n";
+    if (!market.price_position.empty()) out += "- Price position: " + market.price_position + "\n";
+    if (!market.channels.empty()) {
+      std::string channels;
+      for (const auto& channel : market.channels) channels += (channels.empty() ? "" : ", ") + channel;
+      out += "- Channels: " + channels + "\n";
+    }
+    if (market.cold_chain) out += std::string("- Cold chain: ") + (*market.cold_chain ? "yes" : "no") + "\n";
+    for (const auto& price : market.current_prices) {
+      out += "- Current price: " + price.product + ", " + price.pack + ": " +
+             fmt::format("{:.2f}", price.price) + (market.currency.empty() ? "" : " " + market.currency) + "\n";
+    }
+  }
   if (!brand.research.empty()) {
     out += "\n## Research notes\n\n";
     out += demote_headings(brand.research);

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lib/brand/market_facts.hpp"
 #include "lib/util/expected.hpp"
 
 namespace pipeline::brand {
@@ -26,6 +27,7 @@ struct BrandProfile {
   std::vector<std::string> recent_innovations;
   std::vector<std::string> strategic_priorities;
   std::vector<std::string> brand_values;
+  MarketFacts market;    // what the profile states of currency, prices, channels, cold chain
   std::string research;  // Markdown, may be empty
   std::filesystem::path source;  // the file it was read from
   nlohmann::json json;

@@ -1,12 +1,15 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_env.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/run_fixture.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -216,4 +219,44 @@ TEST_CASE("--brands-dir beats PIPELINE_BRANDS_DIR, and both come before the ship
   REQUIRE(items.size() == 4);
   CHECK(items[0].at("id") == "acme");
   CHECK(items[1].at("company_name") == "A local Hollowmere");
+}
+
+TEST_CASE("a profile that states no cold chain, no direct channel and a value position is taken at its word") {
+  pipeline::testing::FakeLlmServer server;
+  pipeline::testing::CliEnv env(server);
+  // Its words suggest the opposite of each stated fact: dairy (cold), an own website (direct), premium.
+  json profile = brand_json("fjord-dairy", "Fjord Dairy");
+  profile["industry"] = "Dairy (milk, yoghurt, frozen desserts)";
+  profile["positioning"] = "Premium yoghurt sold through its own website and in supermarkets";
+  profile["currency"] = "NOK";
+  profile["price_position"] = "value";
+  profile["channels"] = {"store_retail", "foodservice"};
+  profile["cold_chain"] = false;
+  const std::string file = write_brand(env.dir.path() + std::string("/brands"), profile);
+
+  const auto shown = run({"brands", "show", file});
+  INFO(shown.err);
+  REQUIRE(shown.exit_code == 0);
+  CHECK(shown.out.find("## Market facts\n- Currency: NOK\n- Price position: value\n") != std::string::npos);
+  CHECK(shown.out.find("Cold chain: no (stated)") != std::string::npos);
+  CHECK(shown.out.find("Channels: store_retail, foodservice (stated)") != std::string::npos);
+  CHECK(shown.out.find("Price position: value (stated)") != std::string::npos);
+  CHECK(shown.out.find("inferred: no current prices") != std::string::npos);
+
+  auto result = env.run({"run", pipeline::testing::example_pdf_path(), "--brand", file, "--run-id", "fjord"});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  const json cards = json::parse(env.read("fjord", "opportunities.json")).at("opportunities");
+  REQUIRE(cards.size() == 5);
+  for (const auto& card : cards) {
+    CAPTURE(card.dump());
+    CHECK(card.at("feasibility").at("storage") == "ambient");
+    const std::string channel = card.at("feasibility").at("channel");
+    CHECK((channel == "store_retail" || channel == "foodservice"));
+  }
+  // Stage 4 names the one fact it had to go without, and guesses none of the stated ones.
+  const auto warnings = env.checkpoint("fjord").at("stages").at(3).value("warnings", json::array());
+  CHECK(std::count(warnings.begin(), warnings.end(),
+                   "brand profile: no current prices: a card's price cannot be set beside the brand's own") == 1);
+  for (const auto& warning : warnings) CHECK(warning.get<std::string>().find("taken as") == std::string::npos);
 }
