@@ -415,6 +415,7 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
   Journal journal(*this, state, stage);
   RunStageWork work(prepared.context, prepared.params, prepared.params.model, prepared.prompts, m_client, cancel,
                     journal);
+  work.set_cache_key(state.run_id + "/" + std::string(stage.name()));
   auto output = stage.produce(work);
   const double elapsed = util::seconds_since(start);
   std::lock_guard lock(m_mutex);
