@@ -23,6 +23,12 @@ std::string describe_usage(const nlohmann::json& usage) {
   } else {
     text = fmt::format("{} tokens + ≈{} est. not reported", tokens, estimated);
   }
+  // Tokens read from or written to the provider's prompt cache are part of the prompt tokens: said, not added.
+  if (counts.cached_tokens > 0 || counts.cache_write_tokens > 0) {
+    text += fmt::format(" ({} prompt cached", counts.cached_tokens);
+    if (counts.cache_write_tokens > 0) text += fmt::format(", {} written to the cache", counts.cache_write_tokens);
+    text += ")";
+  }
   // Reasoning tokens are part of the completion tokens, billed as such: said, not added.
   if (counts.reasoning_tokens > 0) text += fmt::format(" ({} reasoning)", counts.reasoning_tokens);
   if (usage.contains("cost_usd") && usage.at("cost_usd").is_number()) {

@@ -307,6 +307,12 @@ std::string tokens_text(const checkpoints::StageRecord& record) {
   return estimated > 0 ? "≈" + grouped(estimated) + " est." : "not reported";
 }
 
+// " (N from the prompt cache)" when the provider served some prompt tokens from its cache (already counted).
+std::string prompt_cache_text(const checkpoints::StageRecord& record) {
+  const auto cached = llm::Usage::from_json(record.usage).cached_tokens;
+  return cached > 0 ? " (" + grouped(cached) + " from the prompt cache)" : "";
+}
+
 // " (N reasoning)" when the stage's model reported thinking tokens (already counted among its tokens).
 std::string reasoning_text(const checkpoints::StageRecord& record) {
   const auto reasoning = llm::Usage::from_json(record.usage).reasoning_tokens;
@@ -735,7 +741,7 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
     table += "<tr>" + html::element("td", name) + html::element("td", status) +
            html::element("td", list_text(answered["models"])) + html::element("td", list_text(answered["rungs"])) +
            html::element("td", figures.seconds ? seconds(*figures.seconds) : "–", "num") +
-           html::element("td", record.usage.empty() ? "–" : tokens_text(record) + reasoning_text(record), "num") +
+           html::element("td", record.usage.empty() ? "–" : tokens_text(record) + prompt_cache_text(record) + reasoning_text(record), "num") +
            html::element("td", record.usage.empty() ? "–" : cost_text(figures.cost_usd), "num") + "</tr>";
   }
   out += "<h3>Stages</h3>\n" + html::scroll_box(table + "</tbody></table>", "Stages") + "\n";

@@ -60,7 +60,12 @@ std::map<std::string, llm::Price> known_prices(const std::map<std::string, llm::
   if (listed == settings.end() || !listed->is_object()) return prices;
   for (const auto& [model, price] : listed->items()) {
     if (!price.is_object()) continue;
-    prices.emplace(model, llm::Price{price.value("prompt_per_million", 0.0), price.value("completion_per_million", 0.0)});
+    llm::Price known{price.value("prompt_per_million", 0.0), price.value("completion_per_million", 0.0)};
+    if (auto read = price.find("cache_read_per_million"); read != price.end() && read->is_number())
+      known.cache_read_per_million = read->get<double>();
+    if (auto write = price.find("cache_write_per_million"); write != price.end() && write->is_number())
+      known.cache_write_per_million = write->get<double>();
+    prices.emplace(model, known);
   }
   return prices;
 }
@@ -94,6 +99,10 @@ void add_models_list_facts(const RunSettings& run_settings, nlohmann::json& sett
     settings[k_listed_prices_key][model] = {{"prompt_per_million", price.prompt_per_million},
                                             {"completion_per_million", price.completion_per_million},
                                             {"source", "GET " + config.base_url + "/models"}};
+    if (price.cache_read_per_million)
+      settings[k_listed_prices_key][model]["cache_read_per_million"] = *price.cache_read_per_million;
+    if (price.cache_write_per_million)
+      settings[k_listed_prices_key][model]["cache_write_per_million"] = *price.cache_write_per_million;
   }
   for (const auto& [model, supported] : llm::supported_parameters_from_models_list(*data, missing_parameters)) {
     settings[stages::k_model_parameters_key][model] =

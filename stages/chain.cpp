@@ -143,6 +143,12 @@ class Chain::Journal final : public StageJournal {
  public:
   Journal(Chain& chain, RunState& state, const Stage& stage) : m_chain(chain), m_state(state), m_stage(stage) {}
 
+  // Answers saved through this journal (new parts of this invocation).
+  int saved() const {
+    std::lock_guard lock(m_chain.m_mutex);
+    return m_saved;
+  }
+
   std::optional<nlohmann::json> saved_part(const std::string& part, const std::string& fingerprint) override {
     std::lock_guard lock(m_chain.m_mutex);
     for (const auto& saved : m_state.stage(m_stage.number()).parts) {
@@ -170,6 +176,7 @@ class Chain::Journal final : public StageJournal {
       reasoning = *kept;
     }
     record.parts.push_back({part, fingerprint, *written, result.usage.to_json(), result.model, result.rung, reasoning});
+    ++m_saved;
     add_usage(record, result.usage);
     const std::string prefix = part + ": ";
     std::erase_if(record.warnings, [&](const std::string& warning) { return warning.rfind(prefix, 0) == 0; });
@@ -200,6 +207,7 @@ class Chain::Journal final : public StageJournal {
   Chain& m_chain;
   RunState& m_state;
   const Stage& m_stage;
+  int m_saved = 0;
 };
 
 Chain::Chain(checkpoints::RunStore& store, llm::ChatClient& client, EventSink sink, ChainShared shared)
@@ -416,6 +424,7 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
   Journal journal(*this, state, stage);
   RunStageWork work(prepared.context, prepared.params, prepared.params.model, prepared.prompts, m_client, cancel,
                     journal);
+  work.set_cache_key(state.run_id + "/" + std::string(stage.name()));
   auto output = stage.produce(work);
   const double elapsed = util::seconds_since(start);
   std::lock_guard lock(m_mutex);
@@ -430,10 +439,13 @@ Expected<void> Chain::compute(RunState& state, const Prepared& prepared, const u
     const Error& error = output.error();
     record.duration_s = elapsed;
     record.error = to_record(error);
-    // Only a stage cut off with a whole budget counts toward "too small";
-    // any other outcome breaks the row.
+    // Only a stage cut off with a whole budget, and without saving a new part,
+    // counts toward "too small": a stage of several rounds of requests (stage
+    // 5: the plan, one card, then four) that keeps saving answers gets there.
+    // Any other outcome breaks the row.
+    const bool progressed = journal.saved() > 0;
     record.deadline_abandons =
-        error.kind == ErrorKind::deadline && first_in_invocation ? record.deadline_abandons + 1 : 0;
+        error.kind == ErrorKind::deadline && first_in_invocation && !progressed ? record.deadline_abandons + 1 : 0;
     const bool resumable = error.kind == ErrorKind::deadline || error.kind == ErrorKind::interrupted ||
                            error.kind == ErrorKind::cost_limit;
     record.status = resumable ? StageStatus::pending : StageStatus::failed;

@@ -1,6 +1,7 @@
 #include "stages/opportunities_stage.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -87,7 +88,11 @@ nlohmann::json step_schema(const std::string& description) {
   }, description);
 }
 
-nlohmann::json card_schema(const std::string& pattern) {
+// A card's schema. With a pattern, its "pattern" is that constant (the
+// stage's output schema, one property per pattern); without, any of the five,
+// so that the five card requests send one schema, byte for byte, and a
+// provider can cache it with the prompt after it (card_pattern_problems checks the pattern).
+nlohmann::json card_schema(const std::optional<std::string>& pattern) {
   using namespace schema;
   nlohmann::json steps = object({}, "Exactly three next steps, one of each kind");
   for (const auto& [kind, description] : step_kinds()) {
@@ -96,7 +101,8 @@ nlohmann::json card_schema(const std::string& pattern) {
   }
   return object({
       {"title", pattern_string("A title of at most eight words", k_title_pattern, 80)},
-      {"pattern", constant(pattern, "The consumer-goods pattern of this card")},
+      {"pattern", pattern ? constant(*pattern, "The consumer-goods pattern of this card")
+                          : enumeration(vocabulary::patterns(), "The consumer-goods pattern of this card")},
       {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism the card builds on")},
       {"brand_anchor", brand_anchor_schema()},
       {"description",
@@ -256,34 +262,45 @@ nlohmann::json plan_schema_for(const StageContext& context, const BrandFacts& fa
   return limit_brand_refs(limit_mechanism_refs(plan_schema, found_mechanism_ids(context)), facts);
 }
 
-// One planned concept as the card prompt's data, with its pattern and the
-// pattern_fit entry of stage 4 it grew from, so that no card is seeded by
-// nothing but the plan.
-nlohmann::json planned_concept(const nlohmann::json& plan, const std::string& pattern, const StageContext& context) {
-  nlohmann::json concept_json = {{"pattern", pattern}};
-  for (const auto& [key, value] : md::child(plan, pattern).items()) concept_json[key] = value;
-  if (auto stage4 = context.outputs.find(4); stage4 != context.outputs.end()) {
-    const auto& fit = md::child(md::child(stage4->second, "pattern_fit"), pattern);
-    if (fit.is_object()) concept_json["stage4_pattern_fit"] = fit;
-  }
-  return concept_json;
-}
-
 std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-// The card prompt's values: the stage's own, the pattern, its concept and the other four.
+// The card prompt's values: the stage's own and the whole plan, the same for
+// the five cards; then what names this card: its pattern and the mechanism
+// and price tier planned for it. Stage 4's pattern_fit is in {{contextualize}}
+// once, not copied into each concept.
 std::map<std::string, std::string> card_variables(const OpportunitiesStage& stage, const StageContext& context,
                                                   const nlohmann::json& plan, const std::string& pattern) {
   auto variables = stage.prompt_variables(context);
+  variables["plan"] = data_block("plan", {}, json_text(plan));
   variables["pattern"] = pattern;
   variables["pattern_label"] = vocabulary::pattern_label(pattern);
-  variables["concept"] = data_block("concept", "pattern=\"" + pattern + "\"", json_text(planned_concept(plan, pattern, context)));
-  nlohmann::json others = nlohmann::json::array();
-  for (const auto& other : vocabulary::patterns()) {
-    if (other != pattern) others.push_back(planned_concept(plan, other, context));
-  }
-  variables["other_concepts"] = data_block("other_concepts", {}, json_text(others));
+  variables["mechanism_id"] = md::text(md::child(plan, pattern), "mechanism_id");
+  variables["price_tier"] = md::text(md::child(plan, pattern), "price_tier");
   return variables;
+}
+
+// What a card of `pattern` must keep of its plan, beyond the shared schema:
+// its pattern (a contract), and its planned mechanism and price tier (style:
+// re-asked, then kept with a warning).
+std::string card_pattern_problem(const nlohmann::json& card, const std::string& pattern) {
+  const std::string written = md::text(card, "pattern");
+  if (written == pattern) return {};
+  return "$.pattern: this is the " + pattern + " card, so its pattern is \"" + pattern + "\", not \"" + written + "\"";
+}
+
+std::string card_plan_problems(const nlohmann::json& card, const nlohmann::json& plan, const std::string& pattern) {
+  const auto& planned = md::child(plan, pattern);
+  std::string problems;
+  const std::string mechanism = md::text(planned, "mechanism_id");
+  if (!mechanism.empty() && md::text(card, "mechanism_id") != mechanism)
+    problems = "$.mechanism_id: the plan builds the " + pattern + " concept on " + mechanism + ", not on " +
+               md::text(card, "mechanism_id");
+  const std::string tier = md::text(planned, "price_tier");
+  const std::string written = md::text(md::child(card, "feasibility"), "price_tier");
+  if (!tier.empty() && written != tier)
+    problems += (problems.empty() ? "" : "; ") + std::string("$.feasibility.price_tier: the plan puts the ") + pattern +
+                " concept at the " + tier + " tier, not " + written;
+  return problems;
 }
 
 // The same card asked again after the check across the five cards found
@@ -341,13 +358,21 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   if (!card_prompt) return card_prompt.error();
   const auto& patterns = vocabulary::patterns();
   const auto mechanism_ids = found_mechanism_ids(context);
+  // One schema for the five cards, byte for byte (see card_schema).
+  const nlohmann::json shared_schema = limit_brand_refs(limit_mechanism_refs(card_schema(std::nullopt), mechanism_ids), facts);
   std::vector<NamedRequest> requests;
   for (const auto& pattern : patterns) {
     auto request = fill_request(*this, *card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
     if (!request) return request.error();
-    request->schema = limit_brand_refs(limit_mechanism_refs(card_schema(pattern), mechanism_ids), facts);
+    request->schema = shared_schema;
     request->schema_name = k_card_schema_name;
-    request->check = [plan, pattern](const nlohmann::json& card) { return card_title_problem(card, plan, pattern); };
+    request->check = [plan, pattern](const nlohmann::json& card) {
+      std::string problems = card_pattern_problem(card, pattern);
+      const std::string title = card_title_problem(card, plan, pattern);
+      if (!title.empty()) problems += (problems.empty() ? "" : "; ") + title;
+      return problems;
+    };
+    add_check(*request, [plan, pattern](const nlohmann::json& card) { return card_plan_problems(card, plan, pattern); }, true);
     add_check(*request, [facts](const nlohmann::json& card) {
       std::string problems = anchors_problems(card, facts);
       const std::string feasibility = feasibility_problems(card, facts);
@@ -357,10 +382,19 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
     // Named like its file, cards/N-<pattern with dashes>.md.
     requests.push_back({"card-" + vocabulary::dashed(pattern), std::move(*request)});
   }
-  auto cards = work.ask(requests);
-  if (!cards) return cards.error();
+  // Warm, then fan out: the first card is asked alone, so that its request
+  // has completed, and written the shared prefix to the provider's cache,
+  // before the other four read it in parallel (OpenAI and Anthropic serve a
+  // hit only from a request that has completed). The plan cannot warm it:
+  // its schema and instructions come first and differ. This costs one card's
+  // time (docs/providers.md#prompt-caching).
+  auto first = work.ask({requests.front()});
+  if (!first) return first.error();
+  auto rest = work.ask(std::vector<NamedRequest>(requests.begin() + 1, requests.end()));
+  if (!rest) return rest.error();
   nlohmann::json output = nlohmann::json::object();
-  for (size_t i = 0; i < patterns.size(); ++i) output[patterns[i]] = std::move((*cards)[i]);
+  output[patterns[0]] = std::move(first->front());
+  for (size_t i = 1; i < patterns.size(); ++i) output[patterns[i]] = std::move((*rest)[i - 1]);
 
   // One check across the five: a card that repeats an earlier one is asked again.
   const auto repeats = cross_card_repeats(output);

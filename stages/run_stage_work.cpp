@@ -64,7 +64,12 @@ util::Expected<nlohmann::json> RunStageWork::ask_one(const NamedRequest& named) 
     std::lock_guard lock(m_mutex);
     ++m_calls;
   }
-  auto result = m_client.complete(named.request, m_cancel, observer);
+  auto result = [&] {
+    if (!named.request.cache_key.empty() || m_cache_key.empty()) return m_client.complete(named.request, m_cancel, observer);
+    llm::ChatRequest keyed = named.request;
+    keyed.cache_key = m_cache_key;
+    return m_client.complete(keyed, m_cancel, observer);
+  }();
   if (!result) {
     if (spent.prompt_tokens > 0 || spent.completion_tokens > 0 || spent.cost_usd.value_or(0) > 0)
       m_journal.record_spent(named.part, spent);

@@ -47,6 +47,10 @@ class RunStageWork final : public StageWork {
   util::Expected<prompts::PromptTemplate> prompt(const std::string& name) const override;
   util::Expected<std::vector<nlohmann::json>> ask(const std::vector<NamedRequest>& requests) override;
 
+  // The prompt cache key of the stage's requests that name none (one per run
+  // and stage, so that its parallel requests meet the same provider cache).
+  void set_cache_key(std::string key) { m_cache_key = std::move(key); }
+
   // Every HTTP attempt of the calls made so far, for the stage_done event.
   nlohmann::json attempts() const;
   // How many requests were answered by the model (not from saved parts).
@@ -65,6 +69,7 @@ class RunStageWork final : public StageWork {
   mutable std::mutex m_mutex;
   nlohmann::json m_attempts = nlohmann::json::array();
   int m_calls = 0;
+  std::string m_cache_key;
 };
 
 // Parallel requests of one stage run on at most this many threads; the

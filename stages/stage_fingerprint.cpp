@@ -11,7 +11,12 @@ constexpr int k_fingerprint_version = 2;
 std::string stage_fingerprint(const Stage& stage, const std::vector<prompts::PromptTemplate>& prompts,
                               const StageContext& context, const StageParams& params, const std::string& base_url) {
   nlohmann::json prompt_texts = nlohmann::json::array();
-  for (const auto& prompt : prompts) prompt_texts.push_back({{"system", prompt.system}, {"user", prompt.user}});
+  for (const auto& prompt : prompts) {
+    nlohmann::json text = {{"system", prompt.system}, {"user", prompt.user}};
+    // Only when there is one, so that prompts without a request part keep their fingerprints.
+    if (!prompt.request.empty()) text["request"] = prompt.request;
+    prompt_texts.push_back(std::move(text));
+  }
   nlohmann::json variables = nlohmann::json::object();
   for (const auto& [name, value] : stage.prompt_variables(context)) variables[name] = value;
   // nlohmann's default object is ordered by key, so dump() is canonical.

@@ -37,7 +37,15 @@ util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts:
 
   llm::ChatRequest request;
   request.model = params.model.empty() ? run_model : params.model;
-  request.messages = {{"system", std::move(*system)}, {"user", std::move(*user)}};
+  // With a request part, the user part ends the prefix that the stage's
+  // requests share: a cache breakpoint where a provider needs one. (A system
+  // part alone is not marked: a write costs more than it saves unless read.)
+  request.messages = {{"system", std::move(*system)}, {"user", std::move(*user), !prompt.request.empty()}};
+  if (!prompt.request.empty()) {
+    auto last = prompts::fill(prompt.request, variables);
+    if (!last) return fail(last.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + last.error().message);
+    request.messages.push_back({"user", std::move(*last)});
+  }
   request.temperature = params.temperature;
   request.max_tokens = params.max_tokens;
   request.reasoning_effort = params.reasoning_effort;

@@ -1303,6 +1303,53 @@ TEST_CASE("each rung sends what it promises, and the ladder stops at the first r
   }
 }
 
+TEST_CASE("a shared message is a cache_control block where the profile needs it, and the cache key goes to OpenAI") {
+  auto config = config_for(FakeLlmServer());
+  auto request = schema_request();
+  request.messages = {{"system", "Static instructions.", true}, {"user", "Shared data.", true}, {"user", "This card."}};
+  request.cache_key = "run-1/opportunities";
+  SUBCASE("Anthropic through OpenRouter: breakpoints on the shared messages, no key") {
+    config.base_url = "https://openrouter.ai/api/v1";
+    const auto profile = provider_profile(config, "anthropic/claude-sonnet-4");
+    CHECK(profile.cache_control);
+    const auto body = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema,
+                                        table_parameters(config.base_url, "anthropic/claude-sonnet-4"));
+    const auto& messages = body["messages"];
+    for (int i : {0, 1}) {
+      REQUIRE(messages[i]["content"].is_array());
+      CHECK(messages[i]["content"][0]["cache_control"] == nlohmann::ordered_json({{"type", "ephemeral"}}));
+    }
+    CHECK(messages[1]["content"][0]["text"] == "Shared data.");
+    CHECK(messages[2]["content"] == "This card.");
+    CHECK_FALSE(body.contains("prompt_cache_key"));
+  }
+  SUBCASE("Gemini through OpenRouter: breakpoints too") {
+    config.base_url = "https://openrouter.ai/api/v1";
+    CHECK(provider_profile(config, "google/gemini-2.5-pro").cache_control);
+  }
+  SUBCASE("OpenAI: plain text and the key") {
+    config.base_url = "https://api.openai.com/v1";
+    const auto profile = provider_profile(config, "gpt-4.1");
+    CHECK_FALSE(profile.cache_control);
+    const auto body = chat_request_body(request, request.messages, config, profile, StructuredRung::strict_schema,
+                                        table_parameters(config.base_url, "gpt-4.1"));
+    CHECK(body["messages"][1]["content"] == "Shared data.");
+    CHECK(body["prompt_cache_key"] == "run-1/opportunities");
+  }
+  SUBCASE("OpenAI's models through OpenRouter, and unknown servers: neither") {
+    config.base_url = "https://openrouter.ai/api/v1";
+    const auto routed = provider_profile(config, "openai/gpt-4.1");
+    CHECK_FALSE(routed.prompt_cache_key);
+    CHECK_FALSE(routed.cache_control);
+    config.base_url = "https://llm.example.com/v1";
+    const auto generic = provider_profile(config, "some-model");
+    const auto body = chat_request_body(request, request.messages, config, generic, StructuredRung::strict_schema,
+                                        table_parameters(config.base_url, "some-model"));
+    CHECK_FALSE(body.contains("prompt_cache_key"));
+    CHECK(body["messages"][1]["content"] == "Shared data.");
+  }
+}
+
 TEST_CASE("an answer whose only faults are style is kept with warnings once the re-asks are spent") {
   FakeLlmServer server;
   HttpChatClient client(config_for(server));

@@ -14,6 +14,18 @@ TEST_CASE("prices per model in dollars per million tokens") {
   CHECK(parse_price_list("")->empty());
 }
 
+TEST_CASE("a price may add the cache read and cache write prices") {
+  auto prices = parse_price_list("gpt-4.1=2,8,0.5;claude=3,15,0.3,3.75");
+  REQUIRE(prices);
+  CHECK(*prices->at("gpt-4.1").cache_read_per_million == doctest::Approx(0.5));
+  CHECK_FALSE(prices->at("gpt-4.1").cache_write_per_million);
+  CHECK(*prices->at("claude").cache_read_per_million == doctest::Approx(0.3));
+  CHECK(*prices->at("claude").cache_write_per_million == doctest::Approx(3.75));
+  CHECK_FALSE(parse_price_list("x=1,2")->at("x").cache_read_per_million);
+  CHECK_FALSE(parse_price_list("x=1,2,3,4,5"));
+  CHECK_FALSE(parse_price_list("x=1,2,,4"));
+}
+
 TEST_CASE("a malformed price is a usage error naming the entry") {
   for (const char* text : {"gpt", "gpt=1", "gpt=1,", "=1,2", "gpt=a,2", "gpt=1,-2", "gpt=1,2x"}) {
     auto prices = parse_price_list(text);
@@ -39,6 +51,20 @@ TEST_CASE("a models list's per-token prices become prices per million tokens") {
   CHECK(prices.at("local/numbers").completion_per_million == 0);
   CHECK(prices.at("meta/free").prompt_per_million == 0);
   CHECK_FALSE(prices.count("not/asked"));
+}
+
+TEST_CASE("a models list's cache prices are read where it gives them") {
+  const auto data = nlohmann::json::parse(R"([
+    {"id": "anthropic/claude-sonnet-4", "pricing": {"prompt": "0.000003", "completion": "0.000015",
+     "input_cache_read": "0.0000003", "input_cache_write": "0.00000375"}},
+    {"id": "openai/gpt-4.1", "pricing": {"prompt": "0.000002", "completion": "0.000008", "input_cache_read": "0.0000005"}}
+  ])");
+  const auto prices = pipeline::llm::prices_from_models_list(data, {"anthropic/claude-sonnet-4", "openai/gpt-4.1"});
+  REQUIRE(prices.size() == 2);
+  CHECK(*prices.at("anthropic/claude-sonnet-4").cache_read_per_million == doctest::Approx(0.3));
+  CHECK(*prices.at("anthropic/claude-sonnet-4").cache_write_per_million == doctest::Approx(3.75));
+  CHECK(*prices.at("openai/gpt-4.1").cache_read_per_million == doctest::Approx(0.5));
+  CHECK_FALSE(prices.at("openai/gpt-4.1").cache_write_per_million);
 }
 
 TEST_CASE("entries without a usable price, or not shaped like a models list, are left out") {

@@ -146,3 +146,17 @@ TEST_CASE("reservations from many threads at once never pass the cap") {
   CHECK(guard.reserved() == 0);
   CHECK(guard.spent() <= guard.cap() + 1e-9);
 }
+
+TEST_CASE("the estimate takes a cache write dearer than the base price as the worst case") {
+  Price written{3, 6};
+  written.cache_read_per_million = 0.3;
+  written.cache_write_per_million = 3.75;
+  SpendGuard guard(1, 0, {{"m", written}});
+  const auto cost = guard.estimate("m", k_messages, 1000);
+  REQUIRE(cost);
+  CHECK(*cost == doctest::Approx((14 * 3.75 + 1000 * 6.0) / 1e6));
+  // A cache write that costs no more than the base price changes nothing.
+  Price free_writes{3, 6};
+  free_writes.cache_read_per_million = 1.5;
+  CHECK(*SpendGuard(1, 0, {{"m", free_writes}}).estimate("m", k_messages, 1000) == doctest::Approx(k_call_usd));
+}

@@ -105,3 +105,17 @@ TEST_CASE("adding usages sums the unreported calls and their estimates") {
   CHECK(total.estimated_prompt_tokens == 140);
   CHECK(total.estimated_completion_tokens == 18);
 }
+
+TEST_CASE("cache writes add up and survive JSON; older usage without them reads 0") {
+  Usage first;
+  first.prompt_tokens = 5000;
+  first.cached_tokens = 3000;
+  first.cache_write_tokens = 1500;
+  Usage total = first;
+  total += first;
+  CHECK(total.cache_write_tokens == 3000);
+  const auto json = total.to_json();
+  CHECK(json.at("cache_write_tokens") == 3000);
+  CHECK(Usage::from_json(json).cache_write_tokens == 3000);
+  CHECK(Usage::from_json(nlohmann::json{{"prompt_tokens", 10}, {"cached_tokens", 4}}).cache_write_tokens == 0);
+}

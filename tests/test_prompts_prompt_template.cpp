@@ -108,6 +108,34 @@ TEST_CASE("every stage has a built-in prompt that parses and takes the document"
   }
 }
 
+TEST_CASE("a request part after the user part is the short end of the prompt, and formats back") {
+  auto prompt = parse_prompt("### system\nRules.\n### user\nShared {{data}}.\n### request\nThe {{pattern}} card.\n", "t");
+  REQUIRE(prompt);
+  CHECK(prompt->user == "Shared {{data}}.");
+  CHECK(prompt->request == "The {{pattern}} card.");
+  auto again = parse_prompt(format_prompt(*prompt), "again");
+  REQUIRE(again);
+  CHECK(again->request == prompt->request);
+  CHECK(parse_prompt("### system\nA\n### user\nB\n", "t")->request.empty());
+  for (const char* text : {"### system\nA\n### request\nC\n### user\nB\n", "### system\nA\n### user\nB\n### request\n\n",
+                           "### system\nA\n### user\nB\n### request\nC\n### request\nD\n",
+                           "### system\nA\n### user\nB\n### request\n{{bad name}}\n"}) {
+    CAPTURE(text);
+    CHECK_FALSE(parse_prompt(text, "t"));
+  }
+}
+
+TEST_CASE("no built-in system prompt holds a placeholder: it is the same for every run") {
+  for (const auto& list : {k_stage_names, k_extra_names}) {
+    for (const auto& name : list) {
+      CAPTURE(name);
+      auto prompt = load_prompt(name);
+      REQUIRE(prompt);
+      CHECK(prompt->system.find("{{") == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("the extra built-in prompts parse and delimit their data") {
   for (const auto& name : k_extra_names) {
     CAPTURE(name);

@@ -77,11 +77,17 @@ TEST_CASE("the contextualize request carries the brand, the document and stages 
   REQUIRE(request->schema);
   CHECK(*request->schema == k_contextualize_stage.schema());
   CHECK(request->schema_name == "contextualize");
+  // The document and the analyses, which every brand of a batch shares, then
+  // the brand with its rules in a user message of its own.
+  REQUIRE(request->messages.size() == 3);
   const std::string& user = request->messages.at(1).content;
-  const auto brand = user.find("<brand_profile>");
+  CHECK(request->messages.at(1).cache_break);
+  const std::string& own = request->messages.at(2).content;
+  const auto brand = own.find("<brand_profile>");
   REQUIRE(brand != std::string::npos);
-  CHECK(user.find(testing::sample_brand_text(), brand) != std::string::npos);
-  CHECK(user.find("</brand_profile>", brand) != std::string::npos);
+  CHECK(own.find(testing::sample_brand_text(), brand) != std::string::npos);
+  CHECK(own.find("</brand_profile>", brand) != std::string::npos);
+  CHECK(user.find("<brand_profile>") == std::string::npos);
   CHECK(user.find(testing::sample_document_text()) != std::string::npos);
   for (const char* block : {"<stage_output stage=\"1\" name=\"mechanisms\">", "<stage_output stage=\"2\" name=\"signals\">",
                             "<stage_output stage=\"3\" name=\"lessons\">"}) {
@@ -90,11 +96,11 @@ TEST_CASE("the contextualize request carries the brand, the document and stages 
   CHECK(user.find("Taking the order before making a perishable product") != std::string::npos);
   // The document comes first and the brand last: the model leans on what it read last.
   CHECK(user.find("<document") < user.find("<stage_output stage=\"1\""));
-  CHECK(user.find("<stage_output stage=\"3\"") < brand);
-  // The feasibility rules read from the profile are in the system prompt.
+  // The feasibility rules read from the profile come with the brand; the system prompt holds nothing of the run.
+  CHECK(own.find("no cold chain") > brand);
   const std::string& system = request->messages.at(0).content;
-  CHECK(system.find("no cold chain") != std::string::npos);
-  CHECK(system.find("{{") == std::string::npos);
+  CHECK(system.find("no cold chain") == std::string::npos);
+  CHECK(system == prompt->system);
   CHECK(system.find("shelf to subscription") == std::string::npos);
 }
 

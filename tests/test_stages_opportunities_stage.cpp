@@ -51,6 +51,15 @@ util::Expected<nlohmann::json> sample_answer(const stages::NamedRequest& request
   return sample_output(5)[pattern];
 }
 
+// The five card requests of a produce() run, in pattern order: the first
+// asked alone, then the other four together.
+std::vector<stages::NamedRequest> cards_of(const std::vector<std::vector<stages::NamedRequest>>& asks) {
+  std::vector<stages::NamedRequest> cards;
+  for (size_t i = 1; i < asks.size() && cards.size() < 5; ++i)
+    for (const auto& request : asks[i]) cards.push_back(request);
+  return cards;
+}
+
 // The requests of a produce() run over the sample context with sample answers.
 std::vector<std::vector<stages::NamedRequest>> sample_asks(const stages::StageParams& params = k_opportunities_stage.default_params()) {
   testing::MemoryStageWork work(sample_context(5), params);
@@ -180,7 +189,7 @@ TEST_CASE("pattern ids make valid part names") {
   }
 }
 
-TEST_CASE("opportunities plans first, then writes the five cards in one parallel ask") {
+TEST_CASE("opportunities plans first, then writes one card alone and the other four in one parallel ask") {
   testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
   work.set_answer(sample_answer);
   auto output = k_opportunities_stage.produce(work);
@@ -189,11 +198,14 @@ TEST_CASE("opportunities plans first, then writes the five cards in one parallel
   CHECK(validate_json(k_opportunities_stage.schema(), *output).empty());
 
   const auto asks = work.asks();
-  REQUIRE(asks.size() == 2);
+  REQUIRE(asks.size() == 3);
   REQUIRE(asks[0].size() == 1);
   CHECK(asks[0][0].part == "plan");
-  REQUIRE(asks[1].size() == 5);
-  for (size_t i = 0; i < k_patterns.size(); ++i) CHECK(asks[1][i].part == "card-" + stages::vocabulary::dashed(k_patterns[i]));
+  // The first card warms the provider's cache for the other four.
+  REQUIRE(asks[1].size() == 1);
+  REQUIRE(asks[2].size() == 4);
+  const auto cards = cards_of(asks);
+  for (size_t i = 0; i < k_patterns.size(); ++i) CHECK(cards[i].part == "card-" + stages::vocabulary::dashed(k_patterns[i]));
 }
 
 TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the document, with a plan schema") {
@@ -231,9 +243,13 @@ TEST_CASE("the plan request carries stages 1 to 4 and the brand but not the docu
   // The brand comes after the general analyses.
   CHECK(user.find("<brand_profile>") > user.find("<stage_output stage=\"3\""));
   CHECK(user.find("Morning Rolls lockers in Deutsche Bahn stations") != std::string::npos);
-  // The feasibility rules of a brand without a cold chain or a direct channel are stated.
-  CHECK(plan.messages.at(0).content.find("no cold chain") != std::string::npos);
-  CHECK(plan.messages.at(0).content.find("no subscription") != std::string::npos);
+  // The feasibility rules of a brand without a cold chain or a direct channel
+  // are stated with the brand; the system prompt holds nothing of the run.
+  CHECK(user.find("no cold chain") > user.find("<brand_profile>"));
+  CHECK(user.find("no subscription") != std::string::npos);
+  CHECK(plan.messages.at(0).content.find("no cold chain") == std::string::npos);
+  // The system prompt is the prompt file's, with nothing of the run in it.
+  CHECK(plan.messages.at(0).content == prompts::load_prompt("opportunities")->system);
 }
 
 TEST_CASE("a small max_tokens caps the plan and each card alike") {
@@ -241,58 +257,87 @@ TEST_CASE("a small max_tokens caps the plan and each card alike") {
   params.max_tokens = 900;
   const auto asks = sample_asks(params);
   CHECK(asks.at(0).at(0).request.max_tokens == 900);
-  for (const auto& card : asks.at(1)) CHECK(card.request.max_tokens == 900);
+  for (const auto& card : cards_of(asks)) CHECK(card.request.max_tokens == 900);
 }
 
-TEST_CASE("each card request writes its own concept, told the other four, against its card's schema") {
+TEST_CASE("the five card requests are identical up to their last user block, with one schema byte for byte") {
   const auto asks = sample_asks();
   const auto plan = sample_plan();
-  REQUIRE(asks.at(1).size() == 5);
-  std::string shared_system;
+  const auto cards = cards_of(asks);
+  REQUIRE(cards.size() == 5);
+  const auto& first = cards[0].request;
+  REQUIRE(first.schema);
+  const std::string schema_text = first.schema->dump();
   for (size_t i = 0; i < k_patterns.size(); ++i) {
     const auto& pattern = k_patterns[i];
     CAPTURE(pattern);
-    const auto& request = asks[1][i].request;
+    const auto& request = cards[i].request;
     CHECK(request.schema_name == "opportunity_card");
     REQUIRE(request.schema);
-    // The card's schema is the stage's, held to the brand and the mechanisms found.
+    CHECK(request.schema->dump() == schema_text);
+    // System, the shared user part, then the card's own request part.
+    REQUIRE(request.messages.size() == 3);
+    CHECK(request.messages[0].content == first.messages[0].content);
+    CHECK(request.messages[1].content == first.messages[1].content);
+    CHECK_FALSE(request.messages[0].cache_break);
+    CHECK(request.messages[1].cache_break);
+    CHECK_FALSE(request.messages[2].cache_break);
+    CHECK(request.messages[0].content == prompts::load_prompt("opportunity_card")->system);
+    // The card's schema is held to the brand and the mechanisms found; its
+    // pattern is any of the five, checked in code.
     const auto& schema = *request.schema;
-    CHECK(schema["properties"]["pattern"]["const"] == pattern);
+    CHECK(schema["properties"]["pattern"]["enum"] == nlohmann::json(k_patterns));
     CHECK(schema["properties"]["mechanism_id"]["enum"] == nlohmann::json({"M1", "M2", "M3"}));
     CHECK(schema["properties"]["feasibility"]["properties"]["storage"]["enum"] == nlohmann::json({"ambient"}));
     CHECK(schema["properties"]["feasibility"]["properties"]["channel"]["enum"] ==
           nlohmann::json({"store_retail", "online_retail", "foodservice"}));
     CHECK(validate_json(schema, sample_output(5)[pattern]).empty());
-    CHECK(request.style_check);
     CHECK(request.style_check(sample_output(5)[pattern]).empty());
+    CHECK(request.check(sample_output(5)[pattern]).empty());
     CHECK(request.max_tokens == k_opportunities_stage.default_params().max_tokens);
-    CHECK(request.check);
-    if (i == 0) shared_system = request.messages.at(0).content;
-    CHECK(request.messages.at(0).content == shared_system);
 
-    const std::string& user = request.messages.at(1).content;
-    CHECK(user.find("<brand_profile>\n" + testing::sample_brand_text()) != std::string::npos);
-    CHECK(user.find("<stage_output stage=\"4\"") != std::string::npos);
-    const auto own = user.find("<concept pattern=\"" + pattern + "\">");
-    const auto others = user.find("<other_concepts>");
-    const auto others_end = user.find("</other_concepts>");
-    REQUIRE(own != std::string::npos);
-    REQUIRE(others != std::string::npos);
-    REQUIRE(others_end != std::string::npos);
-    const std::string own_block = user.substr(own, user.find("</concept>", own) - own);
-    const std::string others_block = user.substr(others, others_end - others);
-    CHECK(own_block.find(plan[pattern]["title"].get<std::string>()) != std::string::npos);
-    CHECK(own_block.find(plan[pattern]["concept"].get<std::string>()) != std::string::npos);
-    // The concept carries the stage 4 pattern_fit entry it grew from.
-    CHECK(own_block.find(sample_output(4)["pattern_fit"][pattern]["application"].get<std::string>()) != std::string::npos);
-    CHECK(others_block.find(plan[pattern]["title"].get<std::string>()) == std::string::npos);
-    for (const auto& other : k_patterns) {
-      if (other == pattern) continue;
-      CHECK(others_block.find(plan[other]["title"].get<std::string>()) != std::string::npos);
-      CHECK(others_block.find(plan[other]["concept"].get<std::string>()) != std::string::npos);
-    }
-    CHECK(user.find("(pattern " + pattern + ")") != std::string::npos);
+    // The request part names the card, its planned mechanism and tier.
+    const std::string& own = request.messages[2].content;
+    CHECK(own.find("pattern " + pattern) != std::string::npos);
+    CHECK(own.find("mechanism " + plan[pattern]["mechanism_id"].get<std::string>()) != std::string::npos);
+    CHECK(own.find("the " + plan[pattern]["price_tier"].get<std::string>() + " price tier") != std::string::npos);
+    for (const auto& other : k_patterns)
+      if (other != pattern) CHECK(own.find(other) == std::string::npos);
+
+    // A card of another pattern, mechanism or tier is sent back.
+    auto wrong = sample_output(5)[pattern];
+    wrong["pattern"] = k_patterns[(i + 1) % 5];
+    CHECK(request.check(wrong).find("this is the " + pattern + " card") != std::string::npos);
+    auto drifted = sample_output(5)[pattern];
+    drifted["mechanism_id"] = plan[pattern]["mechanism_id"] == "M1" ? "M2" : "M1";
+    drifted["feasibility"]["price_tier"] = plan[pattern]["price_tier"] == "value" ? "premium" : "value";
+    const std::string drift = request.style_check(drifted);
+    CHECK(drift.find("$.mechanism_id") != std::string::npos);
+    CHECK(drift.find("$.feasibility.price_tier") != std::string::npos);
   }
+  // The shared part: the analyses, the brand with its rules, stage 4 once, then the whole plan.
+  const std::string& user = first.messages[1].content;
+  const auto mechanisms = user.find("<stage_output stage=\"1\"");
+  const auto brand = user.find("<brand_profile>\n" + testing::sample_brand_text());
+  const auto rules = user.find("no cold chain");
+  const auto stage4 = user.find("<stage_output stage=\"4\"");
+  const auto plan_block = user.find("<plan>");
+  REQUIRE(mechanisms != std::string::npos);
+  REQUIRE(plan_block != std::string::npos);
+  CHECK(mechanisms < brand);
+  CHECK(brand < rules);
+  CHECK(rules < stage4);
+  CHECK(stage4 < plan_block);
+  for (const auto& pattern : k_patterns) {
+    CHECK(user.find(plan[pattern]["title"].get<std::string>(), plan_block) != std::string::npos);
+    CHECK(user.find(plan[pattern]["concept"].get<std::string>(), plan_block) != std::string::npos);
+    // Stage 4's pattern fit is sent once, not again with each concept.
+    const std::string application = sample_output(4)["pattern_fit"][pattern]["application"];
+    const auto at = user.find(application);
+    REQUIRE(at != std::string::npos);
+    CHECK(user.find(application, at + 1) == std::string::npos);
+  }
+  CHECK(user.find("<document") == std::string::npos);
 }
 
 TEST_CASE("the plan check names patterns whose titles clash, ignoring case and spaces") {
@@ -311,7 +356,7 @@ TEST_CASE("the plan check names patterns whose titles clash, ignoring case and s
 TEST_CASE("the card check refuses a title planned for another pattern") {
   const auto asks = sample_asks();
   const auto plan = sample_plan();
-  const auto& premium = asks.at(1).at(1);
+  const auto premium = cards_of(asks).at(1);
   REQUIRE(premium.part == "card-premiumisation");
   REQUIRE(premium.request.check);
   auto card = sample_output(5)["premiumisation"];
@@ -343,7 +388,7 @@ TEST_CASE("a plan that fails stops the stage before any card; a card that fails 
   auto output = k_opportunities_stage.produce(work);
   REQUIRE_FALSE(output);
   CHECK(output.error().kind == util::ErrorKind::deadline);
-  CHECK(work.asks().size() == 2);
+  CHECK(work.asks().size() == 3);
 }
 
 TEST_CASE("the fake model's answers pass the plan and card checks and make a valid output") {
@@ -367,12 +412,12 @@ TEST_CASE("the fake model's answers pass the plan and card checks and make a val
     CHECK(plan_request.style_check(plan).empty());
   }
   const auto all_asks = work.asks();
-  const auto& cards = all_asks.at(1);
+  const auto cards = cards_of(all_asks);
   REQUIRE(cards.size() == 5);
   for (const auto& card : cards) {
     CAPTURE(card.part);
     for (std::uint64_t seed = 0; seed < 100; ++seed) {
-      const auto answer = testing::generate_from_schema(*card.request.schema, seed);
+      const auto answer = testing::generate_from_schema(*card.request.schema, seed, card.request.messages.back().content);
       CHECK(card.request.style_check(answer).empty());
     }
   }
@@ -428,16 +473,16 @@ TEST_CASE("a card that repeats an earlier card's next step is asked again alone,
   REQUIRE(output);
   CHECK(*output == sample_output(5));
   const auto asks = work.asks();
-  REQUIRE(asks.size() == 3);
-  REQUIRE(asks[2].size() == 1);
-  const auto& again = asks[2][0];
+  REQUIRE(asks.size() == 4);
+  REQUIRE(asks[3].size() == 1);
+  const auto& again = asks[3][0];
   CHECK(again.part == "card-format-migration-again");
   // The first request's conversation, then the card and what it repeats.
   const auto& messages = again.request.messages;
-  REQUIRE(messages.size() == 4);
-  CHECK(messages[1].content == asks[1][3].request.messages[1].content);
-  CHECK(messages[2].role == "assistant");
-  CHECK(messages[3].content.find("is also a next step of the convenience card") != std::string::npos);
+  REQUIRE(messages.size() == 5);
+  CHECK(messages[2].content == cards_of(asks)[3].request.messages[2].content);
+  CHECK(messages[3].role == "assistant");
+  CHECK(messages[4].content.find("is also a next step of the convenience card") != std::string::npos);
   // A repeat that stays after the re-asks is a style warning, not a failure.
   REQUIRE(again.request.style_check);
   CHECK(again.request.style_check(sample_output(5)["format_migration"]).empty());
@@ -448,12 +493,12 @@ TEST_CASE("a card that repeats an earlier card's next step is asked again alone,
 
 TEST_CASE("cards that differ from each other are not asked again") {
   const auto asks = sample_asks();
-  CHECK(asks.size() == 2);
+  CHECK(asks.size() == 3);
 }
 
 TEST_CASE("card style checks flag anchors outside the profile, infeasible wording and vague words") {
   const auto asks = sample_asks();
-  const auto& request = asks.at(1).at(0).request;
+  const auto request = cards_of(asks).at(0).request;
   REQUIRE(request.style_check);
   auto card = sample_output(5)["better_for_you"];
   card["brand_anchor"]["product_line"] = "Acme Sourdough Loaves";

@@ -66,7 +66,7 @@ struct Setup {
   MemoryChatClient client;
   MemoryJournal journal;
   util::CancelToken cancel;
-  stages::RunStageWork work{{}, {}, "test-model", {{"opportunities", {"s", "u", "built-in"}}}, client, cancel, journal};
+  stages::RunStageWork work{{}, {}, "test-model", {{"opportunities", {"s", "u", "built-in", {}}}}, client, cancel, journal};
 };
 
 }  // namespace

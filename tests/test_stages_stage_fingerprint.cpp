@@ -9,7 +9,7 @@ namespace {
 
 struct Inputs {
   const stages::Stage* stage = stages::find_stage("contextualize");
-  std::vector<prompts::PromptTemplate> prompts = {{"system text", "user {{document}}", "built-in"}};
+  std::vector<prompts::PromptTemplate> prompts = {{"system text", "user {{document}}", "built-in", {}}};
   stages::StageContext context;
   stages::StageParams params = stage->default_params();
   std::string base_url = "http://127.0.0.1:9/v1";
@@ -36,15 +36,16 @@ TEST_CASE("equal inputs give equal fingerprints; every input changes it") {
   moved.prompts[0].source = "/elsewhere/contextualize.prompt";
   CHECK(moved.fingerprint() == fingerprint);
 
-  std::vector<Inputs> changed(8);
+  std::vector<Inputs> changed(9);
   changed[0].prompts[0].system += ".";
-  changed[1].prompts.push_back({"extra", "prompt", "built-in"});
+  changed[1].prompts.push_back({"extra", "prompt", "built-in", {}});
   changed[2].context.document_text += " more";
   changed[3].context.brand_text = "Brand: Othermark";
   changed[4].context.outputs.begin()->second["extra"] = true;
   changed[5].params.model = "another-model";
   changed[6].params.temperature += 0.1;
   changed[7].base_url = "https://openrouter.ai/api/v1";
+  changed[8].prompts[0].request = "The card for one pattern.";
   for (std::size_t i = 0; i < changed.size(); ++i) {
     CAPTURE(i);
     CHECK(changed[i].fingerprint() != fingerprint);

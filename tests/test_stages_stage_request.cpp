@@ -10,7 +10,7 @@ using namespace pipeline;
 
 namespace {
 
-prompts::PromptTemplate custom(std::string system, std::string user) { return {std::move(system), std::move(user), "custom.prompt"}; }
+prompts::PromptTemplate custom(std::string system, std::string user) { return {std::move(system), std::move(user), "custom.prompt", {}}; }
 
 }  // namespace
 

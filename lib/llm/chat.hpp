@@ -16,6 +16,10 @@ namespace pipeline::llm {
 struct Message {
   std::string role;  // "system", "user" or "assistant"
   std::string content;
+  // The prompt up to the end of this message is shared with other requests
+  // (of the stage, the run or the batch): a provider that caches only at
+  // marked blocks gets a cache breakpoint here (ProviderProfile::cache_control).
+  bool cache_break = false;
 };
 
 // One chat completion as the stages ask for it.
@@ -33,6 +37,9 @@ struct ChatRequest {
   // validates it and re-asks with the validation error a bounded number of times.
   std::optional<nlohmann::json> schema;
   std::string schema_name = "output";
+  // Requests with the same key are likely to share a prompt prefix (one run's
+  // stage): sent as prompt_cache_key where the provider takes it; empty: none.
+  std::string cache_key;
   // Checks beyond the schema, run on a schema-valid answer: an empty string
   // accepts it; any other text names the problem, and the answer is re-asked
   // like a schema violation. `check` guards the contract (ids, references):
@@ -49,6 +56,8 @@ struct ChatRequest {
 struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  // Of the prompt tokens: those read from the provider's prompt cache
+  // (cache_write_tokens, below, those written to it).
   std::int64_t cached_tokens = 0;
   std::int64_t reasoning_tokens = 0;
   std::optional<double> cost_usd;
@@ -59,6 +68,9 @@ struct Usage {
   std::int64_t unreported_calls = 0;
   std::int64_t estimated_prompt_tokens = 0;
   std::int64_t estimated_completion_tokens = 0;
+  // Of the prompt tokens: those written to the provider's prompt cache
+  // (billed above the base price by some providers).
+  std::int64_t cache_write_tokens = 0;
 
   Usage& operator+=(const Usage& other);
   nlohmann::json to_json() const;

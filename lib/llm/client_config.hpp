@@ -20,8 +20,18 @@ inline constexpr const char* k_default_model = "openai/gpt-4o-mini";
 
 // Price per million tokens, for providers that do not return usage.cost.
 struct Price {
+  Price() = default;
+  Price(double prompt, double completion, std::optional<double> cache_read = std::nullopt,
+        std::optional<double> cache_write = std::nullopt)
+      : prompt_per_million(prompt), completion_per_million(completion), cache_read_per_million(cache_read),
+        cache_write_per_million(cache_write) {}
+
   double prompt_per_million = 0;
   double completion_per_million = 0;
+  // Prompt tokens read from the provider's cache, and written to it; unset:
+  // they cost what other prompt tokens cost.
+  std::optional<double> cache_read_per_million;
+  std::optional<double> cache_write_per_million;
 };
 
 // Keys at least this long are masked even inside longer words.

@@ -61,11 +61,21 @@ std::optional<double> attempt_cost(const Attempt& attempt) {
   return std::nullopt;
 }
 
+// A message's text as sent: its content, or the text of its content blocks.
+std::string content_text(const nlohmann::ordered_json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string text;
+  if (content.is_array())
+    for (const auto& block : content)
+      if (block.is_object() && block.contains("text") && block["text"].is_string()) text += block["text"].get<std::string>();
+  return text;
+}
+
 // estimate_prompt_tokens of a request body's messages.
 std::int64_t estimate_body_prompt_tokens(const nlohmann::ordered_json& body) {
   std::vector<Message> messages;
   for (const auto& message : body.value("messages", nlohmann::ordered_json::array()))
-    messages.push_back({message.value("role", ""), message.value("content", "")});
+    messages.push_back({message.value("role", ""), content_text(message.value("content", nlohmann::ordered_json()))});
   return estimate_prompt_tokens(messages);
 }
 
@@ -106,8 +116,14 @@ nlohmann::ordered_json chat_request_body(const ChatRequest& request, const std::
   body["messages"] = nlohmann::ordered_json::array();
   for (const auto& message : messages) {
     const std::string role = message.role == "system" ? parameters.system_role : message.role;
-    body["messages"].push_back({{"role", role}, {"content", message.content}});
+    if (message.cache_break && profile.cache_control) {
+      nlohmann::ordered_json block = {{"type", "text"}, {"text", message.content}, {"cache_control", {{"type", "ephemeral"}}}};
+      body["messages"].push_back({{"role", role}, {"content", nlohmann::ordered_json::array({block})}});
+    } else {
+      body["messages"].push_back({{"role", role}, {"content", message.content}});
+    }
   }
+  if (profile.prompt_cache_key && !request.cache_key.empty()) body["prompt_cache_key"] = request.cache_key;
   if (parameters.temperature) body["temperature"] = request.temperature;
   body[parameters.token_field] = request.max_tokens;
   const bool openrouter = is_openrouter_url(config.base_url);

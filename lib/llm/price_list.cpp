@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+#include <vector>
 
 namespace pipeline::llm {
 namespace {
@@ -24,15 +25,25 @@ util::Expected<std::map<std::string, Price>> parse_price_list(std::string_view t
     text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
     if (entry.empty()) continue;
     const auto eq = entry.rfind('=');
-    const auto comma = eq == std::string_view::npos ? eq : entry.find(',', eq);
-    Price price;
-    if (eq == 0 || eq == std::string_view::npos || comma == std::string_view::npos ||
-        !parse_amount(entry.substr(eq + 1, comma - eq - 1), price.prompt_per_million) ||
-        !parse_amount(entry.substr(comma + 1), price.completion_per_million)) {
+    // Two to four amounts: prompt, completion, then cache read and cache write.
+    std::vector<double> amounts;
+    bool valid = eq != 0 && eq != std::string_view::npos;
+    for (std::string_view rest = valid ? entry.substr(eq + 1) : std::string_view(); valid;) {
+      const auto comma = rest.find(',');
+      double amount = 0;
+      valid = parse_amount(rest.substr(0, comma), amount);
+      amounts.push_back(amount);
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+    if (!valid || amounts.size() < 2 || amounts.size() > 4) {
       return util::fail(util::ErrorKind::usage,
                         "price \"" + std::string(entry) +
-                            "\" is not MODEL=PROMPT,COMPLETION in US dollars per million tokens");
+                            "\" is not MODEL=PROMPT,COMPLETION[,CACHE_READ[,CACHE_WRITE]] in US dollars per million tokens");
     }
+    Price price{amounts[0], amounts[1]};
+    if (amounts.size() > 2) price.cache_read_per_million = amounts[2];
+    if (amounts.size() > 3) price.cache_write_per_million = amounts[3];
     prices[std::string(entry.substr(0, eq))] = price;
   }
   return prices;
@@ -69,7 +80,13 @@ std::map<std::string, Price> prices_from_models_list(const nlohmann::json& data,
     if (!pricing.is_object() || !pricing.contains("prompt") || !pricing.contains("completion")) continue;
     const auto prompt = per_token(pricing["prompt"]);
     const auto completion = per_token(pricing["completion"]);
-    if (prompt && completion) prices[id] = Price{*prompt * 1e6, *completion * 1e6};
+    if (!prompt || !completion) continue;
+    Price price{*prompt * 1e6, *completion * 1e6};
+    if (auto read = pricing.contains("input_cache_read") ? per_token(pricing["input_cache_read"]) : std::nullopt)
+      price.cache_read_per_million = *read * 1e6;
+    if (auto write = pricing.contains("input_cache_write") ? per_token(pricing["input_cache_write"]) : std::nullopt)
+      price.cache_write_per_million = *write * 1e6;
+    prices[id] = price;
   }
   return prices;
 }

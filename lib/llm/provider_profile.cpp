@@ -26,6 +26,8 @@ ProviderProfile openai_profile() {
   ProviderProfile profile;
   profile.dialect = "openai";
   profile.refused_keywords = openai_refused();
+  // Caching is automatic; the key sends requests that share a prefix to the same cache.
+  profile.prompt_cache_key = true;
   profile.note = "strict json_schema; refuses string lengths and the keywords listed; needs 'json' in the messages "
                  "for json_object";
   return profile;
@@ -38,6 +40,8 @@ ProviderProfile anthropic_profile() {
   profile.refused_keywords = with(openai_refused(), {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
                                                      "multipleOf", "minItems", "maxItems", "pattern"});
   profile.nullable_as_any_of = true;
+  // Anthropic caches only up to a block marked cache_control, directly and through OpenRouter.
+  profile.cache_control = true;
   profile.note = "strict json_schema (through OpenRouter); no bounds, lengths or patterns; nullable as anyOf";
   return profile;
 }
@@ -67,6 +71,7 @@ ProviderProfile local_profile(std::string dialect, std::string note) {
 ProviderProfile generic_profile() {
   ProviderProfile profile = openai_profile();
   profile.dialect = "generic";
+  profile.prompt_cache_key = false;
   profile.note = "an unknown OpenAI-compatible server: lowered like OpenAI, the fallback ladder finds what it takes";
   return profile;
 }
@@ -117,6 +122,8 @@ nlohmann::json ProviderProfile::to_json() const {
           {"json_object", json_object},
           {"grammar_patterns", grammar_patterns},
           {"stream_usage", stream_usage},
+          {"cache_control", cache_control},
+          {"prompt_cache_key", prompt_cache_key},
           {"note", note}};
 }
 
@@ -206,9 +213,20 @@ ProviderProfile detect_profile(const std::string& base_url, const std::string& m
   if (host == "generativelanguage.googleapis.com") return chosen(gemini_profile(), "the base URL " + host);
   if (is_openrouter_url(base_url)) {
     const std::string vendor = util::to_lower(model.substr(0, model.find('/')));
-    if (vendor == "openai") return chosen(openai_profile(), "the OpenRouter model " + model);
+    if (vendor == "openai") {
+      // OpenRouter caches OpenAI's models automatically and keeps a run on one
+      // provider itself; the key is OpenAI's own parameter, not sent through it.
+      ProviderProfile profile = openai_profile();
+      profile.prompt_cache_key = false;
+      return chosen(profile, "the OpenRouter model " + model);
+    }
     if (vendor == "anthropic") return chosen(anthropic_profile(), "the OpenRouter model " + model);
-    if (vendor == "google") return chosen(gemini_profile(), "the OpenRouter model " + model);
+    if (vendor == "google") {
+      // Gemini caches implicitly; through OpenRouter a cache_control breakpoint makes it explicit.
+      ProviderProfile profile = gemini_profile();
+      profile.cache_control = true;
+      return chosen(profile, "the OpenRouter model " + model);
+    }
     return chosen(generic_profile(), "the OpenRouter model " + model + " (no profile of its vendor)");
   }
   if (is_local_host(host)) {

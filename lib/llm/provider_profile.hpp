@@ -49,6 +49,13 @@ struct ProviderProfile {
   StructuredRung first_rung = StructuredRung::strict_schema;
   bool json_object = true;    // response_format json_object is accepted
   bool stream_usage = true;   // stream_options.include_usage is honoured
+  // Prompt caching (docs/providers.md#prompt-caching). The provider caches
+  // only up to a content block marked cache_control {"type": "ephemeral"}:
+  // a message marked Message::cache_break is sent as such a block.
+  bool cache_control = false;
+  // The provider takes prompt_cache_key, which routes requests with the same
+  // key to the same cache: ChatRequest::cache_key is sent as it.
+  bool prompt_cache_key = false;
   std::string note;           // one line on what is known of it
 
   nlohmann::json to_json() const;

@@ -35,7 +35,10 @@ std::optional<double> SpendGuard::estimate(const std::string& model, const std::
   // m_prices never changes after construction: no lock needed.
   auto price = m_prices.find(model);
   if (price == m_prices.end()) return std::nullopt;
-  return price_usage(price->second, estimate_prompt_tokens(messages), std::max(0, max_tokens));
+  // At worst every prompt token is a cache write, where a write costs more than the base price.
+  Price worst = price->second;
+  worst.prompt_per_million = std::max(worst.prompt_per_million, worst.cache_write_per_million.value_or(0.0));
+  return price_usage(worst, estimate_prompt_tokens(messages), std::max(0, max_tokens));
 }
 
 util::Expected<double> SpendGuard::reserve(const std::string& model, const std::vector<Message>& messages,

@@ -8,6 +8,7 @@ Usage& Usage::operator+=(const Usage& other) {
   prompt_tokens += other.prompt_tokens;
   completion_tokens += other.completion_tokens;
   cached_tokens += other.cached_tokens;
+  cache_write_tokens += other.cache_write_tokens;
   reasoning_tokens += other.reasoning_tokens;
   unreported_calls += other.unreported_calls;
   estimated_prompt_tokens += other.estimated_prompt_tokens;
@@ -20,6 +21,7 @@ nlohmann::json Usage::to_json() const {
   nlohmann::json json = {{"prompt_tokens", prompt_tokens},
                          {"completion_tokens", completion_tokens},
                          {"cached_tokens", cached_tokens},
+                         {"cache_write_tokens", cache_write_tokens},
                          {"reasoning_tokens", reasoning_tokens}};
   json["cost_usd"] = cost_usd ? nlohmann::json(*cost_usd) : nlohmann::json(nullptr);
   if (unreported_calls > 0) {
@@ -44,6 +46,7 @@ Usage Usage::from_json(const nlohmann::json& json) {
   usage.prompt_tokens = count("prompt_tokens");
   usage.completion_tokens = count("completion_tokens");
   usage.cached_tokens = count("cached_tokens");
+  usage.cache_write_tokens = count("cache_write_tokens");
   usage.reasoning_tokens = count("reasoning_tokens");
   usage.unreported_calls = count("unreported_calls");
   usage.estimated_prompt_tokens = count("estimated_prompt_tokens");

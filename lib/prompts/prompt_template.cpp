@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::string_view k_system_header = "### system";
 constexpr std::string_view k_user_header = "### user";
+constexpr std::string_view k_request_header = "### request";
 constexpr std::string_view k_extension = ".prompt";
 
 using util::ErrorKind;
@@ -91,6 +92,7 @@ const EmbeddedFile* find_embedded(std::string_view file_name) {
 util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::string& source) {
   std::optional<std::string> system;
   std::optional<std::string> user;
+  std::optional<std::string> request;
   std::string* current = nullptr;
   std::string buffer;
   std::string_view rest = text;
@@ -101,9 +103,19 @@ util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::st
     rest = end_of_line == std::string_view::npos ? std::string_view{} : rest.substr(end_of_line + 1);
     ++line_number;
     std::string_view stripped = trim_spaces(line);
+    if (stripped == k_request_header) {
+      if (request) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": a second \"### request\" section");
+      if (!user) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": \"### request\" comes before \"### user\"");
+      if (current) *current = trim_part(buffer);
+      buffer.clear();
+      request.emplace();
+      current = &*request;
+      continue;
+    }
     if (stripped == k_system_header || stripped == k_user_header) {
       bool is_system = stripped == k_system_header;
       if (is_system && system) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": a second \"### system\" section");
+      if (request) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": \"" + std::string(stripped) + "\" comes after \"### request\"");
       if (!is_system && user) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": a second \"### user\" section");
       if (!is_system && !system) {
         return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": \"### user\" comes before \"### system\"");
@@ -130,15 +142,18 @@ util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::st
   if (!user) return fail(ErrorKind::bad_input, source + ": no \"### user\" line; a prompt file has a system and a user section");
   if (system->empty()) return fail(ErrorKind::bad_input, source + ": the system section is empty");
   if (user->empty()) return fail(ErrorKind::bad_input, source + ": the user section is empty");
-  for (const std::string* part : {&*system, &*user}) {
+  if (request && request->empty()) return fail(ErrorKind::bad_input, source + ": the request section is empty");
+  for (const std::string* part : {&*system, &*user, request ? &*request : &*user}) {
     auto pieces = split_placeholders(*part);
     if (!pieces) return fail(ErrorKind::bad_input, source + ": " + pieces.error().message);
   }
-  return PromptTemplate{std::move(*system), std::move(*user), source};
+  return PromptTemplate{std::move(*system), std::move(*user), source, request.value_or(std::string())};
 }
 
 std::string format_prompt(const PromptTemplate& prompt) {
-  return std::string(k_system_header) + "\n" + prompt.system + "\n\n" + std::string(k_user_header) + "\n" + prompt.user + "\n";
+  std::string text = std::string(k_system_header) + "\n" + prompt.system + "\n\n" + std::string(k_user_header) + "\n" + prompt.user + "\n";
+  if (!prompt.request.empty()) text += "\n" + std::string(k_request_header) + "\n" + prompt.request + "\n";
+  return text;
 }
 
 util::Expected<PromptTemplate> load_prompt(std::string_view stage_name, const std::string& override_dir) {

@@ -8,11 +8,15 @@
 
 namespace pipeline::prompts {
 
-// A stage's prompt: a system part and a user part with {{placeholders}}.
+// A stage's prompt: a system part and a user part with {{placeholders}}, and
+// optionally a request part: the short end that differs between requests
+// sharing the rest, sent as a user message of its own after the user part,
+// so that providers can cache everything before it.
 struct PromptTemplate {
   std::string system;
   std::string user;
-  std::string source;  // "built-in" or the override file's path
+  std::string source;   // "built-in" or the override file's path
+  std::string request;  // empty: none
 };
 
 // The prompt of a stage by its name: `<override_dir>/<name>.prompt` when that

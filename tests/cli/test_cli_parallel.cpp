@@ -35,7 +35,7 @@ std::vector<std::string> part_names(const json& stage) {
 
 }  // namespace
 
-TEST_CASE("stage 5 plans five distinct concepts, then writes the cards in parallel") {
+TEST_CASE("stage 5 plans five distinct concepts, writes one card, then the other four in parallel") {
   FakeLlmServer server;
   server.set_pace({std::chrono::milliseconds(200), 0});
   CliEnv env(server);
@@ -71,7 +71,7 @@ TEST_CASE("cards finished before a kill are kept: the next invocation asks only 
   ScriptedReply hang;
   hang.fault = FaultKind::stall_keepalive;
   hang.stall = std::chrono::seconds(10);
-  hang.match = "\"const\":\"occasion_expansion\"";
+  hang.match = "pattern occasion_expansion, from";
   server.enqueue(hang);
   auto process = env.start({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "killed-cards"});
   REQUIRE(wait_for_parts(env, "killed-cards", 5));  // the plan and four cards
@@ -87,7 +87,7 @@ TEST_CASE("cards finished before a kill are kept: the next invocation asks only 
   REQUIRE(resumed.exit_code == 0);
   REQUIRE(server.request_count() == before + 1);
   const auto last = server.requests().back();
-  CHECK(last.dump().find("\"const\":\"occasion_expansion\"") != std::string::npos);
+  CHECK(last.dump().find("pattern occasion_expansion, from") != std::string::npos);
   CHECK(json::parse(env.read("killed-cards", "opportunities.json")).at("opportunities").size() == 5);
 }
 
@@ -96,7 +96,7 @@ TEST_CASE("a card that fails validation is asked for again alone") {
   CliEnv env(server);
   ScriptedReply broken;
   broken.fault = FaultKind::invalid_json;
-  broken.match = "\"const\":\"convenience\"";
+  broken.match = "pattern convenience, from";
   server.enqueue(broken);
   auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "reasked"});
   INFO(result.err);

@@ -8,12 +8,21 @@
 #include <httplib.h>
 
 #include "lib/llm/structured_output.hpp"
+#include "tests/fake_server/prompt_cache.hpp"
 
 namespace pipeline::testing {
 namespace {
 
 constexpr double k_prompt_price_per_token = 1.0 / 1e6;
 constexpr double k_completion_price_per_token = 2.0 / 1e6;
+// What a cached prompt token costs, as a share of the prompt price: OpenAI
+// reads at a half (or less), Anthropic reads at a tenth and writes at 1.25.
+constexpr double k_openai_read_share = 0.5;
+constexpr double k_anthropic_read_share = 0.1;
+constexpr double k_anthropic_write_share = 1.25;
+// A request part short enough to be an instruction, not data (stage 4's
+// holds the brand profile, which names values only by chance).
+constexpr std::size_t k_most_hint_chars = 1000;
 constexpr std::size_t k_piece_chars = 4;  // one streamed "token"
 constexpr auto k_keepalive_interval = std::chrono::milliseconds(200);
 // The thinking a reasoning model reports for every answer, in tokens.
@@ -57,7 +66,7 @@ std::optional<nlohmann::json> schema_of(const nlohmann::json& body) {
   }
   if (auto messages = body.find("messages"); messages != body.end() && messages->is_array()) {
     for (const auto& message : *messages) {
-      if (auto schema = llm::schema_from_prompt(message.value("content", ""))) return schema;
+      if (auto schema = llm::schema_from_prompt(content_text(message.value("content", nlohmann::json())))) return schema;
     }
   }
   return std::nullopt;
@@ -74,10 +83,26 @@ std::string chunk(const std::string& model, const nlohmann::json& delta, const n
 
 }  // namespace
 
+std::string request_hint(const nlohmann::json& messages) {
+  if (!messages.is_array()) return {};
+  int users = 0;
+  std::string last;
+  for (const auto& message : messages) {
+    if (!message.is_object()) continue;
+    const std::string role = message.value("role", std::string());
+    if (role == "assistant") break;
+    if (role != "user") continue;
+    ++users;
+    last = message.contains("content") ? content_text(message["content"]) : std::string();
+  }
+  return users >= 2 && last.size() < k_most_hint_chars ? last : std::string();
+}
+
 nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& answer) {
   std::size_t prompt_chars = 0;
   if (messages.is_array())
-    for (const auto& message : messages) prompt_chars += message.value("content", "").size();
+    for (const auto& message : messages)
+      if (message.is_object() && message.contains("content")) prompt_chars += content_text(message["content"]).size();
   const auto prompt_tokens = static_cast<std::int64_t>(std::max<std::size_t>(1, prompt_chars / 4));
   const auto completion_tokens = static_cast<std::int64_t>(std::max<std::size_t>(1, answer.size() / 4));
   return {{"prompt_tokens", prompt_tokens},
@@ -111,6 +136,8 @@ struct FakeLlmServer::Impl {
   std::vector<std::string> raw_requests;
   std::vector<int> client_ports;
   std::vector<std::pair<std::string, std::string>> last_headers;
+  PromptCache cache;
+  std::vector<nlohmann::json> usages;
 
   // Counts a request as in flight for as long as the guard lives.
   struct InFlight {
@@ -121,7 +148,12 @@ struct FakeLlmServer::Impl {
       while (now > seen && !impl.max_in_flight.compare_exchange_weak(seen, now)) {
       }
     }
-    ~InFlight() { --impl.in_flight; }
+    // Set when the request is answered: its prompt joins the cache as the answer ends.
+    std::optional<PromptStream> prompt;
+    ~InFlight() {
+      if (prompt) impl.cache.complete(std::move(*prompt));
+      --impl.in_flight;
+    }
   };
 
   // Sleeps unless the server is stopping; false when it is.
@@ -270,7 +302,7 @@ struct FakeLlmServer::Impl {
     } else if (reply.fault == FaultKind::invalid_json) {
       content = "Here is the answer you asked for: {\"title\": \"Fresh refill club\", \"pattern\": ";
     } else if (auto schema = schema_of(body)) {
-      content = generate_from_schema(*schema, seed).dump();
+      content = generate_from_schema(*schema, seed, request_hint(body["messages"])).dump();
     } else {
       content = default_text(seed);
     }
@@ -293,10 +325,12 @@ struct FakeLlmServer::Impl {
           !asked.value("exclude", false))
         reasoning = "First I weigh what the document shows against what the brand sells. ";
     }
+    apply_cache(body, usage, *guard);
     {
       std::lock_guard lock(mutex);
       if (!report_cost) usage.erase("cost");
       if (!reports_usage(dialect)) usage = nullptr;
+      usages.push_back(usage);
     }
     if (body.value("stream", false) && reply.fault != FaultKind::ignore_stream) {
       const bool include_usage = body.contains("stream_options") && body["stream_options"].value("include_usage", false);
@@ -305,6 +339,36 @@ struct FakeLlmServer::Impl {
     } else {
       whole_answer(response, model, content, finish_reason, usage, reply);
     }
+  }
+
+  // The usage of a request under the cache rules played: the prompt counted
+  // with its schema, as providers count it, and what it read from (and wrote
+  // to) the cache in the fields and at the prices of the provider played.
+  void apply_cache(const nlohmann::json& body, nlohmann::json& usage, InFlight& guard) {
+    const CacheRules rules = cache.rules();
+    if (rules == CacheRules::none) return;
+    PromptStream stream = prompt_stream(body);
+    const CacheOutcome outcome = cache.lookup(stream);
+    const std::int64_t prompt = std::max<std::int64_t>(1, stream.tokens());
+    const std::int64_t completion = usage["completion_tokens"].get<std::int64_t>();
+    const std::int64_t fresh = prompt - outcome.read_tokens - outcome.write_tokens;
+    usage["prompt_tokens"] = prompt;
+    usage["total_tokens"] = prompt + completion;
+    if (rules == CacheRules::openai) {
+      usage["prompt_tokens_details"] = {{"cached_tokens", outcome.read_tokens}};
+      usage["cost"] = (static_cast<double>(fresh) + k_openai_read_share * static_cast<double>(outcome.read_tokens)) *
+                          k_prompt_price_per_token +
+                      static_cast<double>(completion) * k_completion_price_per_token;
+    } else {
+      usage.erase("prompt_tokens_details");
+      usage["cache_read_input_tokens"] = outcome.read_tokens;
+      usage["cache_creation_input_tokens"] = outcome.write_tokens;
+      usage["cost"] = (static_cast<double>(fresh) + k_anthropic_read_share * static_cast<double>(outcome.read_tokens) +
+                       k_anthropic_write_share * static_cast<double>(outcome.write_tokens)) *
+                          k_prompt_price_per_token +
+                      static_cast<double>(completion) * k_completion_price_per_token;
+    }
+    guard.prompt = std::move(stream);
   }
 
   // Sends a scripted reply's pieces exactly as given, `stall` apart, so that
@@ -498,6 +562,13 @@ void FakeLlmServer::set_list_parameters(bool list) {
 void FakeLlmServer::set_dialect(Dialect dialect) {
   std::lock_guard lock(m_impl->mutex);
   m_impl->dialect = dialect;
+}
+
+void FakeLlmServer::set_cache_rules(CacheRules rules) { m_impl->cache.set_rules(rules); }
+
+std::vector<nlohmann::json> FakeLlmServer::usages() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->usages;
 }
 
 void FakeLlmServer::set_report_cost(bool report) {

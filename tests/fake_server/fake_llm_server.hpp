@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/fake_server/prompt_cache.hpp"
 #include "tests/fake_server/provider_dialect.hpp"
 
 namespace pipeline::testing {
@@ -90,6 +91,12 @@ class FakeLlmServer {
   // Plays a real provider: refuses what it refuses, with its error bodies
   // (see provider_dialect.hpp). Default: Dialect::openai, the strictest common case; Dialect::any takes everything.
   void set_dialect(Dialect dialect);
+  // Plays a provider's prompt cache (see prompt_cache.hpp): prompt tokens then
+  // count the schema too, and usage reports what was read from the cache as
+  // OpenAI does (prompt_tokens_details.cached_tokens) or Anthropic does
+  // (cache_read_input_tokens, cache_creation_input_tokens), with usage.cost
+  // at its discounts. Default: CacheRules::none.
+  void set_cache_rules(CacheRules rules);
   // Whether usage carries OpenRouter's "cost" (default) or, like OpenAI, none.
   void set_report_cost(bool report);
   // Models listed by GET /v1/models (default: {"test-model"}); a request for
@@ -107,6 +114,9 @@ class FakeLlmServer {
   // The headers of the last request (lowercase names).
   std::vector<std::pair<std::string, std::string>> last_headers() const;
   int request_count() const;
+  // The usage object of every answer the server made (null where it reported
+  // none), in the order the answers were made.
+  std::vector<nlohmann::json> usages() const;
   // The client's TCP port of every chat request, in order of arrival; equal
   // ports mean a reused connection.
   std::vector<int> client_ports() const;
@@ -127,6 +137,14 @@ nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& ans
 // of an enumeration and a free string, as stage 5 offers the brand's
 // product lines and customers), about half of the words come from those
 // names, so two brands' cards differ in their words as a real model's would.
-nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed);
+// An enumeration of which `hint` names exactly one value (as a whole word)
+// takes that value: the server passes the request part of a prompt (see
+// request_hint), so that "write the convenience card on M2" is followed.
+nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed, std::string_view hint = {});
+
+// The short request part of a chat request: the last of two or more user
+// messages before any assistant message, when it is under 1,000 characters
+// (an instruction, not data); empty otherwise.
+std::string request_hint(const nlohmann::json& messages);
 
 }  // namespace pipeline::testing

@@ -23,7 +23,7 @@ extern "C" void on_stop(int) { g_stop = 1; }
 int usage(const char* message) {
   std::fprintf(stderr,
                "fake-llm-server: %s\n"
-               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none]\n"
+               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none] [--cache none|openai|anthropic]\n"
                "Serves POST /v1/chat/completions and GET /v1/models on 127.0.0.1 (a free port unless --port).\n",
                message);
   return 2;
@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   int port = 0;
   pipeline::testing::Dialect dialect = pipeline::testing::Dialect::openai;
   bool report_cost = true;
+  pipeline::testing::CacheRules cache = pipeline::testing::CacheRules::none;
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
     if (option == "--help" || option == "-h") {
@@ -66,6 +67,10 @@ int main(int argc, char** argv) {
       auto parsed = pipeline::testing::parse_dialect(value);
       if (!parsed) return usage("--dialect takes any, openai, anthropic, json-object-only, no-structured-output, no-usage, openai-reasoning or openrouter");
       dialect = *parsed;
+    } else if (option == "--cache") {
+      auto parsed = pipeline::testing::parse_cache_rules(value);
+      if (!parsed) return usage("--cache takes none, openai or anthropic");
+      cache = *parsed;
     } else if (option == "--model") {
       models.emplace_back(value);
     } else {
@@ -83,6 +88,7 @@ int main(int argc, char** argv) {
     server.set_pace(pace);
     server.set_dialect(dialect);
     server.set_report_cost(report_cost);
+    server.set_cache_rules(cache);
     if (!models.empty()) server.set_models(models);
     std::printf("listening on %s\n", server.base_url().c_str());
     std::fflush(stdout);

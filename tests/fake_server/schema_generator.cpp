@@ -1,11 +1,13 @@
 // Deterministic JSON documents that satisfy a JSON schema, for the fake server.
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cmath>
 #include <regex>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "tests/fake_server/fake_llm_server.hpp"
 #include "lib/util/content_words.hpp"
@@ -201,19 +203,46 @@ SuggestedWords suggested_words(const nlohmann::json& schema) {
   return out;
 }
 
-nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const SuggestedWords& suggested) {
+// Whether `text` names `word` as a whole word (not inside a longer one).
+bool names_word(std::string_view text, std::string_view word) {
+  auto is_word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (auto at = text.find(word); at != std::string_view::npos; at = text.find(word, at + 1)) {
+    const bool starts = at == 0 || !is_word_char(text[at - 1]);
+    const bool ends = at + word.size() == text.size() || !is_word_char(text[at + word.size()]);
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+// The one value of an enumeration that `hint` names, as a model follows an
+// instruction such as "the format_migration card, on mechanism M2"; nullopt
+// when it names none or several.
+std::optional<nlohmann::json> only_value_named(const nlohmann::json& values, std::string_view hint) {
+  if (hint.empty()) return std::nullopt;
+  std::optional<nlohmann::json> found;
+  for (const auto& value : values) {
+    if (!value.is_string() || !names_word(hint, value.get<std::string>())) continue;
+    if (found) return std::nullopt;
+    found = value;
+  }
+  return found;
+}
+
+nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const SuggestedWords& suggested, std::string_view hint) {
   if (!given.is_object()) return nullptr;
   const nlohmann::json schema = with_described_rules(given);
   if (auto it = schema.find("const"); it != schema.end()) return *it;
-  if (auto it = schema.find("enum"); it != schema.end() && it->is_array() && !it->empty())
+  if (auto it = schema.find("enum"); it != schema.end() && it->is_array() && !it->empty()) {
+    if (auto named = only_value_named(*it, hint)) return *named;
     return (*it)[seed % it->size()];
+  }
   if (auto it = schema.find("anyOf"); it != schema.end() && it->is_array() && !it->empty())
-    return make(it->front(), seed, suggested);
+    return make(it->front(), seed, suggested, hint);
   const std::string type = chosen_type(schema);
   if (type == "object") {
     nlohmann::json object = nlohmann::json::object();
     if (auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
-      for (const auto& [name, member] : properties->items()) object[name] = make(member, mix(seed, name), suggested);
+      for (const auto& [name, member] : properties->items()) object[name] = make(member, mix(seed, name), suggested, hint);
     }
     return object;
   }
@@ -224,7 +253,7 @@ nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const Sugge
         max_items <= min_items ? min_items : min_items + static_cast<std::int64_t>(seed % (max_items - min_items + 1));
     nlohmann::json array = nlohmann::json::array();
     const nlohmann::json items = schema.value("items", nlohmann::json::object());
-    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i)), suggested));
+    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i)), suggested, hint));
     return array;
   }
   if (type == "integer") return make_number(schema, seed, true);
@@ -236,8 +265,8 @@ nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const Sugge
 
 }  // namespace
 
-nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed) {
-  return make(schema, mix(seed), suggested_words(schema));
+nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed, std::string_view hint) {
+  return make(schema, mix(seed), suggested_words(schema), hint);
 }
 
 }  // namespace pipeline::testing

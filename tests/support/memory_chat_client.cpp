@@ -9,7 +9,10 @@ llm::ChatResult MemoryChatClient::default_answer(const llm::ChatRequest& request
   llm::ChatResult result;
   const auto fingerprint = llm::request_fingerprint(request);
   const std::uint64_t seed = std::stoull(fingerprint.substr(0, 12), nullptr, 16);
-  result.json = request.schema ? generate_from_schema(*request.schema, seed) : nlohmann::json("answer");
+  // The request part of a prompt is followed as the fake server follows it.
+  nlohmann::json messages = nlohmann::json::array();
+  for (const auto& message : request.messages) messages.push_back({{"role", message.role}, {"content", message.content}});
+  result.json = request.schema ? generate_from_schema(*request.schema, seed, request_hint(messages)) : nlohmann::json("answer");
   result.content = result.json.dump();
   result.finish_reason = "stop";
   result.model = request.model;
