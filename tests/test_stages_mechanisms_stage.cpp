@@ -34,7 +34,7 @@ std::string long_document(int count) {
 }
 
 // A short stand-in for the stage's prompt, so that a small limit leaves room for pages.
-prompts::PromptTemplate short_prompt() { return {"Find the mechanisms of {{document_title}}.", "{{document}}", "test"}; }
+prompts::PromptTemplate short_prompt() { return {"Find the mechanisms of {{document_title}}.", "{{document}}", "test", ""}; }
 
 stages::StageParams params_with_limit(int max_input_tokens) {
   auto params = k_mechanisms_stage.default_params();
