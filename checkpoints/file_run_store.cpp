@@ -402,6 +402,8 @@ util::Expected<std::uint64_t> FileRunStore::footprint(const std::string& run_id)
   if (!dir) return dir.error();
   std::uint64_t bytes = 0;
   std::error_code ec;
+  struct stat folder {};
+  if (::lstat(dir->c_str(), &folder) == 0) bytes += static_cast<std::uint64_t>(folder.st_blocks) * 512;
   // Disk blocks, not file sizes: what the file system gets back. Links are
   // not followed; a run holds none that it owns. The lock file is left out:
   // its few bytes change with who holds it, and a measure taken without the

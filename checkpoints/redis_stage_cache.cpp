@@ -32,10 +32,10 @@ const redis::Script& cache_entry_footprint_script() {
   static const redis::Script script(fmt::format(R"lua(
 local record = redis.call('GET', KEYS[1])
 if not record then return 0 end
-local total = redis.call('MEMORY', 'USAGE', KEYS[1]) or 0
+local total = redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', 0) or 0
 local count, prefix = string.match(record, '^%*(%d+) %d+ %x+ (.+)$')
 if count and tonumber(count) <= {} then
-  for i = 0, tonumber(count) - 1 do total = total + (redis.call('MEMORY', 'USAGE', prefix .. i) or 0) end
+  for i = 0, tonumber(count) - 1 do total = total + (redis.call('MEMORY', 'USAGE', prefix .. i, 'SAMPLES', 0) or 0) end
 end
 return total
 )lua", redis::k_max_chunks));
