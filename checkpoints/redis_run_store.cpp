@@ -105,10 +105,10 @@ return 1
 // ttl in ms. Every key of the run expires at the same instant.
 const redis::Script& expire_run_script() {
   static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
-local ttl = tonumber(ARGV[4])
-for _, key in ipairs(run_keys()) do redis.call('PEXPIRE', key, ttl) end
 local now = redis.call('TIME')
-local ends = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl
+local ends = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[4])
+-- One instant for every key (PEXPIREAT): PEXPIRE would read the clock once per key.
+for _, key in ipairs(run_keys()) do redis.call('PEXPIREAT', key, ends) end
 redis.call('ZADD', KEYS[8], ends, ARGV[3])
 return 1
 )lua");
