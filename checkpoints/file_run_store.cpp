@@ -21,6 +21,7 @@
 #include "lib/util/file_io.hpp"
 #include "lib/util/host_name.hpp"
 #include "lib/util/json_text.hpp"
+#include "lib/util/random_hex.hpp"
 #include "lib/util/sha256.hpp"
 #include "lib/util/time.hpp"
 
@@ -394,6 +395,44 @@ std::optional<std::string> FileRunStore::lock_holder(const std::string& run_id) 
   if (holder->host != util::host_name()) return description;
   if (::kill(holder->pid, 0) == 0 || errno == EPERM) return description;
   return std::nullopt;
+}
+
+util::Expected<std::uint64_t> FileRunStore::footprint(const std::string& run_id) const {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  std::uint64_t bytes = 0;
+  std::error_code ec;
+  struct stat folder {};
+  if (::lstat(dir->c_str(), &folder) == 0) bytes += static_cast<std::uint64_t>(folder.st_blocks) * 512;
+  // Disk blocks, not file sizes: what the file system gets back. Links are
+  // not followed; a run holds none that it owns. The lock file is left out:
+  // its few bytes change with who holds it, and a measure taken without the
+  // lock (a dry run) should be the one taken under it.
+  for (fs::recursive_directory_iterator it(*dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path() == *dir / k_lock_file) continue;
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) == 0) bytes += static_cast<std::uint64_t>(info.st_blocks) * 512;
+  }
+  if (ec) return fail(ErrorKind::failed, fmt::format("cannot measure {}: {}", dir->string(), ec.message()));
+  return bytes;
+}
+
+util::Expected<void> FileRunStore::remove(const std::string& run_id) {
+  auto dir = existing_run_dir(run_id);
+  if (!dir) return dir.error();
+  // Renamed first, in one step, so that no reader ever finds the run half
+  // deleted; a name that starts with '.' is no run id, so list() skips it.
+  const fs::path doomed = m_root / (".removed-" + run_id + "-" + util::random_hex(4));
+  std::error_code ec;
+  fs::rename(*dir, doomed, ec);
+  if (ec) return fail(ErrorKind::failed, fmt::format("cannot remove run {}: {}", run_id, ec.message()));
+  fs::remove_all(doomed, ec);
+  if (ec) {
+    return fail(ErrorKind::failed,
+                fmt::format("run {} is removed, but deleting its files in {} failed: {}", run_id, doomed.string(),
+                            ec.message()));
+  }
+  return {};
 }
 
 std::string FileRunStore::location(const std::string& run_id) const { return run_dir(run_id).string(); }

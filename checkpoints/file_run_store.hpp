@@ -37,6 +37,8 @@ class FileRunStore : public RunStore {
   util::Expected<std::vector<std::string>> read_events(const std::string& run_id, std::size_t first = 0) const override;
   util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) override;
   std::optional<std::string> lock_holder(const std::string& run_id) const override;
+  util::Expected<std::uint64_t> footprint(const std::string& run_id) const override;
+  util::Expected<void> remove(const std::string& run_id) override;
   std::string location(const std::string& run_id) const override;
   util::Expected<void> save_batch(const BatchManifest& manifest) override;
   util::Expected<BatchManifest> load_batch(const std::string& batch_id) const override;

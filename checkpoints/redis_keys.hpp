@@ -34,6 +34,17 @@ class RedisKeys {
   // Prefix of the chunks of the run's large values.
   std::string run_chunks(const std::string& run_id) const { return run(run_id, "chunk:"); }
 
+  // Sorted set: ids of runs given an expiry (expire_run), by when it ends
+  // (ms), so that list() forgets them once Redis has deleted them.
+  std::string expiring_runs() const { return m_prefix + "runs:expiring"; }
+  // The queue's keys of a run's job (queue::QueueKeys names them too),
+  // removed and expired with the run.
+  std::string job(const std::string& run_id) const { return m_prefix + "job:" + run_id; }
+  std::string job_status(const std::string& run_id) const { return m_prefix + "status:" + run_id; }
+  std::string jobs_index() const { return m_prefix + "jobs:index"; }
+  std::string jobs_delayed() const { return m_prefix + "jobs:delayed"; }
+  std::string jobs_dead() const { return m_prefix + "jobs:dead"; }
+
   std::string batch(const std::string& batch_id) const { return m_prefix + "batch:" + batch_id; }
   std::string batch_chunks(const std::string& batch_id) const { return m_prefix + "batch:" + batch_id + ":chunk:"; }
 

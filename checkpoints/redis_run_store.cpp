@@ -42,6 +42,97 @@ return 1
   return script;
 }
 
+// Lua defining run_keys(), every key of the run whose keys a script is given
+// as KEYS[2..7] (checkpoint, files, events, epoch, job, status), with the
+// chunks its checkpoint and files point to.
+const std::string& lua_run_keys() {
+  static const std::string lua = fmt::format(R"lua(
+local function add_chunks(record, keys)
+  if type(record) ~= 'string' then return end
+  local count, prefix = string.match(record, '^%*(%d+) %d+ %x+ (.+)$')
+  if count and tonumber(count) <= {} then
+    for i = 0, tonumber(count) - 1 do keys[#keys + 1] = prefix .. i end
+  end
+end
+local function run_keys()
+  local keys = {{}}
+  for i = 2, 7 do keys[#keys + 1] = KEYS[i] end
+  if redis.call('TYPE', KEYS[2]).ok == 'string' then add_chunks(redis.call('GET', KEYS[2]), keys) end
+  if redis.call('TYPE', KEYS[3]).ok == 'hash' then
+    for _, record in ipairs(redis.call('HVALS', KEYS[3])) do add_chunks(record, keys) end
+  end
+  return keys
+end
+)lua", redis::k_max_chunks);
+  return lua;
+}
+
+// KEYS: lease and the run's keys. The bytes Redis spends on them, every
+// field and element counted (SAMPLES 0; the default estimates from five).
+const redis::Script& run_footprint_script() {
+  static const redis::Script script(lua_run_keys() + R"lua(
+local total = 0
+for _, key in ipairs(run_keys()) do
+  total = total + (redis.call('MEMORY', 'USAGE', key, 'SAMPLES', 0) or 0)
+end
+return total
+)lua");
+  return script;
+}
+
+// KEYS: lease, the run's keys, runs, expiring runs, jobs index, delayed, dead.
+// ARGV: owner, epoch, run id. 0 while the run's job is queued or running;
+// else deletes every key of the run, its lease last, and returns 1.
+const redis::Script& remove_run_script() {
+  static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
+if redis.call('TYPE', KEYS[6]).ok == 'hash' then
+  local state = redis.call('HGET', KEYS[6], 'state')
+  if state == 'queued' or state == 'running' then return 0 end
+end
+for _, key in ipairs(run_keys()) do redis.call('DEL', key) end
+redis.call('SREM', KEYS[8], ARGV[3])
+redis.call('ZREM', KEYS[9], ARGV[3])
+redis.call('ZREM', KEYS[10], ARGV[3])
+redis.call('ZREM', KEYS[11], ARGV[3])
+redis.call('LREM', KEYS[12], 0, ARGV[3])
+redis.call('DEL', KEYS[1])
+return 1
+)lua");
+  return script;
+}
+
+// KEYS: lease, the run's keys, expiring runs. ARGV: owner, epoch, run id,
+// ttl in ms. Every key of the run expires at the same instant.
+const redis::Script& expire_run_script() {
+  static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
+local now = redis.call('TIME')
+local ends = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[4])
+-- One instant for every key (PEXPIREAT): PEXPIRE would read the clock once per key.
+for _, key in ipairs(run_keys()) do redis.call('PEXPIREAT', key, ends) end
+redis.call('ZADD', KEYS[8], ends, ARGV[3])
+return 1
+)lua");
+  return script;
+}
+
+// KEYS: lease, the run's keys, expiring runs. ARGV: owner, epoch, run id.
+// Takes the expiry of a run given one away, from every key at once.
+const redis::Script& persist_run_script() {
+  static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
+if redis.call('PTTL', KEYS[2]) < 0 and redis.call('ZSCORE', KEYS[8], ARGV[3]) == false then return 0 end
+for _, key in ipairs(run_keys()) do redis.call('PERSIST', key) end
+redis.call('ZREM', KEYS[8], ARGV[3])
+return 1
+)lua");
+  return script;
+}
+
+// Milliseconds since the epoch, the clock of the expiring runs' scores.
+long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 util::Error unsafe_artifact_path(const std::string& path) {
   return fail(ErrorKind::bad_input, fmt::format("artifact path \"{}\" is not a relative path inside the run", path));
 }
@@ -100,6 +191,85 @@ util::Expected<redis::Fence> RedisRunStore::fence_for(const std::string& run_id,
   return handle->fence();
 }
 
+std::vector<std::string> RedisRunStore::run_keys(const std::string& run_id, const std::string& lease_key) const {
+  return {lease_key,
+          m_keys.checkpoint(run_id),
+          m_keys.files(run_id),
+          m_keys.events(run_id),
+          m_keys.epoch(run_id),
+          m_keys.job(run_id),
+          m_keys.job_status(run_id)};
+}
+
+util::Expected<std::uint64_t> RedisRunStore::footprint(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  std::lock_guard lock(m_mutex);
+  auto reply = run_footprint_script().run(m_connection, run_keys(run_id, m_keys.lease(run_id)), {});
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::script_error(*reply, "measuring run " + run_id, where());
+  return static_cast<std::uint64_t>(std::max(0LL, reply->integer));
+}
+
+util::Expected<void> RedisRunStore::remove(const std::string& run_id) {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  const std::string what = "removing run " + run_id;
+  std::lock_guard lock(m_mutex);
+  auto fence = fence_for(run_id, what);
+  if (!fence) return fence.error();
+  auto keys = run_keys(run_id, fence->lease_key);
+  for (auto key : {m_keys.runs(), m_keys.expiring_runs(), m_keys.jobs_index(), m_keys.jobs_delayed(), m_keys.jobs_dead()}) {
+    keys.push_back(std::move(key));
+  }
+  auto args = redis::fence_args(*fence);
+  args.push_back(run_id);
+  auto reply = remove_run_script().run(m_connection, keys, args);
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::script_error(*reply, what, where());
+  if (reply->integer == 0) {
+    return fail(ErrorKind::busy, fmt::format("run {} has a job that is queued or running; it was kept", run_id),
+                "job_active");
+  }
+  return {};
+}
+
+util::Expected<void> RedisRunStore::expire_run(const std::string& run_id, std::chrono::milliseconds ttl) {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  if (ttl.count() <= 0) return fail(ErrorKind::usage, "a run's time to live must be above 0");
+  const std::string what = "setting the expiry of run " + run_id;
+  std::lock_guard lock(m_mutex);
+  auto fence = fence_for(run_id, what);
+  if (!fence) return fence.error();
+  auto keys = run_keys(run_id, fence->lease_key);
+  keys.push_back(m_keys.expiring_runs());
+  auto args = redis::fence_args(*fence);
+  args.push_back(run_id);
+  args.push_back(std::to_string(ttl.count()));
+  auto reply = expire_run_script().run(m_connection, keys, args);
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::script_error(*reply, what, where());
+  return {};
+}
+
+util::Expected<void> RedisRunStore::persist_run(const std::string& run_id, const redis::Fence& fence) {
+  auto keys = run_keys(run_id, fence.lease_key);
+  keys.push_back(m_keys.expiring_runs());
+  auto args = redis::fence_args(fence);
+  args.push_back(run_id);
+  auto reply = persist_run_script().run(m_connection, keys, args);
+  if (!reply) return reply.error();
+  if (reply->is_error()) return redis::script_error(*reply, "taking the expiry of run " + run_id + " away", where());
+  return {};
+}
+
+util::Expected<std::optional<std::chrono::milliseconds>> RedisRunStore::expiry(const std::string& run_id) const {
+  if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
+  auto reply = redis::expect_success(command({"PTTL", m_keys.checkpoint(run_id)}), "reading the expiry of run " + run_id,
+                                     where());
+  if (!reply) return reply.error();
+  if (reply->integer < 0) return std::optional<std::chrono::milliseconds>();
+  return std::optional<std::chrono::milliseconds>(reply->integer);
+}
+
 util::Expected<std::unique_ptr<RunLock>> RedisRunStore::take_lease(const std::string& run_id, LeaseMode mode) {
   if (!is_valid_run_id(run_id)) return invalid_run_id_error(run_id);
   std::lock_guard lock(m_mutex);
@@ -109,6 +279,8 @@ util::Expected<std::unique_ptr<RunLock>> RedisRunStore::take_lease(const std::st
     it = it->second.expired() ? m_leases.erase(it) : std::next(it);
   }
   m_leases[run_id] = (*taken)->handle();
+  // Work on a run that was given an expiry must not lose parts of it midway.
+  if (auto persisted = persist_run(run_id, (*taken)->handle()->fence()); !persisted) return persisted.error();
   return std::unique_ptr<RunLock>(std::move(*taken));
 }
 
@@ -142,6 +314,7 @@ bool RedisRunStore::exists(const std::string& run_id) const {
 }
 
 std::vector<std::string> RedisRunStore::list() const {
+  forget_expired_runs();
   auto reply = or_throw(redis::expect_success(command({"SMEMBERS", m_keys.runs()}), "listing the runs", where()));
   std::vector<std::string> ids;
   for (const auto& element : reply.elements) {
@@ -149,6 +322,22 @@ std::vector<std::string> RedisRunStore::list() const {
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+void RedisRunStore::forget_expired_runs() const {
+  const std::string what = "forgetting runs that expired";
+  auto due = or_throw(redis::expect_success(
+      command({"ZRANGEBYSCORE", m_keys.expiring_runs(), "-inf", std::to_string(now_ms()), "LIMIT", "0", "1000"}),
+      what, where()));
+  for (const auto& element : due.elements) {
+    const std::string& run_id = element.text;
+    if (!is_valid_run_id(run_id)) continue;
+    auto exists = or_throw(redis::expect_success(command({"EXISTS", m_keys.checkpoint(run_id)}), what, where()));
+    if (exists.integer != 0) continue;
+    or_throw(redis::expect_success(command({"SREM", m_keys.runs(), run_id}), what, where()));
+    or_throw(redis::expect_success(command({"ZREM", m_keys.expiring_runs(), run_id}), what, where()));
+    or_throw(redis::expect_success(command({"ZREM", m_keys.jobs_index(), run_id}), what, where()));
+  }
 }
 
 util::Expected<RunState> RedisRunStore::read_checkpoint(const std::string& run_id) const {

@@ -56,6 +56,8 @@ class RedisRunStore final : public RunStore {
   util::Expected<void> append_event(const std::string& run_id, std::string_view line) override;
   util::Expected<std::unique_ptr<RunLock>> lock(const std::string& run_id) override;
   std::optional<std::string> lock_holder(const std::string& run_id) const override;
+  util::Expected<std::uint64_t> footprint(const std::string& run_id) const override;
+  util::Expected<void> remove(const std::string& run_id) override;
   // "<masked URL>#<run id>", e.g. "rediss://default:***@host:6379/0#report-acme-...".
   std::string location(const std::string& run_id) const override;
   util::Expected<void> save_batch(const BatchManifest& manifest) override;
@@ -74,6 +76,15 @@ class RedisRunStore final : public RunStore {
   util::Expected<std::vector<std::string>> read_events(const std::string& run_id,
                                                        std::size_t first = 0) const override;
 
+  // Makes every key of the run (checkpoint, files, their chunks, events,
+  // epoch, and its job and status hashes) expire `ttl` from now, in one
+  // script under this store's lease, so that no part outlives another. The
+  // next lock() or create() of the run takes the expiry away again.
+  util::Expected<void> expire_run(const std::string& run_id, std::chrono::milliseconds ttl);
+  // The run's expiry as Redis holds it (PTTL of its checkpoint); nullopt
+  // when it does not expire.
+  util::Expected<std::optional<std::chrono::milliseconds>> expiry(const std::string& run_id) const;
+
   const RedisKeys& keys() const { return m_keys; }
   const RedisStoreOptions& options() const { return m_options; }
   // The masked URL, for messages.
@@ -89,6 +100,14 @@ class RedisRunStore final : public RunStore {
   // The fence of this store's valid lease on the run, or why there is none.
   util::Expected<redis::Fence> fence_for(const std::string& run_id, const std::string& what) const;
   util::Expected<std::unique_ptr<RunLock>> take_lease(const std::string& run_id, LeaseMode mode);
+  // KEYS for the run scripts: the lease, then checkpoint, files, events,
+  // epoch, job and job status.
+  std::vector<std::string> run_keys(const std::string& run_id, const std::string& lease_key) const;
+  // Drops from the set of runs (and the job index) the runs whose expiry
+  // has ended and whose keys Redis has deleted.
+  void forget_expired_runs() const;
+  // Takes away the expiry expire_run gave the run, under `fence`.
+  util::Expected<void> persist_run(const std::string& run_id, const redis::Fence& fence);
   // Deletes what a killed creation left of a run: files, their chunks, events.
   util::Expected<void> clear_leftovers(const std::string& run_id, const redis::Fence& fence);
 

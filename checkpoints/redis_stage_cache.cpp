@@ -1,15 +1,46 @@
 #include "checkpoints/redis_stage_cache.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include <fmt/format.h>
 
+#include "checkpoints/retention.hpp"
 #include "lib/redis/chunked_value.hpp"
+#include "lib/redis/redis_fence.hpp"
+#include "lib/redis/redis_script.hpp"
 #include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
 
 namespace pipeline::checkpoints {
 namespace {
+
+// KEYS: an entry. ARGV: the record read. Deletes the entry and its chunks
+// unless a put replaced it since. 1 when deleted.
+const redis::Script& drop_cache_entry_script() {
+  static const redis::Script script(redis::lua_drop_chunks() + R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+drop_chunks(ARGV[1])
+redis.call('DEL', KEYS[1])
+return 1
+)lua");
+  return script;
+}
+
+// KEYS: an entry. The bytes Redis spends on it and its chunks.
+const redis::Script& cache_entry_footprint_script() {
+  static const redis::Script script(fmt::format(R"lua(
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+local total = redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', 0) or 0
+local count, prefix = string.match(record, '^%*(%d+) %d+ %x+ (.+)$')
+if count and tonumber(count) <= {} then
+  for i = 0, tonumber(count) - 1 do total = total + (redis.call('MEMORY', 'USAGE', prefix .. i, 'SAMPLES', 0) or 0) end
+end
+return total
+)lua", redis::k_max_chunks));
+  return script;
+}
 
 class RedisStageCache final : public StageCache {
  public:
@@ -39,11 +70,70 @@ class RedisStageCache final : public StageCache {
                             "keeping the " + entry.stage + " stage in the stage cache");
   }
 
+  util::Expected<CachePruneReport> prune(std::chrono::system_clock::time_point cutoff, bool dry_run) override {
+    CachePruneReport report;
+    const std::string what = "pruning the stage cache";
+    const std::string pattern = m_keys.stage_cache("*");
+    const std::size_t key_size = m_keys.stage_cache(std::string(64, '0')).size();
+    std::lock_guard lock(m_mutex);
+    std::string cursor = "0";
+    do {
+      auto page = redis::expect_success(m_connection.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}), what,
+                                        m_connection.where());
+      if (!page) return page.error();
+      if (page->elements.size() != 2) return util::fail(util::ErrorKind::failed, what + ": SCAN answered oddly");
+      cursor = page->elements[0].text;
+      for (const auto& key : page->elements[1].elements) {
+        // Chunks match the pattern too; an entry's key is the prefix and 64 hex digits.
+        if (key.text.size() != key_size) continue;
+        const std::string fingerprint = key.text.substr(key_size - 64);
+        if (!is_stage_fingerprint(fingerprint)) continue;
+        auto removed = prune_entry(fingerprint, cutoff, dry_run);
+        if (!removed) return removed.error();
+        if (!*removed) continue;
+        report.entries += 1;
+        report.bytes += **removed;
+      }
+    } while (cursor != "0");
+    return report;
+  }
+
   std::string location() const override { return m_connection.where() + " (" + m_keys.prefix() + "cache:)"; }
 
  private:
   redis::ValueSlot slot(const std::string& fingerprint) const {
     return {m_keys.stage_cache(fingerprint), "", m_keys.stage_cache_chunks(fingerprint)};
+  }
+
+  // The bytes an old or damaged entry frees, removed unless dry_run; nullopt
+  // for an entry that stays. m_mutex held.
+  util::Expected<std::optional<std::uint64_t>> prune_entry(const std::string& fingerprint,
+                                                          std::chrono::system_clock::time_point cutoff, bool dry_run) {
+    const auto key = m_keys.stage_cache(fingerprint);
+    const std::string what = "pruning the stage cache";
+    auto record = redis::expect_success(m_connection.command({"GET", key}), what, m_connection.where());
+    if (!record) return record.error();
+    if (!record->is_string()) return std::optional<std::uint64_t>();
+    auto text = redis::get_value(m_connection, slot(fingerprint));
+    // A damaged entry (chunks gone) is as good as none: it goes.
+    if (text && *text) {
+      const auto entry = parse_stage_cache_entry(**text, fingerprint);
+      if (entry && !stage_cache_entry_is_older(*entry, cutoff)) return std::optional<std::uint64_t>();
+    } else if (text) {
+      return std::optional<std::uint64_t>();
+    } else if (text.error().kind == util::ErrorKind::transient) {
+      return text.error();
+    }
+    auto bytes = cache_entry_footprint_script().run(m_connection, {key}, {});
+    if (!bytes) return bytes.error();
+    if (bytes->is_error()) return redis::script_error(*bytes, what, m_connection.where());
+    if (!dry_run) {
+      auto dropped = drop_cache_entry_script().run(m_connection, {key}, {record->text});
+      if (!dropped) return dropped.error();
+      if (dropped->is_error()) return redis::script_error(*dropped, what, m_connection.where());
+      if (dropped->integer == 0) return std::optional<std::uint64_t>();
+    }
+    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(std::max(0LL, bytes->integer)));
   }
 
   RedisKeys m_keys;

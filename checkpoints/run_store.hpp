@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -83,6 +84,15 @@ class RunStore {
   // process that is about to take it fail with busy. A holder on another host
   // cannot be checked and is reported as holding it.
   virtual std::optional<std::string> lock_holder(const std::string& run_id) const = 0;
+
+  // The bytes the run takes in the store, which removing it frees: disk
+  // blocks of a run folder's files, Redis's MEMORY USAGE of a run's keys.
+  virtual util::Expected<std::uint64_t> footprint(const std::string& run_id) const = 0;
+  // Deletes the whole run at once (checkpoint, files, events; in Redis also
+  // its finished job), never a part alone. The caller holds the run's lock,
+  // taken with lock() from this store. busy when the run has a job that is
+  // queued or running (Redis); bad_input when the run does not exist.
+  virtual util::Expected<void> remove(const std::string& run_id) = 0;
 
   // A folder path for humans (e.g. the run directory), for messages.
   virtual std::string location(const std::string& run_id) const = 0;

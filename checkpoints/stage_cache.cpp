@@ -1,5 +1,7 @@
 #include "checkpoints/stage_cache.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -7,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "checkpoints/retention.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/json_text.hpp"
 #include "lib/util/log.hpp"
@@ -44,6 +47,42 @@ class FileStageCache final : public StageCache {
     return util::write_file_atomic(path, util::dump_json(stage_cache_entry_json(*stored), 1) + "\n");
   }
 
+  util::Expected<CachePruneReport> prune(std::chrono::system_clock::time_point cutoff, bool dry_run) override {
+    CachePruneReport report;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(m_dir, ec)) return report;
+    for (std::filesystem::directory_iterator shard(m_dir, ec), end; !ec && shard != end; shard.increment(ec)) {
+      const std::string prefix = shard->path().filename().string();
+      std::error_code shard_ec;
+      if (prefix.size() != 2 || !shard->is_directory(shard_ec)) continue;
+      for (std::filesystem::directory_iterator it(shard->path(), shard_ec); !shard_ec && it != end;
+           it.increment(shard_ec)) {
+        const auto path = it->path();
+        const std::string fingerprint = path.stem().string();
+        if (path.extension() != ".json" || !is_stage_fingerprint(fingerprint) || fingerprint.substr(0, 2) != prefix) {
+          continue;
+        }
+        struct stat before {};
+        if (::lstat(path.c_str(), &before) != 0 || !S_ISREG(before.st_mode)) continue;
+        auto text = util::read_file(path);
+        if (!text) continue;
+        const auto entry = parse_stage_cache_entry(*text, fingerprint);
+        if (entry && !stage_cache_entry_is_older(*entry, cutoff)) continue;
+        if (!dry_run) {
+          // A put replaces the file by a rename: one made since the read has a new inode, and stays.
+          struct stat now {};
+          if (::lstat(path.c_str(), &now) != 0 || now.st_ino != before.st_ino) continue;
+          std::error_code remove_ec;
+          if (!std::filesystem::remove(path, remove_ec)) continue;
+        }
+        report.entries += 1;
+        report.bytes += static_cast<std::uint64_t>(before.st_blocks) * 512;
+      }
+    }
+    if (ec) return util::fail(util::ErrorKind::failed, fmt::format("cannot read {}: {}", m_dir.string(), ec.message()));
+    return report;
+  }
+
   std::string location() const override { return m_dir.string(); }
 
  private:
@@ -71,6 +110,22 @@ class MemoryStageCache final : public StageCache {
     return {};
   }
 
+  util::Expected<CachePruneReport> prune(std::chrono::system_clock::time_point cutoff, bool dry_run) override {
+    CachePruneReport report;
+    std::lock_guard lock(m_mutex);
+    for (auto it = m_entries.begin(); it != m_entries.end();) {
+      const auto entry = parse_stage_cache_entry(it->second, it->first);
+      if (entry && !stage_cache_entry_is_older(*entry, cutoff)) {
+        ++it;
+        continue;
+      }
+      report.entries += 1;
+      report.bytes += it->second.size();
+      it = dry_run ? std::next(it) : m_entries.erase(it);
+    }
+    return report;
+  }
+
   std::string location() const override { return "memory"; }
 
  private:
@@ -96,6 +151,11 @@ util::Expected<CachedStage> sealed_stage_cache_entry(const CachedStage& entry) {
   CachedStage stored = entry;
   stored.sha256 = util::sha256_hex(entry.output);
   return stored;
+}
+
+bool stage_cache_entry_is_older(const CachedStage& entry, std::chrono::system_clock::time_point cutoff) {
+  const auto created = parse_utc_time(entry.created_at);
+  return !created || *created < cutoff;
 }
 
 nlohmann::json stage_cache_entry_json(const CachedStage& entry) {

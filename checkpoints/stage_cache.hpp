@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -22,6 +24,12 @@ struct CachedStage {
   nlohmann::json usage = nlohmann::json::object();  // what it cost then (llm::Usage::to_json)
 };
 
+// What StageCache::prune removed, or with dry_run would remove.
+struct CachePruneReport {
+  std::size_t entries = 0;
+  std::uint64_t bytes = 0;  // disk blocks of a file, MEMORY USAGE in Redis
+};
+
 // Stage outputs by stage fingerprint, shared by every run that uses the same
 // cache: a stage whose fingerprint is found is not asked of the model again.
 // Backends: a folder (make_file_stage_cache), Redis (make_redis_stage_cache,
@@ -38,6 +46,10 @@ class StageCache {
   // Stores an entry (sha256 is computed here), replacing any entry for the
   // same fingerprint; crash-safe: a reader sees the old entry or the new one.
   virtual util::Expected<void> put(const CachedStage& entry) = 0;
+  // Removes the entries made before `cutoff` (their created_at) and the
+  // damaged ones, which no find() would return; with dry_run only counts
+  // them. An entry put again meanwhile is kept.
+  virtual util::Expected<CachePruneReport> prune(std::chrono::system_clock::time_point cutoff, bool dry_run) = 0;
   // A place name for messages, e.g. the folder.
   virtual std::string location() const = 0;
 };
@@ -47,6 +59,8 @@ bool is_stage_fingerprint(const std::string& text);
 // The entry as put() stores it: failed unless its fingerprint is one, and
 // with the SHA-256 of its output.
 util::Expected<CachedStage> sealed_stage_cache_entry(const CachedStage& entry);
+// True when the entry was made before `cutoff`, or its time cannot be read.
+bool stage_cache_entry_is_older(const CachedStage& entry, std::chrono::system_clock::time_point cutoff);
 // An entry as every backend stores it: JSON with the output and its origin.
 nlohmann::json stage_cache_entry_json(const CachedStage& entry);
 // The entry in a stored text, when it is whole and answers `fingerprint`

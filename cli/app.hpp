@@ -108,5 +108,6 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options);
 // The worker's options, beside the queue's (cli/queue_commands.cpp).
 void register_worker_command(CLI::App& app, GlobalOptions& options);
 void register_serve_command(CLI::App& app, GlobalOptions& options);
+void register_prune_command(CLI::App& app, GlobalOptions& options);
 
 }  // namespace pipeline::cli

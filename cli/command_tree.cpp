@@ -79,6 +79,7 @@ void build_app(CLI::App& app, GlobalOptions& options) {
   register_queue_commands(app, options);
   register_worker_command(app, options);
   register_serve_command(app, options);
+  register_prune_command(app, options);
   register_completion_command(app);
   register_manpage_command(app);
 }

@@ -26,6 +26,7 @@ struct SubmitOptions {
   NewRunArgs run;
   std::string existing_run;
   std::string priority = "normal";
+  std::string ttl;
 };
 
 // The worker's options as given.
@@ -36,6 +37,7 @@ struct WorkerArgs {
   std::string deadline;
   std::string drain_timeout = "25s";
   std::string allow_local_sources;
+  std::string ttl;
 };
 
 queue::Priority parse_priority_option(const std::string& text) {
@@ -46,6 +48,7 @@ queue::Priority parse_priority_option(const std::string& text) {
 
 void submit(const CLI::App& app, const GlobalOptions& options, const SubmitOptions& submit) {
   const queue::Priority priority = parse_priority_option(submit.priority);
+  const auto ttl = parse_run_ttl(submit.ttl);
   if (submit.existing_run.empty() && (submit.run.input.empty() || submit.run.brand.empty())) {
     throw FatalError(ErrorKind::usage, "submit needs a PDF and --brand, or --run <run_id> for a run that exists");
   }
@@ -74,6 +77,7 @@ void submit(const CLI::App& app, const GlobalOptions& options, const SubmitOptio
     job.notify = service::notify_url(created.state.settings);
   }
   job.job_id = job.run_id;
+  job.ttl_s = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
   job_queue->enqueue(job).value_or_throw();
   job_queue->update_status(job.run_id, {{"status", "queued"}, {"error", ""}}).value_or_throw();
   if (options.json) print_json({{"run_id", job.run_id}, {"status", "queued"}});
@@ -155,6 +159,7 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options) {
       ->check(not_empty());
   submit_command->add_option("--run", submit_options->existing_run, "Queue this existing run instead of a new one");
   submit_command->add_option("--priority", submit_options->priority, "high, normal (default) or low");
+  add_run_ttl_option(submit_command, submit_options->ttl);
   register_setup_options(submit_command, submit_options->run.setup);
   register_notify_option(submit_command, submit_options->run.notify_option);
   submit_command->footer(
@@ -218,6 +223,7 @@ void register_worker_command(CLI::App& app, GlobalOptions& options) {
                       "Let source jobs name local files, only regular files under this folder (default: http(s) "
                       "URLs only)")
       ->type_name("DIR");
+  add_run_ttl_option(command, worker->ttl);
   command->footer(
       "Exit 0 on SIGTERM after draining, and with --once when the job is done or the queue empty; 75 with\n"
       "--once when the job was left unfinished (it is back in the queue for the next invocation); 3 when the\n"
@@ -230,6 +236,7 @@ void register_worker_command(CLI::App& app, GlobalOptions& options) {
     loop.drain_timeout = parse_duration_option(worker->drain_timeout, "--drain-timeout");
     loop.deadline = parse_deadline(worker->deadline);
     loop.once = worker->once;
+    loop.ttl = parse_run_ttl(worker->ttl);
     if (!worker->allow_local_sources.empty()) {
       loop.sources = queue::local_sources_under(worker->allow_local_sources).value_or_throw();
     }

@@ -1,8 +1,11 @@
 #include "cli/queue_support.hpp"
 
+#include <fmt/format.h>
+
 #include "cli/run_support.hpp"
 #include "lib/notify/webhook_url.hpp"
 #include "lib/util/error.hpp"
+#include "lib/util/time.hpp"
 
 namespace pipeline::cli {
 
@@ -16,6 +19,24 @@ std::unique_ptr<checkpoints::RedisRunStore> open_queue_store(const GlobalOptions
   }
   store.release();
   return std::unique_ptr<checkpoints::RedisRunStore>(redis_store);
+}
+
+void add_run_ttl_option(CLI::App* command, std::string& ttl) {
+  command->add_option("--ttl", ttl,
+                      "How long a run lives on in Redis once its job is done or failed (e.g. 30d): then its checkpoint, "
+                      "files, events and job expire together (default: for ever)")
+      ->envname("PIPELINE_RUN_TTL")
+      ->type_name("DURATION");
+}
+
+std::chrono::milliseconds parse_run_ttl(const std::string& text) {
+  if (text.empty()) return std::chrono::milliseconds(0);
+  const auto ttl = util::parse_duration(text);
+  if (!ttl || *ttl < std::chrono::seconds(1) || *ttl > std::chrono::hours(24 * 365 * 60)) {
+    throw util::FatalError(util::ErrorKind::usage,
+                           fmt::format("--ttl takes a duration of 1s or more such as 30d or 12h, not \"{}\"", text));
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(*ttl);
 }
 
 nlohmann::json job_json(const queue::Job& job) {

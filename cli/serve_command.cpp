@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/queue_support.hpp"
 #include "cli/run_support.hpp"
 #include "lib/util/error.hpp"
 #include "service/access_tokens.hpp"
@@ -31,6 +32,7 @@ struct ServeArgs {
   std::string sse_keepalive = "15s";
   std::string drain_timeout = "25s";
   std::string allow_local_sources;
+  std::string ttl;
 };
 
 // HOST:PORT, [IPv6]:PORT, or a bare port on 127.0.0.1.
@@ -78,6 +80,7 @@ void register_serve_command(CLI::App& app, GlobalOptions& options) {
   command->add_option("--allow-local-sources", args->allow_local_sources,
                       "Let source_url name local files, only regular files under this folder")
       ->type_name("DIR");
+  add_run_ttl_option(command, args->ttl);
   command->footer(
       "Without tokens it listens on loopback only. Tokens: PIPELINE_SERVE_TOKENS or --token-file; a run's\n"
       "read token (POST /v1/runs) lets a browser read that run alone. See docs/http-api.md.\n\n"
@@ -97,6 +100,11 @@ void register_serve_command(CLI::App& app, GlobalOptions& options) {
         parse_duration_option(args->read_token_ttl, "--read-token-ttl"));
     serve.sse_keepalive = parse_duration_option(args->sse_keepalive, "--sse-keepalive");
     serve.drain_timeout = parse_duration_option(args->drain_timeout, "--drain-timeout");
+    serve.run_ttl = parse_run_ttl(args->ttl);
+    if (serve.run_ttl.count() > 0 && is_folder_store(options)) {
+      throw FatalError(ErrorKind::usage, "--ttl needs a Redis store, where runs can expire; prune a folder store "
+                                         "with `pipeline prune`");
+    }
     if (serve.read_token_ttl.count() < 1) throw FatalError(ErrorKind::usage, "--read-token-ttl must be 1s or more");
     if (serve.sse_keepalive.count() < 100) throw FatalError(ErrorKind::usage, "--sse-keepalive must be 100ms or more");
     if (!args->allow_local_sources.empty()) {

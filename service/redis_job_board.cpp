@@ -6,7 +6,8 @@
 
 namespace pipeline::service {
 
-RedisJobBoard::RedisJobBoard(const checkpoints::RedisRunStore& store) : m_queue(open_job_queue(store, "serve")) {}
+RedisJobBoard::RedisJobBoard(const checkpoints::RedisRunStore& store, std::chrono::milliseconds run_ttl)
+    : m_queue(open_job_queue(store, "serve")), m_run_ttl(run_ttl) {}
 
 util::Expected<void> RedisJobBoard::enqueue(queue::Job job) {
   std::lock_guard lock(m_mutex);
@@ -15,6 +16,9 @@ util::Expected<void> RedisJobBoard::enqueue(queue::Job job) {
   if (*live && !queue::is_final((*live)->state)) {
     return util::fail(util::ErrorKind::bad_input,
                        fmt::format("run {} is {} in the queue already", job.run_id, queue::to_string((*live)->state)));
+  }
+  if (job.ttl_s == 0 && m_run_ttl.count() > 0) {
+    job.ttl_s = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(m_run_ttl).count());
   }
   if (auto queued = m_queue->enqueue(job); !queued) return queued.error();
   return m_queue->update_status(job.run_id, {{"status", "queued"}, {"error", ""}});

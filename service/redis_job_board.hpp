@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 
@@ -12,8 +13,10 @@ namespace pipeline::service {
 // connection of its own shared by the server's threads one at a time.
 class RedisJobBoard final : public JobBoard {
  public:
-  // Throws FatalError when the store's server cannot be reached.
-  explicit RedisJobBoard(const checkpoints::RedisRunStore& store);
+  // Throws FatalError when the store's server cannot be reached. The jobs
+  // it queues carry `run_ttl` (serve --ttl; 0: none) as their ttl_s.
+  explicit RedisJobBoard(const checkpoints::RedisRunStore& store,
+                         std::chrono::milliseconds run_ttl = std::chrono::milliseconds(0));
 
   util::Expected<void> enqueue(queue::Job job) override;
   util::Expected<std::optional<queue::Job>> find(const std::string& job_id) override;
@@ -25,6 +28,7 @@ class RedisJobBoard final : public JobBoard {
  private:
   std::mutex m_mutex;
   std::unique_ptr<queue::JobQueue> m_queue;
+  std::chrono::milliseconds m_run_ttl;
 };
 
 }  // namespace pipeline::service

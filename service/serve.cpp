@@ -66,7 +66,7 @@ int serve(const RunSettings& settings, const ServeOptions& options) {
     idempotency = make_folder_idempotency_keys(location.folder);
   } else {
     auto& redis = dynamic_cast<checkpoints::RedisRunStore&>(*store);
-    board = std::make_unique<RedisJobBoard>(redis);
+    board = std::make_unique<RedisJobBoard>(redis, options.run_ttl);
     idempotency = make_redis_idempotency_keys(redis);
   }
 
@@ -100,6 +100,7 @@ int serve(const RunSettings& settings, const ServeOptions& options) {
     WorkerOptions worker_options;
     worker_options.concurrency = options.workers;
     worker_options.drain_timeout = options.drain_timeout;
+    worker_options.ttl = options.run_ttl;
     worker_options.sources = options.sources;
     worker_options.log = options.log;
     worker_options.progress = observe;

@@ -32,6 +32,9 @@ struct ServeOptions {
   // event streams; the rest of the connections stay free for other requests.
   std::size_t max_connections = 512;
   std::size_t max_event_streams = 448;
+  // Redis store: how long a run lives on once its job is over (--ttl), for
+  // the jobs it queues and its worker slots; 0: for ever.
+  std::chrono::milliseconds run_ttl{0};
   // Where source_url jobs may read documents (as `pipeline worker`'s).
   queue::SourcePolicy sources;
   // Lines for people (the address it listens on, jobs, the drain); may be null.

@@ -324,12 +324,33 @@ class Worker {
               std::make_unique<LentRunLock>(*lock), std::move(state), std::nullopt, control);
       jobs.finish(delivery, queue::JobState::done, "").value_or_throw();
       set_status(jobs, job.run_id, usage_fields({{"status", "completed"}, {"stages_done", "5"}}));
+      expire_finished(job, lock.get());
       log(fmt::format("job {} done", job.job_id));
       return JobOutcome::done;
     } catch (const FatalError& error) {
       return failed(jobs, delivery, *active, lock.get(), error);
     } catch (const std::exception& error) {
       return failed(jobs, delivery, *active, lock.get(), FatalError(ErrorKind::failed, error.what()));
+    }
+  }
+
+  // Gives the run of a job that is over its time to live (the job's own,
+  // else --ttl): every key of the run expires at the same instant, under
+  // its lease. Without a lease here (a source job refused before its run
+  // was made) only the job's hashes are there, and they expire alone.
+  void expire_finished(const queue::Job& job, checkpoints::RunLock* lock) {
+    const Ms ttl = job.ttl_s > 0 ? Ms(std::chrono::seconds(job.ttl_s)) : m_worker.ttl;
+    if (ttl.count() <= 0) return;
+    if (lock && lock->held()) {
+      if (auto expired = m_store->expire_run(job.run_id, ttl); !expired) {
+        log(fmt::format("job {}: {}", job.job_id, expired.error().message));
+      }
+      return;
+    }
+    for (const auto& key : {m_store->keys().job(job.run_id), m_store->keys().job_status(job.run_id)}) {
+      if (auto expired = m_store->command({"PEXPIRE", key, std::to_string(ttl.count())}); !expired) {
+        log(fmt::format("job {}: {}", job.job_id, expired.error().message));
+      }
     }
   }
 
@@ -375,6 +396,7 @@ class Worker {
         return JobOutcome::delayed;
       }
     }
+    expire_finished(job, lock);
     release_lease();
     jobs.finish(delivery, queue::JobState::failed, error.what()).value_or_throw();
     set_status(jobs, job.run_id, {{"status", "failed"}, {"error", error.what()}});

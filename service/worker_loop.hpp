@@ -24,6 +24,10 @@ struct WorkerOptions {
   bool once = false;                                     // one job (or an empty queue), then return
   std::optional<util::Clock::time_point> deadline;       // what does not fit goes back to the queue
   std::chrono::milliseconds drain_timeout{25000};        // on a stop signal, the stages in flight may finish
+  // How long a run lives on in Redis once its job is done or failed, all its
+  // keys together (RedisRunStore::expire_run), unless its job names its own
+  // (submit --ttl); 0: for ever.
+  std::chrono::milliseconds ttl{0};
   // Where source jobs may read documents: http(s) URLs, and local files only
   // under sources.local_root (--allow-local-sources).
   queue::SourcePolicy sources;

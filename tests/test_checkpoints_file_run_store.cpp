@@ -720,3 +720,25 @@ TEST_CASE("pushed brands are kept under .brands, found by id and listed sorted")
   CHECK(store->list().empty());
   CHECK(store->save_brand("../escape", "{}").error().kind == ErrorKind::bad_input);
 }
+
+TEST_CASE("footprint adds up a run folder's disk blocks; remove takes the whole folder away at once") {
+  TempDir dir;
+  auto store = make_file_run_store(dir.path());
+  std::unique_ptr<RunLock> lock;
+  run_with_two_done_stages(*store, "r1", &lock);
+  const auto before = store->footprint("r1");
+  REQUIRE(before.has_value());
+  auto written = store->write_artifact("r1", "big.bin", std::string(300'000, 'x'));
+  REQUIRE(written.has_value());
+  const auto after = store->footprint("r1");
+  REQUIRE(after.has_value());
+  CHECK(*after >= *before + 300'000);
+  CHECK(*after % 512 == 0);
+
+  REQUIRE(store->remove("r1").has_value());
+  CHECK_FALSE(fs::exists(dir / "r1"));
+  CHECK(store->list().empty());
+  CHECK(fs::is_empty(dir.path()));
+  CHECK(store->remove("r1").error().kind == ErrorKind::bad_input);
+  CHECK(store->footprint("r1").error().kind == ErrorKind::bad_input);
+}

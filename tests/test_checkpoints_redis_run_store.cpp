@@ -481,3 +481,117 @@ TEST_CASE("Redis out of reach: transient errors, and the methods without an erro
   CHECK_THROWS_AS(store->list(), util::FatalError);
   CHECK_FALSE(store->lock("r1").has_value());
 }
+
+namespace {
+
+// Every key of run `run_id` but its lease, with the run's job hashes.
+std::vector<std::string> redis_store_run_keys(const RedisServer& server, const std::string& run_id) {
+  std::vector<std::string> keys;
+  for (const auto& key : server.command({"KEYS", "pipeline:run:" + run_id + ":*"}).elements) {
+    if (key.text != "pipeline:run:" + run_id + ":lease") keys.push_back(key.text);
+  }
+  for (const auto& key : {"pipeline:job:" + run_id, "pipeline:status:" + run_id}) {
+    if (server.command({"EXISTS", key}).integer == 1) keys.push_back(key);
+  }
+  return keys;
+}
+
+// A run with a chunked artifact, events, and job and status hashes.
+void redis_store_finished_run(RunStore& store, const RedisServer& server, const std::string& run_id,
+                              std::unique_ptr<RunLock>* lock) {
+  run_with_two_done_stages(store, run_id, lock);
+  auto written = store.write_artifact(run_id, "big.bin", std::string(1'300'000, 'x'));
+  REQUIRE_MESSAGE(written.has_value(), written.error().message);
+  redis_store_require(store.append_event(run_id, R"({"event":"run_done"})"));
+  server.command({"HSET", "pipeline:job:" + run_id, "run_id", run_id, "state", "done"});
+  server.command({"HSET", "pipeline:status:" + run_id, "status", "completed"});
+}
+
+}  // namespace
+
+TEST_CASE("expire_run gives every key of a run one expiry; the next lock takes it away again") {
+  RedisServer server;
+  auto store = redis_store_for(server);
+  std::unique_ptr<RunLock> lock;
+  redis_store_finished_run(*store, server, "r1", &lock);
+  const auto keys = redis_store_run_keys(server, "r1");
+  // checkpoint, files, events, epoch, three chunks, job and status
+  REQUIRE(keys.size() >= 9);
+  CHECK_FALSE(store->expiry("r1")->has_value());
+
+  redis_store_require(store->expire_run("r1", 60s));
+  for (const auto& key : keys) {
+    CAPTURE(key);
+    const long long left = server.command({"PTTL", key}).integer;
+    CHECK(left > 50'000);
+    CHECK(left <= 60'000);
+  }
+  REQUIRE(store->expiry("r1")->has_value());
+  CHECK(**store->expiry("r1") > 50s);
+  CHECK_FALSE(server.command({"ZSCORE", "pipeline:runs:expiring", "r1"}).is_nil());
+
+  lock.reset();
+  auto again = store->lock("r1");
+  REQUIRE(again.has_value());
+  for (const auto& key : keys) {
+    CAPTURE(key);
+    CHECK(server.command({"PTTL", key}).integer == -1);
+  }
+  CHECK(server.command({"ZSCORE", "pipeline:runs:expiring", "r1"}).is_nil());
+  CHECK(store->load("r1").has_value());
+}
+
+TEST_CASE("an expired run goes whole: no key outlives the others, and list forgets it") {
+  RedisServer server;
+  auto store = redis_store_for(server);
+  std::unique_ptr<RunLock> lock;
+  redis_store_finished_run(*store, server, "r1", &lock);
+  run_with_two_done_stages(*store, "r2");
+  redis_store_require(store->expire_run("r1", 400ms));
+  lock.reset();
+  CHECK(store->list() == std::vector<std::string>{"r1", "r2"});
+  CHECK(eventually([&] { return server.command({"EXISTS", "pipeline:run:r1:checkpoint"}).integer == 0; }, 5s));
+  CHECK(redis_store_run_keys(server, "r1").empty());
+  CHECK(store->list() == std::vector<std::string>{"r2"});
+  CHECK(server.command({"SISMEMBER", "pipeline:runs", "r1"}).integer == 0);
+  CHECK(server.command({"ZCARD", "pipeline:runs:expiring"}).integer == 0);
+  CHECK(store->load("r2").has_value());
+}
+
+TEST_CASE("expire_run and remove need this store's lease") {
+  RedisServer server;
+  auto store = redis_store_for(server);
+  run_with_two_done_stages(*store, "r1");
+  auto expired = store->expire_run("r1", 60s);
+  REQUIRE_FALSE(expired.has_value());
+  CHECK(expired.error().message.find("holds no lease") != std::string::npos);
+  auto removed = store->remove("r1");
+  REQUIRE_FALSE(removed.has_value());
+  CHECK(store->exists("r1"));
+  CHECK(server.command({"PTTL", "pipeline:run:r1:checkpoint"}).integer == -1);
+}
+
+TEST_CASE("footprint counts a run's keys and chunks; remove deletes all of them at once") {
+  RedisServer server;
+  auto store = redis_store_for(server);
+  std::unique_ptr<RunLock> lock;
+  run_with_two_done_stages(*store, "small", &lock);
+  const auto small = store->footprint("small");
+  REQUIRE(small.has_value());
+  std::unique_ptr<RunLock> big_lock;
+  redis_store_finished_run(*store, server, "big", &big_lock);
+  const auto big = store->footprint("big");
+  REQUIRE(big.has_value());
+  // The chunks of the 1.3 MB artifact are counted.
+  CHECK(*big > 1'300'000);
+  CHECK(*small > 0);
+  CHECK(*small < 100'000);
+
+  redis_store_require(store->remove("big"));
+  CHECK(redis_store_run_keys(server, "big").empty());
+  CHECK(server.command({"EXISTS", "pipeline:run:big:lease"}).integer == 0);
+  CHECK(store->list() == std::vector<std::string>{"small"});
+  auto gone = store->footprint("big");
+  REQUIRE(gone.has_value());
+  CHECK(*gone == 0);
+}

@@ -86,3 +86,27 @@ TEST_CASE("the Redis stage cache takes concurrent puts and finds; Redis gone is 
   REQUIRE_FALSE(put.has_value());
   CHECK(put.error().kind == util::ErrorKind::transient);
 }
+
+TEST_CASE("prune removes old entries and their chunks from Redis and keeps newer ones") {
+  RedisServer server;
+  auto cache = checkpoints::make_redis_stage_cache(server.connect_options());
+  testing::check_stage_cache_prune(*cache);
+  // The old large entry's chunks went with it; the recent entry is all that is left.
+  const auto keys = server.command({"KEYS", "pipeline:cache:*"});
+  REQUIRE(keys.elements.size() == 1);
+  CHECK(keys.elements.at(0).text == "pipeline:cache:stage:" + testing::sample_cache_entry("recent").fingerprint);
+}
+
+TEST_CASE("prune of the Redis stage cache removes a damaged entry and leaves other keys alone") {
+  RedisServer server;
+  auto cache = checkpoints::make_redis_stage_cache(server.connect_options());
+  const auto entry = testing::sample_cache_entry("broken");
+  server.command({"SET", "pipeline:cache:stage:" + entry.fingerprint, "=not json"});
+  server.command({"SET", "pipeline:cache:stage:notes", "mine"});
+  server.command({"SET", "pipeline:run:x:checkpoint", "=keep"});
+  const auto pruned = cache->prune(std::chrono::sys_days(std::chrono::year(2000) / 1 / 1), false);
+  REQUIRE(pruned.has_value());
+  CHECK(pruned->entries == 1);
+  CHECK(server.command({"EXISTS", "pipeline:cache:stage:" + entry.fingerprint}).integer == 0);
+  CHECK(server.command({"EXISTS", "pipeline:cache:stage:notes", "pipeline:run:x:checkpoint"}).integer == 2);
+}

@@ -8,6 +8,7 @@
 #include "checkpoints/stage_cache.hpp"
 #include "lib/util/file_io.hpp"
 #include "lib/util/sha256.hpp"
+#include "lib/util/time.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/stage_cache_checks.hpp"
 
@@ -91,4 +92,33 @@ TEST_CASE("the default folder follows XDG_CACHE_HOME, then HOME") {
   const char* home = std::getenv("HOME");
   if (home) CHECK(checkpoints::default_stage_cache_dir() == std::filesystem::path(home) / ".cache/pipeline");
   if (old_xdg) ::setenv("XDG_CACHE_HOME", saved_xdg.c_str(), 1);
+}
+
+TEST_CASE("prune removes old entries from both backends and keeps newer ones") {
+  testing::TempDir dir;
+  auto files = checkpoints::make_file_stage_cache(dir / "cache");
+  testing::check_stage_cache_prune(*files);
+  auto memory = checkpoints::make_memory_stage_cache();
+  testing::check_stage_cache_prune(*memory);
+  // A cache folder that was never made has nothing to prune.
+  auto none = checkpoints::make_file_stage_cache(dir / "none");
+  CHECK(none->prune(std::chrono::system_clock::now(), false)->entries == 0);
+}
+
+TEST_CASE("prune removes a damaged cache file, which no find would return, and leaves other files alone") {
+  testing::TempDir dir;
+  auto cache = checkpoints::make_file_stage_cache(dir / "cache");
+  auto entry = testing::sample_cache_entry("damaged-old");
+  entry.created_at = util::now_iso8601();
+  REQUIRE(cache->put(entry));
+  const std::filesystem::path path = dir / ("cache/" + entry.fingerprint.substr(0, 2) + "/" + entry.fingerprint + ".json");
+  REQUIRE(std::filesystem::exists(path));
+  std::ofstream(path, std::ios::app) << "torn";
+  const std::filesystem::path stranger = dir / "cache/notes.txt";
+  std::ofstream(stranger) << "mine";
+  const auto pruned = cache->prune(std::chrono::sys_days(std::chrono::year(2000) / 1 / 1), false);
+  REQUIRE(pruned.has_value());
+  CHECK(pruned->entries == 1);
+  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK(std::filesystem::exists(stranger));
 }

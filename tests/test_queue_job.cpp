@@ -106,3 +106,20 @@ TEST_CASE("a retry's redo_from survives the hash; none is left out; past stage 5
     CHECK(refused.error().message.find("redo_from") != std::string::npos);
   }
 }
+
+TEST_CASE("a job's ttl_s survives the hash; none and a negative one mean no TTL of its own") {
+  Job job;
+  job.job_id = "r3";
+  job.run_id = "r3";
+  job.ttl_s = 2'592'000;
+  std::map<std::string, std::string> fields;
+  for (const auto& [name, value] : job.to_fields()) fields[name] = value;
+  CHECK(fields.at("ttl_s") == "2592000");
+  CHECK(Job::from_fields(fields)->ttl_s == 2'592'000);
+
+  job.ttl_s = 0;
+  fields.clear();
+  for (const auto& [name, value] : job.to_fields()) fields[name] = value;
+  CHECK(fields.count("ttl_s") == 0);
+  CHECK(Job::from_fields({{"run_id", "r3"}, {"ttl_s", "-5"}})->ttl_s == 0);
+}

@@ -10,6 +10,7 @@ TEST_CASE("parse_duration reads seconds, minutes, hours and milliseconds") {
   CHECK(parse_duration("1.5m")->count() == 90'000);
   CHECK(parse_duration("2h")->count() == 7'200'000);
   CHECK(parse_duration("250ms")->count() == 250);
+  CHECK(parse_duration("30d")->count() == 30LL * 86'400'000);
 }
 
 TEST_CASE("parse_duration refuses what is not a positive duration") {
@@ -18,7 +19,7 @@ TEST_CASE("parse_duration refuses what is not a positive duration") {
   CHECK_FALSE(parse_duration("-5s"));
   CHECK_FALSE(parse_duration("0"));
   CHECK_FALSE(parse_duration("5 parsecs"));
-  CHECK_FALSE(parse_duration("5d"));
+  CHECK_FALSE(parse_duration("5w"));
 }
 
 TEST_CASE("now_iso8601 has the documented shape") {

@@ -1,5 +1,6 @@
 #include "lib/queue/job.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -69,6 +70,7 @@ std::vector<std::pair<std::string, std::string>> Job::to_fields() const {
       {"deaths", std::to_string(deaths)},
   };
   if (redo_from > 0) fields.emplace_back("redo_from", std::to_string(redo_from));
+  if (ttl_s > 0) fields.emplace_back("ttl_s", std::to_string(ttl_s));
   const std::pair<const char*, const std::string*> optional_fields[] = {
       {"source", &source},         {"brand", &brand},           {"notify", &notify},
       {"error", &error},           {"worker", &worker},         {"entry", &entry},
@@ -117,6 +119,7 @@ util::Expected<Job> Job::from_fields(const std::map<std::string, std::string>& f
   job.deaths = job_count_field(fields, "deaths");
   job.redo_from = job_count_field(fields, "redo_from");
   if (job.redo_from > 5) return job_field_error(fmt::format("redo_from {} is not a stage (1-5)", job.redo_from));
+  job.ttl_s = std::max(0, job_count_field(fields, "ttl_s"));
   job.error = job_text_field(fields, "error");
   job.worker = job_text_field(fields, "worker");
   job.entry = job_text_field(fields, "entry");

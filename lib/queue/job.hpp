@@ -43,6 +43,9 @@ struct Job {
   // A retry asked to redo the stages from this one (1-5) on, done or not;
   // 0: carry on from the first stage not done. Cleared once that stage is done.
   int redo_from = 0;
+  // Seconds the run lives on in Redis once its job is over (submit --ttl);
+  // 0: as long as the worker's --ttl says, else for ever.
+  int ttl_s = 0;
   std::string error;
   std::string worker;  // the worker that has or last had it
   std::string entry;   // the stream entry that stands for the job now (docs/queue.md)

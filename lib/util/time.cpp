@@ -46,6 +46,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   else if (unit == "ms") scale = 1;
   else if (unit == "m" || unit == "min") scale = 60'000;
   else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
   else return std::nullopt;
   const double milliseconds = std::round(number * scale);
   // Less than half a millisecond would be a zero timeout, which means none to libcurl.

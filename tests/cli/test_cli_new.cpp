@@ -116,10 +116,10 @@ TEST_CASE("a timeout that is not a duration is a usage error of one line, by fla
   check_single_error(env.run(with({"--connect-timeout", "0"})), 2);
   check_single_error(env.run(with({"--request-timeout", "-5m"})), 2);
   check_single_error(env.run(with({"--request-timeout", "5 parsecs"})), 2);
-  env.options.env["PIPELINE_REQUEST_TIMEOUT"] = "5d";
+  env.options.env["PIPELINE_REQUEST_TIMEOUT"] = "5w";
   result = env.run(run);
   check_single_error(result, 2);
-  CHECK(result.err.find("\"5d\" is not a duration") != std::string::npos);
+  CHECK(result.err.find("\"5w\" is not a duration") != std::string::npos);
   CHECK(server.request_count() == 0);
   CHECK((!std::filesystem::exists(env.runs_dir) || std::filesystem::is_empty(env.runs_dir)));
 }

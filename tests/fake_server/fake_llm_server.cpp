@@ -121,6 +121,7 @@ struct FakeLlmServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
+  std::shared_ptr<ProviderLimits> limits;  // guarded by mutex
 
   mutable std::mutex mutex;
   std::deque<ScriptedReply> queue;
@@ -225,6 +226,11 @@ struct FakeLlmServer::Impl {
     response.set_content(nlohmann::json{{"object", "list"}, {"data", data}}.dump(), "application/json");
   }
 
+  std::shared_ptr<ProviderLimits> provider_limits() {
+    std::lock_guard lock(mutex);
+    return limits;
+  }
+
   void handle_chat(const httplib::Request& request, httplib::Response& response) {
     auto guard = std::make_shared<InFlight>(*this);
     auto body = nlohmann::json::parse(request.body, nullptr, false);
@@ -272,6 +278,7 @@ struct FakeLlmServer::Impl {
       response.set_content(refusal->body, "application/json");
       return;
     }
+    if (!answer_within_limits(provider_limits().get(), body, response)) return;
     const ScriptedReply reply = take_reply(request.body).value_or(ScriptedReply{});
     if (reply.fault == FaultKind::echo_authorization) {
       std::string presented = request.get_header_value("Authorization");
@@ -617,5 +624,15 @@ int FakeLlmServer::request_count() const {
 }
 
 int FakeLlmServer::max_in_flight() const { return m_impl->max_in_flight.load(); }
+
+void FakeLlmServer::set_provider_limits(ProviderLimitSettings settings) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->limits = std::make_shared<ProviderLimits>(settings);
+}
+
+int FakeLlmServer::rate_limited_count() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->limits ? m_impl->limits->refused() : 0;
+}
 
 }  // namespace pipeline::testing

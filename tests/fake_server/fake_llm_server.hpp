@@ -14,6 +14,7 @@
 
 #include "tests/fake_server/prompt_cache.hpp"
 #include "tests/fake_server/provider_dialect.hpp"
+#include "tests/fake_server/provider_limits.hpp"
 
 namespace pipeline::testing {
 
@@ -122,6 +123,12 @@ class FakeLlmServer {
   std::vector<int> client_ports() const;
   // The most chat requests the server was answering at the same moment.
   int max_in_flight() const;
+
+  // Plays a provider account's rate limits (provider_limits.hpp), shared by
+  // every connection; default: none. Requests over them get 429.
+  void set_provider_limits(ProviderLimitSettings settings);
+  // Chat requests refused for the limits so far.
+  int rate_limited_count() const;
 
  private:
   struct Impl;

@@ -1,7 +1,8 @@
 // fake-llm-server: the test fake of an OpenAI-compatible API, on its own, for
 // benchmarks and shell use. Prints "listening on http://127.0.0.1:PORT/v1" and
 // serves until SIGTERM or SIGINT; then prints "requests: N" (chat requests
-// answered) and "max in flight: N" (the most answered at the same moment).
+// answered), "max in flight: N" (the most answered at the same moment) and
+// "rate limited: N" (refused with 429 for --rpm/--tpm, a provider's limits).
 
 #include <csignal>
 #include <cstdio>
@@ -23,7 +24,7 @@ extern "C" void on_stop(int) { g_stop = 1; }
 int usage(const char* message) {
   std::fprintf(stderr,
                "fake-llm-server: %s\n"
-               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none] [--cache none|openai|anthropic]\n"
+               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none] [--cache none|openai|anthropic] [--rpm N] [--tpm N]\n"
                "Serves POST /v1/chat/completions and GET /v1/models on 127.0.0.1 (a free port unless --port).\n",
                message);
   return 2;
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   pipeline::testing::Dialect dialect = pipeline::testing::Dialect::openai;
   bool report_cost = true;
   pipeline::testing::CacheRules cache = pipeline::testing::CacheRules::none;
+  pipeline::testing::ProviderLimitSettings limits;
   for (int i = 1; i < argc; ++i) {
     const std::string option = argv[i];
     if (option == "--help" || option == "-h") {
@@ -71,6 +73,11 @@ int main(int argc, char** argv) {
       auto parsed = pipeline::testing::parse_cache_rules(value);
       if (!parsed) return usage("--cache takes none, openai or anthropic");
       cache = *parsed;
+    } else if (option == "--rpm" || option == "--tpm") {
+      const long long number = std::strtoll(value, &end, 10);
+      if (*end != '\0' || number < 0) return usage((option + " takes a whole number (0: no limit)").c_str());
+      if (option == "--rpm") limits.requests_per_minute = static_cast<int>(number);
+      else limits.tokens_per_minute = number;
     } else if (option == "--model") {
       models.emplace_back(value);
     } else {
@@ -90,10 +97,12 @@ int main(int argc, char** argv) {
     server.set_report_cost(report_cost);
     server.set_cache_rules(cache);
     if (!models.empty()) server.set_models(models);
+    if (limits.requests_per_minute > 0 || limits.tokens_per_minute > 0) server.set_provider_limits(limits);
     std::printf("listening on %s\n", server.base_url().c_str());
     std::fflush(stdout);
     while (g_stop == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::printf("requests: %d\nmax in flight: %d\n", server.request_count(), server.max_in_flight());
+    std::printf("requests: %d\nmax in flight: %d\nrate limited: %d\n", server.request_count(), server.max_in_flight(),
+                server.rate_limited_count());
     std::fflush(stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fake-llm-server: %s\n", e.what());
