@@ -95,7 +95,8 @@ util::Expected<PruneReport> prune_runs(RunStore& store, const PruneRules& rules,
     return prune_status_matches(rules.status, state.status) && saved && *saved <= cutoff;
   };
   for (const auto& run_id : store.list()) {
-    PrunedRun run{run_id};
+    PrunedRun run;
+    run.run_id = run_id;
     auto state = store.read_checkpoint(run_id);
     if (!state) {
       // A run that vanished meanwhile (removed, expired) is no longer ours to report.

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "checkpoints/redis_run_store.hpp"
 #include "lib/util/file_io.hpp"
 #include "tests/support/cli_env.hpp"
