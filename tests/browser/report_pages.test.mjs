@@ -11,14 +11,14 @@
 // usage: node report_pages.test.mjs --pipeline BIN --fake BIN --source DIR --screenshots DIR [--chromium BIN]
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { BrowserTest } from './browser_test.mjs';
 import { k_launch_args, loadPuppeteer } from './chromium.mjs';
 
 const k_overall_timeout_ms = 150000;
@@ -41,64 +41,12 @@ for (const name of ['pipeline', 'fake', 'source', 'screenshots']) {
 }
 const puppeteer = await loadPuppeteer('report_pages', args.chromium);
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-pages-'));
-let fake = null;
-let browser = null;
+const test = new BrowserTest('report_pages', { timeoutMs: k_overall_timeout_ms, cwd: args.source });
+const { tmp } = test;
 
-function log(text) {
-  console.log(`report_pages: ${text}`);
-}
-
-async function cleanUp() {
-  if (browser) await browser.close().catch(() => {});
-  browser = null;
-  if (fake && fake.exitCode === null && fake.signalCode === null) {
-    await new Promise((resolve) => {
-      const timer = setTimeout(() => { fake.kill('SIGKILL'); resolve(); }, 5000);
-      fake.once('exit', () => { clearTimeout(timer); resolve(); });
-      fake.kill('SIGTERM');
-    });
-  }
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-const watchdog = setTimeout(async () => {
-  console.error(`report_pages: FAILED: took longer than ${k_overall_timeout_ms / 1000} s`);
-  await cleanUp();
-  process.exit(1);
-}, k_overall_timeout_ms);
-
-// The environment of pipeline: none of the caller's settings, the fake model, everything under tmp.
+// The environment of pipeline: the fake model, and its runs under tmp.
 function childEnv(baseUrl) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(PIPELINE_|OPENROUTER_|OPENAI_)/.test(key)) env[key] = value;
-  }
-  return {
-    ...env, HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'), XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
-    XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), PIPELINE_CACHE_DIR: path.join(tmp, 'cache'), PIPELINE_NO_CACHE: '1',
-    PIPELINE_RUNS_DIR: path.join(tmp, 'runs'),
-    ...(baseUrl ? { PIPELINE_BASE_URL: baseUrl, PIPELINE_MODEL: 'test-model', PIPELINE_API_KEY: '' } : {}),
-  };
-}
-
-// Starts the fake model server and resolves with the URL it listens on.
-function startFake() {
-  return new Promise((resolve, reject) => {
-    fake = spawn(args.fake, [], { cwd: args.source, env: childEnv(''), stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`fake-llm-server printed no "listening on":\n${out}`)), 15000);
-    fake.stdout.on('data', (chunk) => {
-      out = (out + chunk).slice(-20000);
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    fake.stderr.on('data', () => {});
-    fake.once('exit', (code) => { clearTimeout(timer); reject(new Error(`fake-llm-server exited (${code})`)); });
-  });
+  return test.childEnv(baseUrl, { PIPELINE_RUNS_DIR: path.join(tmp, 'runs') });
 }
 
 function pipeline(baseUrl, argv) {
@@ -138,7 +86,7 @@ async function accessibilityProblems(page, name, href, width) {
       id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((node) => node.target.join(' ')).slice(0, 3) })) };
   });
   await page.setBypassCSP(false);
-  log(`axe-core ${result.version} on ${name} at ${width} px: ${result.violations.length} violations ` +
+  test.log(`axe-core ${result.version} on ${name} at ${width} px: ${result.violations.length} violations ` +
     `(${result.violations.map((v) => `${v.id}:${v.impact}`).join(', ') || 'none'})`);
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${name} at ${width} px: axe ${v.impact} ${v.id} (${v.help}): ${v.nodes.join(', ')}`);
@@ -157,7 +105,7 @@ async function cardPages(page, href, format) {
   await page.emulateMediaType('print');
   const heights = await page.$$eval('.card', (cards) => cards.map((card) =>
     Math.round(card.getBoundingClientRect().height / 96 * 25.4)));
-  log(`${format}: card heights in mm: ${heights.join(', ')}`);
+  test.log(`${format}: card heights in mm: ${heights.join(', ')}`);
   await page.emulateMediaType(null);
   const pdf = await page.pdf({ format, preferCSSPageSize: false, printBackground: false });
   // Every page object of Chromium's PDF is "/Type /Page" and the tree "/Type /Pages".
@@ -165,8 +113,8 @@ async function cardPages(page, href, format) {
 }
 
 async function main() {
-  const url = await startFake();
-  log(`fake model at ${url}`);
+  const { url } = await test.startListening('fake-llm-server', args.fake, [], childEnv(''));
+  test.log(`fake model at ${url}`);
   const example = path.join(args.source, 'examples', 'example-case-study.pdf');
   pipeline(url, ['run', example, '--brand', 'hollowmere-dairy', '--run-id', 'dairy']);
   pipeline(url, ['run', example, '--brand', 'marigold-mill', '--run-id', 'spice']);
@@ -177,17 +125,17 @@ async function main() {
     compare: pathToFileURL(comparePath).href,
   };
 
-  browser = await puppeteer.launch({
+  test.browser = await puppeteer.launch({
     executablePath: args.chromium,
     headless: 'shell',
     args: [...k_launch_args, `--user-data-dir=${path.join(tmp, 'chromium')}`],
   });
-  const page = await browser.newPage();
+  const page = await test.browser.newPage();
   // Every failed check, so that one run shows them all.
   const problems = [];
   for (const format of ['A4', 'Letter']) {
     const count = await cardPages(page, pages.report, format);
-    log(`report printed on ${format}: the masthead and five cards on ${count} pages`);
+    test.log(`report printed on ${format}: the masthead and five cards on ${count} pages`);
     if (count > 3) problems.push(`the five cards print on ${count} ${format} pages, not 3 at most`);
   }
   for (const [name, href] of Object.entries(pages)) {
@@ -197,7 +145,7 @@ async function main() {
   for (const [name, href] of Object.entries(pages)) {
     for (const width of k_phone_widths) {
       const seen = await widths(page, href, width);
-      log(`${name} at ${width} px: scrollWidth ${seen.scroll}, innerWidth ${seen.inner}`);
+      test.log(`${name} at ${width} px: scrollWidth ${seen.scroll}, innerWidth ${seen.inner}`);
       // On a phone the layout viewport grows to the content, so the window must also stay the phone's width.
       if (seen.scroll > seen.inner || seen.inner > width) {
         problems.push(`${name} at ${width} px scrolls sideways: scrollWidth ${seen.scroll}, innerWidth ${seen.inner}; wide: ${seen.wide.join(', ')}`);
@@ -237,12 +185,12 @@ async function main() {
 let failed = false;
 try {
   await main();
-  log('ok');
+  test.log('ok');
 } catch (error) {
   failed = true;
   console.error(`report_pages: FAILED: ${error.stack || error.message}`);
+  test.printChildErrors();
 } finally {
-  clearTimeout(watchdog);
-  await cleanUp();
+  await test.cleanUp();
 }
 process.exit(failed ? 1 : 0);

@@ -11,13 +11,12 @@
 // usage: node serve_page.test.mjs --pipeline BIN --fake BIN --source DIR --screenshot PNG [--chromium BIN]
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { BrowserTest } from './browser_test.mjs';
 import { k_launch_args, loadPuppeteer } from './chromium.mjs';
 
 const k_overall_timeout_ms = 120000;
@@ -40,85 +39,15 @@ for (const name of ['pipeline', 'fake', 'source', 'screenshot']) {
 
 const puppeteer = await loadPuppeteer('serve_page', args.chromium);
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'serve-page-'));
-const children = [];
-let browser = null;
-
-function log(text) {
-  console.log(`serve_page: ${text}`);
-}
-
-async function cleanUp() {
-  if (browser) await browser.close().catch(() => {});
-  browser = null;
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  }
-  await Promise.all(children.map((child) => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 5000);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
-  })));
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-const watchdog = setTimeout(async () => {
-  console.error(`serve_page: FAILED: took longer than ${k_overall_timeout_ms / 1000} s`);
-  await cleanUp();
-  process.exit(1);
-}, k_overall_timeout_ms);
-
-// The environment of the child processes: none of the caller's pipeline or
-// provider settings, the fake model, and everything else under tmp.
-function childEnv(baseUrl, extra = {}) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(PIPELINE_|OPENROUTER_|OPENAI_)/.test(key)) env[key] = value;
-  }
-  return {
-    ...env, HOME: tmp, XDG_CACHE_HOME: path.join(tmp, 'xdg-cache'), XDG_DATA_HOME: path.join(tmp, 'xdg-data'),
-    XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), PIPELINE_CACHE_DIR: path.join(tmp, 'cache'), PIPELINE_NO_CACHE: '1',
-    ...(baseUrl ? { PIPELINE_BASE_URL: baseUrl, PIPELINE_MODEL: 'test-model', PIPELINE_API_KEY: '' } : {}),
-    ...extra,
-  };
-}
-
-// Starts a program and resolves with the first "listening on URL" it prints.
-function startListening(name, program, argv, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, argv, { cwd: args.source, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`${name} printed no "listening on" within 15 s:\n${out}${err}`)),
-      15000);
-    child.stdout.on('data', (chunk) => {
-      out = (out + chunk).slice(-20000);
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] });
-      }
-    });
-    child.stderr.on('data', (chunk) => {
-      err += chunk;
-      if (err.length > 20000) err = err.slice(-10000);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before it listened:\n${out}${err}`));
-    });
-    child.stderrText = () => err;
-  });
-}
+const test = new BrowserTest('serve_page', { timeoutMs: k_overall_timeout_ms, cwd: args.source });
+const { tmp } = test;
 
 async function startServe(fakeUrl, extraEnv = {}) {
   const store = fs.mkdtempSync(path.join(tmp, 'store-'));
-  const { child, url } = await startListening('pipeline serve', args.pipeline,
+  const { child, url } = await test.startListening('pipeline serve', args.pipeline,
     ['serve', '--listen', '127.0.0.1:0', '--store', store, '--workers', '2', '--brands-dir',
       path.join(args.source, 'examples/brands')],
-    childEnv(fakeUrl, extraEnv));
-  child.removeAllListeners('exit');
+    test.childEnv(fakeUrl, extraEnv));
   const origin = new URL(url).origin;
   assert.match(origin, /^http:\/\/127\.0\.0\.1:\d+$/, `serve listens on loopback: ${url}`);
   return { child, origin };
@@ -127,7 +56,7 @@ async function startServe(fakeUrl, extraEnv = {}) {
 // A page with watchers: every request's URL must be on `origin`; console
 // errors and answers of 400 and above are collected for the checks.
 async function openWatchedPage(origin, allow = () => false) {
-  const page = await browser.newPage();
+  const page = await test.browser.newPage();
   const seen = { requests: [], foreign: [], errors: [], failures: [] };
   watch(page, origin, seen, allow);
   return { page, seen };
@@ -252,7 +181,7 @@ async function checkStageFigures(page, run) {
 async function openReport(page, origin, runId) {
   const href = await page.$eval('#report-link', (link) => link.href);
   assert.ok(href.startsWith(`${origin}/v1/runs/${runId}/report.html`), `the report link: ${href}`);
-  const opened = browser.waitForTarget((target) => target.url().startsWith(href.split('?')[0]), { timeout: 10000 });
+  const opened = test.browser.waitForTarget((target) => target.url().startsWith(href.split('?')[0]), { timeout: 10000 });
   await page.click('#report-link');
   const report = await (await opened).page();
   const seen = { requests: [], foreign: [], errors: [], failures: [] };
@@ -269,7 +198,7 @@ async function openReport(page, origin, runId) {
 
 async function withoutTokens(fakeUrl) {
   const { origin } = await startServe(fakeUrl);
-  log(`serve without tokens at ${origin}`);
+  test.log(`serve without tokens at ${origin}`);
   const { page, seen } = await openWatchedPage(origin);
   await page.emulateMediaFeatures([{ name: 'prefers-reduced-motion', value: 'reduce' }]);
   await page.setViewport({ width: 1280, height: 900 });
@@ -281,7 +210,7 @@ async function withoutTokens(fakeUrl) {
 
   const started = Date.now();
   const runId = await startRunFromPage(page, 'hollowmere-dairy');
-  log(`run ${runId} completed in the page after ${Date.now() - started} ms`);
+  test.log(`run ${runId} completed in the page after ${Date.now() - started} ms`);
   const run = await getJson(origin, `/v1/runs/${runId}`);
   assert.equal(run.status, 'completed');
   assert.equal(await page.$eval('#run-status', (node) => node.textContent), 'Completed');
@@ -309,7 +238,7 @@ async function withoutTokens(fakeUrl) {
 async function withTokens(fakeUrl) {
   const token = `svc-${randomBytes(12).toString('hex')}`;
   const { origin } = await startServe(fakeUrl, { PIPELINE_SERVE_TOKENS: token });
-  log(`serve with tokens at ${origin}`);
+  test.log(`serve with tokens at ${origin}`);
   // The answers of 400 and above each step provokes on purpose (the browser
   // logs each as a console error too); none at other times.
   let expected = /401/;
@@ -363,7 +292,7 @@ async function withTokens(fakeUrl) {
   assert.equal(await page.$eval('#token-panel', (node) => node.hidden), true, 'no token asked after a reload');
 
   const runId = await startRunFromPage(page, 'page-test-creamery');
-  log(`run ${runId} with a read token completed in the page`);
+  test.log(`run ${runId} with a read token completed in the page`);
   const run = await getJson(origin, `/v1/runs/${runId}`, token);
   assert.equal(run.brand && run.brand.id, 'page-test-creamery');
   checkStagesArrived(await page.evaluate(() => window.__stageLog), run);
@@ -397,13 +326,12 @@ async function withTokens(fakeUrl) {
 }
 
 async function main() {
-  const fake = await startListening('fake-llm-server', args.fake,
+  const fake = await test.startListening('fake-llm-server', args.fake,
     // Slow enough that the stages of a run finish seconds apart (a run takes
     // about 6 s), so that the page can be seen to show them as they finish.
-    ['--first-token-ms', '200', '--tokens-per-second', '1000'], childEnv(''));
-  fake.child.removeAllListeners('exit');
-  log(`fake model at ${fake.url}`);
-  browser = await puppeteer.launch({
+    ['--first-token-ms', '200', '--tokens-per-second', '1000'], test.childEnv(''));
+  test.log(`fake model at ${fake.url}`);
+  test.browser = await puppeteer.launch({
     executablePath: args.chromium,
     headless: 'shell',
     args: [...k_launch_args, `--user-data-dir=${path.join(tmp, 'chromium')}`],
@@ -415,15 +343,12 @@ async function main() {
 let failed = false;
 try {
   await main();
-  log('ok');
+  test.log('ok');
 } catch (error) {
   failed = true;
   console.error(`serve_page: FAILED: ${error.stack || error.message}`);
-  for (const child of children) {
-    if (child.stderrText && child.stderrText()) console.error(`--- stderr of ${child.spawnfile}:\n${child.stderrText()}`);
-  }
+  test.printChildErrors();
 } finally {
-  clearTimeout(watchdog);
-  await cleanUp();
+  await test.cleanUp();
 }
 process.exit(failed ? 1 : 0);
