@@ -10,7 +10,8 @@
 namespace pipeline::brand {
 namespace {
 
-// The active codes of ISO 4217 (2025): currencies, then fund codes.
+// The codes of ISO 4217 in use (2025): currencies, including three replaced
+// since (ANG, SLL, ZWL) that older price lists still carry, then fund codes.
 constexpr std::string_view k_currency_codes[] = {
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
     "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
