@@ -104,6 +104,10 @@ a { color: var(--accent); }
   display: grid; grid-template-columns: repeat(4, 1fr); gap: 4px 18px; }
 .anchor b { display: block; color: var(--ink); font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; }
 .feasibility { font-size: 12.5px; color: var(--muted); margin: 10px 0 0; }
+.launch { border-top: 1px solid var(--line); margin-top: 10px; padding-top: 8px; font-size: 12.5px; color: var(--muted); }
+.launch ul { margin: 0; padding-left: 18px; }
+.launch b { color: var(--ink); }
+.launch .beyond, .launch .beyond b, .flag, .flag b { color: var(--warn); }
 .warnings { background: var(--warn-soft); border: 1px solid #f0d9a8; border-radius: 8px; padding: 10px 14px;
   margin: 14px 0 0; font-size: 13px; color: var(--warn); }
 .warnings p { margin: 0 0 4px; font-weight: 600; }
@@ -198,6 +202,9 @@ main { overflow-wrap: break-word; }
   .anchor { font-size: 7.5pt; padding-top: 3px; margin-top: 2px; }
   .anchor b { font-size: 7.5pt; }
   .feasibility { font-size: 7.5pt; margin-top: 2px; }
+  .launch { font-size: 7.5pt; margin-top: 2px; padding-top: 2px; }
+  .launch h3 { display: none; }
+  .launch ul { columns: 2; column-gap: 12px; padding-left: 10px; }
   .warnings { font-size: 7.5pt; padding: 4px 8px; margin-top: 6px; }
   .analyses, .provenance { break-before: page; }
   .analyses details { border: 0; }
@@ -223,7 +230,7 @@ h5 { font-size: 0.95em; margin: 0.6em 0 0.2em 0; }
 p { margin: 0 0 0.5em 0; }
 .eyebrow { font-size: 0.8em; font-weight: bold; color: #5d6775; margin: 0; }
 .for { font-size: 1.2em; margin: 0 0 0.3em 0; }
-.meta, .basis, .feasibility, .step-meta, .anchor { color: #5d6775; font-size: 0.85em; }
+.meta, .basis, .feasibility, .step-meta, .anchor, .launch { color: #5d6775; font-size: 0.85em; }
 /* The first page holds the title and the cards at a glance; then a card per page. */
 .card { page-break-before: always; border-top: 4pt solid #1c2430; padding-top: 6pt; }
 .glance li { margin: 0 0 0.6em 0; }
@@ -393,6 +400,45 @@ std::string figures_html(const std::vector<std::pair<std::string, std::string>>&
   return out + "</div>\n";
 }
 
+// "Grass-fed semi-skimmed milk, 2 litre bottle: 1.85 GBP (brand profile); this card is 1.35 times its price per 100 ml".
+std::string comparable_line(const nlohmann::json& comparable, const nlohmann::json& retail) {
+  std::string out = md::text(comparable, "product");
+  if (!md::text(comparable, "pack").empty()) out += ", " + md::text(comparable, "pack");
+  const auto& price = md::child(comparable, "price");
+  if (price.is_number()) out += fmt::format(": {:.2f} {}", price.get<double>(), md::text(retail, "currency"));
+  out += " (" + md::text(comparable, "source") + ")";
+  const auto& ratio = md::child(comparable, "price_ratio");
+  if (ratio.is_number() && ratio.get<double>() > 0)
+    out += fmt::format("; this card is {:.2f} times its price {}", ratio.get<double>(), md::text(comparable, "compared_per"));
+  return out;
+}
+
+// The launch's economics as a short list, with what puts it beyond the brand's limits first.
+std::string launch_html(const nlohmann::json& launch) {
+  if (!launch.is_object()) return {};
+  const auto& investment = md::child(launch, "investment");
+  const std::string currency = md::text(investment, "currency");
+  const auto money = [&](const char* key) {
+    const auto& amount = md::child(investment, key);
+    return amount.is_number() ? grouped(std::llround(amount.get<double>())) + (currency.empty() ? "" : " " + currency)
+                              : std::string("–");
+  };
+  const auto& equipment = md::child(launch, "new_equipment");
+  const auto& needed = md::child(equipment, "needed");
+  const auto& cannibalises = md::child(launch, "cannibalises");
+  std::string out = "<div class=\"launch\"><h3>Launch</h3><ul>";
+  for (const auto& flag : md::texts(launch, "beyond_limits"))
+    out += "<li class=\"beyond\"><b>Beyond the brand's limits:</b> " + escape(flag) + "</li>";
+  out += "<li><b>Investment:</b> " + escape(money("low") + " to " + money("high")) + "</li>";
+  out += "<li><b>New equipment:</b> " +
+         escape(needed.is_boolean() && needed.get<bool>() ? md::text(equipment, "what") : std::string("none")) + "</li>";
+  out += "<li><b>Shelf set:</b> " + escape(md::text(launch, "shelf_set")) + "</li>";
+  out += "<li><b>May take sales from " + escape(md::text(cannibalises, "product_line")) + ":</b> " +
+         escape(md::text(cannibalises, "how_limited")) + "</li>";
+  out += "<li><b>Why the leader would not copy it within a year:</b> " + escape(md::text(launch, "copy_defence")) + "</li>";
+  return out + "</ul></div>\n";
+}
+
 std::string card_html(const nlohmann::json& card, const std::string& pattern, size_t index,
                       const std::map<int, nlohmann::json>& outputs, const checkpoints::StageRecord& record,
                       HtmlReportTarget target) {
@@ -414,6 +460,12 @@ std::string card_html(const nlohmann::json& card, const std::string& pattern, si
                        {"Months to launch", md::number(md::child(retail, "months_to_launch"))}},
                       target);
   out += html::element("p", md::text(retail, "basis"), "basis") + "\n";
+  const auto& comparable = md::child(card, "comparable");
+  if (comparable.is_object()) out += html::element("p", "Priced against " + comparable_line(comparable, retail), "basis") + "\n";
+  for (const auto& flag : md::texts(comparable, "flags"))
+    out += "<p class=\"basis flag\"><b>Check the price:</b> " + escape(flag) + "</p>\n";
+  if (!md::text(retail, "below_threshold_reason").empty())
+    out += html::element("p", "Below stage 4's retail thresholds: " + md::text(retail, "below_threshold_reason"), "basis") + "\n";
 
   const auto& description = md::child(card, "description");
   std::string left = "<div class=\"description\">";
@@ -461,6 +513,7 @@ std::string card_html(const nlohmann::json& card, const std::string& pattern, si
                            " · consumer education: " + md::text(feasibility, "consumer_education") + " · " + tier,
                        "feasibility") +
          "\n";
+  out += launch_html(md::child(card, "launch"));
   out += warnings_box(card_warnings(record, pattern), "This card");
   return out + "</article>\n";
 }

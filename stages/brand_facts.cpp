@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <fmt/format.h>
+
 #include "stages/schema_builder.hpp"
 #include "lib/util/text.hpp"
 
@@ -106,6 +108,7 @@ BrandFacts brand_facts(const nlohmann::json& profile) {
   std::vector<std::string> ignored;  // a snapshot was validated when the run was made
   const brand::MarketFacts stated = brand::read_market_facts(profile, ignored);
   facts.current_prices = stated.current_prices;
+  facts.launch_limits = stated.launch_limits;
   std::string words = profile_words(profile);
   if (auto research = profile.find("research"); research != profile.end() && research->is_string())
     words += util::to_lower(research->get<std::string>());
@@ -180,6 +183,19 @@ std::string facts_summary(const BrandFacts& facts) {
   out += "Channels: " + channels + how("channels") + "\n";
   out += std::string("Cold chain: ") + (facts.cold_chain ? "yes" : "no") + how("cold chain") + "\n";
   out += "Current prices: " + std::to_string(facts.current_prices.size()) + "\n";
+  for (const auto& price : facts.current_prices)
+    out += fmt::format("  {}, {}: {:.2f}{}\n", price.product, price.pack, price.price,
+                       facts.currency.empty() ? "" : " " + facts.currency);
+  const auto& limits = facts.launch_limits;
+  out += "Launch limits: ";
+  if (!limits.largest_investment && !limits.longest_months_to_launch) out += "not stated (stage 4 sets them)";
+  if (limits.largest_investment)
+    out += fmt::format("investment up to {:.0f}{}", *limits.largest_investment,
+                       facts.currency.empty() ? "" : " " + facts.currency);
+  if (limits.longest_months_to_launch)
+    out += fmt::format("{}launch within {} months", limits.largest_investment ? ", " : "",
+                       *limits.longest_months_to_launch);
+  out += "\n";
   for (const auto& line : facts.inferred) out += "  inferred: " + line + "\n";
   return out;
 }

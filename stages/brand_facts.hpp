@@ -22,6 +22,7 @@ struct BrandFacts {
   std::string price_position;   // "value", "mainstream" or "premium"
   std::vector<std::string> channels;                 // where the brand sells (brand::sales_channels())
   std::vector<brand::CurrentPrice> current_prices;   // as stated; empty when not
+  brand::LaunchLimits launch_limits;                 // as stated; stage 4 sets the rest
   std::vector<std::string> inferred;  // one sentence per fact guessed from words, naming the guess
 };
 

@@ -168,12 +168,29 @@ std::string feasibility_problems(const nlohmann::json& card, const BrandFacts& f
   const auto channels = channel_options(facts);
   if (!channel.empty() && std::find(channels.begin(), channels.end(), channel) == channels.end())
     append(problems, fmt::format("feasibility.channel \"{}\" needs a direct channel the brand does not have", channel));
-  const std::string wording = card_wording(card);
+  append(problems, wording_problems(card_wording(card), facts, "the card"));
+  return problems;
+}
+
+std::string wording_problems(const std::string& text, const BrandFacts& facts, const std::string& where) {
+  std::string problems;
+  const std::string wording = normalised_text(text);
   if (!facts.cold_chain && util::contains_any(wording, k_cold_card_words))
-    append(problems, "the card speaks of chilled or frozen goods, and the brand has no cold chain: make it shelf-stable");
+    append(problems, where + " speaks of chilled or frozen goods, and the brand has no cold chain: make it shelf-stable");
   if (!facts.direct_channel && util::contains_any(wording, k_direct_card_words))
-    append(problems, "the card speaks of a subscription or a direct-to-consumer offer, and the brand has no channel of "
-                     "its own to consumers: sell it through retailers");
+    append(problems, where + " speaks of a subscription or a direct-to-consumer offer, and the brand has no channel "
+                             "of its own to consumers: sell it through retailers");
+  return problems;
+}
+
+std::string plan_feasibility_problems(const nlohmann::json& plan, const BrandFacts& facts) {
+  std::string problems;
+  for (const auto& pattern : vocabulary::patterns()) {
+    const auto& planned = child(plan, pattern.c_str());
+    std::string text;
+    for (const char* key : {"title", "concept", "occasion", "format"}) text += text_at(planned, key) + "\n";
+    append(problems, wording_problems(text, facts, "the " + pattern + " concept"));
+  }
   return problems;
 }
 

@@ -44,6 +44,14 @@ std::string card_title_problem(const nlohmann::json& card, const nlohmann::json&
 // direct-to-consumer offer without a direct channel.
 std::string feasibility_problems(const nlohmann::json& card, const BrandFacts& facts);
 
+// `text` speaking of chilled or frozen goods without a cold chain, or of a
+// subscription or a direct-to-consumer offer without a direct channel; `where`
+// names what says it ("the card", "the convenience concept").
+std::string wording_problems(const std::string& text, const BrandFacts& facts, const std::string& where);
+
+// Every planned concept's title, concept, occasion and format read with wording_problems.
+std::string plan_feasibility_problems(const nlohmann::json& plan, const BrandFacts& facts);
+
 // What `card` repeats of the `others` (by pattern): a next step, a buyer
 // question, or the same price, rate of sale and margin.
 std::string repeats_against(const nlohmann::json& card, const std::map<std::string, nlohmann::json>& others);

@@ -1,11 +1,15 @@
 #include "stages/contextualize_stage.hpp"
 
 #include "stages/brand_facts.hpp"
+#include "stages/card_checks.hpp"
 #include "stages/markdown.hpp"
+#include "stages/mechanism_refs.hpp"
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::stages {
@@ -52,7 +56,7 @@ nlohmann::json scorecard_schema() {
   }, "The direction scored against the retail thresholds");
 }
 
-nlohmann::json make_contextualize_schema() {
+nlohmann::json make_contextualize_answer_schema() {
   using namespace schema;
   const auto mechanism_id = enumeration(vocabulary::mechanism_ids(), "A stage 1 mechanism");
   const auto pattern = enumeration(vocabulary::patterns(), "One of the five consumer-goods patterns");
@@ -114,6 +118,13 @@ nlohmann::json make_contextualize_schema() {
                                            1, 5)},
                  }, "The claims the brand can and cannot make")},
       {"go_no_go", go_no_go},
+      {"launch_limits", object({
+                            {"largest_investment", number("The most the brand would invest in one new product, in its currency", 0.0)},
+                            {"longest_months_to_launch", integer("The longest time from go decision to shelf it accepts, in months", 1,
+                                                                 brand::k_most_months_to_launch_limit)},
+                            {"basis", string("Where the limits come from: the profile, its research notes, or a default for a "
+                                             "brand of its size", 300)},
+                        }, "The go / no-go limits every opportunity card is held to")},
       {"brand_permission", object({
                                {"has_permission_to", array(string("Something shoppers would accept from this brand", 200), 1, 5)},
                                {"lacks", array(string("A capability, credibility or asset the brand does not have", 200), 1, 5)},
@@ -127,6 +138,45 @@ nlohmann::json make_contextualize_schema() {
   });
 }
 
+// The brand facts the stages held the brand to, as stage 4's output records
+// them: written by the program from the profile (brand_facts), never asked.
+nlohmann::json brand_facts_schema() {
+  using namespace schema;
+  return object({
+      {"currency", nullable_string("ISO 4217 code; null when neither stated nor known from the country")},
+      {"price_position", enumeration(brand::price_positions(), "The brand's price position")},
+      {"channels", array(enumeration(brand::sales_channels(), "A channel"), 1, 5, "Where the brand sells")},
+      {"cold_chain", boolean("Whether it makes or moves chilled or frozen goods")},
+      {"current_prices", array(object({
+                                   {"product", string("The profile's name of the product")},
+                                   {"pack", string("Its pack")},
+                                   {"price", number("Its shelf price", 0.0)},
+                               }),
+                               0, 100, "The current prices the profile states")},
+      {"inferred", array(string("What was taken from the profile's words, and from which"), 0, 10,
+                         "Each fact the profile does not state, with how it was inferred; the rest are stated")},
+  }, "The brand facts the stages hold the brand to, read from the profile by the program");
+}
+
+nlohmann::json make_contextualize_schema() {
+  nlohmann::json schema = make_contextualize_answer_schema();
+  schema["properties"]["brand_facts"] = brand_facts_schema();
+  schema["required"].push_back("brand_facts");
+  return schema;
+}
+
+nlohmann::json facts_json(const BrandFacts& facts) {
+  nlohmann::json prices = nlohmann::json::array();
+  for (const auto& price : facts.current_prices)
+    prices.push_back({{"product", price.product}, {"pack", price.pack}, {"price", price.price}});
+  return {{"currency", facts.currency.empty() ? nlohmann::json(nullptr) : nlohmann::json(facts.currency)},
+          {"price_position", facts.price_position},
+          {"channels", facts.channels},
+          {"cold_chain", facts.cold_chain},
+          {"current_prices", std::move(prices)},
+          {"inferred", facts.inferred}};
+}
+
 // "meets" or "below" a number threshold; empty when either figure is missing.
 std::string against(const nlohmann::json& expected, const nlohmann::json& threshold) {
   if (!expected.is_number() || !threshold.is_number()) return {};
@@ -136,6 +186,33 @@ std::string against(const nlohmann::json& expected, const nlohmann::json& thresh
 std::string contextualize_markdown(const ContextualizeStage& stage, const nlohmann::json& output) {
   std::string out = md::heading(1, stage_heading(stage));
   out += md::field("Brand", md::text(output, "brand_name"));
+  const auto& facts = md::child(output, "brand_facts");
+  if (facts.is_object()) {
+    out += md::heading(2, "Brand facts the stages hold it to");
+    const auto inferred = md::texts(facts, "inferred");
+    const auto how = [&](std::string_view fact) {
+      for (const auto& line : inferred)
+        if (line.rfind(fact, 0) == 0) return std::string("inferred: ") + line;
+      return std::string("stated in the profile");
+    };
+    std::vector<std::string> channels;
+    for (const auto& channel : md::texts(facts, "channels")) channels.push_back(md::label(channel));
+    std::string channel_list;
+    for (const auto& channel : channels) channel_list += (channel_list.empty() ? "" : ", ") + channel;
+    const auto& cold = md::child(facts, "cold_chain");
+    std::vector<std::string> items = {
+        "Currency: " + (md::text(facts, "currency").empty() ? std::string("unknown") : md::text(facts, "currency")) + " (" +
+            how("currency") + ")",
+        "Price position: " + md::text(facts, "price_position") + " (" + how("price position") + ")",
+        "Channels: " + channel_list + " (" + how("channels") + ")",
+        std::string("Cold chain: ") + (cold.is_boolean() && cold.get<bool>() ? "yes" : "no") + " (" + how("cold chain") + ")"};
+    const auto& prices = md::child(facts, "current_prices");
+    if (!prices.is_array() || prices.empty()) items.push_back("Current prices: none stated (" + how("no current prices") + ")");
+    for (const auto& price : prices)
+      items.push_back("Current price: " + md::text(price, "product") + ", " + md::text(price, "pack") + ": " +
+                      md::number(md::child(price, "price"), 2) + " (stated in the profile)");
+    out += md::bullet_list(items);
+  }
   const auto& fit = md::child(output, "portfolio_fit");
   out += md::heading(2, "Portfolio fit");
   std::vector<std::string> items;
@@ -215,6 +292,14 @@ std::string contextualize_markdown(const ContextualizeStage& stage, const nlohma
   }
   out += md::heading(2, "Go / no-go");
   out += md::table({"Area", "Go if", "No go if"}, rows);
+  const auto& limits = md::child(output, "launch_limits");
+  if (limits.is_object()) {
+    const std::string currency = md::text(md::child(output, "brand_facts"), "currency");
+    out += md::bullet_list({"Largest investment in one launch: " + md::number(md::child(limits, "largest_investment")) +
+                                (currency.empty() ? "" : " " + currency),
+                            "Longest time to launch: " + md::number(md::child(limits, "longest_months_to_launch")) + " months"});
+    out += md::field("Basis", md::text(limits, "basis"));
+  }
 
   const auto& permission = md::child(output, "brand_permission");
   out += md::heading(2, "Brand permission");
@@ -232,6 +317,35 @@ std::string contextualize_markdown(const ContextualizeStage& stage, const nlohma
   return out;
 }
 
+// The three strongest directions held to what the brand can make and sell.
+std::string directions_feasibility_problems(const nlohmann::json& answer, const BrandFacts& facts) {
+  std::string problems;
+  int rank = 0;
+  for (const auto& direction : md::child(answer, "strongest_directions")) {
+    ++rank;
+    const std::string found = wording_problems(md::text(direction, "direction") + "\n" + md::text(direction, "why_this_brand"),
+                                               facts, "strongest direction " + std::to_string(rank));
+    if (!found.empty()) problems += (problems.empty() ? "" : "; ") + found;
+  }
+  return problems;
+}
+
+// The launch limits the profile states replace the model's: a stated fact
+// is not asked, and the basis says which came from where.
+nlohmann::json with_stated_limits(nlohmann::json output, const brand::LaunchLimits& stated) {
+  if (!stated.largest_investment && !stated.longest_months_to_launch) return output;
+  auto& limits = output["launch_limits"];
+  if (!limits.is_object()) return output;
+  if (stated.largest_investment) limits["largest_investment"] = *stated.largest_investment;
+  if (stated.longest_months_to_launch) limits["longest_months_to_launch"] = *stated.longest_months_to_launch;
+  const std::string basis = limits.value("basis", std::string());
+  limits["basis"] = stated.largest_investment && stated.longest_months_to_launch
+                        ? std::string("Stated in the brand profile")
+                        : std::string(stated.largest_investment ? "Largest investment" : "Longest time to launch") +
+                              " stated in the brand profile; " + basis;
+  return output;
+}
+
 }  // namespace
 
 StageParams ContextualizeStage::default_params() const { return {0.5, 7000, {}}; }
@@ -245,6 +359,23 @@ std::map<std::string, std::string> ContextualizeStage::prompt_variables(const St
   auto variables = standard_variables(*this, context);
   variables["brand_rules"] = feasibility_rules(brand_facts(context.brand_profile));
   return variables;
+}
+
+util::Expected<nlohmann::json> ContextualizeStage::produce(StageWork& work) const {
+  const BrandFacts facts = brand_facts(work.context().brand_profile);
+  auto prompt = work.prompt(std::string(name()));
+  if (!prompt) return prompt.error();
+  auto request = build_request(*this, *prompt, work.context(), work.params(), work.run_model());
+  if (!request) return request.error();
+  // The model answers all but the brand facts, which the program writes.
+  static const nlohmann::json answer_schema = make_contextualize_answer_schema();
+  request->schema = limit_mechanism_refs(answer_schema, found_mechanism_ids(work.context()));
+  add_check(*request, [facts](const nlohmann::json& answer) { return directions_feasibility_problems(answer, facts); }, true);
+  auto answers = work.ask({NamedRequest{"answer", std::move(*request)}});
+  if (!answers) return answers.error();
+  nlohmann::json output = with_stated_limits(std::move(answers->front()), facts.launch_limits);
+  output["brand_facts"] = facts_json(facts);
+  return output;
 }
 
 std::vector<std::string> ContextualizeStage::input_notes(const StageContext& context) const {

@@ -1,12 +1,16 @@
 #include "stages/opportunities_stage.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "stages/brand_facts.hpp"
+#include "stages/card_assembly.hpp"
 #include "stages/card_checks.hpp"
+#include "stages/card_figures.hpp"
+#include "stages/card_schema.hpp"
 #include "stages/markdown.hpp"
 #include "stages/mechanism_refs.hpp"
 #include "stages/prompt_inputs.hpp"
@@ -25,12 +29,6 @@ namespace md = markdown;
 // At most eight words: one word, then up to seven more, separated by whitespace.
 constexpr const char* k_title_pattern = "^\\S+(\\s+\\S+){0,7}$";
 
-// An ISO 4217 currency code: three capital letters.
-constexpr const char* k_currency_pattern = "^[A-Z]{3}$";
-
-// A shelf price or a sales rate of zero is no plan; a cent or a hundredth of a unit is the least.
-constexpr double k_least_positive_figure = 0.01;
-
 // The prompt that writes one card from its planned concept.
 constexpr const char* k_card_prompt = "opportunity_card";
 constexpr const char* k_plan_schema_name = "opportunities_plan";
@@ -42,33 +40,6 @@ constexpr const char* k_card_schema_name = "opportunity_card";
 // less for it.
 constexpr int k_plan_max_tokens = 3000;
 
-// A card is launched at the earliest in a quarter and at the latest in two years.
-constexpr int k_least_months_to_launch = 3;
-constexpr int k_most_months_to_launch = 24;
-
-// The figures' basis starts by saying they are estimates.
-constexpr const char* k_basis_pattern = "^Estimates? based on .+$";
-
-// The three kinds of next step every card has, in the order they are shown.
-const std::vector<std::pair<std::string, std::string>>& step_kinds() {
-  static const std::vector<std::pair<std::string, std::string>> kinds = {
-      {"production_trial", "A manufacturing or supply trial: a pilot run, a co-packer trial, a shelf-life test"},
-      {"retailer_test", "A pricing, listing or shelf test with a named retailer"},
-      {"claim_proof", "Substantiating a claim or an ingredient: a lab test, a certificate, a consumer test"},
-  };
-  return kinds;
-}
-
-const std::vector<std::string>& price_tiers() {
-  static const std::vector<std::string> tiers = {"value", "mainstream", "premium"};
-  return tiers;
-}
-
-const std::vector<std::string>& education_levels() {
-  static const std::vector<std::string> levels = {"none", "light"};
-  return levels;
-}
-
 nlohmann::json brand_anchor_schema() {
   using namespace schema;
   return object({
@@ -77,73 +48,6 @@ nlohmann::json brand_anchor_schema() {
       {"capability", string("The brand's asset, channel or skill it uses (a plant, a supplier, a listing, a know-how)", 200)},
       {"competitor", string("The product or brand it takes share from", 160)},
   }, "What ties it to this brand and no other");
-}
-
-nlohmann::json step_schema(const std::string& description) {
-  using namespace schema;
-  return object({
-      {"action", string("What to do, concretely, with whom", 240)},
-      {"scale", string("How big: units, stores, shoppers or batches", 80)},
-      {"timing", string("When or how long, e.g. 'in 6 weeks'", 60)},
-  }, description);
-}
-
-// A card's schema. With a pattern, its "pattern" is that constant (the
-// stage's output schema, one property per pattern); without, any of the five,
-// so that the five card requests send one schema, byte for byte, and a
-// provider can cache it with the prompt after it (card_pattern_problems checks the pattern).
-nlohmann::json card_schema(const std::optional<std::string>& pattern) {
-  using namespace schema;
-  nlohmann::json steps = object({}, "Exactly three next steps, one of each kind");
-  for (const auto& [kind, description] : step_kinds()) {
-    steps["properties"][kind] = step_schema(description);
-    steps["required"].push_back(kind);
-  }
-  return object({
-      {"title", pattern_string("A title of at most eight words", k_title_pattern, 80)},
-      {"pattern", pattern ? constant(*pattern, "The consumer-goods pattern of this card")
-                          : enumeration(vocabulary::patterns(), "The consumer-goods pattern of this card")},
-      {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism the card builds on")},
-      {"brand_anchor", brand_anchor_schema()},
-      {"description",
-       object({
-           {"what", string("What it is, concretely: product, format, pack, ingredients or service")},
-           {"who", string("Who it is for and why they would buy it, including the price point")},
-           {"how_why_now", string("How the mechanism makes it work, and why now")},
-       })},
-      {"price_point", string("The shelf price of one pack with its size and currency, e.g. 'EUR 3.49 for 4 x 125 g'", 80)},
-      {"feasibility",
-       object({
-           {"storage", enumeration({"ambient", "chilled", "frozen"}, "How it is kept in the store")},
-           {"channel", enumeration({"store_retail", "online_retail", "foodservice", "direct_to_consumer", "subscription"},
-                                   "Where it is mainly sold")},
-           {"price_tier", enumeration(price_tiers(), "Its price tier against the category")},
-           {"price_tier_reason", string("What earns that tier for this brand's shoppers", 300)},
-           {"consumer_education", enumeration(education_levels(),
-                                              "What a shopper must learn first: none (clear at a glance) or light "
-                                              "(one line on the pack)")},
-       }, "What the brand needs to make and sell it, within what it has")},
-      {"next_steps", steps},
-      {"shelf", string("One sentence on how it looks on the shelf and where it sits", 300)},
-      {"buyer_questions",
-       object({
-           {"versus_competitor", object({
-                                     {"competitor", string("The competing product or brand the buyer compares it with", 160)},
-                                     {"question", string("The buyer's question about it against that competitor", 300)},
-                                 })},
-           {"trade_terms", string("The buyer's question about margin, velocity, space, promotion or supply", 300)},
-       }, "Exactly two questions a retail buyer would ask")},
-      {"retail", object({
-                     {"price", number("Consumer shelf price of one pack of `price_point`, in `currency`", k_least_positive_figure)},
-                     {"currency", pattern_string("ISO 4217 code of the price, e.g. EUR", k_currency_pattern, 3)},
-                     {"units_per_store_per_week", number("Expected packs sold per store per week", k_least_positive_figure)},
-                     {"gross_margin_pct", number("Expected gross margin for the brand, in percent", 0.0, 100.0)},
-                     {"months_to_launch", integer("Months from go decision to shelf", k_least_months_to_launch, k_most_months_to_launch)},
-                     {"basis", pattern_string("One line, 'Estimate based on ...': what the figures rest on (current "
-                                              "prices, comparable rates of sale, category margins)",
-                                              k_basis_pattern, 300)},
-                 }, "Retail figures, all estimates")},
-  });
 }
 
 // One planned concept: the card's working title, its mechanism, the idea in
@@ -156,7 +60,7 @@ nlohmann::json concept_schema() {
       {"concept", string("One or two sentences: what it is, concretely, and for whom", 400)},
       {"shopper", string("The one shopper it is for", 160)},
       {"occasion", string("The moment it is bought or used", 160)},
-      {"format", string("Its form and pack, e.g. '6 x 20 g snack pack'", 120)},
+      {"format", string("Its form and pack with its size, e.g. '6 x 20 g snack pack': the card is priced per pack of it", 120)},
       {"price_tier", enumeration(price_tiers(), "Its price tier against the category")},
       {"brand_anchor", brand_anchor_schema()},
   });
@@ -190,6 +94,24 @@ std::string price_text(const nlohmann::json& retail) {
   return fmt::format("{:.2f} {}", price.get<double>(), md::text(retail, "currency"));
 }
 
+std::string money_text(const nlohmann::json& amount, const std::string& currency) {
+  if (!amount.is_number()) return {};
+  return fmt::format("{:.0f}", amount.get<double>()) + (currency.empty() ? "" : " " + currency);
+}
+
+// "GBP 2.49 for 500 g tub (brand profile); this card is 1.35 times its price per 100 g".
+std::string comparable_text(const nlohmann::json& comparable, const nlohmann::json& retail) {
+  std::string out = md::text(comparable, "product");
+  if (!md::text(comparable, "pack").empty()) out += ", " + md::text(comparable, "pack");
+  const auto& price = md::child(comparable, "price");
+  if (price.is_number()) out += fmt::format(": {:.2f} {}", price.get<double>(), md::text(retail, "currency"));
+  out += " (" + md::text(comparable, "source") + ")";
+  const auto& ratio = md::child(comparable, "price_ratio");
+  if (ratio.is_number() && ratio.get<double>() > 0)
+    out += fmt::format("; this card is {:.2f} times its price {}", ratio.get<double>(), md::text(comparable, "compared_per"));
+  return out;
+}
+
 std::string card_markdown(const nlohmann::json& card, const std::string& pattern) {
   std::string out = md::heading(1, md::text(card, "title"));
   out += md::paragraph("*" + vocabulary::pattern_label(pattern) + "* · builds on mechanism " + md::text(card, "mechanism_id"));
@@ -198,6 +120,10 @@ std::string card_markdown(const nlohmann::json& card, const std::string& pattern
   out += md::field("Who it is for", md::text(description, "who"));
   out += md::field("How it works and why now", md::text(description, "how_why_now"));
   out += md::field("Price point", md::text(card, "price_point"));
+  const auto& retail = md::child(card, "retail");
+  const auto& comparable = md::child(card, "comparable");
+  if (comparable.is_object()) out += md::field("Priced against", comparable_text(comparable, retail));
+  for (const auto& flag : md::texts(comparable, "flags")) out += md::field("Check the price", flag);
   const auto& anchor = md::child(card, "brand_anchor");
   out += md::heading(2, "Why this brand");
   out += md::bullet_list({"Extends: " + md::text(anchor, "product_line"), "For: " + md::text(anchor, "customer_segment"),
@@ -225,13 +151,32 @@ std::string card_markdown(const nlohmann::json& card, const std::string& pattern
   out += md::heading(2, "What a retail buyer will ask");
   out += md::bullet_list({"Against " + md::text(versus, "competitor") + ": " + md::text(versus, "question"),
                           md::text(questions, "trade_terms")});
-  const auto& retail = md::child(card, "retail");
   out += md::heading(2, "Retail figures (estimates)");
   out += md::table({"Price", "Units per store per week", "Gross margin", "Months to launch"},
                    {{price_text(retail), md::number(md::child(retail, "units_per_store_per_week"), 1),
                      md::number(md::child(retail, "gross_margin_pct"), 1) + " %",
                      md::number(md::child(retail, "months_to_launch"))}});
   out += md::paragraph(md::text(retail, "basis"));
+  if (!md::text(retail, "below_threshold_reason").empty())
+    out += md::field("Below stage 4's thresholds because", md::text(retail, "below_threshold_reason"));
+  const auto& launch = md::child(card, "launch");
+  if (launch.is_object()) {
+    const auto& investment = md::child(launch, "investment");
+    const std::string currency = md::text(investment, "currency");
+    const auto& equipment = md::child(launch, "new_equipment");
+    const auto& needed = md::child(equipment, "needed");
+    const auto& cannibalises = md::child(launch, "cannibalises");
+    out += md::heading(2, "Launch");
+    std::vector<std::string> items = {
+        "Investment: " + money_text(md::child(investment, "low"), currency) + " to " +
+            money_text(md::child(investment, "high"), currency),
+        "New equipment: " + (needed.is_boolean() && needed.get<bool>() ? md::text(equipment, "what") : std::string("none")),
+        "Shelf set: " + md::text(launch, "shelf_set"),
+        "May take sales from " + md::text(cannibalises, "product_line") + ": " + md::text(cannibalises, "how_limited"),
+        "Why the leader would not copy it within a year: " + md::text(launch, "copy_defence")};
+    for (const auto& flag : md::texts(launch, "beyond_limits")) items.push_back("**Beyond the brand's limits**: " + flag);
+    out += md::bullet_list(items);
+  }
   return out;
 }
 
@@ -265,9 +210,9 @@ nlohmann::json plan_schema_for(const StageContext& context, const BrandFacts& fa
 std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 // The card prompt's values: the stage's own and the whole plan, the same for
-// the five cards; then what names this card: its pattern and the mechanism
-// and price tier planned for it. Stage 4's pattern_fit is in {{contextualize}}
-// once, not copied into each concept.
+// the five cards; then what names this card: its pattern and the mechanism,
+// format and price tier planned for it. Stage 4's pattern_fit is in
+// {{contextualize}} once, not copied into each concept.
 std::map<std::string, std::string> card_variables(const OpportunitiesStage& stage, const StageContext& context,
                                                   const nlohmann::json& plan, const std::string& pattern) {
   auto variables = stage.prompt_variables(context);
@@ -276,45 +221,70 @@ std::map<std::string, std::string> card_variables(const OpportunitiesStage& stag
   variables["pattern_label"] = vocabulary::pattern_label(pattern);
   variables["mechanism_id"] = md::text(md::child(plan, pattern), "mechanism_id");
   variables["price_tier"] = md::text(md::child(plan, pattern), "price_tier");
+  variables["format"] = md::text(md::child(plan, pattern), "format");
   return variables;
 }
 
-// What a card of `pattern` must keep of its plan, beyond the shared schema:
-// its pattern (a contract), and its planned mechanism and price tier (style:
-// re-asked, then kept with a warning).
-std::string card_pattern_problem(const nlohmann::json& card, const std::string& pattern) {
-  const std::string written = md::text(card, "pattern");
-  if (written == pattern) return {};
-  return "$.pattern: this is the " + pattern + " card, so its pattern is \"" + pattern + "\", not \"" + written + "\"";
+// What the stage 5 checks read besides a card: the brand's facts, stage 4's
+// retail thresholds, and the launch limits (the profile's where it states
+// them, else stage 4's).
+struct CardRules {
+  BrandFacts facts;
+  RetailThresholds thresholds;
+  brand::LaunchLimits limits;
+};
+
+CardRules card_rules(const StageContext& context, const BrandFacts& facts) {
+  CardRules rules{facts, {}, facts.launch_limits};
+  if (auto stage4 = context.outputs.find(4); stage4 != context.outputs.end()) {
+    rules.thresholds = retail_thresholds(stage4->second);
+    const auto stated = launch_limits(stage4->second);
+    if (!rules.limits.largest_investment) rules.limits.largest_investment = stated.largest_investment;
+    if (!rules.limits.longest_months_to_launch) rules.limits.longest_months_to_launch = stated.longest_months_to_launch;
+  }
+  return rules;
 }
 
-std::string card_plan_problems(const nlohmann::json& card, const nlohmann::json& plan, const std::string& pattern) {
-  const auto& planned = md::child(plan, pattern);
+// The contract of a card's answer beyond its schema: a title of its own, and
+// a real currency code where the writer had to give one.
+std::string card_answer_problems(const nlohmann::json& answer, const nlohmann::json& plan, const std::string& pattern,
+                                 const BrandFacts& facts) {
+  std::string problems = card_title_problem(answer, plan, pattern);
+  if (facts.currency.empty()) {
+    const std::string currency = md::text(md::child(answer, "retail"), "currency");
+    if (!currency.empty() && !brand::is_currency_code(currency))
+      problems += (problems.empty() ? "" : "; ") + std::string("$.retail.currency: \"") + currency +
+                  "\" is not an ISO 4217 currency code";
+  }
+  return problems;
+}
+
+// The style of a whole card: what the brand can make and sell, its figures
+// against stage 4's thresholds, and its launch. (Its price against its
+// comparable is flagged on the card, not asked again: card_figures.hpp.)
+std::string card_style_problems(const nlohmann::json& card, const CardRules& rules) {
   std::string problems;
-  const std::string mechanism = md::text(planned, "mechanism_id");
-  if (!mechanism.empty() && md::text(card, "mechanism_id") != mechanism)
-    problems = "$.mechanism_id: the plan builds the " + pattern + " concept on " + mechanism + ", not on " +
-               md::text(card, "mechanism_id");
-  const std::string tier = md::text(planned, "price_tier");
-  const std::string written = md::text(md::child(card, "feasibility"), "price_tier");
-  if (!tier.empty() && written != tier)
-    problems += (problems.empty() ? "" : "; ") + std::string("$.feasibility.price_tier: the plan puts the ") + pattern +
-                " concept at the " + tier + " tier, not " + written;
+  for (const auto& found : {feasibility_problems(card, rules.facts), threshold_problems(card, rules.thresholds),
+                            launch_problems(card, rules.facts)})
+    if (!found.empty()) problems += (problems.empty() ? "" : "; ") + found;
   return problems;
 }
 
 // The same card asked again after the check across the five cards found
 // that it repeats another: the first answer and what it repeats are added to
-// the conversation, and the new answer must not repeat the other four.
-NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& card, const std::string& problem,
-                            const std::map<std::string, nlohmann::json>& others) {
+// the conversation, and the new answer, made whole, must not repeat the
+// other four.
+NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& answer, const std::string& problem,
+                            const std::map<std::string, nlohmann::json>& others,
+                            std::function<nlohmann::json(const nlohmann::json&)> assemble) {
   NamedRequest again{first.part + "-again", first.request};
-  again.request.messages.push_back({"assistant", card.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+  again.request.messages.push_back({"assistant", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   again.request.messages.push_back(
       {"user", "Read across the five cards, this card repeats another one: " + problem +
                    " Write this card again with next steps, buyer questions and figures that belong to its own product "
                    "and no other card. Answer with the whole card as the JSON object only."});
-  add_check(again.request, [others](const nlohmann::json& answer) { return repeats_against(answer, others); }, true);
+  add_check(again.request, [others, assemble](const nlohmann::json& redone) { return repeats_against(assemble(redone), others); },
+            true);
   return again;
 }
 
@@ -349,7 +319,12 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   plan_request->schema = plan_schema_for(context, facts);
   plan_request->schema_name = k_plan_schema_name;
   plan_request->check = plan_problems;
-  add_check(*plan_request, [facts](const nlohmann::json& plan) { return anchors_problems(plan, facts); }, true);
+  add_check(*plan_request, [facts](const nlohmann::json& plan) {
+    std::string problems = anchors_problems(plan, facts);
+    const std::string feasibility = plan_feasibility_problems(plan, facts);
+    if (!feasibility.empty()) problems += (problems.empty() ? "" : "; ") + feasibility;
+    return problems;
+  }, true);
   auto planned = work.ask({NamedRequest{"plan", std::move(*plan_request)}});
   if (!planned) return planned.error();
   const nlohmann::json plan = std::move(planned->front());
@@ -357,27 +332,25 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   auto card_prompt = work.prompt(k_card_prompt);
   if (!card_prompt) return card_prompt.error();
   const auto& patterns = vocabulary::patterns();
-  const auto mechanism_ids = found_mechanism_ids(context);
-  // One schema for the five cards, byte for byte (see card_schema).
-  const nlohmann::json shared_schema = limit_brand_refs(limit_mechanism_refs(card_schema(std::nullopt), mechanism_ids), facts);
+  const CardRules rules = card_rules(context, facts);
+  const auto assembler = [plan, rules](const std::string& pattern) {
+    return [concept_json = md::child(plan, pattern), pattern, rules](const nlohmann::json& answer) {
+      return assemble_card(answer, pattern, concept_json, rules.facts, rules.limits);
+    };
+  };
+  // One schema for the five cards, byte for byte (see card_answer_schema).
+  const nlohmann::json shared_schema = limit_brand_refs(card_answer_schema(facts), facts);
   std::vector<NamedRequest> requests;
   for (const auto& pattern : patterns) {
     auto request = fill_request(*this, *card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
     if (!request) return request.error();
     request->schema = shared_schema;
     request->schema_name = k_card_schema_name;
-    request->check = [plan, pattern](const nlohmann::json& card) {
-      std::string problems = card_pattern_problem(card, pattern);
-      const std::string title = card_title_problem(card, plan, pattern);
-      if (!title.empty()) problems += (problems.empty() ? "" : "; ") + title;
-      return problems;
+    request->check = [plan, pattern, facts](const nlohmann::json& answer) {
+      return card_answer_problems(answer, plan, pattern, facts);
     };
-    add_check(*request, [plan, pattern](const nlohmann::json& card) { return card_plan_problems(card, plan, pattern); }, true);
-    add_check(*request, [facts](const nlohmann::json& card) {
-      std::string problems = anchors_problems(card, facts);
-      const std::string feasibility = feasibility_problems(card, facts);
-      if (!feasibility.empty()) problems += (problems.empty() ? "" : "; ") + feasibility;
-      return problems;
+    add_check(*request, [assemble = assembler(pattern), rules](const nlohmann::json& answer) {
+      return card_style_problems(assemble(answer), rules);
     }, true);
     // Named like its file, cards/N-<pattern with dashes>.md.
     requests.push_back({"card-" + vocabulary::dashed(pattern), std::move(*request)});
@@ -392,9 +365,11 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   if (!first) return first.error();
   auto rest = work.ask(std::vector<NamedRequest>(requests.begin() + 1, requests.end()));
   if (!rest) return rest.error();
+  std::map<std::string, nlohmann::json> answers;
+  answers[patterns[0]] = std::move(first->front());
+  for (size_t i = 1; i < patterns.size(); ++i) answers[patterns[i]] = std::move((*rest)[i - 1]);
   nlohmann::json output = nlohmann::json::object();
-  output[patterns[0]] = std::move(first->front());
-  for (size_t i = 1; i < patterns.size(); ++i) output[patterns[i]] = std::move((*rest)[i - 1]);
+  for (const auto& pattern : patterns) output[pattern] = assembler(pattern)(answers[pattern]);
 
   // One check across the five: a card that repeats an earlier one is asked again.
   const auto repeats = cross_card_repeats(output);
@@ -407,12 +382,13 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
     std::map<std::string, nlohmann::json> others;
     for (const auto& other : patterns)
       if (other != patterns[i]) others[other] = output[other];
-    again.push_back(repeat_request(requests[i], output[patterns[i]], repeat->second, others));
+    again.push_back(repeat_request(requests[i], answers[patterns[i]], repeat->second, others, assembler(patterns[i])));
     again_patterns.push_back(patterns[i]);
   }
   auto redone = work.ask(again);
   if (!redone) return redone.error();
-  for (size_t i = 0; i < again_patterns.size(); ++i) output[again_patterns[i]] = std::move((*redone)[i]);
+  for (size_t i = 0; i < again_patterns.size(); ++i)
+    output[again_patterns[i]] = assembler(again_patterns[i])((*redone)[i]);
   return output;
 }
 

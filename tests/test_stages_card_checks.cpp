@@ -18,7 +18,7 @@ nlohmann::json plan() {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [pattern, card] : sample_output(5).items()) {
     out[pattern] = {{"title", card["title"]}, {"shopper", card["description"]["who"]}, {"occasion", "At " + pattern},
-                    {"format", card["price_point"]}, {"brand_anchor", card["brand_anchor"]}};
+                    {"format", card["format"]}, {"brand_anchor", card["brand_anchor"]}};
   }
   return out;
 }
@@ -73,7 +73,7 @@ TEST_CASE("plan concepts may not share a title, a shopper and occasion, or a for
   pair["format_migration"]["occasion"] = "at better_for_you";
   CHECK(stages::plan_problems(pair).find("better_for_you and format_migration are for the same shopper") != std::string::npos);
   auto format = plan();
-  format["premiumisation"]["format"] = "EUR 3.49 FOR 4 x 60 g";
+  format["premiumisation"]["format"] = "4 X 60 G  locker BAG";
   const std::string problems = stages::plan_problems(format);
   CHECK(problems.find("premiumisation and convenience have the same format") != std::string::npos);
   CHECK(problems.find("same title") == std::string::npos);

@@ -5,6 +5,7 @@
 #include "stages/contextualize_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_request.hpp"
+#include "tests/support/memory_stage_work.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
@@ -75,6 +76,7 @@ TEST_CASE("the contextualize request carries the brand, the document and stages 
   auto request = stages::build_request(k_contextualize_stage, *prompt, sample_context(4), k_contextualize_stage.default_params(), "run-model");
   REQUIRE(request);
   REQUIRE(request->schema);
+  // build_request sends the whole output schema; produce() sends it without the brand facts the program writes.
   CHECK(*request->schema == k_contextualize_stage.schema());
   CHECK(request->schema_name == "contextualize");
   // The document and the analyses, which every brand of a batch shares, then
@@ -133,6 +135,70 @@ TEST_CASE("contextualize renders fit, competitors, all five patterns, thresholds
                                "| Healthier than bakery bread | No nutrition study supports it |",
                                "| Manufacturing | The Cologne plant can bake", "- Claim simple ingredients",
                                "| Overnight baking raises labour costs | Medium |"}) {
+    CHECK_MESSAGE(markdown.find(expected) != std::string::npos, expected);
+  }
+}
+
+namespace {
+
+// The sample stage 4 output as the model answers it: without the brand facts the program writes.
+nlohmann::json contextualize_answer() {
+  nlohmann::json answer = sample_output(4);
+  answer.erase("brand_facts");
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE("stage 4 records the brand facts it held the brand to, and the profile's launch limits win") {
+  testing::MemoryStageWork work(sample_context(4), k_contextualize_stage.default_params());
+  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return contextualize_answer(); });
+  auto output = k_contextualize_stage.produce(work);
+  REQUIRE(output);
+  CHECK(*output == sample_output(4));
+  CHECK(validate_json(k_contextualize_stage.schema(), *output).empty());
+  // The model is not asked for the brand facts.
+  const auto asks = work.asks();
+  const auto& request = asks.at(0).at(0).request;
+  REQUIRE(request.schema);
+  CHECK_FALSE(request.schema->at("properties").contains("brand_facts"));
+  CHECK(request.schema->at("properties").contains("launch_limits"));
+  CHECK(validate_json(*request.schema, contextualize_answer()).empty());
+
+  auto context = sample_context(4);
+  context.brand_profile["launch_limits"] = {{"largest_investment", 500000}};
+  testing::MemoryStageWork stated(context, k_contextualize_stage.default_params());
+  stated.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return contextualize_answer(); });
+  auto held = k_contextualize_stage.produce(stated);
+  REQUIRE(held);
+  CHECK((*held)["launch_limits"]["largest_investment"] == 500000.0);
+  CHECK((*held)["launch_limits"]["longest_months_to_launch"] == 18);
+  CHECK((*held)["launch_limits"]["basis"].get<std::string>().rfind("Largest investment stated in the brand profile; ", 0) == 0);
+}
+
+TEST_CASE("stage 4's strongest directions are held to what the brand can make and sell") {
+  testing::MemoryStageWork work(sample_context(4), k_contextualize_stage.default_params());
+  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return contextualize_answer(); });
+  REQUIRE(k_contextualize_stage.produce(work));
+  const auto asks = work.asks();
+  const auto& request = asks.at(0).at(0).request;
+  REQUIRE(request.style_check);
+  CHECK(request.style_check(contextualize_answer()).empty());
+  auto chilled = contextualize_answer();
+  chilled["strongest_directions"][1]["direction"] = "Chilled overnight oats in station fridges";
+  CHECK(request.style_check(chilled).find("strongest direction 2 speaks of chilled or frozen goods") != std::string::npos);
+  auto direct = contextualize_answer();
+  direct["strongest_directions"][0]["why_this_brand"] = "A subscription app would give Acme its own customers";
+  CHECK(request.style_check(direct).find("strongest direction 1 speaks of a subscription") != std::string::npos);
+}
+
+TEST_CASE("stage 4's markdown lists the brand facts, stated or inferred, and the launch limits") {
+  const auto files = k_contextualize_stage.render(sample_output(4));
+  const std::string markdown = testing::rendered_file(files, "stages/04-contextualize.md");
+  for (const char* expected : {"## Brand facts the stages hold it to", "- Currency: EUR (inferred: currency taken as EUR from the country \"Germany\")",
+                               "- Cold chain: no (inferred: cold chain taken as no",
+                               "- Current prices: none stated (inferred: no current prices",
+                               "- Largest investment in one launch: 2000000", "- Longest time to launch: 18 months"}) {
     CHECK_MESSAGE(markdown.find(expected) != std::string::npos, expected);
   }
 }

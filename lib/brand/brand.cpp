@@ -398,8 +398,9 @@ std::string to_prompt_text(const BrandProfile& brand) {
   append_list(out, "Strategic priorities", brand.strategic_priorities);
   append_list(out, "Brand values", brand.brand_values);
   const auto& market = brand.market;
+  const auto& limits = market.launch_limits;
   if (!market.currency.empty() || !market.price_position.empty() || !market.channels.empty() || market.cold_chain ||
-      !market.current_prices.empty()) {
+      !market.current_prices.empty() || limits.largest_investment || limits.longest_months_to_launch) {
     out += "\n## Market facts\n";
     if (!market.currency.empty()) out += "- Currency: " + market.currency + "\n";
     if (!market.price_position.empty()) out += "- Price position: " + market.price_position + "\n";
@@ -413,6 +414,11 @@ std::string to_prompt_text(const BrandProfile& brand) {
       out += "- Current price: " + price.product + ", " + price.pack + ": " +
              fmt::format("{:.2f}", price.price) + (market.currency.empty() ? "" : " " + market.currency) + "\n";
     }
+    if (limits.largest_investment)
+      out += "- Largest launch investment: " + fmt::format("{:.0f}", *limits.largest_investment) +
+             (market.currency.empty() ? "" : " " + market.currency) + "\n";
+    if (limits.longest_months_to_launch)
+      out += "- Longest time to launch: " + std::to_string(*limits.longest_months_to_launch) + " months\n";
   }
   if (!brand.research.empty()) {
     out += "\n## Research notes\n\n";

@@ -65,6 +65,31 @@ std::vector<CurrentPrice> read_current_prices(const nlohmann::json& list, std::v
   return out;
 }
 
+// {"largest_investment": a number above 0, "longest_months_to_launch": a whole
+// number of months}, either or both.
+LaunchLimits read_launch_limits(const nlohmann::json& limits, std::vector<std::string>& problems) {
+  LaunchLimits out;
+  const auto refuse = [&problems] {
+    problems.push_back(field_problem(
+        "launch_limits", fmt::format("must be {{\"largest_investment\": a number above 0, \"longest_months_to_launch\": "
+                                     "a whole number from 1 to {}}} (either or both)",
+                                     k_most_months_to_launch_limit)));
+    return LaunchLimits{};
+  };
+  if (!limits.is_object() || limits.empty()) return refuse();
+  for (const auto& [key, value] : limits.items()) {
+    if (key == "largest_investment" && value.is_number() && value.get<double>() > 0) {
+      out.largest_investment = value.get<double>();
+    } else if (key == "longest_months_to_launch" && value.is_number_integer() && value.get<long long>() >= 1 &&
+               value.get<long long>() <= k_most_months_to_launch_limit) {
+      out.longest_months_to_launch = value.get<int>();
+    } else {
+      return refuse();
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool is_currency_code(std::string_view code) {
@@ -125,6 +150,9 @@ MarketFacts read_market_facts(const nlohmann::json& profile, std::vector<std::st
   }
   if (const auto it = profile.find("current_prices"); it != profile.end()) {
     facts.current_prices = read_current_prices(*it, problems);
+  }
+  if (const auto it = profile.find("launch_limits"); it != profile.end()) {
+    facts.launch_limits = read_launch_limits(*it, problems);
   }
   return facts;
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -248,12 +250,31 @@ TEST_CASE("a profile that states no cold chain, no direct channel and a value po
   REQUIRE(result.exit_code == 0);
   const json cards = json::parse(env.read("fjord", "opportunities.json")).at("opportunities");
   REQUIRE(cards.size() == 5);
+  // What the plan and the brand fix is on each card as they fixed it, not as the writer might have drifted.
+  const json plan = json::parse(env.read("fjord", "stages/05-opportunities.parts/plan.json"));
   for (const auto& card : cards) {
     CAPTURE(card.dump());
     CHECK(card.at("feasibility").at("storage") == "ambient");
     const std::string channel = card.at("feasibility").at("channel");
     CHECK((channel == "store_retail" || channel == "foodservice"));
+    const auto& planned = plan.at(card.at("pattern").get<std::string>());
+    CHECK(card.at("mechanism_id") == planned.at("mechanism_id"));
+    CHECK(card.at("format") == planned.at("format"));
+    CHECK(card.at("feasibility").at("price_tier") == planned.at("price_tier"));
+    CHECK(card.at("brand_anchor") == planned.at("brand_anchor"));
+    CHECK(card.at("retail").at("currency") == "NOK");
+    CHECK(card.at("launch").at("investment").at("currency") == "NOK");
+    CHECK(card.at("price_point") == fmt::format("NOK {:.2f} for {}", card.at("retail").at("price").get<double>(),
+                                                planned.at("format").get<std::string>()));
+    // No current prices: the writer's own comparable, marked as an estimate.
+    CHECK(card.at("comparable").at("source") == "estimate");
   }
+  // Stage 4 records the facts: each stated one as stated.
+  const json facts = json::parse(env.read("fjord", "stages/04-contextualize.json")).at("brand_facts");
+  CHECK(facts.at("currency") == "NOK");
+  CHECK(facts.at("cold_chain") == false);
+  CHECK(facts.at("price_position") == "value");
+  CHECK(facts.at("inferred") == json::array({"no current prices: a card's price cannot be set beside the brand's own"}));
   // Stage 4 names the one fact it had to go without, and guesses none of the stated ones.
   const auto warnings = env.checkpoint("fjord").at("stages").at(3).value("warnings", json::array());
   CHECK(std::count(warnings.begin(), warnings.end(),

@@ -336,7 +336,30 @@ const char* k_stage4 = R"json({
       "severity": "medium",
       "mitigation": "Pilot in one plant with an existing night shift"
     }
-  ]
+  ],
+  "launch_limits": {
+    "largest_investment": 2000000,
+    "longest_months_to_launch": 18,
+    "basis": "A default for a mid-sized German baker: one new line a year, on shelf within 18 months"
+  },
+  "brand_facts": {
+    "currency": "EUR",
+    "price_position": "mainstream",
+    "channels": [
+      "store_retail",
+      "online_retail",
+      "foodservice"
+    ],
+    "cold_chain": false,
+    "current_prices": [],
+    "inferred": [
+      "cold chain taken as no: the profile names no chilled or frozen goods",
+      "channels taken as store_retail, online_retail and foodservice: the profile names no channel of the brand's own to consumers",
+      "price position taken as mainstream: the positioning names no low price",
+      "currency taken as EUR from the country \"Germany\"",
+      "no current prices: a card's price cannot be set beside the brand's own"
+    ]
+  }
 })json";
 
 const char* k_stage5 = R"json({
@@ -355,7 +378,7 @@ const char* k_stage5 = R"json({
       "who": "Health-minded commuters aged 25 to 45 who avoid additives, at EUR 3.99 for four.",
       "how_why_now": "Baking to order removes the need for preservatives; clean-label demand is rising now."
     },
-    "price_point": "EUR 3.99 for 4 x 70 g",
+    "price_point": "EUR 3.99 for 4 x 70 g paper bag",
     "feasibility": {
       "storage": "ambient",
       "channel": "store_retail",
@@ -394,7 +417,37 @@ const char* k_stage5 = R"json({
       "units_per_store_per_week": 35,
       "gross_margin_pct": 38,
       "months_to_launch": 9,
-      "basis": "Estimate based on Morning Rolls' current EUR 3.49 price and station kiosk sales"
+      "basis": "Estimate based on Morning Rolls' current EUR 3.49 price and station kiosk sales",
+      "pack": "4 x 70 g paper bag",
+      "below_threshold_reason": null
+    },
+    "format": "4 x 70 g paper bag",
+    "comparable": {
+      "product": "Acme Morning Rolls",
+      "pack": "4 x 70 g paper bag",
+      "price": 3.49,
+      "source": "estimate",
+      "price_ratio": 1.14,
+      "compared_per": "per 100 g",
+      "flags": []
+    },
+    "launch": {
+      "investment": {
+        "low": 150000,
+        "high": 250000,
+        "currency": "EUR"
+      },
+      "new_equipment": {
+        "needed": false,
+        "what": null
+      },
+      "shelf_set": "The packaged bread bay, beside Acme Morning Rolls",
+      "cannibalises": {
+        "product_line": "Acme Morning Rolls",
+        "how_limited": "Sold to additive-avoiding shoppers who skip Morning Rolls today, at 50 cents more"
+      },
+      "copy_defence": "The leader bakes for stock a week ahead; baking to pre-orders needs Acme's overnight shift and order data",
+      "beyond_limits": []
     }
   },
   "premiumisation": {
@@ -412,7 +465,7 @@ const char* k_stage5 = R"json({
       "who": "Food-loving families who pay for craft bread at the weekend, at EUR 4.99 for four.",
       "how_why_now": "Planned orders make slow fermentation possible at scale; craft bread spending grows while staples trade down."
     },
-    "price_point": "EUR 4.99 for 4 x 80 g",
+    "price_point": "EUR 4.99 for 4 x 80 g printed paper bag",
     "feasibility": {
       "storage": "ambient",
       "channel": "store_retail",
@@ -451,7 +504,37 @@ const char* k_stage5 = R"json({
       "units_per_store_per_week": 8,
       "gross_margin_pct": 46,
       "months_to_launch": 12,
-      "basis": "Estimate based on craft roll prices in German supermarkets"
+      "basis": "Estimate based on craft roll prices in German supermarkets",
+      "pack": "4 x 80 g printed paper bag",
+      "below_threshold_reason": "A craft roll sells slower than a staple; its 46 % margin earns the space in stores with a craft bread section"
+    },
+    "format": "4 x 80 g printed paper bag",
+    "comparable": {
+      "product": "Acme Morning Rolls",
+      "pack": "4 x 70 g paper bag",
+      "price": 3.49,
+      "source": "estimate",
+      "price_ratio": 1.25,
+      "compared_per": "per 100 g",
+      "flags": []
+    },
+    "launch": {
+      "investment": {
+        "low": 300000,
+        "high": 450000,
+        "currency": "EUR"
+      },
+      "new_equipment": {
+        "needed": true,
+        "what": "Proofing cabinets for a 48-hour ferment"
+      },
+      "shelf_set": "The in-store bakery's craft bread shelf",
+      "cannibalises": {
+        "product_line": "Acme Morning Rolls",
+        "how_limited": "A weekend treat for families, not the weekday commuter roll"
+      },
+      "copy_defence": "Regional rye contracts with Acme's suppliers are booked for two harvests",
+      "beyond_limits": []
     }
   },
   "convenience": {
@@ -469,7 +552,7 @@ const char* k_stage5 = R"json({
       "who": "Commuters with fixed train times, at EUR 3.49 for four.",
       "how_why_now": "The locker removes the queue; hybrid workers travel on fixed days and plan those mornings."
     },
-    "price_point": "EUR 3.49 for 4 x 60 g",
+    "price_point": "EUR 3.49 for 4 x 60 g locker bag",
     "feasibility": {
       "storage": "ambient",
       "channel": "foodservice",
@@ -508,7 +591,37 @@ const char* k_stage5 = R"json({
       "units_per_store_per_week": 120,
       "gross_margin_pct": 32,
       "months_to_launch": 6,
-      "basis": "Estimate based on station kiosk sales of 30 to 50 bags a day"
+      "basis": "Estimate based on station kiosk sales of 30 to 50 bags a day",
+      "pack": "4 x 60 g locker bag",
+      "below_threshold_reason": null
+    },
+    "format": "4 x 60 g locker bag",
+    "comparable": {
+      "product": "Acme Morning Rolls",
+      "pack": "4 x 70 g paper bag",
+      "price": 3.49,
+      "source": "estimate",
+      "price_ratio": 1.17,
+      "compared_per": "per 100 g",
+      "flags": []
+    },
+    "launch": {
+      "investment": {
+        "low": 1200000,
+        "high": 1800000,
+        "currency": "EUR"
+      },
+      "new_equipment": {
+        "needed": true,
+        "what": "Heated lockers in 40 stations"
+      },
+      "shelf_set": "Station lockers, outside the store shelf",
+      "cannibalises": {
+        "product_line": "Acme Morning Rolls",
+        "how_limited": "Bought at the station, where Acme sells nothing today"
+      },
+      "copy_defence": "The station operator grants one locker concession per station for five years",
+      "beyond_limits": []
     }
   },
   "format_migration": {
@@ -526,7 +639,7 @@ const char* k_stage5 = R"json({
       "who": "Commuters who skip breakfast at home, at EUR 1.99 a pack.",
       "how_why_now": "A fixed pack for one commute sells the morning, not the bar; station snacking is back to 2019 levels."
     },
-    "price_point": "EUR 1.99 for 2 x 40 g and 1 x 20 g",
+    "price_point": "EUR 1.99 for 2 x 40 g bar pack",
     "feasibility": {
       "storage": "ambient",
       "channel": "store_retail",
@@ -565,7 +678,37 @@ const char* k_stage5 = R"json({
       "units_per_store_per_week": 45,
       "gross_margin_pct": 41,
       "months_to_launch": 8,
-      "basis": "Estimate based on Acme Protein Bars' current till-rack sales"
+      "basis": "Estimate based on Acme Protein Bars' current till-rack sales",
+      "pack": "2 x 40 g bar pack",
+      "below_threshold_reason": null
+    },
+    "format": "2 x 40 g bar pack",
+    "comparable": {
+      "product": "Acme Protein Bars",
+      "pack": "40 g bar",
+      "price": 1.19,
+      "source": "estimate",
+      "price_ratio": 0.84,
+      "compared_per": "per 100 g",
+      "flags": []
+    },
+    "launch": {
+      "investment": {
+        "low": 80000,
+        "high": 120000,
+        "currency": "EUR"
+      },
+      "new_equipment": {
+        "needed": false,
+        "what": null
+      },
+      "shelf_set": "The till rack, beside single Acme Protein Bars",
+      "cannibalises": {
+        "product_line": "Acme Protein Bars",
+        "how_limited": "A two-bar breakfast pack, bought instead of a pastry, not instead of one bar"
+      },
+      "copy_defence": "The leader has no bar in the bakery bay and no listing at the till rack",
+      "beyond_limits": []
     }
   },
   "occasion_expansion": {
@@ -583,7 +726,7 @@ const char* k_stage5 = R"json({
       "who": "Office managers of teams of 10 to 50, at EUR 39 a crate.",
       "how_why_now": "A standing order makes delivery routes plannable; firms use breakfast to bring staff back on office days."
     },
-    "price_point": "EUR 39 per crate for 10 people",
+    "price_point": "EUR 39.00 for office crate for 10 people",
     "feasibility": {
       "storage": "ambient",
       "channel": "foodservice",
@@ -622,7 +765,37 @@ const char* k_stage5 = R"json({
       "units_per_store_per_week": 6,
       "gross_margin_pct": 35,
       "months_to_launch": 4,
-      "basis": "Estimate based on the catering unit's breakfast prices"
+      "basis": "Estimate based on the catering unit's breakfast prices",
+      "pack": "office crate for 10 people",
+      "below_threshold_reason": "An office crate is sold through the catering unit, not a store shelf; 6 crates feed 60 people a week"
+    },
+    "format": "office crate for 10 people",
+    "comparable": {
+      "product": "Catering unit breakfast buffet",
+      "pack": "office crate for 10 people",
+      "price": 45.0,
+      "source": "estimate",
+      "price_ratio": 0.87,
+      "compared_per": "per pack",
+      "flags": []
+    },
+    "launch": {
+      "investment": {
+        "low": 40000,
+        "high": 60000,
+        "currency": "EUR"
+      },
+      "new_equipment": {
+        "needed": false,
+        "what": null
+      },
+      "shelf_set": "The catering unit's office menu",
+      "cannibalises": {
+        "product_line": "Acme Morning Rolls",
+        "how_limited": "Office teams eat it at work, instead of a bakery stop"
+      },
+      "copy_defence": "The catering unit already serves 800 offices the leader does not reach",
+      "beyond_limits": []
     }
   }
 })json";
@@ -674,6 +847,31 @@ const nlohmann::json& sample_output(int number) {
   auto found = outputs.find(number);
   if (found == outputs.end()) throw std::out_of_range("no sample output for stage " + std::to_string(number));
   return found->second;
+}
+
+nlohmann::json sample_card_answer(const std::string& pattern) {
+  nlohmann::json answer = sample_output(5).at(pattern);
+  for (const char* derived : {"pattern", "mechanism_id", "format", "brand_anchor", "price_point"}) answer.erase(derived);
+  answer["feasibility"].erase("price_tier");
+  answer["retail"].erase("currency");
+  answer["retail"].erase("pack");
+  const auto comparable = answer["comparable"];
+  answer["comparable"] = {{"product", comparable["product"]}, {"pack", comparable["pack"]}, {"price", comparable["price"]}};
+  answer["launch"]["investment"].erase("currency");
+  answer["launch"].erase("beyond_limits");
+  return answer;
+}
+
+nlohmann::json sample_plan() {
+  nlohmann::json plan = nlohmann::json::object();
+  for (const auto& [pattern, card] : sample_output(5).items()) {
+    plan[pattern] = {{"title", card["title"]}, {"mechanism_id", card["mechanism_id"]},
+                     {"concept", "The " + pattern + " concept: " + card["description"]["what"].get<std::string>()},
+                     {"shopper", card["description"]["who"]}, {"occasion", "The " + pattern + " moment"},
+                     {"format", card["format"]}, {"price_tier", card["feasibility"]["price_tier"]},
+                     {"brand_anchor", card["brand_anchor"]}};
+  }
+  return plan;
 }
 
 stages::StageContext sample_context(int number) {

@@ -22,6 +22,14 @@ const nlohmann::json& sample_brand_profile();
 // sample document and brand, written by hand.
 const nlohmann::json& sample_output(int number);
 
+// The sample card of `pattern` as its writer answers it (card_answer_schema
+// for the sample brand): the sample card without what the program derives.
+nlohmann::json sample_card_answer(const std::string& pattern);
+
+// The sample plan: per pattern the sample card's title, mechanism, anchor,
+// tier and format, a concept, a shopper and an occasion.
+nlohmann::json sample_plan();
+
 // A context with the sample document and brand and every sample output
 // before stage `number`.
 stages::StageContext sample_context(int number);
