@@ -144,7 +144,13 @@ TEST_CASE("SIGKILL of the queue's master mid-run: its replica takes over; no run
   const int victim_port = victim.port();
   const auto killed_at = std::chrono::steady_clock::now();
   victim.kill(SIGKILL);
-  REQUIRE(world.cluster.wait_healthy(seconds(30)));
+  const bool healed = world.cluster.wait_healthy(seconds(30));
+  if (!healed) {
+    for (auto& node : world.cluster.nodes()) {
+      if (node->running()) MESSAGE(world.cluster.command_on(*node, {"CLUSTER", "NODES"}).text);
+    }
+  }
+  REQUIRE(healed);
   const double failover_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
   MESSAGE("a replica served the killed master's slots " << failover_s << " s after the kill");
   CHECK(world.cluster.master_of(pipeline::redis::key_slot("{queue}")).port() != victim_port);

@@ -17,8 +17,10 @@ RedisCluster::RedisCluster(RedisClusterOptions options) : m_options(std::move(op
     node.appendonly = m_options.appendonly;
     node.tls = m_options.tls;
     node.tls_files = m_options.tls_files;
+    // A replica that never finished its first sync cannot be promoted: it
+    // starts at once (the default waits 5 s for more replicas).
     node.extra_args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
-                       std::to_string(m_options.node_timeout_ms)};
+                       std::to_string(m_options.node_timeout_ms), "--repl-diskless-sync-delay", "0"};
     if (m_options.tls) node.extra_args.insert(node.extra_args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
     m_nodes.push_back(std::make_unique<RedisServer>(node));
   }
@@ -30,6 +32,19 @@ RedisCluster::RedisCluster(RedisClusterOptions options) : m_options(std::move(op
   const auto created = run_process(argv);
   if (created.exit_code != 0) throw std::runtime_error("redis-cli --cluster create failed: " + created.out + created.err);
   if (!wait_healthy(std::chrono::seconds(30))) throw std::runtime_error("the cluster did not become healthy in 30 s");
+  // Every replica has its master's data before the constructor returns.
+  const bool synced = eventually(
+      [&] {
+        for (auto& node : m_nodes) {
+          const auto info = command_on(*node, {"INFO", "replication"}).text;
+          if (info.find("role:slave") != std::string::npos && info.find("master_link_status:up") == std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(30));
+  if (!synced) throw std::runtime_error("the cluster's replicas did not sync in 30 s");
 }
 
 std::string RedisCluster::url() const {
