@@ -7,6 +7,7 @@
 
 #include "lib/util/content_words.hpp"
 #include "lib/util/json_text.hpp"
+#include "review/card_review.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_registry.hpp"
 #include "stages/vocabulary.hpp"
@@ -164,8 +165,24 @@ util::Expected<RunCards> load_run_cards(const checkpoints::RunStore& store, cons
   if (!cards) return cards.error();
   auto profile = read_compared_json(store, state.run_id, stages::k_brand_path);
   if (!profile) return profile.error();
-  return RunCards{state.run_id,  state.brand.id,         state.brand.company_name, state.brand.sha256,
-                  state.input.source, state.input.sha256, std::move(*cards),       std::move(*profile)};
+  auto reviewed = review::load_review(store, state);
+  if (!reviewed) return reviewed.error();
+  return RunCards{state.run_id,       state.brand.id,     state.brand.company_name, state.brand.sha256,
+                  state.input.source, state.input.sha256, std::move(*cards),        std::move(*profile),
+                  reviewed->value_or(nlohmann::json())};
+}
+
+nlohmann::json review_scores(const RunCards& side, const std::string& pattern) {
+  if (!side.review.is_object()) return nullptr;
+  const auto& cards = side.review.value("cards", nlohmann::json::object());
+  const auto& card = cards.is_object() ? cards.value(pattern, nlohmann::json()) : nlohmann::json();
+  if (!card.is_object()) return nullptr;
+  nlohmann::json scores = nlohmann::json::object();
+  for (const auto& criterion : review::criteria()) {
+    const auto& entry = card.value(criterion, nlohmann::json());
+    scores[criterion] = entry.is_object() ? entry.value("score", nlohmann::json()) : nlohmann::json();
+  }
+  return scores;
 }
 
 double Differentiation::mean_similarity() const {
@@ -239,7 +256,9 @@ nlohmann::json to_json(const Differentiation& result) {
                      {"similarity", differentiation_round(pair.similarity)},
                      {"differentiated", pair.differentiated()},
                      {"grounding_a", pair_grounding_json(pair.grounding_a)},
-                     {"grounding_b", pair_grounding_json(pair.grounding_b)}});
+                     {"grounding_b", pair_grounding_json(pair.grounding_b)},
+                     {"review_a", review_scores(result.a, pair.pattern)},
+                     {"review_b", review_scores(result.b, pair.pattern)}});
   }
   return {{"run_a", compared_run_json(result.a)},
           {"run_b", compared_run_json(result.b)},

@@ -87,9 +87,14 @@ struct RunCards {
   std::string document_sha256;
   nlohmann::json cards;    // stage 5's output: an object with one card per pattern
   nlohmann::json profile;  // input/brand.json
+  nlohmann::json review;   // the run's current review (review/card_review.hpp), or null without one
 };
 
-// A run's cards and brand from `store`. A run whose stage 5 is not done is
+// The review scores of `side`'s card of `pattern`, {criterion: score}; null
+// when the run has no review.
+nlohmann::json review_scores(const RunCards& side, const std::string& pattern);
+
+// A run's cards, brand and review from `store`. A run whose stage 5 is not done is
 // bad_input, naming the run and the stage's state.
 util::Expected<RunCards> load_run_cards(const checkpoints::RunStore& store, const checkpoints::RunState& state);
 

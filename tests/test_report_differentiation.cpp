@@ -217,3 +217,31 @@ TEST_CASE("batch_differentiation pairs every two runs of a document, and says wh
   CHECK(json.at(0).at("pairs").at(0).at("missing") == pair.missing);
   CHECK(json.at(1).at("pairs").empty());
 }
+
+TEST_CASE("compare shows each side's review scores, and null for a run without a review") {
+  auto a = differentiation_side("run-a", "alpha", differentiation_cards("oat", "Oat pots"), json::object());
+  auto b = differentiation_side("run-b", "beta", differentiation_cards("rye", "Rye loaves"), json::object());
+  a.review = {{"model", "judge"},
+              {"cards",
+               {{"convenience",
+                 {{"novelty", {{"score", 2}, {"reason", "r"}}},
+                  {"actionability", {{"score", 5}, {"reason", "r"}}},
+                  {"brand_fit", {{"score", 4}, {"reason", "r"}}},
+                  {"specificity", {{"score", 3}, {"reason", "r"}}}}}}}};
+  CHECK(review_scores(a, "convenience") ==
+        json({{"novelty", 2}, {"actionability", 5}, {"brand_fit", 4}, {"specificity", 3}}));
+  CHECK(review_scores(a, "premiumisation").is_null());
+  CHECK(review_scores(b, "convenience").is_null());
+  const auto compared = to_json(differentiate(a, b));
+  int shown = 0;
+  for (const auto& pair : compared.at("pairs")) {
+    CHECK(pair.at("review_b").is_null());
+    if (pair.at("pattern") == "convenience") {
+      CHECK(pair.at("review_a").at("actionability") == 5);
+      ++shown;
+    } else {
+      CHECK(pair.at("review_a").is_null());
+    }
+  }
+  CHECK(shown == 1);
+}
