@@ -18,7 +18,11 @@ RunReview review_run(const RunSettings& settings, checkpoints::RunStore& store, 
   auto state = store.load(run_id).value_or_throw();
   // Refused before a key is needed: a run without cards has nothing to review.
   (void)review::load_review_inputs(store, state).value_or_throw();
-  auto config = run_client_config(settings, state, std::nullopt, spent_usd(state));
+  // The provider given now wins over the one the run keeps, as for resume,
+  // without being recorded: a review changes nothing of the run's settings.
+  auto provider = state;
+  apply_explicit_settings(settings, provider);
+  auto config = run_client_config(settings, provider, std::nullopt, spent_usd(state));
   review::ReviewOptions options;
   options.model = review_model.empty() ? config.model : review_model;
   config.model = options.model;

@@ -24,7 +24,7 @@ struct RunReview {
 
 // Reviews the cards of run `run_id` under its lock (taken here unless the
 // caller passes it) with `review_model`, or the run's model when that is
-// empty; keeps review.json among the run's files, writes the reports again
+// empty, through the run's provider or the one `settings` give explicitly; keeps review.json among the run's files, writes the reports again
 // when the run is completed, and saves the run. Throws FatalError: bad_input
 // (3) for a run without cards, and the call's own error kind otherwise.
 RunReview review_run(const RunSettings& settings, checkpoints::RunStore& store, const std::string& run_id,

@@ -250,7 +250,8 @@ TEST_CASE("a review shows its scores and reasons on each card, escaped, and nowh
   int n = 0;
   for (const auto& pattern : stages::vocabulary::patterns()) {
     ++n;
-    review["cards"][pattern] = {{"novelty", {{"score", n}, {"reason", "Seen <b>before</b> at " + pattern}}},
+    review["cards"][pattern] = {{"model", "judge-mini"},
+                                {"novelty", {{"score", n}, {"reason", "Seen <b>before</b> at " + pattern}}},
                                 {"actionability", {{"score", 5}, {"reason", "Dated steps"}}},
                                 {"brand_fit", {{"score", 4}, {"reason", "Uses the bakery"}}},
                                 {"specificity", {{"score", 3}, {"reason", "Pack size missing"}}}};

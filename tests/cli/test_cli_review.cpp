@@ -34,6 +34,7 @@ bool review_file_recorded(const json& checkpoint) {
 
 TEST_CASE("run --review: one review request per card with --review-model, kept in the run, shown by report and compare") {
   FakeLlmServer server;
+  server.set_models({"test-model", "judge-small"});
   CliEnv env(server);
   const auto result = env.run({"run", example_pdf_path(), "--brand", env.brand_path, "--run-id", "reviewed", "--review",
                                "--review-model", "judge-small"});
