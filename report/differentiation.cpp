@@ -76,12 +76,6 @@ util::Expected<nlohmann::json> read_compared_json(const checkpoints::RunStore& s
 
 }  // namespace
 
-TermCounts term_counts(std::string_view text) {
-  TermCounts counts;
-  for (auto& word : util::content_words(text)) counts[std::move(word)] += 1;
-  return counts;
-}
-
 std::string card_text(const nlohmann::json& card, const std::string& pattern) {
   const stages::Stage* stage = stages::find_stage("opportunities");
   const auto& cards = stage->schema().at("properties");
@@ -98,45 +92,6 @@ std::set<std::string> profile_vocabulary(const nlohmann::json& profile) {
   }
   const auto words = util::content_words(text);
   return {words.begin(), words.end()};
-}
-
-double inverse_document_frequency(std::size_t df, std::size_t n) {
-  return std::log((1.0 + static_cast<double>(n)) / (1.0 + static_cast<double>(df))) + 1.0;
-}
-
-double tfidf_cosine(const TermCounts& a, const TermCounts& b, const std::vector<TermCounts>& collection) {
-  if (a.empty() || b.empty()) return a.empty() && b.empty() ? 1.0 : 0.0;
-  const auto weight = [&](const std::string& term, int count) {
-    std::size_t df = 0;
-    for (const auto& text : collection) df += text.count(term);
-    return count * inverse_document_frequency(df, collection.size());
-  };
-  // Both norms and the dot product are summed in the same (sorted) order, so
-  // that identical counts give a dot product equal to each squared norm.
-  double dot = 0, norm_a = 0, norm_b = 0;
-  auto ia = a.begin();
-  auto ib = b.begin();
-  while (ia != a.end() || ib != b.end()) {
-    if (ib == b.end() || (ia != a.end() && ia->first < ib->first)) {
-      const double wa = weight(ia->first, ia->second);
-      norm_a += wa * wa;
-      ++ia;
-    } else if (ia == a.end() || ib->first < ia->first) {
-      const double wb = weight(ib->first, ib->second);
-      norm_b += wb * wb;
-      ++ib;
-    } else {
-      const double wa = weight(ia->first, ia->second);
-      const double wb = weight(ib->first, ib->second);
-      dot += wa * wb;
-      norm_a += wa * wa;
-      norm_b += wb * wb;
-      ++ia;
-      ++ib;
-    }
-  }
-  // sqrt(x * x) is x in IEEE arithmetic, so identical vectors give exactly 1.
-  return std::clamp(dot / std::sqrt(norm_a * norm_b), 0.0, 1.0);
 }
 
 Grounding grounding(const TermCounts& card, const std::set<std::string>& own_profile,
