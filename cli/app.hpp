@@ -104,6 +104,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options);
 void register_batch_command(CLI::App& app, GlobalOptions& options);
 void register_report_command(CLI::App& app, GlobalOptions& options);
 void register_compare_command(CLI::App& app, GlobalOptions& options);
+void register_review_command(CLI::App& app, GlobalOptions& options);
 void register_queue_commands(CLI::App& app, GlobalOptions& options);
 // The worker's options, beside the queue's (cli/queue_commands.cpp).
 void register_worker_command(CLI::App& app, GlobalOptions& options);

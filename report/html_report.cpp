@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <optional>
 
@@ -9,6 +10,7 @@
 
 #include "lib/llm/chat.hpp"
 #include "report/html.hpp"
+#include "review/card_review.hpp"
 #include "stages/markdown.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_files.hpp"
@@ -106,6 +108,8 @@ a { color: var(--accent); }
 .feasibility { font-size: 12.5px; color: var(--muted); margin: 10px 0 0; }
 .warnings { background: var(--warn-soft); border: 1px solid #f0d9a8; border-radius: 8px; padding: 10px 14px;
   margin: 14px 0 0; font-size: 13px; color: var(--warn); }
+.review { border-top: 1px solid var(--line); margin-top: 14px; padding-top: 8px; font-size: 13px; }
+.review ul { margin: 0; padding-left: 18px; }
 .warnings p { margin: 0 0 4px; font-weight: 600; }
 .warnings ul { margin: 0; padding-left: 18px; }
 .analyses details { background: var(--card); border: 1px solid var(--line); border-radius: 10px; margin: 0 0 10px; }
@@ -199,6 +203,7 @@ main { overflow-wrap: break-word; }
   .anchor b { font-size: 7.5pt; }
   .feasibility { font-size: 7.5pt; margin-top: 2px; }
   .warnings { font-size: 7.5pt; padding: 4px 8px; margin-top: 6px; }
+  .review { font-size: 7.5pt; margin-top: 4px; padding-top: 2px; }
   .analyses, .provenance { break-before: page; }
   .analyses details { border: 0; }
   .analyses summary { padding: 8px 0; list-style: none; }
@@ -393,9 +398,26 @@ std::string figures_html(const std::vector<std::pair<std::string, std::string>>&
   return out + "</div>\n";
 }
 
+// The review's scores of a card with their reasons (`pipeline review`); empty without one.
+std::string review_html(const nlohmann::json& card_review) {
+  if (!card_review.is_object()) return {};
+  std::string items;
+  for (const auto& criterion : review::criteria()) {
+    const auto& entry = md::child(card_review, criterion);
+    if (!entry.is_object() || !entry.value("score", nlohmann::json()).is_number_integer()) continue;
+    std::string label = review::criterion_label(criterion);
+    label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+    items += "<li>" + html::element("b", fmt::format("{} {}/5", label, entry.at("score").get<int>())) + " " +
+             escape(md::text(entry, "reason")) + "</li>";
+  }
+  if (items.empty()) return {};
+  return "<div class=\"review\"><h3>" + escape("Second opinion (" + md::text(card_review, "model") + ")") +
+         "</h3><ul class=\"scores\">" + items + "</ul></div>\n";
+}
+
 std::string card_html(const nlohmann::json& card, const std::string& pattern, size_t index,
                       const std::map<int, nlohmann::json>& outputs, const checkpoints::StageRecord& record,
-                      HtmlReportTarget target) {
+                      HtmlReportTarget target, const nlohmann::json& card_review) {
   const auto& patterns = vocabulary::patterns();
   std::string out = fmt::format("<article class=\"card p-{}\" id=\"card-{}\" data-pattern=\"{}\">\n", pattern,
                                 index + 1, pattern);
@@ -461,6 +483,7 @@ std::string card_html(const nlohmann::json& card, const std::string& pattern, si
                            " · consumer education: " + md::text(feasibility, "consumer_education") + " · " + tier,
                        "feasibility") +
          "\n";
+  out += review_html(card_review);
   out += warnings_box(card_warnings(record, pattern), "This card");
   return out + "</article>\n";
 }
@@ -540,7 +563,7 @@ std::string glance_html(const nlohmann::json& cards, HtmlReportTarget target) {
 }
 
 std::string cards_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
-                       HtmlReportTarget target) {
+                       HtmlReportTarget target, const nlohmann::json& review) {
   const auto found = outputs.find(k_cards_stage);
   if (found == outputs.end()) {
     return "<section class=\"cards\">" + html::element("p", "The cards are not done yet (stage 5).", "warnings") +
@@ -559,7 +582,9 @@ std::string cards_html(const checkpoints::RunState& state, const std::map<int, n
   out += "<section class=\"cards\">\n";
   const auto& patterns = vocabulary::patterns();
   for (size_t i = 0; i < patterns.size(); ++i) {
-    out += card_html(md::child(found->second, patterns[i]), patterns[i], i, outputs, record, target);
+    const auto& cards_reviewed = md::child(review, "cards");
+    out += card_html(md::child(found->second, patterns[i]), patterns[i], i, outputs, record, target,
+                     md::child(cards_reviewed, patterns[i]));
   }
   return out + "</section>\n";
 }
@@ -776,7 +801,7 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
 }  // namespace
 
 std::string render_html_report(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
-                               HtmlReportTarget target) {
+                               HtmlReportTarget target, const nlohmann::json& review) {
   using namespace html_report_page;
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -787,7 +812,7 @@ std::string render_html_report(const checkpoints::RunState& state, const std::ma
   out += "<style>" + std::string(k_common_css) + (target == HtmlReportTarget::pdf ? k_pdf_css : k_browser_css) +
          "</style>\n</head>\n<body>\n<main>\n";
   out += masthead_html(state, outputs);
-  out += cards_html(state, outputs, target);
+  out += cards_html(state, outputs, target, review);
   out += analyses_html(state, outputs, target);
   out += provenance_html(state, target);
   out += "<footer class=\"colophon\">" +

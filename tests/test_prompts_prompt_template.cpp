@@ -16,8 +16,8 @@ namespace {
 
 const std::vector<std::string> k_stage_names = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
 
-// The prompts of stages that make more than one kind of request.
-const std::vector<std::string> k_extra_names = {"mechanisms_merge", "opportunity_card"};
+// The prompts of stages that make more than one kind of request, and of `pipeline review`.
+const std::vector<std::string> k_extra_names = {"mechanisms_merge", "opportunity_card", "review"};
 
 }  // namespace
 
