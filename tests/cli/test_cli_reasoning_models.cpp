@@ -152,8 +152,10 @@ TEST_CASE("the schema of every stage goes on the wire in its authored order: evi
   const auto& fit = by_name["contextualize"]["properties"]["pattern_fit"]["properties"]["convenience"];
   CHECK(sent_before(fit, "why_this_score", "fit_score"));
   // A card keeps its authored reading order: title first, not last as the alphabet would put it.
-  REQUIRE(by_name.count("opportunity_card"));
-  CHECK(wire_property_order(by_name["opportunity_card"]).front() == "title");
+  REQUIRE(by_name.count("opportunities_step"));
+  CHECK(wire_property_order(by_name["opportunities_step"]["$defs"]["card"]).front() == "title");
+  CHECK(wire_property_order(by_name["opportunities_step"]["$defs"]["concept"]).front() == "title");
+  CHECK(wire_property_order(by_name["opportunities_step"]).front() == "plan");
 }
 
 TEST_CASE("an unknown reasoning model: at most one refused request per parameter; resume pays none") {
