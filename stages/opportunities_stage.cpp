@@ -1,6 +1,7 @@
 #include "stages/opportunities_stage.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -33,8 +34,8 @@ constexpr double k_least_positive_figure = 0.01;
 
 // The prompt that writes one card from its planned concept.
 constexpr const char* k_card_prompt = "opportunity_card";
-constexpr const char* k_plan_schema_name = "opportunities_plan";
-constexpr const char* k_card_schema_name = "opportunity_card";
+// The name of stage 5's one response schema, sent with it by the six requests.
+constexpr const char* k_step_schema_name = "opportunities_step";
 
 // The stage's max_tokens caps each of its requests. A plan is five concepts
 // with their anchors (about 1200 tokens of JSON), so its request takes at
@@ -162,12 +163,38 @@ nlohmann::json concept_schema() {
   });
 }
 
-nlohmann::json make_plan_schema() {
-  nlohmann::json schema = schema::object({}, "Five distinct concepts, one per consumer-goods pattern");
+// The plan: five concepts of one shape, each a reference to the "concept"
+// definition of the schema's root, so that the schema says the brand's names
+// once, not five times (inlined for a provider that takes no references,
+// lib/llm/schema_lowering.hpp).
+nlohmann::json plan_object() {
+  nlohmann::json plan = schema::object({}, "Step 1: five distinct concepts, one per consumer-goods pattern");
   for (const auto& pattern : vocabulary::patterns()) {
-    schema["properties"][pattern] = concept_schema();
-    schema["required"].push_back(pattern);
+    plan["properties"][pattern] = {{"$ref", "#/$defs/concept"}};
+    plan["required"].push_back(pattern);
   }
+  return plan;
+}
+
+// The one response schema of stage 5's six requests, the plan and the five
+// cards, byte for byte: providers cache the schema before the messages, so
+// with one schema the plan's request writes the prefix the cards read. The
+// request part says which member to fill; the other is null (step_problem).
+nlohmann::json make_step_schema() {
+  const auto member = [](const char* definition) {
+    return nlohmann::json{{"anyOf", nlohmann::json::array({{{"$ref", std::string("#/$defs/") + definition}}, {{"type", "null"}}})}};
+  };
+  nlohmann::json schema = schema::object({{"plan", member("plan")}, {"card", member("card")}},
+                                         "Either the plan (step 1) or one card (step 2), as the request asks; the other is null");
+  schema["$defs"] = {{"concept", concept_schema()}, {"plan", plan_object()}, {"card", card_schema(std::nullopt)}};
+  schema["$defs"]["card"]["description"] = "Step 2: one full opportunity card, written from its concept in the plan";
+  // The concepts' and the card's brand anchor, one definition: the brand's names once.
+  for (const char* holder : {"concept", "card"}) {
+    auto& properties = schema["$defs"][holder]["properties"];
+    if (properties.contains("brand_anchor") && properties["brand_anchor"] == brand_anchor_schema())
+      properties["brand_anchor"] = {{"$ref", "#/$defs/brand_anchor"}};
+  }
+  schema["$defs"]["brand_anchor"] = brand_anchor_schema();
   return schema;
 }
 
@@ -255,14 +282,50 @@ std::string opportunities_markdown(const OpportunitiesStage& stage, const nlohma
   return out;
 }
 
-// The plan's schema for this run: mechanism references limited to stage 1's,
-// the brand anchors suggesting the profile's names.
-nlohmann::json plan_schema_for(const StageContext& context, const BrandFacts& facts) {
-  static const nlohmann::json plan_schema = make_plan_schema();
-  return limit_brand_refs(limit_mechanism_refs(plan_schema, found_mechanism_ids(context)), facts);
+// Stage 5's one schema for this run: mechanism references limited to stage
+// 1's, the brand anchors suggesting the profile's names.
+nlohmann::json step_schema_for(const StageContext& context, const BrandFacts& facts) {
+  static const nlohmann::json step_schema = make_step_schema();
+  return limit_brand_refs(limit_mechanism_refs(step_schema, found_mechanism_ids(context)), facts);
+}
+
+// The shape both steps share: the member asked for is an object, the other null.
+std::string step_problem(const nlohmann::json& answer, const std::string& filled, const std::string& empty) {
+  const auto member = [&answer](const std::string& name) {
+    return answer.is_object() && answer.contains(name) ? answer.at(name) : nlohmann::json();
+  };
+  std::string problems;
+  if (!member(filled).is_object())
+    problems = "$." + filled + ": this request asks for the " + filled + ", so `" + filled + "` is filled, not null";
+  if (!member(empty).is_null())
+    problems += (problems.empty() ? "" : "; ") + std::string("$.") + empty + ": this request asks for the " + filled +
+                ", so `" + empty + "` is null";
+  return problems;
+}
+
+// `check` run on the answer's `member`, its paths named from the answer's root.
+std::function<std::string(const nlohmann::json&)> in_member(const std::string& member,
+                                                           std::function<std::string(const nlohmann::json&)> check) {
+  return [member, check = std::move(check)](const nlohmann::json& answer) {
+    std::string problems = check(md::child(answer, member));
+    for (auto at = problems.find("$."); at != std::string::npos; at = problems.find("$.", at + member.size() + 3))
+      problems.replace(at, 2, "$." + member + ".");
+    return problems;
+  };
 }
 
 std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// The plan as JSON with one concept a line: each card request sends it after
+// the cached prefix, five times a run, so it carries no indentation.
+std::string plan_text(const nlohmann::json& plan) {
+  if (!plan.is_object()) return json_text(plan);
+  std::string out = "{";
+  for (const auto& [pattern, planned] : plan.items())
+    out += (out.size() > 1 ? ",\n " : "\n ") + nlohmann::json(pattern).dump() + ": " +
+           planned.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out + "\n}";
+}
 
 // The card prompt's values: the stage's own and the whole plan, the same for
 // the five cards; then what names this card: its pattern and the mechanism
@@ -271,7 +334,7 @@ std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', fal
 std::map<std::string, std::string> card_variables(const OpportunitiesStage& stage, const StageContext& context,
                                                   const nlohmann::json& plan, const std::string& pattern) {
   auto variables = stage.prompt_variables(context);
-  variables["plan"] = data_block("plan", {}, json_text(plan));
+  variables["plan"] = data_block("plan", {}, plan_text(plan));
   variables["pattern"] = pattern;
   variables["pattern_label"] = vocabulary::pattern_label(pattern);
   variables["mechanism_id"] = md::text(md::child(plan, pattern), "mechanism_id");
@@ -309,12 +372,13 @@ std::string card_plan_problems(const nlohmann::json& card, const nlohmann::json&
 NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& card, const std::string& problem,
                             const std::map<std::string, nlohmann::json>& others) {
   NamedRequest again{first.part + "-again", first.request};
-  again.request.messages.push_back({"assistant", card.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+  const nlohmann::json answer = {{"plan", nullptr}, {"card", card}};
+  again.request.messages.push_back({"assistant", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   again.request.messages.push_back(
       {"user", "Read across the five cards, this card repeats another one: " + problem +
                    " Write this card again with next steps, buyer questions and figures that belong to its own product "
-                   "and no other card. Answer with the whole card as the JSON object only."});
-  add_check(again.request, [others](const nlohmann::json& answer) { return repeats_against(answer, others); }, true);
+                   "and no other card. Answer with the JSON object only: the whole card in `card`, and `plan` null."});
+  add_check(again.request, in_member("card", [others](const nlohmann::json& card) { return repeats_against(card, others); }), true);
   return again;
 }
 
@@ -342,59 +406,66 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   const BrandFacts facts = brand_facts(context.brand_profile);
   auto plan_prompt = work.prompt(std::string(name()));
   if (!plan_prompt) return plan_prompt.error();
+  // One schema for the plan and the five cards, byte for byte (see make_step_schema).
+  const nlohmann::json shared_schema = step_schema_for(context, facts);
   StageParams plan_params = work.params();
   plan_params.max_tokens = std::min(plan_params.max_tokens, k_plan_max_tokens);
   auto plan_request = build_request(*this, *plan_prompt, context, plan_params, work.run_model());
   if (!plan_request) return plan_request.error();
-  plan_request->schema = plan_schema_for(context, facts);
-  plan_request->schema_name = k_plan_schema_name;
-  plan_request->check = plan_problems;
-  add_check(*plan_request, [facts](const nlohmann::json& plan) { return anchors_problems(plan, facts); }, true);
+  plan_request->schema = shared_schema;
+  plan_request->schema_name = k_step_schema_name;
+  plan_request->check = [](const nlohmann::json& answer) {
+    std::string problems = step_problem(answer, "plan", "card");
+    const std::string plan = problems.empty() ? in_member("plan", plan_problems)(answer) : std::string();
+    return problems + (problems.empty() || plan.empty() ? "" : "; ") + plan;
+  };
+  add_check(*plan_request, in_member("plan", [facts](const nlohmann::json& plan) { return anchors_problems(plan, facts); }), true);
   auto planned = work.ask({NamedRequest{"plan", std::move(*plan_request)}});
   if (!planned) return planned.error();
-  const nlohmann::json plan = std::move(planned->front());
+  const nlohmann::json plan = md::child(planned->front(), "plan");
 
+  // A card request is the plan's with opportunity_card.prompt's request part
+  // in place of the plan's: the system and user parts stay the plan's.
   auto card_prompt = work.prompt(k_card_prompt);
   if (!card_prompt) return card_prompt.error();
+  if (card_prompt->request.empty())
+    return util::fail(util::ErrorKind::bad_input, std::string(k_card_prompt) + ".prompt (" + card_prompt->source +
+                                                      ") has no request part, which stage 5 sends after the system and "
+                                                      "user parts of opportunities.prompt");
+  const prompts::PromptTemplate shared_card_prompt{plan_prompt->system, plan_prompt->user, card_prompt->source, card_prompt->request};
   const auto& patterns = vocabulary::patterns();
-  const auto mechanism_ids = found_mechanism_ids(context);
-  // One schema for the five cards, byte for byte (see card_schema).
-  const nlohmann::json shared_schema = limit_brand_refs(limit_mechanism_refs(card_schema(std::nullopt), mechanism_ids), facts);
   std::vector<NamedRequest> requests;
   for (const auto& pattern : patterns) {
-    auto request = fill_request(*this, *card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
+    auto request = fill_request(*this, shared_card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
     if (!request) return request.error();
     request->schema = shared_schema;
-    request->schema_name = k_card_schema_name;
-    request->check = [plan, pattern](const nlohmann::json& card) {
-      std::string problems = card_pattern_problem(card, pattern);
-      const std::string title = card_title_problem(card, plan, pattern);
+    request->schema_name = k_step_schema_name;
+    request->check = [plan, pattern](const nlohmann::json& answer) {
+      std::string problems = step_problem(answer, "card", "plan");
+      if (!problems.empty()) return problems;
+      problems = in_member("card", [&](const nlohmann::json& card) { return card_pattern_problem(card, pattern); })(answer);
+      const std::string title = in_member("card", [&](const nlohmann::json& card) { return card_title_problem(card, plan, pattern); })(answer);
       if (!title.empty()) problems += (problems.empty() ? "" : "; ") + title;
       return problems;
     };
-    add_check(*request, [plan, pattern](const nlohmann::json& card) { return card_plan_problems(card, plan, pattern); }, true);
-    add_check(*request, [facts](const nlohmann::json& card) {
+    add_check(*request, in_member("card", [plan, pattern](const nlohmann::json& card) { return card_plan_problems(card, plan, pattern); }), true);
+    add_check(*request, in_member("card", [facts](const nlohmann::json& card) {
       std::string problems = anchors_problems(card, facts);
       const std::string feasibility = feasibility_problems(card, facts);
       if (!feasibility.empty()) problems += (problems.empty() ? "" : "; ") + feasibility;
       return problems;
-    }, true);
+    }), true);
     // Named like its file, cards/N-<pattern with dashes>.md.
     requests.push_back({"card-" + vocabulary::dashed(pattern), std::move(*request)});
   }
-  // Warm, then fan out: the first card is asked alone, so that its request
-  // has completed, and written the shared prefix to the provider's cache,
-  // before the other four read it in parallel (OpenAI and Anthropic serve a
-  // hit only from a request that has completed). The plan cannot warm it:
-  // its schema and instructions come first and differ. This costs one card's
-  // time (docs/providers.md#prompt-caching).
-  auto first = work.ask({requests.front()});
-  if (!first) return first.error();
-  auto rest = work.ask(std::vector<NamedRequest>(requests.begin() + 1, requests.end()));
-  if (!rest) return rest.error();
+  // Warm, then fan out: the plan's request has completed, and written the
+  // prefix the five cards share (schema, system and user parts) to the
+  // provider's cache, so the five are asked at once and each reads it
+  // (docs/providers.md#prompt-caching).
+  auto cards = work.ask(requests);
+  if (!cards) return cards.error();
   nlohmann::json output = nlohmann::json::object();
-  output[patterns[0]] = std::move(first->front());
-  for (size_t i = 1; i < patterns.size(); ++i) output[patterns[i]] = std::move((*rest)[i - 1]);
+  for (size_t i = 0; i < patterns.size(); ++i) output[patterns[i]] = md::child((*cards)[i], "card");
 
   // One check across the five: a card that repeats an earlier one is asked again.
   const auto repeats = cross_card_repeats(output);
@@ -412,7 +483,7 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   }
   auto redone = work.ask(again);
   if (!redone) return redone.error();
-  for (size_t i = 0; i < again_patterns.size(); ++i) output[again_patterns[i]] = std::move((*redone)[i]);
+  for (size_t i = 0; i < again_patterns.size(); ++i) output[again_patterns[i]] = md::child((*redone)[i], "card");
   return output;
 }
 
