@@ -95,13 +95,14 @@ TEST_CASE("a pause holds every request of the scope, and a cancel ends a wait") 
   local_acquire(limiter, {}, 1);
   CHECK(std::chrono::steady_clock::now() - start >= 290ms);
 
-  local_acquire(limiter, {1, 0}, 1);
+  // With the request above, a second of two a minute fills the budget.
+  local_acquire(limiter, {2, 0}, 1);
   util::CancelToken cancel;
   std::thread canceller([cancel]() mutable {
     std::this_thread::sleep_for(150ms);
     cancel.cancel();
   });
-  auto waited = limiter.acquire({k_local_scope, {1, 0}, 1, k_rate_priority_normal}, cancel);
+  auto waited = limiter.acquire({k_local_scope, {2, 0}, 1, k_rate_priority_normal}, cancel);
   canceller.join();
   REQUIRE(waited.has_value());
   CHECK_FALSE(waited->has_value());
