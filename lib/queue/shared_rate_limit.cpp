@@ -35,10 +35,8 @@ local id = ARGV[6]
 local queue = ARGV[8] == '1'
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-if redis.call('EXISTS', KEYS[7]) == 0 then
-  redis.call('HSET', KEYS[7], 'host', ARGV[9], 'model', ARGV[10], 'fingerprint', ARGV[11])
-end
-redis.call('HSET', KEYS[7], 'rpm', rpm, 'tpm', tpm, 'window_ms', window)
+redis.call('HSET', KEYS[7], 'host', ARGV[9], 'model', ARGV[10], 'fingerprint', ARGV[11], 'rpm', rpm, 'tpm', tpm,
+           'window_ms', window)
 redis.call('PEXPIRE', KEYS[7], held * 2 + 86400000)
 local learned_rpm = tonumber(redis.call('HGET', KEYS[7], 'learned_rpm') or '0')
 local learned_tpm = tonumber(redis.call('HGET', KEYS[7], 'learned_tpm') or '0')
