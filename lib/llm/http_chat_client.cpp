@@ -190,7 +190,9 @@ HttpChatClient::HttpChatClient(ClientConfig config)
     : m_config(std::move(config)),
       m_retry{m_config.backoff_base_s, m_config.backoff_max_s, m_config.max_retry_after_s},
       m_limit(m_config.max_concurrency),
-      m_gate(m_config.requests_per_minute),
+      // With a limiter, --rpm is its sliding-window budget, shared beyond this
+      // client; the gate then only spreads a Retry-After across the client.
+      m_gate(m_config.rate_limiter ? 0 : m_config.requests_per_minute),
       m_rate_limiter(m_config.rate_limiter ? m_config.rate_limiter : std::make_shared<LocalRateLimiter>()),
       m_ladder(m_config.forced_rung, m_config.learned_rungs) {}
 

@@ -45,8 +45,8 @@ nlohmann::ordered_json chat_request_body(const ChatRequest& request, const std::
 // then ChatRequest::check) and re-asks, retries with backoff, idle and total
 // timeouts, cancellation, and at most config.max_concurrency requests in
 // flight. Every HTTP attempt first takes a turn from the client's RequestGate
-// (config.requests_per_minute; a Retry-After pauses every request of the
-// client), then a turn from the rate limiter (config.rate_limiter: --rpm,
+// (a Retry-After pauses every request of the client; without a shared
+// config.rate_limiter, config.requests_per_minute spaces the starts too), then a turn from the rate limiter (config.rate_limiter: --rpm,
 // --tpm and the provider's x-ratelimit-* headers, per host, model and key,
 // charged the estimated prompt plus max_tokens and settled from the usage;
 // a 429 pauses the whole scope) and, with config.spend_guard, reserves its
