@@ -133,7 +133,7 @@ FleetOutcome run_fleet(bool configure) {
   const double request_share = static_cast<double>(requests) / static_cast<double>(rpm * windows);
   const double token_share = static_cast<double>(tokens) / static_cast<double>(tpm * windows);
   outcome.achieved = std::max(request_share, token_share);
-  MESSAGE((configure ? "configured" : "headers only") << ": " << outcome.requests << " requests, " << outcome.refused
+  MESSAGE(std::string(configure ? "configured" : "headers only") << ": " << outcome.requests << " requests, " << outcome.refused
                                                        << " refused with 429, " << windows << " whole windows at "
                                                        << request_share << " of the request limit and " << token_share
                                                        << " of the token limit, " << outcome.seconds << " s");
