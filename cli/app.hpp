@@ -52,6 +52,9 @@ struct GlobalOptions {
   bool no_cache = false;
   std::string max_cost;   // PIPELINE_MAX_COST, in USD; empty: no cap
   int rpm = 0;            // PIPELINE_RPM; 0: no limit
+  std::int64_t tpm = 0;   // PIPELINE_TPM; 0: no limit
+  // PIPELINE_RATE_WINDOW: the "minute" of --rpm and --tpm, shorter only in tests and benches.
+  std::string rate_window = "60s";
   // PDF input.
   double max_download_mb = 100;
   bool allow_private_urls = false;  // PIPELINE_ALLOW_PRIVATE_URLS

@@ -49,6 +49,8 @@ util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts:
   request.temperature = params.temperature;
   request.max_tokens = params.max_tokens;
   request.reasoning_effort = params.reasoning_effort;
+  request.requests_per_minute = params.rpm;
+  request.tokens_per_minute = params.tpm;
   request.schema = stage.schema();
   request.schema_name = std::string(stage.name());
   request.style_check = vague_word_problems;

@@ -662,4 +662,9 @@ int FakeLlmServer::rate_limited_count() const {
   return m_impl->limits ? m_impl->limits->refused() : 0;
 }
 
+std::vector<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> FakeLlmServer::provider_admissions() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->limits ? m_impl->limits->admissions() : decltype(m_impl->limits->admissions()){};
+}
+
 }  // namespace pipeline::testing

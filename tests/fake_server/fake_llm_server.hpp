@@ -129,6 +129,8 @@ class FakeLlmServer {
   void set_provider_limits(ProviderLimitSettings settings);
   // Chat requests refused for the limits so far.
   int rate_limited_count() const;
+  // The requests the limits took: when, and the tokens charged (empty without limits).
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> provider_admissions() const;
 
  private:
   struct Impl;
