@@ -61,8 +61,12 @@ TEST_CASE("the document title is cleaned for its attribute") {
 TEST_CASE("the vague-word list reaches every built-in prompt through its user part, and no system part names one") {
   const std::string listed = "Banned words, hype and empty adjectives (the answer is checked for each and sent back "
                              "when it uses one): " + stages::vague_words_text() + ".";
-  for (const char* name : {"mechanisms", "mechanisms_merge", "signals", "lessons", "contextualize", "opportunities",
-                           "opportunity_card"}) {
+  // opportunity_card.prompt is a request part only: its cards send opportunities.prompt's user part.
+  const auto card = prompts::load_prompt("opportunity_card").value_or_throw();
+  CHECK(card.user.empty());
+  for (const auto* word : {"innovative", "disruptive", "groundbreaking", "synergy", "seamless", "paradigm shift"})
+    CHECK(card.request.find(word) == std::string::npos);
+  for (const char* name : {"mechanisms", "mechanisms_merge", "signals", "lessons", "contextualize", "opportunities"}) {
     CAPTURE(name);
     const auto prompt = prompts::load_prompt(name).value_or_throw();
     std::map<std::string, std::string> variables;
