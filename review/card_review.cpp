@@ -11,6 +11,7 @@
 #include "stages/prompt_inputs.hpp"
 #include "stages/run_files.hpp"
 #include "stages/schema_builder.hpp"
+#include "stages/stage_request.hpp"
 #include "stages/stage_registry.hpp"
 #include "stages/vocabulary.hpp"
 
@@ -81,17 +82,10 @@ util::Expected<llm::ChatRequest> review_request(const prompts::PromptTemplate& p
       {"pattern_label", stages::vocabulary::pattern_label(pattern)},
       {"card", stages::data_block("card", fmt::format("pattern=\"{}\"", pattern),
                                   card.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))}};
+  auto messages = stages::prompt_messages(prompt, variables, "review prompt");
+  if (!messages) return messages.error();
   llm::ChatRequest request;
-  for (const auto& [role, text, shared] : {std::tuple{"system", &prompt.system, false},
-                                           std::tuple{"user", &prompt.user, !prompt.request.empty()},
-                                           std::tuple{"user", &prompt.request, false}}) {
-    if (text->empty()) continue;
-    auto filled = prompts::fill(*text, variables);
-    if (!filled) {
-      return fail(filled.error().kind, "review prompt (" + prompt.source + "): " + filled.error().message);
-    }
-    request.messages.push_back({role, std::move(*filled), shared});
-  }
+  request.messages = std::move(*messages);
   request.model = options.model;
   request.temperature = options.temperature;
   request.max_tokens = options.max_tokens;
