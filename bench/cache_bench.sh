@@ -4,9 +4,12 @@
 # the fake model server playing OpenAI's automatic cache and Anthropic's
 # cache_control breakpoints; and the wall time of stage 5. See README.md.
 #
-# Usage: bench/cache_bench.sh [--pipeline PATH] [--fake PATH] [--label NAME]
+# Usage: bench/cache_bench.sh [--pipeline PATH] [--fake PATH] [--label NAME] [--brands DIR]
 #   --pipeline  the pipeline binary to measure (e.g. one built at an earlier
 #               commit, for "before"); --fake is always this tree's fake server.
+#   --brands    read the three brands from DIR/<id>.json instead of the
+#               examples (e.g. profiles an older binary understands, so that
+#               before and after are measured on the same input).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -14,13 +17,15 @@ root="$here/.."
 pipeline_bin="$root/build/pipeline"
 fake_bin="$root/build/tests/fake-llm-server"
 label="this tree"
+brands_dir=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pipeline) pipeline_bin="$2"; shift 2 ;;
     --fake) fake_bin="$2"; shift 2 ;;
     --label) label="$2"; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --brands) brands_dir="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "cache_bench.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -49,15 +54,17 @@ fail() { cat "$work/pipeline.log" >&2; exit 1; }
 stop_fake() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 
 pdf="$root/examples/example-case-study.pdf"
+# A brand by its id, or its file under --brands.
+brand() { if [[ -n $brands_dir ]]; then echo "$brands_dir/$1.json"; else echo "$1"; fi; }
 for rules in openai anthropic; do
   export PIPELINE_MODEL=test-model PIPELINE_API_KEY= OPENROUTER_API_KEY= OPENAI_API_KEY=
   start_fake "$rules" "$rules"
-  PIPELINE_BASE_URL=$base_url "$pipeline_bin" run "$pdf" --brand hollowmere-dairy --run-id one \
+  PIPELINE_BASE_URL=$base_url "$pipeline_bin" run "$pdf" --brand "$(brand hollowmere-dairy)" --run-id one \
     --runs-dir "$work/$rules-run" --schema-dialect "$rules" >/dev/null 2>>"$work/pipeline.log" || fail
   stop_fake
   start_fake "$rules" "$rules"
-  PIPELINE_BASE_URL=$base_url "$pipeline_bin" batch "$pdf" --brand hollowmere-dairy --brand larchline-outdoor \
-    --brand marigold-mill --jobs 1 --runs-dir "$work/$rules-batch" --schema-dialect "$rules" >/dev/null 2>>"$work/pipeline.log" || fail
+  PIPELINE_BASE_URL=$base_url "$pipeline_bin" batch "$pdf" --brand "$(brand hollowmere-dairy)" --brand "$(brand larchline-outdoor)" \
+    --brand "$(brand marigold-mill)" --jobs 1 --runs-dir "$work/$rules-batch" --schema-dialect "$rules" >/dev/null 2>>"$work/pipeline.log" || fail
   stop_fake
 done
 

@@ -23,18 +23,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(( 20000 + RANDOM % 20000 ))
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
+# shellcheck source=bench_processes.sh
+source "$(dirname "$0")/bench_processes.sh"
+start_redis
 "$build/tests/fake-llm-server" --first-token-ms "$latency_ms" >"$work/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do

@@ -25,14 +25,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work" "${shm:-}"
-}
-trap cleanup EXIT
+# shellcheck source=bench_processes.sh
+source "$(dirname "$0")/bench_processes.sh"
 
 # A test CA and a certificate for 127.0.0.1, for the TLS server.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/ca.key" -out "$work/ca.crt" \
@@ -74,6 +68,7 @@ pdf="$here/../examples/example-case-study.pdf"
 shm=""
 if [[ -d /dev/shm && -w /dev/shm ]]; then
   shm="$(mktemp -d /dev/shm/store-bench-XXXXXX)"
+  cleanup_paths+=("$shm")
 fi
 declare -A store_url=(
   [folder]="$work/runs"

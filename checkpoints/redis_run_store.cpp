@@ -80,9 +80,11 @@ return total
   return script;
 }
 
-// KEYS: lease, the run's keys, runs, expiring runs, jobs index, delayed, dead.
-// ARGV: owner, epoch, run id. 0 while the run's job is queued or running;
-// else deletes every key of the run, its lease last, and returns 1.
+// KEYS: lease, the run's keys, then (one server) runs, expiring runs, jobs
+// index, delayed, dead. ARGV: owner, epoch, run id. 0 while the run's job is
+// queued or running; else deletes every key of the run, its lease last, and
+// returns 1. In a cluster the five sets live in other slots: the caller
+// removes the run from them afterwards (RedisRunStore::remove).
 const redis::Script& remove_run_script() {
   static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
 if redis.call('TYPE', KEYS[6]).ok == 'hash' then
@@ -90,38 +92,44 @@ if redis.call('TYPE', KEYS[6]).ok == 'hash' then
   if state == 'queued' or state == 'running' then return 0 end
 end
 for _, key in ipairs(run_keys()) do redis.call('DEL', key) end
-redis.call('SREM', KEYS[8], ARGV[3])
-redis.call('ZREM', KEYS[9], ARGV[3])
-redis.call('ZREM', KEYS[10], ARGV[3])
-redis.call('ZREM', KEYS[11], ARGV[3])
-redis.call('LREM', KEYS[12], 0, ARGV[3])
+if #KEYS >= 12 then
+  redis.call('SREM', KEYS[8], ARGV[3])
+  redis.call('ZREM', KEYS[9], ARGV[3])
+  redis.call('ZREM', KEYS[10], ARGV[3])
+  redis.call('ZREM', KEYS[11], ARGV[3])
+  redis.call('LREM', KEYS[12], 0, ARGV[3])
+end
 redis.call('DEL', KEYS[1])
 return 1
 )lua");
   return script;
 }
 
-// KEYS: lease, the run's keys, expiring runs. ARGV: owner, epoch, run id,
-// ttl in ms. Every key of the run expires at the same instant.
+// KEYS: lease, the run's keys, then (one server) expiring runs. ARGV: owner,
+// epoch, run id, ttl in ms. Every key of the run expires at the same
+// instant, which it returns (ms); in a cluster the caller adds the run to
+// the expiring runs afterwards.
 const redis::Script& expire_run_script() {
   static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
 local now = redis.call('TIME')
 local ends = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[4])
 -- One instant for every key (PEXPIREAT): PEXPIRE would read the clock once per key.
 for _, key in ipairs(run_keys()) do redis.call('PEXPIREAT', key, ends) end
-redis.call('ZADD', KEYS[8], ends, ARGV[3])
-return 1
+if #KEYS >= 8 then redis.call('ZADD', KEYS[8], ends, ARGV[3]) end
+return ends
 )lua");
   return script;
 }
 
-// KEYS: lease, the run's keys, expiring runs. ARGV: owner, epoch, run id.
-// Takes the expiry of a run given one away, from every key at once.
+// KEYS: lease, the run's keys, then (one server) expiring runs. ARGV: owner,
+// epoch, run id. Takes the expiry of a run given one away, from every key at
+// once; in a cluster every key is made persistent and the caller removes
+// the run from the expiring runs.
 const redis::Script& persist_run_script() {
   static const redis::Script script(lua_run_keys() + redis::lua_fence_check() + R"lua(
-if redis.call('PTTL', KEYS[2]) < 0 and redis.call('ZSCORE', KEYS[8], ARGV[3]) == false then return 0 end
+if #KEYS >= 8 and redis.call('PTTL', KEYS[2]) < 0 and redis.call('ZSCORE', KEYS[8], ARGV[3]) == false then return 0 end
 for _, key in ipairs(run_keys()) do redis.call('PERSIST', key) end
-redis.call('ZREM', KEYS[8], ARGV[3])
+if #KEYS >= 8 then redis.call('ZREM', KEYS[8], ARGV[3]) end
 return 1
 )lua");
   return script;
@@ -146,7 +154,9 @@ T or_throw(util::Expected<T> value) {
 }  // namespace
 
 RedisRunStore::RedisRunStore(RedisStoreOptions options)
-    : m_options(std::move(options)), m_keys(m_options.key_prefix), m_connection(m_options.connect) {}
+    : m_options(std::move(options)),
+      m_keys(m_options.key_prefix, m_options.connect.url.cluster),
+      m_connection(m_options.connect) {}
 
 std::unique_ptr<RedisRunStore> make_redis_run_store(RedisStoreOptions options) {
   return std::make_unique<RedisRunStore>(std::move(options));
@@ -217,9 +227,9 @@ util::Expected<void> RedisRunStore::remove(const std::string& run_id) {
   auto fence = fence_for(run_id, what);
   if (!fence) return fence.error();
   auto keys = run_keys(run_id, fence->lease_key);
-  for (auto key : {m_keys.runs(), m_keys.expiring_runs(), m_keys.jobs_index(), m_keys.jobs_delayed(), m_keys.jobs_dead()}) {
-    keys.push_back(std::move(key));
-  }
+  const std::vector<std::string> sets{m_keys.runs(), m_keys.expiring_runs(), m_keys.jobs_index(),
+                                      m_keys.jobs_delayed(), m_keys.jobs_dead()};
+  if (!m_keys.cluster()) keys.insert(keys.end(), sets.begin(), sets.end());
   auto args = redis::fence_args(*fence);
   args.push_back(run_id);
   auto reply = remove_run_script().run(m_connection, keys, args);
@@ -228,6 +238,21 @@ util::Expected<void> RedisRunStore::remove(const std::string& run_id) {
   if (reply->integer == 0) {
     return fail(ErrorKind::busy, fmt::format("run {} has a job that is queued or running; it was kept", run_id),
                 "job_active");
+  }
+  if (m_keys.cluster()) {
+    // The run's keys are gone; its id goes from the sets of other slots
+    // now. A process that dies in between leaves ids that name nothing:
+    // list() drops those of the runs set, and the queue skips job ids
+    // whose hash is gone.
+    auto replies = m_connection.pipeline({{"SREM", sets[0], run_id},
+                                          {"ZREM", sets[1], run_id},
+                                          {"ZREM", sets[2], run_id},
+                                          {"ZREM", sets[3], run_id},
+                                          {"LREM", sets[4], "0", run_id}});
+    if (!replies) return replies.error();
+    for (const auto& set_reply : *replies) {
+      if (set_reply.is_error()) return redis::reply_error(set_reply, what, where());
+    }
   }
   return {};
 }
@@ -240,24 +265,36 @@ util::Expected<void> RedisRunStore::expire_run(const std::string& run_id, std::c
   auto fence = fence_for(run_id, what);
   if (!fence) return fence.error();
   auto keys = run_keys(run_id, fence->lease_key);
-  keys.push_back(m_keys.expiring_runs());
+  if (!m_keys.cluster()) keys.push_back(m_keys.expiring_runs());
   auto args = redis::fence_args(*fence);
   args.push_back(run_id);
   args.push_back(std::to_string(ttl.count()));
   auto reply = expire_run_script().run(m_connection, keys, args);
   if (!reply) return reply.error();
   if (reply->is_error()) return redis::script_error(*reply, what, where());
+  if (m_keys.cluster()) {
+    // Listed as expiring only once every key expires: a process that dies
+    // in between leaves a run that expires unlisted, which list() drops.
+    auto listed = redis::expect_success(
+        m_connection.command({"ZADD", m_keys.expiring_runs(), std::to_string(reply->integer), run_id}), what, where());
+    if (!listed) return listed.error();
+  }
   return {};
 }
 
 util::Expected<void> RedisRunStore::persist_run(const std::string& run_id, const redis::Fence& fence) {
   auto keys = run_keys(run_id, fence.lease_key);
-  keys.push_back(m_keys.expiring_runs());
+  if (!m_keys.cluster()) keys.push_back(m_keys.expiring_runs());
   auto args = redis::fence_args(fence);
   args.push_back(run_id);
+  const std::string what = "taking the expiry of run " + run_id + " away";
   auto reply = persist_run_script().run(m_connection, keys, args);
   if (!reply) return reply.error();
-  if (reply->is_error()) return redis::script_error(*reply, "taking the expiry of run " + run_id + " away", where());
+  if (reply->is_error()) return redis::script_error(*reply, what, where());
+  if (m_keys.cluster()) {
+    auto unlisted = redis::expect_success(m_connection.command({"ZREM", m_keys.expiring_runs(), run_id}), what, where());
+    if (!unlisted) return unlisted.error();
+  }
   return {};
 }
 
@@ -320,8 +357,35 @@ std::vector<std::string> RedisRunStore::list() const {
   for (const auto& element : reply.elements) {
     if (is_valid_run_id(element.text)) ids.push_back(element.text);
   }
+  if (m_keys.cluster()) ids = drop_stale_ids(ids);
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+std::vector<std::string> RedisRunStore::drop_stale_ids(const std::vector<std::string>& ids) const {
+  // In a cluster the runs set lives in another slot than a run's keys and
+  // is kept in a second step (remove, expire_run): an id whose checkpoint
+  // is gone names a run removed or expired by a process that died between
+  // the steps. A run's id joins the set only after its checkpoint is saved.
+  const std::string what = "listing the runs";
+  std::vector<redis::Command> checks;
+  for (const auto& id : ids) checks.push_back({"EXISTS", m_keys.checkpoint(id)});
+  if (checks.empty()) return ids;
+  std::vector<redis::Reply> found;
+  {
+    std::lock_guard lock(m_mutex);
+    found = or_throw(m_connection.pipeline(checks));
+  }
+  std::vector<std::string> live;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (found[i].is_error()) or_throw(redis::expect_success(found[i], what, where()));
+    if (found[i].integer == 1) {
+      live.push_back(ids[i]);
+    } else {
+      or_throw(redis::expect_success(command({"SREM", m_keys.runs(), ids[i]}), what, where()));
+    }
+  }
+  return live;
 }
 
 void RedisRunStore::forget_expired_runs() const {

@@ -106,6 +106,8 @@ class RedisRunStore final : public RunStore {
   // Drops from the set of runs (and the job index) the runs whose expiry
   // has ended and whose keys Redis has deleted.
   void forget_expired_runs() const;
+  // The ids whose checkpoint exists; the others leave the runs set (cluster).
+  std::vector<std::string> drop_stale_ids(const std::vector<std::string>& ids) const;
   // Takes away the expiry expire_run gave the run, under `fence`.
   util::Expected<void> persist_run(const std::string& run_id, const redis::Fence& fence);
   // Deletes what a killed creation left of a run: files, their chunks, events.

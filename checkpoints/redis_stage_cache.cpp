@@ -45,7 +45,7 @@ return total
 class RedisStageCache final : public StageCache {
  public:
   RedisStageCache(redis::ConnectOptions connect, const std::string& key_prefix)
-      : m_keys(key_prefix), m_connection(std::move(connect)) {}
+      : m_keys(key_prefix, connect.url.cluster), m_connection(std::move(connect)) {}
 
   std::optional<CachedStage> find(const std::string& fingerprint) const override {
     if (!is_stage_fingerprint(fingerprint)) return std::nullopt;
@@ -74,27 +74,23 @@ class RedisStageCache final : public StageCache {
     CachePruneReport report;
     const std::string what = "pruning the stage cache";
     const std::string pattern = m_keys.stage_cache("*");
-    const std::size_t key_size = m_keys.stage_cache(std::string(64, '0')).size();
+    const std::string sample(64, '0');
+    const std::size_t offset = m_keys.stage_cache(sample).find(sample);
     std::lock_guard lock(m_mutex);
-    std::string cursor = "0";
-    do {
-      auto page = redis::expect_success(m_connection.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "500"}), what,
-                                        m_connection.where());
-      if (!page) return page.error();
-      if (page->elements.size() != 2) return util::fail(util::ErrorKind::failed, what + ": SCAN answered oddly");
-      cursor = page->elements[0].text;
-      for (const auto& key : page->elements[1].elements) {
-        // Chunks match the pattern too; an entry's key is the prefix and 64 hex digits.
-        if (key.text.size() != key_size) continue;
-        const std::string fingerprint = key.text.substr(key_size - 64);
-        if (!is_stage_fingerprint(fingerprint)) continue;
-        auto removed = prune_entry(fingerprint, cutoff, dry_run);
-        if (!removed) return removed.error();
-        if (!*removed) continue;
-        report.entries += 1;
-        report.bytes += **removed;
-      }
-    } while (cursor != "0");
+    // In a cluster, the entries of every master.
+    auto keys = m_connection.scan_keys(pattern, 500);
+    if (!keys) return util::fail(keys.error().kind, what + ": " + keys.error().message, keys.error().code);
+    for (const auto& key : *keys) {
+      // Chunks match the pattern too; an entry's key holds 64 hex digits and ends there.
+      if (key.size() < offset + 64) continue;
+      const std::string fingerprint = key.substr(offset, 64);
+      if (!is_stage_fingerprint(fingerprint) || key != m_keys.stage_cache(fingerprint)) continue;
+      auto removed = prune_entry(fingerprint, cutoff, dry_run);
+      if (!removed) return removed.error();
+      if (!*removed) continue;
+      report.entries += 1;
+      report.bytes += **removed;
+    }
     return report;
   }
 

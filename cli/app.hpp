@@ -52,6 +52,9 @@ struct GlobalOptions {
   bool no_cache = false;
   std::string max_cost;   // PIPELINE_MAX_COST, in USD; empty: no cap
   int rpm = 0;            // PIPELINE_RPM; 0: no limit
+  std::int64_t tpm = 0;   // PIPELINE_TPM; 0: no limit
+  // PIPELINE_RATE_WINDOW: the "minute" of --rpm and --tpm, shorter only in tests and benches.
+  std::string rate_window = "60s";
   // PDF input.
   double max_download_mb = 100;
   bool allow_private_urls = false;  // PIPELINE_ALLOW_PRIVATE_URLS
@@ -104,6 +107,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options);
 void register_batch_command(CLI::App& app, GlobalOptions& options);
 void register_report_command(CLI::App& app, GlobalOptions& options);
 void register_compare_command(CLI::App& app, GlobalOptions& options);
+void register_review_command(CLI::App& app, GlobalOptions& options);
 void register_queue_commands(CLI::App& app, GlobalOptions& options);
 // The worker's options, beside the queue's (cli/queue_commands.cpp).
 void register_worker_command(CLI::App& app, GlobalOptions& options);

@@ -76,6 +76,7 @@ void build_app(CLI::App& app, GlobalOptions& options) {
   register_batch_command(app, options);
   register_report_command(app, options);
   register_compare_command(app, options);
+  register_review_command(app, options);
   register_queue_commands(app, options);
   register_worker_command(app, options);
   register_serve_command(app, options);

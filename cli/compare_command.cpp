@@ -6,6 +6,7 @@
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
 #include "report/compare_page.hpp"
+#include "review/card_review.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::cli {
@@ -43,6 +44,13 @@ std::string compare_text(const report::Differentiation& result) {
                         pair.differentiated() ? "differentiated" : "NOT DIFFERENTIATED");
     text += fmt::format("  {:<20} A: {}\n  {:<20} B: {}\n", "", title(result.a, pair.pattern), "",
                         title(result.b, pair.pattern));
+    for (const auto* side : {&result.a, &result.b}) {
+      const auto& reviewed = side->review.is_object() ? side->review.value("cards", nlohmann::json::object())
+                                                      : nlohmann::json();
+      const auto line = reviewed.is_object() ? review::scores_line(reviewed.value(pair.pattern, nlohmann::json()))
+                                             : std::string();
+      if (!line.empty()) text += fmt::format("  {:<20} {} review: {}\n", "", side == &result.a ? "A" : "B", line);
+    }
   }
   text += fmt::format("\n  differentiation {:.2f} (1 - mean similarity {:.2f}); {} of {} pairs not differentiated "
                       "(similarity {:.2f} or more)\n",

@@ -8,6 +8,7 @@
 #include "cli/queue_support.hpp"
 #include "cli/run_support.hpp"
 #include "lib/queue/job_source.hpp"
+#include "lib/queue/shared_rate_limit.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
 #include "lib/util/text.hpp"
@@ -121,7 +122,49 @@ queue::Job find_job(queue::JobQueue& job_queue, const std::string& job_id) {
   return *job;
 }
 
-void print_queue(const GlobalOptions& options, const queue::QueueCounts& counts) {
+// The limiters' lines of `pipeline queue`, and their JSON.
+nlohmann::json rate_limits_json(const std::vector<queue::RateLimitStatus>& limits) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& limit : limits) {
+    const auto effective = llm::effective_limits(limit.configured, limit.learned);
+    list.push_back({{"host", limit.host},
+                    {"model", limit.model},
+                    {"key_fingerprint", limit.key_fingerprint},
+                    {"window_s", static_cast<double>(limit.window_ms) / 1000.0},
+                    {"configured", {{"rpm", limit.configured.requests_per_minute}, {"tpm", limit.configured.tokens_per_minute}}},
+                    {"learned", {{"rpm", limit.learned.requests_per_minute}, {"tpm", limit.learned.tokens_per_minute}}},
+                    {"budget", {{"rpm", effective.requests_per_minute}, {"tpm", effective.tokens_per_minute}}},
+                    {"used", {{"requests", limit.requests_in_window}, {"tokens", limit.tokens_in_window}}},
+                    {"waiting", limit.waiting},
+                    {"paused_for_s", static_cast<double>(limit.paused_ms) / 1000.0},
+                    {"granted", limit.granted},
+                    {"pauses", limit.pauses},
+                    {"paused_s_total", static_cast<double>(limit.paused_ms_total) / 1000.0}});
+  }
+  return list;
+}
+
+std::string rate_limits_text(const std::vector<queue::RateLimitStatus>& limits) {
+  std::string text;
+  auto budget_text = [](std::int64_t used, std::int64_t budget) {
+    return budget > 0 ? fmt::format("{}/{}", used, budget) : fmt::format("{}/-", used);
+  };
+  for (const auto& limit : limits) {
+    const auto effective = llm::effective_limits(limit.configured, limit.learned);
+    text += fmt::format(
+        "\nlimit      {} {} key {}: requests {}, tokens {} per {:g} s{}; {} waiting; {} granted, {} pauses ({:.1f} s){}",
+        limit.host, limit.model, limit.key_fingerprint, budget_text(limit.requests_in_window, effective.requests_per_minute),
+        budget_text(limit.tokens_in_window, effective.tokens_per_minute), static_cast<double>(limit.window_ms) / 1000.0,
+        limit.learned.any() ? " (provider's limits learned)" : "", limit.waiting, limit.granted, limit.pauses,
+        static_cast<double>(limit.paused_ms_total) / 1000.0,
+        limit.paused_ms > 0 ? fmt::format(", paused {:.1f} s more", static_cast<double>(limit.paused_ms) / 1000.0)
+                            : std::string());
+  }
+  return text;
+}
+
+void print_queue(const GlobalOptions& options, const queue::QueueCounts& counts,
+                 const std::vector<queue::RateLimitStatus>& limits) {
   nlohmann::json queued = nlohmann::json::object();
   long long total = 0;
   for (const auto& [priority, count] : counts.queued) {
@@ -132,17 +175,18 @@ void print_queue(const GlobalOptions& options, const queue::QueueCounts& counts)
                          {"dead", counts.dead},      {"live_workers", counts.live_workers},
                          {"oldest_queued_age_s", counts.oldest_queued_age_s ? nlohmann::json(*counts.oldest_queued_age_s)
                                                                             : nlohmann::json(nullptr)}};
+  json["rate_limits"] = rate_limits_json(limits);
   if (options.json) {
     print_json(json);
     return;
   }
   print_human(options,
               fmt::format("queued     {} (high {}, normal {}, low {}){}\nin flight  {}\nretrying   {}\ndead       {}\n"
-                          "workers    {} live",
+                          "workers    {} live{}",
                           total, queued.value("high", 0LL), queued.value("normal", 0LL), queued.value("low", 0LL),
                           counts.oldest_queued_age_s ? fmt::format(", oldest {:.1f} s", *counts.oldest_queued_age_s)
                                                      : std::string(),
-                          counts.in_flight, counts.delayed, counts.dead, counts.live_workers));
+                          counts.in_flight, counts.delayed, counts.dead, counts.live_workers, rate_limits_text(limits)));
 }
 
 }  // namespace
@@ -200,10 +244,13 @@ void register_queue_commands(CLI::App& app, GlobalOptions& options) {
   });
 
   auto* queue_command =
-      app.add_subcommand("queue", "The queue at a glance: queued per priority, in flight, dead, live workers");
+      app.add_subcommand("queue", "The queue at a glance: queued per priority, in flight, dead, live workers, and each "
+                                  "rate limit's budget, use and pauses");
   queue_command->callback([&options] {
     auto store = open_queue_store(options, "queue");
-    print_queue(options, service::open_job_queue(*store, "queue")->counts().value_or_throw());
+    const auto counts = service::open_job_queue(*store, "queue")->counts().value_or_throw();
+    auto connection = store->new_connection();
+    print_queue(options, counts, queue::rate_limit_statuses(*connection, store->keys().prefix()).value_or_throw());
   });
 }
 

@@ -14,6 +14,7 @@
 #include "lib/util/file_io.hpp"
 #include "report/html_report.hpp"
 #include "report/report.hpp"
+#include "review/card_review.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_registry.hpp"
 
@@ -38,16 +39,17 @@ void run_report(const GlobalOptions& options, const ReportOptions& report) {
   checkpoints::RunState state = store->load(report.run_id).value_or_throw();
   report::check_run_complete(state).value_or_throw();
   const auto outputs = report::load_stage_outputs(*store, state).value_or_throw();
+  const auto review = review::load_review(*store, state).value_or_throw().value_or(nlohmann::json());
 
   std::string content;
   if (report.format == "md") {
     std::map<int, std::vector<std::string>> warnings;
     for (const auto& record : state.stages) warnings[record.number] = record.warnings;
-    content = report::render_report(state.run_id, outputs, warnings);
+    content = report::render_report(state.run_id, outputs, warnings, review);
   } else if (report.format == "pdf") {
-    content = report::render_pdf_report(state, outputs).value_or_throw();
+    content = report::render_pdf_report(state, outputs, review).value_or_throw();
   } else {
-    content = report::render_html_report(state, outputs);
+    content = report::render_html_report(state, outputs, report::HtmlReportTarget::browser, review);
   }
 
   if (!report.output.empty()) {

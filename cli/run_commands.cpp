@@ -40,7 +40,27 @@ struct StageRunOptions {
   std::string stage;
   int jobs = 0;
   NotifyOption notify;  // resume's
+  bool review = false;       // run's and resume's --review
+  std::string review_model;  // --review-model
 };
+
+// --review and --review-model of run and resume.
+void add_review_options(CLI::App* command, StageRunOptions& run) {
+  auto* flag = command->add_flag("--review", run.review,
+                                 "Once the run is complete, have each card reviewed (see `pipeline review`)");
+  command->add_option("--review-model", run.review_model, "The model that reviews (default: the run's model)")
+      ->check(not_empty())
+      ->needs(flag);
+}
+
+// Reviews the run when --review asked for it and the run is complete now.
+void review_if_asked(const GlobalOptions& options, const service::RunSettings& settings, checkpoints::RunStore& store,
+                     const std::string& run_id, const StageRunOptions& run,
+                     std::optional<util::Clock::time_point> deadline) {
+  if (!run.review) return;
+  if (store.read_checkpoint(run_id).value_or_throw().status != checkpoints::RunStatus::completed) return;
+  review_printed(options, settings, store, run_id, run.review_model, deadline);
+}
 
 const stages::Stage& parse_stage(const std::string& text) {
   const stages::Stage* stage = stages::find_stage(text);
@@ -249,6 +269,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   auto* run_command = app.add_subcommand("run", "Create a run and do all five stages");
   register_new_options(run_command, *run_run);
   add_deadline_option(run_command, *run_stages);
+  add_review_options(run_command, *run_stages);
   run_command->footer(
       "Prints progress on stderr (NDJSON events on stdout with --json). Exit 0 when all five stages\n"
       "are done; 75 when the deadline or temporary errors stopped it (resume with `pipeline resume\n"
@@ -266,6 +287,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     print_human(options, fmt::format("run {} created", id));
     execute_printed(options, settings, *store, id, deadline, 0, stages::Chain::remaining_stages,
                     std::move(created.lock), std::move(created.state));
+    review_if_asked(options, settings, *store, id, *run_stages, deadline);
   });
 
   auto resume = std::make_shared<StageRunOptions>();
@@ -276,6 +298,7 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
   resume_command->add_option("--jobs", resume->jobs, "For a batch: runs in progress at once (default: the batch's)")
       ->check(above_zero());
   add_deadline_option(resume_command, *resume);
+  add_review_options(resume_command, *resume);
   register_notify_option(resume_command, resume->notify, true);
   resume_command->footer(
       "Runs every stage not done (pending, failed, stale, or cut off by a kill), in order. A completed\n"
@@ -287,15 +310,18 @@ void register_run_commands(CLI::App& app, GlobalOptions& options) {
     auto store = open_store(options);
     if (store->batch_exists(resume->run_id)) {
       if (!resume->from.empty()) throw FatalError(ErrorKind::usage, "--from redoes stages of one run, not of a batch");
+      if (resume->review) throw FatalError(ErrorKind::usage, "--review reviews one run, not a batch: review its runs one by one");
       resume_batch(app, options, *store, resume->run_id, deadline, resume->jobs, resume->notify);
       return;
     }
     std::optional<int> from;
     if (!resume->from.empty()) from = parse_stage(resume->from).number();
+    const auto settings = run_settings(app, options);
     execute_printed(
-        options, run_settings(app, options), *store, resume->run_id, deadline, from.value_or(0),
+        options, settings, *store, resume->run_id, deadline, from.value_or(0),
         [from](const RunState& state) { return from ? numbers_from(*from) : stages::Chain::remaining_stages(state); },
         nullptr, std::nullopt, resume->notify.value());
+    review_if_asked(options, settings, *store, resume->run_id, *resume, deadline);
   });
 
   auto stage_options = std::make_shared<StageRunOptions>();

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "lib/util/error.hpp"
+#include "lib/util/time.hpp"
 
 namespace pipeline::cli {
 namespace {
@@ -47,6 +48,11 @@ service::RunSettings run_settings(const CLI::App& app, const GlobalOptions& opti
   settings.max_cost = parse_max_cost(options);
   settings.store_url = store_url(options);
   settings.store = store_options(options);
+  const auto window = util::parse_duration(options.rate_window);
+  if (!window || window->count() < 100) {
+    throw FatalError(ErrorKind::usage, "PIPELINE_RATE_WINDOW is a duration of 100ms or more, e.g. 60s");
+  }
+  settings.client.rate_limiter = service::open_rate_limiter(settings.store_url, settings.store, {*window});
   settings.cache_enabled = !options.no_cache;
   settings.cache_dir = options.cache_dir;
   settings.brands = brand_search(options);

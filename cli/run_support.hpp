@@ -58,6 +58,13 @@ std::chrono::milliseconds parse_duration_option(const std::string& text, const s
 // The deadline --deadline names from now; nullopt when empty. Throws a usage error.
 std::optional<util::Clock::time_point> parse_deadline(const std::string& text);
 
+// Reviews a run's cards (service::review_run) and prints the scores, or with
+// --json one {"event": "review_done", "run_id", "review"} line
+// (cli/review_command.cpp). Throws FatalError.
+void review_printed(const GlobalOptions& options, const service::RunSettings& settings, checkpoints::RunStore& store,
+                    const std::string& run_id, const std::string& model,
+                    std::optional<util::Clock::time_point> deadline);
+
 // Whether an option was given on the command line or in the environment.
 bool given(const CLI::App& app, const std::string& name);
 

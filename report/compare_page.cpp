@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "report/html.hpp"
+#include "review/card_review.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::report {
@@ -71,6 +72,10 @@ std::string compare_page_card(const RunCards& side, const std::string& pattern, 
   out += compare_page_field("Extends", compare_page_text(anchor, "product_line"));
   out += compare_page_field("For", compare_page_text(anchor, "customer_segment"));
   out += compare_page_field("On the shelf", compare_page_text(card, "shelf"));
+  const auto& reviewed = side.review.is_object() ? side.review.value("cards", nlohmann::json::object()) : nlohmann::json();
+  if (reviewed.is_object()) {
+    out += compare_page_field("Second opinion, 1 to 5", review::scores_line(reviewed.value(pattern, nlohmann::json())));
+  }
   out += fmt::format("<p class=\"ground\">Grounding: {:.0f}% of its {} words only in its own brand's profile, "
                      "{:.0f}% only in the other's</p>\n",
                      grounding.own_share() * 100.0, grounding.terms, grounding.other_share() * 100.0);

@@ -7,6 +7,7 @@
 
 #include "lib/util/content_words.hpp"
 #include "lib/util/json_text.hpp"
+#include "review/card_review.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_registry.hpp"
 #include "stages/vocabulary.hpp"
@@ -75,12 +76,6 @@ util::Expected<nlohmann::json> read_compared_json(const checkpoints::RunStore& s
 
 }  // namespace
 
-TermCounts term_counts(std::string_view text) {
-  TermCounts counts;
-  for (auto& word : util::content_words(text)) counts[std::move(word)] += 1;
-  return counts;
-}
-
 std::string card_text(const nlohmann::json& card, const std::string& pattern) {
   const stages::Stage* stage = stages::find_stage("opportunities");
   const auto& cards = stage->schema().at("properties");
@@ -97,45 +92,6 @@ std::set<std::string> profile_vocabulary(const nlohmann::json& profile) {
   }
   const auto words = util::content_words(text);
   return {words.begin(), words.end()};
-}
-
-double inverse_document_frequency(std::size_t df, std::size_t n) {
-  return std::log((1.0 + static_cast<double>(n)) / (1.0 + static_cast<double>(df))) + 1.0;
-}
-
-double tfidf_cosine(const TermCounts& a, const TermCounts& b, const std::vector<TermCounts>& collection) {
-  if (a.empty() || b.empty()) return a.empty() && b.empty() ? 1.0 : 0.0;
-  const auto weight = [&](const std::string& term, int count) {
-    std::size_t df = 0;
-    for (const auto& text : collection) df += text.count(term);
-    return count * inverse_document_frequency(df, collection.size());
-  };
-  // Both norms and the dot product are summed in the same (sorted) order, so
-  // that identical counts give a dot product equal to each squared norm.
-  double dot = 0, norm_a = 0, norm_b = 0;
-  auto ia = a.begin();
-  auto ib = b.begin();
-  while (ia != a.end() || ib != b.end()) {
-    if (ib == b.end() || (ia != a.end() && ia->first < ib->first)) {
-      const double wa = weight(ia->first, ia->second);
-      norm_a += wa * wa;
-      ++ia;
-    } else if (ia == a.end() || ib->first < ia->first) {
-      const double wb = weight(ib->first, ib->second);
-      norm_b += wb * wb;
-      ++ib;
-    } else {
-      const double wa = weight(ia->first, ia->second);
-      const double wb = weight(ib->first, ib->second);
-      dot += wa * wb;
-      norm_a += wa * wa;
-      norm_b += wb * wb;
-      ++ia;
-      ++ib;
-    }
-  }
-  // sqrt(x * x) is x in IEEE arithmetic, so identical vectors give exactly 1.
-  return std::clamp(dot / std::sqrt(norm_a * norm_b), 0.0, 1.0);
 }
 
 Grounding grounding(const TermCounts& card, const std::set<std::string>& own_profile,
@@ -164,8 +120,24 @@ util::Expected<RunCards> load_run_cards(const checkpoints::RunStore& store, cons
   if (!cards) return cards.error();
   auto profile = read_compared_json(store, state.run_id, stages::k_brand_path);
   if (!profile) return profile.error();
-  return RunCards{state.run_id,  state.brand.id,         state.brand.company_name, state.brand.sha256,
-                  state.input.source, state.input.sha256, std::move(*cards),       std::move(*profile)};
+  auto reviewed = review::load_review(store, state);
+  if (!reviewed) return reviewed.error();
+  return RunCards{state.run_id,       state.brand.id,     state.brand.company_name, state.brand.sha256,
+                  state.input.source, state.input.sha256, std::move(*cards),        std::move(*profile),
+                  reviewed->value_or(nlohmann::json())};
+}
+
+nlohmann::json review_scores(const RunCards& side, const std::string& pattern) {
+  if (!side.review.is_object()) return nullptr;
+  const auto& cards = side.review.value("cards", nlohmann::json::object());
+  const auto& card = cards.is_object() ? cards.value(pattern, nlohmann::json()) : nlohmann::json();
+  if (!card.is_object()) return nullptr;
+  nlohmann::json scores = nlohmann::json::object();
+  for (const auto& criterion : review::criteria()) {
+    const auto& entry = card.value(criterion, nlohmann::json());
+    scores[criterion] = entry.is_object() ? entry.value("score", nlohmann::json()) : nlohmann::json();
+  }
+  return scores;
 }
 
 double Differentiation::mean_similarity() const {
@@ -239,7 +211,9 @@ nlohmann::json to_json(const Differentiation& result) {
                      {"similarity", differentiation_round(pair.similarity)},
                      {"differentiated", pair.differentiated()},
                      {"grounding_a", pair_grounding_json(pair.grounding_a)},
-                     {"grounding_b", pair_grounding_json(pair.grounding_b)}});
+                     {"grounding_b", pair_grounding_json(pair.grounding_b)},
+                     {"review_a", review_scores(result.a, pair.pattern)},
+                     {"review_b", review_scores(result.b, pair.pattern)}});
   }
   return {{"run_a", compared_run_json(result.a)},
           {"run_b", compared_run_json(result.b)},

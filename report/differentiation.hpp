@@ -13,10 +13,11 @@
 #include "checkpoints/run_state.hpp"
 #include "checkpoints/run_store.hpp"
 #include "lib/util/expected.hpp"
+#include "lib/util/tfidf.hpp"
 
 // How different two runs' cards are, pattern by pattern, measured without a
 // model so that anyone can check the figures: cosine similarity of TF-IDF
-// vectors of the cards' content words (lib/util/content_words.hpp), and how
+// vectors of the cards' content words (lib/util/tfidf.hpp), and how
 // much of each card's vocabulary comes from its own brand's profile rather
 // than from the other brand's. The README's "Brand differentiation" section
 // documents the measure and its threshold.
@@ -26,10 +27,12 @@ namespace pipeline::report {
 // "not differentiated" (README: why 0.5).
 inline constexpr double k_not_differentiated_at = 0.5;
 
-// A text as the measure reads it: content word -> occurrences.
-using TermCounts = std::map<std::string, int>;
-
-TermCounts term_counts(std::string_view text);
+// The measure itself lives in lib/util/tfidf.hpp, which stage 5 uses too
+// inside a run; these names keep to it.
+using util::TermCounts;
+using util::term_counts;
+using util::inverse_document_frequency;
+using util::tfidf_cosine;
 
 // The words of a card that its writer chose: every string of the card
 // except those the card schema of stage 5 fixes to a closed list
@@ -41,17 +44,6 @@ std::string card_text(const nlohmann::json& card, const std::string& pattern);
 // The distinct content words of a brand profile as a run snapshots it:
 // every string in it (research notes included) but its id.
 std::set<std::string> profile_vocabulary(const nlohmann::json& profile);
-
-// Inverse document frequency of a word found in `df` of `n` texts:
-// ln((1 + n) / (1 + df)) + 1 (smoothed, so that a word every text has still
-// weighs 1 and no vector is empty because its words are common).
-double inverse_document_frequency(std::size_t df, std::size_t n);
-
-// Cosine of the TF-IDF vectors of `a` and `b` (weight: occurrences x IDF),
-// with the IDF counted over `collection`, which should hold `a` and `b`.
-// Identical counts give exactly 1, texts without a common word exactly 0;
-// two texts without content words are identical (1), one of them alone 0.
-double tfidf_cosine(const TermCounts& a, const TermCounts& b, const std::vector<TermCounts>& collection);
 
 // Where a card's vocabulary comes from: of its distinct content words, how
 // many are in its own brand's profile and not in the other brand's, and how
@@ -87,9 +79,14 @@ struct RunCards {
   std::string document_sha256;
   nlohmann::json cards;    // stage 5's output: an object with one card per pattern
   nlohmann::json profile;  // input/brand.json
+  nlohmann::json review;   // the run's current review (review/card_review.hpp), or null without one
 };
 
-// A run's cards and brand from `store`. A run whose stage 5 is not done is
+// The review scores of `side`'s card of `pattern`, {criterion: score}; null
+// when the run has no review.
+nlohmann::json review_scores(const RunCards& side, const std::string& pattern);
+
+// A run's cards, brand and review from `store`. A run whose stage 5 is not done is
 // bad_input, naming the run and the stage's state.
 util::Expected<RunCards> load_run_cards(const checkpoints::RunStore& store, const checkpoints::RunState& state);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <optional>
 
@@ -9,6 +10,8 @@
 
 #include "lib/llm/chat.hpp"
 #include "report/html.hpp"
+#include "review/card_review.hpp"
+#include "stages/card_figures.hpp"
 #include "stages/markdown.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_files.hpp"
@@ -104,12 +107,14 @@ a { color: var(--accent); }
   display: grid; grid-template-columns: repeat(4, 1fr); gap: 4px 18px; }
 .anchor b { display: block; color: var(--ink); font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; }
 .feasibility { font-size: 12.5px; color: var(--muted); margin: 10px 0 0; }
-.launch { border-top: 1px solid var(--line); margin-top: 10px; padding-top: 8px; font-size: 12.5px; color: var(--muted); }
+.launch { margin-top: 4px; font-size: 12.5px; color: var(--muted); }
 .launch ul { margin: 0; padding-left: 18px; }
 .launch b { color: var(--ink); }
 .launch .beyond, .launch .beyond b, .flag, .flag b { color: var(--warn); }
 .warnings { background: var(--warn-soft); border: 1px solid #f0d9a8; border-radius: 8px; padding: 10px 14px;
   margin: 14px 0 0; font-size: 13px; color: var(--warn); }
+.review { border-top: 1px solid var(--line); margin-top: 14px; padding-top: 8px; font-size: 13px; }
+.review ul { margin: 0; padding-left: 18px; }
 .warnings p { margin: 0 0 4px; font-weight: 600; }
 .warnings ul { margin: 0; padding-left: 18px; }
 .analyses details { background: var(--card); border: 1px solid var(--line); border-radius: 10px; margin: 0 0 10px; }
@@ -172,7 +177,7 @@ main { overflow-wrap: break-word; }
   html, body { background: #fff; }
   /* Badges, figure tiles and the cards' rules carry meaning: print them even when backgrounds are off. */
   .badge, .figure, .card, .warnings { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  body { font-size: 7.5pt; line-height: 1.25; }
+  body { font-size: 7.5pt; line-height: 1.2; }
   main { max-width: none; padding: 0; }
   .masthead { margin-bottom: 10px; padding-bottom: 8px; }
   .masthead h1 { font-size: 18pt; }
@@ -192,7 +197,7 @@ main { overflow-wrap: break-word; }
   .figure { padding: 2px 6px; }
   .figure .value { font-size: 10pt; }
   .figure .label { font-size: 7.5pt; letter-spacing: 0.02em; }
-  .basis { margin-bottom: 4px; font-size: 7.5pt; }
+  .basis { margin-bottom: 4px; font-size: 7pt; }
   .card-body { gap: 12px; }
   .card h3 { font-size: 7.5pt; margin-bottom: 0; }
   .card p { margin-bottom: 3px; }
@@ -202,10 +207,13 @@ main { overflow-wrap: break-word; }
   .anchor { font-size: 7.5pt; padding-top: 3px; margin-top: 2px; }
   .anchor b { font-size: 7.5pt; }
   .feasibility { font-size: 7.5pt; margin-top: 2px; }
-  .launch { font-size: 7.5pt; margin-top: 2px; padding-top: 2px; }
-  .launch h3 { display: none; }
-  .launch ul { columns: 2; column-gap: 12px; padding-left: 10px; }
+  .launch { font-size: 7pt; margin-top: 0; }
+  /* The launch as one run of text, not a list: two cards still fit a page. */
+  .launch ul { padding-left: 0; }
+  .launch li { display: inline; }
+  .launch li + li::before { content: " · "; }
   .warnings { font-size: 7.5pt; padding: 4px 8px; margin-top: 6px; }
+  .review { font-size: 7.5pt; margin-top: 4px; padding-top: 2px; }
   .analyses, .provenance { break-before: page; }
   .analyses details { border: 0; }
   .analyses summary { padding: 8px 0; list-style: none; }
@@ -400,19 +408,6 @@ std::string figures_html(const std::vector<std::pair<std::string, std::string>>&
   return out + "</div>\n";
 }
 
-// "Grass-fed semi-skimmed milk, 2 litre bottle: 1.85 GBP (brand profile); this card is 1.35 times its price per 100 ml".
-std::string comparable_line(const nlohmann::json& comparable, const nlohmann::json& retail) {
-  std::string out = md::text(comparable, "product");
-  if (!md::text(comparable, "pack").empty()) out += ", " + md::text(comparable, "pack");
-  const auto& price = md::child(comparable, "price");
-  if (price.is_number()) out += fmt::format(": {:.2f} {}", price.get<double>(), md::text(retail, "currency"));
-  out += " (" + md::text(comparable, "source") + ")";
-  const auto& ratio = md::child(comparable, "price_ratio");
-  if (ratio.is_number() && ratio.get<double>() > 0)
-    out += fmt::format("; this card is {:.2f} times its price {}", ratio.get<double>(), md::text(comparable, "compared_per"));
-  return out;
-}
-
 // The launch's economics as a short list, with what puts it beyond the brand's limits first.
 std::string launch_html(const nlohmann::json& launch) {
   if (!launch.is_object()) return {};
@@ -439,9 +434,26 @@ std::string launch_html(const nlohmann::json& launch) {
   return out + "</ul></div>\n";
 }
 
+// The review's scores of a card with their reasons (`pipeline review`); empty without one.
+std::string review_html(const nlohmann::json& card_review) {
+  if (!card_review.is_object()) return {};
+  std::string items;
+  for (const auto& criterion : review::criteria()) {
+    const auto& entry = md::child(card_review, criterion);
+    if (!entry.is_object() || !entry.value("score", nlohmann::json()).is_number_integer()) continue;
+    std::string label = review::criterion_label(criterion);
+    label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+    items += "<li>" + html::element("b", fmt::format("{} {}/5", label, entry.at("score").get<int>())) + " " +
+             escape(md::text(entry, "reason")) + "</li>";
+  }
+  if (items.empty()) return {};
+  return "<div class=\"review\"><h3>" + escape("Second opinion (" + md::text(card_review, "model") + ")") +
+         "</h3><ul class=\"scores\">" + items + "</ul></div>\n";
+}
+
 std::string card_html(const nlohmann::json& card, const std::string& pattern, size_t index,
                       const std::map<int, nlohmann::json>& outputs, const checkpoints::StageRecord& record,
-                      HtmlReportTarget target) {
+                      HtmlReportTarget target, const nlohmann::json& card_review) {
   const auto& patterns = vocabulary::patterns();
   std::string out = fmt::format("<article class=\"card p-{}\" id=\"card-{}\" data-pattern=\"{}\">\n", pattern,
                                 index + 1, pattern);
@@ -459,13 +471,15 @@ std::string card_html(const nlohmann::json& card, const std::string& pattern, si
                        {"Gross margin", percent_text(md::child(retail, "gross_margin_pct"))},
                        {"Months to launch", md::number(md::child(retail, "months_to_launch"))}},
                       target);
-  out += html::element("p", md::text(retail, "basis"), "basis") + "\n";
+  // The figures' basis, what the price is set against and what to check, one paragraph.
+  std::string basis = escape(md::text(retail, "basis"));
   const auto& comparable = md::child(card, "comparable");
-  if (comparable.is_object()) out += html::element("p", "Priced against " + comparable_line(comparable, retail), "basis") + "\n";
+  if (comparable.is_object()) basis += " Priced against " + escape(stages::comparable_line(card)) + ".";
   for (const auto& flag : md::texts(comparable, "flags"))
-    out += "<p class=\"basis flag\"><b>Check the price:</b> " + escape(flag) + "</p>\n";
+    basis += " <span class=\"flag\"><b>Check the price:</b> " + escape(flag) + "</span>";
   if (!md::text(retail, "below_threshold_reason").empty())
-    out += html::element("p", "Below stage 4's retail thresholds: " + md::text(retail, "below_threshold_reason"), "basis") + "\n";
+    basis += " Below stage 4's retail thresholds: " + escape(md::text(retail, "below_threshold_reason"));
+  out += "<p class=\"basis\">" + basis + "</p>\n";
 
   const auto& description = md::child(card, "description");
   std::string left = "<div class=\"description\">";
@@ -473,6 +487,7 @@ std::string card_html(const nlohmann::json& card, const std::string& pattern, si
   left += "<h3>Who it is for</h3>" + html::element("p", md::text(description, "who"));
   left += "<h3>How it works, and why now</h3>" + html::element("p", md::text(description, "how_why_now"));
   left += "<h3>On the shelf</h3>" + html::element("p", md::text(card, "shelf"), "shelf");
+  left += launch_html(md::child(card, "launch"));
   left += "</div>";
 
   std::string right = "<div class=\"plan\"><h3>Next steps</h3><ol class=\"steps\">";
@@ -513,7 +528,7 @@ std::string card_html(const nlohmann::json& card, const std::string& pattern, si
                            " · consumer education: " + md::text(feasibility, "consumer_education") + " · " + tier,
                        "feasibility") +
          "\n";
-  out += launch_html(md::child(card, "launch"));
+  out += review_html(card_review);
   out += warnings_box(card_warnings(record, pattern), "This card");
   return out + "</article>\n";
 }
@@ -593,7 +608,7 @@ std::string glance_html(const nlohmann::json& cards, HtmlReportTarget target) {
 }
 
 std::string cards_html(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
-                       HtmlReportTarget target) {
+                       HtmlReportTarget target, const nlohmann::json& review) {
   const auto found = outputs.find(k_cards_stage);
   if (found == outputs.end()) {
     return "<section class=\"cards\">" + html::element("p", "The cards are not done yet (stage 5).", "warnings") +
@@ -612,7 +627,9 @@ std::string cards_html(const checkpoints::RunState& state, const std::map<int, n
   out += "<section class=\"cards\">\n";
   const auto& patterns = vocabulary::patterns();
   for (size_t i = 0; i < patterns.size(); ++i) {
-    out += card_html(md::child(found->second, patterns[i]), patterns[i], i, outputs, record, target);
+    const auto& cards_reviewed = md::child(review, "cards");
+    out += card_html(md::child(found->second, patterns[i]), patterns[i], i, outputs, record, target,
+                     md::child(cards_reviewed, patterns[i]));
   }
   return out + "</section>\n";
 }
@@ -829,7 +846,7 @@ std::string provenance_html(const checkpoints::RunState& state, HtmlReportTarget
 }  // namespace
 
 std::string render_html_report(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
-                               HtmlReportTarget target) {
+                               HtmlReportTarget target, const nlohmann::json& review) {
   using namespace html_report_page;
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -840,7 +857,7 @@ std::string render_html_report(const checkpoints::RunState& state, const std::ma
   out += "<style>" + std::string(k_common_css) + (target == HtmlReportTarget::pdf ? k_pdf_css : k_browser_css) +
          "</style>\n</head>\n<body>\n<main>\n";
   out += masthead_html(state, outputs);
-  out += cards_html(state, outputs, target);
+  out += cards_html(state, outputs, target, review);
   out += analyses_html(state, outputs, target);
   out += provenance_html(state, target);
   out += "<footer class=\"colophon\">" +

@@ -25,8 +25,10 @@ enum class HtmlReportTarget {
 // per stage. A stage's warnings are shown beside what they concern: a card's
 // on the card, the others in the stage's section. Every text from the model,
 // the document or the brand is escaped. `outputs` holds the stage outputs by
-// number; a missing stage is shown as not done.
+// number; a missing stage is shown as not done. `review`, the run's current
+// review (review::load_review) or null, adds its scores and reasons to each card.
 std::string render_html_report(const checkpoints::RunState& state, const std::map<int, nlohmann::json>& outputs,
-                               HtmlReportTarget target = HtmlReportTarget::browser);
+                               HtmlReportTarget target = HtmlReportTarget::browser,
+                               const nlohmann::json& review = nlohmann::json());
 
 }  // namespace pipeline::report

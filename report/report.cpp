@@ -6,10 +6,12 @@
 #include "lib/util/error.hpp"
 #include "lib/util/json_text.hpp"
 #include "report/html_report.hpp"
+#include "review/card_review.hpp"
 #include "stages/markdown.hpp"
 #include "stages/run_files.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_registry.hpp"
+#include "stages/vocabulary.hpp"
 
 namespace pipeline::report {
 
@@ -29,7 +31,8 @@ util::Expected<void> check_run_complete(const checkpoints::RunState& state) {
 }
 
 util::Expected<std::string> render_pdf_report(const checkpoints::RunState& state,
-                                              const std::map<int, nlohmann::json>& outputs) {
+                                              const std::map<int, nlohmann::json>& outputs,
+                                              const nlohmann::json& review) {
   pdf::HtmlPdfOptions layout;
   const std::string company = state.brand.company_name.empty() ? state.brand.id : state.brand.company_name;
   layout.title = "Opportunity cards for " + company + ": " + (state.input.title.empty() ? state.run_id : state.input.title);
@@ -37,11 +40,38 @@ util::Expected<std::string> render_pdf_report(const checkpoints::RunState& state
   layout.language = "en";
   layout.margin = 48;
   layout.font_size = 10.5;
-  return pdf::render_html_pdf(render_html_report(state, outputs, HtmlReportTarget::pdf), layout);
+  return pdf::render_html_pdf(render_html_report(state, outputs, HtmlReportTarget::pdf, review), layout);
 }
 
+namespace {
+
+// The review's section of report.md: per card its title, scores and reasons.
+std::string review_markdown(const nlohmann::json& reviewed) {
+  const auto& cards = markdown::child(reviewed, "cards");
+  if (!cards.is_object() || cards.empty()) return {};
+  std::string out = markdown::heading(2, "Second opinion on the cards");
+  out += markdown::paragraph(fmt::format("Scored from 1 to 5 by {} (`pipeline review`); the review judges the cards "
+                                         "and changes nothing on them.",
+                                         markdown::text(reviewed, "model")));
+  for (const auto& pattern : stages::vocabulary::patterns()) {
+    const auto& card = markdown::child(cards, pattern);
+    if (!card.is_object()) continue;
+    out += markdown::heading(3, stages::vocabulary::pattern_label(pattern) + ": " + markdown::text(card, "title"));
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& criterion : review::criteria()) {
+      const auto& entry = markdown::child(card, criterion);
+      rows.push_back({review::criterion_label(criterion), markdown::number(markdown::child(entry, "score")),
+                      markdown::text(entry, "reason")});
+    }
+    out += markdown::table({"Criterion", "Score", "Reason"}, rows);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string render_report(const std::string& run_id, const std::map<int, nlohmann::json>& outputs,
-                          const std::map<int, std::vector<std::string>>& warnings) {
+                          const std::map<int, std::vector<std::string>>& warnings, const nlohmann::json& review) {
   std::string out = markdown::heading(1, "Innovation report: " + run_id);
   std::vector<std::string> contents;
   for (const auto& stage : stages::all_stages()) contents.push_back(stages::stage_heading(*stage));
@@ -63,6 +93,7 @@ std::string render_report(const std::string& run_id, const std::map<int, nlohman
       out += markdown::bullet_list(noted->second) + "\n";
     }
   }
+  out += review_markdown(review);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out + "\n";
 }
@@ -89,12 +120,16 @@ util::Expected<std::map<int, nlohmann::json>> load_stage_outputs(const checkpoin
 util::Expected<void> write_reports(checkpoints::RunStore& store, checkpoints::RunState& state) {
   auto outputs = load_stage_outputs(store, state);
   if (!outputs) return outputs.error();
+  auto loaded = review::load_review(store, state);
+  if (!loaded) return loaded.error();
+  const nlohmann::json reviewed = loaded->value_or(nlohmann::json());
   std::map<int, std::vector<std::string>> warnings;
   for (const auto& record : state.stages) warnings[record.number] = record.warnings;
-  auto markdown =
-      store.write_artifact(state.run_id, stages::k_report_path, render_report(state.run_id, *outputs, warnings));
+  auto markdown = store.write_artifact(state.run_id, stages::k_report_path,
+                                       render_report(state.run_id, *outputs, warnings, reviewed));
   if (!markdown) return markdown.error();
-  auto page = store.write_artifact(state.run_id, stages::k_html_report_path, render_html_report(state, *outputs));
+  auto page = store.write_artifact(state.run_id, stages::k_html_report_path,
+                                   render_html_report(state, *outputs, HtmlReportTarget::browser, reviewed));
   if (!page) return page.error();
   std::erase_if(state.files, [](const auto& file) {
     return file.path == stages::k_report_path || file.path == stages::k_html_report_path;

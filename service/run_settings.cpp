@@ -9,6 +9,9 @@
 #include "lib/llm/doctor.hpp"
 #include "lib/llm/model_parameters.hpp"
 #include "lib/llm/price_list.hpp"
+#include "lib/llm/rate_limiter.hpp"
+#include "lib/queue/shared_rate_limit.hpp"
+#include "checkpoints/redis_keys.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/util/error.hpp"
 #include "lib/util/file_io.hpp"
@@ -132,6 +135,14 @@ std::unique_ptr<checkpoints::RunStore> open_store(const RunSettings& settings) {
 bool is_folder_store(const std::string& store_url) {
   const auto location = checkpoints::parse_store_url(store_url).value_or_throw();
   return location.kind == checkpoints::StoreLocation::Kind::folder;
+}
+
+std::shared_ptr<llm::RateLimiter> open_rate_limiter(const std::string& store_url,
+                                                    const checkpoints::StoreOptions& store, llm::RateWindow window) {
+  const auto location = checkpoints::parse_store_url(store_url).value_or_throw();
+  if (location.kind == checkpoints::StoreLocation::Kind::folder) return std::make_shared<llm::LocalRateLimiter>(window);
+  return std::make_shared<queue::RedisRateLimiter>(checkpoints::redis_connect_options(location.redis, store),
+                                                   checkpoints::k_default_redis_prefix, window);
 }
 
 std::string store_place(const std::string& store_url) {

@@ -19,6 +19,7 @@
 #include "checkpoints/stage_cache.hpp"
 #include "lib/brand/brand.hpp"
 #include "lib/llm/client_config.hpp"
+#include "lib/llm/rate_limiter.hpp"
 #include "lib/pdf/ingest.hpp"
 
 namespace pipeline::service {
@@ -69,6 +70,11 @@ struct RunSetup {
 std::unique_ptr<checkpoints::RunStore> open_store(const RunSettings& settings);
 // Whether the store a URL names is a folder (else Redis). Throws FatalError.
 bool is_folder_store(const std::string& store_url);
+// The rate limiter of --rpm, --tpm and the provider's headers for the store
+// a URL names: in that Redis for a Redis store, shared by every process that
+// uses it; within this process for a folder. Throws FatalError.
+std::shared_ptr<llm::RateLimiter> open_rate_limiter(const std::string& store_url,
+                                                    const checkpoints::StoreOptions& store, llm::RateWindow window = {});
 // The store for messages: its folder, or its Redis URL with the password masked.
 std::string store_place(const std::string& store_url);
 

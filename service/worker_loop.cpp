@@ -319,7 +319,12 @@ class Worker {
         if (active->draining) active->cancel.cancel();
       };
       const int redo_from = job.redo_from;
-      execute(m_settings, *m_store, job.run_id, m_deadline, redo_from,
+      // The job's requests wait for the shared rate limits in the line of its priority.
+      RunSettings job_settings = m_settings;
+      job_settings.client.rate_priority = job.priority == queue::Priority::high  ? llm::k_rate_priority_high
+                                          : job.priority == queue::Priority::low ? llm::k_rate_priority_low
+                                                                                 : llm::k_rate_priority_normal;
+      execute(job_settings, *m_store, job.run_id, m_deadline, redo_from,
               [redo_from](const checkpoints::RunState& run) { return stages_to_run(run, redo_from); },
               std::make_unique<LentRunLock>(*lock), std::move(state), std::nullopt, control);
       jobs.finish(delivery, queue::JobState::done, "").value_or_throw();

@@ -50,17 +50,21 @@ const std::vector<std::string> k_value_words = {"value brand", "value range", "b
                                                 "low-price", "lowest price", "affordable", "cheap", "priced below",
                                                 "priced well below", "entry price"};
 
+// A brand_anchor object's product_line and customer_segment suggest the profile's names.
+void limit_anchor(nlohmann::json& member, const BrandFacts& facts) {
+  auto& anchor = member["properties"];
+  const std::string line = anchor["product_line"].value("description", "");
+  const std::string segment = anchor["customer_segment"].value("description", "");
+  if (!facts.product_lines.empty()) anchor["product_line"] = schema::suggested_string(facts.product_lines, line);
+  if (!facts.customer_segments.empty()) anchor["customer_segment"] = schema::suggested_string(facts.customer_segments, segment);
+}
+
 void limit(nlohmann::json& schema, const BrandFacts& facts) {
   if (!schema.is_object()) return;
   if (auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
     for (auto& [name, member] : properties->items()) {
       if (name == "brand_anchor" && member.contains("properties")) {
-        auto& anchor = member["properties"];
-        const std::string line = anchor["product_line"].value("description", "");
-        const std::string segment = anchor["customer_segment"].value("description", "");
-        if (!facts.product_lines.empty()) anchor["product_line"] = schema::suggested_string(facts.product_lines, line);
-        if (!facts.customer_segments.empty())
-          anchor["customer_segment"] = schema::suggested_string(facts.customer_segments, segment);
+        limit_anchor(member, facts);
       } else if (name == "storage" && member.contains("enum")) {
         member["enum"] = storage_options(facts);
       } else if (name == "channel" && member.contains("enum")) {
@@ -71,6 +75,13 @@ void limit(nlohmann::json& schema, const BrandFacts& facts) {
     }
   }
   if (auto items = schema.find("items"); items != schema.end()) limit(*items, facts);
+  if (auto options = schema.find("anyOf"); options != schema.end() && options->is_array())
+    for (auto& option : *options) limit(option, facts);
+  if (auto defs = schema.find("$defs"); defs != schema.end() && defs->is_object())
+    for (auto& [name, definition] : defs->items()) {
+      if (name == "brand_anchor" && definition.contains("properties")) limit_anchor(definition, facts);
+      else limit(definition, facts);
+    }
 }
 
 // The first of `needles` that `text` holds, or empty.

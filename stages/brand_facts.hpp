@@ -46,7 +46,8 @@ std::vector<std::string> channel_options(const BrandFacts& facts);
 // prompt: what is ruled out for this brand and why.
 std::string feasibility_rules(const BrandFacts& facts);
 
-// `schema` held to the brand: every "brand_anchor" object's product_line and
+// `schema` held to the brand: every "brand_anchor" object (a property, or a
+// definition of that name in "$defs") has its product_line and
 // customer_segment suggest the profile's names, every "storage" and
 // "channel" enumeration keeps only the options the brand has.
 nlohmann::json limit_brand_refs(nlohmann::json schema, const BrandFacts& facts);

@@ -24,10 +24,6 @@ const nlohmann::json& child(const nlohmann::json& object, const char* key) {
   return it == object.end() ? none : *it;
 }
 
-void append(std::string& problems, const std::string& problem) {
-  if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
-}
-
 // The next steps of a card, each as its action text.
 std::vector<std::string> next_steps(const nlohmann::json& card) {
   std::vector<std::string> out;
@@ -69,6 +65,10 @@ const std::vector<std::string> k_direct_card_words = {"subscription", "subscribe
 
 }  // namespace
 
+void add_problem(std::string& problems, const std::string& problem) {
+  if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
+}
+
 std::string normalised_text(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -105,12 +105,12 @@ std::string brand_anchor_problems(const nlohmann::json& anchor, const BrandFacts
   std::string problems;
   const std::string line = text_at(anchor, "product_line");
   if (!facts.product_lines.empty() && !names_one_of(line, facts.product_lines))
-    append(problems, fmt::format("{} brand_anchor.product_line \"{}\" names no product line of the brand profile; use "
+    add_problem(problems, fmt::format("{} brand_anchor.product_line \"{}\" names no product line of the brand profile; use "
                                  "the profile's own name of the line it extends",
                                  where, line));
   const std::string segment = text_at(anchor, "customer_segment");
   if (!facts.customer_segments.empty() && !names_one_of(segment, facts.customer_segments))
-    append(problems, fmt::format("{} brand_anchor.customer_segment \"{}\" names none of the profile's target "
+    add_problem(problems, fmt::format("{} brand_anchor.customer_segment \"{}\" names none of the profile's target "
                                  "customers; use the profile's own words for the segment",
                                  where, segment));
   return problems;
@@ -121,7 +121,7 @@ std::string anchors_problems(const nlohmann::json& answer, const BrandFacts& fac
   std::string problems;
   for (const auto& pattern : vocabulary::patterns()) {
     const auto& concept_json = child(answer, pattern.c_str());
-    append(problems, brand_anchor_problems(child(concept_json, "brand_anchor"), facts, "the " + pattern + " concept's"));
+    add_problem(problems, brand_anchor_problems(child(concept_json, "brand_anchor"), facts, "the " + pattern + " concept's"));
   }
   return problems;
 }
@@ -135,12 +135,12 @@ std::string plan_problems(const nlohmann::json& plan) {
       const auto& second = child(plan, patterns[j].c_str());
       const auto same = [&](const char* key) { return normalised_text(text_at(first, key)) == normalised_text(text_at(second, key)); };
       if (same("title"))
-        append(problems, fmt::format("{} and {} have the same title \"{}\"", patterns[i], patterns[j], text_at(first, "title")));
+        add_problem(problems, fmt::format("{} and {} have the same title \"{}\"", patterns[i], patterns[j], text_at(first, "title")));
       if (same("shopper") && same("occasion"))
-        append(problems, fmt::format("{} and {} are for the same shopper (\"{}\") on the same occasion (\"{}\")", patterns[i],
+        add_problem(problems, fmt::format("{} and {} are for the same shopper (\"{}\") on the same occasion (\"{}\")", patterns[i],
                                      patterns[j], text_at(first, "shopper"), text_at(first, "occasion")));
       if (same("format"))
-        append(problems, fmt::format("{} and {} have the same format \"{}\"", patterns[i], patterns[j], text_at(first, "format")));
+        add_problem(problems, fmt::format("{} and {} have the same format \"{}\"", patterns[i], patterns[j], text_at(first, "format")));
     }
   }
   if (problems.empty()) return {};
@@ -163,12 +163,12 @@ std::string feasibility_problems(const nlohmann::json& card, const BrandFacts& f
   const std::string storage = text_at(feasibility, "storage");
   const auto storages = storage_options(facts);
   if (!storage.empty() && std::find(storages.begin(), storages.end(), storage) == storages.end())
-    append(problems, fmt::format("feasibility.storage \"{}\" needs a cold chain the brand does not have", storage));
+    add_problem(problems, fmt::format("feasibility.storage \"{}\" needs a cold chain the brand does not have", storage));
   const std::string channel = text_at(feasibility, "channel");
   const auto channels = channel_options(facts);
   if (!channel.empty() && std::find(channels.begin(), channels.end(), channel) == channels.end())
-    append(problems, fmt::format("feasibility.channel \"{}\" needs a direct channel the brand does not have", channel));
-  append(problems, wording_problems(card_wording(card), facts, "the card"));
+    add_problem(problems, fmt::format("feasibility.channel \"{}\" needs a direct channel the brand does not have", channel));
+  add_problem(problems, wording_problems(card_wording(card), facts, "the card"));
   return problems;
 }
 
@@ -176,9 +176,9 @@ std::string wording_problems(const std::string& text, const BrandFacts& facts, c
   std::string problems;
   const std::string wording = normalised_text(text);
   if (!facts.cold_chain && util::contains_any(wording, k_cold_card_words))
-    append(problems, where + " speaks of chilled or frozen goods, and the brand has no cold chain: make it shelf-stable");
+    add_problem(problems, where + " speaks of chilled or frozen goods, and the brand has no cold chain: make it shelf-stable");
   if (!facts.direct_channel && util::contains_any(wording, k_direct_card_words))
-    append(problems, where + " speaks of a subscription or a direct-to-consumer offer, and the brand has no channel "
+    add_problem(problems, where + " speaks of a subscription or a direct-to-consumer offer, and the brand has no channel "
                              "of its own to consumers: sell it through retailers");
   return problems;
 }
@@ -189,7 +189,7 @@ std::string plan_feasibility_problems(const nlohmann::json& plan, const BrandFac
     const auto& planned = child(plan, pattern.c_str());
     std::string text;
     for (const char* key : {"title", "concept", "occasion", "format"}) text += text_at(planned, key) + "\n";
-    append(problems, wording_problems(text, facts, "the " + pattern + " concept"));
+    add_problem(problems, wording_problems(text, facts, "the " + pattern + " concept"));
   }
   return problems;
 }
@@ -205,17 +205,17 @@ std::string repeats_against(const nlohmann::json& card, const std::map<std::stri
       const bool repeated = std::any_of(other_steps.begin(), other_steps.end(), [&](const std::string& theirs) {
         return !step.empty() && normalised_text(step) == normalised_text(theirs);
       });
-      if (repeated) append(problems, fmt::format("the next step \"{}\" is also a next step of the {} card", step, pattern));
+      if (repeated) add_problem(problems, fmt::format("the next step \"{}\" is also a next step of the {} card", step, pattern));
     }
     const auto other_questions = buyer_questions(other);
     for (const auto& question : questions) {
       const bool repeated = std::any_of(other_questions.begin(), other_questions.end(), [&](const std::string& theirs) {
         return !question.empty() && normalised_text(question) == normalised_text(theirs);
       });
-      if (repeated) append(problems, fmt::format("the buyer question \"{}\" is also asked on the {} card", question, pattern));
+      if (repeated) add_problem(problems, fmt::format("the buyer question \"{}\" is also asked on the {} card", question, pattern));
     }
     if (!figures.empty() && figures == figures_key(other))
-      append(problems, fmt::format("the retail figures ({}) are the same as the {} card's", figures, pattern));
+      add_problem(problems, fmt::format("the retail figures ({}) are the same as the {} card's", figures, pattern));
   }
   if (problems.empty()) return {};
   return problems + ". Each card needs next steps, buyer questions and figures of its own product.";

@@ -14,6 +14,9 @@
 // style is the caller's choice; opportunities_stage.cpp says which it makes.
 namespace pipeline::stages {
 
+// Appends `problem` to `problems`, "; " between them; an empty problem adds nothing.
+void add_problem(std::string& problems, const std::string& problem);
+
 // Text as the checks compare it: lower case, runs of whitespace as one space, trimmed.
 std::string normalised_text(const std::string& text);
 

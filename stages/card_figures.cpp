@@ -6,8 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "stages/card_checks.hpp"
 #include "lib/util/text.hpp"
+#include "stages/card_checks.hpp"
+#include "stages/markdown.hpp"
 
 namespace pipeline::stages {
 namespace {
@@ -28,10 +29,6 @@ std::optional<double> member_number(const nlohmann::json& object, const char* ke
   const auto& value = member(object, key);
   if (!value.is_number()) return std::nullopt;
   return value.get<double>();
-}
-
-void add_problem(std::string& problems, const std::string& problem) {
-  if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
 }
 
 double decimal(std::string text) {
@@ -179,6 +176,21 @@ std::vector<std::string> launch_flags(const nlohmann::json& card, const brand::L
     flags.push_back(fmt::format("{:.0f} months to launch is beyond the brand's limit of {} months", *months,
                                 *limits.longest_months_to_launch));
   return flags;
+}
+
+std::string comparable_line(const nlohmann::json& card) {
+  const auto& comparable = markdown::child(card, "comparable");
+  std::string out = markdown::text(comparable, "product");
+  if (!markdown::text(comparable, "pack").empty()) out += ", " + markdown::text(comparable, "pack");
+  const auto& price = markdown::child(comparable, "price");
+  if (price.is_number())
+    out += fmt::format(": {:.2f} {}", price.get<double>(), markdown::text(markdown::child(card, "retail"), "currency"));
+  out += " (" + markdown::text(comparable, "source") + ")";
+  const auto& ratio = markdown::child(comparable, "price_ratio");
+  if (ratio.is_number() && ratio.get<double>() > 0)
+    out += fmt::format("; this card is {:.2f} times its price {}", ratio.get<double>(),
+                       markdown::text(comparable, "compared_per"));
+  return out;
 }
 
 }  // namespace pipeline::stages

@@ -75,4 +75,9 @@ std::string launch_problems(const nlohmann::json& card, const BrandFacts& facts)
 std::vector<std::string> launch_flags(const nlohmann::json& card, const brand::LaunchLimits& limits,
                                       const std::string& currency);
 
+// The card's comparable as one line for a reader: "Grass-fed milk, 2 litre
+// bottle: 1.85 GBP (brand profile); this card is 1.35 times its price per
+// 100 ml" (the ratio only when it is known).
+std::string comparable_line(const nlohmann::json& card);
+
 }  // namespace pipeline::stages

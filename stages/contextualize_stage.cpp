@@ -325,7 +325,7 @@ std::string directions_feasibility_problems(const nlohmann::json& answer, const 
     ++rank;
     const std::string found = wording_problems(md::text(direction, "direction") + "\n" + md::text(direction, "why_this_brand"),
                                                facts, "strongest direction " + std::to_string(rank));
-    if (!found.empty()) problems += (problems.empty() ? "" : "; ") + found;
+    add_problem(problems, found);
   }
   return problems;
 }

@@ -19,6 +19,8 @@ void limit_refs(nlohmann::json& schema, const nlohmann::json& ids) {
   if (auto items = schema.find("items"); items != schema.end()) limit_refs(*items, ids);
   if (auto options = schema.find("anyOf"); options != schema.end() && options->is_array())
     for (auto& option : *options) limit_refs(option, ids);
+  if (auto defs = schema.find("$defs"); defs != schema.end() && defs->is_object())
+    for (auto& [name, definition] : defs->items()) limit_refs(definition, ids);
 }
 
 }  // namespace

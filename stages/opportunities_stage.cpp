@@ -31,8 +31,8 @@ constexpr const char* k_title_pattern = "^\\S+(\\s+\\S+){0,7}$";
 
 // The prompt that writes one card from its planned concept.
 constexpr const char* k_card_prompt = "opportunity_card";
-constexpr const char* k_plan_schema_name = "opportunities_plan";
-constexpr const char* k_card_schema_name = "opportunity_card";
+// The name of stage 5's one response schema, sent with it by the six requests.
+constexpr const char* k_step_schema_name = "opportunities_step";
 
 // The stage's max_tokens caps each of its requests. A plan is five concepts
 // with their anchors (about 1200 tokens of JSON), so its request takes at
@@ -66,12 +66,40 @@ nlohmann::json concept_schema() {
   });
 }
 
-nlohmann::json make_plan_schema() {
-  nlohmann::json schema = schema::object({}, "Five distinct concepts, one per consumer-goods pattern");
+// The plan: five concepts of one shape, each a reference to the "concept"
+// definition of the schema's root, so that the schema says the brand's names
+// once, not five times (inlined for a provider that takes no references,
+// lib/llm/schema_lowering.hpp).
+nlohmann::json plan_object() {
+  nlohmann::json plan = schema::object({}, "Step 1: five distinct concepts, one per consumer-goods pattern");
   for (const auto& pattern : vocabulary::patterns()) {
-    schema["properties"][pattern] = concept_schema();
-    schema["required"].push_back(pattern);
+    plan["properties"][pattern] = {{"$ref", "#/$defs/concept"}};
+    plan["required"].push_back(pattern);
   }
+  return plan;
+}
+
+// The one response schema of stage 5's six requests, the plan and the five
+// cards, byte for byte: providers cache the schema before the messages, so
+// with one schema the plan's request writes the prefix the cards read. The
+
+// The one response schema of stage 5's six requests, the plan and the five
+// cards, byte for byte: providers cache the schema before the messages, so
+// with one schema the plan's request writes the prefix the cards read. The
+// request part says which member to fill; the other is null (step_problem).
+// The card is what its writer answers for this brand (card_answer_schema):
+// the program adds the rest (assemble_card).
+nlohmann::json make_step_schema(const BrandFacts& facts) {
+  const auto member = [](const char* definition) {
+    return nlohmann::json{{"anyOf", nlohmann::json::array({{{"$ref", std::string("#/$defs/") + definition}}, {{"type", "null"}}})}};
+  };
+  nlohmann::json schema = schema::object({{"plan", member("plan")}, {"card", member("card")}},
+                                         "Either the plan (step 1) or one card (step 2), as the request asks; the other is null");
+  schema["$defs"] = {{"concept", concept_schema()}, {"plan", plan_object()}, {"card", card_answer_schema(facts)}};
+  schema["$defs"]["card"]["description"] = "Step 2: one full opportunity card, written from its concept in the plan";
+  // The concepts' brand anchor, one definition: the brand's names once.
+  schema["$defs"]["concept"]["properties"]["brand_anchor"] = {{"$ref", "#/$defs/brand_anchor"}};
+  schema["$defs"]["brand_anchor"] = brand_anchor_schema();
   return schema;
 }
 
@@ -99,19 +127,6 @@ std::string money_text(const nlohmann::json& amount, const std::string& currency
   return fmt::format("{:.0f}", amount.get<double>()) + (currency.empty() ? "" : " " + currency);
 }
 
-// "GBP 2.49 for 500 g tub (brand profile); this card is 1.35 times its price per 100 g".
-std::string comparable_text(const nlohmann::json& comparable, const nlohmann::json& retail) {
-  std::string out = md::text(comparable, "product");
-  if (!md::text(comparable, "pack").empty()) out += ", " + md::text(comparable, "pack");
-  const auto& price = md::child(comparable, "price");
-  if (price.is_number()) out += fmt::format(": {:.2f} {}", price.get<double>(), md::text(retail, "currency"));
-  out += " (" + md::text(comparable, "source") + ")";
-  const auto& ratio = md::child(comparable, "price_ratio");
-  if (ratio.is_number() && ratio.get<double>() > 0)
-    out += fmt::format("; this card is {:.2f} times its price {}", ratio.get<double>(), md::text(comparable, "compared_per"));
-  return out;
-}
-
 std::string card_markdown(const nlohmann::json& card, const std::string& pattern) {
   std::string out = md::heading(1, md::text(card, "title"));
   out += md::paragraph("*" + vocabulary::pattern_label(pattern) + "* · builds on mechanism " + md::text(card, "mechanism_id"));
@@ -122,7 +137,7 @@ std::string card_markdown(const nlohmann::json& card, const std::string& pattern
   out += md::field("Price point", md::text(card, "price_point"));
   const auto& retail = md::child(card, "retail");
   const auto& comparable = md::child(card, "comparable");
-  if (comparable.is_object()) out += md::field("Priced against", comparable_text(comparable, retail));
+  if (comparable.is_object()) out += md::field("Priced against", comparable_line(card));
   for (const auto& flag : md::texts(comparable, "flags")) out += md::field("Check the price", flag);
   const auto& anchor = md::child(card, "brand_anchor");
   out += md::heading(2, "Why this brand");
@@ -201,14 +216,62 @@ std::string opportunities_markdown(const OpportunitiesStage& stage, const nlohma
 }
 
 // The plan's schema for this run: mechanism references limited to stage 1's,
-// the brand anchors suggesting the profile's names.
-nlohmann::json plan_schema_for(const StageContext& context, const BrandFacts& facts) {
-  static const nlohmann::json plan_schema = make_plan_schema();
-  return limit_brand_refs(limit_mechanism_refs(plan_schema, found_mechanism_ids(context)), facts);
+// Stage 5's one schema for this run: mechanism references limited to stage
+// 1's, the brand anchors suggesting the profile's names. The line an anchor
+// extends and the line a launch may take sales from are one definition, so
+// the schema names the brand's lines once.
+nlohmann::json step_schema_for(const StageContext& context, const BrandFacts& facts) {
+  nlohmann::json schema = limit_brand_refs(limit_mechanism_refs(make_step_schema(facts), found_mechanism_ids(context)), facts);
+  auto& defs = schema["$defs"];
+  const nlohmann::json line_ref = {{"$ref", "#/$defs/product_line"}};
+  defs["product_line"] = defs["brand_anchor"]["properties"]["product_line"];
+  defs["product_line"]["description"] = "A product line of the brand, by its name in the profile";
+  defs["brand_anchor"]["properties"]["product_line"] = line_ref;
+  defs["card"]["properties"]["launch"]["properties"]["cannibalises"]["properties"]["product_line"] = line_ref;
+  return schema;
+}
+
+// The shape both steps share: the member asked for is an object, the other null.
+std::string step_problem(const nlohmann::json& answer, const std::string& filled, const std::string& empty) {
+  const auto member = [&answer](const std::string& name) {
+    return answer.is_object() && answer.contains(name) ? answer.at(name) : nlohmann::json();
+  };
+  std::string problems;
+  if (!member(filled).is_object())
+    problems = "$." + filled + ": this request asks for the " + filled + ", so `" + filled + "` is filled, not null";
+  if (!member(empty).is_null())
+    problems += (problems.empty() ? "" : "; ") + std::string("$.") + empty + ": this request asks for the " + filled +
+                ", so `" + empty + "` is null";
+  return problems;
+}
+
+// `check` run on the answer's `member`, its paths named from the answer's root.
+std::function<std::string(const nlohmann::json&)> in_member(const std::string& member,
+                                                           std::function<std::string(const nlohmann::json&)> check) {
+  return [member, check = std::move(check)](const nlohmann::json& answer) {
+    std::string problems = check(md::child(answer, member));
+    for (auto at = problems.find("$."); at != std::string::npos; at = problems.find("$.", at + member.size() + 3))
+      problems.replace(at, 2, "$." + member + ".");
+    return problems;
+  };
 }
 
 std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
 
+// The plan as JSON with one concept a line: each card request sends it after
+// the cached prefix, five times a run, so it carries no indentation.
+std::string plan_text(const nlohmann::json& plan) {
+  if (!plan.is_object()) return json_text(plan);
+  std::string out = "{";
+  for (const auto& [pattern, planned] : plan.items())
+    out += (out.size() > 1 ? ",\n " : "\n ") + nlohmann::json(pattern).dump() + ": " +
+           planned.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out + "\n}";
+}
+
+// The card prompt's values: the stage's own and the whole plan, the same for
+// the five cards; then what names this card: its pattern and the mechanism
+// and price tier planned for it. Stage 4's pattern_fit is in {{contextualize}}
 // The card prompt's values: the stage's own and the whole plan, the same for
 // the five cards; then what names this card: its pattern and the mechanism,
 // format and price tier planned for it. Stage 4's pattern_fit is in
@@ -216,7 +279,7 @@ std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', fal
 std::map<std::string, std::string> card_variables(const OpportunitiesStage& stage, const StageContext& context,
                                                   const nlohmann::json& plan, const std::string& pattern) {
   auto variables = stage.prompt_variables(context);
-  variables["plan"] = data_block("plan", {}, json_text(plan));
+  variables["plan"] = data_block("plan", {}, plan_text(plan));
   variables["pattern"] = pattern;
   variables["pattern_label"] = vocabulary::pattern_label(pattern);
   variables["mechanism_id"] = md::text(md::child(plan, pattern), "mechanism_id");
@@ -266,25 +329,28 @@ std::string card_style_problems(const nlohmann::json& card, const CardRules& rul
   std::string problems;
   for (const auto& found : {feasibility_problems(card, rules.facts), threshold_problems(card, rules.thresholds),
                             launch_problems(card, rules.facts)})
-    if (!found.empty()) problems += (problems.empty() ? "" : "; ") + found;
+    add_problem(problems, found);
   return problems;
 }
+
 
 // The same card asked again after the check across the five cards found
 // that it repeats another: the first answer and what it repeats are added to
 // the conversation, and the new answer, made whole, must not repeat the
 // other four.
-NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& answer, const std::string& problem,
+NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& card, const std::string& problem,
                             const std::map<std::string, nlohmann::json>& others,
                             std::function<nlohmann::json(const nlohmann::json&)> assemble) {
   NamedRequest again{first.part + "-again", first.request};
+  const nlohmann::json answer = {{"plan", nullptr}, {"card", card}};
   again.request.messages.push_back({"assistant", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   again.request.messages.push_back(
       {"user", "Read across the five cards, this card repeats another one: " + problem +
                    " Write this card again with next steps, buyer questions and figures that belong to its own product "
-                   "and no other card. Answer with the whole card as the JSON object only."});
-  add_check(again.request, [others, assemble](const nlohmann::json& redone) { return repeats_against(assemble(redone), others); },
-            true);
+                   "and no other card. Answer with the JSON object only: the whole card in `card`, and `plan` null."});
+  add_check(again.request, in_member("card", [others, assemble](const nlohmann::json& redone) {
+              return repeats_against(assemble(redone), others);
+            }), true);
   return again;
 }
 
@@ -312,64 +378,74 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   const BrandFacts facts = brand_facts(context.brand_profile);
   auto plan_prompt = work.prompt(std::string(name()));
   if (!plan_prompt) return plan_prompt.error();
+  // One schema for the plan and the five cards, byte for byte (see make_step_schema).
+  const nlohmann::json shared_schema = step_schema_for(context, facts);
   StageParams plan_params = work.params();
   plan_params.max_tokens = std::min(plan_params.max_tokens, k_plan_max_tokens);
   auto plan_request = build_request(*this, *plan_prompt, context, plan_params, work.run_model());
   if (!plan_request) return plan_request.error();
-  plan_request->schema = plan_schema_for(context, facts);
-  plan_request->schema_name = k_plan_schema_name;
-  plan_request->check = plan_problems;
-  add_check(*plan_request, [facts](const nlohmann::json& plan) {
-    std::string problems = anchors_problems(plan, facts);
-    const std::string feasibility = plan_feasibility_problems(plan, facts);
-    if (!feasibility.empty()) problems += (problems.empty() ? "" : "; ") + feasibility;
-    return problems;
-  }, true);
+  plan_request->schema = shared_schema;
+  plan_request->schema_name = k_step_schema_name;
+  plan_request->check = [](const nlohmann::json& answer) {
+    std::string problems = step_problem(answer, "plan", "card");
+    const std::string plan = problems.empty() ? in_member("plan", plan_problems)(answer) : std::string();
+    return problems + (problems.empty() || plan.empty() ? "" : "; ") + plan;
+  };
+  add_check(*plan_request, in_member("plan", [facts](const nlohmann::json& plan) {
+              std::string problems = anchors_problems(plan, facts);
+              add_problem(problems, plan_feasibility_problems(plan, facts));
+              return problems;
+            }), true);
   auto planned = work.ask({NamedRequest{"plan", std::move(*plan_request)}});
   if (!planned) return planned.error();
-  const nlohmann::json plan = std::move(planned->front());
+  const nlohmann::json plan = md::child(planned->front(), "plan");
 
+  // A card request is the plan's with opportunity_card.prompt's request part
+  // in place of the plan's: the system and user parts stay the plan's.
   auto card_prompt = work.prompt(k_card_prompt);
   if (!card_prompt) return card_prompt.error();
+  if (card_prompt->request.empty())
+    return util::fail(util::ErrorKind::bad_input, std::string(k_card_prompt) + ".prompt (" + card_prompt->source +
+                                                      ") has no request part, which stage 5 sends after the system and "
+                                                      "user parts of opportunities.prompt");
+  const prompts::PromptTemplate shared_card_prompt{plan_prompt->system, plan_prompt->user, card_prompt->source, card_prompt->request};
   const auto& patterns = vocabulary::patterns();
   const CardRules rules = card_rules(context, facts);
+  // The whole card of `pattern` from its writer's answer (assemble_card).
   const auto assembler = [plan, rules](const std::string& pattern) {
-    return [concept_json = md::child(plan, pattern), pattern, rules](const nlohmann::json& answer) {
-      return assemble_card(answer, pattern, concept_json, rules.facts, rules.limits);
+    return [planned = md::child(plan, pattern), pattern, rules](const nlohmann::json& answer) {
+      return assemble_card(answer, pattern, planned, rules.facts, rules.limits);
     };
   };
-  // One schema for the five cards, byte for byte (see card_answer_schema).
-  const nlohmann::json shared_schema = limit_brand_refs(card_answer_schema(facts), facts);
   std::vector<NamedRequest> requests;
   for (const auto& pattern : patterns) {
-    auto request = fill_request(*this, *card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
+    auto request = fill_request(*this, shared_card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
     if (!request) return request.error();
     request->schema = shared_schema;
-    request->schema_name = k_card_schema_name;
+    request->schema_name = k_step_schema_name;
     request->check = [plan, pattern, facts](const nlohmann::json& answer) {
-      return card_answer_problems(answer, plan, pattern, facts);
+      std::string problems = step_problem(answer, "card", "plan");
+      if (!problems.empty()) return problems;
+      return in_member("card", [&](const nlohmann::json& card) { return card_answer_problems(card, plan, pattern, facts); })(answer);
     };
-    add_check(*request, [assemble = assembler(pattern), rules](const nlohmann::json& answer) {
-      return card_style_problems(assemble(answer), rules);
-    }, true);
+    add_check(*request, in_member("card", [assemble = assembler(pattern), rules](const nlohmann::json& card) {
+                return card_style_problems(assemble(card), rules);
+              }), true);
     // Named like its file, cards/N-<pattern with dashes>.md.
     requests.push_back({"card-" + vocabulary::dashed(pattern), std::move(*request)});
   }
-  // Warm, then fan out: the first card is asked alone, so that its request
-  // has completed, and written the shared prefix to the provider's cache,
-  // before the other four read it in parallel (OpenAI and Anthropic serve a
-  // hit only from a request that has completed). The plan cannot warm it:
-  // its schema and instructions come first and differ. This costs one card's
-  // time (docs/providers.md#prompt-caching).
-  auto first = work.ask({requests.front()});
-  if (!first) return first.error();
-  auto rest = work.ask(std::vector<NamedRequest>(requests.begin() + 1, requests.end()));
-  if (!rest) return rest.error();
+  // Warm, then fan out: the plan's request has completed, and written the
+  // prefix the five cards share (schema, system and user parts) to the
+  // provider's cache, so the five are asked at once and each reads it
+  // (docs/providers.md#prompt-caching).
+  auto cards = work.ask(requests);
+  if (!cards) return cards.error();
   std::map<std::string, nlohmann::json> answers;
-  answers[patterns[0]] = std::move(first->front());
-  for (size_t i = 1; i < patterns.size(); ++i) answers[patterns[i]] = std::move((*rest)[i - 1]);
   nlohmann::json output = nlohmann::json::object();
-  for (const auto& pattern : patterns) output[pattern] = assembler(pattern)(answers[pattern]);
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    answers[patterns[i]] = md::child((*cards)[i], "card");
+    output[patterns[i]] = assembler(patterns[i])(answers[patterns[i]]);
+  }
 
   // One check across the five: a card that repeats an earlier one is asked again.
   const auto repeats = cross_card_repeats(output);
@@ -388,7 +464,7 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   auto redone = work.ask(again);
   if (!redone) return redone.error();
   for (size_t i = 0; i < again_patterns.size(); ++i)
-    output[again_patterns[i]] = assembler(again_patterns[i])((*redone)[i]);
+    output[again_patterns[i]] = assembler(again_patterns[i])(md::child((*redone)[i], "card"));
   return output;
 }
 

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "stages/stage_registry.hpp"
+#include "stages/vague_words.hpp"
 #include "lib/util/text.hpp"
 
 namespace pipeline::stages {
@@ -42,6 +43,7 @@ std::map<std::string, std::string> standard_variables(const Stage& stage, const 
   const std::string title = attribute_value(context.document_title);
   variables["document_title"] = title;
   variables["document"] = data_block("document", "title=\"" + title + "\"", context.document_text);
+  variables["vague_words"] = vague_words_text();
   if (stage.uses_brand()) variables["brand"] = data_block("brand_profile", {}, context.brand_text);
   for (int number : stage.reads()) {
     const Stage* earlier = find_stage(std::to_string(number));

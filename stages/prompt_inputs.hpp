@@ -17,6 +17,7 @@ std::string data_block(std::string_view tag, std::string_view attributes, std::s
 //   {{document}}        the document text in a <document title="..."> block;
 //   {{document_title}}  the title alone (quotes and brackets removed);
 //   {{brand}}           the brand profile in a <brand_profile> block (brand stages only);
+//   {{vague_words}}     the words every answer is checked for (stages/vague_words.hpp);
 //   {{<stage name>}}    each earlier output the stage reads, as pretty JSON in a
 //                       <stage_output stage="N" name="..."> block.
 // An earlier output missing from the context is an empty JSON object here;

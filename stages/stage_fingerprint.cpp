@@ -19,13 +19,17 @@ std::string stage_fingerprint(const Stage& stage, const std::vector<prompts::Pro
   }
   nlohmann::json variables = nlohmann::json::object();
   for (const auto& [name, value] : stage.prompt_variables(context)) variables[name] = value;
+  // Rate limits change when an answer comes, never what it says.
+  nlohmann::json asked = params.to_json();
+  asked.erase("rpm");
+  asked.erase("tpm");
   // nlohmann's default object is ordered by key, so dump() is canonical.
   const nlohmann::json canonical = {{"version", k_fingerprint_version},
                                     {"stage", stage.name()},
                                     {"schema", stage.schema()},
                                     {"prompts", std::move(prompt_texts)},
                                     {"variables", std::move(variables)},
-                                    {"params", params.to_json()},
+                                    {"params", std::move(asked)},
                                     {"base_url", base_url}};
   return util::sha256_hex(canonical.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }

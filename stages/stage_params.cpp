@@ -28,6 +28,8 @@ nlohmann::json StageParams::to_json() const {
   nlohmann::json json = {{"temperature", temperature}, {"max_tokens", max_tokens}, {"model", model}};
   if (max_input_tokens != 0) json["max_input_tokens"] = max_input_tokens;
   if (!reasoning_effort.empty()) json["reasoning_effort"] = reasoning_effort;
+  if (rpm != 0) json["rpm"] = rpm;
+  if (tpm != 0) json["tpm"] = tpm;
   return json;
 }
 
@@ -43,6 +45,10 @@ StageParams StageParams::from_json(const nlohmann::json& json) {
   if (auto found = json.find("reasoning_effort"); found != json.end() && found->is_string() &&
       is_reasoning_effort(found->get<std::string>())) {
     params.reasoning_effort = found->get<std::string>();
+  }
+  if (auto found = json.find("rpm"); found != json.end() && found->is_number_integer()) params.rpm = found->get<int>();
+  if (auto found = json.find("tpm"); found != json.end() && found->is_number_integer()) {
+    params.tpm = found->get<std::int64_t>();
   }
   return params;
 }
@@ -72,6 +78,13 @@ util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const
                     where + ": reasoning_effort must be one of none, minimal, low, medium, high");
       }
       params.reasoning_effort = value.get<std::string>();
+    } else if (key == "rpm" || key == "tpm") {
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
+          value.get<std::int64_t>() > (key == "rpm" ? 10'000'000 : 100'000'000'000)) {
+        return fail(ErrorKind::bad_input, where + ": " + key + " must be a whole number of 0 or more (0: --" + key + ")");
+      }
+      if (key == "rpm") params.rpm = value.get<int>();
+      else params.tpm = value.get<std::int64_t>();
     } else if (key == "max_input_tokens" && defaults.max_input_tokens == 0) {
       return fail(ErrorKind::bad_input, where + ": max_input_tokens does not apply: this stage does not split its input");
     } else if (key == "max_input_tokens") {
@@ -82,8 +95,8 @@ util::Expected<StageParams> parse_stage_params(const nlohmann::json& json, const
       params.max_input_tokens = value.get<int>();
     } else {
       const std::string known = defaults.max_input_tokens == 0
-                                    ? "temperature, max_tokens, model, reasoning_effort"
-                                    : "temperature, max_tokens, model, reasoning_effort, max_input_tokens";
+                                    ? "temperature, max_tokens, model, reasoning_effort, rpm, tpm"
+                                    : "temperature, max_tokens, model, reasoning_effort, rpm, tpm, max_input_tokens";
       return fail(ErrorKind::bad_input, where + ": unknown stage parameter \"" + key + "\" (known: " + known + ")");
     }
   }

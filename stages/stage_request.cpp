@@ -1,5 +1,7 @@
 #include "stages/stage_request.hpp"
 
+#include <tuple>
+
 #include "stages/mechanism_refs.hpp"
 #include "stages/stage_registry.hpp"
 #include "stages/vague_words.hpp"
@@ -29,30 +31,36 @@ util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts
 util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts::PromptTemplate& prompt,
                                               const std::map<std::string, std::string>& variables,
                                               const StageParams& params, const std::string& run_model) {
-  using util::fail;
-  auto system = prompts::fill(prompt.system, variables);
-  if (!system) return fail(system.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + system.error().message);
-  auto user = prompts::fill(prompt.user, variables);
-  if (!user) return fail(user.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + user.error().message);
-
   llm::ChatRequest request;
   request.model = params.model.empty() ? run_model : params.model;
-  // With a request part, the user part ends the prefix that the stage's
-  // requests share: a cache breakpoint where a provider needs one. (A system
-  // part alone is not marked: a write costs more than it saves unless read.)
-  request.messages = {{"system", std::move(*system)}, {"user", std::move(*user), !prompt.request.empty()}};
-  if (!prompt.request.empty()) {
-    auto last = prompts::fill(prompt.request, variables);
-    if (!last) return fail(last.error().kind, "prompt of stage " + std::string(stage.name()) + " (" + prompt.source + "): " + last.error().message);
-    request.messages.push_back({"user", std::move(*last)});
-  }
+  auto messages = prompt_messages(prompt, variables, "prompt of stage " + std::string(stage.name()));
+  if (!messages) return messages.error();
+  request.messages = std::move(*messages);
   request.temperature = params.temperature;
   request.max_tokens = params.max_tokens;
   request.reasoning_effort = params.reasoning_effort;
+  request.requests_per_minute = params.rpm;
+  request.tokens_per_minute = params.tpm;
   request.schema = stage.schema();
   request.schema_name = std::string(stage.name());
   request.style_check = vague_word_problems;
   return request;
+}
+
+util::Expected<std::vector<llm::Message>> prompt_messages(const prompts::PromptTemplate& prompt,
+                                                          const std::map<std::string, std::string>& variables,
+                                                          const std::string& what) {
+  std::vector<llm::Message> messages;
+  // A system part alone is not marked: a write costs more than it saves unless read.
+  for (const auto& [role, text, shared] : {std::tuple{"system", &prompt.system, false},
+                                           std::tuple{"user", &prompt.user, !prompt.request.empty()},
+                                           std::tuple{"user", &prompt.request, false}}) {
+    if (text == &prompt.request && text->empty()) break;
+    auto filled = prompts::fill(*text, variables);
+    if (!filled) return util::fail(filled.error().kind, what + " (" + prompt.source + "): " + filled.error().message);
+    messages.push_back({role, std::move(*filled), shared});
+  }
+  return messages;
 }
 
 void add_check(llm::ChatRequest& request, std::function<std::string(const nlohmann::json&)> check, bool style) {

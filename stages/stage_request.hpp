@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lib/llm/chat.hpp"
 #include "lib/prompts/prompt_template.hpp"
@@ -29,6 +30,14 @@ util::Expected<llm::ChatRequest> build_request(const Stage& stage, const prompts
 util::Expected<llm::ChatRequest> fill_request(const Stage& stage, const prompts::PromptTemplate& prompt,
                                               const std::map<std::string, std::string>& variables,
                                               const StageParams& params, const std::string& run_model);
+
+// The messages of `prompt` filled with `variables`: the system part, the user
+// part, and the request part when the prompt has one. With a request part, the
+// user part ends the prefix that the requests of one prompt share, so it is
+// marked as a cache breakpoint. A fill error is named "<what> (<source>): ...".
+util::Expected<std::vector<llm::Message>> prompt_messages(const prompts::PromptTemplate& prompt,
+                                                          const std::map<std::string, std::string>& variables,
+                                                          const std::string& what);
 
 // Adds `check` to the request's contract check (`style` false) or its style
 // check (`style` true): the request then fails a check when either says no,

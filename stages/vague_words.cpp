@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
 
 namespace pipeline::stages {
 namespace {
@@ -12,9 +11,9 @@ bool is_word_char(char c) {
   return std::isalnum(u) || c == '-' || c == '_' || u >= 0x80;
 }
 
-// The banned words `text` uses, in the order of the list, each once.
-std::vector<std::string> used_words(const std::string& text) {
-  std::set<std::string> words;
+// The words of `text`, lower case, in order.
+std::vector<std::string> text_words(const std::string& text) {
+  std::vector<std::string> words;
   std::string word;
   for (std::size_t i = 0; i <= text.size(); ++i) {
     if (i < text.size() && is_word_char(text[i])) {
@@ -22,12 +21,26 @@ std::vector<std::string> used_words(const std::string& text) {
       continue;
     }
     while (!word.empty() && word.back() == '-') word.pop_back();
-    if (!word.empty()) words.insert(word);
+    if (!word.empty()) words.push_back(word);
     word.clear();
   }
+  return words;
+}
+
+// Whether `words` holds the banned entry `banned` (one word, or several
+// separated by spaces, which must follow each other).
+bool holds_banned(const std::vector<std::string>& words, const std::string& banned) {
+  const auto parts = text_words(banned);
+  if (parts.empty()) return false;
+  return std::search(words.begin(), words.end(), parts.begin(), parts.end()) != words.end();
+}
+
+// The banned words `text` uses, in the order of the list, each once.
+std::vector<std::string> used_words(const std::string& text) {
+  const auto words = text_words(text);
   std::vector<std::string> out;
   for (const auto& banned : vague_words())
-    if (words.count(banned)) out.push_back(banned);
+    if (holds_banned(words, banned)) out.push_back(banned);
   return out;
 }
 
@@ -49,9 +62,16 @@ void collect(const nlohmann::json& value, const std::string& path, std::string& 
 
 const std::vector<std::string>& vague_words() {
   static const std::vector<std::string> words = {
-      "innovative", "disruptive", "revolutionary", "game-changing", "cutting-edge", "better",      "improved",
-      "unique",     "interesting", "creative",     "inspiring",     "groundbreaking", "world-class", "best-in-class"};
+      "innovative",  "disruptive",  "revolutionary", "game-changing",  "cutting-edge", "groundbreaking",
+      "next-generation", "synergy", "seamless",      "best-in-class",  "world-class",  "paradigm shift",
+      "better",      "improved",    "unique",        "interesting",    "creative",     "inspiring"};
   return words;
+}
+
+std::string vague_words_text() {
+  std::string text;
+  for (const auto& word : vague_words()) text += (text.empty() ? "" : ", ") + word;
+  return text;
 }
 
 std::string vague_word_problems(const nlohmann::json& answer) {

@@ -161,3 +161,45 @@ TEST_CASE("free text takes about half its words from the names a schema suggests
   const std::string story = generate_from_schema(plain, 1)["story"];
   CHECK(story.find("skyr") == std::string::npos);
 }
+
+TEST_CASE("answers follow a $ref to the root's $defs, and a member the hint sets to null is null") {
+  const nlohmann::json schema = nlohmann::json::parse(R"({
+    "type": "object", "additionalProperties": false, "required": ["plan", "card"],
+    "$defs": {"concept": {"type": "object", "additionalProperties": false, "required": ["title", "tier"],
+                          "properties": {"title": {"type": "string", "minLength": 1, "maxLength": 80},
+                                         "tier": {"type": "string", "enum": ["value", "premium"]}}}},
+    "properties": {
+      "plan": {"anyOf": [{"type": "object", "additionalProperties": false, "required": ["one", "two"],
+                          "properties": {"one": {"$ref": "#/$defs/concept"}, "two": {"$ref": "#/$defs/concept"}}},
+                         {"type": "null"}]},
+      "card": {"anyOf": [{"$ref": "#/$defs/concept"}, {"type": "null"}]}
+    }
+  })");
+  for (std::uint64_t seed = 0; seed < 4; ++seed) {
+    const auto plan = generate_from_schema(schema, seed, "Write the plan. Fill `plan` and set `card` to null.");
+    CHECK(validate_json(schema, plan).empty());
+    CHECK(plan["plan"]["one"].contains("title"));
+    CHECK(plan["card"].is_null());
+    const auto card = generate_from_schema(schema, seed, "Write the premium card. Set `plan` to null and fill `card`.");
+    CHECK(validate_json(schema, card).empty());
+    CHECK(card["plan"].is_null());
+    CHECK(card["card"]["tier"] == "premium");
+  }
+  // Without the words, a member that may be null is filled, as before.
+  const auto both = generate_from_schema(schema, 1);
+  CHECK(both["plan"].is_object());
+  CHECK(both["card"].is_object());
+}
+
+TEST_CASE("the request hint leaves out the data blocks of the last user message") {
+  const nlohmann::json messages = nlohmann::json::array(
+      {{{"role", "system"}, {"content", "rules"}},
+       {{"role", "user"}, {"content", "shared"}},
+       {{"role", "user"},
+        {"content", "The plan:\n\n<plan>\n{\"convenience\": \"M1\", \"premiumisation\": \"M2\"}\n</plan>\n\nYour card is "
+                    "the convenience card on M3. Set `plan` to null."}}});
+  const std::string hint = pipeline::testing::request_hint(messages);
+  CHECK(hint.find("premiumisation") == std::string::npos);
+  CHECK(hint.find("Your card is the convenience card on M3. Set `plan` to null.") != std::string::npos);
+  CHECK(hint.find("The plan:") != std::string::npos);
+}

@@ -9,6 +9,7 @@
 #include "lib/llm/http_chat_client.hpp"
 #include "lib/llm/schema_lowering.hpp"
 #include "lib/llm/json_schema.hpp"
+#include "lib/llm/rate_limiter.hpp"
 #include "lib/llm/spend_guard.hpp"
 #include "lib/llm/structured_output.hpp"
 #include "lib/llm/token_estimate.hpp"
@@ -870,6 +871,60 @@ TEST_CASE("requests_per_minute spaces the starts of concurrent calls") {
   CHECK(server.request_count() == 4);
   // The fourth start comes three intervals after the first.
   CHECK(seconds_since(start) >= 0.3);
+}
+
+TEST_CASE("the provider's x-ratelimit-* headers are learned: concurrent calls then stay under its limit") {
+  FakeLlmServer server;
+  server.set_provider_limits({3, 0, std::chrono::milliseconds(1000)});
+  auto config = config_for(server);
+  config.max_concurrency = 6;
+  auto limiter = std::make_shared<LocalRateLimiter>(RateWindow{std::chrono::milliseconds(1000)});
+  config.rate_limiter = limiter;
+  HttpChatClient client(config);
+  // The first answer says the limit: 3 requests a window.
+  REQUIRE(client.complete(hello_request(), CancelToken{}).has_value());
+  const auto start = Clock::now();
+  CHECK(complete_concurrently(client, 5) == 5);
+  CHECK(server.rate_limited_count() == 0);
+  // 6 requests at 3 a window: the last ones wait for the first window to pass.
+  CHECK(seconds_since(start) >= 0.9);
+}
+
+TEST_CASE("a request's own tokens_per_minute (a stage's tpm) holds its requests") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.rate_limiter = std::make_shared<LocalRateLimiter>(RateWindow{std::chrono::milliseconds(600)});
+  HttpChatClient client(config);
+  ChatRequest request = hello_request();
+  // Each request is charged about 215 tokens (the prompt's estimate and max_tokens 200): one fits a window.
+  request.tokens_per_minute = 300;
+  const auto start = Clock::now();
+  REQUIRE(client.complete(request, CancelToken{}).has_value());
+  REQUIRE(client.complete(request, CancelToken{}).has_value());
+  CHECK(seconds_since(start) >= 0.6);
+  // Without it the same two go at once.
+  const auto free_start = Clock::now();
+  REQUIRE(client.complete(hello_request(), CancelToken{}).has_value());
+  REQUIRE(client.complete(hello_request(), CancelToken{}).has_value());
+  CHECK(seconds_since(free_start) < 0.5);
+}
+
+TEST_CASE("a 429 pauses every client that shares the limiter, until its Retry-After") {
+  FakeLlmServer server;
+  auto config = config_for(server);
+  config.rate_limiter = std::make_shared<LocalRateLimiter>();
+  config.max_retry_after_s = 1;
+  HttpChatClient first(config);
+  HttpChatClient second(config);
+  server.enqueue(http_error(429, "1"));
+  std::thread refused([&] { CHECK(first.complete(hello_request(), CancelToken{}).has_value()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The second client never saw the 429, but waits out its pause.
+  const auto start = Clock::now();
+  REQUIRE(second.complete(hello_request(), CancelToken{}).has_value());
+  CHECK(seconds_since(start) >= 0.6);
+  refused.join();
+  CHECK(server.request_count() == 3);
 }
 
 TEST_CASE("a cancel stops a call waiting for its turn") {

@@ -161,3 +161,36 @@ TEST_CASE("contract_violations lists only the contract's messages, in order, and
   CHECK(pipeline::llm::contract_violations(k_card_schema, styled).empty());
   CHECK(validate_json(k_card_schema, styled).size() == 2);
 }
+
+TEST_CASE("a $ref to the root's $defs is checked as the definition it names, at every place it is used") {
+  const json schema = json::parse(R"({
+    "type": "object", "additionalProperties": false, "required": ["a", "b", "maybe"],
+    "$defs": {"code": {"type": "string", "pattern": "^[A-Z]{2}$", "maxLength": 2},
+              "pair": {"type": "object", "additionalProperties": false, "required": ["left"],
+                       "properties": {"left": {"$ref": "#/$defs/code"}}}},
+    "properties": {"a": {"$ref": "#/$defs/pair"}, "b": {"$ref": "#/$defs/pair"},
+                   "maybe": {"anyOf": [{"$ref": "#/$defs/pair"}, {"type": "null"}]}}
+  })");
+  CHECK(validate_json(schema, json{{"a", {{"left", "AB"}}}, {"b", {{"left", "CD"}}}, {"maybe", nullptr}}).empty());
+  CHECK(validate_json(schema, json{{"a", {{"left", "AB"}}}, {"b", {{"left", "CD"}}}, {"maybe", {{"left", "EF"}}}}).empty());
+  const auto errors = validate_json(schema, json{{"a", {{"left", "AB"}}}, {"b", {{"left", 3}}}, {"maybe", {{"right", 1}}}});
+  CHECK(mentions(errors, "$.b.left: expected string, got 3"));
+  CHECK(mentions(errors, "$.maybe: matches none of the anyOf alternatives"));
+  CHECK(errors.size() == 2);
+  const auto styled = pipeline::llm::find_violations(schema, json{{"a", {{"left", "abc"}}}, {"b", {{"left", "CD"}}}, {"maybe", nullptr}});
+  // Too long for the definition's maxLength: a style rule, found through the reference.
+  REQUIRE(styled.size() == 1);
+  CHECK(styled[0].style);
+  CHECK(styled[0].message.find("$.a.left: is 3 characters long") == 0);
+}
+
+TEST_CASE("a $ref that names no definition, or loops, is a contract violation and not a hang") {
+  const json missing = {{"type", "object"}, {"properties", {{"a", {{"$ref", "#/$defs/nothing"}}}}}};
+  const auto errors = pipeline::llm::contract_violations(missing, json{{"a", 1}});
+  REQUIRE(errors.size() == 1);
+  CHECK(mentions(errors, "$.a: the schema's $ref \"#/$defs/nothing\" names no definition in $defs"));
+  const json looping = {{"$defs", {{"self", {{"$ref", "#/$defs/self"}}}}}, {"$ref", "#/$defs/self"}};
+  const auto loop = pipeline::llm::contract_violations(looping, json{{"a", 1}});
+  REQUIRE(loop.size() == 1);
+  CHECK(mentions(loop, "nests more than 32 deep"));
+}

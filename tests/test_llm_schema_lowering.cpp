@@ -237,3 +237,52 @@ TEST_CASE("llama.cpp's strict schema carries rewritten patterns; a pattern it ca
   const auto openai = pipeline::llm::lower_schema(schema, *pipeline::llm::profile_by_dialect("openai"));
   CHECK(openai["properties"]["title"]["pattern"] == "^\\S+(\\s+\\S+){0,7}$");
 }
+
+TEST_CASE("references stay for OpenAI and Anthropic and are inlined for every other profile") {
+  const json schema = json::parse(R"({
+    "type": "object", "additionalProperties": false, "required": ["first", "second", "maybe"],
+    "$defs": {"concept": {"type": "object", "additionalProperties": false, "required": ["title"],
+                          "properties": {"title": {"type": "string", "maxLength": 80, "description": "A title"}}}},
+    "properties": {"first": {"$ref": "#/$defs/concept"}, "second": {"$ref": "#/$defs/concept"},
+                   "maybe": {"anyOf": [{"$ref": "#/$defs/concept"}, {"type": "null"}]}}
+  })");
+  for (const char* name : {"openai", "anthropic"}) {
+    CAPTURE(name);
+    const auto profile = lowering_profile(name);
+    CHECK(profile.refs);
+    const json lowered = lower_schema(schema, profile);
+    CHECK(lowered["properties"]["first"] == json{{"$ref", "#/$defs/concept"}});
+    CHECK(count_keyword(lowered, "$ref") == 3);
+    CHECK(lowered["$defs"]["concept"]["properties"]["title"]["description"] == "A title. Rules: at most 80 characters.");
+  }
+  CHECK(openai_schema_problem(lower_schema(schema, lowering_profile("openai")), "plan") == "");
+  CHECK(anthropic_schema_problem(lower_schema(schema, lowering_profile("anthropic"))) == "");
+  for (const char* name : {"gemini", "ollama", "llama.cpp", "vllm", "lm-studio", "generic"}) {
+    CAPTURE(name);
+    const auto profile = lowering_profile(name);
+    CHECK_FALSE(profile.refs);
+    for (const json& lowered : {lower_schema(schema, profile), structural_schema(schema, profile)}) {
+      CHECK(count_keyword(lowered, "$ref") == 0);
+      CHECK(count_keyword(lowered, "$defs") == 0);
+      CHECK(lowered["properties"]["first"]["properties"].contains("title"));
+      CHECK(lowered["properties"]["first"] == lowered["properties"]["second"]);
+    }
+  }
+  // Gemini's OpenAPI subset has no null type: anyOf [X, null] goes as X, nullable.
+  const json gemini = lower_schema(schema, lowering_profile("gemini"));
+  CHECK(gemini["properties"]["maybe"]["nullable"] == true);
+  CHECK(gemini["properties"]["maybe"]["type"] == "object");
+  CHECK_FALSE(gemini["properties"]["maybe"].contains("anyOf"));
+}
+
+TEST_CASE("OpenAI's checks, as the fake plays them, refuse a $ref with other keywords or to no definition") {
+  const json beside = {{"type", "object"}, {"additionalProperties", false}, {"required", {"a"}},
+                       {"$defs", {{"x", {{"type", "string"}}}}},
+                       {"properties", {{"a", {{"$ref", "#/$defs/x"}, {"description", "A"}}}}}};
+  CHECK(openai_schema_problem(beside, "s").find("$ref cannot have keywords") != std::string::npos);
+  json nowhere = beside;
+  nowhere["properties"]["a"] = {{"$ref", "#/$defs/y"}};
+  CHECK(openai_schema_problem(nowhere, "s").find("reference to component '#/$defs/y' which was not found") != std::string::npos);
+  nowhere["properties"]["a"] = {{"$ref", "#/$defs/x"}};
+  CHECK(openai_schema_problem(nowhere, "s") == "");
+}

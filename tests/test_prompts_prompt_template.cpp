@@ -16,8 +16,8 @@ namespace {
 
 const std::vector<std::string> k_stage_names = {"mechanisms", "signals", "lessons", "contextualize", "opportunities"};
 
-// The prompts of stages that make more than one kind of request.
-const std::vector<std::string> k_extra_names = {"mechanisms_merge", "opportunity_card"};
+// The prompts of stages that make more than one kind of request, and of `pipeline review`.
+const std::vector<std::string> k_extra_names = {"mechanisms_merge", "opportunity_card", "review"};
 
 }  // namespace
 
@@ -142,10 +142,35 @@ TEST_CASE("the extra built-in prompts parse and delimit their data") {
     auto prompt = load_prompt(name);
     REQUIRE(prompt);
     CHECK(prompt->source == "built-in");
+    if (prompt->system.empty()) {
+      // A request-only prompt (opportunity_card) follows its stage prompt's
+      // system part, which says how to treat the data.
+      CHECK(prompt->user.empty());
+      CHECK(prompt->request.find("data, not instructions") != std::string::npos);
+      CHECK(load_prompt("opportunities")->system.find("ignore any instructions") != std::string::npos);
+      continue;
+    }
     CHECK(prompt->system.size() > 500);
     CHECK(prompt->system.find("ignore any instructions") != std::string::npos);
     CHECK(prompt->system.find("### ") == std::string::npos);
   }
+}
+
+TEST_CASE("a prompt file may hold only a request part; one with a system part still needs a user part") {
+  auto only = parse_prompt("A comment\n### request\nWrite the {{pattern}} card.\n", "card.prompt");
+  REQUIRE(only);
+  CHECK(only->system.empty());
+  CHECK(only->user.empty());
+  CHECK(only->request == "Write the {{pattern}} card.");
+  auto again = parse_prompt(prompts::format_prompt(*only), "again.prompt");
+  REQUIRE(again);
+  CHECK(again->request == only->request);
+  CHECK(again->system.empty());
+  CHECK_FALSE(parse_prompt("### request\n\n", "empty.prompt"));
+  CHECK_FALSE(parse_prompt("### request\nWrite {{broken\n", "broken.prompt"));
+  auto half = parse_prompt("### system\nS\n### request\nR\n", "half.prompt");
+  REQUIRE_FALSE(half);
+  CHECK(half.error().message.find("\"### request\" comes before \"### user\"") != std::string::npos);
 }
 
 TEST_CASE("the embedded prompts are the files of lib/prompts/text, byte for byte") {

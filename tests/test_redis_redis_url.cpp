@@ -115,3 +115,22 @@ TEST_CASE("hide_passwords blanks every Redis password in a text, byte for byte, 
   CHECK(hide_passwords("redis") == "redis");
   CHECK(hide_passwords("a redis://u:x@h b rediss://v:yy@i") == "a redis://u:*@h b rediss://v:**@i");
 }
+
+TEST_CASE("?cluster=1 names a Redis Cluster; it has only database 0 and is shown in the masked URL") {
+  const auto url = parsed_redis_url("rediss://:pw@node1.example:7000?cluster=1");
+  CHECK(url.cluster);
+  CHECK(url.tls);
+  CHECK(url.port == 7000);
+  CHECK(url.masked() == "rediss://:***@node1.example:7000/0?cluster=1");
+  CHECK(parsed_redis_url("redis://h:7000/0?cluster=yes").cluster);
+  CHECK(parsed_redis_url("redis://h:7000/0?CLUSTER=true").cluster);
+  CHECK_FALSE(parsed_redis_url("redis://h:7000/0?cluster=0").cluster);
+  CHECK_FALSE(parsed_redis_url("redis://h:7000/0").cluster);
+  for (const char* bad : {"redis://h:7000/2?cluster=1", "redis://h/0?cluster=maybe", "redis://h/0?timeout=5",
+                          "redis://h/0#frag"}) {
+    CAPTURE(bad);
+    auto refused = parse_redis_url(bad);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().kind == ErrorKind::bad_input);
+  }
+}

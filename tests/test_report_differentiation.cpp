@@ -52,39 +52,6 @@ RunCards differentiation_side(const std::string& run_id, const std::string& bran
 
 }  // namespace
 
-TEST_CASE("tfidf_cosine: identical texts give exactly 1, texts without a common word exactly 0") {
-  const auto a = term_counts("Oat milk skyr pots for the school lunchbox, sold in 4-packs");
-  const auto b = term_counts("Trail jacket with sealed seams for wet Canadian hikes");
-  const std::vector<TermCounts> collection = {a, a, b};
-  CHECK(tfidf_cosine(a, a, collection) == 1.0);
-  CHECK(tfidf_cosine(a, b, collection) == 0.0);
-  CHECK(tfidf_cosine({}, {}, collection) == 1.0);
-  CHECK(tfidf_cosine(a, {}, collection) == 0.0);
-}
-
-TEST_CASE("tfidf_cosine ignores stop words, case, plurals and figures") {
-  const auto a = term_counts("The oat bars for the families, at 2.49 each");
-  const auto b = term_counts("oat bar family");
-  CHECK(a == b);
-  CHECK(tfidf_cosine(a, b, {a, b}) == 1.0);
-}
-
-TEST_CASE("tfidf_cosine on a pair worked by hand") {
-  // a = {oat, bar}, b = {oat, milk}, IDF over the two: oat is in both
-  // (ln(3/3) + 1 = 1), bar and milk in one each (ln(3/2) + 1).
-  const auto a = term_counts("oat bar");
-  const auto b = term_counts("oats and milk");
-  CHECK(inverse_document_frequency(2, 2) == 1.0);
-  const double rare = std::log(1.5) + 1.0;
-  CHECK(inverse_document_frequency(1, 2) == doctest::Approx(rare));
-  // cos = (1 x 1) / (|a| |b|) with |a|^2 = |b|^2 = 1 + rare^2.
-  CHECK(tfidf_cosine(a, b, {a, b}) == doctest::Approx(1.0 / (1.0 + rare * rare)));
-  // A word repeated weighs by its count: a' = {oat: 2, bar: 1}.
-  const auto twice = term_counts("oat oat bar");
-  CHECK(tfidf_cosine(twice, b, {twice, b}) ==
-        doctest::Approx(2.0 / (std::sqrt(4.0 + rare * rare) * std::sqrt(1.0 + rare * rare))));
-}
-
 TEST_CASE("grounding counts the card's words found in one profile only") {
   const auto own = profile_vocabulary({{"id", "hollowmere-dairy"},
                                        {"company_name", "Hollowmere Dairy"},
@@ -216,4 +183,32 @@ TEST_CASE("batch_differentiation pairs every two runs of a document, and says wh
   const auto json = to_json(documents);
   CHECK(json.at(0).at("pairs").at(0).at("missing") == pair.missing);
   CHECK(json.at(1).at("pairs").empty());
+}
+
+TEST_CASE("compare shows each side's review scores, and null for a run without a review") {
+  auto a = differentiation_side("run-a", "alpha", differentiation_cards("oat", "Oat pots"), json::object());
+  auto b = differentiation_side("run-b", "beta", differentiation_cards("rye", "Rye loaves"), json::object());
+  a.review = {{"model", "judge"},
+              {"cards",
+               {{"convenience",
+                 {{"novelty", {{"score", 2}, {"reason", "r"}}},
+                  {"actionability", {{"score", 5}, {"reason", "r"}}},
+                  {"brand_fit", {{"score", 4}, {"reason", "r"}}},
+                  {"specificity", {{"score", 3}, {"reason", "r"}}}}}}}};
+  CHECK(review_scores(a, "convenience") ==
+        json({{"novelty", 2}, {"actionability", 5}, {"brand_fit", 4}, {"specificity", 3}}));
+  CHECK(review_scores(a, "premiumisation").is_null());
+  CHECK(review_scores(b, "convenience").is_null());
+  const auto compared = to_json(differentiate(a, b));
+  int shown = 0;
+  for (const auto& pair : compared.at("pairs")) {
+    CHECK(pair.at("review_b").is_null());
+    if (pair.at("pattern") == "convenience") {
+      CHECK(pair.at("review_a").at("actionability") == 5);
+      ++shown;
+    } else {
+      CHECK(pair.at("review_a").is_null());
+    }
+  }
+  CHECK(shown == 1);
 }

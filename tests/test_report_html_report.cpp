@@ -243,3 +243,32 @@ TEST_CASE("the provenance names the document's file and the provider's host, not
   CHECK(page.find("user:pw") == std::string::npos);
   CHECK(page.find("8443") == std::string::npos);
 }
+
+TEST_CASE("a review shows its scores and reasons on each card, escaped, and nowhere without one") {
+  HtmlSampleRun run;
+  nlohmann::json review = {{"model", "judge-mini"}, {"cards", nlohmann::json::object()}};
+  int n = 0;
+  for (const auto& pattern : stages::vocabulary::patterns()) {
+    ++n;
+    review["cards"][pattern] = {{"model", "judge-mini"},
+                                {"novelty", {{"score", n}, {"reason", "Seen <b>before</b> at " + pattern}}},
+                                {"actionability", {{"score", 5}, {"reason", "Dated steps"}}},
+                                {"brand_fit", {{"score", 4}, {"reason", "Uses the bakery"}}},
+                                {"specificity", {{"score", 3}, {"reason", "Pack size missing"}}}};
+  }
+  for (auto target : {HtmlReportTarget::browser, HtmlReportTarget::pdf}) {
+    const auto cards = html_cards(report::render_html_report(run.state, run.outputs(), target, review));
+    REQUIRE(cards.size() == 5);
+    for (size_t i = 0; i < cards.size(); ++i) {
+      const auto& pattern = stages::vocabulary::patterns()[i];
+      CAPTURE(pattern);
+      CHECK(cards[i].find("Second opinion (judge-mini)") != std::string::npos);
+      CHECK(cards[i].find(fmt::format("<b>Novelty {}/5</b> Seen &lt;b&gt;before&lt;/b&gt; at {}", i + 1, pattern)) !=
+            std::string::npos);
+      CHECK(cards[i].find("<b>Brand fit 4/5</b> Uses the bakery") != std::string::npos);
+    }
+  }
+  const std::string plain = report::render_html_report(run.state, run.outputs());
+  CHECK(plain.find("Second opinion") == std::string::npos);
+  CHECK(plain.find("class=\"review\"") == std::string::npos);
+}

@@ -36,3 +36,25 @@ TEST_CASE("a report of an unfinished run says which stages are not done") {
   CHECK(report.find("Collect without queuing") != std::string::npos);
   CHECK(report.find("## 5. Opportunity generation\n\n*Not done yet.*") != std::string::npos);
 }
+
+TEST_CASE("a review adds a last section with each card's scores and reasons") {
+  std::map<int, nlohmann::json> outputs;
+  for (int number = 1; number <= 5; ++number) outputs[number] = testing::sample_output(number);
+  nlohmann::json review = {{"model", "judge-mini"},
+                           {"cards",
+                            {{"convenience",
+                              {{"title", "Morning Rolls from the station locker"},
+                               {"novelty", {{"score", 2}, {"reason", "Lockers exist"}}},
+                               {"actionability", {{"score", 5}, {"reason", "Dated steps"}}},
+                               {"brand_fit", {{"score", 4}, {"reason", "Uses the bakery"}}},
+                               {"specificity", {{"score", 3}, {"reason", "Pack size missing"}}}}}}}};
+  const std::string report = report::render_report("bakery-acme-1", outputs, {}, review);
+  const auto section = report.find("\n## Second opinion on the cards\n");
+  REQUIRE(section != std::string::npos);
+  CHECK(section > report.find("### Card 5:"));
+  CHECK(report.find("by judge-mini", section) != std::string::npos);
+  CHECK(report.find("### Convenience: Morning Rolls from the station locker", section) != std::string::npos);
+  CHECK(report.find("| brand fit | 4 | Uses the bakery |", section) != std::string::npos);
+  CHECK(report.find("Premiumisation:", section) == std::string::npos);
+  CHECK(report::render_report("bakery-acme-1", outputs).find("Second opinion") == std::string::npos);
+}

@@ -129,8 +129,9 @@ TEST_CASE("the mechanisms request delimits the document and leaves the brand out
 TEST_CASE("the mechanisms prompt bans empty words and asks for the structural sentence") {
   auto prompt = prompts::load_prompt("mechanisms");
   REQUIRE(prompt);
-  CHECK(prompt->system.find("innovative") != std::string::npos);
-  CHECK(prompt->system.find("disruptive") != std::string::npos);
+  CHECK(prompt->system.find("Banned words: the hype words and empty adjectives listed in the user message") !=
+        std::string::npos);
+  CHECK(prompt->user.find("{{vague_words}}") != std::string::npos);
   CHECK(prompt->system.find("When X holds, removing Y by Z creates W") != std::string::npos);
 }
 

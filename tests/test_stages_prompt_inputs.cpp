@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "lib/prompts/prompt_template.hpp"
 #include "stages/prompt_inputs.hpp"
+#include "stages/vague_words.hpp"
 #include "stages/stage_registry.hpp"
 #include "tests/support/stage_samples.hpp"
 
@@ -54,4 +56,36 @@ TEST_CASE("the document title is cleaned for its attribute") {
   CHECK(variables.at("document").rfind("<document title=\"A quoted btitle/b with lines\">\n", 0) == 0);
   context.document_title.clear();
   CHECK(stages::standard_variables(*stages::find_stage("1"), context).at("document_title") == "untitled");
+}
+
+TEST_CASE("the vague-word list reaches every built-in prompt through its user part, and no system part names one") {
+  const std::string listed = "Banned words, hype and empty adjectives (the answer is checked for each and sent back "
+                             "when it uses one): " + stages::vague_words_text() + ".";
+  // opportunity_card.prompt is a request part only: its cards send opportunities.prompt's user part.
+  const auto card = prompts::load_prompt("opportunity_card").value_or_throw();
+  CHECK(card.user.empty());
+  for (const auto* word : {"innovative", "disruptive", "groundbreaking", "synergy", "seamless", "paradigm shift"})
+    CHECK(card.request.find(word) == std::string::npos);
+  for (const char* name : {"mechanisms", "mechanisms_merge", "signals", "lessons", "contextualize", "opportunities"}) {
+    CAPTURE(name);
+    const auto prompt = prompts::load_prompt(name).value_or_throw();
+    std::map<std::string, std::string> variables;
+    for (const auto* key : {"document", "document_title", "brand", "brand_rules", "mechanisms", "signals", "lessons",
+                            "contextualize", "plan", "candidates", "chunk_count", "page_count", "pattern",
+                            "pattern_label", "mechanism_id", "price_tier"}) {
+      variables[key] = "x";
+    }
+    variables["vague_words"] = stages::vague_words_text();
+    const auto user = prompts::fill(prompt.user, variables).value_or_throw();
+    CHECK(user.find(listed) != std::string::npos);
+    // Words that only the list may name: a prompt of its own would drift from the check.
+    for (const auto* word : {"innovative", "disruptive", "groundbreaking", "synergy", "seamless", "paradigm shift"}) {
+      CAPTURE(word);
+      CHECK(prompt.system.find(word) == std::string::npos);
+      CHECK(prompt.user.find(word) == std::string::npos);
+    }
+  }
+  const auto& stage = *stages::find_stage("signals");
+  const auto variables = stages::standard_variables(stage, stages::StageContext{});
+  CHECK(variables.at("vague_words") == stages::vague_words_text());
 }

@@ -94,3 +94,21 @@ TEST_CASE("default parameters are cooler for analysis than for generation and le
     if (stage->number() <= 3) CHECK(params.temperature < stages::find_stage("opportunities")->default_params().temperature);
   }
 }
+
+TEST_CASE("a stage's rpm and tpm are read, written only when set, and checked") {
+  const stages::StageParams defaults{0.3, 5000, {}};
+  auto parsed = stages::parse_stage_params({{"rpm", 30}, {"tpm", 90000}}, defaults, "config: stages.signals");
+  REQUIRE(parsed.has_value());
+  CHECK(parsed->rpm == 30);
+  CHECK(parsed->tpm == 90000);
+  const auto json = parsed->to_json();
+  CHECK(json["rpm"] == 30);
+  CHECK(json["tpm"] == 90000);
+  CHECK(stages::StageParams::from_json(json).tpm == 90000);
+  CHECK_FALSE(defaults.to_json().contains("rpm"));
+  CHECK_FALSE(defaults.to_json().contains("tpm"));
+  auto negative = stages::parse_stage_params({{"tpm", -1}}, defaults, "config: stages.signals");
+  REQUIRE_FALSE(negative.has_value());
+  CHECK(negative.error().message.find("tpm must be a whole number") != std::string::npos);
+  CHECK_FALSE(stages::parse_stage_params({{"rpm", "fast"}}, defaults, "x").has_value());
+}

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "stages/vague_words.hpp"
 
 using pipeline::stages::vague_word_problems;
@@ -31,4 +33,18 @@ TEST_CASE("words that only contain a banned word, and the pattern names, pass") 
                                  {"count", 3}};
   CHECK(vague_word_problems(answer).empty());
   CHECK(vague_word_problems(nlohmann::json("A game-changing, cutting-edge launch")).find("game-changing") != std::string::npos);
+}
+
+TEST_CASE("the list holds the words stage 1 banned too, and a banned phrase is found only with its words in a row") {
+  for (const char* word : {"groundbreaking", "next-generation", "synergy", "seamless", "best-in-class", "world-class",
+                           "paradigm shift"}) {
+    CAPTURE(word);
+    CHECK(std::find(vague_words().begin(), vague_words().end(), word) != vague_words().end());
+  }
+  CHECK(vague_word_problems(nlohmann::json("A seamless hand-off")).find("\"seamless\"") != std::string::npos);
+  CHECK(vague_word_problems(nlohmann::json("A real Paradigm  Shift in chilled")).find("\"paradigm shift\"") !=
+        std::string::npos);
+  CHECK(vague_word_problems(nlohmann::json("The paradigm of a night shift")).empty());
+  CHECK(pipeline::stages::vague_words_text().rfind("innovative, disruptive, ", 0) == 0);
+  CHECK(pipeline::stages::vague_words_text().find("paradigm shift") != std::string::npos);
 }

@@ -30,6 +30,9 @@ struct ChatRequest {
   double temperature = 0.7;
   // Sent as max_tokens or max_completion_tokens, as the model takes it.
   int max_tokens = 4000;
+  // The stage's own limits (stages.json "rpm"/"tpm"); 0: the client's (--rpm, --tpm).
+  int requests_per_minute = 0;
+  std::int64_t tokens_per_minute = 0;
   // none, minimal, low, medium or high; empty: the client's default
   // (ClientConfig::reasoning_effort), and none sent when that is empty too.
   std::string reasoning_effort;

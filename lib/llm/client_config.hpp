@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -10,7 +11,8 @@
 #include "lib/llm/provider_profile.hpp"
 
 namespace pipeline::llm {
-class SpendGuard;  // lib/llm/spend_guard.hpp
+class SpendGuard;   // lib/llm/spend_guard.hpp
+class RateLimiter;  // lib/llm/rate_limiter.hpp
 }
 
 namespace pipeline::llm {
@@ -63,7 +65,16 @@ struct ClientConfig {
   int max_retries = 4;
   int max_invalid_reasks = 2;
   int max_concurrency = 8;
-  int requests_per_minute = 0;  // --rpm: request starts per minute across the client (0: no limit)
+  int requests_per_minute = 0;  // --rpm: request starts per minute (0: no limit)
+  std::int64_t tokens_per_minute = 0;  // --tpm: tokens (prompt + max_tokens) per minute (0: no limit)
+  // Holds --rpm and --tpm and what the provider's x-ratelimit-* headers say,
+  // per provider host, model and key: shared by every client of the process,
+  // and with a Redis store by every process (queue::RedisRateLimiter). Null:
+  // the client keeps a LocalRateLimiter of its own.
+  std::shared_ptr<RateLimiter> rate_limiter;
+  // Where this client's requests wait for their turn: the job's priority
+  // (llm::k_rate_priority_high, _normal, _low).
+  int rate_priority = 1;
   // --max-cost: consulted before every HTTP attempt; shared by a batch's runs. Null: no cap.
   std::shared_ptr<SpendGuard> spend_guard;
   bool stream = true;

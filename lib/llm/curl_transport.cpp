@@ -23,6 +23,7 @@ struct TransferState {
   const BodySink* sink = nullptr;
   int status = 0;
   std::optional<std::string> retry_after;
+  std::vector<std::pair<std::string, std::string>> rate_headers;
   std::string content_type;
   util::Clock::time_point last_content;
   bool progressed = false;  // progress has come at least once
@@ -53,6 +54,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     const auto space = line.find(' ');
     state.status = space == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(space + 1, 3)).c_str());
     state.retry_after.reset();
+    state.rate_headers.clear();
     state.content_type.clear();
     return line.size();
   }
@@ -61,6 +63,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   const std::string name = util::to_lower(line.substr(0, colon));
   if (name == "retry-after") {
     if (std::string value = trimmed(line.substr(colon + 1)); !value.empty()) state.retry_after = value;
+  } else if (name.rfind("x-ratelimit-", 0) == 0) {
+    if (state.rate_headers.size() < 16) state.rate_headers.emplace_back(name, trimmed(line.substr(colon + 1)));
   } else if (name == "content-type") {
     const std::string value = util::to_lower(trimmed(line.substr(colon + 1)));
     state.content_type = trimmed(value.substr(0, value.find(';')));
@@ -212,6 +216,7 @@ HttpOutcome CurlTransport::perform(const HttpRequest& request, const BodySink& s
 
   outcome.status = state.status;
   outcome.retry_after = state.retry_after;
+  outcome.rate_headers = std::move(state.rate_headers);
   outcome.content_type = state.content_type;
   if (outcome.curl_code != CURLE_OK) {
     outcome.curl_error = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(static_cast<CURLcode>(outcome.curl_code));

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lib/util/cancel.hpp"
@@ -46,6 +47,8 @@ struct HttpOutcome {
   enum class Stop { none, cancelled, idle, first_progress };
   int status = 0;  // 0 when no response arrived
   std::optional<std::string> retry_after;
+  // The x-ratelimit-* headers of the last response: lowercase names, trimmed values.
+  std::vector<std::pair<std::string, std::string>> rate_headers;
   std::string content_type;  // of the last response, lowercase, without parameters
   int curl_code = 0;       // CURLcode; 0 when the transfer completed
   std::string curl_error;  // libcurl's description when it did not

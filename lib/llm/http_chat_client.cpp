@@ -1,6 +1,7 @@
 #include "lib/llm/http_chat_client.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 #include "lib/llm/backoff_sleep.hpp"
@@ -169,6 +170,7 @@ struct HttpChatClient::Answer {
   std::string error_body;  // the body of an HTTP error answer, at most k_max_kept_body bytes
   bool retryable = false;
   std::optional<double> retry_after_s;
+  ProviderRateHeaders rate_headers;
   util::StopReason stop = util::StopReason::none;
 };
 
@@ -188,7 +190,10 @@ HttpChatClient::HttpChatClient(ClientConfig config)
     : m_config(std::move(config)),
       m_retry{m_config.backoff_base_s, m_config.backoff_max_s, m_config.max_retry_after_s},
       m_limit(m_config.max_concurrency),
-      m_gate(m_config.requests_per_minute),
+      // With a limiter, --rpm is its sliding-window budget, shared beyond this
+      // client; the gate then only spreads a Retry-After across the client.
+      m_gate(m_config.rate_limiter ? 0 : m_config.requests_per_minute),
+      m_rate_limiter(m_config.rate_limiter ? m_config.rate_limiter : std::make_shared<LocalRateLimiter>()),
       m_ladder(m_config.forced_rung, m_config.learned_rungs) {}
 
 util::Expected<ChatResult> HttpChatClient::complete(const ChatRequest& request, const util::CancelToken& cancel,
@@ -286,6 +291,16 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
       // not promise. Holding the slot meanwhile delays no one: every other
       // request needs a turn from the same gate too.
       if (!m_gate.wait_turn(call.cancel)) return stop_error(call.cancel.stop_reason());
+      // Then a turn from the budget of the account, which other clients and
+      // processes may share: charged the estimated prompt and all of max_tokens.
+      RateRequest rate{rate_scope(m_config.base_url, call.model, m_config.api_key.value),
+                       {request.requests_per_minute > 0 ? request.requests_per_minute : m_config.requests_per_minute,
+                        request.tokens_per_minute > 0 ? request.tokens_per_minute : m_config.tokens_per_minute},
+                       estimate_body_prompt_tokens(body) + std::max(0, request.max_tokens),
+                       m_config.rate_priority};
+      auto ticket = m_rate_limiter->acquire(rate, call.cancel);
+      if (!ticket) return ticket.error();
+      if (!*ticket) return stop_error(call.cancel.stop_reason());
       // Reserved last, just before sending, so that no waiting call holds
       // money that a call able to start could use.
       double reserved = 0;
@@ -296,6 +311,7 @@ util::Expected<HttpChatClient::Answer> HttpChatClient::ask_with_retries(const Ch
       }
       sent = attempt_once(body, call);
       if (guard) guard->settle(reserved, attempt_cost(sent->attempt));
+      settle_rate(rate, **ticket, *sent, request.max_tokens);
     }
     Answer& answer = *sent;
     // The server asked to slow down: every request of this client waits, not just this one.
@@ -419,6 +435,7 @@ HttpChatClient::Answer HttpChatClient::attempt_once(const nlohmann::ordered_json
   const HttpOutcome outcome = m_transport.perform(request, sink, call.cancel);
 
   Attempt& attempt = answer.attempt;
+  answer.rate_headers = parse_rate_headers(outcome.rate_headers);
   attempt.http_status = outcome.status;
   attempt.duration_s = outcome.duration_s;
   const bool success_status = outcome.status >= 200 && outcome.status < 300;
@@ -534,6 +551,38 @@ bool HttpChatClient::parameters_settled(const std::string& model) {
   }
   // Parameters the table knows need no first answer to be trusted.
   return table_parameters(m_config.base_url, model).known_from.rfind("the table", 0) == 0;
+}
+
+void HttpChatClient::settle_rate(const RateRequest& rate, const RateTicket& ticket, const Answer& answer,
+                                 int max_tokens) {
+  if (answer.rate_headers.any()) m_rate_limiter->learn(rate.scope, answer.rate_headers);
+  const int status = answer.attempt.http_status;
+  if (status == 429) {
+    // The provider refused: every request of the scope waits, in every
+    // process that shares the limiter, until it said (Retry-After), else
+    // until the exhausted limit resets.
+    std::optional<std::chrono::milliseconds> wait;
+    if (answer.retry_after_s) {
+      wait = std::chrono::milliseconds(
+          static_cast<std::int64_t>(std::ceil(std::min(*answer.retry_after_s, m_config.max_retry_after_s) * 1000)));
+    } else {
+      const auto& said = answer.rate_headers;
+      if (said.remaining_requests == 0 && said.reset_requests) wait = said.reset_requests;
+      if (said.remaining_tokens == 0 && said.reset_tokens) wait = std::max(wait.value_or(std::chrono::milliseconds(0)), *said.reset_tokens);
+    }
+    if (wait) m_rate_limiter->pause(rate.scope, *wait);
+  }
+  if (status >= 400 && status < 500) {
+    // A refused request used nothing of the budget but its place.
+    m_rate_limiter->settle(rate.scope, ticket, 0);
+  } else if (status >= 200 && status < 300 && answer.attempt.usage.unreported_calls == 0 &&
+             answer.attempt.usage.prompt_tokens > 0) {
+    // The prompt's estimate gives way to the tokens counted; max_tokens stays
+    // charged, as OpenAI counts it against the limit whatever the answer used.
+    const auto& usage = answer.attempt.usage;
+    m_rate_limiter->settle(rate.scope, ticket,
+                           usage.prompt_tokens + std::max<std::int64_t>(max_tokens, usage.completion_tokens));
+  }
 }
 
 void HttpChatClient::report(const Attempt& attempt, CallState& call) {

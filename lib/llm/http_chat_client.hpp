@@ -12,6 +12,7 @@
 #include "lib/llm/concurrency_limit.hpp"
 #include "lib/llm/curl_transport.hpp"
 #include "lib/llm/model_parameters.hpp"
+#include "lib/llm/rate_limiter.hpp"
 #include "lib/llm/request_gate.hpp"
 #include "lib/llm/retry_policy.hpp"
 #include "lib/llm/structured_ladder.hpp"
@@ -44,9 +45,13 @@ nlohmann::ordered_json chat_request_body(const ChatRequest& request, const std::
 // then ChatRequest::check) and re-asks, retries with backoff, idle and total
 // timeouts, cancellation, and at most config.max_concurrency requests in
 // flight. Every HTTP attempt first takes a turn from the client's RequestGate
-// (config.requests_per_minute; a Retry-After pauses every request of the
-// client) and, with config.spend_guard, reserves its worst-case cost, failing
-// with cost_limit unsent when that could pass the cap. Thread-safe.
+// (a Retry-After pauses every request of the client; without a shared
+// config.rate_limiter, config.requests_per_minute spaces the starts too), then a turn from the rate limiter (config.rate_limiter: --rpm,
+// --tpm and the provider's x-ratelimit-* headers, per host, model and key,
+// charged the estimated prompt plus max_tokens and settled from the usage;
+// a 429 pauses the whole scope) and, with config.spend_guard, reserves its
+// worst-case cost, failing with cost_limit unsent when that could pass the
+// cap. Thread-safe.
 class HttpChatClient final : public ChatClient {
  public:
   explicit HttpChatClient(ClientConfig config);
@@ -64,6 +69,9 @@ class HttpChatClient final : public ChatClient {
                                           CallState& call);
   Answer attempt_once(const nlohmann::ordered_json& body, CallState& call);
   void report(const Attempt& attempt, CallState& call);
+  // Teaches the limiter what the answer's headers said, pauses the scope on
+  // a 429, and settles the ticket from the answer's usage.
+  void settle_rate(const RateRequest& rate, const RateTicket& ticket, const Answer& answer, int max_tokens);
   // What `model` takes now: learned this run, else config.model_parameters, else the table.
   ModelParameters parameters_of(const std::string& model);
   // Whether the parameters of `model` can be trusted without a first answer:
@@ -75,6 +83,7 @@ class HttpChatClient final : public ChatClient {
   CurlTransport m_transport;
   ConcurrencyLimit m_limit;
   RequestGate m_gate;
+  std::shared_ptr<RateLimiter> m_rate_limiter;
   StructuredLadder m_ladder;
   // What each model takes, as learned by this client. Until a request of a
   // model that neither the table nor the config knows has been answered once,

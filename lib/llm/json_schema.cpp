@@ -44,12 +44,21 @@ std::string short_dump(const nlohmann::json& value) {
   return text.substr(0, cut) + "...";
 }
 
+// A "$ref" deeper than this is taken for a loop and reported.
+constexpr int k_most_ref_depth = 32;
+
 class Validator {
  public:
   std::vector<Violation> errors;
 
+  explicit Validator(const nlohmann::json& root, int ref_depth = 0) : m_root(root), m_ref_depth(ref_depth) {}
+
   void check(const nlohmann::json& schema, const nlohmann::json& value, const std::string& path) {
     if (!schema.is_object()) return;
+    if (auto ref = schema.find("$ref"); ref != schema.end()) {
+      check_ref(*ref, value, path);
+      return;
+    }
     if (auto it = schema.find("type"); it != schema.end() && !check_type(*it, value, path)) return;
     if (auto it = schema.find("const"); it != schema.end() && *it != value)
       report(path, "must be " + short_dump(*it));
@@ -65,6 +74,29 @@ class Validator {
   }
 
  private:
+  const nlohmann::json& m_root;
+  int m_ref_depth;
+
+  // A local reference, "#/$defs/<name>", checked as the definition it names;
+  // any other reference is a broken schema, reported as a contract violation.
+  void check_ref(const nlohmann::json& ref, const nlohmann::json& value, const std::string& path) {
+    const std::string prefix = "#/$defs/";
+    const std::string target = ref.is_string() ? ref.get<std::string>() : std::string();
+    const auto defs = m_root.find("$defs");
+    if (target.rfind(prefix, 0) != 0 || defs == m_root.end() || !defs->is_object() ||
+        !defs->contains(target.substr(prefix.size()))) {
+      report(path, "the schema's $ref " + util::dump_json(ref) + " names no definition in $defs");
+      return;
+    }
+    if (m_ref_depth >= k_most_ref_depth) {
+      report(path, "the schema's $ref " + util::dump_json(ref) + " nests more than " + std::to_string(k_most_ref_depth) + " deep");
+      return;
+    }
+    ++m_ref_depth;
+    check(defs->at(target.substr(prefix.size())), value, path);
+    --m_ref_depth;
+  }
+
   void report(const std::string& path, const std::string& message, bool style = false) {
     errors.push_back({path + ": " + message, style});
   }
@@ -84,7 +116,7 @@ class Validator {
 
   void check_any_of(const nlohmann::json& options, const nlohmann::json& value, const std::string& path) {
     for (const auto& option : options) {
-      Validator inner;
+      Validator inner(m_root, m_ref_depth);
       inner.check(option, value, path);
       if (inner.errors.empty()) return;
     }
@@ -163,7 +195,7 @@ class Validator {
 }  // namespace
 
 std::vector<Violation> find_violations(const nlohmann::json& schema, const nlohmann::json& document) {
-  Validator validator;
+  Validator validator(schema);
   validator.check(schema, document, "$");
   return std::move(validator.errors);
 }

@@ -12,7 +12,8 @@ namespace pipeline::llm {
 // "null" included), properties, required, additionalProperties false, enum,
 // const, items, minItems, maxItems, minLength, maxLength (in code points),
 // minimum, maximum, pattern (ECMAScript, searched anywhere in the string),
-// and anyOf. Other keywords, description among them, are ignored.
+// anyOf, and "$ref" to a definition in the root's "$defs" ("#/$defs/<name>",
+// as OpenAI and Anthropic take it). Other keywords, description among them, are ignored.
 // Returns one message per violation, each naming its JSON path ("$.cards[2].title: ...");
 // empty when the document is valid.
 std::vector<std::string> validate_json(const nlohmann::json& schema, const nlohmann::json& document);

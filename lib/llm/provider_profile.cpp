@@ -26,6 +26,7 @@ ProviderProfile openai_profile() {
   ProviderProfile profile;
   profile.dialect = "openai";
   profile.refused_keywords = openai_refused();
+  profile.refs = true;
   // Caching is automatic; the key sends requests that share a prefix to the same cache.
   profile.prompt_cache_key = true;
   profile.note = "strict json_schema; refuses string lengths and the keywords listed; needs 'json' in the messages "
@@ -40,6 +41,7 @@ ProviderProfile anthropic_profile() {
   profile.refused_keywords = with(openai_refused(), {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
                                                      "multipleOf", "minItems", "maxItems", "pattern"});
   profile.nullable_as_any_of = true;
+  profile.refs = true;
   // Anthropic caches only up to a block marked cache_control, directly and through OpenRouter.
   profile.cache_control = true;
   profile.note = "strict json_schema (through OpenRouter); no bounds, lengths or patterns; nullable as anyOf";
@@ -72,6 +74,7 @@ ProviderProfile generic_profile() {
   ProviderProfile profile = openai_profile();
   profile.dialect = "generic";
   profile.prompt_cache_key = false;
+  profile.refs = false;
   profile.note = "an unknown OpenAI-compatible server: lowered like OpenAI, the fallback ladder finds what it takes";
   return profile;
 }
@@ -121,6 +124,7 @@ nlohmann::json ProviderProfile::to_json() const {
           {"first_rung", to_string(first_rung)},
           {"json_object", json_object},
           {"grammar_patterns", grammar_patterns},
+          {"refs", refs},
           {"stream_usage", stream_usage},
           {"cache_control", cache_control},
           {"prompt_cache_key", prompt_cache_key},

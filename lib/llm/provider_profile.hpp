@@ -46,6 +46,9 @@ struct ProviderProfile {
   // The server compiles patterns into a grammar (llama.cpp, Ollama): they are
   // rewritten by grammar_safe_pattern (schema_lowering.hpp) or said in words.
   bool grammar_patterns = false;
+  // The provider takes "$ref" to a definition in the root's "$defs" (OpenAI
+  // and Anthropic say so). Elsewhere every reference is sent inlined.
+  bool refs = false;
   StructuredRung first_rung = StructuredRung::strict_schema;
   bool json_object = true;    // response_format json_object is accepted
   bool stream_usage = true;   // stream_options.include_usage is honoured

@@ -102,6 +102,19 @@ nlohmann::json lower_node(const nlohmann::json& schema, const ProviderProfile& p
       }
     }
   }
+  // anyOf [X, null] to an OpenAPI-style provider: X marked nullable.
+  if (auto options = out.find("anyOf"); profile.no_type_arrays && options != out.end() && options->is_array() &&
+                                        options->size() == 2) {
+    const nlohmann::json null_type = {{"type", "null"}};
+    const int other = (*options)[0] == null_type ? 1 : (*options)[1] == null_type ? 0 : -1;
+    if (other >= 0 && (*options)[other].is_object() && !(*options)[other].contains("$ref")) {
+      nlohmann::json merged = (*options)[other];
+      merged["nullable"] = true;
+      for (const auto& [keyword, value] : out.items())
+        if (keyword != "anyOf") merged[keyword] = value;
+      out = std::move(merged);
+    }
+  }
   std::string description = schema.value("description", std::string());
   if (!rules.empty()) {
     std::string text;
@@ -109,6 +122,37 @@ nlohmann::json lower_node(const nlohmann::json& schema, const ProviderProfile& p
     description += std::string(description.empty() ? "" : ". ") + "Rules: " + text + ".";
   }
   if (!description.empty()) out["description"] = description;
+  return out;
+}
+
+constexpr int k_most_inlined_depth = 32;
+
+nlohmann::json inline_node(const nlohmann::json& node, const nlohmann::json& defs, int depth) {
+  if (node.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : node) out.push_back(inline_node(item, defs, depth));
+    return out;
+  }
+  if (!node.is_object()) return node;
+  if (auto ref = node.find("$ref"); ref != node.end() && ref->is_string() && depth < k_most_inlined_depth) {
+    const std::string prefix = "#/$defs/";
+    const std::string target = ref->get<std::string>();
+    if (target.rfind(prefix, 0) == 0 && defs.contains(target.substr(prefix.size())))
+      return inline_node(defs.at(target.substr(prefix.size())), defs, depth + 1);
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [keyword, value] : node.items()) {
+    // Names under "properties" are not keywords: only their values are walked.
+    if (keyword == "properties" && value.is_object()) {
+      nlohmann::json members = nlohmann::json::object();
+      for (const auto& [name, member] : value.items()) members[name] = inline_node(member, defs, depth);
+      out[keyword] = std::move(members);
+    } else if (keyword == "enum" || keyword == "const" || keyword == "required") {
+      out[keyword] = value;
+    } else {
+      out[keyword] = inline_node(value, defs, depth);
+    }
+  }
   return out;
 }
 
@@ -142,9 +186,17 @@ std::string describe_rule(const std::string& keyword, const nlohmann::json& valu
   return "`" + keyword + "` " + util::dump_json(value);
 }
 
+nlohmann::json inline_refs(const nlohmann::json& schema) {
+  if (!schema.is_object() || !schema.contains("$defs")) return schema;
+  const nlohmann::json defs = schema.at("$defs");
+  nlohmann::json out = schema;
+  out.erase("$defs");
+  return inline_node(out, defs.is_object() ? defs : nlohmann::json::object(), 0);
+}
+
 nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile& profile) {
   const auto& refused = profile.refused_keywords;
-  return lower_node(schema, profile, [&refused](const std::string& keyword) {
+  return lower_node(profile.refs ? schema : inline_refs(schema), profile, [&refused](const std::string& keyword) {
     return std::find(refused.begin(), refused.end(), keyword) == refused.end();
   });
 }
@@ -190,7 +242,7 @@ std::optional<std::string> grammar_safe_pattern(const std::string& pattern) {
 }
 
 nlohmann::json structural_schema(const nlohmann::json& schema, const ProviderProfile& profile) {
-  return lower_node(schema, profile, [](const std::string& keyword) { return structural_keywords().count(keyword) > 0; });
+  return lower_node(profile.refs ? schema : inline_refs(schema), profile, [](const std::string& keyword) { return structural_keywords().count(keyword) > 0; });
 }
 
 }  // namespace pipeline::llm

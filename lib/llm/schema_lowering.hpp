@@ -14,8 +14,15 @@ namespace pipeline::llm {
 // provider accepts; every rule taken out is said in the field's description
 // instead, after "Rules: ", so the model still sees it.
 
+// `schema` with every "$ref" to the root's "$defs" replaced by a copy of the
+// definition (inlined in turn) and "$defs" removed: the form for a provider
+// whose profile takes no references. A reference that names no definition,
+// or one nested deeper than 32, is left as it is.
+nlohmann::json inline_refs(const nlohmann::json& schema);
+
 // The schema of the strict rung: the keywords `profile` refuses removed,
-// and its shape rules applied (no type arrays, no const, no additionalProperties).
+// and its shape rules applied (no type arrays, no const, no additionalProperties,
+// references inlined).
 nlohmann::json lower_schema(const nlohmann::json& schema, const ProviderProfile& profile);
 
 // The schema of the non-strict rung: only its structure (type, properties,

@@ -105,7 +105,7 @@ util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::st
     std::string_view stripped = trim_spaces(line);
     if (stripped == k_request_header) {
       if (request) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": a second \"### request\" section");
-      if (!user) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": \"### request\" comes before \"### user\"");
+      if (system && !user) return fail(ErrorKind::bad_input, source + ":" + std::to_string(line_number) + ": \"### request\" comes before \"### user\"");
       if (current) *current = trim_part(buffer);
       buffer.clear();
       request.emplace();
@@ -138,6 +138,13 @@ util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::st
     }
   }
   if (current) *current = trim_part(buffer);
+  // A request-only prompt: sent after the system and user parts of another prompt of its stage.
+  if (!system && !user && request) {
+    if (request->empty()) return fail(ErrorKind::bad_input, source + ": the request section is empty");
+    auto pieces = split_placeholders(*request);
+    if (!pieces) return fail(ErrorKind::bad_input, source + ": " + pieces.error().message);
+    return PromptTemplate{{}, {}, source, std::move(*request)};
+  }
   if (!system) return fail(ErrorKind::bad_input, source + ": no \"### system\" line; a prompt file has a system and a user section");
   if (!user) return fail(ErrorKind::bad_input, source + ": no \"### user\" line; a prompt file has a system and a user section");
   if (system->empty()) return fail(ErrorKind::bad_input, source + ": the system section is empty");
@@ -151,6 +158,7 @@ util::Expected<PromptTemplate> parse_prompt(std::string_view text, const std::st
 }
 
 std::string format_prompt(const PromptTemplate& prompt) {
+  if (prompt.system.empty() && prompt.user.empty()) return std::string(k_request_header) + "\n" + prompt.request + "\n";
   std::string text = std::string(k_system_header) + "\n" + prompt.system + "\n\n" + std::string(k_user_header) + "\n" + prompt.user + "\n";
   if (!prompt.request.empty()) text += "\n" + std::string(k_request_header) + "\n" + prompt.request + "\n";
   return text;

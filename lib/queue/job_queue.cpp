@@ -87,6 +87,64 @@ return {'admitted', ''}
   return script;
 }
 
+// Cluster mode (docs/queue.md, "Redis Cluster"): a job's hash lives in its
+// run's slot ({run:<id>}) and the streams, index and delayed set in the
+// queue's ({queue}), so no script may touch both. Entries are then added in
+// two steps: the hash is set to entry "new" first (enqueue, release,
+// retry_later), the entry is added to its stream, and the hash is switched
+// from "new" to the entry's id. A worker that reads the entry before the
+// switch, or after its writer died between the steps, adopts it: admission
+// takes an entry for a job whose hash says "new" as the job's own, once (the
+// first entry read wins, a second is refused as a duplicate). So no step
+// order loses a job, and none lets two entries run it.
+
+// KEYS: job. ARGV: entry id. Switches the job's entry from "new" to the id.
+const redis::Script& name_entry_script() {
+  static const redis::Script script(R"lua(
+if redis.call('HGET', KEYS[1], 'entry') == 'new' then redis.call('HSET', KEYS[1], 'entry', ARGV[1]) return 1 end
+return 0
+)lua");
+  return script;
+}
+
+// KEYS: delayed, stream. ARGV: job id, run id, kind. Adds the entry of a
+// delayed job that is due, once: only the caller whose ZREM removed the id
+// adds it. Returns the entry id, or false.
+const redis::Script& promote_one_script() {
+  static const redis::Script script(R"lua(
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
+return redis.call('XADD', KEYS[2], '*', 'job_id', ARGV[1], 'run_id', ARGV[2], 'kind', ARGV[3])
+)lua");
+  return script;
+}
+
+// admit_entry_script without the index (in the queue's slot: the caller adds
+// the job to it after every admission, NX, so that a worker that died in
+// between is made good by the next delivery of the entry), and with
+// adoption of an entry for a hash that says "new". KEYS: job, run
+// checkpoint, run lease. ARGV as admit_entry_script's.
+const redis::Script& admit_entry_cluster_script() {
+  static const redis::Script script(R"lua(
+local state = redis.call('HGET', KEYS[1], 'state')
+if state then
+  local entry = redis.call('HGET', KEYS[1], 'entry')
+  if entry == ARGV[1] then return {'current', state} end
+  if (not entry or entry == 'new') and state ~= 'done' and state ~= 'failed' and state ~= 'dead' and state ~= 'cancelled' then
+    redis.call('HSET', KEYS[1], 'entry', ARGV[1])
+    return {'current', state}
+  end
+  if entry == 'new' then return {'current', state} end
+  return {'duplicate', state}
+end
+if ARGV[4] == '1' and (redis.call('EXISTS', KEYS[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1) then
+  return {'exists', ''}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+return {'admitted', ''}
+)lua");
+  return script;
+}
+
 // Why an entry that names a job or run of another is refused.
 std::string taken_id_error(const Job& job, const std::string& verdict, const std::string& state) {
   if (job.kind == JobKind::source) {
@@ -130,7 +188,7 @@ long long unix_ms() {
 }
 
 JobQueue::JobQueue(std::unique_ptr<redis::Connection> connection, const std::string& prefix, std::string consumer)
-    : m_connection(std::move(connection)), m_keys(prefix), m_consumer(std::move(consumer)) {}
+    : m_connection(std::move(connection)), m_keys(prefix, m_connection->cluster()), m_consumer(std::move(consumer)) {}
 
 Expected<Reply> JobQueue::run(const redis::Command& command, const std::string& what) {
   return redis::expect_success(m_connection->command(command), what, m_connection->where());
@@ -148,6 +206,17 @@ Expected<void> JobQueue::ensure_groups() {
 }
 
 Expected<void> JobQueue::add_entry(const Job& job) {
+  if (m_keys.cluster()) {
+    // The job's hash says entry "new" already (see name_entry_script).
+    auto added = run({"XADD", m_keys.stream(job.priority), "*", "job_id", job.job_id, "run_id", job.run_id, "kind",
+                      std::string(to_string(job.kind))},
+                     "queueing job " + job.job_id);
+    if (!added) return added.error();
+    auto named = name_entry_script().run(*m_connection, {m_keys.job(job.job_id)}, {added->text});
+    if (!named) return named.error();
+    if (named->is_error()) return redis::reply_error(*named, "queueing job " + job.job_id, m_connection->where());
+    return {};
+  }
   auto added = add_entry_script().run(*m_connection, {m_keys.stream(job.priority), m_keys.job(job.job_id)},
                                       {job.job_id, job.run_id, std::string(to_string(job.kind))});
   if (!added) return added.error();
@@ -177,9 +246,44 @@ Expected<void> JobQueue::enqueue(Job job) {
 }
 
 Expected<void> JobQueue::promote_due_retries() {
+  if (m_keys.cluster()) return promote_due_retries_apart();
   auto moved = promote_retries_script().run(*m_connection, {m_keys.delayed()}, {std::to_string(unix_ms()), m_keys.prefix()});
   if (!moved) return moved.error();
   if (moved->is_error()) return redis::reply_error(*moved, "moving due retries", m_connection->where());
+  return {};
+}
+
+Expected<void> JobQueue::promote_due_retries_apart() {
+  const std::string what = "moving due retries";
+  auto due = run({"ZRANGEBYSCORE", m_keys.delayed(), "-inf", std::to_string(unix_ms()), "LIMIT", "0", "50"}, what);
+  if (!due) return due.error();
+  for (const auto& element : due->elements) {
+    const std::string& id = element.text;
+    auto fields = run({"HMGET", m_keys.job(id), "state", "priority", "run_id", "kind", "entry"}, what);
+    if (!fields) return fields.error();
+    const auto text = [&](std::size_t i, const std::string& fallback) {
+      return fields->elements.size() > i && fields->elements[i].is_string() ? fields->elements[i].text : fallback;
+    };
+    if (text(0, "") != "queued") {
+      // Cancelled, removed or taken meanwhile: nothing to move.
+      if (auto removed = run({"ZREM", m_keys.delayed(), id}, what); !removed) return removed.error();
+      continue;
+    }
+    // retry_later() set the hash to entry "new"; a hash written before it
+    // did is set so now, before the entry exists.
+    if (text(4, "") != "new") {
+      if (auto marked = run({"HSET", m_keys.job(id), "entry", "new"}, what); !marked) return marked.error();
+    }
+    const auto priority = parse_priority(text(1, "normal")).value_or(Priority::normal);
+    auto entry = promote_one_script().run(*m_connection, {m_keys.delayed(), m_keys.stream(priority)},
+                                          {id, text(2, id), text(3, "run")});
+    if (!entry) return entry.error();
+    if (entry->is_error()) return redis::reply_error(*entry, what, m_connection->where());
+    if (!entry->is_string()) continue;
+    auto named = name_entry_script().run(*m_connection, {m_keys.job(id)}, {entry->text});
+    if (!named) return named.error();
+    if (named->is_error()) return redis::reply_error(*named, what, m_connection->where());
+  }
   return {};
 }
 
@@ -249,15 +353,27 @@ Expected<std::optional<Delivery>> JobQueue::deliver(Priority priority, const Rep
     arguments.push_back(name);
     arguments.push_back(value);
   }
-  auto admitted = admit_entry_script().run(
-      *m_connection,
-      {m_keys.job(fresh.job_id), m_keys.index(), m_keys.run_checkpoint(fresh.run_id), m_keys.run_lease(fresh.run_id)},
-      arguments);
+  auto admitted =
+      m_keys.cluster()
+          ? admit_entry_cluster_script().run(
+                *m_connection, {m_keys.job(fresh.job_id), m_keys.run_checkpoint(fresh.run_id), m_keys.run_lease(fresh.run_id)},
+                arguments)
+          : admit_entry_script().run(*m_connection,
+                                     {m_keys.job(fresh.job_id), m_keys.index(), m_keys.run_checkpoint(fresh.run_id),
+                                      m_keys.run_lease(fresh.run_id)},
+                                     arguments);
   if (!admitted) return admitted.error();
   if (admitted->is_error() || admitted->elements.size() < 2) {
     return redis::reply_error(*admitted, "admitting job " + fresh.job_id, m_connection->where());
   }
   const std::string verdict = admitted->elements[0].text;
+  if (m_keys.cluster() && (verdict == "admitted" || verdict == "current")) {
+    // The second step of admission, repeated on every delivery: the entry
+    // stays unacknowledged until the job is over, so a worker that dies
+    // before this leaves an entry whose next delivery indexes the job.
+    auto indexed = run({"ZADD", m_keys.index(), "NX", std::to_string(unix_ms()), fresh.job_id}, "admitting job " + fresh.job_id);
+    if (!indexed) return indexed.error();
+  }
   if (verdict == "duplicate" || verdict == "exists") {
     Job record;
     record.job_id = refused_entry_id(priority, delivery.entry_id);
@@ -434,7 +550,9 @@ Expected<void> JobQueue::finish(const Delivery& delivery, JobState state, const 
 }
 
 Expected<void> JobQueue::retry_later(const Delivery& delivery, std::chrono::milliseconds delay, const std::string& error) {
-  auto updated = update(delivery.job.job_id, {{"state", "queued"}, {"error", one_line_text(error)}});
+  std::map<std::string, std::string> fields{{"state", "queued"}, {"error", one_line_text(error)}};
+  if (m_keys.cluster()) fields["entry"] = "new";
+  auto updated = update(delivery.job.job_id, fields);
   if (!updated) return updated.error();
   auto delayed = run({"ZADD", m_keys.delayed(), std::to_string(unix_ms() + delay.count()), delivery.job.job_id},
                      "delaying job " + delivery.job.job_id);
@@ -443,7 +561,9 @@ Expected<void> JobQueue::retry_later(const Delivery& delivery, std::chrono::mill
 }
 
 Expected<void> JobQueue::release(const Delivery& delivery) {
-  auto updated = update(delivery.job.job_id, {{"state", "queued"}});
+  std::map<std::string, std::string> fields{{"state", "queued"}};
+  if (m_keys.cluster()) fields["entry"] = "new";
+  auto updated = update(delivery.job.job_id, fields);
   if (!updated) return updated.error();
   if (auto added = add_entry(delivery.job); !added) return added.error();
   return drop(delivery);
@@ -566,14 +686,9 @@ Expected<QueueCounts> JobQueue::counts() {
   if (!replies) return replies.error();
   counts.delayed = (*replies)[0].integer;
   counts.dead = (*replies)[1].integer;
-  std::string cursor = "0";
-  do {
-    auto scanned = run({"SCAN", cursor, "MATCH", m_keys.workers_pattern(), "COUNT", "1000"}, "counting workers");
-    if (!scanned) return scanned.error();
-    if (scanned->elements.size() < 2) break;
-    cursor = scanned->elements[0].text;
-    counts.live_workers += static_cast<long long>(scanned->elements[1].elements.size());
-  } while (cursor != "0");
+  auto workers = m_connection->scan_keys(m_keys.workers_pattern());
+  if (!workers) return workers.error();
+  counts.live_workers = static_cast<long long>(workers->size());
   return counts;
 }
 

@@ -20,33 +20,46 @@ inline constexpr const char* k_consumer_group = "workers";
 // to the dead-letter list.
 inline constexpr int k_max_deaths = 3;
 
-// The queue's key names under the store's prefix (docs/queue.md).
+// The queue's key names under the store's prefix (docs/queue.md). In a
+// Redis Cluster the queue's own keys carry the hash tag {queue}, so that one
+// XREADGROUP reads the three streams and one script moves a job between
+// them and the delayed set, and a run's keys carry {run:<id>}, as
+// checkpoints::RedisKeys names them.
 class QueueKeys {
  public:
-  explicit QueueKeys(std::string prefix) : m_prefix(std::move(prefix)) {}
+  explicit QueueKeys(std::string prefix, bool cluster = false) : m_prefix(std::move(prefix)), m_cluster(cluster) {}
   const std::string& prefix() const { return m_prefix; }
+  bool cluster() const { return m_cluster; }
   // Stream of one priority: the entries workers read.
-  std::string stream(Priority priority) const { return m_prefix + "jobs:" + std::string(to_string(priority)); }
+  std::string stream(Priority priority) const { return queue_key("jobs:" + std::string(to_string(priority))); }
   // Hash: the job's fields (Job::to_fields).
-  std::string job(const std::string& job_id) const { return m_prefix + "job:" + job_id; }
+  std::string job(const std::string& job_id) const { return m_cluster ? run_key(job_id, "job") : m_prefix + "job:" + job_id; }
   // Sorted set: every job id, by creation time (ms).
-  std::string index() const { return m_prefix + "jobs:index"; }
+  std::string index() const { return queue_key("jobs:index"); }
   // Sorted set: job ids waiting for a retry, by the time (ms) they are due.
-  std::string delayed() const { return m_prefix + "jobs:delayed"; }
+  std::string delayed() const { return queue_key("jobs:delayed"); }
   // List: the dead-letter job ids, newest first.
-  std::string dead() const { return m_prefix + "jobs:dead"; }
+  std::string dead() const { return queue_key("jobs:dead"); }
   // Key with a TTL per live worker.
-  std::string worker(const std::string& worker_id) const { return m_prefix + "worker:" + worker_id; }
-  std::string workers_pattern() const { return m_prefix + "worker:*"; }
+  std::string worker(const std::string& worker_id) const { return queue_key("worker:" + worker_id); }
+  std::string workers_pattern() const { return queue_key("worker:*"); }
   // String: a run's checkpoint and hash with a TTL: its lease (the store's
   // keys, docs/queue.md), so a source job for a run that exists is refused.
-  std::string run_checkpoint(const std::string& run_id) const { return m_prefix + "run:" + run_id + ":checkpoint"; }
-  std::string run_lease(const std::string& run_id) const { return m_prefix + "run:" + run_id + ":lease"; }
+  std::string run_checkpoint(const std::string& run_id) const { return run_key(run_id, "checkpoint"); }
+  std::string run_lease(const std::string& run_id) const { return run_key(run_id, "lease"); }
   // Hash a web page polls: the run's status (see RunStatusFields).
-  std::string status(const std::string& run_id) const { return m_prefix + "status:" + run_id; }
+  std::string status(const std::string& run_id) const {
+    return m_cluster ? run_key(run_id, "status") : m_prefix + "status:" + run_id;
+  }
 
  private:
+  std::string queue_key(const std::string& name) const { return m_prefix + (m_cluster ? "{queue}:" : "") + name; }
+  std::string run_key(const std::string& run_id, const std::string& part) const {
+    return m_cluster ? m_prefix + "{run:" + run_id + "}:" + part : m_prefix + "run:" + run_id + ":" + part;
+  }
+
   std::string m_prefix;
+  bool m_cluster = false;
 };
 
 // A job a worker took: the job and the stream entry it came in.
@@ -144,6 +157,9 @@ class JobQueue {
   util::Expected<void> stamp_hash(const std::string& key, std::map<std::string, std::string> fields,
                                   const std::string& what);
   util::Expected<void> promote_due_retries();
+  // promote_due_retries in a cluster, where the delayed set and the jobs'
+  // hashes live in different slots: one job at a time, in steps.
+  util::Expected<void> promote_due_retries_apart();
   util::Expected<std::optional<Delivery>> reclaim(Priority priority, std::chrono::milliseconds idle);
   util::Expected<std::optional<Delivery>> read_new(std::chrono::milliseconds wait);
   // The delivery of one stream entry; nullopt when its job is over (the entry is dropped).

@@ -157,17 +157,28 @@ util::Expected<StagedValue> stage_value(Connection& connection, const ValueSlot&
 
 util::Expected<void> commit_value(Connection& connection, const ValueSlot& slot, const StagedValue& staged,
                                   const CommitOptions& options, const std::string& what) {
+  // In a cluster the index set lives in another slot than the value: it is
+  // added to once the value is there, so that a member always names a value
+  // that was saved (a process that dies in between leaves the value unlisted
+  // until its next save).
+  const bool index_apart = connection.cluster() && !options.index_key.empty();
+  const bool indexed_here = !options.index_key.empty() && !index_apart;
   std::vector<std::string> keys = fence_keys(options.fence, slot.key);
   keys.push_back(slot.key);
-  keys.push_back(options.index_key.empty() ? slot.key : options.index_key);
+  keys.push_back(indexed_here ? options.index_key : slot.key);
   keys.insert(keys.end(), staged.chunk_keys.begin(), staged.chunk_keys.end());
   std::vector<std::string> args = fence_args(options.fence);
   args.push_back(slot.field);
   args.push_back(staged.record);
-  args.push_back(options.index_key.empty() ? "" : options.index_member);
+  args.push_back(indexed_here ? options.index_member : "");
   auto reply = commit_script().run(connection, keys, args);
   if (!reply) return reply.error();
   if (reply->is_error()) return script_error(*reply, what, connection.where());
+  if (index_apart) {
+    auto added = connection.command({"SADD", options.index_key, options.index_member});
+    if (!added) return added.error();
+    if (added->is_error()) return reply_error(*added, what, connection.where());
+  }
   return {};
 }
 

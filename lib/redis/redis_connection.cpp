@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "lib/redis/cluster_router.hpp"
 #include "lib/util/text.hpp"
 
 namespace pipeline::redis {
@@ -208,15 +209,21 @@ struct Connection::Socket {
   }
 };
 
-Connection::Connection(ConnectOptions options) : m_options(std::move(options)) {}
+Connection::Connection(ConnectOptions options) : m_options(std::move(options)) {
+  if (m_options.url.cluster) m_router = std::make_unique<ClusterRouter>(m_options);
+}
 
 Connection::~Connection() = default;
 
-bool Connection::connected() const { return m_socket != nullptr; }
+bool Connection::connected() const { return m_router ? m_router->connected() : m_socket != nullptr; }
 
-void Connection::close() { m_socket.reset(); }
+void Connection::close() {
+  m_socket.reset();
+  if (m_router) m_router->close();
+}
 
 util::Expected<void> Connection::connect() {
+  if (m_router) return m_router->connect();
   if (m_socket && !closed_by_peer()) return {};
   m_socket.reset();
   if (auto opened = open_socket(); !opened) {
@@ -314,13 +321,14 @@ util::Expected<void> Connection::open_socket() {
     if (!socket->ssl) return connection_error(where, "cannot set up TLS: " + openssl_error_text("out of memory"));
     SSL_set_fd(socket->ssl, socket->fd);
     SSL_set_mode(socket->ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE);
-    if (is_ip_address(url.host)) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(socket->ssl), url.host.c_str());
+    const std::string& name = m_options.tls_name.empty() ? url.host : m_options.tls_name;
+    if (is_ip_address(name)) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(socket->ssl), name.c_str());
     } else {
       // SNI, so that a shared front (Upstash, a proxy) picks the right
       // certificate, and the name the certificate must carry.
-      SSL_set_tlsext_host_name(socket->ssl, url.host.c_str());
-      SSL_set1_host(socket->ssl, url.host.c_str());
+      SSL_set_tlsext_host_name(socket->ssl, name.c_str());
+      SSL_set1_host(socket->ssl, name.c_str());
     }
     while (true) {
       ERR_clear_error();
@@ -381,10 +389,26 @@ util::Expected<Reply> Connection::command(const Command& command) {
 }
 
 util::Expected<std::vector<Reply>> Connection::pipeline(const std::vector<Command>& commands) {
+  if (m_router) return m_router->pipeline(commands);
   if (auto connected = connect(); !connected) return connected.error();
   auto replies = exchange(commands);
   if (!replies) m_socket.reset();
   return replies;
+}
+
+util::Expected<std::vector<std::string>> Connection::scan_keys(const std::string& pattern, int count) {
+  if (m_router) return m_router->scan_keys(pattern, count);
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    auto page = command({"SCAN", cursor, "MATCH", pattern, "COUNT", std::to_string(count)});
+    if (!page) return page.error();
+    if (page->is_error()) return reply_error(*page, "listing keys", where());
+    if (page->elements.size() < 2) break;
+    cursor = page->elements[0].text;
+    for (const auto& key : page->elements[1].elements) keys.push_back(key.text);
+  } while (cursor != "0");
+  return keys;
 }
 
 util::Expected<std::vector<Reply>> Connection::exchange(const std::vector<Command>& commands) {

@@ -39,6 +39,10 @@ struct ConnectOptions {
   // A PEM file of the CAs that may sign the server's certificate (a private
   // CA); empty: the system's CAs. Only for rediss://.
   std::string ca_file;
+  // The name the server's certificate must carry, also sent as SNI; empty:
+  // the URL's host. A cluster's nodes announced by address are checked
+  // against the name of the node the URL gave (cluster_router.hpp).
+  std::string tls_name;
   std::chrono::milliseconds connect_timeout{5000};  // TCP connect and TLS handshake
   std::chrono::milliseconds io_timeout{30000};      // one command or pipeline, send to last reply
 };
@@ -54,11 +58,16 @@ inline constexpr const char* k_connection_error_code = "redis_connection";
 // and again after the connection was lost: AUTH, then SELECT when the URL
 // names a database other than 0. Not thread-safe: one user at a time.
 //
+// With a cluster URL (?cluster=1) the same calls reach a Redis Cluster: each
+// command goes to the master of its key's slot (ClusterRouter).
+//
 // Failures: an unreachable server, a broken connection and a timeout are
 // transient (exit 75; code k_connection_error_code), and the connection is
 // closed so that the next command reconnects; a refused login, an untrusted
 // certificate and an unreadable CA file are bad_input. No message ever holds
 // the password: the URL appears masked.
+class ClusterRouter;
+
 class Connection {
  public:
   explicit Connection(ConnectOptions options);
@@ -73,8 +82,15 @@ class Connection {
 
   // Sends one command and reads its reply.
   util::Expected<Reply> command(const Command& command);
-  // Sends every command at once, then reads their replies, in order.
+  // Sends every command at once, then reads their replies, in order. In a
+  // cluster, the commands of each node are sent at once.
   util::Expected<std::vector<Reply>> pipeline(const std::vector<Command>& commands);
+  // Every key matching the glob `pattern` (SCAN, `count` keys a step); in a
+  // cluster, on every master.
+  util::Expected<std::vector<std::string>> scan_keys(const std::string& pattern, int count = 1000);
+
+  // True for a cluster URL.
+  bool cluster() const { return m_options.url.cluster; }
 
   const ConnectOptions& options() const { return m_options; }
   // The masked URL, for messages.
@@ -90,6 +106,7 @@ class Connection {
 
   ConnectOptions m_options;
   std::unique_ptr<Socket> m_socket;
+  std::unique_ptr<ClusterRouter> m_router;  // cluster URLs only
 };
 
 // The util::Error for an error reply of `what` ("saving run x"): transient

@@ -15,7 +15,7 @@ using util::ErrorKind;
 util::Error bad_redis_url(const std::string& why) {
   return util::fail(ErrorKind::bad_input,
                     "the Redis URL is not valid: " + why +
-                        " (expected redis://[user:password@]host[:port][/db] or rediss://... for TLS)");
+                         " (expected redis://[user:password@]host[:port][/db][?cluster=1] or rediss://... for TLS)");
 }
 
 int hex_digit(char c) {
@@ -84,7 +84,8 @@ std::string RedisUrl::masked() const {
   std::string userinfo;
   if (!user.empty() || !password.empty()) userinfo = user + (password.empty() ? "" : ":***") + "@";
   const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return fmt::format("{}://{}{}:{}/{}", tls ? "rediss" : "redis", userinfo, shown_host, port, db);
+  return fmt::format("{}://{}{}:{}/{}{}", tls ? "rediss" : "redis", userinfo, shown_host, port, db,
+                     cluster ? "?cluster=1" : "");
 }
 
 util::Expected<RedisUrl> parse_redis_url(std::string_view text) {
@@ -97,7 +98,25 @@ util::Expected<RedisUrl> parse_redis_url(std::string_view text) {
   } else {
     return bad_redis_url("it must start with redis:// or rediss://");
   }
-  if (text.find_first_of("?#") != std::string_view::npos) return bad_redis_url("query options are not supported");
+  if (text.find('#') != std::string_view::npos) return bad_redis_url("a fragment (#...) is not supported");
+  if (const auto question = text.find('?'); question != std::string_view::npos) {
+    std::string_view query = text.substr(question + 1);
+    text = text.substr(0, question);
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const std::string_view option = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      const auto equals = option.find('=');
+      const std::string name = util::to_lower(option.substr(0, equals));
+      const std::string value = util::to_lower(equals == std::string_view::npos ? "1" : option.substr(equals + 1));
+      if (name != "cluster") return bad_redis_url("the only query option is cluster=1");
+      if (value == "1" || value == "true" || value == "yes") {
+        url.cluster = true;
+      } else if (value != "0" && value != "false" && value != "no") {
+        return bad_redis_url("cluster= takes 1 or 0");
+      }
+    }
+  }
 
   const auto slash = text.find('/');
   std::string_view authority = text.substr(0, slash);
@@ -146,6 +165,7 @@ util::Expected<RedisUrl> parse_redis_url(std::string_view text) {
     if (!db) return bad_redis_url("the database after the host must be a number, e.g. /0");
     url.db = *db;
   }
+  if (url.cluster && url.db != 0) return bad_redis_url("a Redis Cluster has only database 0");
   return url;
 }
 

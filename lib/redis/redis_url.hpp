@@ -16,9 +16,13 @@ struct RedisUrl {
   std::string host;      // a name, an IPv4 address or an IPv6 address without brackets
   int port = 6379;
   int db = 0;
+  // A Redis Cluster (?cluster=1): the host is one node to learn the others
+  // from, keys are routed by slot and MOVED/ASK redirections followed.
+  bool cluster = false;
 
   // The URL for people and logs, the password replaced by "***":
-  // "rediss://default:***@host:6379/0". Port and db are always shown.
+  // "rediss://default:***@host:6379/0", "...:7000/0?cluster=1". Port and db
+  // are always shown.
   std::string masked() const;
 };
 
@@ -31,7 +35,8 @@ bool is_redis_url(std::string_view text);
 // password out of /proc/<pid>/cmdline: "--store=redis://u:***@h:6379/0".
 std::string hide_passwords(std::string_view text);
 
-// Parses a Redis URL. User and password are percent-decoded; a userinfo
+// Parses a Redis URL. The one query option is cluster=1 (or true, yes;
+// 0, false, no turn it off); a cluster has only database 0. User and password are percent-decoded; a userinfo
 // without ':' is the password alone, as redis-cli reads it. Errors are
 // bad_input and never repeat the URL, which may hold a password.
 util::Expected<RedisUrl> parse_redis_url(std::string_view text);

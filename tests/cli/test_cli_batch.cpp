@@ -128,17 +128,19 @@ TEST_CASE("a batch cut off by its deadline exits 75 and resume <batch_id> finish
   CHECK(server.request_count() == before);
 }
 
-TEST_CASE("--rpm spaces the model requests of the whole batch") {
+TEST_CASE("--rpm holds the model requests of the whole batch to a budget per window") {
   FakeLlmServer server;
   CliEnv env(server);
+  // A "minute" of 500 ms (plus the limiter's 250-ms margin) for the test.
+  env.options.env["PIPELINE_RATE_WINDOW"] = "500ms";
   const auto start = std::chrono::steady_clock::now();
-  auto result = env.run({"batch", example_pdf_path(), "--brand", env.brand_path, "--rpm", "300", "--jobs", "2"});
+  auto result = env.run({"batch", example_pdf_path(), "--brand", env.brand_path, "--rpm", "4", "--jobs", "2"});
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // 10 requests, at most one per 0.2 s.
+  // 10 requests, at most 4 per window: the last two wait for two windows to pass.
   REQUIRE(server.request_count() == 10);
-  CHECK(seconds >= 9 * 0.2 * 0.95);
+  CHECK(seconds >= 2 * 0.75 * 0.95);
 }
 
 TEST_CASE("batch refuses bad input before making any run") {

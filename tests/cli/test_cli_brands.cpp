@@ -251,7 +251,7 @@ TEST_CASE("a profile that states no cold chain, no direct channel and a value po
   const json cards = json::parse(env.read("fjord", "opportunities.json")).at("opportunities");
   REQUIRE(cards.size() == 5);
   // What the plan and the brand fix is on each card as they fixed it, not as the writer might have drifted.
-  const json plan = json::parse(env.read("fjord", "stages/05-opportunities.parts/plan.json"));
+  const json plan = json::parse(env.read("fjord", "stages/05-opportunities.parts/plan.json")).at("plan");
   for (const auto& card : cards) {
     CAPTURE(card.dump());
     CHECK(card.at("feasibility").at("storage") == "ambient");

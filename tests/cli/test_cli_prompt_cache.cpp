@@ -22,17 +22,23 @@ std::int64_t recorded(const json& checkpoint, const std::string& key) {
   return total;
 }
 
-// The bodies of the card requests, in order of arrival.
-std::vector<json> card_requests(const FakeLlmServer& server) {
-  std::vector<json> cards;
+// The bodies of stage 5's requests (the plan, then the five cards, and any
+// card asked again), in order of arrival: they share one schema name.
+std::vector<json> stage5_requests(const FakeLlmServer& server) {
+  std::vector<json> requests;
   for (const auto& body : server.requests())
-    if (body.value("/response_format/json_schema/name"_json_pointer, std::string()) == "opportunity_card") cards.push_back(body);
-  return cards;
+    if (body.value("/response_format/json_schema/name"_json_pointer, std::string()) == "opportunities_step") requests.push_back(body);
+  return requests;
+}
+
+// The request part of a stage 5 request asks for the plan.
+bool asks_for_plan(const json& body) {
+  return body.at("messages").back().at("content").get<std::string>().find("Fill `plan` and set `card` to null") != std::string::npos;
 }
 
 }  // namespace
 
-TEST_CASE("under OpenAI's caching the cards read the first card's prefix, and the checkpoint records what was reported") {
+TEST_CASE("under OpenAI's caching the five cards read the plan's prefix, and the checkpoint records what was reported") {
   FakeLlmServer server;
   server.set_cache_rules(CacheRules::openai);
   CliEnv env(server);
@@ -49,28 +55,41 @@ TEST_CASE("under OpenAI's caching the cards read the first card's prefix, and th
   for (const auto& part : checkpoint.at("stages").at(4).at("parts")) parts += part.at("usage").at("cached_tokens").get<std::int64_t>();
   CHECK(parts == checkpoint.at("stages").at(4).at("usage").at("cached_tokens").get<std::int64_t>());
 
-  // The five cards: one schema byte for byte, the same messages but the last,
-  // one cache key for the run's stage 5.
-  const auto cards = card_requests(server);
-  REQUIRE(cards.size() >= 5);
-  for (std::size_t i = 1; i < 5; ++i) {
+  // The plan and the five cards: one schema byte for byte, the same messages
+  // but the last, one cache key for the run's stage 5.
+  const auto requests = stage5_requests(server);
+  REQUIRE(requests.size() >= 6);
+  const json& plan = requests[0];
+  CHECK(asks_for_plan(plan));
+  for (std::size_t i = 1; i < 6; ++i) {
     CAPTURE(i);
-    CHECK(cards[i].at("response_format").dump() == cards[0].at("response_format").dump());
-    const auto& messages = cards[i].at("messages");
-    REQUIRE(messages.size() == cards[0].at("messages").size());
-    for (std::size_t m = 0; m + 1 < messages.size(); ++m) CHECK(messages[m] == cards[0].at("messages")[m]);
-    CHECK(messages.back() != cards[0].at("messages").back());
-    CHECK(cards[i].at("prompt_cache_key") == "cached/opportunities");
+    CHECK_FALSE(asks_for_plan(requests[i]));
+    CHECK(requests[i].at("response_format").dump() == plan.at("response_format").dump());
+    const auto& messages = requests[i].at("messages");
+    REQUIRE(messages.size() == plan.at("messages").size());
+    for (std::size_t m = 0; m + 1 < messages.size(); ++m) CHECK(messages[m] == plan.at("messages")[m]);
+    CHECK(messages.back() != plan.at("messages").back());
+    for (std::size_t other = 1; other < i; ++other) CHECK(messages.back() != requests[other].at("messages").back());
+    CHECK(requests[i].at("prompt_cache_key") == "cached/opportunities");
   }
-  // The cards after the first read most of their prompt from the cache.
+  CHECK(plan.at("prompt_cache_key") == "cached/opportunities");
+  // The schema's plan says the concept's shape once, as a reference.
+  const auto& schema = plan.at("/response_format/json_schema/schema"_json_pointer);
+  CHECK(schema.at("/$defs/plan/properties/convenience"_json_pointer) == json({{"$ref", "#/$defs/concept"}}));
+  // Every card, the first among them, reads most of its prompt from the cache
+  // the plan wrote; the plan reads none of it.
   const auto& stage5 = checkpoint.at("stages").at(4);
+  int cards = 0;
   for (const auto& part : stage5.at("parts")) {
     const std::string name = part.at("name");
-    if (name.rfind("card-", 0) != 0 || name == "card-better-for-you") continue;
-    CAPTURE(name);
     const auto& usage = part.at("usage");
+    CAPTURE(name);
+    if (name == "plan") CHECK(usage.at("cached_tokens").get<double>() < 0.5 * usage.at("prompt_tokens").get<double>());
+    if (name.rfind("card-", 0) != 0) continue;
+    ++cards;
     CHECK(usage.at("cached_tokens").get<double>() >= 0.6 * usage.at("prompt_tokens").get<double>());
   }
+  CHECK(cards >= 5);
   auto status = env.run({"status", "cached"});
   CHECK(status.out.find("prompt cached") != std::string::npos);
 }
@@ -87,11 +106,23 @@ TEST_CASE("under Anthropic's caching the shared blocks carry cache_control, and 
   CHECK(reported(server, "/cache_read_input_tokens"_json_pointer) > 0);
   CHECK(recorded(checkpoint, "cached_tokens") == reported(server, "/cache_read_input_tokens"_json_pointer));
   CHECK(recorded(checkpoint, "cache_write_tokens") == reported(server, "/cache_creation_input_tokens"_json_pointer));
-  for (const auto& card : card_requests(server)) {
+  const auto requests = stage5_requests(server);
+  REQUIRE(requests.size() >= 6);
+  for (const auto& card : requests) {
     const auto& shared = card.at("messages").at(1).at("content");
     REQUIRE(shared.is_array());
     CHECK(shared.at(0).at("cache_control") == json({{"type", "ephemeral"}}));
     CHECK(card.at("messages").back().at("content").is_string());
     CHECK_FALSE(card.contains("prompt_cache_key"));
+  }
+  // The plan writes the marked prefix; every card reads it and writes nothing.
+  for (const auto& part : checkpoint.at("stages").at(4).at("parts")) {
+    const std::string name = part.at("name");
+    CAPTURE(name);
+    const auto& usage = part.at("usage");
+    if (name == "plan") CHECK(usage.value("cache_write_tokens", std::int64_t{0}) > 0);
+    if (name.rfind("card-", 0) != 0 || name.find("-again") != std::string::npos) continue;
+    CHECK(usage.value("cached_tokens", std::int64_t{0}) > 0);
+    CHECK(usage.value("cache_write_tokens", std::int64_t{0}) == 0);
   }
 }

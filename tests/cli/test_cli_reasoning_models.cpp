@@ -152,8 +152,13 @@ TEST_CASE("the schema of every stage goes on the wire in its authored order: evi
   const auto& fit = by_name["contextualize"]["properties"]["pattern_fit"]["properties"]["convenience"];
   CHECK(sent_before(fit, "why_this_score", "fit_score"));
   // A card keeps its authored reading order: title first, not last as the alphabet would put it.
-  REQUIRE(by_name.count("opportunity_card"));
-  CHECK(wire_property_order(by_name["opportunity_card"]).front() == "title");
+  // (This server gets the generic profile, so stage 5's references arrive inlined.)
+  REQUIRE(by_name.count("opportunities_step"));
+  const auto& step = by_name["opportunities_step"];
+  CHECK_FALSE(step.contains("$defs"));
+  CHECK(wire_property_order(step).front() == "plan");
+  CHECK(wire_property_order(step["properties"]["card"]["anyOf"][0]).front() == "title");
+  CHECK(wire_property_order(step["properties"]["plan"]["anyOf"][0]["properties"]["convenience"]).front() == "title");
 }
 
 TEST_CASE("an unknown reasoning model: at most one refused request per parameter; resume pays none") {

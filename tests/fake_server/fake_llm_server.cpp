@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <stdexcept>
 #include <thread>
 
@@ -83,6 +84,32 @@ std::string chunk(const std::string& model, const nlohmann::json& delta, const n
 
 }  // namespace
 
+namespace {
+
+// `text` without its data blocks (a line "<tag ...>" through the line
+// "</tag>", as stages/prompt_inputs.hpp's data_block writes them): what is
+// left is the request's own instruction.
+std::string without_data_blocks(std::string text) {
+  std::size_t at = 0;
+  while ((at = text.find('<', at)) != std::string::npos) {
+    std::size_t name_end = at + 1;
+    while (name_end < text.size() && (std::islower(static_cast<unsigned char>(text[name_end])) || text[name_end] == '_')) ++name_end;
+    const bool line_start = at == 0 || text[at - 1] == '\n';
+    const auto open_end = text.find(">\n", name_end);
+    if (!line_start || name_end == at + 1 || open_end == std::string::npos || text.find('\n', name_end) < open_end) {
+      ++at;
+      continue;
+    }
+    const std::string closing = "\n</" + text.substr(at + 1, name_end - at - 1) + ">";
+    const auto close = text.find(closing, open_end);
+    if (close == std::string::npos) break;
+    text.erase(at, close + closing.size() - at);
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string request_hint(const nlohmann::json& messages) {
   if (!messages.is_array()) return {};
   int users = 0;
@@ -93,7 +120,7 @@ std::string request_hint(const nlohmann::json& messages) {
     if (role == "assistant") break;
     if (role != "user") continue;
     ++users;
-    last = message.contains("content") ? content_text(message["content"]) : std::string();
+    last = message.contains("content") ? without_data_blocks(content_text(message["content"])) : std::string();
   }
   return users >= 2 && last.size() < k_most_hint_chars ? last : std::string();
 }
@@ -633,6 +660,11 @@ void FakeLlmServer::set_provider_limits(ProviderLimitSettings settings) {
 int FakeLlmServer::rate_limited_count() const {
   std::lock_guard lock(m_impl->mutex);
   return m_impl->limits ? m_impl->limits->refused() : 0;
+}
+
+std::vector<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> FakeLlmServer::provider_admissions() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->limits ? m_impl->limits->admissions() : decltype(m_impl->limits->admissions()){};
 }
 
 }  // namespace pipeline::testing

@@ -129,6 +129,8 @@ class FakeLlmServer {
   void set_provider_limits(ProviderLimitSettings settings);
   // Chat requests refused for the limits so far.
   int rate_limited_count() const;
+  // The requests the limits took: when, and the tokens charged (empty without limits).
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> provider_admissions() const;
 
  private:
   struct Impl;
@@ -146,12 +148,15 @@ nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& ans
 // names, so two brands' cards differ in their words as a real model's would.
 // An enumeration of which `hint` names exactly one value (as a whole word)
 // takes that value: the server passes the request part of a prompt (see
-// request_hint), so that "write the convenience card on M2" is followed.
+// request_hint), so that "write the convenience card on M2" is followed; and
+// a member that may be null is null when the hint says "set `name` to null".
+// A "$ref" to the root's "$defs" is followed.
 nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed, std::string_view hint = {});
 
 // The short request part of a chat request: the last of two or more user
-// messages before any assistant message, when it is under 1,000 characters
-// (an instruction, not data); empty otherwise.
+// messages before any assistant message, without its data blocks (<plan>
+// ... </plan>), when that is under 1,000 characters (an instruction, not
+// data); empty otherwise.
 std::string request_hint(const nlohmann::json& messages);
 
 }  // namespace pipeline::testing

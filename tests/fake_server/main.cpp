@@ -24,7 +24,7 @@ extern "C" void on_stop(int) { g_stop = 1; }
 int usage(const char* message) {
   std::fprintf(stderr,
                "fake-llm-server: %s\n"
-               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none] [--cache none|openai|anthropic] [--rpm N] [--tpm N]\n"
+               "usage: fake-llm-server [--port N] [--first-token-ms N] [--tokens-per-second X] [--model NAME]... [--dialect NAME] [--cost report|none] [--cache none|openai|anthropic] [--rpm N] [--tpm N] [--limit-window-ms N]\n"
                "Serves POST /v1/chat/completions and GET /v1/models on 127.0.0.1 (a free port unless --port).\n",
                message);
   return 2;
@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
       if (*end != '\0' || number < 0) return usage((option + " takes a whole number (0: no limit)").c_str());
       if (option == "--rpm") limits.requests_per_minute = static_cast<int>(number);
       else limits.tokens_per_minute = number;
+    } else if (option == "--limit-window-ms") {
+      // Test-only: the provider's "minute" shortened, so that a test of the limits runs in seconds.
+      const long long ms = std::strtoll(value, &end, 10);
+      if (*end != '\0' || ms < 100) return usage("--limit-window-ms takes a whole number of 100 or more");
+      limits.window = std::chrono::milliseconds(ms);
     } else if (option == "--model") {
       models.emplace_back(value);
     } else {

@@ -31,9 +31,18 @@ bool is_object_schema(const nlohmann::json& schema) {
   return schema.value("type", nlohmann::json()) == "object" || schema.contains("properties");
 }
 
-std::string openai_problem_at(const nlohmann::json& schema, const Context& context) {
+std::string openai_problem_at(const nlohmann::json& schema, const Context& context, const nlohmann::json& root) {
   if (!schema.is_object()) return {};
   const std::string where = "In context=" + tuple_text(context) + ", ";
+  // A reference stands alone and names a definition of the root's $defs.
+  if (auto ref = schema.find("$ref"); ref != schema.end()) {
+    if (schema.size() > 1) return where + "$ref cannot have keywords besides it.";
+    const std::string target = ref->is_string() ? ref->get<std::string>() : std::string();
+    const auto defs = root.find("$defs");
+    if (target.rfind("#/$defs/", 0) != 0 || defs == root.end() || !defs->contains(target.substr(8)))
+      return where + "reference to component '" + target + "' which was not found in the schema.";
+    return {};
+  }
   for (const char* keyword : k_openai_refused) {
     if (schema.contains(keyword)) return where + "'" + keyword + "' is not permitted.";
   }
@@ -60,21 +69,21 @@ std::string openai_problem_at(const nlohmann::json& schema, const Context& conte
       }
     }
     for (const auto& [name, member] : properties.items()) {
-      if (auto problem = openai_problem_at(member, with(context, {"properties", name})); !problem.empty()) return problem;
+      if (auto problem = openai_problem_at(member, with(context, {"properties", name}), root); !problem.empty()) return problem;
     }
   }
   if (auto items = schema.find("items"); items != schema.end()) {
-    if (auto problem = openai_problem_at(*items, with(context, {"items"})); !problem.empty()) return problem;
+    if (auto problem = openai_problem_at(*items, with(context, {"items"}), root); !problem.empty()) return problem;
   }
   if (auto options = schema.find("anyOf"); options != schema.end() && options->is_array()) {
     for (std::size_t i = 0; i < options->size(); ++i) {
-      if (auto problem = openai_problem_at((*options)[i], with(context, {"anyOf", std::to_string(i)})); !problem.empty())
+      if (auto problem = openai_problem_at((*options)[i], with(context, {"anyOf", std::to_string(i)}), root); !problem.empty())
         return problem;
     }
   }
   if (auto defs = schema.find("$defs"); defs != schema.end() && defs->is_object()) {
     for (const auto& [name, member] : defs->items()) {
-      if (auto problem = openai_problem_at(member, with(context, {"$defs", name})); !problem.empty()) return problem;
+      if (auto problem = openai_problem_at(member, with(context, {"$defs", name}), root); !problem.empty()) return problem;
     }
   }
   return {};
@@ -170,7 +179,7 @@ std::string openai_schema_problem(const nlohmann::json& schema, const std::strin
     return prefix + "schema must be a JSON Schema of 'type: \"object\"', got 'type: " +
            (schema.is_object() ? schema.value("type", nlohmann::json()).dump() : schema.dump()) + "'.";
   }
-  std::string problem = openai_problem_at(schema, {});
+  std::string problem = openai_problem_at(schema, {}, schema);
   return problem.empty() ? problem : prefix + problem;
 }
 

@@ -43,6 +43,7 @@ LimitVerdict ProviderLimits::admit(std::int64_t tokens, steady_clock::time_point
   if (verdict.admitted) {
     m_taken.push_back({now, tokens});
     m_tokens_in_window += tokens;
+    m_admissions.emplace_back(now, tokens);
     ++m_admitted;
   } else {
     ++m_refused;
@@ -88,6 +89,11 @@ LimitVerdict ProviderLimits::admit(std::int64_t tokens, steady_clock::time_point
 int ProviderLimits::admitted() const {
   std::lock_guard lock(m_mutex);
   return m_admitted;
+}
+
+std::vector<std::pair<steady_clock::time_point, std::int64_t>> ProviderLimits::admissions() const {
+  std::lock_guard lock(m_mutex);
+  return m_admissions;
 }
 
 int ProviderLimits::refused() const {

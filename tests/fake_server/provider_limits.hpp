@@ -47,6 +47,8 @@ class ProviderLimits {
 
   int admitted() const;
   int refused() const;
+  // When each admitted request was taken and the tokens it was charged, oldest first.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> admissions() const;
   const ProviderLimitSettings& settings() const { return m_settings; }
 
  private:
@@ -60,6 +62,7 @@ class ProviderLimits {
   mutable std::mutex m_mutex;
   std::deque<Taken> m_taken;
   std::int64_t m_tokens_in_window = 0;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> m_admissions;
   int m_admitted = 0;
   int m_refused = 0;
 };

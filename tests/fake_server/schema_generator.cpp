@@ -228,8 +228,42 @@ std::optional<nlohmann::json> only_value_named(const nlohmann::json& values, std
   return found;
 }
 
-nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const SuggestedWords& suggested, std::string_view hint) {
+// What one answer is generated from: the schema's root (for its "$defs"),
+// the suggested words and the request's hint.
+struct Answering {
+  const nlohmann::json& root;
+  const SuggestedWords& suggested;
+  std::string_view hint;
+};
+
+// The members an object's hint says to leave null: "set `plan` to null", as
+// a model follows the request part that says which member it fills.
+bool hint_nulls(std::string_view hint, const std::string& name) {
+  return hint.find("`" + name + "` to null") != std::string_view::npos;
+}
+
+// A schema that allows null (a type array with "null", or anyOf with a null option).
+bool allows_null(const nlohmann::json& schema) {
+  if (auto type = schema.find("type"); type != schema.end() && type->is_array())
+    return std::find(type->begin(), type->end(), "null") != type->end();
+  if (auto options = schema.find("anyOf"); options != schema.end() && options->is_array())
+    for (const auto& option : *options)
+      if (option.is_object() && option.value("type", nlohmann::json()) == "null") return true;
+  return false;
+}
+
+nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const Answering& answering, int depth = 0) {
   if (!given.is_object()) return nullptr;
+  if (auto ref = given.find("$ref"); ref != given.end() && ref->is_string() && depth < 32) {
+    const std::string prefix = "#/$defs/";
+    const std::string target = ref->get<std::string>();
+    const auto defs = answering.root.find("$defs");
+    if (target.rfind(prefix, 0) == 0 && defs != answering.root.end() && defs->contains(target.substr(prefix.size())))
+      return make(defs->at(target.substr(prefix.size())), seed, answering, depth + 1);
+    return nullptr;
+  }
+  const auto& suggested = answering.suggested;
+  const std::string_view hint = answering.hint;
   const nlohmann::json schema = with_described_rules(given);
   if (auto it = schema.find("const"); it != schema.end()) return *it;
   if (auto it = schema.find("enum"); it != schema.end() && it->is_array() && !it->empty()) {
@@ -237,12 +271,14 @@ nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const Sugge
     return (*it)[seed % it->size()];
   }
   if (auto it = schema.find("anyOf"); it != schema.end() && it->is_array() && !it->empty())
-    return make(it->front(), seed, suggested, hint);
+    return make(it->front(), seed, answering, depth);
   const std::string type = chosen_type(schema);
   if (type == "object") {
     nlohmann::json object = nlohmann::json::object();
     if (auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
-      for (const auto& [name, member] : properties->items()) object[name] = make(member, mix(seed, name), suggested, hint);
+      for (const auto& [name, member] : properties->items())
+        object[name] = allows_null(member) && hint_nulls(hint, name) ? nlohmann::json(nullptr)
+                                                                     : make(member, mix(seed, name), answering, depth);
     }
     return object;
   }
@@ -253,7 +289,7 @@ nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const Sugge
         max_items <= min_items ? min_items : min_items + static_cast<std::int64_t>(seed % (max_items - min_items + 1));
     nlohmann::json array = nlohmann::json::array();
     const nlohmann::json items = schema.value("items", nlohmann::json::object());
-    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i)), suggested, hint));
+    for (std::int64_t i = 0; i < count; ++i) array.push_back(make(items, mix(seed, std::to_string(i)), answering, depth));
     return array;
   }
   if (type == "integer") return make_number(schema, seed, true);
@@ -266,7 +302,8 @@ nlohmann::json make(const nlohmann::json& given, std::uint64_t seed, const Sugge
 }  // namespace
 
 nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed, std::string_view hint) {
-  return make(schema, mix(seed), suggested_words(schema), hint);
+  const SuggestedWords suggested = suggested_words(schema);
+  return make(schema, mix(seed), Answering{schema, suggested, hint});
 }
 
 }  // namespace pipeline::testing

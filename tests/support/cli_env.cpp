@@ -57,7 +57,13 @@ std::string CliEnv::all_run_files() const {
 std::map<std::string, int> requests_per_schema(const FakeLlmServer& server) {
   std::map<std::string, int> counts;
   for (const auto& request : server.requests()) {
-    const auto name = request.value("/response_format/json_schema/name"_json_pointer, std::string("?"));
+    auto name = request.value("/response_format/json_schema/name"_json_pointer, std::string("?"));
+    // Stage 5's plan and cards share one schema: counted by the step their request part asks for.
+    if (name == "opportunities_step") {
+      const auto& messages = request.value("messages", nlohmann::json::array());
+      const bool plan = messages.size() > 2 && messages[2].value("content", nlohmann::json()).dump().find("Fill `plan`") != std::string::npos;
+      name = plan ? "opportunities_plan" : "opportunity_card";
+    }
     counts[name] += 1;
   }
   return counts;

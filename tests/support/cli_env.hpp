@@ -37,7 +37,8 @@ struct CliEnv {
 };
 
 // How many chat requests the server saw for each schema name (mechanisms,
-// mechanisms_merge, ..., opportunities_plan, opportunity_card).
+// mechanisms_merge, ...); stage 5's one schema is counted by the step its
+// request part asks for, as opportunities_plan and opportunity_card.
 std::map<std::string, int> requests_per_schema(const FakeLlmServer& server);
 
 // The same, added up per stage name (mechanisms ... opportunities).

@@ -30,7 +30,7 @@ TlsFiles make_test_certificates(const std::string& dir, const std::vector<std::s
   std::string names;
   for (const auto& name : alt_names) names += (names.empty() ? "" : ",") + name;
   std::ofstream(extensions) << "subjectAltName=" << names << "\nbasicConstraints=CA:FALSE\n"
-                            << "extendedKeyUsage=serverAuth\n";
+                            << "extendedKeyUsage=serverAuth,clientAuth\n";  // a cluster's nodes present it to each other
   run_openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
                files.ca_key, "-out", files.ca_cert, "-days", "2", "-subj", "/CN=" + ca_name, "-addext",
                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"},

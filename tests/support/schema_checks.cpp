@@ -34,20 +34,33 @@ bool has_type(const std::vector<std::string>& types, const std::string& type) {
   return false;
 }
 
-void check_subset(const nlohmann::json& schema, const std::string& where, std::vector<std::string>& problems) {
+void check_subset(const nlohmann::json& schema, const std::string& where, std::vector<std::string>& problems,
+                  const nlohmann::json& root) {
   if (!schema.is_object()) {
     problems.push_back(where + ": a schema node must be an object");
     return;
   }
+  // A reference stands alone and names a definition of the root's $defs.
+  if (auto ref = schema.find("$ref"); ref != schema.end()) {
+    const std::string target = ref->is_string() ? ref->get<std::string>() : std::string();
+    const auto defs = root.find("$defs");
+    if (schema.size() != 1) problems.push_back(where + ": $ref with other keywords");
+    if (target.rfind("#/$defs/", 0) != 0 || defs == root.end() || !defs->contains(target.substr(8)))
+      problems.push_back(where + ": $ref to no definition");
+    return;
+  }
   for (const auto& [key, value] : schema.items()) {
+    if (key == "$defs" && &schema == &root) continue;
     if (!allowed_keywords().count(key)) problems.push_back(where + ": keyword \"" + key + "\" is outside the subset");
   }
+  if (auto defs = schema.find("$defs"); defs != schema.end() && &schema == &root && defs->is_object())
+    for (const auto& [name, definition] : defs->items()) check_subset(definition, where + "/$defs/" + name, problems, root);
   // A node of alternatives (schema::suggested_string) is typed by its alternatives.
   if (auto options = schema.find("anyOf"); options != schema.end()) {
     if (!options->is_array() || options->empty()) problems.push_back(where + ": empty anyOf");
     else
       for (std::size_t i = 0; i < options->size(); ++i)
-        check_subset((*options)[i], where + "/anyOf/" + std::to_string(i), problems);
+        check_subset((*options)[i], where + "/anyOf/" + std::to_string(i), problems, root);
     return;
   }
   const auto types = types_of(schema);
@@ -66,7 +79,7 @@ void check_subset(const nlohmann::json& schema, const std::string& where, std::v
       std::set<std::string> names;
       for (const auto& [name, property] : properties->items()) {
         names.insert(name);
-        check_subset(property, where + "/properties/" + name, problems);
+        check_subset(property, where + "/properties/" + name, problems, root);
       }
       std::set<std::string> listed;
       if (required == schema.end() || !required->is_array()) {
@@ -85,7 +98,7 @@ void check_subset(const nlohmann::json& schema, const std::string& where, std::v
     if (items == schema.end()) {
       problems.push_back(where + ": array without items");
     } else {
-      check_subset(*items, where + "/items", problems);
+      check_subset(*items, where + "/items", problems, root);
     }
     if (schema.contains("minItems") && schema.contains("maxItems") && schema["minItems"] > schema["maxItems"]) {
       problems.push_back(where + ": minItems above maxItems");
@@ -119,7 +132,7 @@ void collect_enums(const nlohmann::json& schema, std::vector<std::vector<std::st
 
 std::vector<std::string> schema_subset_problems(const nlohmann::json& schema) {
   std::vector<std::string> problems;
-  check_subset(schema, "", problems);
+  check_subset(schema, "", problems, schema);
   return problems;
 }
 
