@@ -56,6 +56,19 @@ nlohmann::json scorecard_schema() {
   }, "The direction scored against the retail thresholds");
 }
 
+// The schema as stage 4's request sends it: each pattern's fit and each
+// area's go / no-go criteria said once, in "$defs", and referred to five and
+// three times (inlined again for a provider that takes no references,
+// lib/llm/schema_lowering.hpp). About 900 tokens fewer a request.
+nlohmann::json with_shared_definitions(nlohmann::json schema) {
+  for (const auto& [member, definition] : {std::pair{"pattern_fit", "pattern_fit_entry"}, std::pair{"go_no_go", "go_no_go_area"}}) {
+    auto& properties = schema["properties"][member]["properties"];
+    schema["$defs"][definition] = properties.begin().value();
+    for (auto& [name, entry] : properties.items()) entry = {{"$ref", std::string("#/$defs/") + definition}};
+  }
+  return schema;
+}
+
 nlohmann::json make_contextualize_answer_schema() {
   using namespace schema;
   const auto mechanism_id = enumeration(vocabulary::mechanism_ids(), "A stage 1 mechanism");
@@ -368,7 +381,7 @@ util::Expected<nlohmann::json> ContextualizeStage::produce(StageWork& work) cons
   auto request = build_request(*this, *prompt, work.context(), work.params(), work.run_model());
   if (!request) return request.error();
   // The model answers all but the brand facts, which the program writes.
-  static const nlohmann::json answer_schema = make_contextualize_answer_schema();
+  static const nlohmann::json answer_schema = with_shared_definitions(make_contextualize_answer_schema());
   request->schema = limit_mechanism_refs(answer_schema, found_mechanism_ids(work.context()));
   add_check(*request, [facts](const nlohmann::json& answer) { return directions_feasibility_problems(answer, facts); }, true);
   auto answers = work.ask({NamedRequest{"answer", std::move(*request)}});

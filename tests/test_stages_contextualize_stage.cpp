@@ -5,6 +5,7 @@
 #include "stages/contextualize_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_request.hpp"
+#include "stages/vocabulary.hpp"
 #include "tests/support/memory_stage_work.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
@@ -164,6 +165,19 @@ TEST_CASE("stage 4 records the brand facts it held the brand to, and the profile
   CHECK_FALSE(request.schema->at("properties").contains("brand_facts"));
   CHECK(request.schema->at("properties").contains("launch_limits"));
   CHECK(validate_json(*request.schema, contextualize_answer()).empty());
+  CHECK(testing::schema_subset_problems(*request.schema).empty());
+  // Each pattern's fit and each go / no-go area are one definition, referred to.
+  const auto& schema = *request.schema;
+  for (const auto& pattern : stages::vocabulary::patterns())
+    CHECK(schema["properties"]["pattern_fit"]["properties"][pattern] == nlohmann::json({{"$ref", "#/$defs/pattern_fit_entry"}}));
+  for (const char* area : {"manufacturing", "regulation", "investment"})
+    CHECK(schema["properties"]["go_no_go"]["properties"][area] == nlohmann::json({{"$ref", "#/$defs/go_no_go_area"}}));
+  // The entry's mechanisms are held to those stage 1 found, inside "$defs" too.
+  CHECK(schema["$defs"]["pattern_fit_entry"]["properties"]["mechanism_id"]["enum"] == nlohmann::json({"M1", "M2", "M3"}));
+  auto wrong_fit = contextualize_answer();
+  wrong_fit["pattern_fit"]["convenience"]["fit_score"] = 6;
+  CHECK_FALSE(validate_json(schema, wrong_fit).empty());
+  CHECK(schema.dump().size() < k_contextualize_stage.schema().dump().size());
 
   auto context = sample_context(4);
   context.brand_profile["launch_limits"] = {{"largest_investment", 500000}};
