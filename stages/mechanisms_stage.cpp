@@ -139,8 +139,7 @@ std::string candidates_block(const std::vector<PageChunk>& chunks, const std::ve
     for (const auto& [key, value] : answers[i].items()) candidate[key] = value;
     candidates.push_back(std::move(candidate));
   }
-  return data_block("candidates", "parts=\"" + std::to_string(chunks.size()) + "\"",
-                    candidates.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  return data_block("candidates", "parts=\"" + std::to_string(chunks.size()) + "\"", json_lines(candidates));
 }
 
 }  // namespace

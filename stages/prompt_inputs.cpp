@@ -38,6 +38,15 @@ std::string data_block(std::string_view tag, std::string_view attributes, std::s
   return out;
 }
 
+std::string json_lines(const nlohmann::json& value) {
+  const auto compact = [](const nlohmann::json& json) { return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+  if (value.empty() || !value.is_structured()) return compact(value);
+  std::string out = value.is_object() ? "{" : "[";
+  for (const auto& [name, member] : value.items())
+    out += (out.size() > 1 ? ",\n" : "\n") + (value.is_object() ? compact(nlohmann::json(name)) + ":" : std::string()) + compact(member);
+  return out + (value.is_object() ? "\n}" : "\n]");
+}
+
 std::map<std::string, std::string> standard_variables(const Stage& stage, const StageContext& context) {
   std::map<std::string, std::string> variables;
   const std::string title = attribute_value(context.document_title);
@@ -51,7 +60,7 @@ std::map<std::string, std::string> standard_variables(const Stage& stage, const 
     auto found = context.outputs.find(number);
     const nlohmann::json output = found == context.outputs.end() ? nlohmann::json::object() : found->second;
     const std::string attributes = "stage=\"" + std::to_string(number) + "\" name=\"" + std::string(earlier->name()) + "\"";
-    variables[std::string(earlier->name())] = data_block("stage_output", attributes, output.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    variables[std::string(earlier->name())] = data_block("stage_output", attributes, json_lines(output));
   }
   return variables;
 }

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "stages/stage.hpp"
 
 namespace pipeline::stages {
@@ -12,6 +14,12 @@ namespace pipeline::stages {
 // content (in any case) becomes "<\/tag", so the data cannot close its own
 // block early and pass itself off as instructions; in JSON, "<\/" reads as "</".
 std::string data_block(std::string_view tag, std::string_view attributes, std::string_view content);
+
+// JSON as the prompts carry it: an object one member a line (an array one
+// item a line), each without indentation or spaces. The same data
+// as indented JSON in about a seventh fewer characters, and a token or so
+// fewer a line, read by every later request that sends it.
+std::string json_lines(const nlohmann::json& value);
 
 // The placeholder values every stage offers its prompt:
 //   {{document}}        the document text in a <document title="..."> block;

@@ -239,7 +239,7 @@ TEST_CASE("a long document is read in chunks of pages, asked together, then merg
   CHECK(user.find("</candidates>") != std::string::npos);
   CHECK(user.find("(30 pages)") != std::string::npos);
   CHECK(user.find("Nordvik Bakery's station lockers") != std::string::npos);
-  CHECK(user.find("\"pages\": \"pages 1\u2013") != std::string::npos);
+  CHECK(user.find("\"pages\":\"pages 1\u2013") != std::string::npos);
   for (size_t i = 1; i <= chunks.size(); ++i) {
     CHECK(user.find("Found in chunk-" + std::to_string(i) + "\"") != std::string::npos);
   }
