@@ -256,30 +256,15 @@ std::function<std::string(const nlohmann::json&)> in_member(const std::string& m
   };
 }
 
-std::string json_text(const nlohmann::json& json) { return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace); }
-
-// The plan as JSON with one concept a line: each card request sends it after
-// the cached prefix, five times a run, so it carries no indentation.
-std::string plan_text(const nlohmann::json& plan) {
-  if (!plan.is_object()) return json_text(plan);
-  std::string out = "{";
-  for (const auto& [pattern, planned] : plan.items())
-    out += (out.size() > 1 ? ",\n " : "\n ") + nlohmann::json(pattern).dump() + ": " +
-           planned.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return out + "\n}";
-}
-
-// The card prompt's values: the stage's own and the whole plan, the same for
-// the five cards; then what names this card: its pattern and the mechanism
-// and price tier planned for it. Stage 4's pattern_fit is in {{contextualize}}
-// The card prompt's values: the stage's own and the whole plan, the same for
-// the five cards; then what names this card: its pattern and the mechanism,
-// format and price tier planned for it. Stage 4's pattern_fit is in
-// {{contextualize}} once, not copied into each concept.
+// The card prompt's values: the stage's own and the whole plan ({{plan}},
+// for a prompt of one's own: the built-in one has the plan in the
+// conversation), the same for the five cards; then what names this card: its
+// pattern and the mechanism, format and price tier planned for it. Stage 4's
+// pattern_fit is in {{contextualize}} once, not copied into each concept.
 std::map<std::string, std::string> card_variables(const OpportunitiesStage& stage, const StageContext& context,
                                                   const nlohmann::json& plan, const std::string& pattern) {
   auto variables = stage.prompt_variables(context);
-  variables["plan"] = data_block("plan", {}, plan_text(plan));
+  variables["plan"] = data_block("plan", {}, json_lines(plan));
   variables["pattern"] = pattern;
   variables["pattern_label"] = vocabulary::pattern_label(pattern);
   variables["mechanism_id"] = md::text(md::child(plan, pattern), "mechanism_id");
@@ -396,12 +381,18 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
               add_problem(problems, plan_feasibility_problems(plan, facts));
               return problems;
             }), true);
+  // The plan's conversation, which every card request continues.
+  const std::vector<llm::Message> plan_messages = plan_request->messages;
   auto planned = work.ask({NamedRequest{"plan", std::move(*plan_request)}});
   if (!planned) return planned.error();
   const nlohmann::json plan = md::child(planned->front(), "plan");
+  // The plan as the model's answer: the end of the prefix the five cards share.
+  llm::Message plan_answer{"assistant", nlohmann::json({{"plan", plan}, {"card", nullptr}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  plan_answer.cache_break = true;
 
-  // A card request is the plan's with opportunity_card.prompt's request part
-  // in place of the plan's: the system and user parts stay the plan's.
+  // A card request continues the plan's conversation: the plan's system,
+  // user and request parts, the plan as the model answered it, then
+  // opportunity_card.prompt's request part.
   auto card_prompt = work.prompt(k_card_prompt);
   if (!card_prompt) return card_prompt.error();
   if (card_prompt->request.empty())
@@ -421,6 +412,10 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   for (const auto& pattern : patterns) {
     auto request = fill_request(*this, shared_card_prompt, card_variables(*this, context, plan, pattern), work.params(), work.run_model());
     if (!request) return request.error();
+    const llm::Message own = request->messages.back();
+    request->messages = plan_messages;
+    request->messages.push_back(plan_answer);
+    request->messages.push_back(own);
     request->schema = shared_schema;
     request->schema_name = k_step_schema_name;
     request->check = [plan, pattern, facts](const nlohmann::json& answer) {
@@ -434,16 +429,20 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
     // Named like its file, cards/N-<pattern with dashes>.md.
     requests.push_back({"card-" + vocabulary::dashed(pattern), std::move(*request)});
   }
-  // Warm, then fan out: the plan's request has completed, and written the
-  // prefix the five cards share (schema, system and user parts) to the
-  // provider's cache, so the five are asked at once and each reads it
+  // Warm, then fan out: the plan's request has written the schema, system
+  // and user parts to the provider's cache; the first card, asked alone,
+  // reads them and writes the plan after them; the other four, asked at
+  // once, read all of it. OpenAI and Anthropic serve a hit only from a
+  // request that has got that far, so this costs one card's time
   // (docs/providers.md#prompt-caching).
-  auto cards = work.ask(requests);
-  if (!cards) return cards.error();
+  auto first = work.ask({requests.front()});
+  if (!first) return first.error();
+  auto rest = work.ask(std::vector<NamedRequest>(requests.begin() + 1, requests.end()));
+  if (!rest) return rest.error();
   std::map<std::string, nlohmann::json> answers;
   nlohmann::json output = nlohmann::json::object();
   for (size_t i = 0; i < patterns.size(); ++i) {
-    answers[patterns[i]] = md::child((*cards)[i], "card");
+    answers[patterns[i]] = md::child(i == 0 ? first->front() : (*rest)[i - 1], "card");
     output[patterns[i]] = assembler(patterns[i])(answers[patterns[i]]);
   }
 

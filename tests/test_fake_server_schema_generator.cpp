@@ -203,3 +203,23 @@ TEST_CASE("the request hint leaves out the data blocks of the last user message"
   CHECK(hint.find("Your card is the convenience card on M3. Set `plan` to null.") != std::string::npos);
   CHECK(hint.find("The plan:") != std::string::npos);
 }
+
+TEST_CASE("the request hint follows a conversation to its last request and keeps it through corrections") {
+  nlohmann::json messages = nlohmann::json::array({{{"role", "system"}, {"content", "rules"}},
+                                                   {{"role", "user"}, {"content", "shared"}},
+                                                   {{"role", "user"}, {"content", "Step 1: the plan. Set `card` to null."}},
+                                                   {{"role", "assistant"}, {"content", "{\"plan\": {}, \"card\": null}"}},
+                                                   {{"role", "user"}, {"content", "Step 2: the convenience card. Set `plan` to null."}}});
+  CHECK(pipeline::testing::request_hint(messages) == "Step 2: the convenience card. Set `plan` to null.");
+  // The client's re-ask and stage 5's repeat request correct the answer before them.
+  messages.push_back({{"role", "assistant"}, {"content", "{}"}});
+  messages.push_back({{"role", "user"}, {"content", "Your previous answer was not usable: $.card: missing. Reply again."}});
+  CHECK(pipeline::testing::request_hint(messages) == "Step 2: the convenience card. Set `plan` to null.");
+  messages.push_back({{"role", "assistant"}, {"content", "{}"}});
+  messages.push_back({{"role", "user"}, {"content", "Read across the five cards, this card repeats another one: its step."}});
+  CHECK(pipeline::testing::request_hint(messages) == "Step 2: the convenience card. Set `plan` to null.");
+  // Before any answer, a message so worded is the request itself.
+  const nlohmann::json first = nlohmann::json::array({{{"role", "user"}, {"content", "shared"}},
+                                                      {{"role", "user"}, {"content", "Your previous answer was not usable"}}});
+  CHECK(pipeline::testing::request_hint(first) == "Your previous answer was not usable");
+}

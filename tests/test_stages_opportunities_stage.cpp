@@ -43,8 +43,8 @@ util::Expected<nlohmann::json> sample_answer(const stages::NamedRequest& request
   return as_card(sample_card_answer(pattern));
 }
 
-// The five card requests of a produce() run, in pattern order: all five
-// asked together after the plan.
+// The five card requests of a produce() run, in pattern order: the first
+// asked alone after the plan, then the other four together.
 std::vector<stages::NamedRequest> cards_of(const std::vector<std::vector<stages::NamedRequest>>& asks) {
   std::vector<stages::NamedRequest> cards;
   for (size_t i = 1; i < asks.size() && cards.size() < 5; ++i)
@@ -197,11 +197,13 @@ TEST_CASE("opportunities plans first, then writes the five cards in one parallel
   CHECK(validate_json(k_opportunities_stage.schema(), *output).empty());
 
   const auto asks = work.asks();
-  REQUIRE(asks.size() == 2);
+  REQUIRE(asks.size() == 3);
   REQUIRE(asks[0].size() == 1);
   CHECK(asks[0][0].part == "plan");
-  // The plan warms the provider's cache for the five cards.
-  REQUIRE(asks[1].size() == 5);
+  // The plan warms the provider's cache for the first card, which adds the
+  // plan to it for the other four.
+  REQUIRE(asks[1].size() == 1);
+  REQUIRE(asks[2].size() == 4);
   const auto cards = cards_of(asks);
   for (size_t i = 0; i < k_patterns.size(); ++i) CHECK(cards[i].part == "card-" + stages::vocabulary::dashed(k_patterns[i]));
 }
@@ -299,15 +301,23 @@ TEST_CASE("the plan and the five card requests are identical up to their last us
     CHECK(request.schema_name == first.schema_name);
     REQUIRE(request.schema);
     CHECK(request.schema->dump() == schema_text);
-    // System, the shared user part, then the card's own request part.
-    REQUIRE(request.messages.size() == 3);
-    CHECK(request.messages[0].content == first.messages[0].content);
-    CHECK(request.messages[1].content == first.messages[1].content);
+    // The plan's conversation (system, the shared user part, the plan's
+    // request part, the plan as answered), then the card's own request part.
+    REQUIRE(request.messages.size() == 5);
+    for (size_t m = 0; m < 3; ++m) {
+      CHECK(request.messages[m].role == first.messages[m].role);
+      CHECK(request.messages[m].content == first.messages[m].content);
+      CHECK(request.messages[m].cache_break == first.messages[m].cache_break);
+    }
     CHECK_FALSE(request.messages[0].cache_break);
     CHECK(request.messages[1].cache_break);
     CHECK_FALSE(request.messages[2].cache_break);
+    CHECK(request.messages[3].role == "assistant");
+    CHECK(nlohmann::json::parse(request.messages[3].content) == as_plan(plan));
+    CHECK(request.messages[3].cache_break);
+    CHECK_FALSE(request.messages[4].cache_break);
+    CHECK(request.messages[3].content == cards[0].request.messages[3].content);
     CHECK(request.messages[0].content == prompts::load_prompt("opportunities")->system);
-    CHECK(request.messages[2].content != first.messages[2].content);
     // The card's schema is held to the brand; what the plan fixed is not asked.
     const auto& schema = (*request.schema)["$defs"]["card"];
     CHECK_FALSE(schema["properties"].contains("pattern"));
@@ -322,13 +332,9 @@ TEST_CASE("the plan and the five card requests are identical up to their last us
     CHECK(request.check(as_plan(plan)).find("$.card: this request asks for the card") != std::string::npos);
     CHECK(request.max_tokens == k_opportunities_stage.default_params().max_tokens);
 
-    // The request part holds the whole plan, then names the card, its planned mechanism, format and tier.
-    const std::string& part = request.messages[2].content;
-    const auto plan_end = part.find("</plan>");
-    REQUIRE(plan_end != std::string::npos);
-    CHECK(part.find("<plan>") < plan_end);
-    for (const auto& other : k_patterns) CHECK(part.find(plan[other]["concept"].get<std::string>()) < plan_end);
-    const std::string own = part.substr(plan_end);
+    // The request part names the card, its planned mechanism, format and tier.
+    const std::string& own = request.messages[4].content;
+    CHECK(own.find("<plan>") == std::string::npos);
     CHECK(own.find("Fill `card` and set `plan` to null") != std::string::npos);
     CHECK(own.find("pattern " + pattern) != std::string::npos);
     CHECK(own.find("mechanism " + plan[pattern]["mechanism_id"].get<std::string>()) != std::string::npos);
@@ -415,7 +421,7 @@ TEST_CASE("a plan that fails stops the stage before any card; a card that fails 
   auto output = k_opportunities_stage.produce(work);
   REQUIRE_FALSE(output);
   CHECK(output.error().kind == util::ErrorKind::deadline);
-  CHECK(work.asks().size() == 2);
+  CHECK(work.asks().size() == 3);
 }
 
 TEST_CASE("the fake model's answers pass the plan and card checks and make a valid output") {
@@ -504,17 +510,17 @@ TEST_CASE("a card that repeats an earlier card's next step is asked again alone,
   REQUIRE(output);
   CHECK(*output == sample_output(5));
   const auto asks = work.asks();
-  REQUIRE(asks.size() == 3);
-  REQUIRE(asks[2].size() == 1);
-  const auto& again = asks[2][0];
+  REQUIRE(asks.size() == 4);
+  REQUIRE(asks[3].size() == 1);
+  const auto& again = asks[3][0];
   CHECK(again.part == "card-format-migration-again");
   // The first request's conversation, then the card and what it repeats.
   const auto& messages = again.request.messages;
-  REQUIRE(messages.size() == 5);
-  CHECK(messages[2].content == cards_of(asks)[3].request.messages[2].content);
-  CHECK(messages[3].role == "assistant");
-  CHECK(nlohmann::json::parse(messages[3].content)["plan"].is_null());
-  CHECK(messages[4].content.find("is also a next step of the convenience card") != std::string::npos);
+  REQUIRE(messages.size() == 7);
+  CHECK(messages[4].content == cards_of(asks)[3].request.messages[4].content);
+  CHECK(messages[5].role == "assistant");
+  CHECK(nlohmann::json::parse(messages[5].content)["plan"].is_null());
+  CHECK(messages[6].content.find("is also a next step of the convenience card") != std::string::npos);
   // A repeat that stays after the re-asks is a style warning, not a failure.
   REQUIRE(again.request.style_check);
   CHECK(again.request.style_check(as_card(sample_card_answer("format_migration"))).empty());
@@ -533,7 +539,7 @@ TEST_CASE("a card priced against its comparable contrary to its tier is kept and
   });
   auto output = k_opportunities_stage.produce(work);
   REQUIRE(output);
-  CHECK(work.asks().size() == 2);
+  CHECK(work.asks().size() == 3);
   const auto& comparable = (*output)["premiumisation"]["comparable"];
   CHECK(comparable["price_ratio"] == doctest::Approx(7.52));
   REQUIRE(comparable["flags"].size() == 1);
@@ -545,7 +551,7 @@ TEST_CASE("a card priced against its comparable contrary to its tier is kept and
 
 TEST_CASE("cards that differ from each other are not asked again") {
   const auto asks = sample_asks();
-  CHECK(asks.size() == 2);
+  CHECK(asks.size() == 3);
 }
 
 TEST_CASE("card style checks flag infeasible wording and vague words; plan checks flag anchors and wording") {

@@ -55,20 +55,25 @@ TEST_CASE("under OpenAI's caching the five cards read the plan's prefix, and the
   for (const auto& part : checkpoint.at("stages").at(4).at("parts")) parts += part.at("usage").at("cached_tokens").get<std::int64_t>();
   CHECK(parts == checkpoint.at("stages").at(4).at("usage").at("cached_tokens").get<std::int64_t>());
 
-  // The plan and the five cards: one schema byte for byte, the same messages
-  // but the last, one cache key for the run's stage 5.
+  // The plan and the five cards: one schema byte for byte, one cache key for
+  // the run's stage 5. A card continues the plan's conversation: the plan's
+  // messages, the plan as answered, then its own request part.
   const auto requests = stage5_requests(server);
   REQUIRE(requests.size() >= 6);
   const json& plan = requests[0];
   CHECK(asks_for_plan(plan));
+  const auto& plan_messages = plan.at("messages");
   for (std::size_t i = 1; i < 6; ++i) {
     CAPTURE(i);
     CHECK_FALSE(asks_for_plan(requests[i]));
     CHECK(requests[i].at("response_format").dump() == plan.at("response_format").dump());
     const auto& messages = requests[i].at("messages");
-    REQUIRE(messages.size() == plan.at("messages").size());
-    for (std::size_t m = 0; m + 1 < messages.size(); ++m) CHECK(messages[m] == plan.at("messages")[m]);
-    CHECK(messages.back() != plan.at("messages").back());
+    REQUIRE(messages.size() == plan_messages.size() + 2);
+    for (std::size_t m = 0; m < plan_messages.size(); ++m) CHECK(messages[m] == plan_messages[m]);
+    const auto& answer = messages[plan_messages.size()];
+    CHECK(answer.at("role") == "assistant");
+    CHECK(json::parse(answer.at("content").get<std::string>()).at("card").is_null());
+    CHECK(answer == requests[1].at("messages")[plan_messages.size()]);
     for (std::size_t other = 1; other < i; ++other) CHECK(messages.back() != requests[other].at("messages").back());
     CHECK(requests[i].at("prompt_cache_key") == "cached/opportunities");
   }
@@ -77,7 +82,8 @@ TEST_CASE("under OpenAI's caching the five cards read the plan's prefix, and the
   const auto& schema = plan.at("/response_format/json_schema/schema"_json_pointer);
   CHECK(schema.at("/$defs/plan/properties/convenience"_json_pointer) == json({{"$ref", "#/$defs/concept"}}));
   // Every card, the first among them, reads most of its prompt from the cache
-  // the plan wrote; the plan reads none of it.
+  // the plan wrote; the plan reads none of it. The first card is asked alone
+  // and the other four read the plan it added as well.
   const auto& stage5 = checkpoint.at("stages").at(4);
   int cards = 0;
   for (const auto& part : stage5.at("parts")) {
@@ -90,6 +96,11 @@ TEST_CASE("under OpenAI's caching the five cards read the plan's prefix, and the
     CHECK(usage.at("cached_tokens").get<double>() >= 0.6 * usage.at("prompt_tokens").get<double>());
   }
   CHECK(cards >= 5);
+  const auto cached_of = [&](std::size_t index) {
+    return stage5.at("parts").at(index).at("usage").at("cached_tokens").get<std::int64_t>();
+  };
+  REQUIRE(stage5.at("parts").size() >= 6);
+  for (std::size_t later = 2; later < 6; ++later) CHECK(cached_of(later) > cached_of(1));
   auto status = env.run({"status", "cached"});
   CHECK(status.out.find("prompt cached") != std::string::npos);
 }
@@ -108,21 +119,30 @@ TEST_CASE("under Anthropic's caching the shared blocks carry cache_control, and 
   CHECK(recorded(checkpoint, "cache_write_tokens") == reported(server, "/cache_creation_input_tokens"_json_pointer));
   const auto requests = stage5_requests(server);
   REQUIRE(requests.size() >= 6);
-  for (const auto& card : requests) {
-    const auto& shared = card.at("messages").at(1).at("content");
+  for (const auto& request : requests) {
+    const auto& shared = request.at("messages").at(1).at("content");
     REQUIRE(shared.is_array());
     CHECK(shared.at(0).at("cache_control") == json({{"type", "ephemeral"}}));
-    CHECK(card.at("messages").back().at("content").is_string());
-    CHECK_FALSE(card.contains("prompt_cache_key"));
+    CHECK(request.at("messages").back().at("content").is_string());
+    CHECK_FALSE(request.contains("prompt_cache_key"));
   }
-  // The plan writes the marked prefix; every card reads it and writes nothing.
-  for (const auto& part : checkpoint.at("stages").at(4).at("parts")) {
-    const std::string name = part.at("name");
-    CAPTURE(name);
-    const auto& usage = part.at("usage");
-    if (name == "plan") CHECK(usage.value("cache_write_tokens", std::int64_t{0}) > 0);
-    if (name.rfind("card-", 0) != 0 || name.find("-again") != std::string::npos) continue;
-    CHECK(usage.value("cached_tokens", std::int64_t{0}) > 0);
+  // A card marks the plan it continues from as a second breakpoint.
+  const auto& answer = requests.at(1).at("messages").at(3);
+  CHECK(answer.at("role") == "assistant");
+  CHECK(answer.at("content").at(0).at("cache_control") == json({{"type", "ephemeral"}}));
+  // The plan writes the marked prefix; the first card reads it and writes the
+  // plan after it; the other four read both and write nothing.
+  const auto& parts = checkpoint.at("stages").at(4).at("parts");
+  REQUIRE(parts.size() >= 6);
+  CHECK(parts.at(0).at("name") == "plan");
+  CHECK(parts.at(0).at("usage").value("cache_write_tokens", std::int64_t{0}) > 0);
+  const auto& first = parts.at(1).at("usage");
+  CHECK(first.value("cached_tokens", std::int64_t{0}) > 0);
+  CHECK(first.value("cache_write_tokens", std::int64_t{0}) > 0);
+  for (std::size_t i = 2; i < 6; ++i) {
+    const auto& usage = parts.at(i).at("usage");
+    CAPTURE(parts.at(i).at("name").get<std::string>());
+    CHECK(usage.value("cached_tokens", std::int64_t{0}) > first.value("cached_tokens", std::int64_t{0}));
     CHECK(usage.value("cache_write_tokens", std::int64_t{0}) == 0);
   }
 }

@@ -112,15 +112,23 @@ std::string without_data_blocks(std::string text) {
 
 std::string request_hint(const nlohmann::json& messages) {
   if (!messages.is_array()) return {};
+  // A correction of the answer before it: the client's re-ask and stage 5's
+  // request to write a repeating card again. A model keeps the task it corrects.
+  const auto corrects = [](const std::string& text) {
+    return text.rfind("Your previous answer was not usable", 0) == 0 || text.rfind("Read across the five cards", 0) == 0;
+  };
   int users = 0;
+  bool after_answer = false;
   std::string last;
   for (const auto& message : messages) {
     if (!message.is_object()) continue;
     const std::string role = message.value("role", std::string());
-    if (role == "assistant") break;
+    if (role == "assistant") after_answer = true;
     if (role != "user") continue;
+    const std::string text = message.contains("content") ? content_text(message["content"]) : std::string();
+    if (after_answer && corrects(text)) continue;
     ++users;
-    last = message.contains("content") ? without_data_blocks(content_text(message["content"])) : std::string();
+    last = without_data_blocks(text);
   }
   return users >= 2 && last.size() < k_most_hint_chars ? last : std::string();
 }

@@ -154,9 +154,10 @@ nlohmann::json fake_usage(const nlohmann::json& messages, const std::string& ans
 nlohmann::json generate_from_schema(const nlohmann::json& schema, std::uint64_t seed, std::string_view hint = {});
 
 // The short request part of a chat request: the last of two or more user
-// messages before any assistant message, without its data blocks (<plan>
-// ... </plan>), when that is under 1,000 characters (an instruction, not
-// data); empty otherwise.
+// messages, without its data blocks (<plan> ... </plan>), when that is under
+// 1,000 characters (an instruction, not data); empty otherwise. A message
+// that corrects the answer before it (the client's re-ask, stage 5's request
+// to write a repeating card again) is passed over: the task is the one it corrects.
 std::string request_hint(const nlohmann::json& messages);
 
 }  // namespace pipeline::testing
