@@ -35,7 +35,7 @@ std::vector<std::string> part_names(const json& stage) {
 
 }  // namespace
 
-TEST_CASE("stage 5 plans five distinct concepts, then writes the five cards in parallel") {
+TEST_CASE("stage 5 plans five distinct concepts, then writes one card and the other four in parallel") {
   FakeLlmServer server;
   server.set_pace({std::chrono::milliseconds(200), 0});
   CliEnv env(server);
@@ -45,8 +45,8 @@ TEST_CASE("stage 5 plans five distinct concepts, then writes the five cards in p
   const auto counts = requests_per_schema(server);
   CHECK(counts.at("opportunities_plan") == 1);
   CHECK(counts.at("opportunity_card") == 5);
-  // The five card requests were in flight together.
-  CHECK(server.max_in_flight() >= 5);
+  // The four cards after the first were in flight together.
+  CHECK(server.max_in_flight() >= 4);
   const auto stage = env.checkpoint("cards").at("stages").at(4);
   CHECK(part_names(stage) == std::vector<std::string>{"card-better-for-you", "card-convenience",
                                                        "card-format-migration", "card-occasion-expansion",

@@ -1,5 +1,6 @@
 #include "tests/support/cli_env.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -58,11 +59,15 @@ std::map<std::string, int> requests_per_schema(const FakeLlmServer& server) {
   std::map<std::string, int> counts;
   for (const auto& request : server.requests()) {
     auto name = request.value("/response_format/json_schema/name"_json_pointer, std::string("?"));
-    // Stage 5's plan and cards share one schema: counted by the step their request part asks for.
+    // Stage 5's plan and cards share one schema, and a card continues the
+    // plan's conversation: a request that asks for a card anywhere is a card's.
     if (name == "opportunities_step") {
       const auto& messages = request.value("messages", nlohmann::json::array());
-      const bool plan = messages.size() > 2 && messages[2].value("content", nlohmann::json()).dump().find("Fill `plan`") != std::string::npos;
-      name = plan ? "opportunities_plan" : "opportunity_card";
+      const bool card = std::any_of(messages.begin(), messages.end(), [](const nlohmann::json& message) {
+        return message.value("role", std::string()) == "user" &&
+               message.value("content", nlohmann::json()).dump().find("Fill `card`") != std::string::npos;
+      });
+      name = card ? "opportunity_card" : "opportunities_plan";
     }
     counts[name] += 1;
   }
