@@ -94,8 +94,27 @@ std::string paraphrase_repeats(const nlohmann::json& card, const std::map<std::s
   return problems;
 }
 
-util::Expected<nlohmann::json> recheck_repeats(StageWork& work, nlohmann::json cards, const RepeatRequest& ask_again) {
-  const auto repeats = cross_card_repeats(cards);
+std::string card_repeats_against(const nlohmann::json& card, const std::map<std::string, nlohmann::json>& others) {
+  const std::string exact = repeats_against(card, others);
+  const std::string meaning = paraphrase_repeats(card, others);
+  if (meaning.empty()) return exact;
+  if (exact.empty()) return meaning + ". Each card needs next steps, buyer questions and figures of its own product.";
+  return meaning + "; " + exact;
+}
+
+std::map<std::string, std::string> card_repeats(const nlohmann::json& cards) {
+  std::map<std::string, std::string> out;
+  std::map<std::string, nlohmann::json> earlier;
+  for (const auto& pattern : vocabulary::patterns()) {
+    const auto& card = distinct_child(cards, pattern.c_str());
+    if (auto problem = card_repeats_against(card, earlier); !problem.empty()) out[pattern] = problem;
+    earlier[pattern] = card;
+  }
+  return out;
+}
+
+util::Expected<nlohmann::json> recheck_repeats(StageWork& work, nlohmann::json cards, const RepeatRound& round) {
+  const auto repeats = card_repeats(cards);
   if (repeats.empty()) return cards;
   std::vector<NamedRequest> requests;
   std::vector<std::string> asked;
@@ -105,12 +124,12 @@ util::Expected<nlohmann::json> recheck_repeats(StageWork& work, nlohmann::json c
     std::map<std::string, nlohmann::json> others;
     for (const auto& other : vocabulary::patterns())
       if (other != pattern) others[other] = cards[other];
-    requests.push_back(ask_again(pattern, cards[pattern], repeat->second, others));
+    requests.push_back(round.ask_again(pattern, repeat->second, others));
     asked.push_back(pattern);
   }
   auto answers = work.ask(requests);
   if (!answers) return answers.error();
-  for (std::size_t i = 0; i < asked.size(); ++i) cards[asked[i]] = std::move((*answers)[i]);
+  for (std::size_t i = 0; i < asked.size(); ++i) cards[asked[i]] = round.card_of(asked[i], (*answers)[i]);
   return cards;
 }
 

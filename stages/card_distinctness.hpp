@@ -15,11 +15,12 @@
 // (lib/util/tfidf.hpp: cosine of TF-IDF vectors of content words), so that
 // a paraphrase counts as a repeat as an identical text does. Each function
 // returns the problems in words for a re-ask, empty when there are none.
-// Not wired into stage 5 yet: the fake model's free text (three to seven
-// words from a small pool) puts two unrelated steps or questions of a run at
-// 0.6 or more in more than one run in ten (the highest pair of 200 simulated
-// runs: median 0.53, 90th percentile 0.67), which would add re-asks to the
-// offline runs and the tests that count their requests.
+// Stage 5 uses them: the plan's concepts as a style check of the plan
+// request, the cards' texts after the five are answered (card_repeats).
+// The fake model's free text keeps unrelated texts of a run below the
+// threshold (tests/fake_server/schema_generator.cpp; over 200 simulated
+// runs the most similar pair of cards' texts: median 0.26, highest 0.52,
+// test_stages_card_distinctness.cpp), so offline runs pay no re-asks for it.
 namespace pipeline::stages {
 
 // Two texts of a run at or above this similarity are repeats. The IDF is counted over the texts compared, so words
@@ -39,17 +40,33 @@ std::string plan_concept_repeats(const nlohmann::json& plan);
 // card_checks.hpp's repeats_against, which names them already.
 std::string paraphrase_repeats(const nlohmann::json& card, const std::map<std::string, nlohmann::json>& others);
 
-// The request that asks the card of `pattern` again: `card` is its answer
-// now, `problem` what it repeats, `others` the other four cards as they are.
-using RepeatRequest = std::function<NamedRequest(const std::string& pattern, const nlohmann::json& card,
-                                                 const std::string& problem,
-                                                 const std::map<std::string, nlohmann::json>& others)>;
+// What `card` repeats of the `others` (cards by pattern), exact copies
+// (card_checks.hpp's repeats_against) and paraphrases alike, with the advice
+// to make its own; empty when it repeats nothing.
+std::string card_repeats_against(const nlohmann::json& card, const std::map<std::string, nlohmann::json>& others);
 
-// The five cards checked again after the re-ask round (card_checks.hpp's cross_card_repeats):
-// two cards asked again at once may now repeat each other. Each card that
-// still repeats another is asked once more, against the cards as they are
-// now, and its answer kept; what it still repeats after that request's own
-// re-asks is kept as a warning of that part. No third round.
-util::Expected<nlohmann::json> recheck_repeats(StageWork& work, nlohmann::json cards, const RepeatRequest& ask_again);
+// The five cards (an object by pattern) read in pattern order: each card that
+// repeats an earlier one, exactly or in other words, with what it repeats.
+// The earlier card of a pair is kept; the later one is the one to ask again.
+std::map<std::string, std::string> card_repeats(const nlohmann::json& cards);
+
+// How one round asks cards again: the request for the card of `pattern`,
+// given what it repeats and the other four cards as they are, and the whole
+// card made from that request's answer.
+struct RepeatRound {
+  std::function<NamedRequest(const std::string& pattern, const std::string& problem,
+                             const std::map<std::string, nlohmann::json>& others)>
+      ask_again;
+  std::function<nlohmann::json(const std::string& pattern, const nlohmann::json& answer)> card_of;
+};
+
+// One round over the five cards (card_repeats): each card that repeats an
+// earlier one is asked again, all of them at once, and its new card kept;
+// without a repeat, no request. Stage 5 runs it twice: after the five cards,
+// and once more after that round, as two cards asked again at once may now
+// repeat each other. What a card still repeats after its request's own
+// re-asks is kept as a warning of that part (the request's style check);
+// there is no third round.
+util::Expected<nlohmann::json> recheck_repeats(StageWork& work, nlohmann::json cards, const RepeatRound& round);
 
 }  // namespace pipeline::stages

@@ -1,5 +1,9 @@
 #include "stages/contextualize_stage.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "stages/brand_facts.hpp"
 #include "stages/card_checks.hpp"
 #include "stages/markdown.hpp"
@@ -117,7 +121,9 @@ nlohmann::json make_contextualize_answer_schema() {
                                          {"why_this_brand", string("Why this brand, rather than any other, should do it")},
                                          {"scorecard", scorecard_schema()},
                                      }),
-                                     3, 3, "The three strongest brand-specific directions, strongest first")},
+                                     3, 3,
+                                     "The three strongest brand-specific directions, each on a different pattern: "
+                                     "those pattern_fit scores highest. The program lists them by that score")},
       {"claims", object({
                      {"can_make", array(object({
                                             {"claim", string("A claim the brand can put on pack or in selling", 200)},
@@ -175,6 +181,10 @@ nlohmann::json make_contextualize_schema() {
   nlohmann::json schema = make_contextualize_answer_schema();
   schema["properties"]["brand_facts"] = brand_facts_schema();
   schema["required"].push_back("brand_facts");
+  auto& direction = schema["properties"]["strongest_directions"]["items"];
+  direction["properties"]["fit_flag"] = schema::nullable_string(
+      "Written by the program: a pattern no direction takes that pattern_fit scores higher than this one's; null when none");
+  direction["required"].push_back("fit_flag");
   return schema;
 }
 
@@ -268,6 +278,7 @@ std::string contextualize_markdown(const ContextualizeStage& stage, const nlohma
     out += md::heading(3, std::to_string(++rank) + ". " + md::text(direction, "direction"));
     out += md::paragraph("*" + vocabulary::pattern_label(md::text(direction, "pattern")) + "*, " +
                          md::text(direction, "mechanism_id") + ": " + md::text(direction, "why_this_brand"));
+    if (!md::text(direction, "fit_flag").empty()) out += md::field("Check the fit", md::text(direction, "fit_flag"));
     const auto& card = md::child(direction, "scorecard");
     const auto& velocity = md::child(card, "velocity");
     const auto& margin = md::child(card, "margin");
@@ -343,6 +354,56 @@ std::string directions_feasibility_problems(const nlohmann::json& answer, const 
   return problems;
 }
 
+// Two strongest directions on one pattern (contract): the three are three
+// different patterns.
+std::string direction_pattern_problems(const nlohmann::json& answer) {
+  std::string problems;
+  const auto& directions = md::child(answer, "strongest_directions");
+  for (std::size_t i = 0; i < directions.size(); ++i) {
+    for (std::size_t j = i + 1; j < directions.size(); ++j) {
+      const std::string pattern = md::text(directions[i], "pattern");
+      if (pattern.empty() || pattern != md::text(directions[j], "pattern")) continue;
+      add_problem(problems, fmt::format("$.strongest_directions: directions {} and {} are both on the {} pattern; give each "
+                                        "direction a pattern of its own, among those pattern_fit scores highest",
+                                        i + 1, j + 1, pattern));
+    }
+  }
+  return problems;
+}
+
+int fit_score(const nlohmann::json& output, const std::string& pattern) {
+  const auto& score = md::child(md::child(md::child(output, "pattern_fit"), pattern), "fit_score");
+  return score.is_number_integer() ? score.get<int>() : 0;
+}
+
+// The directions consistent with pattern_fit, by code rather than a re-ask:
+// listed by their pattern's fit score, highest first (the model's order
+// among equal scores); a direction whose pattern scores lower than a pattern
+// no direction takes is kept and flagged in `fit_flag`, as the score and the
+// choice are both the model's judgement and the reader weighs them.
+nlohmann::json with_directions_by_fit(nlohmann::json output) {
+  auto& directions = output["strongest_directions"];
+  if (!directions.is_array()) return output;
+  std::stable_sort(directions.begin(), directions.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
+    return fit_score(output, md::text(a, "pattern")) > fit_score(output, md::text(b, "pattern"));
+  });
+  // The best-fitting pattern that no direction takes.
+  std::string left_out;
+  for (const auto& pattern : vocabulary::patterns()) {
+    const bool taken = std::any_of(directions.begin(), directions.end(),
+                                   [&](const nlohmann::json& direction) { return md::text(direction, "pattern") == pattern; });
+    if (!taken && (left_out.empty() || fit_score(output, pattern) > fit_score(output, left_out))) left_out = pattern;
+  }
+  for (auto& direction : directions) {
+    const std::string pattern = md::text(direction, "pattern");
+    direction["fit_flag"] = nullptr;
+    if (left_out.empty() || fit_score(output, pattern) >= fit_score(output, left_out)) continue;
+    direction["fit_flag"] = fmt::format("pattern_fit scores its pattern, {}, {} of 5, below {} ({} of 5), which no direction takes",
+                                        pattern, fit_score(output, pattern), left_out, fit_score(output, left_out));
+  }
+  return output;
+}
+
 // The launch limits the profile states replace the model's: a stated fact
 // is not asked, and the basis says which came from where.
 nlohmann::json with_stated_limits(nlohmann::json output, const brand::LaunchLimits& stated) {
@@ -384,9 +445,10 @@ util::Expected<nlohmann::json> ContextualizeStage::produce(StageWork& work) cons
   static const nlohmann::json answer_schema = with_shared_definitions(make_contextualize_answer_schema());
   request->schema = limit_mechanism_refs(answer_schema, found_mechanism_ids(work.context()));
   add_check(*request, [facts](const nlohmann::json& answer) { return directions_feasibility_problems(answer, facts); }, true);
+  add_check(*request, direction_pattern_problems, false);
   auto answers = work.ask({NamedRequest{"answer", std::move(*request)}});
   if (!answers) return answers.error();
-  nlohmann::json output = with_stated_limits(std::move(answers->front()), facts.launch_limits);
+  nlohmann::json output = with_directions_by_fit(with_stated_limits(std::move(answers->front()), facts.launch_limits));
   output["brand_facts"] = facts_json(facts);
   return output;
 }

@@ -9,6 +9,7 @@
 #include "stages/brand_facts.hpp"
 #include "stages/card_assembly.hpp"
 #include "stages/card_checks.hpp"
+#include "stages/card_distinctness.hpp"
 #include "stages/card_figures.hpp"
 #include "stages/card_schema.hpp"
 #include "stages/markdown.hpp"
@@ -320,13 +321,14 @@ std::string card_style_problems(const nlohmann::json& card, const CardRules& rul
 
 
 // The same card asked again after the check across the five cards found
-// that it repeats another: the first answer and what it repeats are added to
-// the conversation, and the new answer, made whole, must not repeat the
-// other four.
-NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& card, const std::string& problem,
-                            const std::map<std::string, nlohmann::json>& others,
+// that it repeats another (card_repeats): its last answer and what it
+// repeats are added to its first request's conversation, and the new
+// answer, made whole, must not repeat the other four, exactly or in other
+// words. `part` names it ("card-<pattern>-again", "...-again-2").
+NamedRequest repeat_request(const NamedRequest& first, const std::string& part, const nlohmann::json& card,
+                            const std::string& problem, const std::map<std::string, nlohmann::json>& others,
                             std::function<nlohmann::json(const nlohmann::json&)> assemble) {
-  NamedRequest again{first.part + "-again", first.request};
+  NamedRequest again{part, first.request};
   const nlohmann::json answer = {{"plan", nullptr}, {"card", card}};
   again.request.messages.push_back({"assistant", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
   again.request.messages.push_back(
@@ -334,7 +336,7 @@ NamedRequest repeat_request(const NamedRequest& first, const nlohmann::json& car
                    " Write this card again with next steps, buyer questions and figures that belong to its own product "
                    "and no other card. Answer with the JSON object only: the whole card in `card`, and `plan` null."});
   add_check(again.request, in_member("card", [others, assemble](const nlohmann::json& redone) {
-              return repeats_against(assemble(redone), others);
+              return card_repeats_against(assemble(redone), others);
             }), true);
   return again;
 }
@@ -379,6 +381,7 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   add_check(*plan_request, in_member("plan", [facts](const nlohmann::json& plan) {
               std::string problems = anchors_problems(plan, facts);
               add_problem(problems, plan_feasibility_problems(plan, facts));
+              add_problem(problems, plan_concept_repeats(plan));
               return problems;
             }), true);
   // The plan's conversation, which every card request continues.
@@ -446,25 +449,23 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
     output[patterns[i]] = assembler(patterns[i])(answers[patterns[i]]);
   }
 
-  // One check across the five: a card that repeats an earlier one is asked again.
-  const auto repeats = cross_card_repeats(output);
-  if (repeats.empty()) return output;
-  std::vector<NamedRequest> again;
-  std::vector<std::string> again_patterns;
-  for (size_t i = 0; i < patterns.size(); ++i) {
-    auto repeat = repeats.find(patterns[i]);
-    if (repeat == repeats.end()) continue;
-    std::map<std::string, nlohmann::json> others;
-    for (const auto& other : patterns)
-      if (other != patterns[i]) others[other] = output[other];
-    again.push_back(repeat_request(requests[i], answers[patterns[i]], repeat->second, others, assembler(patterns[i])));
-    again_patterns.push_back(patterns[i]);
-  }
-  auto redone = work.ask(again);
-  if (!redone) return redone.error();
-  for (size_t i = 0; i < again_patterns.size(); ++i)
-    output[again_patterns[i]] = assembler(again_patterns[i])(md::child((*redone)[i], "card"));
-  return output;
+  // One check across the five: a card that repeats an earlier one, exactly
+  // or in other words, is asked again; then the five once more (no third round).
+  const auto round = [&](const std::string& suffix) {
+    return RepeatRound{[&, suffix](const std::string& pattern, const std::string& problem,
+                                   const std::map<std::string, nlohmann::json>& others) {
+                         const auto at = std::find(patterns.begin(), patterns.end(), pattern) - patterns.begin();
+                         return repeat_request(requests[at], requests[at].part + suffix, answers[pattern], problem,
+                                               others, assembler(pattern));
+                       },
+                       [&](const std::string& pattern, const nlohmann::json& answer) {
+                         answers[pattern] = md::child(answer, "card");
+                         return assembler(pattern)(answers[pattern]);
+                       }};
+  };
+  auto once = recheck_repeats(work, std::move(output), round("-again"));
+  if (!once) return once.error();
+  return recheck_repeats(work, std::move(*once), round("-again-2"));
 }
 
 std::vector<RenderedFile> OpportunitiesStage::render(const nlohmann::json& output) const {

@@ -1,10 +1,15 @@
 #include "stages/signals_stage.hpp"
 
+#include <algorithm>
+
 #include "stages/markdown.hpp"
+#include "stages/mechanism_refs.hpp"
 #include "stages/prompt_inputs.hpp"
 #include "stages/schema_builder.hpp"
 #include "stages/stage_files.hpp"
 #include "stages/stage_params.hpp"
+#include "stages/stage_request.hpp"
+#include "stages/stage_work.hpp"
 #include "stages/vocabulary.hpp"
 
 namespace pipeline::stages {
@@ -17,10 +22,12 @@ const std::vector<std::string>& momentum_levels() {
   return values;
 }
 
-nlohmann::json make_signals_schema() {
+nlohmann::json ten_type_schema() { return schema::enumeration(vocabulary::ten_types(), "One of Doblin's Ten Types of Innovation"); }
+
+nlohmann::json anatomy_schema() {
   using namespace schema;
-  const auto ten_type = enumeration(vocabulary::ten_types(), "One of Doblin's Ten Types of Innovation");
-  const auto anatomy = object({
+  const auto ten_type = ten_type_schema();
+  return object({
       {"mechanism_id", enumeration(vocabulary::mechanism_ids(), "The stage 1 mechanism this classifies")},
       {"classification_rationale",
        string("What the example actually changed, and which of the ten types that makes it (primary, then others)")},
@@ -32,6 +39,12 @@ nlohmann::json make_signals_schema() {
                                     "low: one type; medium: two or three adjacent types; high: four or more types "
                                     "spanning categories")},
   });
+}
+
+nlohmann::json make_signals_schema() {
+  using namespace schema;
+  const auto ten_type = ten_type_schema();
+  const auto anatomy = anatomy_schema();
   const auto signal = object({
       {"name", string("A short name for the trend or signal", 100)},
       {"description", string("What is shifting, for whom, and in which direction")},
@@ -49,6 +62,50 @@ nlohmann::json make_signals_schema() {
                       }, "The innovation as a whole")},
       {"signals", array(signal, 2, 6, "The wider trends and signals the innovation rides on")},
   });
+}
+
+// What the model answers: the output's schema with one anatomy per stage 1
+// mechanism as an object under its id, so that no mechanism is classified
+// twice or left out by construction; the program writes each mechanism_id
+// (signals_output).
+nlohmann::json signals_answer_schema(const std::vector<std::string>& ids) {
+  nlohmann::json anatomy = anatomy_schema();
+  anatomy["properties"].erase("mechanism_id");
+  anatomy["required"].erase(std::remove(anatomy["required"].begin(), anatomy["required"].end(), "mechanism_id"),
+                            anatomy["required"].end());
+  nlohmann::json anatomies = schema::object({}, "One classification per stage 1 mechanism, under its id");
+  for (const auto& id : ids) {
+    anatomies["properties"][id] = anatomy;
+    anatomies["required"].push_back(id);
+  }
+  nlohmann::json answer = make_signals_schema();
+  answer["properties"]["anatomies"] = std::move(anatomies);
+  return answer;
+}
+
+// The output from the answer: the anatomies as a list in stage 1's order,
+// each with its mechanism_id; and each signal naming a mechanism once (a
+// mechanism named twice is named once, in its first place).
+nlohmann::json signals_output(nlohmann::json answer, const std::vector<std::string>& ids) {
+  nlohmann::json anatomies = nlohmann::json::array();
+  const auto& answered = md::child(answer, "anatomies");
+  for (const auto& id : ids) {
+    nlohmann::json anatomy = md::child(answered, id);
+    if (!anatomy.is_object()) continue;
+    anatomy["mechanism_id"] = id;
+    anatomies.push_back(std::move(anatomy));
+  }
+  answer["anatomies"] = std::move(anatomies);
+  if (answer.contains("signals") && answer["signals"].is_array()) {
+    for (auto& signal : answer["signals"]) {
+      if (!signal.is_object() || !signal.contains("mechanism_ids") || !signal["mechanism_ids"].is_array()) continue;
+      nlohmann::json once = nlohmann::json::array();
+      for (const auto& id : signal["mechanism_ids"])
+        if (std::find(once.begin(), once.end(), id) == once.end()) once.push_back(id);
+      signal["mechanism_ids"] = std::move(once);
+    }
+  }
+  return answer;
 }
 
 std::string type_with_category(const std::string& type) {
@@ -107,6 +164,19 @@ const nlohmann::json& SignalsStage::schema() const {
 
 std::map<std::string, std::string> SignalsStage::prompt_variables(const StageContext& context) const {
   return standard_variables(*this, context);
+}
+
+util::Expected<nlohmann::json> SignalsStage::produce(StageWork& work) const {
+  auto prompt = work.prompt(std::string(name()));
+  if (!prompt) return prompt.error();
+  auto request = build_request(*this, *prompt, work.context(), work.params(), work.run_model());
+  if (!request) return request.error();
+  const std::vector<std::string> found = found_mechanism_ids(work.context());
+  const std::vector<std::string>& ids = found.empty() ? vocabulary::mechanism_ids() : found;
+  request->schema = limit_mechanism_refs(signals_answer_schema(ids), found);
+  auto answers = work.ask({NamedRequest{"answer", std::move(*request)}});
+  if (!answers) return answers.error();
+  return signals_output(std::move(answers->front()), ids);
 }
 
 std::vector<RenderedFile> SignalsStage::render(const nlohmann::json& output) const {

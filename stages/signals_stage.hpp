@@ -18,6 +18,10 @@ class SignalsStage final : public Stage {
   const nlohmann::json& schema() const override;
   std::map<std::string, std::string> prompt_variables(const StageContext& context) const override;
   std::vector<RenderedFile> render(const nlohmann::json& output) const override;
+  // One request, whose answer classifies each stage 1 mechanism once, under
+  // its id (an object, not a list); the program makes the list of the output,
+  // in stage 1's order, and names each mechanism once in each signal.
+  util::Expected<nlohmann::json> produce(StageWork& work) const override;
 };
 
 }  // namespace pipeline::stages

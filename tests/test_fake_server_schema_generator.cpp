@@ -131,7 +131,7 @@ TEST_CASE("without the rules in words, answers to the structural stage schemas b
   CHECK(broken > 0);
 }
 
-TEST_CASE("free text takes about half its words from the names a schema suggests, without hype words") {
+TEST_CASE("free text takes about one word in five from the names a schema suggests, without hype words") {
   // A suggested string as stages::schema::suggested_string writes it: the profile's names beside a free string.
   const nlohmann::json suggested = {
       {"anyOf", nlohmann::json::array({{{"type", "string"}, {"enum", {"Hollowmere skyr pots", "Better butter"}}},
@@ -154,8 +154,8 @@ TEST_CASE("free text takes about half its words from the names a schema suggests
       start = end + 1;
     }
   }
-  CHECK(from_brand > total / 3);
-  CHECK(from_brand < 2 * total / 3);
+  CHECK(from_brand > total / 10);
+  CHECK(from_brand < 3 * total / 10);
   // Without suggestions the words are the fake's own.
   const nlohmann::json plain = {{"type", "object"}, {"properties", {{"story", {{"type", "string"}, {"minLength", 400}}}}}};
   const std::string story = generate_from_schema(plain, 1)["story"];
@@ -222,4 +222,30 @@ TEST_CASE("the request hint follows a conversation to its last request and keeps
   const nlohmann::json first = nlohmann::json::array({{{"role", "user"}, {"content", "shared"}},
                                                       {{"role", "user"}, {"content", "Your previous answer was not usable"}}});
   CHECK(pipeline::testing::request_hint(first) == "Your previous answer was not usable");
+}
+
+TEST_CASE("sibling items of an array take different enumerated values while the enumeration has some left") {
+  const nlohmann::json pattern = {{"type", "string"}, {"enum", {"alpha", "beta", "gamma", "delta", "epsilon"}}};
+  const nlohmann::json schema = {
+      {"type", "object"},
+      {"$defs", {{"level", {{"type", "string"}, {"enum", {"low", "high"}}}}}},
+      {"properties",
+       {{"directions", {{"type", "array"}, {"minItems", 3}, {"maxItems", 3},
+                        {"items", {{"type", "object"}, {"properties", {{"pattern", pattern}, {"level", {{"$ref", "#/$defs/level"}}}}}}}}},
+        {"tags", {{"type", "array"}, {"minItems", 5}, {"maxItems", 5}, {"items", pattern}}}}}};
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    CAPTURE(seed);
+    const auto document = generate_from_schema(schema, seed);
+    REQUIRE(validate_json(schema, document).empty());
+    std::set<std::string> patterns, tags, levels;
+    for (const auto& direction : document["directions"]) {
+      patterns.insert(direction["pattern"].get<std::string>());
+      levels.insert(direction["level"].get<std::string>());
+    }
+    for (const auto& tag : document["tags"]) tags.insert(tag.get<std::string>());
+    CHECK(patterns.size() == 3);
+    CHECK(tags.size() == 5);
+    // Two levels for three items: both are used, one of them twice.
+    CHECK(levels.size() == 2);
+  }
 }

@@ -6,6 +6,7 @@
 #include "stages/stage_params.hpp"
 #include "stages/stage_request.hpp"
 #include "stages/vocabulary.hpp"
+#include "tests/fake_server/fake_llm_server.hpp"
 #include "tests/support/memory_stage_work.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
@@ -146,6 +147,7 @@ namespace {
 nlohmann::json contextualize_answer() {
   nlohmann::json answer = sample_output(4);
   answer.erase("brand_facts");
+  for (auto& direction : answer["strongest_directions"]) direction.erase("fit_flag");
   return answer;
 }
 
@@ -214,5 +216,72 @@ TEST_CASE("stage 4's markdown lists the brand facts, stated or inferred, and the
                                "- Current prices: none stated (inferred: no current prices",
                                "- Largest investment in one launch: 2000000", "- Longest time to launch: 18 months"}) {
     CHECK_MESSAGE(markdown.find(expected) != std::string::npos, expected);
+  }
+}
+
+TEST_CASE("stage 4's three directions are three patterns: two on one pattern break the contract") {
+  testing::MemoryStageWork work(sample_context(4), k_contextualize_stage.default_params());
+  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return contextualize_answer(); });
+  REQUIRE(k_contextualize_stage.produce(work));
+  const auto request = work.requests().at(0).request;
+  REQUIRE(request.check);
+  CHECK(request.check(contextualize_answer()).empty());
+  auto twice = contextualize_answer();
+  twice["strongest_directions"][2]["pattern"] = "convenience";
+  CHECK(request.check(twice).find("directions 1 and 3 are both on the convenience pattern") != std::string::npos);
+  // Answered so after the re-asks, the stage fails.
+  testing::MemoryStageWork stuck(sample_context(4), k_contextualize_stage.default_params());
+  stuck.set_answer([&](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return twice; });
+  auto failed = k_contextualize_stage.produce(stuck);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error().message.find("both on the convenience pattern") != std::string::npos);
+}
+
+TEST_CASE("stage 4 lists its directions by fit score and flags one whose pattern fits worse than one left out") {
+  // The model's order: better-for-you (fit 4), convenience (5), occasion expansion (4).
+  auto answer = contextualize_answer();
+  std::swap(answer["strongest_directions"][0], answer["strongest_directions"][1]);
+  const auto produced = [](const nlohmann::json& given) {
+    testing::MemoryStageWork work(sample_context(4), k_contextualize_stage.default_params());
+    work.set_answer([given](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return given; });
+    return k_contextualize_stage.produce(work);
+  };
+  const auto patterns_of = [](const nlohmann::json& output) {
+    std::vector<std::string> patterns;
+    for (const auto& direction : output["strongest_directions"]) patterns.push_back(direction["pattern"]);
+    return patterns;
+  };
+  auto output = produced(answer);
+  REQUIRE(output);
+  // Highest fit first; the two of fit 4 keep the model's order.
+  CHECK(patterns_of(*output) == std::vector<std::string>{"convenience", "better_for_you", "occasion_expansion"});
+  for (const auto& direction : (*output)["strongest_directions"]) CHECK(direction["fit_flag"].is_null());
+  CHECK(validate_json(k_contextualize_stage.schema(), *output).empty());
+
+  // Premiumisation, which no direction takes, now scores 5: the two directions of fit 4 are flagged, not asked again.
+  answer["pattern_fit"]["premiumisation"]["fit_score"] = 5;
+  auto flagged = produced(answer);
+  REQUIRE(flagged);
+  const auto& directions = (*flagged)["strongest_directions"];
+  CHECK(directions[0]["fit_flag"].is_null());
+  CHECK(directions[1]["fit_flag"] ==
+        "pattern_fit scores its pattern, better_for_you, 4 of 5, below premiumisation (5 of 5), which no direction takes");
+  CHECK(directions[2]["fit_flag"].get<std::string>().find("occasion_expansion, 4 of 5") != std::string::npos);
+  CHECK(validate_json(k_contextualize_stage.schema(), *flagged).empty());
+  const std::string markdown = testing::rendered_file(k_contextualize_stage.render(*flagged), "stages/04-contextualize.md");
+  CHECK(markdown.find("**Check the fit:** pattern_fit scores its pattern, better_for_you, 4 of 5") != std::string::npos);
+}
+
+TEST_CASE("the fake model's stage 4 answers take three different patterns") {
+  testing::MemoryStageWork work(sample_context(4), k_contextualize_stage.default_params());
+  auto output = k_contextualize_stage.produce(work);
+  REQUIRE(output);
+  CHECK(validate_json(k_contextualize_stage.schema(), *output).empty());
+  const auto request = work.requests().at(0).request;
+
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    CAPTURE(seed);
+    const auto answer = testing::generate_from_schema(*request.schema, seed);
+    CHECK(request.check(answer).empty());
   }
 }

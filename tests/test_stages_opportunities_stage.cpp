@@ -577,3 +577,67 @@ TEST_CASE("card style checks flag infeasible wording and vague words; plan check
   direct["convenience"]["concept"] = "A weekly subscription box of rolls";
   CHECK(plan.style_check(as_plan(direct)).find("the convenience concept speaks of a subscription") != std::string::npos);
 }
+
+TEST_CASE("a card whose next step paraphrases another card's is asked again alone; the five are checked again after") {
+  // The convenience card's retailer test, reworded onto the format migration card.
+  const std::string theirs = sample_output(5)["convenience"]["next_steps"]["retailer_test"]["action"];
+  const auto paraphrasing = [&](const std::string& pattern) {
+    auto card = sample_card_answer(pattern);
+    card["next_steps"]["retailer_test"]["action"] = "Over the same weeks and stores: " + theirs;
+    return as_card(card);
+  };
+  testing::MemoryStageWork work(sample_context(5), k_opportunities_stage.default_params());
+  work.set_answer([&](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
+    if (request.part == "card-format-migration") return paraphrasing("format_migration");
+    return sample_answer(request);
+  });
+  auto output = k_opportunities_stage.produce(work);
+  REQUIRE(output);
+  CHECK(*output == sample_output(5));
+  const auto asks = work.asks();
+  // The plan, the first card, the other four, the one card again; checked again, the five repeat
+  // nothing: no further request.
+  REQUIRE(asks.size() == 4);
+  REQUIRE(asks[3].size() == 1);
+  CHECK(asks[3][0].part == "card-format-migration-again");
+  CHECK(asks[3][0].request.messages.back().content.find("repeats in other words the convenience card's") !=
+        std::string::npos);
+  REQUIRE(asks[3][0].request.style_check);
+  CHECK(asks[3][0].request.style_check(paraphrasing("format_migration")).find("repeats in other words") !=
+        std::string::npos);
+
+  // An answer that still paraphrases it is asked once more, against the cards as they are; what that
+  // answer still repeats is its request's style problem (a warning once the re-asks are spent), and
+  // there is no third round.
+  testing::MemoryStageWork stubborn(sample_context(5), k_opportunities_stage.default_params());
+  stubborn.set_answer([&](const stages::NamedRequest& request) -> util::Expected<nlohmann::json> {
+    if (request.part.rfind("card-format-migration", 0) == 0) return paraphrasing("format_migration");
+    return sample_answer(request);
+  });
+  auto kept = k_opportunities_stage.produce(stubborn);
+  REQUIRE(kept);
+  const auto rounds = stubborn.asks();
+  REQUIRE(rounds.size() == 5);
+  REQUIRE(rounds[4].size() == 1);
+  CHECK(rounds[4][0].part == "card-format-migration-again-2");
+  const auto& messages = rounds[4][0].request.messages;
+  CHECK(nlohmann::json::parse(messages.at(messages.size() - 2).content)["card"] == paraphrasing("format_migration")["card"]);
+  CHECK(rounds[4][0].request.style_check(paraphrasing("format_migration")).find("the convenience card's") !=
+        std::string::npos);
+  CHECK((*kept)["format_migration"]["next_steps"]["retailer_test"]["action"] ==
+        paraphrasing("format_migration")["card"]["next_steps"]["retailer_test"]["action"]);
+}
+
+TEST_CASE("plan concepts that say the same in other words are a style problem of the plan, not its contract") {
+  const auto asks = sample_asks();
+  const auto& plan_request = asks.at(0).at(0).request;
+  REQUIRE(plan_request.style_check);
+  CHECK(plan_request.style_check(as_plan(sample_plan())).empty());
+  auto reworded = sample_plan();
+  for (const char* key : {"concept", "shopper", "occasion"})
+    reworded["occasion_expansion"][key] = reworded["convenience"][key].get<std::string>() + ", reworded";
+  const std::string problems = plan_request.style_check(as_plan(reworded));
+  CHECK(problems.find("the convenience and occasion_expansion concepts say much the same in other words") !=
+        std::string::npos);
+  CHECK(plan_request.check(as_plan(reworded)).empty());
+}

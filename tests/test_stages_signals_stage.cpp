@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/signals_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_request.hpp"
+#include "tests/support/memory_stage_work.hpp"
 #include "tests/support/schema_checks.hpp"
 #include "tests/support/stage_samples.hpp"
 
@@ -91,5 +94,86 @@ TEST_CASE("signals renders the anatomy table, the combination and the signals") 
                                "Six types across all three categories", "Commuters return to offices on fixed days",
                                "**Momentum:** Mainstream", "**Mechanisms:** M1, M3"}) {
     CHECK_MESSAGE(markdown.find(expected) != std::string::npos, expected);
+  }
+}
+
+namespace {
+
+// The sample stage 2 output as the model answers it: each anatomy under its mechanism's id, without the id inside.
+nlohmann::json signals_answer() {
+  nlohmann::json answer = sample_output(2);
+  nlohmann::json anatomies = nlohmann::json::object();
+  for (auto anatomy : answer["anatomies"]) {
+    const std::string id = anatomy["mechanism_id"];
+    anatomy.erase("mechanism_id");
+    anatomies[id] = anatomy;
+  }
+  answer["anatomies"] = anatomies;
+  return answer;
+}
+
+// The request stage 2 sends for the sample context, and the output it makes of `answer`.
+std::pair<llm::ChatRequest, util::Expected<nlohmann::json>> signals_asked(const nlohmann::json& answer) {
+  testing::MemoryStageWork work(sample_context(2), k_signals_stage.default_params());
+  work.set_answer([answer](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return answer; });
+  auto output = k_signals_stage.produce(work);
+  return {work.requests().at(0).request, std::move(output)};
+}
+
+}  // namespace
+
+TEST_CASE("stage 2 classifies each stage 1 mechanism once: one anatomy under each id, listed in stage 1's order") {
+  auto [request, output] = signals_asked(signals_answer());
+  REQUIRE(output);
+  CHECK(*output == sample_output(2));
+  REQUIRE(request.schema);
+  const auto& anatomies = request.schema->at("properties").at("anatomies");
+  CHECK(anatomies.at("type") == "object");
+  CHECK(anatomies.at("required") == nlohmann::json({"M1", "M2", "M3"}));
+  CHECK(anatomies.at("additionalProperties") == false);
+  CHECK_FALSE(anatomies.at("properties").at("M2").at("properties").contains("mechanism_id"));
+  CHECK(validate_json(*request.schema, signals_answer()).empty());
+
+  // A mechanism left out, or one classified under an id stage 1 did not find, breaks the answer's contract.
+  auto missing = signals_answer();
+  missing["anatomies"].erase("M2");
+  CHECK_FALSE(llm::contract_violations(*request.schema, missing).empty());
+  auto unknown = signals_answer();
+  unknown["anatomies"]["M4"] = unknown["anatomies"]["M1"];
+  CHECK_FALSE(llm::contract_violations(*request.schema, unknown).empty());
+
+  // Stage 1 found two: two anatomies are asked for.
+  auto context = sample_context(2);
+  context.outputs[1]["mechanisms"].erase(2);
+  testing::MemoryStageWork two(context, k_signals_stage.default_params());
+  auto made = k_signals_stage.produce(two);
+  REQUIRE(made);
+  CHECK(two.requests().at(0).request.schema->at("properties").at("anatomies").at("required") == nlohmann::json({"M1", "M2"}));
+  REQUIRE((*made)["anatomies"].size() == 2);
+  CHECK((*made)["anatomies"][0]["mechanism_id"] == "M1");
+  CHECK((*made)["anatomies"][1]["mechanism_id"] == "M2");
+  CHECK(validate_json(k_signals_stage.schema(), *made).empty());
+}
+
+TEST_CASE("a signal naming a mechanism twice names it once, in its first place") {
+  auto answer = signals_answer();
+  answer["signals"][0]["mechanism_ids"] = {"M2", "M1", "M2"};
+  auto [request, output] = signals_asked(answer);
+  REQUIRE(output);
+  CHECK((*output)["signals"][0]["mechanism_ids"] == nlohmann::json({"M2", "M1"}));
+  CHECK(validate_json(k_signals_stage.schema(), *output).empty());
+}
+
+TEST_CASE("the fake model's stage 2 answers name each mechanism once") {
+  testing::MemoryStageWork work(sample_context(2), k_signals_stage.default_params());
+  auto output = k_signals_stage.produce(work);
+  REQUIRE(output);
+  CHECK(validate_json(k_signals_stage.schema(), *output).empty());
+  std::vector<std::string> ids;
+  for (const auto& anatomy : (*output)["anatomies"]) ids.push_back(anatomy["mechanism_id"]);
+  CHECK(ids == std::vector<std::string>{"M1", "M2", "M3"});
+  for (const auto& signal : (*output)["signals"]) {
+    const auto named = signal["mechanism_ids"].get<std::vector<std::string>>();
+    CHECK(std::set<std::string>(named.begin(), named.end()).size() == named.size());
   }
 }

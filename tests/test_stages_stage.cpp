@@ -117,19 +117,19 @@ TEST_CASE("every stage names its own prompt first, and all its prompts are built
 }
 
 TEST_CASE("the default produce asks one request from the stage's own prompt, as part answer") {
-  const auto& signals = *stages::find_stage("signals");
-  testing::MemoryStageWork work(testing::sample_context(2), signals.default_params());
-  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return testing::sample_output(2); });
-  auto output = signals.produce(work);
+  const auto& lessons = *stages::find_stage("lessons");
+  testing::MemoryStageWork work(testing::sample_context(3), lessons.default_params());
+  work.set_answer([](const stages::NamedRequest&) -> util::Expected<nlohmann::json> { return testing::sample_output(3); });
+  auto output = lessons.produce(work);
   REQUIRE(output);
-  CHECK(*output == testing::sample_output(2));
+  CHECK(*output == testing::sample_output(3));
   const auto asks = work.asks();
   REQUIRE(asks.size() == 1);
   REQUIRE(asks[0].size() == 1);
   CHECK(asks[0][0].part == "answer");
-  auto expected = stages::build_request(signals, *prompts::load_prompt("signals"), testing::sample_context(2),
-                                        signals.default_params(), "run-model");
+  auto expected = stages::build_request(lessons, *prompts::load_prompt("lessons"), testing::sample_context(3),
+                                        lessons.default_params(), "run-model");
   REQUIRE(expected);
   CHECK(asks[0][0].request.messages.at(1).content == expected->messages.at(1).content);
-  CHECK(asks[0][0].request.schema_name == "signals");
+  CHECK(asks[0][0].request.schema_name == "lessons");
 }

@@ -202,7 +202,9 @@ TEST_CASE("compare --html: one self-contained page with the cards side by side, 
   CHECK(page.find("<script") == std::string::npos);
   CHECK(page.find("<img") == std::string::npos);
   CHECK(page.find("<h1>big") == std::string::npos);
-  CHECK(page.find("&lt;script&gt;") != std::string::npos);
+  // Whichever of the brand's marked-up lines the fake's cards extend, it shows escaped.
+  CHECK((page.find("&lt;script&gt;") != std::string::npos || page.find("&lt;/style&gt;&lt;h1&gt;") != std::string::npos ||
+         page.find("&lt;img src=x") != std::string::npos));
   CHECK(page.find("Mark &amp; &lt;b&gt;Co&lt;/b&gt;") != std::string::npos);
   // Nothing is fetched: no URL, no link, no external resource.
   CHECK(page.find("http:") == std::string::npos);

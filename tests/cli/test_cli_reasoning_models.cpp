@@ -143,7 +143,8 @@ TEST_CASE("the schema of every stage goes on the wire in its authored order: evi
   CHECK(sent_before(mechanism, "why_it_works", "structural_sentence"));
   CHECK(sent_before(by_name["mechanisms"]["properties"]["evidence"], "rationale", "strength"));
   REQUIRE(by_name.count("signals"));
-  const auto& anatomy = by_name["signals"]["properties"]["anatomies"]["items"];
+  // Stage 2 is asked one anatomy per mechanism, under its id.
+  const auto& anatomy = by_name["signals"]["properties"]["anatomies"]["properties"]["M1"];
   CHECK(sent_before(anatomy, "classification_rationale", "primary_type"));
   CHECK(sent_before(anatomy, "defensibility_rationale", "defensibility"));
   REQUIRE(by_name.count("lessons"));

@@ -230,6 +230,7 @@ const char* k_stage4 = R"json({
       "direction": "Morning Rolls lockers in Deutsche Bahn stations",
       "mechanism_id": "M1",
       "pattern": "convenience",
+      "fit_flag": null,
       "why_this_brand": "Acme already supplies station kiosks and has the best-known roll brand",
       "scorecard": {
         "velocity": {
@@ -250,6 +251,7 @@ const char* k_stage4 = R"json({
       "direction": "Preservative-free rolls baked to order",
       "mechanism_id": "M2",
       "pattern": "better_for_you",
+      "fit_flag": null,
       "why_this_brand": "Fits Acme's 2025 priority of cleaner labels",
       "scorecard": {
         "velocity": {
@@ -270,6 +272,7 @@ const char* k_stage4 = R"json({
       "direction": "Office breakfast crates",
       "mechanism_id": "M3",
       "pattern": "occasion_expansion",
+      "fit_flag": null,
       "why_this_brand": "Acme's B2B catering unit already serves 800 offices",
       "scorecard": {
         "velocity": {
