@@ -1,9 +1,11 @@
 #include "stages/card_distinctness.hpp"
 
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "lib/util/content_words.hpp"
 #include "lib/util/tfidf.hpp"
 #include "stages/card_checks.hpp"
 #include "stages/vocabulary.hpp"
@@ -39,6 +41,11 @@ std::vector<OwnText> own_texts(const nlohmann::json& card) {
   texts.push_back({"buyer question", distinct_text(distinct_child(questions, "versus_competitor"), "question")});
   texts.push_back({"buyer question", distinct_text(questions, "trade_terms")});
   return texts;
+}
+
+bool long_enough_to_compare(const std::string& text) {
+  const auto words = util::content_words(text);
+  return std::set<std::string>(words.begin(), words.end()).size() >= k_least_words_to_compare;
 }
 
 }  // namespace
@@ -87,6 +94,7 @@ std::string paraphrase_repeats(const nlohmann::json& card, const std::map<std::s
     // Only the card's own texts against another card's of the same kind, and no exact copy (named elsewhere).
     if (pair.first >= own_count || pair.second < own_count || kinds[pair.first] != kinds[pair.second]) continue;
     if (normalised_text(texts[pair.first]) == normalised_text(texts[pair.second])) continue;
+    if (!long_enough_to_compare(texts[pair.first]) || !long_enough_to_compare(texts[pair.second])) continue;
     add_problem(problems, fmt::format("the {} \"{}\" repeats in other words the {} card's \"{}\" (similarity {:.2f})",
                                       kinds[pair.first], texts[pair.first], owners[pair.second], texts[pair.second],
                                       pair.similarity));

@@ -31,6 +31,11 @@ namespace pipeline::stages {
 // content words; the tests hold both sides (test_stages_card_distinctness.cpp).
 inline constexpr double k_repeat_similarity = 0.6;
 
+// A next step or buyer question of fewer distinct content words than this
+// is too short to be judged by shared words (two of its three words are a
+// third of the sentence): only an exact repeat of it counts.
+inline constexpr std::size_t k_least_words_to_compare = 5;
+
 // Two planned concepts whose concept, shopper, occasion and format, read
 // together, are repeats of each other.
 std::string plan_concept_repeats(const nlohmann::json& plan);

@@ -89,6 +89,19 @@ TEST_CASE("paraphrase_repeats compares a question with questions and a step with
   CHECK(stages::paraphrase_repeats(card, {{"premiumisation", other}}).empty());
 }
 
+TEST_CASE("paraphrase_repeats leaves texts of fewer than five distinct content words to the exact check") {
+  // Three of four words shared: similar by the measure, but too short to tell a rewording from a coincidence.
+  json card = testing::sample_output(5).at("format_migration");
+  json other = testing::sample_output(5).at("convenience");
+  card["buyer_questions"]["trade_terms"] = "Tomato weekly weekly dairy";
+  other["buyer_questions"]["trade_terms"] = "Quinoa wholesaler blend weekly dairy weekly";
+  CHECK(stages::paraphrase_repeats(card, {{"convenience", other}}).empty());
+  // The same words in a sentence long enough are compared.
+  card["buyer_questions"]["trade_terms"] = "Will the weekly dairy order cover tomato relish promotion margin";
+  other["buyer_questions"]["trade_terms"] = "Does the weekly dairy order cover quinoa relish promotion margin";
+  CHECK(stages::paraphrase_repeats(card, {{"convenience", other}}).find("buyer question") != std::string::npos);
+}
+
 TEST_CASE("card_repeats reads the five in order: the later card of a pair, exact or reworded, is the one named") {
   const auto& sample = testing::sample_output(5);
   CHECK(stages::card_repeats(sample).empty());
