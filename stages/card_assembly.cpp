@@ -5,24 +5,13 @@
 
 #include "stages/card_figures.hpp"
 #include "stages/card_schema.hpp"
+#include "stages/markdown.hpp"
 
 namespace pipeline::stages {
 namespace {
 
-const nlohmann::json& field_of(const nlohmann::json& object, const char* key) {
-  static const nlohmann::json none;
-  if (!object.is_object()) return none;
-  const auto it = object.find(key);
-  return it == object.end() ? none : *it;
-}
-
-std::string text_of(const nlohmann::json& object, const char* key) {
-  const auto& value = field_of(object, key);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 double number_of(const nlohmann::json& object, const char* key) {
-  const auto& value = field_of(object, key);
+  const auto& value = markdown::member(object, key);
   return value.is_number() ? value.get<double>() : 0.0;
 }
 
@@ -32,8 +21,8 @@ double to_hundredths(double value) { return std::round(value * 100) / 100; }
 // The comparable as the card shows it: the profile's current price the
 // writer chose, or the writer's own estimate when the profile states none.
 nlohmann::json comparable_of(const nlohmann::json& answer, const BrandFacts& facts, double price, const std::string& pack) {
-  const auto& chosen = field_of(answer, "comparable");
-  nlohmann::json out = {{"product", text_of(chosen, "product")}, {"pack", nullptr}, {"price", 0.0},
+  const auto& chosen = markdown::member(answer, "comparable");
+  nlohmann::json out = {{"product", markdown::text(chosen, "product")}, {"pack", nullptr}, {"price", 0.0},
                         {"source", "estimate"}};
   const auto labels = comparable_labels(facts);
   bool found = false;
@@ -45,7 +34,7 @@ nlohmann::json comparable_of(const nlohmann::json& answer, const BrandFacts& fac
     break;
   }
   if (!found) {
-    if (!text_of(chosen, "pack").empty()) out["pack"] = text_of(chosen, "pack");
+    if (!markdown::text(chosen, "pack").empty()) out["pack"] = markdown::text(chosen, "pack");
     out["price"] = number_of(chosen, "price");
   }
   const auto comparison = compare_prices(price, pack, out["price"].get<double>(),
@@ -61,16 +50,16 @@ nlohmann::json assemble_card(const nlohmann::json& answer, const std::string& pa
                              const BrandFacts& facts, const brand::LaunchLimits& limits) {
   nlohmann::json card = answer.is_object() ? answer : nlohmann::json::object();
   card["pattern"] = pattern;
-  card["mechanism_id"] = text_of(planned, "mechanism_id");
-  const std::string format = text_of(planned, "format");
+  card["mechanism_id"] = markdown::text(planned, "mechanism_id");
+  const std::string format = markdown::text(planned, "format");
   card["format"] = format;
-  card["brand_anchor"] = field_of(planned, "brand_anchor");
+  card["brand_anchor"] = markdown::member(planned, "brand_anchor");
   if (!card["feasibility"].is_object()) card["feasibility"] = nlohmann::json::object();
-  card["feasibility"]["price_tier"] = text_of(planned, "price_tier");
+  card["feasibility"]["price_tier"] = markdown::text(planned, "price_tier");
 
   if (!card["retail"].is_object()) card["retail"] = nlohmann::json::object();
   nlohmann::json& retail = card["retail"];
-  const std::string currency = facts.currency.empty() ? text_of(retail, "currency") : facts.currency;
+  const std::string currency = facts.currency.empty() ? markdown::text(retail, "currency") : facts.currency;
   retail["currency"] = currency;
   retail["pack"] = format;
   const double price = number_of(retail, "price");

@@ -221,15 +221,4 @@ std::string repeats_against(const nlohmann::json& card, const std::map<std::stri
   return problems + ". Each card needs next steps, buyer questions and figures of its own product.";
 }
 
-std::map<std::string, std::string> cross_card_repeats(const nlohmann::json& cards) {
-  std::map<std::string, std::string> out;
-  std::map<std::string, nlohmann::json> earlier;
-  for (const auto& pattern : vocabulary::patterns()) {
-    const auto& card = child(cards, pattern.c_str());
-    if (auto problem = repeats_against(card, earlier); !problem.empty()) out[pattern] = problem;
-    earlier[pattern] = card;
-  }
-  return out;
-}
-
 }  // namespace pipeline::stages

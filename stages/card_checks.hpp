@@ -59,9 +59,4 @@ std::string plan_feasibility_problems(const nlohmann::json& plan, const BrandFac
 // question, or the same price, rate of sale and margin.
 std::string repeats_against(const nlohmann::json& card, const std::map<std::string, nlohmann::json>& others);
 
-// The five cards (an object by pattern) read in pattern order: each card
-// that repeats an earlier one, with what it repeats. The earlier card of a
-// pair is kept; the later one is the one to ask again.
-std::map<std::string, std::string> cross_card_repeats(const nlohmann::json& cards);
-
 }  // namespace pipeline::stages

@@ -13,20 +13,8 @@
 namespace pipeline::stages {
 namespace {
 
-const nlohmann::json& member(const nlohmann::json& object, const char* key) {
-  static const nlohmann::json none;
-  if (!object.is_object()) return none;
-  const auto it = object.find(key);
-  return it == object.end() ? none : *it;
-}
-
-std::string member_text(const nlohmann::json& object, const char* key) {
-  const auto& value = member(object, key);
-  return value.is_string() ? value.get<std::string>() : std::string();
-}
-
 std::optional<double> member_number(const nlohmann::json& object, const char* key) {
-  const auto& value = member(object, key);
+  const auto& value = markdown::member(object, key);
   if (!value.is_number()) return std::nullopt;
   return value.get<double>();
 }
@@ -92,12 +80,12 @@ PriceComparison compare_prices(double price, const std::string& pack, double oth
 }
 
 RetailThresholds retail_thresholds(const nlohmann::json& contextualize_output) {
-  const auto& thresholds = member(contextualize_output, "retail_thresholds");
+  const auto& thresholds = markdown::member(contextualize_output, "retail_thresholds");
   return {member_number(thresholds, "velocity_units_per_store_per_week"), member_number(thresholds, "gross_margin_pct")};
 }
 
 brand::LaunchLimits launch_limits(const nlohmann::json& contextualize_output) {
-  const auto& limits = member(contextualize_output, "launch_limits");
+  const auto& limits = markdown::member(contextualize_output, "launch_limits");
   brand::LaunchLimits out;
   out.largest_investment = member_number(limits, "largest_investment");
   if (const auto months = member_number(limits, "longest_months_to_launch"))
@@ -107,12 +95,12 @@ brand::LaunchLimits launch_limits(const nlohmann::json& contextualize_output) {
 
 std::vector<std::string> price_flags(const nlohmann::json& card, const std::string& pattern, const BrandFacts& facts) {
   std::vector<std::string> flags;
-  const auto& comparable = member(card, "comparable");
+  const auto& comparable = markdown::member(card, "comparable");
   const auto ratio = member_number(comparable, "price_ratio");
-  const std::string tier = member_text(member(card, "feasibility"), "price_tier");
+  const std::string tier = markdown::text(markdown::member(card, "feasibility"), "price_tier");
   if (ratio && *ratio > 0) {
-    const std::string per = member_text(comparable, "compared_per");
-    const std::string against = fmt::format("its comparable, {}", member_text(comparable, "product"));
+    const std::string per = markdown::text(comparable, "compared_per");
+    const std::string against = fmt::format("its comparable, {}", markdown::text(comparable, "product"));
     if (*ratio >= k_most_price_ratio || *ratio <= 1.0 / k_most_price_ratio)
       flags.push_back(fmt::format("priced at {:.1f} times {} {}: a comparable this far away is no anchor", *ratio,
                                   against, per));
@@ -123,7 +111,7 @@ std::vector<std::string> price_flags(const nlohmann::json& card, const std::stri
       flags.push_back(fmt::format("a value-tier card priced at {:.2f} times {} {}, not at or below it", *ratio, against,
                                   per));
   }
-  const std::string reason = member_text(member(card, "feasibility"), "price_tier_reason");
+  const std::string reason = markdown::text(markdown::member(card, "feasibility"), "price_tier_reason");
   if (facts.value_brand && tier == "premium" && word_count(reason) < k_least_premium_reason_words)
     flags.push_back("a premium card of a brand positioned on price, whose tier reason does not say what earns the "
                     "premium");
@@ -131,7 +119,7 @@ std::vector<std::string> price_flags(const nlohmann::json& card, const std::stri
 }
 
 std::string threshold_problems(const nlohmann::json& card, const RetailThresholds& thresholds) {
-  const auto& retail = member(card, "retail");
+  const auto& retail = markdown::member(card, "retail");
   std::vector<std::string> below;
   const auto units = member_number(retail, "units_per_store_per_week");
   if (units && thresholds.units_per_store_per_week && *units < *thresholds.units_per_store_per_week)
@@ -141,7 +129,7 @@ std::string threshold_problems(const nlohmann::json& card, const RetailThreshold
   if (margin && thresholds.gross_margin_pct && *margin < *thresholds.gross_margin_pct)
     below.push_back(fmt::format("a gross margin of {:.1f} % is below stage 4's threshold of {:.1f} %", *margin,
                                 *thresholds.gross_margin_pct));
-  if (below.empty() || !util::is_blank(member_text(retail, "below_threshold_reason"))) return {};
+  if (below.empty() || !util::is_blank(markdown::text(retail, "below_threshold_reason"))) return {};
   std::string problems;
   for (const auto& line : below) add_problem(problems, line);
   return problems + ": say in retail.below_threshold_reason why the brand should list it all the same, or change "
@@ -150,12 +138,12 @@ std::string threshold_problems(const nlohmann::json& card, const RetailThreshold
 
 std::string launch_problems(const nlohmann::json& card, const BrandFacts& facts) {
   std::string problems;
-  const auto& launch = member(card, "launch");
-  const auto& equipment = member(launch, "new_equipment");
-  const auto& needed = member(equipment, "needed");
-  if (needed.is_boolean() && needed.get<bool>() && util::is_blank(member_text(equipment, "what")))
+  const auto& launch = markdown::member(card, "launch");
+  const auto& equipment = markdown::member(launch, "new_equipment");
+  const auto& needed = markdown::member(equipment, "needed");
+  if (needed.is_boolean() && needed.get<bool>() && util::is_blank(markdown::text(equipment, "what")))
     add_problem(problems, "launch.new_equipment is needed, so name what it is");
-  const std::string line = member_text(member(launch, "cannibalises"), "product_line");
+  const std::string line = markdown::text(markdown::member(launch, "cannibalises"), "product_line");
   if (!facts.product_lines.empty() && !names_one_of(line, facts.product_lines))
     add_problem(problems, fmt::format("launch.cannibalises.product_line \"{}\" names no product line of the brand "
                                       "profile; name the brand's own line it may take sales from",
@@ -166,12 +154,12 @@ std::string launch_problems(const nlohmann::json& card, const BrandFacts& facts)
 std::vector<std::string> launch_flags(const nlohmann::json& card, const brand::LaunchLimits& limits,
                                       const std::string& currency) {
   std::vector<std::string> flags;
-  const auto high = member_number(member(member(card, "launch"), "investment"), "high");
+  const auto high = member_number(markdown::member(markdown::member(card, "launch"), "investment"), "high");
   const std::string unit = currency.empty() ? "" : " " + currency;
   if (high && limits.largest_investment && *high > *limits.largest_investment)
     flags.push_back(fmt::format("investment of up to {:.0f}{} is above the brand's limit of {:.0f}{}", *high, unit,
                                 *limits.largest_investment, unit));
-  const auto months = member_number(member(card, "retail"), "months_to_launch");
+  const auto months = member_number(markdown::member(card, "retail"), "months_to_launch");
   if (months && limits.longest_months_to_launch && *months > *limits.longest_months_to_launch)
     flags.push_back(fmt::format("{:.0f} months to launch is beyond the brand's limit of {} months", *months,
                                 *limits.longest_months_to_launch));

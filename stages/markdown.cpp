@@ -100,6 +100,13 @@ const nlohmann::json& child(const nlohmann::json& object, std::string_view key) 
   return *found;
 }
 
+const nlohmann::json& member(const nlohmann::json& object, std::string_view key) {
+  static const nlohmann::json none;
+  if (!object.is_object()) return none;
+  auto found = object.find(key);
+  return found == object.end() ? none : *found;
+}
+
 std::string number(const nlohmann::json& value, int decimals) {
   if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
   if (!value.is_number()) return {};

@@ -35,6 +35,9 @@ std::vector<std::string> texts(const nlohmann::json& object, std::string_view ke
 // The array or object at `key`, or an empty array when it is missing.
 const nlohmann::json& child(const nlohmann::json& object, std::string_view key);
 
+// The value at `key` as it is, or null when it is missing or `object` is not an object.
+const nlohmann::json& member(const nlohmann::json& object, std::string_view key);
+
 // A number for people: integers without decimals, others with at most `decimals`.
 std::string number(const nlohmann::json& value, int decimals = 2);
 

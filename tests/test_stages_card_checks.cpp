@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "stages/card_checks.hpp"
+#include "stages/card_distinctness.hpp"
 #include "tests/support/stage_samples.hpp"
 
 using namespace pipeline;
@@ -114,13 +115,13 @@ TEST_CASE("feasibility: a brand without a cold chain or a direct channel gets ne
 }
 
 TEST_CASE("across the cards: a repeated next step, buyer question or set of figures names the later card") {
-  CHECK(stages::cross_card_repeats(sample_output(5)).empty());
+  CHECK(stages::card_repeats(sample_output(5)).empty());
   auto cards = sample_output(5);
   cards["occasion_expansion"]["next_steps"]["claim_proof"]["action"] =
       "  RUN a 3-day mould test of the recipe in an accredited lab";
   cards["convenience"]["buyer_questions"]["trade_terms"] = cards["premiumisation"]["buyer_questions"]["trade_terms"];
   cards["format_migration"]["retail"] = cards["better_for_you"]["retail"];
-  const auto repeats = stages::cross_card_repeats(cards);
+  const auto repeats = stages::card_repeats(cards);
   REQUIRE(repeats.size() == 3);
   CHECK(repeats.at("occasion_expansion").find("is also a next step of the better_for_you card") != std::string::npos);
   CHECK(repeats.at("convenience").find("is also asked on the premiumisation card") != std::string::npos);
@@ -130,7 +131,7 @@ TEST_CASE("across the cards: a repeated next step, buyer question or set of figu
 TEST_CASE("the same months to launch alone is not a repeat") {
   auto cards = sample_output(5);
   cards["convenience"]["retail"]["months_to_launch"] = cards["better_for_you"]["retail"]["months_to_launch"];
-  CHECK(stages::cross_card_repeats(cards).empty());
+  CHECK(stages::card_repeats(cards).empty());
 }
 
 TEST_CASE("repeats_against compares one card with the others it is given") {

@@ -7,6 +7,7 @@
 #include "lib/llm/json_schema.hpp"
 #include "lib/prompts/prompt_template.hpp"
 #include "stages/card_checks.hpp"
+#include "stages/card_distinctness.hpp"
 #include "stages/opportunities_stage.hpp"
 #include "stages/stage_params.hpp"
 #include "stages/stage_work.hpp"
@@ -459,7 +460,7 @@ TEST_CASE("the fake model's answers pass the plan and card checks and make a val
       CHECK_MESSAGE(found_problems.empty(), found_problems);
     }
   }
-  CHECK(stages::cross_card_repeats(*output).empty());
+  CHECK(stages::card_repeats(*output).empty());
 }
 
 TEST_CASE("opportunities renders five card files, opportunities.json and the stage files") {
