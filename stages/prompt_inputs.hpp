@@ -17,7 +17,7 @@ std::string data_block(std::string_view tag, std::string_view attributes, std::s
 
 // JSON as the prompts carry it: an object one member a line (an array one
 // item a line), each without indentation or spaces. The same data
-// as indented JSON in about a seventh fewer characters, and a token or so
+// as indented JSON in about a quarter fewer characters, and a token or so
 // fewer a line, read by every later request that sends it.
 std::string json_lines(const nlohmann::json& value);
 
