@@ -83,10 +83,6 @@ nlohmann::json plan_object() {
 // The one response schema of stage 5's six requests, the plan and the five
 // cards, byte for byte: providers cache the schema before the messages, so
 // with one schema the plan's request writes the prefix the cards read. The
-
-// The one response schema of stage 5's six requests, the plan and the five
-// cards, byte for byte: providers cache the schema before the messages, so
-// with one schema the plan's request writes the prefix the cards read. The
 // request part says which member to fill; the other is null (step_problem).
 // The card is what its writer answers for this brand (card_answer_schema):
 // the program adds the rest (assemble_card).
@@ -216,7 +212,6 @@ std::string opportunities_markdown(const OpportunitiesStage& stage, const nlohma
   return out;
 }
 
-// The plan's schema for this run: mechanism references limited to stage 1's,
 // Stage 5's one schema for this run: mechanism references limited to stage
 // 1's, the brand anchors suggesting the profile's names. The line an anchor
 // extends and the line a launch may take sales from are one definition, so
@@ -435,9 +430,9 @@ util::Expected<nlohmann::json> OpportunitiesStage::produce(StageWork& work) cons
   // Warm, then fan out: the plan's request has written the schema, system
   // and user parts to the provider's cache; the first card, asked alone,
   // reads them and writes the plan after them; the other four, asked at
-  // once, read all of it. OpenAI and Anthropic serve a hit only from a
-  // request that has got that far, so this costs one card's time
-  // (docs/providers.md#prompt-caching).
+  // once, read all of it. A provider is taken to serve a prefix only from a
+  // request that has completed (as the fake server simulates), so this
+  // costs one card's time (docs/providers.md#prompt-caching).
   auto first = work.ask({requests.front()});
   if (!first) return first.error();
   auto rest = work.ask(std::vector<NamedRequest>(requests.begin() + 1, requests.end()));
